@@ -1,0 +1,151 @@
+# mamori - plain Makefile. `make help` lists the targets.
+#
+#   make            build libmamori, mamori, mamori-synth into build/
+#   make check      install missing deps, build, run all tests, run them again
+#                   under ASan+UBSan, replay the fuzz corpora
+#   make run        install missing deps, build, make a demo vault, CLI tour
+#   make bench      benchmarks against peers (1M records; minutes)
+#   make fuzz       run each fuzz target for FUZZ_SECONDS
+#   make install    install to $(DESTDIR)$(PREFIX)
+#   make format     clang-format every C file
+#   make deps       install the Debian packages the build and tests need
+
+CC ?= gcc
+BUILD ?= build
+PREFIX ?= /usr/local
+LOCALEDIR ?= $(PREFIX)/share/locale
+FUZZ_SECONDS ?= 60
+
+PKGS := libsodium libcrypto sqlite3 libutf8proc jansson
+PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
+
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wvla -Wpointer-arith \
+        -Wstrict-prototypes -Wmissing-prototypes -Wno-missing-field-initializers
+CFLAGS ?= -O2 -g
+ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -Iinclude -Ilib \
+              -DLOCALEDIR='"$(LOCALEDIR)"' -fstack-protector-strong \
+              -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS)
+LDLIBS := $(PKG_LIBS) -pthread -lm
+
+ifeq ($(SAN),1)
+ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \
+              -fno-omit-frame-pointer -U_FORTIFY_SOURCE -O1
+LDLIBS += -fsanitize=address,undefined
+endif
+
+LIB_SRC := $(sort $(wildcard lib/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_SRC := $(sort $(wildcard cli/*.c))
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+PO := $(wildcard po/*.po)
+MO := $(PO:po/%.po=$(BUILD)/locale/%/LC_MESSAGES/mamori.mo)
+FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
+FUZZ_BUILD := build-fuzz
+FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
+
+.PHONY: all check test unit cli-test run bench fuzz fuzz-replay install \
+        format format-check deps deps-ok clean help
+.DELETE_ON_ERROR:
+
+all: $(BUILD)/libmamori.a $(BUILD)/mamori $(BUILD)/mamori-synth $(MO)
+
+help:
+	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+
+$(BUILD)/%.o: %.c $(wildcard include/*.h lib/*.h cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -c -o $@ $<
+
+$(BUILD)/libmamori.a: $(LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(BUILD)/mamori: $(CLI_OBJ) $(BUILD)/libmamori.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmamori.a $(LDLIBS)
+
+$(BUILD)/mamori-synth: tools/synth.c $(BUILD)/libmamori.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS)
+
+$(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libmamori.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS) -lcmocka
+
+$(BUILD)/locale/%/LC_MESSAGES/mamori.mo: po/%.po
+	@mkdir -p $(dir $@)
+	msgfmt --check -o $@ $<
+
+# ---- tests -----------------------------------------------------------------
+
+check: deps-ok
+	$(MAKE) test BUILD=build
+	$(MAKE) test BUILD=build-san SAN=1
+	$(MAKE) fuzz-replay
+	@echo "make check: all passed"
+
+test: unit cli-test
+
+unit: all $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \
+	  CMOCKA_MESSAGE_OUTPUT=stdout $$t; done
+
+cli-test: all
+	BUILD=$(BUILD) tests/cli/run.sh
+
+# ---- fuzzing (clang libFuzzer) ---------------------------------------------
+
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib $(PKG_CFLAGS) \
+               -fsanitize=fuzzer,address,undefined -Wall -Wextra -Werror
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h include/*.h)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+
+fuzz-replay: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; \
+	  echo "== replay $$n"; \
+	  $$f -runs=0 fuzz/corpus/$$n >/dev/null 2>$(FUZZ_BUILD)/$$n.log || \
+	    { cat $(FUZZ_BUILD)/$$n.log; exit 1; }; done
+
+fuzz: $(FUZZ_BIN)
+	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; \
+	  mkdir -p $(FUZZ_BUILD)/corpus-$$n; \
+	  $$f -max_total_time=$(FUZZ_SECONDS) $(FUZZ_BUILD)/corpus-$$n \
+	    fuzz/corpus/$$n; done
+
+# ---- demo, bench -----------------------------------------------------------
+
+run: deps-ok all
+	tools/demo.sh $(BUILD)
+
+bench: deps-ok all
+	bench/run.sh $(BUILD)
+
+# ---- install, format, deps -------------------------------------------------
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
+	install -m 0755 $(BUILD)/mamori $(DESTDIR)$(PREFIX)/bin/mamori
+	install -m 0644 docs/mamori.1 $(DESTDIR)$(PREFIX)/share/man/man1/mamori.1
+	@for mo in $(MO); do l=$${mo#$(BUILD)/locale/}; \
+	  install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$l; done
+
+format:
+	clang-format -i $(wildcard include/*.h lib/*.[ch] cli/*.[ch] \
+	  tests/unit/*.c fuzz/*.c tools/*.c bench/*.c)
+
+format-check:
+	clang-format --dry-run -Werror $(wildcard include/*.h lib/*.[ch] \
+	  cli/*.[ch] tests/unit/*.c fuzz/*.c tools/*.c bench/*.c)
+
+deps:
+	tools/deps.sh install
+
+deps-ok:
+	@tools/deps.sh check || tools/deps.sh install
+
+clean:
+	rm -rf build build-san build-fuzz

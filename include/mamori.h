@@ -1,0 +1,277 @@
+/*
+ * mamori.h - the public API of libmamori, the personal-data vault.
+ *
+ * The CLI (cli/) and the server (server/) use nothing but this header. Every
+ * call that touches data takes a session (struct mamori_sess) and passes
+ * through the gate (lib/guard.c): authenticate, authorise, write the audit
+ * entry, then run. Functions return 0 on success or a negative MAMORI_E*
+ * code; mamori_strerror() turns a code into a message in the user's
+ * language, and mamori_errdetail() gives the detail of the last failure on a
+ * session (a field name and a rule, never a personal value).
+ */
+#ifndef MAMORI_H
+#define MAMORI_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define MAMORI_MUST_CHECK __attribute__((warn_unused_result))
+
+enum mamori_err {
+    MAMORI_OK = 0,
+    MAMORI_EINVAL = -1,    /* bad argument or value (see errdetail) */
+    MAMORI_ENOMEM = -2,    /* out of memory */
+    MAMORI_EIO = -3,       /* file or database I/O failed */
+    MAMORI_ECRYPTO = -4,   /* decryption or integrity check failed */
+    MAMORI_EDENIED = -5,   /* the role may not do this */
+    MAMORI_EAUTH = -6,     /* wrong user name or password */
+    MAMORI_ENOTFOUND = -7, /* no such dataset, record, user */
+    MAMORI_EEXIST = -8,    /* already exists */
+    MAMORI_EAUDIT = -9,    /* the audit entry could not be written */
+    MAMORI_ETAMPER = -10,  /* the audit chain does not verify */
+    MAMORI_EKEY = -11,     /* key file or passphrase wrong or unsafe */
+    MAMORI_ESESSION = -12, /* no session, or it has expired */
+    MAMORI_ESTATE = -13,   /* not possible in the current state */
+    MAMORI_ETOOBIG = -14,  /* value or input over its limit */
+    MAMORI_ESCHEMA = -15,  /* vault schema newer than this program */
+};
+
+/* Message for an error code, in the locale's language. Never NULL. */
+const char *mamori_strerror(int err);
+
+/* Sets up libmamori (libsodium, OpenSSL, gettext domain). Call once before
+ * anything else; safe to call again. */
+int mamori_library_init(void) MAMORI_MUST_CHECK;
+
+/* ---- Vault lifecycle --------------------------------------------------- */
+
+typedef struct mamori mamori;           /* an open, unsealed vault */
+typedef struct mamori_sess mamori_sess; /* a user's authenticated session */
+
+#define MAMORI_ID_LEN 36    /* record ids: UUID v4 text */
+#define MAMORI_TOKEN_LEN 43 /* session token: 32 bytes, base64url */
+
+struct mamori_keysrc {
+    const char *key_file;   /* path of a 32-byte key file, or NULL */
+    const char *passphrase; /* passphrase, or NULL */
+    size_t passphrase_len;
+};
+
+/* Creates a new vault in home (made 0700 if absent). With a key_file that
+ * does not exist, 32 random bytes are written to it with mode 0400. The
+ * admin user is created with the given password. Refuses an existing
+ * vault. */
+int mamori_init(const char *home, const struct mamori_keysrc *src,
+                const char *admin, const char *admin_password,
+                size_t password_len) MAMORI_MUST_CHECK;
+
+/* What the vault remembers of its key source: *kind is "keyfile" or
+ * "passphrase"; for a key file, path receives its absolute path. Readable
+ * without unsealing. */
+int mamori_key_source(const char *home, char *kind, size_t kind_size,
+                      char *path, size_t path_size) MAMORI_MUST_CHECK;
+
+/* Opens and unseals a vault. A key file readable by group or others is
+ * refused (MAMORI_EKEY). */
+int mamori_open(const char *home, const struct mamori_keysrc *src,
+                mamori **out) MAMORI_MUST_CHECK;
+void mamori_close(mamori *m);
+
+/* The vault's id (UUID text). */
+const char *mamori_vault_id(const mamori *m);
+
+/* ---- Sessions ---------------------------------------------------------- */
+
+/* Who is calling, for the audit entry. Any member may be NULL/0. */
+struct mamori_client {
+    const char *device;     /* device id */
+    const char *address;    /* client address */
+    const char *request_id; /* front end's request id */
+    long os_uid;            /* OS user of a CLI session, -1 if none */
+};
+
+/* Checks the password and opens a session; the token (NUL-terminated,
+ * MAMORI_TOKEN_LEN chars) is written to token, which must hold
+ * MAMORI_TOKEN_LEN + 1 bytes. Failures are audited; the error does not tell
+ * whether the user exists (MAMORI_EAUTH). */
+int mamori_login(mamori *m, const char *user, const char *password,
+                 size_t password_len, const struct mamori_client *client,
+                 char *token, size_t token_size) MAMORI_MUST_CHECK;
+
+/* Resumes a session from its token. MAMORI_ESESSION if unknown or
+ * expired. */
+int mamori_session_open(mamori *m, const char *token,
+                        const struct mamori_client *client,
+                        mamori_sess **out) MAMORI_MUST_CHECK;
+
+/* Ends the session in the vault (token no longer valid) and frees s. */
+int mamori_logout(mamori_sess *s) MAMORI_MUST_CHECK;
+
+/* Frees the handle; the session stays valid in the vault. */
+void mamori_session_close(mamori_sess *s);
+
+/* Detail of the session's last failure: names what and where (field, rule,
+ * line), never the value. Empty string if none. */
+const char *mamori_errdetail(const mamori_sess *s);
+
+/* The user of the session and their role name. */
+const char *mamori_session_user(const mamori_sess *s);
+const char *mamori_session_role(const mamori_sess *s);
+
+/* Sets the stated purpose for the next operations (audited); NULL clears. */
+int mamori_session_reason(mamori_sess *s, const char *reason) MAMORI_MUST_CHECK;
+
+/* ---- Users ------------------------------------------------------------- */
+
+struct mamori_user_info {
+    char name[64];
+    char role[16];
+    int64_t created;    /* unix time */
+    int64_t last_login; /* unix time, 0 if never */
+    int disabled;
+};
+
+/* Admin only. role: "admin", "operator" or "auditor". */
+int mamori_user_add(mamori_sess *s, const char *name, const char *role,
+                    const char *password, size_t password_len)
+    MAMORI_MUST_CHECK;
+int mamori_user_list(mamori_sess *s, struct mamori_user_info **out,
+                     size_t *n) MAMORI_MUST_CHECK;
+
+/* ---- Datasets ---------------------------------------------------------- */
+
+struct mamori_field_def {
+    const char *name;
+    const char *type; /* name kana date postal phone email mynumber
+                         corpnumber address text */
+    int searchable;
+};
+
+struct mamori_dataset_def {
+    const char *name;
+    const char *client;
+    const char *purpose;
+    const char *ends; /* YYYY-MM-DD, or NULL */
+    const struct mamori_field_def *fields;
+    size_t nfields;
+};
+
+struct mamori_field_info {
+    char name[64];
+    char type[16];
+    int searchable;
+};
+
+struct mamori_dataset_info {
+    char name[64];
+    char client[256];
+    char purpose[512];
+    char ends[11]; /* "" if none */
+    char state[16];
+    int64_t created;
+    int64_t records;
+    size_t nfields;
+    struct mamori_field_info *fields; /* owned by the array */
+};
+
+/* Admin only. Field names: 1..63 chars of [a-z0-9_], unique. */
+int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *d)
+    MAMORI_MUST_CHECK;
+/* Datasets the caller may see: all for admin/auditor, granted ones for
+ * operators. Free with mamori_dataset_list_free. */
+int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
+                        size_t *n) MAMORI_MUST_CHECK;
+void mamori_dataset_list_free(struct mamori_dataset_info *list, size_t n);
+/* Admin only: lets an operator work on the dataset. */
+int mamori_dataset_grant(mamori_sess *s, const char *dataset,
+                         const char *user) MAMORI_MUST_CHECK;
+
+/* ---- Records ----------------------------------------------------------- */
+
+struct mamori_kv {
+    const char *name;
+    const char *value;
+};
+
+struct mamori_record {
+    char id[MAMORI_ID_LEN + 1];
+    uint32_t version;
+    int64_t updated;
+    size_t n;
+    struct mamori_kv *fields; /* canonical values, owned; wiped on free */
+};
+
+/* Validates every value (canonical form per field type), encrypts and stores
+ * a new record; id receives its random id (MAMORI_ID_LEN + 1 bytes). A bad
+ * value changes nothing: MAMORI_EINVAL, errdetail names field and rule. */
+int mamori_record_add(mamori_sess *s, const char *dataset,
+                      const struct mamori_kv *kv, size_t n, char *id,
+                      size_t id_size) MAMORI_MUST_CHECK;
+int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
+                      struct mamori_record **out) MAMORI_MUST_CHECK;
+/* Replaces the given fields, keeps the others. */
+int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
+                         const struct mamori_kv *kv, size_t n)
+    MAMORI_MUST_CHECK;
+int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
+    MAMORI_MUST_CHECK;
+/* Exact match on a searchable field after normalisation. */
+int mamori_record_search(mamori_sess *s, const char *dataset,
+                         const char *field, const char *value,
+                         struct mamori_record ***out, size_t *n)
+    MAMORI_MUST_CHECK;
+void mamori_record_free(struct mamori_record *r);
+void mamori_record_array_free(struct mamori_record **rs, size_t n);
+
+/* ---- Audit log --------------------------------------------------------- */
+
+struct mamori_audit_entry {
+    int64_t seq;
+    int64_t time;
+    char user[64];
+    char device[64];
+    char action[32];
+    char dataset[64];
+    char outcome[16]; /* "ok", "denied", "error" */
+    char detail[128]; /* reason code or error, never personal values */
+    int64_t count;
+    char *record_ids; /* comma-separated ids, owned */
+};
+
+/* Auditor or admin. The last n entries (all if n == 0), oldest first. */
+int mamori_audit_show(mamori_sess *s, size_t last,
+                      struct mamori_audit_entry **out, size_t *n)
+    MAMORI_MUST_CHECK;
+void mamori_audit_entries_free(struct mamori_audit_entry *e, size_t n);
+
+/* Auditor or admin. A signed checkpoint (text, owned by caller) of the
+ * chain's head: keep it off the host. */
+int mamori_audit_checkpoint(mamori_sess *s, char **out, size_t *len)
+    MAMORI_MUST_CHECK;
+
+struct mamori_verify_result {
+    int64_t entries;   /* entries checked */
+    int64_t first_bad; /* seq of the first bad entry, 0 if none */
+    char problem[160]; /* what was wrong, "" if intact */
+};
+
+/* Auditor or admin. Verifies the whole chain, and, with a checkpoint, that
+ * the log still reaches it. 0 only if intact, else MAMORI_ETAMPER with the
+ * result filled in. */
+int mamori_audit_verify(mamori_sess *s, const char *checkpoint, size_t len,
+                        struct mamori_verify_result *res) MAMORI_MUST_CHECK;
+
+/* ---- Testing hooks ----------------------------------------------------- */
+
+/* Fault injection for tests: when set, the next audit appends fail. Only
+ * honoured when the environment has MAMORI_TEST_HOOKS=1. */
+void mamori_test_fail_audit(mamori *m, int on);
+
+#ifdef __cplusplus
+}
+#endif
+#endif

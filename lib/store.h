@@ -1,0 +1,154 @@
+/*
+ * store.h - the storage interface. Domain modules (vault.c, audit.c, auth.c)
+ * read and write through these typed calls only and never write SQL of their
+ * own, so that a PostgreSQL implementation can follow the SQLite one.
+ *
+ * The embedded implementation is store_sqlite.c: one file DIR/vault.db, WAL,
+ * secure_delete, foreign keys, schema version with migrations. Calls return
+ * 0 on success or a negative MAMORI_E* code (MAMORI_ENOTFOUND for a missing
+ * row, MAMORI_EEXIST for a unique-key clash, MAMORI_EIO otherwise). Strings
+ * in the structs are NUL-terminated and truncated never: a too-long value is
+ * refused with MAMORI_ETOOBIG.
+ */
+#ifndef MAMORI_STORE_H
+#define MAMORI_STORE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+struct store;
+
+#define STORE_SCHEMA_VERSION 1
+#define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
+
+/* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
+ * the schema. Otherwise migrates an older schema forward, and refuses a newer
+ * one (MAMORI_ESCHEMA). */
+int store_open(const char *home, int create, struct store **out);
+void store_close(struct store *s);
+
+/* One write transaction at a time (BEGIN IMMEDIATE; waits for other writers
+ * up to a busy timeout). Reads outside a transaction see committed data. */
+int store_begin(struct store *s);
+int store_commit(struct store *s);
+void store_rollback(struct store *s);
+
+/* Small key/value settings ("vault_id", "created", ...). */
+int store_meta_get(struct store *s, const char *key, char *val, size_t size);
+int store_meta_set(struct store *s, const char *key, const char *val);
+
+/* ---- users ---- */
+struct store_user {
+    int64_t id;
+    char name[64];
+    char role[16];
+    char pwhash[128];
+    int64_t created;
+    int64_t last_login;
+    int disabled;
+};
+int store_user_add(struct store *s, struct store_user *u); /* sets u->id */
+int store_user_get(struct store *s, const char *name, struct store_user *u);
+int store_user_get_id(struct store *s, int64_t id, struct store_user *u);
+int store_user_update(struct store *s, const struct store_user *u);
+/* All users by name; *out malloc'd. */
+int store_user_list(struct store *s, struct store_user **out, size_t *n);
+
+/* ---- sessions (token stored hashed) ---- */
+struct store_session {
+    uint8_t token_hash[32];
+    int64_t user_id;
+    long os_uid;
+    int64_t created;
+    int64_t last_seen;
+    int64_t expires;
+};
+int store_session_add(struct store *s, const struct store_session *ss);
+int store_session_get(struct store *s, const uint8_t token_hash[32],
+                      struct store_session *ss);
+int store_session_touch(struct store *s, const uint8_t token_hash[32],
+                        int64_t now);
+int store_session_delete(struct store *s, const uint8_t token_hash[32]);
+
+/* ---- datasets ---- */
+struct store_dataset {
+    int64_t id;
+    char uuid[37];
+    char name[64];
+    char client[256];
+    char purpose[512];
+    char ends[11];
+    char state[16];
+    int64_t created;
+    char schema[4096]; /* field list, "name:type:s;..." */
+};
+int store_dataset_add(struct store *s, struct store_dataset *d); /* sets id */
+int store_dataset_get(struct store *s, const char *name,
+                      struct store_dataset *d);
+int store_dataset_list(struct store *s, struct store_dataset **out, size_t *n);
+int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id);
+/* 1 if granted, 0 if not, <0 on error. */
+int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id);
+
+/* ---- records (ciphertext only) ---- */
+struct store_record {
+    int64_t dataset_id;
+    uint8_t id[STORE_RID_LEN];
+    uint32_t version;
+    uint32_t key_version;
+    int64_t updated;
+    uint8_t *ct; /* owned by the caller; store_record_get mallocs it */
+    size_t ctlen;
+};
+/* Inserts, or replaces the record with the same (dataset_id, id). */
+int store_record_put(struct store *s, const struct store_record *r);
+int store_record_get(struct store *s, int64_t dataset_id,
+                     const uint8_t id[STORE_RID_LEN], struct store_record *r);
+int store_record_delete(struct store *s, int64_t dataset_id,
+                        const uint8_t id[STORE_RID_LEN]);
+int store_record_count(struct store *s, int64_t dataset_id, int64_t *n);
+
+/* ---- blind indexes: (dataset, field number, truncated MAC) -> record ---- */
+int store_index_put(struct store *s, int64_t dataset_id, int field,
+                    const uint8_t *mac, size_t maclen,
+                    const uint8_t id[STORE_RID_LEN]);
+int store_index_delete_record(struct store *s, int64_t dataset_id,
+                              const uint8_t id[STORE_RID_LEN]);
+/* Record ids whose index entry matches; *ids malloc'd, n*STORE_RID_LEN
+ * bytes. */
+int store_index_lookup(struct store *s, int64_t dataset_id, int field,
+                       const uint8_t *mac, size_t maclen, uint8_t **ids,
+                       size_t *n);
+
+/* ---- audit log (table "audit") ---- */
+struct store_audit_row {
+    int64_t seq;
+    int64_t time;
+    char user[64];
+    char device[64];
+    char action[32];
+    char dataset[64];
+    char *record_ids; /* comma-separated; may be NULL; owned by the row */
+    int64_t count;
+    char outcome[16];
+    char detail[128];
+    uint8_t prev_mac[32];
+    uint8_t mac[32];
+};
+/* The newest row, or MAMORI_ENOTFOUND if the log is empty. */
+int store_audit_last(struct store *s, struct store_audit_row *row);
+/* Appends row (row->seq must be last + 1). Fails with MAMORI_EAUDIT when
+ * fault injection is on. */
+int store_audit_append(struct store *s, const struct store_audit_row *row);
+/* Calls cb for each row with from <= seq (ascending); stops early and returns
+ * cb's value if it is non-zero. The row is only valid during the call. */
+int store_audit_scan(struct store *s, int64_t from,
+                     int (*cb)(void *arg, const struct store_audit_row *row),
+                     void *arg);
+int store_audit_count(struct store *s, int64_t *n);
+void store_audit_row_release(struct store_audit_row *row);
+
+/* Test hook: make store_audit_append fail while on. */
+void store_fail_audit(struct store *s, int on);
+
+#endif

@@ -1,0 +1,49 @@
+#!/bin/sh
+# deps.sh check|install - the Debian packages mamori's build and tests need.
+# `check` exits 1 if one is missing; `install` installs them (sudo when not
+# root) and makes the ja_JP.UTF-8 locale the Japanese-message tests use.
+set -eu
+
+PACKAGES="build-essential pkg-config clang libclang-rt-14-dev gettext locales
+libsodium-dev libssl-dev libsqlite3-dev sqlite3 libutf8proc-dev libjansson-dev
+libcmocka-dev sqlcipher oathtool liboath-dev libcsv-dev binutils"
+
+missing() {
+    for p in $PACKAGES; do
+        s=$(dpkg-query -W -f='${Status}' "$p" 2>/dev/null || true)
+        case "$s" in *"install ok installed"*) ;; *) echo "$p" ;; esac
+    done
+}
+
+have_locale() {
+    locale -a 2>/dev/null | grep -qi '^ja_JP\.utf-\?8$'
+}
+
+case "${1:-check}" in
+check)
+    m=$(missing)
+    if [ -n "$m" ]; then
+        echo "missing packages:" $m >&2
+        exit 1
+    fi
+    have_locale || { echo "missing locale ja_JP.UTF-8" >&2; exit 1; }
+    ;;
+install)
+    if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
+    m=$(missing)
+    if [ -n "$m" ]; then
+        $SUDO apt-get update -q
+        # shellcheck disable=SC2086
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends $m
+    fi
+    if ! have_locale; then
+        $SUDO localedef -i ja_JP -c -f UTF-8 ja_JP.UTF-8 || true
+        have_locale || { echo "could not make locale ja_JP.UTF-8" >&2; exit 1; }
+    fi
+    ;;
+*)
+    echo "usage: deps.sh check|install" >&2
+    exit 2
+    ;;
+esac
