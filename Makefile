@@ -70,6 +70,10 @@ $(BUILD)/mamori-synth: tools/synth.c $(BUILD)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS)
 
+$(BUILD)/bench-vault: bench/bench_vault.c $(BUILD)/libmamori.a
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS)
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS) -lcmocka
@@ -121,7 +125,7 @@ fuzz: $(FUZZ_BIN)
 run: deps-ok all
 	tools/demo.sh $(BUILD)
 
-bench: deps-ok all
+bench: deps-ok all $(BUILD)/bench-vault
 	bench/run.sh $(BUILD)
 
 # ---- install, format, deps -------------------------------------------------

@@ -211,6 +211,16 @@ struct mamori_record {
 int mamori_record_add(mamori_sess *s, const char *dataset,
                       const struct mamori_kv *kv, size_t n, char *id,
                       size_t id_size) MAMORI_MUST_CHECK;
+/* Adds nrows records in one transaction and one audit entry. kv holds
+ * nrows * per_row pairs, row by row. Every row is validated first: one bad
+ * row and nothing is added (MAMORI_EINVAL; errdetail names the row number,
+ * 1-based, the field and the rule). ids receives nrows ids of
+ * MAMORI_ID_LEN + 1 bytes each (ids_size >= nrows * (MAMORI_ID_LEN + 1)).
+ * Validation and encryption run on all cores. */
+int mamori_record_add_many(mamori_sess *s, const char *dataset,
+                           const struct mamori_kv *kv, size_t per_row,
+                           size_t nrows, char *ids, size_t ids_size)
+    MAMORI_MUST_CHECK;
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out) MAMORI_MUST_CHECK;
 /* Replaces the given fields, keeps the others. */

@@ -1,0 +1,265 @@
+/*
+ * cmd_dataset.c - `mamori dataset create|list|grant`.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "cli.h"
+#include "i18n.h"
+#include "banned.h"
+
+/* Splits a --field spec NAME:TYPE[:search], in place in spec, into f.
+ * Returns 0, or -1 if it has another shape. */
+static int parse_field(char *spec, struct mamori_field_def *f)
+{
+    char *type, *flag;
+
+    type = strchr(spec, ':');
+    if (!type)
+        return -1;
+    *type++ = '\0';
+    flag = strchr(type, ':');
+    if (flag) {
+        *flag++ = '\0';
+        if (strcmp(flag, "search") != 0)
+            return -1;
+    }
+    if (!*spec || !*type)
+        return -1;
+    f->name = spec;
+    f->type = type;
+    f->searchable = flag != NULL;
+    return 0;
+}
+
+static int field_usage(struct cli *c, size_t i)
+{
+    return cli_usage(c,
+                     _("--field (argument %d): expected NAME:TYPE or "
+                       "NAME:TYPE:search"),
+                     c->a.field_argi[i]);
+}
+
+int check_dataset_create(struct cli *c)
+{
+    struct mamori_field_def f;
+    size_t i;
+
+    if (!c->a.client || !*c->a.client)
+        return cli_usage(c, _("dataset create needs --client TEXT"));
+    if (!c->a.purpose || !*c->a.purpose)
+        return cli_usage(c, _("dataset create needs --purpose TEXT"));
+    if (c->a.nfields == 0)
+        return cli_usage(c, _("dataset create needs at least one --field "
+                              "NAME:TYPE[:search]"));
+    for (i = 0; i < c->a.nfields; i++) {
+        char *spec = strdup(c->a.fields[i]);
+        int bad;
+
+        if (!spec)
+            return cli_fail(c, _("dataset create"), MAMORI_ENOMEM);
+        bad = parse_field(spec, &f) != 0;
+        free(spec);
+        if (bad)
+            return field_usage(c, i);
+    }
+    return 0;
+}
+
+int cmd_dataset_create(struct cli *c)
+{
+    struct mamori_dataset_def def = {0};
+    struct mamori_field_def *fields = NULL;
+    char **specs = NULL;
+    size_t i, n = c->a.nfields;
+    int rc, ret = CLI_EXIT_FAIL;
+
+    fields = calloc(n, sizeof *fields);
+    specs = calloc(n, sizeof *specs);
+    if (!fields || !specs) {
+        ret = cli_fail(c, _("dataset create"), MAMORI_ENOMEM);
+        goto out;
+    }
+    for (i = 0; i < n; i++) {
+        specs[i] = strdup(c->a.fields[i]);
+        if (!specs[i]) {
+            ret = cli_fail(c, _("dataset create"), MAMORI_ENOMEM);
+            goto out;
+        }
+        if (parse_field(specs[i], &fields[i]) != 0) {
+            ret = field_usage(c, i);
+            goto out;
+        }
+    }
+    def.name = c->args[0];
+    def.client = c->a.client;
+    def.purpose = c->a.purpose;
+    def.ends = c->a.ends && *c->a.ends ? c->a.ends : NULL;
+    def.fields = fields;
+    def.nfields = n;
+    rc = mamori_dataset_create(c->s, &def);
+    if (rc) {
+        ret = cli_fail(c, _("dataset create"), rc);
+        goto out;
+    }
+    if (c->a.json) {
+        ret = cli_json_print(
+            c, json_pack("{s:o}", "dataset", cli_json_str(def.name)));
+        goto out;
+    }
+    cli_note(c, _("Created dataset %s."), def.name);
+    ret = CLI_EXIT_OK;
+out:
+    if (specs)
+        for (i = 0; i < n; i++)
+            free(specs[i]);
+    free(specs);
+    free(fields);
+    return ret;
+}
+
+static void terminate_info(struct mamori_dataset_info *d)
+{
+    size_t k;
+
+    d->name[sizeof d->name - 1] = '\0';
+    d->client[sizeof d->client - 1] = '\0';
+    d->purpose[sizeof d->purpose - 1] = '\0';
+    d->ends[sizeof d->ends - 1] = '\0';
+    d->state[sizeof d->state - 1] = '\0';
+    for (k = 0; d->fields && k < d->nfields; k++) {
+        d->fields[k].name[sizeof d->fields[k].name - 1] = '\0';
+        d->fields[k].type[sizeof d->fields[k].type - 1] = '\0';
+    }
+}
+
+static json_t *dataset_json(const struct mamori_dataset_info *d)
+{
+    json_t *o = json_object(), *fa = json_array();
+    size_t k;
+
+    if (!o || !fa)
+        goto fail;
+    for (k = 0; d->fields && k < d->nfields; k++) {
+        json_t *f = json_object();
+
+        if (!f || json_array_append_new(fa, f) ||
+            json_object_set_new(f, "name", cli_json_str(d->fields[k].name)) ||
+            json_object_set_new(f, "type", cli_json_str(d->fields[k].type)) ||
+            json_object_set_new(f, "searchable",
+                                json_boolean(d->fields[k].searchable)))
+            goto fail;
+    }
+    if (json_object_set_new(o, "name", cli_json_str(d->name)) ||
+        json_object_set_new(o, "client", cli_json_str(d->client)) ||
+        json_object_set_new(o, "purpose", cli_json_str(d->purpose)) ||
+        json_object_set_new(o, "state", cli_json_str(d->state)) ||
+        json_object_set_new(o, "ends",
+                            d->ends[0] ? cli_json_str(d->ends) : json_null()) ||
+        json_object_set_new(o, "created", cli_json_time(d->created)) ||
+        json_object_set_new(o, "records", json_integer(d->records)))
+        goto fail;
+    if (json_object_set(o, "fields", fa))
+        goto fail;
+    json_decref(fa);
+    return o;
+fail:
+    json_decref(fa);
+    json_decref(o);
+    return NULL;
+}
+
+/* "name:type:search,name:type" for the table. NULL on ENOMEM. */
+static char *fields_text(const struct mamori_dataset_info *d)
+{
+    size_t k, len = 1, off = 0;
+    char *s;
+
+    for (k = 0; d->fields && k < d->nfields; k++)
+        len += strlen(d->fields[k].name) + strlen(d->fields[k].type) + 9;
+    s = malloc(len);
+    if (!s)
+        return NULL;
+    s[0] = '\0';
+    for (k = 0; d->fields && k < d->nfields; k++)
+        off += (size_t)snprintf(s + off, len - off, "%s%s:%s%s", k ? "," : "",
+                                d->fields[k].name, d->fields[k].type,
+                                d->fields[k].searchable ? ":search" : "");
+    return s;
+}
+
+int cmd_dataset_list(struct cli *c)
+{
+    struct mamori_dataset_info *list = NULL;
+    size_t n = 0, i;
+    int rc, ret = CLI_EXIT_FAIL;
+
+    rc = mamori_dataset_list(c->s, &list, &n);
+    if (rc)
+        return cli_fail(c, _("dataset list"), rc);
+    for (i = 0; i < n; i++)
+        terminate_info(&list[i]);
+    if (c->a.json) {
+        json_t *arr = json_array();
+
+        for (i = 0; arr && i < n; i++) {
+            json_t *o = dataset_json(&list[i]);
+
+            if (!o || json_array_append_new(arr, o)) {
+                json_decref(arr);
+                arr = NULL;
+            }
+        }
+        ret = cli_json_print(c, arr);
+    } else {
+        const char *headers[] = {_("NAME"),  _("STATE"),  _("RECORDS"),
+                                 _("ENDS"),  _("CLIENT"), _("PURPOSE"),
+                                 _("FIELDS")};
+        struct cli_table t;
+
+        cli_table_init(&t, headers, 7);
+        for (i = 0; i < n; i++) {
+            char records[32];
+            char *fields = fields_text(&list[i]);
+            const char *row[7];
+
+            snprintf(records, sizeof records, "%lld",
+                     (long long)list[i].records);
+            row[0] = list[i].name;
+            row[1] = list[i].state;
+            row[2] = records;
+            row[3] = list[i].ends[0] ? list[i].ends : "-";
+            row[4] = list[i].client;
+            row[5] = list[i].purpose;
+            row[6] = fields;
+            if (!fields || cli_table_add(&t, row)) {
+                free(fields);
+                cli_table_release(&t);
+                ret = cli_fail(c, _("dataset list"), MAMORI_ENOMEM);
+                goto out;
+            }
+            free(fields);
+        }
+        rc = cli_table_print(&t, c->out_tty);
+        cli_table_release(&t);
+        ret = rc ? cli_fail(c, _("dataset list"), rc) : CLI_EXIT_OK;
+    }
+out:
+    mamori_dataset_list_free(list, n);
+    return ret;
+}
+
+int cmd_dataset_grant(struct cli *c)
+{
+    int rc = mamori_dataset_grant(c->s, c->args[0], c->args[1]);
+
+    if (rc)
+        return cli_fail(c, _("dataset grant"), rc);
+    if (c->a.json)
+        return cli_json_print(c, json_pack("{s:o, s:o}", "dataset",
+                                           cli_json_str(c->args[0]), "user",
+                                           cli_json_str(c->args[1])));
+    cli_note(c, _("%s may now work on dataset %s."), c->args[1], c->args[0]);
+    return CLI_EXIT_OK;
+}

@@ -1,0 +1,833 @@
+/*
+ * main.c - the mamori command: global options, the command table, help,
+ * opening the vault and the session, exit codes.
+ *
+ *   mamori [OPTIONS] GROUP [VERB] [ARGS...]
+ *
+ * Options may come before or after the command words; "--" ends them.
+ * Every command is one row of cli_commands[], which drives dispatch,
+ * `mamori --help` and `mamori help CMD`.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <locale.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "i18n.h"
+#include "banned.h"
+
+static int cmd_help(struct cli *c);
+
+/* ---- options ------------------------------------------------------------ */
+
+struct optdef {
+    enum cli_opt id;
+    const char *name;
+    char shortname;
+    int has_arg;
+    const char *argname; /* typed as is: not translated */
+    const char *desc;    /* N_() */
+};
+
+static const struct optdef optdefs[] = {
+    {OPT_HOME, "home", 0, 1, "DIR",
+     N_("vault directory (default: $MAMORI_HOME, else\n"
+        "$XDG_DATA_HOME/mamori, else ~/.local/share/mamori)")},
+    {OPT_JSON, "json", 0, 0, NULL,
+     N_("print results, and errors, as JSON on standard output")},
+    {OPT_KEY_FILE, "key-file", 0, 1, "FILE",
+     N_("key file (default: $MAMORI_KEY_FILE, else the one the\n"
+        "vault remembers)")},
+    {OPT_SESSION, "session", 0, 1, "FILE",
+     N_("session file (default: $MAMORI_SESSION_FILE, else\n"
+        "$XDG_RUNTIME_DIR/mamori/session-VAULTID, else\n"
+        "~/.cache/mamori/session-VAULTID)")},
+    {OPT_REASON, "reason", 0, 1, "TEXT",
+     N_("purpose of this access, recorded in the audit log")},
+    {OPT_QUIET, "quiet", 'q', 0, NULL, N_("print no informational messages")},
+    {OPT_HELP, "help", 'h', 0, NULL, N_("show help and exit")},
+    {OPT_VERSION, "version", 0, 0, NULL, N_("show the version and exit")},
+    {OPT_ADMIN, "admin", 0, 1, "NAME", N_("name of the first administrator")},
+    {OPT_PASSPHRASE, "passphrase", 0, 0, NULL,
+     N_("protect the master key with a passphrase (Argon2id)\n"
+        "instead of a key file")},
+    {OPT_USER, "user", 0, 1, "NAME", N_("user to log in as")},
+    {OPT_ROLE, "role", 0, 1, "ROLE", N_("role: admin, operator or auditor")},
+    {OPT_GENERATE, "generate", 0, 0, NULL,
+     N_("generate a random password and show it once")},
+    {OPT_CLIENT, "client", 0, 1, "TEXT",
+     N_("the client the data is handled for")},
+    {OPT_PURPOSE, "purpose", 0, 1, "TEXT",
+     N_("purpose of use of the personal data")},
+    {OPT_FIELD, "field", 0, 1, "NAME:TYPE[:search]",
+     N_("a field of the dataset; repeat for each field.\n"
+        "TYPE is one of name, kana, date, postal, phone, email,\n"
+        "mynumber, corpnumber, address, text; \":search\" makes\n"
+        "the field searchable")},
+    {OPT_ENDS, "ends", 0, 1, "YYYY-MM-DD", N_("date the contract ends")},
+    {OPT_STDIN, "stdin", 0, 0, NULL,
+     N_("also read FIELD=VALUE lines from standard input, which\n"
+        "keeps the values out of the process list")},
+    {OPT_LAST, "last", 0, 1, "N", N_("show only the last N entries")},
+    {OPT_OUT, "out", 0, 1, "FILE",
+     N_("file to write (\"-\": standard output)")},
+    {OPT_CHECKPOINT, "checkpoint", 0, 1, "FILE",
+     N_("also check that the log still reaches this checkpoint")},
+};
+#define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
+
+#define GLOBAL_OPTS                                                            \
+    (OPTBIT(OPT_HOME) | OPTBIT(OPT_JSON) | OPTBIT(OPT_KEY_FILE) |              \
+     OPTBIT(OPT_SESSION) | OPTBIT(OPT_REASON) | OPTBIT(OPT_QUIET) |            \
+     OPTBIT(OPT_HELP) | OPTBIT(OPT_VERSION))
+
+/* ---- the command table -------------------------------------------------- */
+
+const struct cli_cmd cli_commands[] = {
+    {"init", NULL, cmd_init, check_init,
+     N_("init [--home DIR] (--key-file FILE | --passphrase) --admin NAME"),
+     N_("create a new vault"),
+     N_("Creates a new, empty vault in the home directory (made with mode\n"
+        "0700) and its first administrator. With --key-file, the master key\n"
+        "is protected by that key file; a file that does not exist is\n"
+        "created with 32 random bytes and mode 0400. With --passphrase, it\n"
+        "is protected by a passphrase instead (Argon2id).\n"
+        "\n"
+        "On a terminal the passphrase and the administrator's password are\n"
+        "each asked twice, without echo. Otherwise they are read from\n"
+        "standard input: the passphrase on the first line (unless\n"
+        "MAMORI_PASSPHRASE_FD is set), then the password."),
+     OPTBIT(OPT_ADMIN) | OPTBIT(OPT_PASSPHRASE), 0, 0, CMD_NO_VAULT},
+    {"login", NULL, cmd_login, check_login,
+     N_("login [--home DIR] --user NAME"), N_("open a session"),
+     N_("Checks the user's password and opens a session for the calling OS\n"
+        "user. The session token is written to the session file (mode\n"
+        "0600, in a directory of mode 0700); later commands use it until\n"
+        "`mamori logout` or until it expires. The password is asked\n"
+        "without echo on a terminal, else read from standard input."),
+     OPTBIT(OPT_USER), 0, 0, CMD_NO_SESSION},
+    {"logout", NULL, cmd_logout, NULL, N_("logout"), N_("end the session"),
+     N_("Ends the session in the vault, so its token is no longer valid,\n"
+        "and removes the session file."),
+     0, 0, 0, 0},
+    {"user", "add", cmd_user_add, check_user_add,
+     N_("user add NAME --role admin|operator|auditor [--generate]"),
+     N_("add a user (admin)"),
+     N_("Adds a user with a role: operators enter and search personal\n"
+        "records of the datasets granted to them; auditors read the audit\n"
+        "log; admins manage users and datasets.\n"
+        "\n"
+        "The initial password is read from standard input (asked twice,\n"
+        "without echo, on a terminal). With --generate, or when no password\n"
+        "is given, a random 20-character password is generated and printed\n"
+        "once, on a line of its own."),
+     OPTBIT(OPT_ROLE) | OPTBIT(OPT_GENERATE), 1, 1, 0},
+    {"user", "list", cmd_user_list, NULL, N_("user list"), N_("list the users"),
+     N_("Lists the users with their role, creation time, last login and\n"
+        "whether they are disabled."),
+     0, 0, 0, 0},
+    {"dataset", "create", cmd_dataset_create, check_dataset_create,
+     N_("dataset create NAME --client TEXT --purpose TEXT\n"
+        "    --field NAME:TYPE[:search]... [--ends YYYY-MM-DD]"),
+     N_("create a dataset (admin)"),
+     N_("Creates a dataset: the records handled for one client and one\n"
+        "purpose of use, with a fixed list of fields. Field names are 1 to\n"
+        "63 characters of a-z, 0-9 and _. Only searchable fields can be\n"
+        "used with `mamori record search`."),
+     OPTBIT(OPT_CLIENT) | OPTBIT(OPT_PURPOSE) | OPTBIT(OPT_FIELD) |
+         OPTBIT(OPT_ENDS),
+     1, 1, 0},
+    {"dataset", "list", cmd_dataset_list, NULL, N_("dataset list"),
+     N_("list the datasets you may see"),
+     N_("Lists the datasets: all of them for admins and auditors, the\n"
+        "granted ones for operators."),
+     0, 0, 0, 0},
+    {"dataset", "grant", cmd_dataset_grant, NULL,
+     N_("dataset grant DATASET USER"),
+     N_("let an operator work on a dataset (admin)"),
+     N_("Lets the operator USER add, read, change and search the records\n"
+        "of DATASET."),
+     0, 2, 2, 0},
+    {"record", "add", cmd_record_add, check_record_add,
+     N_("record add DATASET FIELD=VALUE... [--stdin]"),
+     N_("add a record; prints its id"),
+     N_("Validates every value, stores the record encrypted and prints its\n"
+        "new id. Each argument is split at its first \"=\", so a value may\n"
+        "contain \"=\". A value that is not valid for its field changes\n"
+        "nothing; the error names the field and the rule, never the value.\n"
+        "\n"
+        "Values given as arguments can be seen by other local users in the\n"
+        "process list; with --stdin, FIELD=VALUE lines are read from\n"
+        "standard input instead."),
+     OPTBIT(OPT_STDIN), 1, -1, 0},
+    {"record", "get", cmd_record_get, NULL, N_("record get DATASET ID"),
+     N_("show a record"),
+     N_("Shows the record's fields as \"field: value\" lines (with --json,\n"
+        "one object). The access is recorded in the audit log first."),
+     0, 2, 2, 0},
+    {"record", "update", cmd_record_update, check_record_update,
+     N_("record update DATASET ID FIELD=VALUE... [--stdin]"),
+     N_("change fields of a record"),
+     N_("Replaces the given fields and keeps the others; the record's\n"
+        "version goes up by one."),
+     OPTBIT(OPT_STDIN), 2, -1, 0},
+    {"record", "delete", cmd_record_delete, NULL,
+     N_("record delete DATASET ID"), N_("delete a record"),
+     N_("Deletes the record and its search index."), 0, 2, 2, 0},
+    {"record", "search", cmd_record_search, check_record_search,
+     N_("record search DATASET FIELD=VALUE [--stdin]"),
+     N_("find records by a searchable field"),
+     N_("Finds the records whose searchable FIELD matches VALUE exactly\n"
+        "after normalisation (full-width and half-width forms, hiragana and\n"
+        "katakana, spaces and dashes are folded). Records are printed as\n"
+        "\"field: value\" lines separated by a blank line; with --json, as\n"
+        "an array of objects. With --stdin, the FIELD=VALUE is read from\n"
+        "standard input."),
+     OPTBIT(OPT_STDIN), 1, 2, 0},
+    {"audit", "show", cmd_audit_show, check_audit_show,
+     N_("audit show [--last N]"), N_("show the audit log (auditor, admin)"),
+     N_("Shows the audit log, oldest entry first: who did what, on which\n"
+        "dataset and records, when, and the outcome. Entries hold ids and\n"
+        "counts, never personal values."),
+     OPTBIT(OPT_LAST), 0, 0, 0},
+    {"audit", "checkpoint", cmd_audit_checkpoint, check_audit_checkpoint,
+     N_("audit checkpoint --out FILE"),
+     N_("write a signed checkpoint of the log (auditor, admin)"),
+     N_("Writes a signed checkpoint of the head of the audit log to FILE\n"
+        "(mode 0600). Keep it away from this host: `mamori audit verify\n"
+        "--checkpoint FILE` then detects removal of the newest entries."),
+     OPTBIT(OPT_OUT), 0, 0, 0},
+    {"audit", "verify", cmd_audit_verify, NULL,
+     N_("audit verify [--checkpoint FILE]"),
+     N_("check the audit log for tampering (auditor, admin)"),
+     N_("Checks the whole chain of the audit log and, with a checkpoint,\n"
+        "that the log still reaches it. Prints \"ok: N entries\", or the\n"
+        "problem and exits with status 6."),
+     OPTBIT(OPT_CHECKPOINT), 0, 0, 0},
+    {"help", NULL, cmd_help, NULL, N_("help [COMMAND]"), N_("show help"),
+     N_("Shows all commands, or the synopsis, options and description of\n"
+        "one command (for example `mamori help record add`)."),
+     0, 0, 2, CMD_NO_VAULT},
+};
+const size_t cli_ncommands = sizeof cli_commands / sizeof cli_commands[0];
+
+static const struct {
+    int code;
+    const char *text;
+} exit_codes[] = {
+    {CLI_EXIT_OK, N_("success")},
+    {CLI_EXIT_FAIL, N_("failure")},
+    {CLI_EXIT_USAGE, N_("usage error (bad command line)")},
+    {CLI_EXIT_NOTFOUND, N_("not found (vault, user, dataset, record)")},
+    {CLI_EXIT_DENIED,
+     N_("permission denied, not logged in, or authentication failed")},
+    {CLI_EXIT_INVALID, N_("invalid value")},
+    {CLI_EXIT_INTEGRITY,
+     N_("integrity failure: audit log tampered with, or decryption failed")},
+    {CLI_EXIT_AUDIT, N_("the audit entry could not be written: refused")},
+};
+
+/* ---- help --------------------------------------------------------------- */
+
+#define HELP_COL 28
+
+/* "  LEFT  description", the description starting at HELP_COL; its
+ * continuation lines are indented to HELP_COL too. */
+static void help_line(const char *left, const char *desc)
+{
+    size_t w = cli_display_width(left) + 2;
+    const char *p;
+
+    printf("  %s", left);
+    if (w + 2 > HELP_COL) {
+        fputc('\n', stdout);
+        w = 0;
+    }
+    for (; w < HELP_COL; w++)
+        fputc(' ', stdout);
+    for (p = desc; *p; p++) {
+        fputc(*p, stdout);
+        if (*p == '\n')
+            printf("%*s", HELP_COL, "");
+    }
+    fputc('\n', stdout);
+}
+
+static void help_option(const struct optdef *o)
+{
+    char left[128];
+
+    if (o->shortname && o->has_arg)
+        snprintf(left, sizeof left, "-%c, --%s %s", o->shortname, o->name,
+                 o->argname);
+    else if (o->shortname)
+        snprintf(left, sizeof left, "-%c, --%s", o->shortname, o->name);
+    else if (o->has_arg)
+        snprintf(left, sizeof left, "--%s %s", o->name, o->argname);
+    else
+        snprintf(left, sizeof left, "--%s", o->name);
+    help_line(left, _(o->desc));
+}
+
+static void cmd_name(const struct cli_cmd *cmd, char *buf, size_t size)
+{
+    if (cmd->verb)
+        snprintf(buf, size, "%s %s", cmd->group, cmd->verb);
+    else
+        snprintf(buf, size, "%s", cmd->group);
+}
+
+static void print_global_help(void)
+{
+    size_t i;
+
+    printf(_("Usage: mamori [OPTIONS] COMMAND [ARGS...]\n"));
+    printf("\n");
+    printf(_("mamori keeps personal data encrypted, lets only the people you\n"
+             "allow see it, and records every access in a tamper-evident\n"
+             "audit log.\n"));
+    printf("\n");
+    printf(_("Commands:\n"));
+    for (i = 0; i < cli_ncommands; i++) {
+        char name[64];
+
+        cmd_name(&cli_commands[i], name, sizeof name);
+        help_line(name, _(cli_commands[i].summary));
+    }
+    printf("\n");
+    printf(_("Global options (before or after the command):\n"));
+    for (i = 0; i < NOPTDEFS; i++)
+        if (GLOBAL_OPTS & OPTBIT(optdefs[i].id))
+            help_option(&optdefs[i]);
+    printf("\n");
+    printf(_("Exit status:\n"));
+    for (i = 0; i < sizeof exit_codes / sizeof exit_codes[0]; i++)
+        printf("  %d  %s\n", exit_codes[i].code, _(exit_codes[i].text));
+    printf("\n");
+    printf(_("Run `mamori help COMMAND` for the options of a command, and see\n"
+             "mamori(1) for more.\n"));
+}
+
+void cli_print_command_help(const struct cli_cmd *cmd)
+{
+    size_t i;
+    int any = 0;
+
+    printf(_("Usage: mamori %s\n"), _(cmd->synopsis));
+    printf("\n");
+    printf("%s\n", _(cmd->description));
+    for (i = 0; i < NOPTDEFS; i++) {
+        if (!(cmd->options & OPTBIT(optdefs[i].id)))
+            continue;
+        if (!any)
+            printf("\n%s\n", _("Options:"));
+        any = 1;
+        help_option(&optdefs[i]);
+    }
+    printf("\n");
+    printf(_("Global options: --home DIR, --json, --key-file FILE,\n"
+             "--session FILE, --reason TEXT, -q/--quiet (see `mamori "
+             "--help`).\n"));
+}
+
+static void print_group_help(FILE *f, const char *group)
+{
+    size_t i;
+
+    fprintf(f, _("Commands of `mamori %s`:\n"), group);
+    for (i = 0; i < cli_ncommands; i++)
+        if (strcmp(cli_commands[i].group, group) == 0)
+            fprintf(f, "  mamori %s\n", _(cli_commands[i].synopsis));
+    fprintf(f, "\n");
+    fprintf(f, _("Run `mamori help %s VERB` for one of them.\n"), group);
+}
+
+/* ---- looking up commands ------------------------------------------------ */
+
+static int is_group(const char *word)
+{
+    size_t i;
+
+    for (i = 0; i < cli_ncommands; i++)
+        if (cli_commands[i].verb && strcmp(cli_commands[i].group, word) == 0)
+            return 1;
+    return 0;
+}
+
+/* The command named by words[0] (and words[1]); *used gets how many words
+ * it took. NULL if none. */
+static const struct cli_cmd *find_command(char **words, int n, int *used)
+{
+    size_t i;
+
+    if (n < 1)
+        return NULL;
+    for (i = 0; i < cli_ncommands; i++) {
+        const struct cli_cmd *cmd = &cli_commands[i];
+
+        if (strcmp(cmd->group, words[0]) != 0)
+            continue;
+        if (!cmd->verb) {
+            *used = 1;
+            return cmd;
+        }
+        if (n >= 2 && strcmp(cmd->verb, words[1]) == 0) {
+            *used = 2;
+            return cmd;
+        }
+    }
+    return NULL;
+}
+
+/* A word the user typed, if it is harmless to echo in a message (a short
+ * run of [a-z0-9-]); else NULL, and the caller names its position. */
+static const char *echoable(const char *word, size_t len)
+{
+    size_t i;
+
+    if (len == 0 || len > 32)
+        return NULL;
+    for (i = 0; i < len; i++)
+        if (!((word[i] >= 'a' && word[i] <= 'z') ||
+              (word[i] >= 'A' && word[i] <= 'Z') ||
+              (word[i] >= '0' && word[i] <= '9') || word[i] == '-' ||
+              word[i] == '_'))
+            return NULL;
+    return word;
+}
+
+static int cmd_help(struct cli *c)
+{
+    const struct cli_cmd *cmd;
+    int used = 0;
+
+    if (c->nargs == 0) {
+        print_global_help();
+        return CLI_EXIT_OK;
+    }
+    cmd = find_command(c->args, c->nargs, &used);
+    if (cmd && used == c->nargs) {
+        cli_print_command_help(cmd);
+        return CLI_EXIT_OK;
+    }
+    if (c->nargs == 1 && is_group(c->args[0])) {
+        print_group_help(stdout, c->args[0]);
+        return CLI_EXIT_OK;
+    }
+    if (echoable(c->args[0], strlen(c->args[0])) &&
+        (c->nargs == 1 || echoable(c->args[1], strlen(c->args[1]))))
+        return cli_usage(c, _("no such command: %s%s%s"), c->args[0],
+                         c->nargs > 1 ? " " : "",
+                         c->nargs > 1 ? c->args[1] : "");
+    return cli_usage(c, _("no such command"));
+}
+
+/* ---- parsing ------------------------------------------------------------ */
+
+static void args_release(struct cli_args *a)
+{
+    free(a->fields);
+    free(a->field_argi);
+    free(a->pos);
+    free(a->pos_argi);
+    memset(a, 0, sizeof *a);
+}
+
+static void set_option(struct cli_args *a, enum cli_opt id, const char *val,
+                       int argi)
+{
+    a->seen |= OPTBIT(id);
+    switch (id) {
+    case OPT_HOME:
+        a->home = val;
+        break;
+    case OPT_JSON:
+        a->json = 1;
+        break;
+    case OPT_KEY_FILE:
+        a->key_file = val;
+        break;
+    case OPT_SESSION:
+        a->session_file = val;
+        break;
+    case OPT_REASON:
+        a->reason = val;
+        break;
+    case OPT_QUIET:
+        a->quiet = 1;
+        break;
+    case OPT_HELP:
+        a->help = 1;
+        break;
+    case OPT_VERSION:
+        a->version = 1;
+        break;
+    case OPT_ADMIN:
+        a->admin = val;
+        break;
+    case OPT_PASSPHRASE:
+        a->passphrase = 1;
+        break;
+    case OPT_USER:
+        a->user = val;
+        break;
+    case OPT_ROLE:
+        a->role = val;
+        break;
+    case OPT_GENERATE:
+        a->generate = 1;
+        break;
+    case OPT_CLIENT:
+        a->client = val;
+        break;
+    case OPT_PURPOSE:
+        a->purpose = val;
+        break;
+    case OPT_FIELD:
+        /* The arrays hold argc entries: room for every --field. */
+        a->field_argi[a->nfields] = argi;
+        a->fields[a->nfields++] = val;
+        break;
+    case OPT_ENDS:
+        a->ends = val;
+        break;
+    case OPT_STDIN:
+        a->use_stdin = 1;
+        break;
+    case OPT_LAST:
+        a->last = val;
+        break;
+    case OPT_OUT:
+        a->out = val;
+        break;
+    case OPT_CHECKPOINT:
+        a->checkpoint = val;
+        break;
+    case OPT_COUNT_:
+        break;
+    }
+}
+
+/* Parses argv into c->a. Returns 0 or an exit code (usage error
+ * reported). */
+static int parse_args(struct cli *c, int argc, char **argv)
+{
+    struct cli_args *a = &c->a;
+    size_t n = argc > 0 ? (size_t)argc : 1;
+    int i, dashdash = 0;
+
+    a->fields = calloc(n, sizeof *a->fields);
+    a->field_argi = calloc(n, sizeof *a->field_argi);
+    a->pos = calloc(n, sizeof *a->pos);
+    a->pos_argi = calloc(n, sizeof *a->pos_argi);
+    if (!a->fields || !a->field_argi || !a->pos || !a->pos_argi)
+        return cli_fail(c, "mamori", MAMORI_ENOMEM);
+
+    /* --json must apply to usage errors found before it is reached. */
+    for (i = 1; i < argc; i++) {
+        if (strcmp(argv[i], "--") == 0)
+            break;
+        if (strcmp(argv[i], "--json") == 0)
+            a->json = 1;
+    }
+    for (i = 1; i < argc; i++) {
+        if (strlen(argv[i]) > CLI_ARG_MAX)
+            return cli_usage(c, _("argument %d is too long (over %d bytes)"), i,
+                             CLI_ARG_MAX);
+    }
+
+    for (i = 1; i < argc; i++) {
+        const char *arg = argv[i];
+        const struct optdef *o = NULL;
+        const char *val = NULL;
+        size_t k;
+
+        if (dashdash || arg[0] != '-' || arg[1] == '\0') {
+            a->pos_argi[a->npos] = i;
+            a->pos[a->npos++] = argv[i];
+            continue;
+        }
+        if (strcmp(arg, "--") == 0) {
+            dashdash = 1;
+            continue;
+        }
+        if (arg[1] == '-') {
+            const char *name = arg + 2;
+            const char *eq = strchr(name, '=');
+            size_t len = eq ? (size_t)(eq - name) : strlen(name);
+
+            for (k = 0; k < NOPTDEFS; k++)
+                if (strlen(optdefs[k].name) == len &&
+                    memcmp(optdefs[k].name, name, len) == 0)
+                    o = &optdefs[k];
+            if (!o) {
+                if (echoable(name, len))
+                    return cli_usage(c, _("unknown option --%.*s"), (int)len,
+                                     name);
+                return cli_usage(c, _("unknown option (argument %d)"), i);
+            }
+            if (o->has_arg) {
+                if (eq) {
+                    val = eq + 1;
+                } else if (i + 1 < argc) {
+                    val = argv[++i];
+                } else {
+                    return cli_usage(c, _("option --%s needs a value"),
+                                     o->name);
+                }
+            } else if (eq) {
+                return cli_usage(c, _("option --%s takes no value"), o->name);
+            }
+        } else {
+            for (k = 0; k < NOPTDEFS; k++)
+                if (optdefs[k].shortname && optdefs[k].shortname == arg[1])
+                    o = &optdefs[k];
+            if (!o || arg[2] != '\0') {
+                if (echoable(arg + 1, strlen(arg + 1)))
+                    return cli_usage(c, _("unknown option -%s"), arg + 1);
+                return cli_usage(c, _("unknown option (argument %d)"), i);
+            }
+        }
+        set_option(a, o->id, val, i);
+    }
+    return 0;
+}
+
+/* Checks that the command takes the options given and the number of
+ * arguments. Returns 0 or a usage error. */
+static int check_command_line(struct cli *c)
+{
+    unsigned extra = c->a.seen & ~(GLOBAL_OPTS | c->cmd->options);
+    char name[64];
+    size_t k;
+
+    cmd_name(c->cmd, name, sizeof name);
+    for (k = 0; k < NOPTDEFS; k++)
+        if (extra & OPTBIT(optdefs[k].id))
+            return cli_usage(c, _("option --%s does not apply to `mamori %s`"),
+                             optdefs[k].name, name);
+    if (c->nargs < c->cmd->min_args)
+        return cli_usage(c, _("missing arguments"));
+    if (c->cmd->max_args >= 0 && c->nargs > c->cmd->max_args)
+        return cli_usage(c, _("too many arguments"));
+    return 0;
+}
+
+/* ---- vault and session -------------------------------------------------- */
+
+static int resolve_home(struct cli *c)
+{
+    const char *env;
+    int n;
+
+    if (c->a.home && *c->a.home) {
+        n = snprintf(c->home, sizeof c->home, "%s", c->a.home);
+    } else if ((env = getenv("MAMORI_HOME")) && *env) {
+        n = snprintf(c->home, sizeof c->home, "%s", env);
+    } else if ((env = getenv("XDG_DATA_HOME")) && env[0] == '/') {
+        n = snprintf(c->home, sizeof c->home, "%s/mamori", env);
+    } else {
+        const char *home = getenv("HOME");
+
+        if (!home || home[0] != '/') {
+            struct passwd *pw = getpwuid(getuid());
+
+            home = pw ? pw->pw_dir : NULL;
+        }
+        if (!home)
+            return cli_error(c, MAMORI_EINVAL,
+                             _("no vault directory: give --home DIR or set "
+                               "MAMORI_HOME"));
+        n = snprintf(c->home, sizeof c->home, "%s/.local/share/mamori", home);
+    }
+    if (n < 0 || (size_t)n >= sizeof c->home)
+        return cli_usage(c, _("the vault directory path is too long"));
+    return 0;
+}
+
+/* Reads what the vault remembers of its key source, unseals it. */
+static int open_vault(struct cli *c)
+{
+    struct mamori_keysrc src = {0};
+    char kind[32], path[4096], pass[CLI_SECRET_MAX];
+    size_t pass_len = 0;
+    const char *env;
+    int rc, ret;
+
+    memset(kind, 0, sizeof kind);
+    memset(path, 0, sizeof path);
+    rc = mamori_key_source(c->home, kind, sizeof kind, path, sizeof path);
+    if (rc != 0) {
+        ret = cli_fail(c, _("open vault"), rc);
+        if (rc == MAMORI_ENOTFOUND)
+            fprintf(stderr,
+                    _("mamori: hint: give --home DIR or set MAMORI_HOME, or "
+                      "create a vault with `mamori init`\n"));
+        return ret;
+    }
+    if (strcmp(kind, "keyfile") == 0) {
+        if (c->a.key_file && *c->a.key_file)
+            src.key_file = c->a.key_file;
+        else if ((env = getenv("MAMORI_KEY_FILE")) && *env)
+            src.key_file = env;
+        else
+            src.key_file = path;
+    } else if (strcmp(kind, "passphrase") == 0) {
+        rc = cli_read_passphrase(_("Vault passphrase: "), NULL, pass,
+                                 sizeof pass, &pass_len);
+        if (rc == 1)
+            return cli_error(c, MAMORI_EKEY,
+                             _("open vault: no passphrase "
+                               "given"));
+        if (rc == CLI_EBADFD)
+            return cli_error(c, MAMORI_EINVAL,
+                             _("MAMORI_PASSPHRASE_FD is not an open file "
+                               "descriptor"));
+        if (rc != 0)
+            return cli_fail_detail(c, _("read passphrase"), rc, NULL);
+        src.passphrase = pass;
+        src.passphrase_len = pass_len;
+    } else {
+        return cli_fail_detail(c, _("open vault"), MAMORI_EKEY,
+                               _("unknown key source"));
+    }
+    rc = mamori_open(c->home, &src, &c->m);
+    explicit_bzero(pass, sizeof pass);
+    if (rc != 0)
+        return cli_fail(c, _("open vault"), rc);
+    return CLI_EXIT_OK;
+}
+
+static int run_command(struct cli *c)
+{
+    int rc;
+
+    if (!(c->cmd->flags & CMD_NO_VAULT)) {
+        rc = resolve_home(c);
+        if (rc)
+            return rc;
+        rc = open_vault(c);
+        if (rc)
+            return rc;
+        if (!(c->cmd->flags & CMD_NO_SESSION)) {
+            rc = cli_session_resume(c);
+            if (rc)
+                return rc;
+            if (c->a.reason) {
+                rc = mamori_session_reason(c->s, c->a.reason);
+                if (rc)
+                    return cli_fail(c, _("--reason"), rc);
+            }
+        }
+    } else if (c->cmd->run != cmd_help) {
+        rc = resolve_home(c);
+        if (rc)
+            return rc;
+    }
+    return c->cmd->run(c);
+}
+
+/* Keys and personal data pass through this process: no core dumps. */
+static void harden_process(void)
+{
+    struct rlimit rl = {0, 0};
+
+    umask(077);
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &rl);
+}
+
+int main(int argc, char **argv)
+{
+    struct cli c;
+    int rc, used = 0;
+
+    memset(&c, 0, sizeof c);
+    harden_process();
+    setlocale(LC_ALL, "");
+    cli_output_init();
+    if (mamori_library_init() != 0) {
+        fprintf(stderr, "mamori: cannot initialise libmamori\n");
+        return CLI_EXIT_FAIL;
+    }
+    c.out_tty = isatty(STDOUT_FILENO);
+
+    rc = parse_args(&c, argc, argv);
+    if (rc)
+        goto out;
+    if (c.a.version) {
+        printf("mamori %s\n", MAMORI_VERSION);
+        goto out;
+    }
+    if (c.a.npos == 0) {
+        if (c.a.help) {
+            print_global_help();
+            goto out;
+        }
+        rc = cli_usage(&c, _("no command given"));
+        goto out;
+    }
+    c.cmd = find_command(c.a.pos, c.a.npos, &used);
+    if (!c.cmd) {
+        const char *w0 = c.a.pos[0];
+
+        if (is_group(w0)) {
+            if (c.a.help && c.a.npos == 1) {
+                print_group_help(stdout, w0);
+                goto out;
+            }
+            if (c.a.npos == 1)
+                rc = cli_usage(&c, _("`mamori %s` needs a subcommand"), w0);
+            else if (echoable(c.a.pos[1], strlen(c.a.pos[1])))
+                rc = cli_usage(&c, _("unknown subcommand: %s %s"), w0,
+                               c.a.pos[1]);
+            else
+                rc = cli_usage(&c, _("unknown subcommand (argument %d)"),
+                               c.a.pos_argi[1]);
+            if (!c.a.json)
+                print_group_help(stderr, w0);
+        } else if (echoable(w0, strlen(w0))) {
+            rc = cli_usage(&c, _("unknown command: %s"), w0);
+        } else {
+            rc = cli_usage(&c, _("unknown command (argument %d)"),
+                           c.a.pos_argi[0]);
+        }
+        goto out;
+    }
+    c.args = c.a.pos + used;
+    c.argi = c.a.pos_argi + used;
+    c.nargs = c.a.npos - used;
+    if (c.a.help) {
+        cli_print_command_help(c.cmd);
+        goto out;
+    }
+    rc = check_command_line(&c);
+    if (rc)
+        goto out;
+    if (c.cmd->check) {
+        rc = c.cmd->check(&c);
+        if (rc)
+            goto out;
+    }
+    rc = run_command(&c);
+out:
+    if (c.s)
+        mamori_session_close(c.s);
+    if (c.m)
+        mamori_close(c.m);
+    args_release(&c.a);
+    if (cli_output_finish() != 0) {
+        fprintf(stderr, "mamori: %s\n", _("cannot write to standard output"));
+        if (rc == CLI_EXIT_OK)
+            rc = CLI_EXIT_FAIL;
+    }
+    return rc;
+}

@@ -1,0 +1,55 @@
+/*
+ * audit.h - the tamper-evident access log.
+ *
+ * Each entry (a row of table "audit") carries the MAC of its predecessor and
+ * its own MAC: HMAC-SHA-256 under the key of its epoch (seq / AUDIT_EPOCH
+ * entries share a key; k[e+1] = KDF(k[e]), the writer wipes old keys) over
+ * the vault id, every column and prev_mac. Verification needs only k0, and
+ * since each entry stores its predecessor's MAC, entries verify in parallel.
+ * Checkpoints (seq, head MAC, time) are signed with the vault's Ed25519 key
+ * and kept off the host; they reveal truncation of the newest entries.
+ */
+#ifndef MAMORI_AUDIT_H
+#define MAMORI_AUDIT_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "internal.h"
+
+#define AUDIT_EPOCH 4096
+
+/* Fills in seq, prev_mac and mac of row and appends it, inside the caller's
+ * store transaction. MAMORI_EAUDIT on any failure. */
+int audit_append(struct mamori *m, struct store_audit_row *row);
+
+/* Verifies the chain from the first entry; with a checkpoint text, also
+ * that the log reaches it. */
+int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
+                 struct mamori_verify_result *res);
+
+/* A signed checkpoint of the current head (malloc'd text). */
+int audit_checkpoint(struct mamori *m, char **out, size_t *len);
+
+/* Parsed checkpoint. */
+struct audit_checkpoint {
+    char vault_id[37];
+    int64_t seq;
+    int64_t time;
+    uint8_t head[CRYPTO_MAC_LEN];
+    uint8_t pk[CRYPTO_SIGN_PK_LEN];
+    uint8_t sig[CRYPTO_SIG_LEN];
+    size_t signed_len; /* bytes of the text covered by sig */
+};
+
+/* Parses checkpoint text (untrusted input) without checking the signature:
+ * 0, or MAMORI_EINVAL with *why naming the problem. */
+int audit_checkpoint_parse(const char *text, size_t len,
+                           struct audit_checkpoint *cp, const char **why);
+
+/* Computes an entry's MAC under key (exposed for tests and verification). */
+void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
+               const struct store_audit_row *row,
+               uint8_t out[CRYPTO_MAC_LEN]);
+
+#endif

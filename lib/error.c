@@ -1,0 +1,130 @@
+/*
+ * error.c - library set-up, error messages, the clock.
+ */
+#include <limits.h>
+#include <locale.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "crypto.h"
+#include "i18n.h"
+#include "internal.h"
+#include "mamori.h"
+#include "banned.h"
+
+const char *mamori_strerror(int err)
+{
+    switch (err) {
+    case MAMORI_OK:
+        return _("success");
+    case MAMORI_EINVAL:
+        return _("invalid value");
+    case MAMORI_ENOMEM:
+        return _("out of memory");
+    case MAMORI_EIO:
+        return _("input/output error");
+    case MAMORI_ECRYPTO:
+        return _("decryption or integrity check failed");
+    case MAMORI_EDENIED:
+        return _("permission denied");
+    case MAMORI_EAUTH:
+        return _("authentication failed");
+    case MAMORI_ENOTFOUND:
+        return _("not found");
+    case MAMORI_EEXIST:
+        return _("already exists");
+    case MAMORI_EAUDIT:
+        return _("audit log write failed; operation refused");
+    case MAMORI_ETAMPER:
+        return _("audit log integrity check failed");
+    case MAMORI_EKEY:
+        return _("key file or passphrase is wrong or unsafe");
+    case MAMORI_ESESSION:
+        return _("not logged in or session expired");
+    case MAMORI_ESTATE:
+        return _("not possible in the current state");
+    case MAMORI_ETOOBIG:
+        return _("value too large");
+    case MAMORI_ESCHEMA:
+        return _("vault was created by a newer mamori");
+    default:
+        return _("unknown error");
+    }
+}
+
+void i18n_bind(const char *dir)
+{
+    char exe[PATH_MAX], local[PATH_MAX + 16];
+    struct stat st;
+
+    if (dir) {
+        bindtextdomain(MAMORI_TEXTDOMAIN, dir);
+    } else {
+        ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+        const char *use = LOCALEDIR;
+        if (n > 0) {
+            exe[n] = '\0';
+            char *slash = strrchr(exe, '/');
+            if (slash) {
+                *slash = '\0';
+                snprintf(local, sizeof local, "%s/locale", exe);
+                if (stat(local, &st) == 0 && S_ISDIR(st.st_mode))
+                    use = local;
+            }
+        }
+        bindtextdomain(MAMORI_TEXTDOMAIN, use);
+    }
+    bind_textdomain_codeset(MAMORI_TEXTDOMAIN, "UTF-8");
+}
+
+int mamori_library_init(void)
+{
+    static int done;
+    if (done)
+        return 0;
+    if (crypto_init() != 0)
+        return MAMORI_ECRYPTO;
+    i18n_bind(NULL);
+    done = 1;
+    return 0;
+}
+
+static int test_hooks_on(void)
+{
+    const char *h = getenv("MAMORI_TEST_HOOKS");
+    return h && strcmp(h, "1") == 0;
+}
+
+int64_t mamori_now(void)
+{
+    if (test_hooks_on()) {
+        const char *t = getenv("MAMORI_TEST_NOW");
+        if (t && *t) {
+            char *end;
+            long long v = strtoll(t, &end, 10);
+            if (*end == '\0' && v > 0)
+                return v;
+        }
+    }
+    return (int64_t)time(NULL);
+}
+
+void sess_detail(mamori_sess *s, const char *fmt, ...)
+{
+    va_list ap;
+    if (!s)
+        return;
+    va_start(ap, fmt);
+    vsnprintf(s->errdetail, sizeof s->errdetail, fmt, ap);
+    va_end(ap);
+}
+
+const char *mamori_errdetail(const mamori_sess *s)
+{
+    return s ? s->errdetail : "";
+}

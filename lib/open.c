@@ -1,0 +1,191 @@
+/*
+ * open.c - creating, opening and closing a vault.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/prctl.h>
+#include <sys/resource.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "guard.h"
+#include "internal.h"
+#include "keys.h"
+#include "store.h"
+#include "banned.h"
+
+/* Processes that hold keys never dump core. */
+static void no_core_dumps(void)
+{
+    struct rlimit rl = {0, 0};
+    (void)prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    (void)setrlimit(RLIMIT_CORE, &rl);
+}
+
+static int home_ok(const char *home)
+{
+    if (!home || !*home || strlen(home) >= sizeof ((struct mamori *)0)->home)
+        return 0;
+    return 1;
+}
+
+static struct mamori *handle_new(const char *home)
+{
+    struct mamori *m = calloc(1, sizeof *m);
+    if (!m)
+        return NULL;
+    snprintf(m->home, sizeof m->home, "%s", home);
+    if (pthread_mutex_init(&m->lock, NULL) != 0) {
+        free(m);
+        return NULL;
+    }
+    const char *h = getenv("MAMORI_TEST_HOOKS");
+    m->test_hooks = h && strcmp(h, "1") == 0;
+    return m;
+}
+
+int mamori_init(const char *home, const struct mamori_keysrc *src,
+                const char *admin, const char *admin_password,
+                size_t password_len)
+{
+    struct mamori *m = NULL;
+    char vault_id[37], created[24];
+    struct stat st;
+    int rc = MAMORI_EINVAL;
+
+    if (!home_ok(home) || !src || !admin || !admin_password)
+        return MAMORI_EINVAL;
+    rc = auth_check_name(admin);
+    if (rc != 0)
+        return rc;
+    rc = auth_check_password(admin, admin_password, password_len);
+    if (rc != 0)
+        return rc;
+    rc = mamori_library_init();
+    if (rc != 0)
+        return rc;
+    no_core_dumps();
+
+    if (mkdir(home, 0700) != 0 && errno != EEXIST)
+        return MAMORI_EIO;
+    if (stat(home, &st) != 0 || !S_ISDIR(st.st_mode))
+        return MAMORI_EIO;
+
+    m = handle_new(home);
+    if (!m)
+        return MAMORI_ENOMEM;
+    rc = store_open(home, 1, &m->store);
+    if (rc != 0)
+        goto out;
+    crypto_uuid(vault_id);
+    snprintf(m->vault_id, sizeof m->vault_id, "%s", vault_id);
+    rc = keys_create(home, vault_id, src, &m->keys);
+    if (rc != 0)
+        goto out;
+    snprintf(created, sizeof created, "%lld", (long long)mamori_now());
+    rc = store_begin(m->store);
+    if (rc != 0)
+        goto out;
+    rc = store_meta_set(m->store, "vault_id", vault_id);
+    if (rc == 0)
+        rc = store_meta_set(m->store, "created", created);
+    if (rc == 0)
+        rc = auth_user_create(m, admin, "admin", admin_password,
+                              password_len);
+    if (rc == 0) {
+        struct store_audit_row row;
+        memset(&row, 0, sizeof row);
+        row.time = mamori_now();
+        snprintf(row.user, sizeof row.user, "%s", admin);
+        snprintf(row.action, sizeof row.action, "%s", guard_action(OP_INIT));
+        snprintf(row.outcome, sizeof row.outcome, "ok");
+        snprintf(row.detail, sizeof row.detail, "vault created");
+        row.count = 1;
+        rc = audit_append(m, &row);
+    }
+    if (rc == 0)
+        rc = store_commit(m->store);
+    if (rc != 0)
+        store_rollback(m->store);
+out:
+    mamori_close(m);
+    return rc;
+}
+
+int mamori_key_source(const char *home, char *kind, size_t kind_size,
+                      char *path, size_t path_size)
+{
+    if (!home_ok(home))
+        return MAMORI_EINVAL;
+    return keys_source(home, kind, kind_size, path, path_size);
+}
+
+int mamori_open(const char *home, const struct mamori_keysrc *src,
+                mamori **out)
+{
+    struct mamori *m = NULL;
+    char vid[64];
+    int rc;
+
+    *out = NULL;
+    if (!home_ok(home) || !src)
+        return MAMORI_EINVAL;
+    rc = mamori_library_init();
+    if (rc != 0)
+        return rc;
+    no_core_dumps();
+    m = handle_new(home);
+    if (!m)
+        return MAMORI_ENOMEM;
+    rc = store_open(home, 0, &m->store);
+    if (rc != 0)
+        goto out;
+    rc = keys_open(home, src, &m->keys);
+    if (rc != 0)
+        goto out;
+    rc = store_meta_get(m->store, "vault_id", vid, sizeof vid);
+    if (rc != 0)
+        goto out;
+    if (strlen(vid) != 36 || strcmp(vid, keys_vault_id(m->keys)) != 0) {
+        /* A key store from another vault. */
+        rc = MAMORI_EKEY;
+        goto out;
+    }
+    memcpy(m->vault_id, vid, 37);
+    *out = m;
+    m = NULL;
+    rc = 0;
+out:
+    mamori_close(m);
+    return rc;
+}
+
+void mamori_close(mamori *m)
+{
+    if (!m)
+        return;
+    vault_cache_free(m);
+    crypto_hmac_key_free(m->audit_key);
+    if (m->keys)
+        keys_close(m->keys);
+    if (m->store)
+        store_close(m->store);
+    pthread_mutex_destroy(&m->lock);
+    free(m);
+}
+
+const char *mamori_vault_id(const mamori *m)
+{
+    return m->vault_id;
+}
+
+void mamori_test_fail_audit(mamori *m, int on)
+{
+    if (m && m->test_hooks)
+        store_fail_audit(m->store, on);
+}

@@ -1,0 +1,1605 @@
+/*
+ * store_sqlite.c - the embedded store: one SQLite file, DIR/vault.db.
+ *
+ * Threads: a struct store is one SQLite connection together with its cache
+ * of prepared statements and its transaction state. The model is one struct
+ * store per thread: open one per thread (several on the same vault are fine)
+ * and never use one from two threads at once without a lock of your own.
+ * SQLite runs in serialized mode underneath; WAL lets readers go on while
+ * one writer works, and writers queue on BEGIN IMMEDIATE for up to the busy
+ * timeout.
+ *
+ * Durability and hygiene, set on every open: WAL with synchronous=FULL (a
+ * commit that returned 0 survives power loss), secure_delete (freed content
+ * is zeroed), temp_store=MEMORY (no temporary files), no mmap, foreign keys
+ * enforced, defensive mode (no writable_schema tricks). The file is created
+ * 0600; SQLite gives the -wal and -shm files the same mode.
+ *
+ * Schema: version in PRAGMA user_version. migrations[i] takes version i to
+ * i + 1; store_open applies the missing steps in one transaction.
+ *
+ * Errors: SQLITE_CONSTRAINT_UNIQUE/PRIMARYKEY -> MAMORI_EEXIST, a foreign
+ * key naming a missing row -> MAMORI_ENOTFOUND, SQLITE_NOMEM ->
+ * MAMORI_ENOMEM, SQLITE_TOOBIG -> MAMORI_ETOOBIG, everything else (FULL,
+ * IOERR, BUSY, CORRUPT, ...) -> MAMORI_EIO. A value read back that the
+ * store could not have written (wrong type, too long for its field, wrong
+ * blob length) is MAMORI_EIO, except in the audit table, where it can only
+ * come from editing the file behind our back: MAMORI_ETAMPER.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "mamori.h"
+#include "store.h"
+
+#include "banned.h"
+
+#define DB_NAME "vault.db"
+#define BUSY_TIMEOUT_MS 10000
+#define MAC_MAX 32 /* blind index MACs: truncated HMAC-SHA-256 */
+
+/* ---- schema -------------------------------------------------------------- */
+
+static const char migration_1[] =
+    "CREATE TABLE meta(key TEXT PRIMARY KEY, value TEXT NOT NULL);"
+    "CREATE TABLE users(id INTEGER PRIMARY KEY, name TEXT NOT NULL UNIQUE,"
+    " role TEXT NOT NULL, pwhash TEXT NOT NULL, created INTEGER NOT NULL,"
+    " last_login INTEGER NOT NULL DEFAULT 0,"
+    " disabled INTEGER NOT NULL DEFAULT 0);"
+    "CREATE TABLE sessions(token_hash BLOB PRIMARY KEY,"
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " os_uid INTEGER NOT NULL, created INTEGER NOT NULL,"
+    " last_seen INTEGER NOT NULL, expires INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE TABLE datasets(id INTEGER PRIMARY KEY, uuid TEXT NOT NULL UNIQUE,"
+    " name TEXT NOT NULL UNIQUE, client TEXT NOT NULL,"
+    " purpose TEXT NOT NULL, ends TEXT NOT NULL DEFAULT '',"
+    " state TEXT NOT NULL, created INTEGER NOT NULL, schema TEXT NOT NULL);"
+    "CREATE TABLE grants(dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    " user_id INTEGER NOT NULL REFERENCES users(id),"
+    " PRIMARY KEY(dataset_id, user_id)) WITHOUT ROWID;"
+    "CREATE TABLE records(dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    " id BLOB NOT NULL, version INTEGER NOT NULL,"
+    " key_version INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " ct BLOB NOT NULL, PRIMARY KEY(dataset_id, id)) WITHOUT ROWID;"
+    "CREATE TABLE blind(dataset_id INTEGER NOT NULL, field INTEGER NOT NULL,"
+    " mac BLOB NOT NULL, record BLOB NOT NULL,"
+    " PRIMARY KEY(dataset_id, field, mac, record)) WITHOUT ROWID;"
+    "CREATE INDEX blind_record ON blind(dataset_id, record);"
+    "CREATE TABLE audit(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
+    " user TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL,"
+    " dataset TEXT NOT NULL, record_ids TEXT, count INTEGER NOT NULL,"
+    " outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_mac BLOB NOT NULL,"
+    " mac BLOB NOT NULL);";
+
+/* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
+static const char *const migrations[] = {
+    migration_1,
+};
+
+_Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
+               "one migration step per schema version");
+
+/* ---- statements ---------------------------------------------------------- */
+
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_META_GET,
+    ST_META_SET,
+    ST_USER_ADD,
+    ST_USER_GET,
+    ST_USER_GET_ID,
+    ST_USER_UPDATE,
+    ST_USER_LIST,
+    ST_SESSION_ADD,
+    ST_SESSION_GET,
+    ST_SESSION_TOUCH,
+    ST_SESSION_DELETE,
+    ST_DATASET_ADD,
+    ST_DATASET_GET,
+    ST_DATASET_LIST,
+    ST_GRANT_ADD,
+    ST_GRANT_CHECK,
+    ST_RECORD_PUT,
+    ST_RECORD_GET,
+    ST_RECORD_DELETE,
+    ST_RECORD_COUNT,
+    ST_INDEX_PUT,
+    ST_INDEX_DELETE,
+    ST_INDEX_LOOKUP,
+    ST_AUDIT_MAX,
+    ST_AUDIT_LAST,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_SCAN,
+    ST_AUDIT_COUNT,
+    ST_COUNT_
+};
+
+#define USER_COLS "id, name, role, pwhash, created, last_login, disabled"
+#define DATASET_COLS                                                           \
+    "id, uuid, name, client, purpose, ends, state, created, schema"
+#define AUDIT_COLS                                                             \
+    "seq, time, user, device, action, dataset, record_ids, count, outcome,"    \
+    " detail, prev_mac, mac"
+
+static const char *const stmt_sql[ST_COUNT_] = {
+    [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_COMMIT] = "COMMIT",
+    [ST_ROLLBACK] = "ROLLBACK",
+    [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
+    [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
+                    " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
+    [ST_USER_ADD] = "INSERT INTO users(name, role, pwhash, created,"
+                    " last_login, disabled) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
+    [ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
+    [ST_USER_UPDATE] = "UPDATE users SET name = ?2, role = ?3, pwhash = ?4,"
+                       " created = ?5, last_login = ?6, disabled = ?7"
+                       " WHERE id = ?1",
+    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
+    [ST_SESSION_ADD] = "INSERT INTO sessions(token_hash, user_id, os_uid,"
+                       " created, last_seen, expires)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+    [ST_SESSION_GET] = "SELECT user_id, os_uid, created, last_seen, expires"
+                       " FROM sessions WHERE token_hash = ?1",
+    [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2"
+                         " WHERE token_hash = ?1",
+    [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
+    [ST_DATASET_ADD] = "INSERT INTO datasets(uuid, name, client, purpose,"
+                       " ends, state, created, schema)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+    [ST_DATASET_GET] = "SELECT " DATASET_COLS " FROM datasets WHERE name = ?1",
+    [ST_DATASET_LIST] = "SELECT " DATASET_COLS " FROM datasets ORDER BY name",
+    [ST_GRANT_ADD] = "INSERT INTO grants(dataset_id, user_id) VALUES(?1, ?2)",
+    [ST_GRANT_CHECK] = "SELECT 1 FROM grants"
+                       " WHERE dataset_id = ?1 AND user_id = ?2",
+    [ST_RECORD_PUT] =
+        "INSERT INTO records(dataset_id, id, version, key_version, updated,"
+        " ct) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
+        " ON CONFLICT(dataset_id, id) DO UPDATE SET"
+        " version = excluded.version, key_version = excluded.key_version,"
+        " updated = excluded.updated, ct = excluded.ct",
+    [ST_RECORD_GET] = "SELECT version, key_version, updated, ct FROM records"
+                      " WHERE dataset_id = ?1 AND id = ?2",
+    [ST_RECORD_DELETE] = "DELETE FROM records WHERE dataset_id = ?1"
+                         " AND id = ?2",
+    [ST_RECORD_COUNT] = "SELECT count(*) FROM records WHERE dataset_id = ?1",
+    [ST_INDEX_PUT] = "INSERT OR IGNORE INTO blind(dataset_id, field, mac,"
+                     " record) VALUES(?1, ?2, ?3, ?4)",
+    [ST_INDEX_DELETE] = "DELETE FROM blind WHERE dataset_id = ?1"
+                        " AND record = ?2",
+    [ST_INDEX_LOOKUP] = "SELECT record FROM blind WHERE dataset_id = ?1"
+                        " AND field = ?2 AND mac = ?3",
+    [ST_AUDIT_MAX] = "SELECT max(seq) FROM audit",
+    [ST_AUDIT_LAST] = "SELECT " AUDIT_COLS " FROM audit"
+                      " ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_APPEND] = "INSERT INTO audit(" AUDIT_COLS ")"
+                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
+                        " ?11, ?12)",
+    [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq >= ?1"
+                      " ORDER BY seq",
+    [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT_]; /* prepared on first use, kept until close */
+    int in_tx;                   /* inside store_begin .. commit/rollback */
+    int fail_audit;              /* fault injection: appends fail */
+};
+
+/* ---- helpers ------------------------------------------------------------- */
+
+/* SQLite result code (extended codes are on) to a MAMORI_E* code. */
+static int sq_err(int rc)
+{
+    switch (rc & 0xff) {
+    case SQLITE_OK:
+    case SQLITE_ROW:
+    case SQLITE_DONE:
+        return 0;
+    case SQLITE_CONSTRAINT:
+        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
+            rc == SQLITE_CONSTRAINT_PRIMARYKEY)
+            return MAMORI_EEXIST;
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+            return MAMORI_ENOTFOUND;
+        return MAMORI_EIO;
+    case SQLITE_NOMEM:
+        return MAMORI_ENOMEM;
+    case SQLITE_TOOBIG:
+        return MAMORI_ETOOBIG;
+    default:
+        return MAMORI_EIO;
+    }
+}
+
+/* The cached statement id, prepared on first use. A statement still running
+ * (a scan whose callback calls back into the store for the same statement)
+ * cannot be reused: MAMORI_ESTATE. */
+static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **out)
+{
+    int rc;
+
+    *out = NULL;
+    if (s == NULL || s->db == NULL)
+        return MAMORI_EINVAL;
+    if (s->st[id] == NULL) {
+        rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
+                                SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
+        if (rc != SQLITE_OK) {
+            s->st[id] = NULL;
+            return sq_err(rc);
+        }
+    } else if (sqlite3_stmt_busy(s->st[id])) {
+        return MAMORI_ESTATE;
+    }
+    *out = s->st[id];
+    return 0;
+}
+
+/* Ready the statement for its next use; drops pointers to caller buffers
+ * bound SQLITE_STATIC. */
+static void stmt_done(sqlite3_stmt *st)
+{
+    if (st == NULL)
+        return;
+    sqlite3_reset(st);
+    sqlite3_clear_bindings(st);
+}
+
+/* One step of a statement that returns no rows. */
+static int step_done(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_DONE)
+        return 0;
+    if (rc == SQLITE_ROW)
+        return MAMORI_EIO;
+    return sq_err(rc);
+}
+
+/* One step of a statement returning at most one row: 0 with a row,
+ * MAMORI_ENOTFOUND without. */
+static int step_row(sqlite3_stmt *st)
+{
+    int rc = sqlite3_step(st);
+
+    if (rc == SQLITE_ROW)
+        return 0;
+    if (rc == SQLITE_DONE)
+        return MAMORI_ENOTFOUND;
+    return sq_err(rc);
+}
+
+/* Runs a statement without parameters or rows (BEGIN, COMMIT, ...). */
+static int exec_cached(struct store *s, enum stmt_id id)
+{
+    sqlite3_stmt *st;
+    int rc = stmt_get(s, id, &st);
+
+    if (rc == 0)
+        rc = step_done(st);
+    stmt_done(st);
+    return rc;
+}
+
+/* Binds a string that must fit a struct field of max bytes (NUL included).
+ * The caller's buffer outlives the step: SQLITE_STATIC. */
+static int bind_field(sqlite3_stmt *st, int i, const char *v, size_t max)
+{
+    size_t n;
+
+    if (v == NULL)
+        return MAMORI_EINVAL;
+    n = strnlen(v, max);
+    if (n >= max)
+        return MAMORI_ETOOBIG;
+    return sq_err(sqlite3_bind_text(st, i, v, (int)n, SQLITE_STATIC));
+}
+
+/* Binds a string of any length (SQLite's own limit applies); NULL binds
+ * SQL NULL when null_ok. */
+static int bind_str(sqlite3_stmt *st, int i, const char *v, int null_ok)
+{
+    if (v == NULL)
+        return null_ok ? sq_err(sqlite3_bind_null(st, i)) : MAMORI_EINVAL;
+    return sq_err(
+        sqlite3_bind_text64(st, i, v, strlen(v), SQLITE_STATIC, SQLITE_UTF8));
+}
+
+static int bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    if (n == 0)
+        return sq_err(sqlite3_bind_zeroblob(st, i, 0));
+    if (p == NULL)
+        return MAMORI_EINVAL;
+    return sq_err(sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC));
+}
+
+static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
+{
+    return sq_err(sqlite3_bind_int64(st, i, v));
+}
+
+/* Column readers. bad is the code for content the store cannot have
+ * written (MAMORI_EIO, or MAMORI_ETAMPER for the audit table). */
+static int col_i64(sqlite3_stmt *st, int col, int64_t *v, int bad)
+{
+    if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
+        return bad;
+    *v = sqlite3_column_int64(st, col);
+    return 0;
+}
+
+static int col_text(sqlite3_stmt *st, int col, char *dst, size_t size, int bad)
+{
+    const unsigned char *p;
+    int n;
+
+    if (sqlite3_column_type(st, col) != SQLITE_TEXT)
+        return bad;
+    p = sqlite3_column_text(st, col);
+    if (p == NULL)
+        return MAMORI_ENOMEM;
+    n = sqlite3_column_bytes(st, col);
+    /* An embedded NUL would hide the rest of the value. */
+    if (n < 0 || (size_t)n >= size || memchr(p, 0, (size_t)n) != NULL)
+        return bad;
+    memcpy(dst, p, (size_t)n);
+    dst[n] = '\0';
+    return 0;
+}
+
+static int col_blob_fixed(sqlite3_stmt *st, int col, void *dst, size_t len,
+                          int bad)
+{
+    const void *p;
+
+    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
+        return bad;
+    p = sqlite3_column_blob(st, col);
+    if (sqlite3_column_bytes(st, col) != (int)len)
+        return bad;
+    if (p == NULL)
+        return MAMORI_ENOMEM;
+    memcpy(dst, p, len);
+    return 0;
+}
+
+/* Makes room for one more element of an array of *cap elements. */
+static int grow(void **arr, size_t *cap, size_t n, size_t elem)
+{
+    size_t ncap;
+    void *p;
+
+    if (n < *cap)
+        return 0;
+    ncap = *cap ? *cap : 8;
+    if (*cap != 0) {
+        if (*cap > SIZE_MAX / 2)
+            return MAMORI_ENOMEM;
+        ncap = *cap * 2;
+    }
+    if (ncap > SIZE_MAX / elem)
+        return MAMORI_ENOMEM;
+    p = realloc(*arr, ncap * elem);
+    if (p == NULL)
+        return MAMORI_ENOMEM;
+    *arr = p;
+    *cap = ncap;
+    return 0;
+}
+
+/* ---- open, close, schema ------------------------------------------------- */
+
+static int errno_err(int e)
+{
+    if (e == ENOENT || e == ENOTDIR)
+        return MAMORI_ENOTFOUND;
+    if (e == EEXIST)
+        return MAMORI_EEXIST;
+    if (e == ENOMEM)
+        return MAMORI_ENOMEM;
+    if (e == ENAMETOOLONG)
+        return MAMORI_ETOOBIG;
+    return MAMORI_EIO;
+}
+
+/* Makes an empty 0600 file at path (never following or replacing anything
+ * there) and syncs its directory entry. */
+static int create_file(const char *home, const char *path)
+{
+    int fd, dfd, rc = 0;
+
+    fd = open(path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno_err(errno);
+    /* The umask may have taken bits away; say exactly what we mean. */
+    if (fchmod(fd, 0600) != 0 || fsync(fd) != 0)
+        rc = MAMORI_EIO;
+    if (close(fd) != 0 && rc == 0)
+        rc = MAMORI_EIO;
+    if (rc == 0) {
+        dfd = open(home, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        if (dfd < 0 || fsync(dfd) != 0)
+            rc = MAMORI_EIO;
+        if (dfd >= 0)
+            close(dfd);
+    }
+    return rc;
+}
+
+/* Removes the database and its side files after a failed create. */
+static void remove_db(const char *path)
+{
+    static const char *const sfx[] = {"", "-wal", "-shm", "-journal"};
+    char buf[PATH_MAX];
+    size_t i;
+    int n;
+
+    for (i = 0; i < sizeof sfx / sizeof sfx[0]; i++) {
+        n = snprintf(buf, sizeof buf, "%s%s", path, sfx[i]);
+        if (n > 0 && (size_t)n < sizeof buf)
+            (void)unlink(buf);
+    }
+}
+
+static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_err(sqlite3_prepare_v2(db, sql, -1, &st, NULL));
+
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == 0)
+        *v = sqlite3_column_int64(st, 0);
+    else if (rc == MAMORI_ENOTFOUND)
+        rc = MAMORI_EIO;
+    sqlite3_finalize(st);
+    return rc;
+}
+
+static int exec_sql(sqlite3 *db, const char *sql)
+{
+    return sq_err(sqlite3_exec(db, sql, NULL, NULL, NULL));
+}
+
+static int configure(sqlite3 *db)
+{
+    sqlite3_stmt *st = NULL;
+    const unsigned char *mode;
+    int64_t v;
+    int rc;
+
+    rc = sq_err(sqlite3_busy_timeout(db, BUSY_TIMEOUT_MS));
+    if (rc == 0)
+        rc = sq_err(
+            sqlite3_db_config(db, SQLITE_DBCONFIG_DEFENSIVE, 1, (int *)NULL));
+    if (rc == 0)
+        rc = sq_err(sqlite3_db_config(db, SQLITE_DBCONFIG_TRUSTED_SCHEMA, 0,
+                                      (int *)NULL));
+    if (rc == 0)
+        rc = exec_sql(db, "PRAGMA foreign_keys = ON;"
+                          "PRAGMA secure_delete = ON;"
+                          "PRAGMA temp_store = MEMORY;"
+                          "PRAGMA cache_size = -65536;"
+                          "PRAGMA mmap_size = 0;");
+    if (rc != 0)
+        goto out;
+
+    /* The journal mode change can fail silently (it answers the mode in
+     * force), so read the answer. */
+    rc = sq_err(
+        sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL));
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc != 0)
+        goto out;
+    mode = sqlite3_column_text(st, 0);
+    if (mode == NULL || strcmp((const char *)mode, "wal") != 0) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+    rc = exec_sql(db, "PRAGMA synchronous = FULL");
+    if (rc != 0)
+        goto out;
+
+    /* A build without these would quietly drop a guarantee. */
+    rc = pragma_int(db, "PRAGMA foreign_keys", &v);
+    if (rc == 0 && v != 1)
+        rc = MAMORI_EIO;
+    if (rc == 0)
+        rc = pragma_int(db, "PRAGMA secure_delete", &v);
+    if (rc == 0 && v != 1)
+        rc = MAMORI_EIO;
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* Brings the schema up to STORE_SCHEMA_VERSION in one transaction. */
+static int migrate(sqlite3 *db)
+{
+    char sql[64];
+    int64_t v;
+    int rc, n, in_tx = 0;
+
+    rc = pragma_int(db, "PRAGMA user_version", &v);
+    if (rc != 0)
+        goto out;
+    if (v > STORE_SCHEMA_VERSION || v < 0) {
+        rc = MAMORI_ESCHEMA;
+        goto out;
+    }
+    if (v == STORE_SCHEMA_VERSION)
+        goto out;
+
+    rc = exec_sql(db, "BEGIN IMMEDIATE");
+    if (rc != 0)
+        goto out;
+    in_tx = 1;
+    /* Another process may have migrated while we waited for the lock. */
+    rc = pragma_int(db, "PRAGMA user_version", &v);
+    if (rc != 0)
+        goto out;
+    if (v > STORE_SCHEMA_VERSION || v < 0) {
+        rc = MAMORI_ESCHEMA;
+        goto out;
+    }
+    for (; v < STORE_SCHEMA_VERSION; v++) {
+        rc = exec_sql(db, migrations[v]);
+        if (rc != 0)
+            goto out;
+    }
+    n = snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+                 STORE_SCHEMA_VERSION);
+    if (n < 0 || (size_t)n >= sizeof sql) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+    rc = exec_sql(db, sql);
+    if (rc == 0)
+        rc = exec_sql(db, "COMMIT");
+    if (rc == 0)
+        in_tx = 0;
+out:
+    if (in_tx && !sqlite3_get_autocommit(db))
+        (void)exec_sql(db, "ROLLBACK");
+    return rc;
+}
+
+static int env_fail_audit(void)
+{
+    const char *hooks = secure_getenv("MAMORI_TEST_HOOKS");
+    const char *fail = secure_getenv("MAMORI_FAIL_AUDIT");
+
+    return hooks != NULL && fail != NULL && strcmp(hooks, "1") == 0 &&
+           strcmp(fail, "1") == 0;
+}
+
+int store_open(const char *home, int create, struct store **out)
+{
+    struct store *s = NULL;
+    char path[PATH_MAX];
+    struct stat sb;
+    int rc = MAMORI_EINVAL, made = 0, n;
+
+    if (out != NULL)
+        *out = NULL;
+    if (home == NULL || home[0] == '\0' || out == NULL)
+        goto out;
+    n = snprintf(path, sizeof path, "%s/" DB_NAME, home);
+    if (n < 0 || (size_t)n >= sizeof path) {
+        rc = MAMORI_ETOOBIG;
+        goto out;
+    }
+    if (create) {
+        rc = create_file(home, path);
+        if (rc != 0)
+            goto out;
+        made = 1;
+    } else if (stat(path, &sb) != 0) {
+        rc = errno_err(errno);
+        goto out;
+    } else if (!S_ISREG(sb.st_mode)) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+
+    s = calloc(1, sizeof *s);
+    if (s == NULL) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    /* Never SQLITE_OPEN_CREATE: the file exists by now, and if it vanished
+     * we want an error, not a fresh empty vault. */
+    rc = sqlite3_open_v2(path, &s->db,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                             SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
+                         NULL);
+    if (rc != SQLITE_OK) {
+        rc = sq_err(rc);
+        if (rc == 0)
+            rc = MAMORI_EIO;
+        goto out;
+    }
+    rc = configure(s->db);
+    if (rc == 0)
+        rc = migrate(s->db);
+    if (rc != 0)
+        goto out;
+    s->fail_audit = env_fail_audit();
+    *out = s;
+    s = NULL;
+    rc = 0;
+out:
+    store_close(s);
+    if (rc != 0 && made)
+        remove_db(path);
+    return rc;
+}
+
+void store_close(struct store *s)
+{
+    size_t i;
+
+    if (s == NULL)
+        return;
+    if (s->db != NULL && s->in_tx && !sqlite3_get_autocommit(s->db))
+        (void)exec_sql(s->db, "ROLLBACK");
+    for (i = 0; i < ST_COUNT_; i++)
+        sqlite3_finalize(s->st[i]);
+    /* The last connection to close checkpoints and removes the WAL. */
+    sqlite3_close_v2(s->db);
+    free(s);
+}
+
+/* ---- transactions -------------------------------------------------------- */
+
+int store_begin(struct store *s)
+{
+    int rc;
+
+    if (s == NULL)
+        return MAMORI_EINVAL;
+    if (s->in_tx)
+        return MAMORI_ESTATE;
+    rc = exec_cached(s, ST_BEGIN);
+    if (rc == 0)
+        s->in_tx = 1;
+    return rc;
+}
+
+int store_commit(struct store *s)
+{
+    int rc;
+
+    if (s == NULL)
+        return MAMORI_EINVAL;
+    if (!s->in_tx)
+        return MAMORI_ESTATE;
+    rc = exec_cached(s, ST_COMMIT);
+    /* A commit that failed leaves nothing half done: roll back whatever
+     * SQLite kept open, so the caller sees all or nothing. */
+    if (rc != 0 && !sqlite3_get_autocommit(s->db))
+        (void)exec_cached(s, ST_ROLLBACK);
+    s->in_tx = 0;
+    return rc;
+}
+
+void store_rollback(struct store *s)
+{
+    if (s == NULL || !s->in_tx)
+        return;
+    /* SQLite may already have rolled back after an I/O or memory error. */
+    if (!sqlite3_get_autocommit(s->db))
+        (void)exec_cached(s, ST_ROLLBACK);
+    s->in_tx = 0;
+}
+
+/* ---- meta ---------------------------------------------------------------- */
+
+int store_meta_get(struct store *s, const char *key, char *val, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (key == NULL || val == NULL || size == 0)
+        goto out;
+    rc = stmt_get(s, ST_META_GET, &st);
+    if (rc == 0)
+        rc = bind_str(st, 1, key, 0);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc != 0)
+        goto out;
+    /* The caller chose the size; a value that does not fit is refused. */
+    rc = col_text(st, 0, val, size, MAMORI_ETOOBIG);
+    if (rc == MAMORI_ETOOBIG && sqlite3_column_type(st, 0) != SQLITE_TEXT)
+        rc = MAMORI_EIO;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_meta_set(struct store *s, const char *key, const char *val)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (key == NULL || val == NULL)
+        goto out;
+    rc = stmt_get(s, ST_META_SET, &st);
+    if (rc == 0)
+        rc = bind_str(st, 1, key, 0);
+    if (rc == 0)
+        rc = bind_str(st, 2, val, 0);
+    if (rc == 0)
+        rc = step_done(st);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* ---- users --------------------------------------------------------------- */
+
+static int read_user(sqlite3_stmt *st, struct store_user *u)
+{
+    int64_t disabled = 0;
+    int rc;
+
+    memset(u, 0, sizeof *u);
+    if ((rc = col_i64(st, 0, &u->id, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 1, u->name, sizeof u->name, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 2, u->role, sizeof u->role, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 3, u->pwhash, sizeof u->pwhash, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 4, &u->created, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 5, &u->last_login, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 6, &disabled, MAMORI_EIO)) != 0)
+        return rc;
+    if (disabled < INT_MIN || disabled > INT_MAX)
+        return MAMORI_EIO;
+    u->disabled = (int)disabled;
+    return 0;
+}
+
+/* Binds name, role, pwhash, created, last_login, disabled from parameter
+ * first on. */
+static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
+{
+    int rc;
+
+    if ((rc = bind_field(st, first, u->name, sizeof u->name)) != 0 ||
+        (rc = bind_field(st, first + 1, u->role, sizeof u->role)) != 0 ||
+        (rc = bind_field(st, first + 2, u->pwhash, sizeof u->pwhash)) != 0 ||
+        (rc = bind_i64(st, first + 3, u->created)) != 0 ||
+        (rc = bind_i64(st, first + 4, u->last_login)) != 0 ||
+        (rc = bind_i64(st, first + 5, u->disabled)) != 0)
+        return rc;
+    return 0;
+}
+
+int store_user_add(struct store *s, struct store_user *u)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (u == NULL)
+        goto out;
+    rc = stmt_get(s, ST_USER_ADD, &st);
+    if (rc == 0)
+        rc = bind_user(st, 1, u);
+    if (rc == 0)
+        rc = step_done(st);
+    if (rc == 0)
+        u->id = sqlite3_last_insert_rowid(s->db);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_user_get(struct store *s, const char *name, struct store_user *u)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (name == NULL || u == NULL)
+        goto out;
+    rc = stmt_get(s, ST_USER_GET, &st);
+    if (rc == 0)
+        rc = bind_str(st, 1, name, 0);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == 0)
+        rc = read_user(st, u);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_user_get_id(struct store *s, int64_t id, struct store_user *u)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (u == NULL)
+        goto out;
+    rc = stmt_get(s, ST_USER_GET_ID, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, id);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == 0)
+        rc = read_user(st, u);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_user_update(struct store *s, const struct store_user *u)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (u == NULL)
+        goto out;
+    rc = stmt_get(s, ST_USER_UPDATE, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, u->id);
+    if (rc == 0)
+        rc = bind_user(st, 2, u);
+    if (rc == 0)
+        rc = step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_user_list(struct store *s, struct store_user **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    struct store_user *arr = NULL;
+    size_t cap = 0, cnt = 0;
+    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
+
+    if (out == NULL || n == NULL)
+        goto out;
+    *out = NULL;
+    *n = 0;
+    rc = stmt_get(s, ST_USER_LIST, &st);
+    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = grow((void **)&arr, &cap, cnt, sizeof *arr);
+        if (rc == 0)
+            rc = read_user(st, &arr[cnt]);
+        if (rc == 0)
+            cnt++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = sq_err(r);
+    if (rc != 0)
+        goto out;
+    *out = arr;
+    *n = cnt;
+    arr = NULL;
+out:
+    stmt_done(st);
+    free(arr);
+    return rc;
+}
+
+/* ---- sessions ------------------------------------------------------------ */
+
+int store_session_add(struct store *s, const struct store_session *ss)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (ss == NULL)
+        goto out;
+    rc = stmt_get(s, ST_SESSION_ADD, &st);
+    if (rc == 0)
+        rc = bind_blob(st, 1, ss->token_hash, sizeof ss->token_hash);
+    if (rc == 0)
+        rc = bind_i64(st, 2, ss->user_id);
+    if (rc == 0)
+        rc = bind_i64(st, 3, (int64_t)ss->os_uid);
+    if (rc == 0)
+        rc = bind_i64(st, 4, ss->created);
+    if (rc == 0)
+        rc = bind_i64(st, 5, ss->last_seen);
+    if (rc == 0)
+        rc = bind_i64(st, 6, ss->expires);
+    if (rc == 0)
+        rc = step_done(st);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_session_get(struct store *s, const uint8_t token_hash[32],
+                      struct store_session *ss)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t uid = 0;
+    int rc = MAMORI_EINVAL;
+
+    if (token_hash == NULL || ss == NULL)
+        goto out;
+    rc = stmt_get(s, ST_SESSION_GET, &st);
+    if (rc == 0)
+        rc = bind_blob(st, 1, token_hash, 32);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc != 0)
+        goto out;
+    memset(ss, 0, sizeof *ss);
+    memcpy(ss->token_hash, token_hash, sizeof ss->token_hash);
+    if ((rc = col_i64(st, 0, &ss->user_id, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 1, &uid, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 2, &ss->created, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 3, &ss->last_seen, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 4, &ss->expires, MAMORI_EIO)) != 0)
+        goto out;
+#if LONG_MAX < INT64_MAX
+    if (uid < LONG_MIN || uid > LONG_MAX) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+#endif
+    ss->os_uid = (long)uid;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_session_touch(struct store *s, const uint8_t token_hash[32],
+                        int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (token_hash == NULL)
+        goto out;
+    rc = stmt_get(s, ST_SESSION_TOUCH, &st);
+    if (rc == 0)
+        rc = bind_blob(st, 1, token_hash, 32);
+    if (rc == 0)
+        rc = bind_i64(st, 2, now);
+    if (rc == 0)
+        rc = step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_session_delete(struct store *s, const uint8_t token_hash[32])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (token_hash == NULL)
+        goto out;
+    rc = stmt_get(s, ST_SESSION_DELETE, &st);
+    if (rc == 0)
+        rc = bind_blob(st, 1, token_hash, 32);
+    if (rc == 0)
+        rc = step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* ---- datasets and grants ------------------------------------------------- */
+
+static int read_dataset(sqlite3_stmt *st, struct store_dataset *d)
+{
+    int rc;
+
+    memset(d, 0, sizeof *d);
+    if ((rc = col_i64(st, 0, &d->id, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 1, d->uuid, sizeof d->uuid, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 2, d->name, sizeof d->name, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 3, d->client, sizeof d->client, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 4, d->purpose, sizeof d->purpose, MAMORI_EIO)) !=
+            0 ||
+        (rc = col_text(st, 5, d->ends, sizeof d->ends, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 6, d->state, sizeof d->state, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 7, &d->created, MAMORI_EIO)) != 0 ||
+        (rc = col_text(st, 8, d->schema, sizeof d->schema, MAMORI_EIO)) != 0)
+        return rc;
+    return 0;
+}
+
+int store_dataset_add(struct store *s, struct store_dataset *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (d == NULL)
+        goto out;
+    rc = stmt_get(s, ST_DATASET_ADD, &st);
+    if (rc != 0)
+        goto out;
+    if ((rc = bind_field(st, 1, d->uuid, sizeof d->uuid)) != 0 ||
+        (rc = bind_field(st, 2, d->name, sizeof d->name)) != 0 ||
+        (rc = bind_field(st, 3, d->client, sizeof d->client)) != 0 ||
+        (rc = bind_field(st, 4, d->purpose, sizeof d->purpose)) != 0 ||
+        (rc = bind_field(st, 5, d->ends, sizeof d->ends)) != 0 ||
+        (rc = bind_field(st, 6, d->state, sizeof d->state)) != 0 ||
+        (rc = bind_i64(st, 7, d->created)) != 0 ||
+        (rc = bind_field(st, 8, d->schema, sizeof d->schema)) != 0)
+        goto out;
+    rc = step_done(st);
+    if (rc == 0)
+        d->id = sqlite3_last_insert_rowid(s->db);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_dataset_get(struct store *s, const char *name,
+                      struct store_dataset *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (name == NULL || d == NULL)
+        goto out;
+    rc = stmt_get(s, ST_DATASET_GET, &st);
+    if (rc == 0)
+        rc = bind_str(st, 1, name, 0);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == 0)
+        rc = read_dataset(st, d);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_dataset_list(struct store *s, struct store_dataset **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    struct store_dataset *arr = NULL;
+    size_t cap = 0, cnt = 0;
+    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
+
+    if (out == NULL || n == NULL)
+        goto out;
+    *out = NULL;
+    *n = 0;
+    rc = stmt_get(s, ST_DATASET_LIST, &st);
+    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = grow((void **)&arr, &cap, cnt, sizeof *arr);
+        if (rc == 0)
+            rc = read_dataset(st, &arr[cnt]);
+        if (rc == 0)
+            cnt++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = sq_err(r);
+    if (rc != 0)
+        goto out;
+    *out = arr;
+    *n = cnt;
+    arr = NULL;
+out:
+    stmt_done(st);
+    free(arr);
+    return rc;
+}
+
+int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_GRANT_ADD, &st);
+
+    if (rc == 0)
+        rc = bind_i64(st, 1, dataset_id);
+    if (rc == 0)
+        rc = bind_i64(st, 2, user_id);
+    if (rc == 0)
+        rc = step_done(st);
+    stmt_done(st);
+    return rc;
+}
+
+int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_GRANT_CHECK, &st);
+
+    if (rc == 0)
+        rc = bind_i64(st, 1, dataset_id);
+    if (rc == 0)
+        rc = bind_i64(st, 2, user_id);
+    if (rc == 0) {
+        rc = step_row(st);
+        if (rc == 0)
+            rc = 1;
+        else if (rc == MAMORI_ENOTFOUND)
+            rc = 0;
+    }
+    stmt_done(st);
+    return rc;
+}
+
+/* ---- records ------------------------------------------------------------- */
+
+int store_record_put(struct store *s, const struct store_record *r)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (r == NULL)
+        goto out;
+    rc = stmt_get(s, ST_RECORD_PUT, &st);
+    if (rc != 0)
+        goto out;
+    if ((rc = bind_i64(st, 1, r->dataset_id)) != 0 ||
+        (rc = bind_blob(st, 2, r->id, STORE_RID_LEN)) != 0 ||
+        (rc = bind_i64(st, 3, r->version)) != 0 ||
+        (rc = bind_i64(st, 4, r->key_version)) != 0 ||
+        (rc = bind_i64(st, 5, r->updated)) != 0 ||
+        (rc = bind_blob(st, 6, r->ct, r->ctlen)) != 0)
+        goto out;
+    rc = step_done(st);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_record_get(struct store *s, int64_t dataset_id,
+                     const uint8_t id[STORE_RID_LEN], struct store_record *r)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t version = 0, kv = 0, updated = 0;
+    const void *p;
+    uint8_t *ct = NULL;
+    int rc = MAMORI_EINVAL, len;
+
+    if (id == NULL || r == NULL)
+        goto out;
+    r->ct = NULL;
+    r->ctlen = 0;
+    rc = stmt_get(s, ST_RECORD_GET, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, dataset_id);
+    if (rc == 0)
+        rc = bind_blob(st, 2, id, STORE_RID_LEN);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc != 0)
+        goto out;
+    if ((rc = col_i64(st, 0, &version, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 1, &kv, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 2, &updated, MAMORI_EIO)) != 0)
+        goto out;
+    if (version < 0 || version > UINT32_MAX || kv < 0 || kv > UINT32_MAX ||
+        sqlite3_column_type(st, 3) != SQLITE_BLOB) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+    p = sqlite3_column_blob(st, 3);
+    len = sqlite3_column_bytes(st, 3);
+    if (len < 0 || (len > 0 && p == NULL)) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    ct = malloc(len > 0 ? (size_t)len : 1);
+    if (ct == NULL) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    if (len > 0)
+        memcpy(ct, p, (size_t)len);
+    r->dataset_id = dataset_id;
+    memcpy(r->id, id, STORE_RID_LEN);
+    r->version = (uint32_t)version;
+    r->key_version = (uint32_t)kv;
+    r->updated = updated;
+    r->ct = ct;
+    r->ctlen = (size_t)len;
+    ct = NULL;
+out:
+    stmt_done(st);
+    free(ct);
+    return rc;
+}
+
+int store_record_delete(struct store *s, int64_t dataset_id,
+                        const uint8_t id[STORE_RID_LEN])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (id == NULL)
+        goto out;
+    rc = stmt_get(s, ST_RECORD_DELETE, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, dataset_id);
+    if (rc == 0)
+        rc = bind_blob(st, 2, id, STORE_RID_LEN);
+    if (rc == 0)
+        rc = step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_record_count(struct store *s, int64_t dataset_id, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (n == NULL)
+        goto out;
+    rc = stmt_get(s, ST_RECORD_COUNT, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, dataset_id);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == MAMORI_ENOTFOUND)
+        rc = MAMORI_EIO;
+    if (rc == 0)
+        rc = col_i64(st, 0, n, MAMORI_EIO);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/* ---- blind indexes ------------------------------------------------------- */
+
+static int check_mac(int field, const uint8_t *mac, size_t maclen)
+{
+    if (field < 0 || mac == NULL || maclen == 0 || maclen > MAC_MAX)
+        return MAMORI_EINVAL;
+    return 0;
+}
+
+/* An entry already there is what the caller wants: not an error. */
+int store_index_put(struct store *s, int64_t dataset_id, int field,
+                    const uint8_t *mac, size_t maclen,
+                    const uint8_t id[STORE_RID_LEN])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = check_mac(field, mac, maclen);
+
+    if (rc == 0 && id == NULL)
+        rc = MAMORI_EINVAL;
+    if (rc != 0)
+        goto out;
+    rc = stmt_get(s, ST_INDEX_PUT, &st);
+    if (rc != 0)
+        goto out;
+    if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
+        (rc = bind_i64(st, 2, field)) != 0 ||
+        (rc = bind_blob(st, 3, mac, maclen)) != 0 ||
+        (rc = bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
+        goto out;
+    rc = step_done(st);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_index_delete_record(struct store *s, int64_t dataset_id,
+                              const uint8_t id[STORE_RID_LEN])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (id == NULL)
+        goto out;
+    rc = stmt_get(s, ST_INDEX_DELETE, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, dataset_id);
+    if (rc == 0)
+        rc = bind_blob(st, 2, id, STORE_RID_LEN);
+    if (rc == 0)
+        rc = step_done(st);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+int store_index_lookup(struct store *s, int64_t dataset_id, int field,
+                       const uint8_t *mac, size_t maclen, uint8_t **ids,
+                       size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t *arr = NULL;
+    size_t cap = 0, cnt = 0;
+    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
+
+    if (ids == NULL || n == NULL)
+        goto out;
+    *ids = NULL;
+    *n = 0;
+    rc = check_mac(field, mac, maclen);
+    if (rc != 0)
+        goto out;
+    rc = stmt_get(s, ST_INDEX_LOOKUP, &st);
+    if (rc != 0)
+        goto out;
+    if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
+        (rc = bind_i64(st, 2, field)) != 0 ||
+        (rc = bind_blob(st, 3, mac, maclen)) != 0)
+        goto out;
+    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = grow((void **)&arr, &cap, cnt, STORE_RID_LEN);
+        if (rc == 0)
+            rc = col_blob_fixed(st, 0, arr + cnt * STORE_RID_LEN, STORE_RID_LEN,
+                                MAMORI_EIO);
+        if (rc == 0)
+            cnt++;
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = sq_err(r);
+    if (rc != 0)
+        goto out;
+    *ids = arr;
+    *n = cnt;
+    arr = NULL;
+out:
+    stmt_done(st);
+    free(arr);
+    return rc;
+}
+
+/* ---- audit --------------------------------------------------------------- */
+
+/*
+ * Reads the current row of an AUDIT_COLS statement. record_ids goes into
+ * *buf (grown as needed, reused across rows); row->record_ids points into it
+ * or is NULL. Anything the store cannot have written is MAMORI_ETAMPER.
+ */
+static int read_audit(sqlite3_stmt *st, struct store_audit_row *row, char **buf,
+                      size_t *cap)
+{
+    const unsigned char *p;
+    size_t len;
+    char *nb;
+    int rc, n;
+
+    memset(row, 0, sizeof *row);
+    if ((rc = col_i64(st, 0, &row->seq, MAMORI_ETAMPER)) != 0 ||
+        (rc = col_i64(st, 1, &row->time, MAMORI_ETAMPER)) != 0 ||
+        (rc = col_text(st, 2, row->user, sizeof row->user, MAMORI_ETAMPER)) !=
+            0 ||
+        (rc = col_text(st, 3, row->device, sizeof row->device,
+                       MAMORI_ETAMPER)) != 0 ||
+        (rc = col_text(st, 4, row->action, sizeof row->action,
+                       MAMORI_ETAMPER)) != 0 ||
+        (rc = col_text(st, 5, row->dataset, sizeof row->dataset,
+                       MAMORI_ETAMPER)) != 0 ||
+        (rc = col_i64(st, 7, &row->count, MAMORI_ETAMPER)) != 0 ||
+        (rc = col_text(st, 8, row->outcome, sizeof row->outcome,
+                       MAMORI_ETAMPER)) != 0 ||
+        (rc = col_text(st, 9, row->detail, sizeof row->detail,
+                       MAMORI_ETAMPER)) != 0 ||
+        (rc = col_blob_fixed(st, 10, row->prev_mac, sizeof row->prev_mac,
+                             MAMORI_ETAMPER)) != 0 ||
+        (rc = col_blob_fixed(st, 11, row->mac, sizeof row->mac,
+                             MAMORI_ETAMPER)) != 0)
+        return rc;
+
+    switch (sqlite3_column_type(st, 6)) {
+    case SQLITE_NULL:
+        return 0;
+    case SQLITE_TEXT:
+        break;
+    default:
+        return MAMORI_ETAMPER;
+    }
+    p = sqlite3_column_text(st, 6);
+    if (p == NULL)
+        return MAMORI_ENOMEM;
+    n = sqlite3_column_bytes(st, 6);
+    if (n < 0)
+        return MAMORI_ETAMPER;
+    len = (size_t)n;
+    if (memchr(p, 0, len) != NULL)
+        return MAMORI_ETAMPER;
+    if (len + 1 > *cap) {
+        nb = realloc(*buf, len + 1);
+        if (nb == NULL)
+            return MAMORI_ENOMEM;
+        *buf = nb;
+        *cap = len + 1;
+    }
+    memcpy(*buf, p, len);
+    (*buf)[len] = '\0';
+    row->record_ids = *buf;
+    return 0;
+}
+
+int store_audit_last(struct store *s, struct store_audit_row *row)
+{
+    sqlite3_stmt *st = NULL;
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = MAMORI_EINVAL;
+
+    if (row == NULL)
+        goto out;
+    rc = stmt_get(s, ST_AUDIT_LAST, &st);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == 0)
+        rc = read_audit(st, row, &buf, &cap);
+    if (rc == 0)
+        buf = NULL; /* now owned by row, freed by store_audit_row_release */
+    else
+        row->record_ids = NULL;
+out:
+    stmt_done(st);
+    free(buf);
+    return rc;
+}
+
+static int audit_max(struct store *s, int64_t *last)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_AUDIT_MAX, &st);
+
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == MAMORI_ENOTFOUND)
+        rc = MAMORI_EIO;
+    if (rc == 0) {
+        if (sqlite3_column_type(st, 0) == SQLITE_NULL)
+            *last = 0; /* empty log: the first row is seq 1 */
+        else
+            rc = col_i64(st, 0, last, MAMORI_ETAMPER);
+    }
+    stmt_done(st);
+    return rc;
+}
+
+static int audit_insert(struct store *s, const struct store_audit_row *row)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_AUDIT_APPEND, &st);
+
+    if (rc != 0)
+        goto out;
+    if ((rc = bind_i64(st, 1, row->seq)) != 0 ||
+        (rc = bind_i64(st, 2, row->time)) != 0 ||
+        (rc = bind_field(st, 3, row->user, sizeof row->user)) != 0 ||
+        (rc = bind_field(st, 4, row->device, sizeof row->device)) != 0 ||
+        (rc = bind_field(st, 5, row->action, sizeof row->action)) != 0 ||
+        (rc = bind_field(st, 6, row->dataset, sizeof row->dataset)) != 0 ||
+        (rc = bind_str(st, 7, row->record_ids, 1)) != 0 ||
+        (rc = bind_i64(st, 8, row->count)) != 0 ||
+        (rc = bind_field(st, 9, row->outcome, sizeof row->outcome)) != 0 ||
+        (rc = bind_field(st, 10, row->detail, sizeof row->detail)) != 0 ||
+        (rc = bind_blob(st, 11, row->prev_mac, sizeof row->prev_mac)) != 0 ||
+        (rc = bind_blob(st, 12, row->mac, sizeof row->mac)) != 0)
+        goto out;
+    rc = step_done(st);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+/*
+ * The seq check and the insert happen in one transaction: the caller's if
+ * one is open (so the caller's read of the last row, which its MAC chains
+ * from, is covered too), or else one of our own.
+ */
+int store_audit_append(struct store *s, const struct store_audit_row *row)
+{
+    int64_t last = 0;
+    int rc = MAMORI_EINVAL, own_tx = 0;
+
+    if (s == NULL || row == NULL)
+        goto out;
+    if (s->fail_audit) {
+        rc = MAMORI_EAUDIT;
+        goto out;
+    }
+    if (!s->in_tx) {
+        rc = store_begin(s);
+        if (rc != 0)
+            goto out;
+        own_tx = 1;
+    }
+    rc = audit_max(s, &last);
+    if (rc != 0)
+        goto out;
+    if (last == INT64_MAX || row->seq != last + 1) {
+        rc = MAMORI_ESTATE;
+        goto out;
+    }
+    rc = audit_insert(s, row);
+    if (rc == 0 && own_tx) {
+        own_tx = 0;
+        rc = store_commit(s);
+    }
+out:
+    if (own_tx)
+        store_rollback(s);
+    return rc;
+}
+
+int store_audit_scan(struct store *s, int64_t from,
+                     int (*cb)(void *arg, const struct store_audit_row *row),
+                     void *arg)
+{
+    sqlite3_stmt *st = NULL;
+    struct store_audit_row row;
+    char *buf = NULL;
+    size_t cap = 0;
+    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
+
+    if (cb == NULL)
+        goto out;
+    rc = stmt_get(s, ST_AUDIT_SCAN, &st);
+    if (rc == 0)
+        rc = bind_i64(st, 1, from);
+    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
+        rc = read_audit(st, &row, &buf, &cap);
+        if (rc == 0)
+            rc = cb(arg, &row);
+    }
+    if (rc == 0 && r != SQLITE_DONE)
+        rc = sq_err(r);
+out:
+    stmt_done(st);
+    free(buf);
+    return rc;
+}
+
+int store_audit_count(struct store *s, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (n == NULL)
+        goto out;
+    rc = stmt_get(s, ST_AUDIT_COUNT, &st);
+    if (rc == 0)
+        rc = step_row(st);
+    if (rc == MAMORI_ENOTFOUND)
+        rc = MAMORI_EIO;
+    if (rc == 0)
+        rc = col_i64(st, 0, n, MAMORI_EIO);
+out:
+    stmt_done(st);
+    return rc;
+}
+
+void store_audit_row_release(struct store_audit_row *row)
+{
+    if (row == NULL)
+        return;
+    free(row->record_ids);
+    row->record_ids = NULL;
+}
+
+void store_fail_audit(struct store *s, int on)
+{
+    if (s != NULL)
+        s->fail_audit = on != 0;
+}

@@ -1,0 +1,1305 @@
+/*
+ * vault.c - datasets and records: validation, AES-256-GCM encryption bound
+ * to (vault, dataset, record, version), blind indexes for exact search.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "crypto.h"
+#include "guard.h"
+#include "keys.h"
+#include "store.h"
+#include "text.h"
+#include "vault.h"
+#include "banned.h"
+
+/* ---- schema text ------------------------------------------------------- */
+
+static int field_name_ok(const char *s, size_t n)
+{
+    if (n == 0 || n > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
+            return 0;
+    }
+    return 1;
+}
+
+int vault_schema_format(const struct vault_ds *d, char *out, size_t size)
+{
+    size_t len = 0;
+    int n = snprintf(out, size, "v1;bits=%d", d->index_bits);
+    if (n < 0 || (size_t)n >= size)
+        return MAMORI_ETOOBIG;
+    len = (size_t)n;
+    for (size_t i = 0; i < d->nfields; i++) {
+        const struct vault_field *f = &d->fields[i];
+        n = snprintf(out + len, size - len, ";%s:%s%s", f->name,
+                     text_type_name(f->type), f->searchable ? ":s" : "");
+        if (n < 0 || (size_t)n >= size - len)
+            return MAMORI_ETOOBIG;
+        len += (size_t)n;
+    }
+    return 0;
+}
+
+int vault_schema_parse(const char *text, struct vault_ds *d)
+{
+    const char *p = text;
+    char type[16];
+
+    d->nfields = 0;
+    if (strncmp(p, "v1;bits=", 8) != 0)
+        return MAMORI_EINVAL;
+    p += 8;
+    d->index_bits = 0;
+    while (*p >= '0' && *p <= '9' && d->index_bits < 100)
+        d->index_bits = d->index_bits * 10 + (*p++ - '0');
+    if (d->index_bits < 1 || d->index_bits > 32)
+        return MAMORI_EINVAL;
+    while (*p == ';') {
+        struct vault_field *f;
+        const char *name = ++p, *colon = strchr(p, ':');
+        if (!colon || d->nfields >= VAULT_MAX_FIELDS ||
+            !field_name_ok(name, (size_t)(colon - name)))
+            return MAMORI_EINVAL;
+        f = &d->fields[d->nfields];
+        memset(f, 0, sizeof *f);
+        memcpy(f->name, name, (size_t)(colon - name));
+        p = colon + 1;
+        size_t tl = strcspn(p, ":;");
+        if (tl == 0 || tl >= sizeof type)
+            return MAMORI_EINVAL;
+        memcpy(type, p, tl);
+        type[tl] = '\0';
+        if (text_type_parse(type, &f->type) != 0)
+            return MAMORI_EINVAL;
+        p += tl;
+        if (strncmp(p, ":s", 2) == 0) {
+            f->searchable = 1;
+            p += 2;
+        }
+        d->nfields++;
+    }
+    return *p == '\0' && d->nfields > 0 ? 0 : MAMORI_EINVAL;
+}
+
+/* ---- record ids -------------------------------------------------------- */
+
+static int hexval(char c)
+{
+    if (c >= '0' && c <= '9')
+        return c - '0';
+    if (c >= 'a' && c <= 'f')
+        return c - 'a' + 10;
+    if (c >= 'A' && c <= 'F')
+        return c - 'A' + 10;
+    return -1;
+}
+
+int vault_rid_parse(const char *text, uint8_t rid[16])
+{
+    size_t j = 0;
+    if (!text || strlen(text) != 36)
+        return MAMORI_EINVAL;
+    for (size_t i = 0; i < 36;) {
+        if (i == 8 || i == 13 || i == 18 || i == 23) {
+            if (text[i++] != '-')
+                return MAMORI_EINVAL;
+            continue;
+        }
+        int hi = hexval(text[i]), lo = hexval(text[i + 1]);
+        if (hi < 0 || lo < 0)
+            return MAMORI_EINVAL;
+        rid[j++] = (uint8_t)(hi << 4 | lo);
+        i += 2;
+    }
+    return 0;
+}
+
+void vault_rid_format(const uint8_t rid[16], char out[37])
+{
+    static const char hex[] = "0123456789abcdef";
+    size_t j = 0;
+    for (size_t i = 0; i < 16; i++) {
+        if (i == 4 || i == 6 || i == 8 || i == 10)
+            out[j++] = '-';
+        out[j++] = hex[rid[i] >> 4];
+        out[j++] = hex[rid[i] & 15];
+    }
+    out[j] = '\0';
+}
+
+/* ---- dataset cache ----------------------------------------------------- */
+
+static void ds_free(struct vault_ds *d)
+{
+    for (size_t i = 0; i < d->nfields; i++)
+        crypto_hmac_key_free(d->fields[i].index_key);
+    free(d);
+}
+
+void vault_cache_free(struct mamori *m)
+{
+    struct vault_ds *d = m->ds_cache, *next;
+    for (; d; d = next) {
+        next = d->next;
+        ds_free(d);
+    }
+    m->ds_cache = NULL;
+}
+
+/* The cached dataset for a store row, loading keys on first use. */
+static int ds_load(struct mamori *m, const struct store_dataset *row,
+                   struct vault_ds **out)
+{
+    struct vault_ds *d;
+    const uint8_t *root;
+    int rc;
+
+    for (d = m->ds_cache; d; d = d->next) {
+        if (d->id == row->id && strcmp(d->uuid, row->uuid) == 0) {
+            *out = d;
+            return 0;
+        }
+    }
+    d = calloc(1, sizeof *d);
+    if (!d)
+        return MAMORI_ENOMEM;
+    d->id = row->id;
+    snprintf(d->uuid, sizeof d->uuid, "%s", row->uuid);
+    snprintf(d->name, sizeof d->name, "%s", row->name);
+    rc = vault_schema_parse(row->schema, d);
+    if (rc != 0)
+        goto fail;
+    rc = keys_dataset_key(m->keys, d->uuid, 1, 0, &d->dek);
+    if (rc != 0)
+        goto fail;
+    rc = keys_dataset_key(m->keys, d->uuid, 0, 0, &root);
+    if (rc != 0)
+        goto fail;
+    for (size_t i = 0; i < d->nfields; i++) {
+        struct vault_field *f = &d->fields[i];
+        uint8_t k[CRYPTO_KEY_LEN];
+        if (!f->searchable)
+            continue;
+        crypto_kdf(root, "mamori-blind-index", f->name, strlen(f->name), k);
+        f->index_key = crypto_hmac_key_new(k, sizeof k);
+        crypto_wipe(k, sizeof k);
+        if (!f->index_key) {
+            rc = MAMORI_ENOMEM;
+            goto fail;
+        }
+    }
+    d->next = m->ds_cache;
+    m->ds_cache = d;
+    *out = d;
+    return 0;
+fail:
+    ds_free(d);
+    return rc;
+}
+
+static struct vault_field *ds_field(struct vault_ds *d, const char *name,
+                                    size_t *idx)
+{
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (strcmp(d->fields[i].name, name) == 0) {
+            if (idx)
+                *idx = i;
+            return &d->fields[i];
+        }
+    }
+    return NULL;
+}
+
+size_t vault_index_mac(const struct vault_ds *d, const struct vault_field *f,
+                       const char *key, size_t keylen, uint8_t out[4])
+{
+    uint8_t mac[CRYPTO_MAC_LEN];
+    struct crypto_part part = {key, keylen};
+    size_t nbytes = ((size_t)d->index_bits + 7) / 8;
+
+    crypto_hmac_run(f->index_key, &part, 1, mac);
+    memcpy(out, mac, nbytes);
+    if (d->index_bits % 8)
+        out[nbytes - 1] &= (uint8_t)(0xFF << (8 - d->index_bits % 8));
+    crypto_wipe(mac, sizeof mac);
+    return nbytes;
+}
+
+/* ---- datasets ---------------------------------------------------------- */
+
+static int utf8_text_ok(const char *s, size_t max)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n >= max || !text_utf8_valid(s, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+static int dataset_name_ok(const char *s)
+{
+    size_t n = s ? strlen(s) : 0;
+    if (n == 0 || n > 63)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        char c = s[i];
+        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
+                 (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_' ||
+                                                      c == '.'));
+        if (!ok)
+            return 0;
+    }
+    return 1;
+}
+
+static int dataset_def_check(mamori_sess *s, const struct mamori_dataset_def *def,
+                             struct vault_ds *d, char ends[11])
+{
+    if (!dataset_name_ok(def->name)) {
+        sess_detail(s, "dataset name: 1-63 characters of A-Z a-z 0-9 - _ .");
+        return MAMORI_EINVAL;
+    }
+    if (!utf8_text_ok(def->client, sizeof ((struct store_dataset *)0)->client)) {
+        sess_detail(s, "client: required, up to 255 bytes of text");
+        return MAMORI_EINVAL;
+    }
+    if (!utf8_text_ok(def->purpose,
+                      sizeof ((struct store_dataset *)0)->purpose)) {
+        sess_detail(s, "purpose: required, up to 511 bytes of text");
+        return MAMORI_EINVAL;
+    }
+    ends[0] = '\0';
+    if (def->ends && *def->ends) {
+        char *canon = NULL;
+        const char *rule = NULL;
+        if (text_canonical(FT_DATE, def->ends, strlen(def->ends), &canon,
+                           &rule) != 0) {
+            sess_detail(s, "ends: %s", rule ? rule : "not a date");
+            free(canon);
+            return MAMORI_EINVAL;
+        }
+        snprintf(ends, 11, "%s", canon);
+        free(canon);
+    }
+    if (def->nfields == 0 || def->nfields > VAULT_MAX_FIELDS) {
+        sess_detail(s, "fields: between 1 and %d", VAULT_MAX_FIELDS);
+        return MAMORI_EINVAL;
+    }
+    d->nfields = def->nfields;
+    d->index_bits = VAULT_INDEX_BITS_DEFAULT;
+    for (size_t i = 0; i < def->nfields; i++) {
+        const struct mamori_field_def *fd = &def->fields[i];
+        struct vault_field *f = &d->fields[i];
+        if (!fd->name || !field_name_ok(fd->name, strlen(fd->name))) {
+            sess_detail(s, "field %zu: name must be a-z, 0-9, _ (max 63)",
+                        i + 1);
+            return MAMORI_EINVAL;
+        }
+        if (!fd->type || text_type_parse(fd->type, &f->type) != 0) {
+            sess_detail(s, "field %s: unknown type", fd->name);
+            return MAMORI_EINVAL;
+        }
+        snprintf(f->name, sizeof f->name, "%s", fd->name);
+        f->searchable = fd->searchable != 0;
+        for (size_t j = 0; j < i; j++) {
+            if (strcmp(d->fields[j].name, f->name) == 0) {
+                sess_detail(s, "field %s: given twice", f->name);
+                return MAMORI_EINVAL;
+            }
+        }
+    }
+    return 0;
+}
+
+int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *def)
+{
+    struct guard_call c;
+    struct store_dataset row;
+    struct vault_ds *d = NULL;
+    const uint8_t *key;
+    int rc;
+
+    rc = guard_begin(&c, s, OP_DATASET_CREATE, NULL);
+    if (rc != 0)
+        return rc;
+    d = calloc(1, sizeof *d);
+    if (!d) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    memset(&row, 0, sizeof row);
+    rc = dataset_def_check(s, def, d, row.ends);
+    if (rc != 0)
+        goto out;
+    crypto_uuid(row.uuid);
+    snprintf(row.name, sizeof row.name, "%s", def->name);
+    snprintf(row.client, sizeof row.client, "%s", def->client);
+    snprintf(row.purpose, sizeof row.purpose, "%s", def->purpose);
+    snprintf(row.state, sizeof row.state, "active");
+    row.created = mamori_now();
+    rc = vault_schema_format(d, row.schema, sizeof row.schema);
+    if (rc != 0) {
+        sess_detail(s, "fields: schema too long");
+        goto out;
+    }
+    rc = store_dataset_add(s->m->store, &row);
+    if (rc == MAMORI_EEXIST) {
+        sess_detail(s, "dataset name already taken");
+        goto out;
+    }
+    if (rc != 0)
+        goto out;
+    /* Keys are made before the transaction commits; if it does not, they
+     * belong to a dataset uuid nobody refers to. */
+    rc = keys_dataset_key(s->m->keys, row.uuid, 0, 1, &key);
+    if (rc == 0)
+        rc = keys_dataset_key(s->m->keys, row.uuid, 1, 1, &key);
+    c.has_ds = 1;
+    c.ds = row;
+    c.count = (int64_t)d->nfields;
+out:
+    free(d);
+    return guard_end(&c, rc);
+}
+
+int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
+                        size_t *n)
+{
+    struct guard_call c;
+    struct store_dataset *rows = NULL;
+    struct mamori_dataset_info *info = NULL;
+    size_t k = 0, used = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_DATASET_LIST, NULL);
+    if (rc != 0)
+        return rc;
+    rc = store_dataset_list(s->m->store, &rows, &k);
+    if (rc != 0)
+        goto out;
+    info = calloc(k ? k : 1, sizeof *info);
+    if (!info) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < k; i++) {
+        struct mamori_dataset_info *di = &info[used];
+        struct vault_ds d;
+        if (strcmp(s->user.role, "operator") == 0) {
+            rc = store_grant_check(s->m->store, rows[i].id, s->user.id);
+            if (rc < 0)
+                goto out;
+            if (rc == 0)
+                continue;
+        }
+        memset(&d, 0, sizeof d);
+        rc = vault_schema_parse(rows[i].schema, &d);
+        if (rc != 0)
+            goto out;
+        di->fields = calloc(d.nfields, sizeof *di->fields);
+        if (!di->fields) {
+            rc = MAMORI_ENOMEM;
+            goto out;
+        }
+        used++;
+        di->nfields = d.nfields;
+        for (size_t j = 0; j < d.nfields; j++) {
+            snprintf(di->fields[j].name, sizeof di->fields[j].name, "%s",
+                     d.fields[j].name);
+            snprintf(di->fields[j].type, sizeof di->fields[j].type, "%s",
+                     text_type_name(d.fields[j].type));
+            di->fields[j].searchable = d.fields[j].searchable;
+        }
+        snprintf(di->name, sizeof di->name, "%s", rows[i].name);
+        snprintf(di->client, sizeof di->client, "%s", rows[i].client);
+        snprintf(di->purpose, sizeof di->purpose, "%s", rows[i].purpose);
+        snprintf(di->ends, sizeof di->ends, "%s", rows[i].ends);
+        snprintf(di->state, sizeof di->state, "%s", rows[i].state);
+        di->created = rows[i].created;
+        rc = store_record_count(s->m->store, rows[i].id, &di->records);
+        if (rc != 0)
+            goto out;
+    }
+    c.count = (int64_t)used;
+    rc = 0;
+out:
+    free(rows);
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        mamori_dataset_list_free(info, used);
+        return rc;
+    }
+    *out = info;
+    *n = used;
+    return 0;
+}
+
+void mamori_dataset_list_free(struct mamori_dataset_info *list, size_t n)
+{
+    if (!list)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(list[i].fields);
+    free(list);
+}
+
+int mamori_dataset_grant(mamori_sess *s, const char *dataset,
+                         const char *user)
+{
+    struct guard_call c;
+    struct store_user u;
+    int rc = guard_begin(&c, s, OP_DATASET_GRANT, dataset);
+    if (rc != 0)
+        return rc;
+    rc = store_user_get(s->m->store, user ? user : "", &u);
+    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    if (rc == MAMORI_ENOTFOUND) {
+        sess_detail(s, "no user of that name");
+    } else if (rc == 0 && strcmp(u.role, "operator") != 0) {
+        sess_detail(s, "only operators are granted datasets");
+        rc = MAMORI_EINVAL;
+    } else if (rc == 0) {
+        rc = store_grant_add(s->m->store, c.ds.id, u.id);
+        if (rc == MAMORI_EEXIST)
+            rc = 0; /* granting twice is not an error */
+        snprintf(c.detail, sizeof c.detail, "granted to %s", u.name);
+        c.count = 1;
+    }
+    return guard_end(&c, rc);
+}
+
+/* ---- record plaintext ---------------------------------------------------
+ * 0x01, u16 field count, then per schema field a u32 length (0xFFFFFFFF:
+ * absent) and the canonical value bytes. */
+
+struct values {
+    char *v[VAULT_MAX_FIELDS]; /* canonical values, NULL = absent */
+};
+
+static void values_wipe(struct values *vs, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        crypto_wipe_free_str(vs->v[i]);
+        vs->v[i] = NULL;
+    }
+}
+
+static void put_u32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24);
+    p[1] = (uint8_t)(v >> 16);
+    p[2] = (uint8_t)(v >> 8);
+    p[3] = (uint8_t)v;
+}
+
+static uint32_t get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] << 24 | (uint32_t)p[1] << 16 | (uint32_t)p[2] << 8 |
+           p[3];
+}
+
+static int encode(const struct vault_ds *d, const struct values *vs,
+                  uint8_t **out, size_t *len)
+{
+    size_t n = 3;
+    for (size_t i = 0; i < d->nfields; i++)
+        n += 4 + (vs->v[i] ? strlen(vs->v[i]) : 0);
+    uint8_t *p = malloc(n);
+    if (!p)
+        return MAMORI_ENOMEM;
+    p[0] = 1;
+    p[1] = (uint8_t)(d->nfields >> 8);
+    p[2] = (uint8_t)d->nfields;
+    size_t at = 3;
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (!vs->v[i]) {
+            put_u32(p + at, 0xFFFFFFFFu);
+            at += 4;
+            continue;
+        }
+        size_t l = strlen(vs->v[i]);
+        put_u32(p + at, (uint32_t)l);
+        memcpy(p + at + 4, vs->v[i], l);
+        at += 4 + l;
+    }
+    *out = p;
+    *len = n;
+    return 0;
+}
+
+static int decode(const struct vault_ds *d, const uint8_t *p, size_t len,
+                  struct values *vs)
+{
+    size_t at = 3;
+    memset(vs, 0, sizeof *vs);
+    if (len < 3 || p[0] != 1 || ((size_t)p[1] << 8 | p[2]) != d->nfields)
+        return MAMORI_ECRYPTO;
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (len - at < 4)
+            goto bad;
+        uint32_t l = get_u32(p + at);
+        at += 4;
+        if (l == 0xFFFFFFFFu)
+            continue;
+        if (l > len - at)
+            goto bad;
+        vs->v[i] = malloc((size_t)l + 1);
+        if (!vs->v[i]) {
+            values_wipe(vs, d->nfields);
+            return MAMORI_ENOMEM;
+        }
+        memcpy(vs->v[i], p + at, l);
+        vs->v[i][l] = '\0';
+        at += l;
+    }
+    if (at == len)
+        return 0;
+bad:
+    values_wipe(vs, d->nfields);
+    return MAMORI_ECRYPTO;
+}
+
+/* Associated data: binds a ciphertext to its vault, dataset, record and
+ * version, so it cannot be moved to another record or replayed. */
+static size_t make_ad(const struct mamori *m, const struct vault_ds *d,
+                      const uint8_t rid[16], uint32_t version,
+                      uint32_t key_version, uint8_t ad[128])
+{
+    size_t n = 0;
+    memcpy(ad, "mamori-rec-v1", 14);
+    n = 14;
+    memcpy(ad + n, m->vault_id, 36);
+    n += 36;
+    memcpy(ad + n, d->uuid, 36);
+    n += 36;
+    memcpy(ad + n, rid, 16);
+    n += 16;
+    put_u32(ad + n, version);
+    n += 4;
+    put_u32(ad + n, key_version);
+    return n + 4;
+}
+
+static int seal(struct mamori *m, const struct vault_ds *d,
+                const struct values *vs, struct store_record *r)
+{
+    uint8_t *pt = NULL, ad[128];
+    size_t ptlen = 0;
+    int rc = encode(d, vs, &pt, &ptlen);
+    if (rc != 0)
+        return rc;
+    size_t adlen = make_ad(m, d, r->id, r->version, r->key_version, ad);
+    r->ct = malloc(ptlen + CRYPTO_AEAD_OVERHEAD);
+    if (!r->ct) {
+        rc = MAMORI_ENOMEM;
+    } else if (crypto_aead_encrypt(d->dek, ad, adlen, pt, ptlen, r->ct) != 0) {
+        free(r->ct);
+        r->ct = NULL;
+        rc = MAMORI_ECRYPTO;
+    } else {
+        r->ctlen = ptlen + CRYPTO_AEAD_OVERHEAD;
+    }
+    crypto_wipe(pt, ptlen);
+    free(pt);
+    return rc;
+}
+
+static int unseal(struct mamori *m, const struct vault_ds *d,
+                  const struct store_record *r, struct values *vs)
+{
+    uint8_t ad[128], *pt;
+    size_t adlen, ptlen;
+    int rc;
+
+    if (r->key_version != 1 || r->ctlen < CRYPTO_AEAD_OVERHEAD)
+        return MAMORI_ECRYPTO;
+    ptlen = r->ctlen - CRYPTO_AEAD_OVERHEAD;
+    adlen = make_ad(m, d, r->id, r->version, r->key_version, ad);
+    pt = malloc(ptlen ? ptlen : 1);
+    if (!pt)
+        return MAMORI_ENOMEM;
+    if (crypto_aead_decrypt(d->dek, ad, adlen, r->ct, r->ctlen, pt) != 0)
+        rc = MAMORI_ECRYPTO;
+    else
+        rc = decode(d, pt, ptlen, vs);
+    crypto_wipe(pt, ptlen);
+    free(pt);
+    return rc;
+}
+
+/* ---- records ----------------------------------------------------------- */
+
+/* Why a value was refused: the field (by schema index, or -1 when the name
+ * itself is wrong) and a static rule text. */
+struct refusal {
+    int field;
+    size_t arg; /* 1-based position of the FIELD=VALUE */
+    const char *rule;
+};
+
+/* Validates kv into vs (canonical values). With update, an empty value
+ * clears the field; on add an empty value means absent. Thread-safe: no
+ * session state is touched. */
+static int values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
+                          size_t n, struct values *vs,
+                          int seen[VAULT_MAX_FIELDS], struct refusal *why)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t idx;
+        why->field = -1;
+        why->arg = i + 1;
+        if (!kv[i].name || !kv[i].value) {
+            why->rule = "missing field name or value";
+            return MAMORI_EINVAL;
+        }
+        struct vault_field *f = ds_field((struct vault_ds *)d, kv[i].name, &idx);
+        if (!f) {
+            why->rule = "no such field in dataset";
+            return MAMORI_EINVAL;
+        }
+        why->field = (int)idx;
+        if (seen[idx]) {
+            why->rule = "given twice";
+            return MAMORI_EINVAL;
+        }
+        seen[idx] = 1;
+        crypto_wipe_free_str(vs->v[idx]);
+        vs->v[idx] = NULL;
+        if (kv[i].value[0] == '\0')
+            continue;
+        int rc = text_canonical(f->type, kv[i].value, strlen(kv[i].value),
+                                &vs->v[idx], &why->rule);
+        if (rc == -2)
+            return MAMORI_ENOMEM;
+        if (rc != 0) {
+            if (!why->rule)
+                why->rule = "invalid value";
+            return MAMORI_EINVAL;
+        }
+    }
+    return 0;
+}
+
+/* Puts a refusal into the session's detail and the audit detail. row is
+ * 1-based, 0 when there is a single record. */
+static void refusal_report(mamori_sess *s, struct guard_call *c,
+                           const struct vault_ds *d,
+                           const struct mamori_kv *kv, size_t row,
+                           const struct refusal *why)
+{
+    char where[96];
+    if (row)
+        snprintf(where, sizeof where, "row %zu, ", row);
+    else
+        where[0] = '\0';
+    if (why->field >= 0) {
+        const char *name = d->fields[why->field].name;
+        sess_detail(s, "%sfield \"%s\": %s", where, name, why->rule);
+        snprintf(c->detail, sizeof c->detail, "%sfield %s: %s", where, name,
+                 why->rule);
+    } else if (kv && kv[why->arg - 1].name &&
+               field_name_ok(kv[why->arg - 1].name,
+                             strlen(kv[why->arg - 1].name))) {
+        /* A well-formed unknown name is schema vocabulary, not a value. */
+        sess_detail(s, "%sfield \"%s\": %s", where, kv[why->arg - 1].name,
+                    why->rule);
+    } else {
+        sess_detail(s, "%svalue %zu: not a field name", where, why->arg);
+    }
+}
+
+static int take_values(mamori_sess *s, struct vault_ds *d,
+                       const struct mamori_kv *kv, size_t n, struct values *vs,
+                       int seen[VAULT_MAX_FIELDS], struct guard_call *c)
+{
+    struct refusal why = {-1, 0, NULL};
+    int rc = values_from_kv(d, kv, n, vs, seen, &why);
+    if (rc == MAMORI_EINVAL)
+        refusal_report(s, c, d, kv, 0, &why);
+    return rc;
+}
+
+/* A record ready to be written: ciphertext and blind-index values. */
+struct prepared {
+    struct store_record r;
+    uint8_t mac[VAULT_MAX_FIELDS][4];
+    uint8_t maclen[VAULT_MAX_FIELDS]; /* 0: no index entry */
+};
+
+/* Computes the blind-index values of vs. */
+static int prepare_index(const struct vault_ds *d, const struct values *vs,
+                         struct prepared *p)
+{
+    for (size_t i = 0; i < d->nfields; i++) {
+        const struct vault_field *f = &d->fields[i];
+        char *key = NULL;
+        p->maclen[i] = 0;
+        if (!f->searchable || !vs->v[i])
+            continue;
+        int rc = text_search_key(f->type, vs->v[i], strlen(vs->v[i]), &key);
+        if (rc != 0)
+            return rc == -2 ? MAMORI_ENOMEM : MAMORI_EINVAL;
+        p->maclen[i] =
+            (uint8_t)vault_index_mac(d, f, key, strlen(key), p->mac[i]);
+        crypto_wipe_free_str(key);
+    }
+    return 0;
+}
+
+static int write_index(struct mamori *m, const struct vault_ds *d,
+                       const struct prepared *p)
+{
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (!p->maclen[i])
+            continue;
+        int rc = store_index_put(m->store, d->id, (int)i, p->mac[i],
+                                 p->maclen[i], p->r.id);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
+}
+
+/* New record id (UUID v4 bits), version 1, sealed and indexed. */
+static int prepare_new(struct mamori *m, const struct vault_ds *d,
+                       const struct values *vs, int64_t now,
+                       struct prepared *p)
+{
+    memset(&p->r, 0, sizeof p->r);
+    p->r.dataset_id = d->id;
+    crypto_random(p->r.id, sizeof p->r.id);
+    p->r.id[6] = (uint8_t)((p->r.id[6] & 0x0F) | 0x40);
+    p->r.id[8] = (uint8_t)((p->r.id[8] & 0x3F) | 0x80);
+    p->r.version = 1;
+    p->r.key_version = 1;
+    p->r.updated = now;
+    int rc = seal(m, d, vs, &p->r);
+    if (rc == 0)
+        rc = prepare_index(d, vs, p);
+    return rc;
+}
+
+static int record_out(const struct vault_ds *d, const struct store_record *r,
+                      struct values *vs, struct mamori_record **out)
+{
+    struct mamori_record *rec = calloc(1, sizeof *rec);
+    size_t k = 0;
+    if (!rec)
+        return MAMORI_ENOMEM;
+    vault_rid_format(r->id, rec->id);
+    rec->version = r->version;
+    rec->updated = r->updated;
+    rec->fields = calloc(d->nfields, sizeof *rec->fields);
+    if (!rec->fields) {
+        free(rec);
+        return MAMORI_ENOMEM;
+    }
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (!vs->v[i])
+            continue;
+        /* Field names point into the cache's schema, which lives as long as
+         * the vault handle. */
+        rec->fields[k].name = d->fields[i].name;
+        rec->fields[k].value = vs->v[i];
+        vs->v[i] = NULL;
+        k++;
+    }
+    rec->n = k;
+    *out = rec;
+    return 0;
+}
+
+void mamori_record_free(struct mamori_record *r)
+{
+    if (!r)
+        return;
+    for (size_t i = 0; i < r->n; i++)
+        crypto_wipe_free_str((char *)r->fields[i].value);
+    free(r->fields);
+    free(r);
+}
+
+void mamori_record_array_free(struct mamori_record **rs, size_t n)
+{
+    if (!rs)
+        return;
+    for (size_t i = 0; i < n; i++)
+        mamori_record_free(rs[i]);
+    free(rs);
+}
+
+int mamori_record_add(mamori_sess *s, const char *dataset,
+                      const struct mamori_kv *kv, size_t n, char *id,
+                      size_t id_size)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct values vs;
+    struct prepared p;
+    int seen[VAULT_MAX_FIELDS] = {0};
+    char idtext[37];
+    int rc;
+
+    memset(&vs, 0, sizeof vs);
+    memset(&p, 0, sizeof p);
+    if (!id || id_size < MAMORI_ID_LEN + 1 || (n && !kv))
+        return MAMORI_EINVAL;
+    id[0] = '\0';
+    rc = guard_begin(&c, s, OP_RECORD_ADD, dataset);
+    if (rc != 0)
+        return rc;
+    rc = ds_load(s->m, &c.ds, &d);
+    if (rc == 0)
+        rc = take_values(s, d, kv, n, &vs, seen, &c);
+    if (rc == 0)
+        rc = prepare_new(s->m, d, &vs, mamori_now(), &p);
+    if (rc == 0)
+        rc = store_record_put(s->m->store, &p.r);
+    if (rc == 0)
+        rc = write_index(s->m, d, &p);
+    vault_rid_format(p.r.id, idtext);
+    if (rc == 0)
+        rc = guard_add_id(&c, idtext);
+    c.count = 1;
+    values_wipe(&vs, VAULT_MAX_FIELDS);
+    free(p.r.ct);
+    rc = guard_end(&c, rc);
+    if (rc == 0)
+        snprintf(id, id_size, "%s", idtext);
+    return rc;
+}
+
+/* Loads and decrypts one record inside a guarded call. */
+static int load_record(mamori_sess *s, struct vault_ds *d, const uint8_t rid[16],
+                       struct store_record *r, struct values *vs)
+{
+    char idtext[37];
+    int rc = store_record_get(s->m->store, d->id, rid, r);
+    if (rc == MAMORI_ENOTFOUND)
+        sess_detail(s, "no record with that id in the dataset");
+    if (rc != 0)
+        return rc;
+    r->dataset_id = d->id;
+    memcpy(r->id, rid, sizeof r->id);
+    rc = unseal(s->m, d, r, vs);
+    if (rc == MAMORI_ECRYPTO) {
+        vault_rid_format(rid, idtext);
+        sess_detail(s, "record %s failed its integrity check", idtext);
+    }
+    return rc;
+}
+
+static int parse_id(mamori_sess *s, const char *id, uint8_t rid[16])
+{
+    if (vault_rid_parse(id, rid) != 0) {
+        sess_detail(s, "record id: not a UUID");
+        return MAMORI_EINVAL;
+    }
+    return 0;
+}
+
+int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
+                      struct mamori_record **out)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct values vs;
+    struct store_record r;
+    uint8_t rid[16];
+    struct mamori_record *rec = NULL;
+    int rc;
+
+    *out = NULL;
+    memset(&vs, 0, sizeof vs);
+    memset(&r, 0, sizeof r);
+    rc = guard_begin(&c, s, OP_RECORD_GET, dataset);
+    if (rc != 0)
+        return rc;
+    rc = parse_id(s, id, rid);
+    if (rc == 0)
+        rc = ds_load(s->m, &c.ds, &d);
+    if (rc == 0) {
+        (void)guard_add_id(&c, id);
+        rc = load_record(s, d, rid, &r, &vs);
+    }
+    if (rc == 0)
+        rc = record_out(d, &r, &vs, &rec);
+    c.count = rc == 0;
+    values_wipe(&vs, VAULT_MAX_FIELDS);
+    free(r.ct);
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        /* Fail closed: nothing is released without its audit entry. */
+        mamori_record_free(rec);
+        return rc;
+    }
+    *out = rec;
+    return 0;
+}
+
+int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
+                         const struct mamori_kv *kv, size_t n)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct values vs;
+    struct store_record r;
+    int seen[VAULT_MAX_FIELDS] = {0};
+    uint8_t rid[16];
+    int rc;
+
+    memset(&vs, 0, sizeof vs);
+    memset(&r, 0, sizeof r);
+    rc = guard_begin(&c, s, OP_RECORD_UPDATE, dataset);
+    if (rc != 0)
+        return rc;
+    rc = parse_id(s, id, rid);
+    if (rc == 0)
+        rc = ds_load(s->m, &c.ds, &d);
+    if (rc == 0) {
+        (void)guard_add_id(&c, id);
+        rc = load_record(s, d, rid, &r, &vs);
+    }
+    if (rc == 0 && n == 0) {
+        sess_detail(s, "no FIELD=VALUE given");
+        rc = MAMORI_EINVAL;
+    }
+    if (rc == 0)
+        rc = take_values(s, d, kv, n, &vs, seen, &c);
+    if (rc == 0) {
+        free(r.ct);
+        r.ct = NULL;
+        r.version++;
+        r.updated = mamori_now();
+        rc = seal(s->m, d, &vs, &r);
+    }
+    if (rc == 0)
+        rc = store_record_put(s->m->store, &r);
+    if (rc == 0)
+        rc = store_index_delete_record(s->m->store, d->id, rid);
+    if (rc == 0) {
+        struct prepared p;
+        memset(&p, 0, sizeof p);
+        memcpy(p.r.id, rid, sizeof p.r.id);
+        rc = prepare_index(d, &vs, &p);
+        if (rc == 0)
+            rc = write_index(s->m, d, &p);
+    }
+    c.count = rc == 0;
+    values_wipe(&vs, VAULT_MAX_FIELDS);
+    free(r.ct);
+    return guard_end(&c, rc);
+}
+
+int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
+{
+    struct guard_call c;
+    uint8_t rid[16];
+    int rc = guard_begin(&c, s, OP_RECORD_DELETE, dataset);
+    if (rc != 0)
+        return rc;
+    rc = parse_id(s, id, rid);
+    if (rc == 0) {
+        (void)guard_add_id(&c, id);
+        rc = store_record_delete(s->m->store, c.ds.id, rid);
+        if (rc == MAMORI_ENOTFOUND)
+            sess_detail(s, "no record with that id in the dataset");
+    }
+    if (rc == 0)
+        rc = store_index_delete_record(s->m->store, c.ds.id, rid);
+    c.count = rc == 0;
+    return guard_end(&c, rc);
+}
+
+int mamori_record_search(mamori_sess *s, const char *dataset,
+                         const char *field, const char *value,
+                         struct mamori_record ***out, size_t *n)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct vault_field *f = NULL;
+    struct mamori_record **recs = NULL;
+    uint8_t *ids = NULL, mac[4];
+    size_t nids = 0, nrec = 0, fidx = 0;
+    char *want = NULL;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
+    if (rc != 0)
+        return rc;
+    rc = ds_load(s->m, &c.ds, &d);
+    if (rc != 0)
+        goto out;
+    f = field ? ds_field(d, field, &fidx) : NULL;
+    if (!f || !f->searchable) {
+        sess_detail(s, f ? "field \"%s\": not searchable"
+                         : "search field: no such field in dataset",
+                    f ? f->name : "");
+        rc = MAMORI_EINVAL;
+        goto out;
+    }
+    snprintf(c.detail, sizeof c.detail, "by %s", f->name);
+    if (!value || text_search_key(f->type, value, strlen(value), &want) != 0 ||
+        want[0] == '\0') {
+        sess_detail(s, "field \"%s\": search value is empty or not text",
+                    f->name);
+        rc = MAMORI_EINVAL;
+        goto out;
+    }
+    size_t ml = vault_index_mac(d, f, want, strlen(want), mac);
+    rc = store_index_lookup(s->m->store, d->id, (int)fidx, mac, ml, &ids,
+                            &nids);
+    if (rc != 0)
+        goto out;
+    recs = calloc(nids ? nids : 1, sizeof *recs);
+    if (!recs) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    for (size_t i = 0; i < nids; i++) {
+        struct store_record r;
+        struct values vs;
+        char *key = NULL;
+        memset(&r, 0, sizeof r);
+        rc = load_record(s, d, ids + i * 16, &r, &vs);
+        free(r.ct);
+        if (rc != 0)
+            goto out;
+        /* Drop the blind index's deliberate false positives. */
+        int match = vs.v[fidx] &&
+                    text_search_key(f->type, vs.v[fidx], strlen(vs.v[fidx]),
+                                    &key) == 0 &&
+                    strcmp(key, want) == 0;
+        crypto_wipe_free_str(key);
+        if (match) {
+            char idtext[37];
+            vault_rid_format(r.id, idtext);
+            rc = guard_add_id(&c, idtext);
+            if (rc == 0)
+                rc = record_out(d, &r, &vs, &recs[nrec]);
+            if (rc == 0)
+                nrec++;
+        }
+        values_wipe(&vs, VAULT_MAX_FIELDS);
+        if (rc != 0)
+            goto out;
+    }
+    c.count = (int64_t)nrec;
+out:
+    crypto_wipe_free_str(want);
+    free(ids);
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        mamori_record_array_free(recs, nrec);
+        return rc;
+    }
+    *out = recs;
+    *n = nrec;
+    return 0;
+}
+
+/* ---- bulk add ------------------------------------------------------------
+ * Worker threads validate, encrypt and index chunks of rows in order of an
+ * atomic counter; the calling thread writes the chunks to the store in row
+ * order as they become ready. Validation never touches the session: a
+ * refusal is kept per chunk and reported for the lowest row. */
+
+#define BULK_CHUNK 256
+#define BULK_THREADS 2
+
+struct bulk {
+    struct mamori *m;
+    const struct vault_ds *d;
+    const struct mamori_kv *kv;
+    size_t per_row, nrows, nchunks;
+    int64_t now;
+    struct prepared *prep;
+    int *chunk_rc;            /* per chunk: 0 ok, <0 error */
+    size_t *bad_row;          /* per chunk: row of the error */
+    struct refusal *why;      /* per chunk */
+    unsigned char *ready;     /* per chunk, under lock */
+    size_t next;              /* next chunk to prepare, under lock */
+    int stop;
+    pthread_mutex_t lock;
+    pthread_cond_t cond;
+};
+
+static int bulk_prepare_chunk(struct bulk *b, size_t chunk)
+{
+    size_t lo = chunk * BULK_CHUNK, hi = lo + BULK_CHUNK;
+    if (hi > b->nrows)
+        hi = b->nrows;
+    for (size_t row = lo; row < hi; row++) {
+        struct values vs;
+        int seen[VAULT_MAX_FIELDS] = {0};
+        memset(&vs, 0, sizeof vs);
+        int rc = values_from_kv(b->d, b->kv + row * b->per_row, b->per_row,
+                                &vs, seen, &b->why[chunk]);
+        if (rc == 0)
+            rc = prepare_new(b->m, b->d, &vs, b->now, &b->prep[row]);
+        values_wipe(&vs, b->d->nfields);
+        if (rc != 0) {
+            b->bad_row[chunk] = row + 1;
+            return rc;
+        }
+    }
+    return 0;
+}
+
+static void *bulk_worker(void *arg)
+{
+    struct bulk *b = arg;
+    for (;;) {
+        pthread_mutex_lock(&b->lock);
+        if (b->stop || b->next >= b->nchunks) {
+            pthread_mutex_unlock(&b->lock);
+            return NULL;
+        }
+        size_t chunk = b->next++;
+        pthread_mutex_unlock(&b->lock);
+
+        int rc = bulk_prepare_chunk(b, chunk);
+
+        pthread_mutex_lock(&b->lock);
+        b->chunk_rc[chunk] = rc;
+        b->ready[chunk] = 1;
+        if (rc != 0)
+            b->stop = 1;
+        pthread_cond_broadcast(&b->cond);
+        pthread_mutex_unlock(&b->lock);
+    }
+}
+
+/* Writes chunk after chunk as workers finish them. Returns the first error
+ * in row order, with *bad the chunk that had it. */
+static int bulk_write(struct bulk *b, struct guard_call *c, char *ids,
+                      size_t *bad)
+{
+    for (size_t chunk = 0; chunk < b->nchunks; chunk++) {
+        pthread_mutex_lock(&b->lock);
+        while (!b->ready[chunk] && !(b->stop && b->next <= chunk))
+            pthread_cond_wait(&b->cond, &b->lock);
+        int ready = b->ready[chunk], rc = b->chunk_rc[chunk];
+        pthread_mutex_unlock(&b->lock);
+        if (!ready)
+            return MAMORI_EINVAL; /* an earlier-started chunk failed later */
+        if (rc != 0) {
+            *bad = chunk;
+            return rc;
+        }
+        size_t lo = chunk * BULK_CHUNK, hi = lo + BULK_CHUNK;
+        if (hi > b->nrows)
+            hi = b->nrows;
+        for (size_t row = lo; row < hi; row++) {
+            struct prepared *p = &b->prep[row];
+            char *id = ids + row * (MAMORI_ID_LEN + 1);
+            rc = store_record_put(b->m->store, &p->r);
+            if (rc == 0)
+                rc = write_index(b->m, b->d, p);
+            vault_rid_format(p->r.id, id);
+            if (rc == 0)
+                rc = guard_add_id(c, id);
+            free(p->r.ct);
+            p->r.ct = NULL;
+            if (rc != 0)
+                return rc;
+        }
+    }
+    return 0;
+}
+
+int mamori_record_add_many(mamori_sess *s, const char *dataset,
+                           const struct mamori_kv *kv, size_t per_row,
+                           size_t nrows, char *ids, size_t ids_size)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct bulk b;
+    pthread_t th[BULK_THREADS];
+    size_t nth = 0, bad = SIZE_MAX;
+    int rc;
+
+    if (!ids || nrows == 0 || nrows > SIZE_MAX / (MAMORI_ID_LEN + 1) ||
+        ids_size < nrows * (MAMORI_ID_LEN + 1) || (per_row && !kv) ||
+        per_row > VAULT_MAX_FIELDS)
+        return MAMORI_EINVAL;
+    memset(ids, 0, nrows * (MAMORI_ID_LEN + 1));
+    rc = guard_begin(&c, s, OP_RECORD_ADD, dataset);
+    if (rc != 0)
+        return rc;
+    memset(&b, 0, sizeof b);
+    rc = ds_load(s->m, &c.ds, &d);
+    if (rc != 0)
+        goto out;
+    b.m = s->m;
+    b.d = d;
+    b.kv = kv;
+    b.per_row = per_row;
+    b.nrows = nrows;
+    b.nchunks = (nrows + BULK_CHUNK - 1) / BULK_CHUNK;
+    b.now = mamori_now();
+    b.prep = calloc(nrows, sizeof *b.prep);
+    b.chunk_rc = calloc(b.nchunks, sizeof *b.chunk_rc);
+    b.bad_row = calloc(b.nchunks, sizeof *b.bad_row);
+    b.why = calloc(b.nchunks, sizeof *b.why);
+    b.ready = calloc(b.nchunks, 1);
+    if (!b.prep || !b.chunk_rc || !b.bad_row || !b.why || !b.ready) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    pthread_mutex_init(&b.lock, NULL);
+    pthread_cond_init(&b.cond, NULL);
+    for (; nth < BULK_THREADS && nth < b.nchunks; nth++)
+        if (pthread_create(&th[nth], NULL, bulk_worker, &b) != 0)
+            break;
+    if (nth == 0)
+        rc = MAMORI_ENOMEM;
+    else
+        rc = bulk_write(&b, &c, ids, &bad);
+    pthread_mutex_lock(&b.lock);
+    b.stop = 1;
+    pthread_mutex_unlock(&b.lock);
+    for (size_t i = 0; i < nth; i++)
+        pthread_join(th[i], NULL);
+    if (rc == MAMORI_EINVAL && bad == SIZE_MAX) {
+        /* Find the refused row with the lowest number. */
+        for (size_t k = 0; k < b.nchunks; k++)
+            if (b.ready[k] && b.chunk_rc[k] != 0) {
+                bad = k;
+                rc = b.chunk_rc[k];
+                break;
+            }
+    }
+    if (rc == MAMORI_EINVAL && bad != SIZE_MAX)
+        refusal_report(s, &c, d, kv + (b.bad_row[bad] - 1) * per_row,
+                       b.bad_row[bad], &b.why[bad]);
+    pthread_cond_destroy(&b.cond);
+    pthread_mutex_destroy(&b.lock);
+    c.count = rc == 0 ? (int64_t)nrows : 0;
+out:
+    if (b.prep) {
+        for (size_t i = 0; i < nrows; i++)
+            free(b.prep[i].r.ct);
+        free(b.prep);
+    }
+    free(b.chunk_rc);
+    free(b.bad_row);
+    free(b.why);
+    free(b.ready);
+    rc = guard_end(&c, rc);
+    if (rc != 0)
+        memset(ids, 0, nrows * (MAMORI_ID_LEN + 1));
+    return rc;
+}

@@ -1,0 +1,70 @@
+# lib.sh - helpers for the CLI end-to-end tests. Sourced by each t_*.sh;
+# $T is the test's own temp dir, $MAMORI the binary under test.
+set -euo pipefail
+export LC_ALL=C.UTF-8 LANG=C.UTF-8
+unset LANGUAGE XDG_RUNTIME_DIR MAMORI_KEY_FILE MAMORI_PASSPHRASE_FD || true
+export HOME="$T/os-home"
+mkdir -p "$HOME"
+export MAMORI_HOME="$T/vault"
+KEY="$T/master.key"
+ADMIN_PW='Adm1n!pass-word'
+OP_PW='0per@tor-pass1'
+AUD_PW='Aud1t#or-pass2'
+
+die() { echo "FAILED: $*" >&2; exit 1; }
+
+# mam ARGS... : runs mamori, stdout to $OUT, stderr to $ERR, status in $RC.
+mam() {
+    set +e
+    "$MAMORI" "$@" >"$T/out" 2>"$T/err" </dev/null
+    RC=$?
+    set -e
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+# mam_in INPUT ARGS... : same with INPUT on stdin.
+mam_in() {
+    local input=$1
+    shift
+    set +e
+    printf '%s\n' "$input" | "$MAMORI" "$@" >"$T/out" 2>"$T/err"
+    RC=$?
+    set -e
+    OUT=$(cat "$T/out")
+    ERR=$(cat "$T/err")
+}
+ok() { mam "$@"; [ "$RC" -eq 0 ] || die "mamori $* -> exit $RC: $ERR"; }
+ok_in() { mam_in "$@"; [ "$RC" -eq 0 ] || die "mamori ${*:2} -> exit $RC: $ERR"; }
+# rc_is N ARGS... : expects exit status N.
+rc_is() {
+    local want=$1
+    shift
+    mam "$@"
+    [ "$RC" -eq "$want" ] || die "mamori $* -> exit $RC, want $want: $ERR $OUT"
+}
+contains() { case "$1" in *"$2"*) ;; *) die "expected '$2' in: $1" ;; esac; }
+lacks() { case "$1" in *"$2"*) die "did not expect '$2' in: $1" ;; *) ;; esac; }
+
+# as USER: uses USER's session file from now on.
+as() { export MAMORI_SESSION_FILE="$T/session-$1"; }
+
+login() { # login USER PASSWORD
+    as "$1"
+    ok_in "$2" login --user "$1"
+}
+
+# new_vault: a vault with admin "admin", operator "op1", auditor "aud1" and
+# dataset "people" granted to op1.
+new_vault() {
+    ok_in "$ADMIN_PW" init --key-file "$KEY" --admin admin
+    login admin "$ADMIN_PW"
+    ok_in "$OP_PW" user add op1 --role operator
+    ok_in "$AUD_PW" user add aud1 --role auditor
+    ok dataset create people --client 'テスト商事' --purpose '給与計算' \
+        --field name:name:search --field kana:kana:search \
+        --field birth:date --field postal:postal \
+        --field phone:phone:search --field email:email \
+        --field mynumber:mynumber --field note:text
+    ok dataset grant people op1
+    login op1 "$OP_PW"
+}

@@ -1,0 +1,76 @@
+# Tampering with the audit log or the records is detected.
+. "$ROOT/tests/cli/lib.sh"
+new_vault
+for i in 1 2 3 4 5; do
+    ok record add people name="山田 太郎" phone="090-0000-000$i"
+done
+ids=$(sqlite3 "$MAMORI_HOME/vault.db" 'SELECT count(*) FROM records')
+[ "$ids" = 5 ] || die "expected 5 records"
+ok record search people name='山田太郎'
+login aud1 "$AUD_PW"
+ok audit verify
+DB="$MAMORI_HOME/vault.db"
+sq() { sqlite3 "$DB" "$1"; }
+save() { cp "$DB" "$T/good.db"; rm -f "$DB-wal" "$DB-shm"; }
+restore() { cp "$T/good.db" "$DB"; rm -f "$DB-wal" "$DB-shm"; }
+sq 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+save
+
+expect_tamper() { # what
+    mam audit verify
+    [ "$RC" -eq 6 ] || die "$1 not detected (exit $RC: $OUT $ERR)"
+    restore
+    ok audit verify
+    save
+}
+
+sq "UPDATE audit SET count = count + 1 WHERE seq = 5"
+expect_tamper "changed count"
+sq "UPDATE audit SET user = 'op2' WHERE seq = 6"
+expect_tamper "changed user"
+sq "UPDATE audit SET outcome = 'denied' WHERE seq = 7"
+expect_tamper "changed outcome"
+sq "DELETE FROM audit WHERE seq = 4"
+expect_tamper "deleted middle row"
+sq "CREATE TEMP TABLE a AS SELECT * FROM audit WHERE seq IN (5,6);
+    UPDATE audit SET time=(SELECT time FROM a WHERE seq=6), user=(SELECT user FROM a WHERE seq=6),
+      action=(SELECT action FROM a WHERE seq=6), record_ids=(SELECT record_ids FROM a WHERE seq=6),
+      count=(SELECT count FROM a WHERE seq=6), detail=(SELECT detail FROM a WHERE seq=6),
+      prev_mac=(SELECT prev_mac FROM a WHERE seq=6), mac=(SELECT mac FROM a WHERE seq=6) WHERE seq=5;
+    UPDATE audit SET time=(SELECT time FROM a WHERE seq=5), user=(SELECT user FROM a WHERE seq=5),
+      action=(SELECT action FROM a WHERE seq=5), record_ids=(SELECT record_ids FROM a WHERE seq=5),
+      count=(SELECT count FROM a WHERE seq=5), detail=(SELECT detail FROM a WHERE seq=5),
+      prev_mac=(SELECT prev_mac FROM a WHERE seq=5), mac=(SELECT mac FROM a WHERE seq=5) WHERE seq=6;"
+expect_tamper "swapped rows"
+sq "INSERT INTO audit SELECT seq + 1000, time, user, device, action, dataset, record_ids, count,
+    outcome, detail, prev_mac, mac FROM audit WHERE seq = 3"
+expect_tamper "inserted row"
+sq "UPDATE audit SET seq = seq + 100 WHERE seq = (SELECT max(seq) FROM audit) - 2"
+expect_tamper "reordered row"
+
+# truncation of the newest entries is caught only against a checkpoint
+ok audit checkpoint --out "$T/cp"
+ok audit verify --checkpoint "$T/cp"
+sq 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
+save
+n=$(sq 'SELECT max(seq) FROM audit')
+sq "DELETE FROM audit WHERE seq >= $((n - 3))"
+ok audit verify
+mam audit verify --checkpoint "$T/cp"
+[ "$RC" -eq 6 ] || die "truncation not detected against the checkpoint"
+contains "$ERR$OUT" "removed"
+restore
+# a forged checkpoint (edited seq) is refused
+sed 's/^seq .*/seq 1/' "$T/cp" >"$T/cp-forged"
+mam audit verify --checkpoint "$T/cp-forged"
+[ "$RC" -ne 0 ] || die "forged checkpoint accepted"
+
+# one record's ciphertext copied over another's: the read fails integrity
+login op1 "$OP_PW"
+a=$(sq "SELECT lower(hex(id)) FROM records ORDER BY id LIMIT 1")
+sq "UPDATE records SET ct = (SELECT ct FROM records ORDER BY id DESC LIMIT 1)
+    WHERE id = (SELECT id FROM records ORDER BY id LIMIT 1)"
+aid="${a:0:8}-${a:8:4}-${a:12:4}-${a:16:4}-${a:20:12}"
+rc_is 6 record get people "$aid"
+mam record search people name='山田太郎'
+[ "$RC" -eq 6 ] || die "search released a swapped record (exit $RC)"

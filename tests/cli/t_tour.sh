@@ -1,0 +1,61 @@
+# The README tour: every command of the contract, by each role.
+. "$ROOT/tests/cli/lib.sh"
+new_vault
+[ "$(stat -c %a "$KEY")" = 400 ] || die "key file not 0400"
+
+ok record add people name='山田　太郎' kana='やまだ　たろう' birth='昭和55年4月1日' \
+    postal='１００－０００１' phone='090-1234-5678' email='taro@example.jp' \
+    mynumber=123456789018 note='メモ'
+id=$OUT
+[[ "$id" =~ ^[0-9a-f]{8}-[0-9a-f]{4}-4[0-9a-f]{3}-[89ab][0-9a-f]{3}-[0-9a-f]{12}$ ]] \
+    || die "record id is not a UUID v4: $id"
+ok record add people name='佐藤 花子' kana='ｻﾄｳ ﾊﾅｺ' phone='03-1234-5678'
+id2=$OUT
+[ "$id" != "$id2" ] || die "ids repeat"
+
+ok --json record get people "$id"
+contains "$OUT" "\"id\":\"$id\""
+contains "$OUT" '"birth":"1980-04-01"'
+contains "$OUT" '"postal":"100-0001"'
+contains "$OUT" '"mynumber":"123456789018"'
+
+# normalised exact search: kana typed in hiragana finds the record
+ok --json record search people kana='ﾔﾏﾀﾞ ﾀﾛｳ'
+contains "$OUT" "$id"
+lacks "$OUT" "$id2"
+ok --json record search people phone='０９０ー１２３４ー５６７８'
+contains "$OUT" "$id"
+ok --json record search people name='佐藤花子'
+contains "$OUT" "$id2"
+ok --json record search people kana='タナカ'
+[ "$OUT" = "[]" ] || die "search for absent value returned: $OUT"
+
+ok record update people "$id" phone='080-9999-0000'
+ok --json record get people "$id"
+contains "$OUT" '"phone":"08099990000"'
+contains "$OUT" '"version":2'
+ok --json record search people phone='090-1234-5678'
+[ "$OUT" = "[]" ] || die "old phone still indexed"
+
+ok record delete people "$id2"
+rc_is 3 record get people "$id2"
+
+# auditor reads the log, never records
+login aud1 "$AUD_PW"
+ok audit show --last 5
+ok --json audit show
+contains "$OUT" '"action":"record.get"'
+lacks "$OUT" '山田'
+lacks "$OUT" '123456789018'
+ok audit checkpoint --out "$T/cp"
+ok audit verify --checkpoint "$T/cp"
+ok audit verify
+rc_is 4 record get people "$id"
+
+login admin "$ADMIN_PW"
+ok user list
+contains "$OUT" op1
+ok dataset list
+contains "$OUT" people
+ok logout
+rc_is 4 user list

@@ -1,0 +1,205 @@
+/*
+ * test_audit.c - the chain, checkpoints, and their parser on hostile input.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "helpers.h"
+
+static int setup(void **state)
+{
+    struct tvault *tv = calloc(1, sizeof *tv);
+    if (!tv || tv_setup(tv) != 0)
+        return -1;
+    *state = tv;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tv_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+static void sql(struct tvault *tv, const char *q)
+{
+    char path[600];
+    sqlite3 *db;
+    snprintf(path, sizeof path, "%s/vault.db", tv->home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void add_some(struct tvault *tv, int n)
+{
+    struct mamori_kv kv[] = {{"name", "山田 太郎"}};
+    char id[MAMORI_ID_LEN + 1];
+    for (int i = 0; i < n; i++)
+        assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id, sizeof id), 0);
+}
+
+static void chain_detects_changes(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+
+    add_some(tv, 5);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_true(vr.entries >= 12);
+    assert_string_equal(vr.problem, "");
+
+    sql(tv, "UPDATE audit SET detail = 'x' WHERE seq = 8");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, 8);
+    assert_non_null(strstr(vr.problem, "altered"));
+    assert_non_null(strstr(mamori_errdetail(tv->aud), "8"));
+}
+
+static void chain_detects_deletion(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+    add_some(tv, 3);
+    sql(tv, "DELETE FROM audit WHERE seq = 3");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, 3);
+    assert_non_null(strstr(vr.problem, "missing"));
+}
+
+static void checkpoint_catches_truncation(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+    char *cp = NULL;
+    size_t len = 0;
+
+    add_some(tv, 3);
+    assert_int_equal(mamori_audit_checkpoint(tv->aud, &cp, &len), 0);
+    assert_int_equal(strlen(cp), len);
+    assert_int_equal(mamori_audit_verify(tv->aud, cp, len, &vr), 0);
+    add_some(tv, 2);
+    assert_int_equal(mamori_audit_verify(tv->aud, cp, len, &vr), 0);
+
+    sql(tv, "DELETE FROM audit WHERE seq >= (SELECT max(seq) - 6 FROM audit)");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_int_equal(mamori_audit_verify(tv->aud, cp, len, &vr), MAMORI_ETAMPER);
+    assert_non_null(strstr(vr.problem, "removed"));
+
+    /* a changed signature, or another key, is refused */
+    char *bad = strdup(cp);
+    char *sig = strstr(bad, "\nsig ");
+    assert_non_null(sig);
+    sig[5] = sig[5] == '0' ? '1' : '0';
+    assert_int_equal(mamori_audit_verify(tv->aud, bad, len, &vr), MAMORI_ETAMPER);
+    assert_non_null(strstr(vr.problem, "signature"));
+    free(bad);
+    free(cp);
+}
+
+static void checkpoint_parser_rejects(void **state)
+{
+    (void)state;
+    const char *good =
+        "mamori-audit-checkpoint v1\n"
+        "vault 0b5e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
+        "seq 42\n"
+        "head abababababababababababababababababababababababababababababababab\n"
+        "time 1790000000\n"
+        "key cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\n"
+        "sig efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"
+        "efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef\n";
+    struct audit_checkpoint cp;
+    const char *why;
+    char buf[2048];
+
+    assert_int_equal(audit_checkpoint_parse(good, strlen(good), &cp, &why), 0);
+    assert_int_equal(cp.seq, 42);
+    assert_int_equal(cp.time, 1790000000);
+    assert_int_equal(cp.head[0], 0xab);
+    assert_string_equal(cp.vault_id, "0b5e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
+
+    static const struct { const char *from, *to, *why; } muts[] = {
+        {"seq 42", "seq -2", "seq"},
+        {"seq 42", "seq 042", "seq"},
+        {"seq 42", "seq 9999999999999999999999", "seq"},
+        {"seq 42", "seq ", "seq"},
+        {"head ab", "head zz", "head"},
+        {"time 1790000000", "tim 1790000000", "time"},
+        {"vault 0b5e", "vault 0B5E", "vault"},
+        {"v1\n", "v2\n", "checkpoint"},
+        {"\nsig ", "\nsig  ", "sig"},
+    };
+    for (size_t i = 0; i < sizeof muts / sizeof *muts; i++) {
+        const char *at = strstr(good, muts[i].from);
+        assert_non_null(at);
+        int n = snprintf(buf, sizeof buf, "%.*s%s%s", (int)(at - good), good,
+                         muts[i].to, at + strlen(muts[i].from));
+        assert_true(n > 0);
+        assert_int_equal(audit_checkpoint_parse(buf, (size_t)n, &cp, &why),
+                         MAMORI_EINVAL);
+        assert_non_null(strstr(why, muts[i].why));
+    }
+    /* truncated at every length, and trailing junk */
+    for (size_t l = 0; l < strlen(good); l++)
+        assert_int_equal(audit_checkpoint_parse(good, l, &cp, &why), MAMORI_EINVAL);
+    snprintf(buf, sizeof buf, "%sx", good);
+    assert_int_equal(audit_checkpoint_parse(buf, strlen(buf), &cp, &why), MAMORI_EINVAL);
+    /* oversized */
+    char *big = malloc(100000);
+    memset(big, 'a', 100000);
+    assert_int_equal(audit_checkpoint_parse(big, 100000, &cp, &why), MAMORI_EINVAL);
+    free(big);
+}
+
+static void entries_carry_no_values(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv kv[] = {{"name", "秘密 花子"}, {"mynumber", "123456789018"}};
+    struct mamori_record **rs = NULL;
+    struct mamori_audit_entry *e = NULL;
+    char id[MAMORI_ID_LEN + 1];
+    size_t n = 0;
+
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 2, id, sizeof id), 0);
+    assert_int_equal(mamori_record_search(tv->op, "people", "name", "秘密花子", &rs, &n), 0);
+    assert_int_equal(n, 1);
+    mamori_record_array_free(rs, n);
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strstr(e[i].detail, "秘密"));
+        assert_null(strstr(e[i].detail, "123456789018"));
+        if (e[i].record_ids) {
+            assert_null(strstr(e[i].record_ids, "秘密"));
+        }
+    }
+    assert_string_equal(e[n - 1].action, "record.search");
+    assert_string_equal(e[n - 1].record_ids, id);
+    assert_int_equal(e[n - 1].count, 1);
+    mamori_audit_entries_free(e, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(checkpoint_parser_rejects),
+        cmocka_unit_test_setup_teardown(chain_detects_changes, setup, teardown),
+        cmocka_unit_test_setup_teardown(chain_detects_deletion, setup, teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_catches_truncation, setup, teardown),
+        cmocka_unit_test_setup_teardown(entries_carry_no_values, setup, teardown),
+    };
+    if (mamori_library_init() != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

@@ -1,0 +1,248 @@
+/*
+ * test_guard.c - the gate: role matrix, grants, fail closed, sessions.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "guard.h"
+#include "helpers.h"
+
+static int setup(void **state)
+{
+    struct tvault *tv = calloc(1, sizeof *tv);
+    setenv("MAMORI_TEST_HOOKS", "1", 1);
+    unsetenv("MAMORI_TEST_NOW");
+    if (!tv || tv_setup(tv) != 0)
+        return -1;
+    *state = tv;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unsetenv("MAMORI_TEST_NOW");
+    tv_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+static void role_table(void **state)
+{
+    (void)state;
+    /* The documented first-cut matrix. */
+    assert_true(guard_role_allows("admin", OP_USER_ADD));
+    assert_false(guard_role_allows("operator", OP_USER_ADD));
+    assert_false(guard_role_allows("auditor", OP_USER_ADD));
+    for (int op = OP_RECORD_ADD; op <= OP_RECORD_SEARCH; op++) {
+        assert_false(guard_role_allows("admin", op));
+        assert_true(guard_role_allows("operator", op));
+        assert_false(guard_role_allows("auditor", op));
+    }
+    for (int op = OP_AUDIT_SHOW; op <= OP_AUDIT_VERIFY; op++) {
+        assert_true(guard_role_allows("admin", op));
+        assert_false(guard_role_allows("operator", op));
+        assert_true(guard_role_allows("auditor", op));
+    }
+    assert_false(guard_role_allows("root", OP_DATASET_LIST));
+    assert_false(guard_role_allows("", OP_LOGOUT));
+}
+
+/* Every role against every operation through the public API. */
+static void role_matrix(void **state)
+{
+    struct tvault *tv = *state;
+    mamori_sess *who[3] = {tv->admin, tv->op, tv->aud};
+    const char *names[3] = {"admin", "operator", "auditor"};
+    struct mamori_kv kv[] = {{"name", "山田 太郎"}};
+    char id[MAMORI_ID_LEN + 1], seed_id[MAMORI_ID_LEN + 1];
+    static const struct mamori_field_def f[] = {{"a", "text", 0}};
+
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, seed_id, sizeof seed_id), 0);
+    for (int i = 0; i < 3; i++) {
+        mamori_sess *s = who[i];
+        int adm = i == 0, op = i == 1, aud = i == 2;
+        struct mamori_record *r = NULL, **rs = NULL;
+        struct mamori_user_info *u = NULL;
+        struct mamori_dataset_info *d = NULL;
+        struct mamori_audit_entry *e = NULL;
+        struct mamori_verify_result vr;
+        char name[32], *cp = NULL;
+        size_t n = 0, cplen = 0;
+        int rc;
+
+        snprintf(name, sizeof name, "u%d", i);
+        rc = mamori_user_add(s, name, "operator", "Passw0rd!long", 13);
+        assert_int_equal(rc, adm ? 0 : MAMORI_EDENIED);
+        rc = mamori_user_list(s, &u, &n);
+        assert_int_equal(rc, adm || aud ? 0 : MAMORI_EDENIED);
+        free(u);
+        snprintf(name, sizeof name, "ds%d", i);
+        struct mamori_dataset_def dd = {name, "c", "p", NULL, f, 1};
+        rc = mamori_dataset_create(s, &dd);
+        assert_int_equal(rc, adm ? 0 : MAMORI_EDENIED);
+        rc = mamori_dataset_list(s, &d, &n);
+        assert_int_equal(rc, 0);
+        mamori_dataset_list_free(d, n);
+        rc = mamori_dataset_grant(s, "people", "op1");
+        assert_int_equal(rc, adm ? 0 : MAMORI_EDENIED);
+        rc = mamori_record_add(s, "people", kv, 1, id, sizeof id);
+        assert_int_equal(rc, op ? 0 : MAMORI_EDENIED);
+        rc = mamori_record_get(s, "people", seed_id, &r);
+        assert_int_equal(rc, op ? 0 : MAMORI_EDENIED);
+        if (!op)
+            assert_null(r);
+        mamori_record_free(r);
+        rc = mamori_record_search(s, "people", "name", "山田太郎", &rs, &n);
+        assert_int_equal(rc, op ? 0 : MAMORI_EDENIED);
+        mamori_record_array_free(rs, n);
+        rc = mamori_record_update(s, "people", seed_id, kv, 1);
+        assert_int_equal(rc, op ? 0 : MAMORI_EDENIED);
+        rc = mamori_audit_show(s, 10, &e, &n);
+        assert_int_equal(rc, op ? MAMORI_EDENIED : 0);
+        mamori_audit_entries_free(e, n);
+        rc = mamori_audit_checkpoint(s, &cp, &cplen);
+        assert_int_equal(rc, op ? MAMORI_EDENIED : 0);
+        free(cp);
+        rc = mamori_audit_verify(s, NULL, 0, &vr);
+        assert_int_equal(rc, op ? MAMORI_EDENIED : 0);
+        if (!op)
+            assert_true(vr.entries > 10);
+        (void)names;
+    }
+    /* an operator without a grant is refused, and it is audited */
+    assert_int_equal(mamori_user_add(tv->admin, "op9", "operator", "Passw0rd!long", 13), 0);
+    mamori_sess *op9 = tv_login(tv, "op9", "Passw0rd!long");
+    assert_non_null(op9);
+    struct mamori_record *r = NULL;
+    assert_int_equal(mamori_record_get(op9, "people", seed_id, &r), MAMORI_EDENIED);
+    assert_int_equal(mamori_record_get(tv->op, "nosuch", seed_id, &r), MAMORI_ENOTFOUND);
+    mamori_session_close(op9);
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(mamori_audit_show(tv->aud, 3, &e, &n), 0);
+    assert_int_equal(n, 3);
+    assert_string_equal(e[0].action, "login");
+    assert_string_equal(e[1].action, "record.get");
+    assert_string_equal(e[1].outcome, "denied");
+    assert_string_equal(e[1].user, "op9");
+    assert_string_equal(e[2].outcome, "error");
+    assert_string_equal(e[2].user, "op1");
+    mamori_audit_entries_free(e, n);
+}
+
+static void fail_closed(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv kv[] = {{"name", "山田 太郎"}};
+    char id[MAMORI_ID_LEN + 1], id2[MAMORI_ID_LEN + 1];
+    struct mamori_record *r = NULL, **rs = NULL;
+    struct mamori_dataset_info *d = NULL;
+    size_t n = 0;
+
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id, sizeof id), 0);
+    mamori_test_fail_audit(tv->m, 1);
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id2, sizeof id2),
+                     MAMORI_EAUDIT);
+    assert_string_equal(id2, "");
+    assert_int_equal(mamori_record_get(tv->op, "people", id, &r), MAMORI_EAUDIT);
+    assert_null(r);
+    assert_int_equal(mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n),
+                     MAMORI_EAUDIT);
+    assert_null(rs);
+    assert_int_equal(n, 0);
+    assert_int_equal(mamori_record_delete(tv->op, "people", id), MAMORI_EAUDIT);
+    mamori_test_fail_audit(tv->m, 0);
+    assert_int_equal(mamori_dataset_list(tv->op, &d, &n), 0);
+    assert_int_equal(d[0].records, 1);
+    mamori_dataset_list_free(d, n);
+    assert_int_equal(mamori_record_get(tv->op, "people", id, &r), 0);
+    mamori_record_free(r);
+    struct mamori_verify_result vr;
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+}
+
+static void sessions(void **state)
+{
+    struct tvault *tv = *state;
+    char token[MAMORI_TOKEN_LEN + 1], t2[MAMORI_TOKEN_LEN + 1];
+    struct mamori_client cl = {.os_uid = 1000};
+    struct mamori_client other = {.os_uid = 1001};
+    mamori_sess *s = NULL;
+    struct mamori_user_info *u = NULL;
+    size_t n;
+    char now[32];
+
+    /* wrong password and unknown user look the same */
+    assert_int_equal(mamori_login(tv->m, "admin", "nope", 4, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+    assert_int_equal(mamori_login(tv->m, "ghost", "nope", 4, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl, token,
+                                  sizeof token), 0);
+    assert_int_equal(strlen(token), MAMORI_TOKEN_LEN);
+    /* bound to the OS user that logged in */
+    assert_int_equal(mamori_session_open(tv->m, token, &other, &s), MAMORI_ESESSION);
+    assert_int_equal(mamori_session_open(tv->m, "garbage", &cl, &s), MAMORI_ESESSION);
+    memcpy(t2, token, sizeof t2);
+    t2[0] = t2[0] == 'A' ? 'B' : 'A';
+    assert_int_equal(mamori_session_open(tv->m, t2, &cl, &s), MAMORI_ESESSION);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_string_equal(mamori_session_role(s), "auditor");
+    assert_int_equal(mamori_user_list(s, &u, &n), 0);
+    free(u);
+    /* idle for 16 minutes: expired, and the refusal is logged */
+    snprintf(now, sizeof now, "%lld", (long long)time(NULL) + 16 * 60);
+    setenv("MAMORI_TEST_NOW", now, 1);
+    assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
+    unsetenv("MAMORI_TEST_NOW");
+    assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
+    mamori_session_close(s);
+    /* logout ends the session for good */
+    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl, token,
+                                  sizeof token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_logout(s), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), MAMORI_ESESSION);
+
+    struct mamori_audit_entry *e = NULL;
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    int unknown = 0, wrong = 0, expired = 0, ended = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(e[i].action, "login") == 0 && strcmp(e[i].detail, "unknown user") == 0) {
+            unknown++;
+            assert_string_equal(e[i].user, ""); /* the typed name is not logged */
+        }
+        if (strcmp(e[i].action, "login") == 0 && strcmp(e[i].detail, "wrong password") == 0)
+            wrong++;
+        if (strcmp(e[i].detail, "session expired") == 0)
+            expired++;
+        if (strcmp(e[i].detail, "session ended") == 0)
+            ended++;
+    }
+    assert_int_equal(unknown, 1);
+    assert_int_equal(wrong, 1);
+    assert_int_equal(expired, 1);
+    assert_int_equal(ended, 1);
+    mamori_audit_entries_free(e, n);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(role_table),
+        cmocka_unit_test_setup_teardown(role_matrix, setup, teardown),
+        cmocka_unit_test_setup_teardown(fail_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(sessions, setup, teardown),
+    };
+    if (mamori_library_init() != 0)
+        return 1;
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

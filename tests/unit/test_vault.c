@@ -1,0 +1,235 @@
+/*
+ * test_vault.c - datasets, records, encryption binding, blind-index search.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+#include <sqlite3.h>
+
+#include "helpers.h"
+#include "vault.h"
+
+static void schema_roundtrip(void **state)
+{
+    (void)state;
+    struct vault_ds d, e;
+    char text[4096], again[4096];
+    memset(&d, 0, sizeof d);
+    assert_int_equal(
+        vault_schema_parse("v1;bits=18;name:name:s;birth:date;tel:phone:s", &d),
+        0);
+    assert_int_equal(d.nfields, 3);
+    assert_int_equal(d.index_bits, 18);
+    assert_string_equal(d.fields[1].name, "birth");
+    assert_int_equal(d.fields[1].type, FT_DATE);
+    assert_true(d.fields[2].searchable);
+    assert_false(d.fields[1].searchable);
+    assert_int_equal(vault_schema_format(&d, text, sizeof text), 0);
+    assert_string_equal(text, "v1;bits=18;name:name:s;birth:date;tel:phone:s");
+    memset(&e, 0, sizeof e);
+    assert_int_equal(vault_schema_parse(text, &e), 0);
+    assert_int_equal(vault_schema_format(&e, again, sizeof again), 0);
+    assert_string_equal(text, again);
+}
+
+static void schema_hostile(void **state)
+{
+    (void)state;
+    static const char *bad[] = {
+        "", "v2;bits=18;a:text", "v1;bits=0;a:text", "v1;bits=33;a:text",
+        "v1;bits=18", "v1;bits=18;", "v1;bits=18;A:text", "v1;bits=18;a:nope",
+        "v1;bits=18;a:text:x", "v1;bits=18;a", "v1;bits=18;:text",
+        "v1;bits=999999999999;a:text", "v1;bits=18;a:texttexttexttexttext",
+    };
+    for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
+        struct vault_ds d;
+        memset(&d, 0, sizeof d);
+        assert_int_not_equal(vault_schema_parse(bad[i], &d), 0);
+    }
+}
+
+static void rid_roundtrip(void **state)
+{
+    (void)state;
+    uint8_t rid[16], back[16];
+    char text[37];
+    for (int i = 0; i < 16; i++)
+        rid[i] = (uint8_t)(i * 17);
+    vault_rid_format(rid, text);
+    assert_string_equal(text, "00112233-4455-6677-8899-aabbccddeeff");
+    assert_int_equal(vault_rid_parse(text, back), 0);
+    assert_memory_equal(rid, back, 16);
+    assert_int_not_equal(vault_rid_parse("00112233-4455-6677-8899-aabbccddeef", back), 0);
+    assert_int_not_equal(vault_rid_parse("00112233+4455-6677-8899-aabbccddeeff", back), 0);
+    assert_int_not_equal(vault_rid_parse("0011223g-4455-6677-8899-aabbccddeeff", back), 0);
+    assert_int_not_equal(vault_rid_parse("", back), 0);
+    assert_int_not_equal(vault_rid_parse(NULL, back), 0);
+}
+
+static int setup(void **state)
+{
+    struct tvault *tv = calloc(1, sizeof *tv);
+    if (!tv || tv_setup(tv) != 0)
+        return -1;
+    *state = tv;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    tv_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+static const char *field(const struct mamori_record *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->fields[i].name, name) == 0)
+            return r->fields[i].value;
+    return NULL;
+}
+
+static void records_crud(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv kv[] = {{"name", "山田　太郎"},
+                             {"kana", "やまだ　たろう"},
+                             {"birth", "S55.4.1"},
+                             {"phone", "０９０ー１２３４ー５６７８"},
+                             {"mynumber", "123456789018"}};
+    char id[MAMORI_ID_LEN + 1], id2[MAMORI_ID_LEN + 1];
+    struct mamori_record *r = NULL, **rs = NULL;
+    size_t n = 0;
+
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 5, id, sizeof id), 0);
+    assert_int_equal(strlen(id), 36);
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id2, sizeof id2), 0);
+    assert_string_not_equal(id, id2);
+
+    assert_int_equal(mamori_record_get(tv->op, "people", id, &r), 0);
+    assert_string_equal(field(r, "birth"), "1980-04-01");
+    assert_string_equal(field(r, "kana"), "ヤマダ　タロウ");
+    assert_string_equal(field(r, "mynumber"), "123456789018");
+    assert_int_equal(r->version, 1);
+    assert_null(field(r, "note"));
+    mamori_record_free(r);
+
+    assert_int_equal(mamori_record_search(tv->op, "people", "kana", "ﾔﾏﾀﾞ ﾀﾛｳ", &rs, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(rs[0]->id, id);
+    mamori_record_array_free(rs, n);
+    assert_int_equal(mamori_record_search(tv->op, "people", "phone", "090-1234-5678", &rs, &n), 0);
+    assert_int_equal(n, 1);
+    mamori_record_array_free(rs, n);
+    assert_int_equal(mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n), 0);
+    assert_int_equal(n, 2);
+    mamori_record_array_free(rs, n);
+    /* not searchable */
+    assert_int_equal(mamori_record_search(tv->op, "people", "birth", "1980-04-01", &rs, &n),
+                     MAMORI_EINVAL);
+
+    struct mamori_kv up[] = {{"phone", "080-1111-2222"}, {"note", "メモ"}};
+    assert_int_equal(mamori_record_update(tv->op, "people", id, up, 2), 0);
+    assert_int_equal(mamori_record_get(tv->op, "people", id, &r), 0);
+    assert_int_equal(r->version, 2);
+    assert_string_equal(field(r, "phone"), "08011112222");
+    assert_string_equal(field(r, "note"), "メモ");
+    assert_string_equal(field(r, "name"), "山田　太郎");
+    mamori_record_free(r);
+    assert_int_equal(mamori_record_search(tv->op, "people", "phone", "09012345678", &rs, &n), 0);
+    assert_int_equal(n, 0);
+    mamori_record_array_free(rs, n);
+
+    assert_int_equal(mamori_record_delete(tv->op, "people", id2), 0);
+    assert_int_equal(mamori_record_get(tv->op, "people", id2, &r), MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_record_delete(tv->op, "people", id2), MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_record_get(tv->op, "people", "not-an-id", &r), MAMORI_EINVAL);
+}
+
+static void bad_value_changes_nothing(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv kv[] = {{"name", "佐藤 花子"}, {"mynumber", "123456789010"}};
+    struct mamori_dataset_info *ds = NULL;
+    size_t n = 0;
+    char id[MAMORI_ID_LEN + 1];
+
+    assert_int_equal(mamori_dataset_list(tv->op, &ds, &n), 0);
+    int64_t before = ds[0].records;
+    mamori_dataset_list_free(ds, n);
+
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 2, id, sizeof id),
+                     MAMORI_EINVAL);
+    const char *d = mamori_errdetail(tv->op);
+    assert_non_null(strstr(d, "mynumber"));
+    assert_non_null(strstr(d, "check digit"));
+    assert_null(strstr(d, "123456789010"));
+    struct mamori_kv unknown[] = {{"nosuch", "x"}};
+    assert_int_equal(mamori_record_add(tv->op, "people", unknown, 1, id, sizeof id),
+                     MAMORI_EINVAL);
+    struct mamori_kv twice[] = {{"name", "佐藤 花子"}, {"name", "佐藤 花子"}};
+    assert_int_equal(mamori_record_add(tv->op, "people", twice, 2, id, sizeof id),
+                     MAMORI_EINVAL);
+
+    assert_int_equal(mamori_dataset_list(tv->op, &ds, &n), 0);
+    assert_int_equal(ds[0].records, before);
+    mamori_dataset_list_free(ds, n);
+}
+
+static void ciphertext_bound_to_record(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv a[] = {{"name", "甲 一郎"}}, b[] = {{"name", "乙 二郎"}};
+    char ida[MAMORI_ID_LEN + 1], idb[MAMORI_ID_LEN + 1], path[600];
+    struct mamori_record *r = NULL;
+    sqlite3 *db;
+    uint8_t ra[16], rb[16];
+
+    assert_int_equal(mamori_record_add(tv->op, "people", a, 1, ida, sizeof ida), 0);
+    assert_int_equal(mamori_record_add(tv->op, "people", b, 1, idb, sizeof idb), 0);
+    assert_int_equal(vault_rid_parse(ida, ra), 0);
+    assert_int_equal(vault_rid_parse(idb, rb), 0);
+    snprintf(path, sizeof path, "%s/vault.db", tv->home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    sqlite3_busy_timeout(db, 5000);
+    sqlite3_stmt *st;
+    assert_int_equal(sqlite3_prepare_v2(db,
+        "UPDATE records SET ct = (SELECT ct FROM records WHERE id = ?2) WHERE id = ?1",
+        -1, &st, NULL), SQLITE_OK);
+    sqlite3_bind_blob(st, 1, ra, 16, SQLITE_STATIC);
+    sqlite3_bind_blob(st, 2, rb, 16, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+
+    assert_int_equal(mamori_record_get(tv->op, "people", ida, &r), MAMORI_ECRYPTO);
+    assert_null(r);
+    assert_int_equal(mamori_record_get(tv->op, "people", idb, &r), 0);
+    mamori_record_free(r);
+}
+
+int main(void)
+{
+    const struct CMUnitTest pure[] = {
+        cmocka_unit_test(schema_roundtrip),
+        cmocka_unit_test(schema_hostile),
+        cmocka_unit_test(rid_roundtrip),
+    };
+    const struct CMUnitTest withvault[] = {
+        cmocka_unit_test_setup_teardown(records_crud, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_value_changes_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(ciphertext_bound_to_record, setup, teardown),
+    };
+    if (mamori_library_init() != 0)
+        return 1;
+    return cmocka_run_group_tests(pure, NULL, NULL) |
+           cmocka_run_group_tests(withvault, NULL, NULL);
+}
