@@ -67,8 +67,7 @@ static void check_typed(enum field_type t, const char *c)
     case FT_DATE:
         CHECK(n == 10 && c[4] == '-' && c[7] == '-');
         CHECK(text_date_parse(c, n, &y, &m, &d, &rule) == 0);
-        CHECK(y >= 1873 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 &&
-              d <= 31);
+        CHECK(y >= 1873 && y <= 9999 && m >= 1 && m <= 12 && d >= 1 && d <= 31);
         break;
     case FT_POSTAL:
         CHECK(n == 8 && c[3] == '-' && all_digits(c, 3) &&

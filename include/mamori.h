@@ -19,6 +19,7 @@
 extern "C" {
 #endif
 
+#define MAMORI_VERSION "0.1.0"
 #define MAMORI_MUST_CHECK __attribute__((warn_unused_result))
 
 enum mamori_err {
@@ -108,7 +109,8 @@ int mamori_session_open(mamori *m, const char *token,
                         const struct mamori_client *client,
                         mamori_sess **out) MAMORI_MUST_CHECK;
 
-/* Ends the session in the vault (token no longer valid) and frees s. */
+/* Ends the session in the vault (token no longer valid) and frees s, also
+ * when it fails. */
 int mamori_logout(mamori_sess *s) MAMORI_MUST_CHECK;
 
 /* Frees the handle; the session stays valid in the vault. */
@@ -139,6 +141,7 @@ struct mamori_user_info {
 int mamori_user_add(mamori_sess *s, const char *name, const char *role,
                     const char *password, size_t password_len)
     MAMORI_MUST_CHECK;
+/* Admin or auditor. Free *out with free(). */
 int mamori_user_list(mamori_sess *s, struct mamori_user_info **out,
                      size_t *n) MAMORI_MUST_CHECK;
 
@@ -178,7 +181,9 @@ struct mamori_dataset_info {
     struct mamori_field_info *fields; /* owned by the array */
 };
 
-/* Admin only. Field names: 1..63 chars of [a-z0-9_], unique. */
+/* Admin only. Field names: 1..63 chars of [a-z0-9_] starting with a
+ * letter, unique, and not "id" or "version" (the keys of a record's JSON
+ * form). */
 int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *d)
     MAMORI_MUST_CHECK;
 /* Datasets the caller may see: all for admin/auditor, granted ones for
@@ -234,6 +239,14 @@ int mamori_record_search(mamori_sess *s, const char *dataset,
                          const char *field, const char *value,
                          struct mamori_record ***out, size_t *n)
     MAMORI_MUST_CHECK;
+/* Several exact-match lookups on one field in one call and one audit entry
+ * (for imports' duplicate checks and batch clients). The matches of
+ * values[i] are (*out)[first[i]] .. (*out)[first[i + 1] - 1]; first must
+ * hold nvalues + 1 entries. */
+int mamori_record_search_many(mamori_sess *s, const char *dataset,
+                              const char *field, const char *const *values,
+                              size_t nvalues, struct mamori_record ***out,
+                              size_t *n, size_t *first) MAMORI_MUST_CHECK;
 void mamori_record_free(struct mamori_record *r);
 void mamori_record_array_free(struct mamori_record **rs, size_t n);
 

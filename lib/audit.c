@@ -332,7 +332,7 @@ static int check_checkpoint(struct mamori *m, const char *text, size_t len,
     }
     keys_sign_public(m->keys, pk);
     if (!crypto_equal(pk, cp.pk, sizeof pk) ||
-        !crypto_sign_verify(pk, text, cp.signed_len, cp.sig)) {
+        !crypto_ed25519_verify(pk, text, cp.signed_len, cp.sig)) {
         bad(st, 0, "checkpoint: signature is not this vault's");
         return MAMORI_ETAMPER;
     }

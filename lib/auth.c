@@ -54,7 +54,7 @@ int auth_user_create(struct mamori *m, const char *name, const char *role,
     memset(&u, 0, sizeof u);
     snprintf(u.name, sizeof u.name, "%s", name);
     snprintf(u.role, sizeof u.role, "%s", role);
-    if (crypto_pwhash(pw, len, u.pwhash) != 0)
+    if (crypto_pw_hash(pw, len, u.pwhash) != 0)
         return MAMORI_ENOMEM;
     u.created = mamori_now();
     rc = store_user_add(m->store, &u);
@@ -70,7 +70,7 @@ static void dummy_make(void)
 {
     char pw[16];
     crypto_random(pw, sizeof pw);
-    if (crypto_pwhash(pw, sizeof pw, dummy) != 0)
+    if (crypto_pw_hash(pw, sizeof pw, dummy) != 0)
         dummy[0] = '\0';
     crypto_wipe(pw, sizeof pw);
 }
@@ -121,10 +121,10 @@ int mamori_login(mamori *m, const char *user, const char *password,
         found = rc == 0;
     }
     if (found) {
-        ok = crypto_pwhash_verify(u.pwhash, password, password_len) &&
+        ok = crypto_pw_verify(u.pwhash, password, password_len) &&
              !u.disabled;
     } else {
-        (void)crypto_pwhash_verify(dummy_hash(), password, password_len);
+        (void)crypto_pw_verify(dummy_hash(), password, password_len);
         ok = 0;
     }
 
@@ -239,8 +239,7 @@ int mamori_logout(mamori_sess *s)
     if (rc == 0)
         rc = store_session_delete(s->m->store, s->token_hash);
     rc = guard_end(&c, rc);
-    if (rc == 0)
-        mamori_session_close(s);
+    mamori_session_close(s);
     return rc;
 }
 

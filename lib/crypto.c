@@ -18,9 +18,9 @@
  *     message. Build with -DMAMORI_HMAC_EVP (or against an OpenSSL built
  *     without deprecated APIs) to use the EVP path instead.
  *
- * libsodium's <sodium.h> declares crypto_sign, crypto_sign_keypair and
- * crypto_pwhash with other signatures than crypto.h, so only the sub-headers
- * that do not are included, and the algorithm-specific functions are called.
+ * Our names stay clear of libsodium's (crypto_sign, crypto_pwhash ... are
+ * its): crypto_ed25519_*, crypto_pw_*. Only the libsodium sub-headers needed
+ * are included, and the algorithm-specific functions are called.
  */
 #if !defined(MAMORI_HMAC_EVP)
 /* SHA256_Init/Update/Final: deprecated in OpenSSL 3, still the fastest way
@@ -79,7 +79,7 @@ _Static_assert(CRYPTO_SALT_LEN == crypto_pwhash_argon2id_SALTBYTES,
 /* Requests larger than this go straight to the OS generator. */
 #define RNG_DIRECT 256
 
-/* ---- process-wide state ---------------------------------------------- */
+/* ---- process-wide state -------------------------------------------------- */
 
 static pthread_once_t g_once = PTHREAD_ONCE_INIT;
 static int g_init_rc = -1;
@@ -197,7 +197,7 @@ static struct tls_secret *tls_get(void)
     return s;
 }
 
-/* ---- random ------------------------------------------------------------ */
+/* ---- random -------------------------------------------------------------- */
 
 static void rng_refill(struct tls_secret *s)
 {
@@ -254,8 +254,7 @@ void crypto_random(void *buf, size_t len)
     rng_take(s, buf, len);
 }
 
-/* ---- memory ---------------------------------------------------------------
- */
+/* ---- memory -------------------------------------------------------------- */
 
 void *crypto_secret_alloc(size_t len)
 {
@@ -701,7 +700,7 @@ int crypto_argon2id(const char *pass, size_t passlen,
     return 0;
 }
 
-int crypto_pwhash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN])
+int crypto_pw_hash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN])
 {
     if ((pw == NULL && pwlen > 0) || out == NULL ||
         pwlen > crypto_pwhash_argon2id_PASSWD_MAX)
@@ -716,7 +715,7 @@ int crypto_pwhash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN])
     return 0;
 }
 
-int crypto_pwhash_verify(const char *hash, const char *pw, size_t pwlen)
+int crypto_pw_verify(const char *hash, const char *pw, size_t pwlen)
 {
     if (hash == NULL || (pw == NULL && pwlen > 0) ||
         pwlen > crypto_pwhash_argon2id_PASSWD_MAX)
@@ -732,21 +731,21 @@ int crypto_pwhash_verify(const char *hash, const char *pw, size_t pwlen)
 
 /* ---- Ed25519 ------------------------------------------------------------- */
 
-void crypto_sign_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],
+void crypto_ed25519_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],
                          uint8_t sk[CRYPTO_SIGN_SK_LEN])
 {
     must(ensure_init() == 0);
     must(crypto_sign_ed25519_keypair(pk, sk) == 0);
 }
 
-void crypto_sign(const uint8_t sk[CRYPTO_SIGN_SK_LEN], const void *msg,
+void crypto_ed25519_sign(const uint8_t sk[CRYPTO_SIGN_SK_LEN], const void *msg,
                  size_t len, uint8_t sig[CRYPTO_SIG_LEN])
 {
     must(ensure_init() == 0);
     must(crypto_sign_ed25519_detached(sig, NULL, msg, len, sk) == 0);
 }
 
-int crypto_sign_verify(const uint8_t pk[CRYPTO_SIGN_PK_LEN], const void *msg,
+int crypto_ed25519_verify(const uint8_t pk[CRYPTO_SIGN_PK_LEN], const void *msg,
                        size_t len, const uint8_t sig[CRYPTO_SIG_LEN])
 {
     if (pk == NULL || sig == NULL || (msg == NULL && len > 0))

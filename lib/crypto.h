@@ -90,17 +90,17 @@ int crypto_argon2id(const char *pass, size_t passlen,
 /* Password hashing for user logins (Argon2id, encoded string with its
  * parameters, crypto_pwhash_str). out must hold CRYPTO_PWHASH_STRLEN. */
 #define CRYPTO_PWHASH_STRLEN 128
-int crypto_pwhash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN]);
+int crypto_pw_hash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN]);
 /* 1 if pw matches the hash, 0 if not. */
-int crypto_pwhash_verify(const char *hash, const char *pw, size_t pwlen);
+int crypto_pw_verify(const char *hash, const char *pw, size_t pwlen);
 
 /* Ed25519. */
-void crypto_sign_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],
+void crypto_ed25519_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],
                          uint8_t sk[CRYPTO_SIGN_SK_LEN]);
-void crypto_sign(const uint8_t sk[CRYPTO_SIGN_SK_LEN], const void *msg,
+void crypto_ed25519_sign(const uint8_t sk[CRYPTO_SIGN_SK_LEN], const void *msg,
                  size_t len, uint8_t sig[CRYPTO_SIG_LEN]);
 /* 1 if valid. */
-int crypto_sign_verify(const uint8_t pk[CRYPTO_SIGN_PK_LEN], const void *msg,
+int crypto_ed25519_verify(const uint8_t pk[CRYPTO_SIGN_PK_LEN], const void *msg,
                        size_t len, const uint8_t sig[CRYPTO_SIG_LEN]);
 
 /* Hex and base64url (no padding) encoding. out sizes: 2*len+1 and

@@ -303,14 +303,16 @@ int guard_audit_event(struct mamori *m, const char *user, const char *device,
     set_str(row.action, sizeof row.action, guard_action(op));
     set_str(row.outcome, sizeof row.outcome, outcome);
     set_str(row.detail, sizeof row.detail, detail);
+    pthread_mutex_lock(&m->lock);
     rc = store_begin(m->store);
-    if (rc != 0)
-        return MAMORI_EAUDIT;
-    rc = audit_append(m, &row);
+    if (rc == 0)
+        rc = audit_append(m, &row);
     if (rc == 0)
         rc = store_commit(m->store);
-    if (rc != 0) {
+    if (rc != 0)
         store_rollback(m->store);
+    pthread_mutex_unlock(&m->lock);
+    if (rc != 0) {
         alert_audit_failure(guard_action(op));
         return MAMORI_EAUDIT;
     }

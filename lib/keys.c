@@ -77,7 +77,7 @@ struct keys {
     size_t nslabs;
 };
 
-/* ---- small helpers ----------------------------------------------------- */
+/* ---- small helpers ------------------------------------------------------- */
 
 static int sql_err(int rc)
 {
@@ -157,8 +157,7 @@ static int unwrap(const uint8_t *wkey, const char *ad, const uint8_t *blob,
     return 0;
 }
 
-/* ---- SQLite ---------------------------------------------------------------
- */
+/* ---- SQLite -------------------------------------------------------------- */
 
 static int db_exec(sqlite3 *db, const char *sql)
 {
@@ -361,8 +360,7 @@ static int corrupt(int rc)
     return rc == MAMORI_ENOTFOUND || rc == MAMORI_ETOOBIG ? MAMORI_ECRYPTO : rc;
 }
 
-/* ---- key files ------------------------------------------------------------
- */
+/* ---- key files ----------------------------------------------------------- */
 
 static int keyfile_read(const char *path, uint8_t out[KEYFILE_LEN])
 {
@@ -543,7 +541,7 @@ static int keys_fill(struct keys *k, const char *kind, const char *keypath,
 
     crypto_random(k->sec->kek, CRYPTO_KEY_LEN);
     crypto_random(k->sec->k0, CRYPTO_KEY_LEN);
-    crypto_sign_keypair(k->sign_pk, k->sec->sign_sk);
+    crypto_ed25519_keypair(k->sign_pk, k->sec->sign_sk);
 
     rc = db_exec(k->db, SCHEMA);
     if (rc == 0)
@@ -914,8 +912,7 @@ const char *keys_vault_id(const struct keys *k)
     return k != NULL ? k->vault_id : "";
 }
 
-/* ---- dataset keys ---------------------------------------------------------
- */
+/* ---- dataset keys -------------------------------------------------------- */
 
 static struct dek_slot *cache_find(struct keys *k, const char *ds,
                                    uint32_t version)
@@ -1210,8 +1207,7 @@ out:
     return rc;
 }
 
-/* ---- audit keys ----------------------------------------------------------
- */
+/* ---- audit keys ---------------------------------------------------------- */
 
 void keys_audit_evolve(const uint8_t in[CRYPTO_KEY_LEN],
                        uint8_t out[CRYPTO_KEY_LEN])
@@ -1315,7 +1311,7 @@ int keys_sign(struct keys *k, const void *msg, size_t len,
 {
     if (k == NULL || sig == NULL || (msg == NULL && len > 0))
         return MAMORI_EINVAL;
-    crypto_sign(k->sec->sign_sk, msg, len, sig);
+    crypto_ed25519_sign(k->sec->sign_sk, msg, len, sig);
     return 0;
 }
 

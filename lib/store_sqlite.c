@@ -66,14 +66,18 @@ static const char migration_1[] =
     "CREATE TABLE grants(dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
     " user_id INTEGER NOT NULL REFERENCES users(id),"
     " PRIMARY KEY(dataset_id, user_id)) WITHOUT ROWID;"
-    "CREATE TABLE records(dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    /* Rows are appended in rid order (cheap, like a plain import); the
+     * random public id is found through its unique index. rid is internal
+     * and never leaves the store. */
+    "CREATE TABLE records(rid INTEGER PRIMARY KEY,"
+    " dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
     " id BLOB NOT NULL, version INTEGER NOT NULL,"
     " key_version INTEGER NOT NULL, updated INTEGER NOT NULL,"
-    " ct BLOB NOT NULL, PRIMARY KEY(dataset_id, id)) WITHOUT ROWID;"
+    " ct BLOB NOT NULL, UNIQUE(dataset_id, id));"
     "CREATE TABLE blind(dataset_id INTEGER NOT NULL, field INTEGER NOT NULL,"
-    " mac BLOB NOT NULL, record BLOB NOT NULL,"
+    " mac BLOB NOT NULL, record INTEGER NOT NULL,"
     " PRIMARY KEY(dataset_id, field, mac, record)) WITHOUT ROWID;"
-    "CREATE INDEX blind_record ON blind(dataset_id, record);"
+    "CREATE INDEX blind_record ON blind(record);"
     "CREATE TABLE audit(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
     " user TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL,"
     " dataset TEXT NOT NULL, record_ids TEXT, count INTEGER NOT NULL,"
@@ -174,12 +178,16 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_RECORD_DELETE] = "DELETE FROM records WHERE dataset_id = ?1"
                          " AND id = ?2",
     [ST_RECORD_COUNT] = "SELECT count(*) FROM records WHERE dataset_id = ?1",
-    [ST_INDEX_PUT] = "INSERT OR IGNORE INTO blind(dataset_id, field, mac,"
-                     " record) VALUES(?1, ?2, ?3, ?4)",
-    [ST_INDEX_DELETE] = "DELETE FROM blind WHERE dataset_id = ?1"
-                        " AND record = ?2",
-    [ST_INDEX_LOOKUP] = "SELECT record FROM blind WHERE dataset_id = ?1"
-                        " AND field = ?2 AND mac = ?3",
+    /* A missing record makes record NULL: NOT NULL fails, ENOTFOUND. */
+    [ST_INDEX_PUT] = "INSERT INTO blind(dataset_id, field, mac, record)"
+                     " VALUES(?1, ?2, ?3, (SELECT rid FROM records"
+                     " WHERE dataset_id = ?1 AND id = ?4))"
+                     " ON CONFLICT DO NOTHING",
+    [ST_INDEX_DELETE] = "DELETE FROM blind WHERE record = (SELECT rid FROM"
+                        " records WHERE dataset_id = ?1 AND id = ?2)",
+    [ST_INDEX_LOOKUP] = "SELECT r.id FROM blind b JOIN records r"
+                        " ON r.rid = b.record WHERE b.dataset_id = ?1"
+                        " AND b.field = ?2 AND b.mac = ?3",
     [ST_AUDIT_MAX] = "SELECT max(seq) FROM audit",
     [ST_AUDIT_LAST] = "SELECT " AUDIT_COLS " FROM audit"
                       " ORDER BY seq DESC LIMIT 1",
@@ -212,7 +220,8 @@ static int sq_err(int rc)
         if (rc == SQLITE_CONSTRAINT_UNIQUE ||
             rc == SQLITE_CONSTRAINT_PRIMARYKEY)
             return MAMORI_EEXIST;
-        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY)
+        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY ||
+            rc == SQLITE_CONSTRAINT_NOTNULL)
             return MAMORI_ENOTFOUND;
         return MAMORI_EIO;
     case SQLITE_NOMEM:
@@ -626,7 +635,7 @@ int store_open(const char *home, int create, struct store **out)
     /* Never SQLITE_OPEN_CREATE: the file exists by now, and if it vanished
      * we want an error, not a fresh empty vault. */
     rc = sqlite3_open_v2(path, &s->db,
-                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_FULLMUTEX |
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                              SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
                          NULL);
     if (rc != SQLITE_OK) {

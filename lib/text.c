@@ -51,10 +51,9 @@ static int is_cc(int32_t c)
 /* Unicode White_Space. */
 static int is_space_cp(int32_t c)
 {
-    return c == 0x20 || (c >= 0x09 && c <= 0x0D) || c == 0x85 ||
-           c == 0xA0 || c == 0x1680 || (c >= 0x2000 && c <= 0x200A) ||
-           c == 0x2028 || c == 0x2029 || c == 0x202F || c == 0x205F ||
-           c == 0x3000;
+    return c == 0x20 || (c >= 0x09 && c <= 0x0D) || c == 0x85 || c == 0xA0 ||
+           c == 0x1680 || (c >= 0x2000 && c <= 0x200A) || c == 0x2028 ||
+           c == 0x2029 || c == 0x202F || c == 0x205F || c == 0x3000;
 }
 
 /* Dash, hyphen, minus and long-vowel look-alikes (before or after NFKC). */
@@ -154,6 +153,12 @@ static int is_number(int32_t c)
     cat = utf8proc_category(c);
     return cat == UTF8PROC_CATEGORY_ND || cat == UTF8PROC_CATEGORY_NL ||
            cat == UTF8PROC_CATEGORY_NO;
+}
+
+/* Typographic apostrophes, written for ' in names (O’Brien). */
+static int is_apostrophe(int32_t c)
+{
+    return c == '\'' || c == 0x2019 || c == 0x02BC;
 }
 
 /* Variation selectors (standardized and ideographic, IVS). */
@@ -268,8 +273,7 @@ static int32_t fold_kanji(int32_t c)
 
 /* Decodes one code point at s[*i] (s valid up to len); -1 if malformed:
  * truncated, overlong, surrogate or above U+10FFFF. */
-static int utf8_next(const unsigned char *s, size_t len, size_t *i,
-                     int32_t *cp)
+static int utf8_next(const unsigned char *s, size_t len, size_t *i, int32_t *cp)
 {
     size_t p = *i;
     unsigned c = s[p];
@@ -463,8 +467,8 @@ static utf8proc_int32_t premap_katakana(utf8proc_int32_t c, void *data)
 /* utf8proc_decompose_custom into b, growing it as needed: the
  * decomposition can be longer than the input (U+FDFA gives 18 code
  * points), and utf8proc says how much it needs. */
-static int cpbuf_decompose(struct cpbuf *b, const unsigned char *u,
-                           size_t len, utf8proc_option_t opts, int kana)
+static int cpbuf_decompose(struct cpbuf *b, const unsigned char *u, size_t len,
+                           utf8proc_option_t opts, int kana)
 {
     utf8proc_ssize_t r;
     int rc;
@@ -516,6 +520,10 @@ static int cpbuf_normalise(struct cpbuf *b, const char *in, size_t len,
         } else if (utf8_next(u, len, &next, &c) != 0) {
             cpbuf_touch(b, n);
             return MAMORI_EINVAL;
+        } else if (c == 0x3000) {
+            /* ideographic space: NFKC gives U+0020, NFC keeps it */
+            if (opts & UTF8PROC_COMPAT)
+                c = 0x20;
         } else if (!is_fast_stable(c)) {
             break;
         }
@@ -565,11 +573,16 @@ static int cpbuf_normalise(struct cpbuf *b, const char *in, size_t len,
 /* ---- field types ---------------------------------------------------------*/
 
 static const char *const type_names[FT_COUNT] = {
-    [FT_TEXT] = "text",         [FT_NAME] = "name",
-    [FT_KANA] = "kana",         [FT_DATE] = "date",
-    [FT_POSTAL] = "postal",     [FT_PHONE] = "phone",
-    [FT_EMAIL] = "email",       [FT_MYNUMBER] = "mynumber",
-    [FT_CORPNUMBER] = "corpnumber", [FT_ADDRESS] = "address",
+    [FT_TEXT] = "text",
+    [FT_NAME] = "name",
+    [FT_KANA] = "kana",
+    [FT_DATE] = "date",
+    [FT_POSTAL] = "postal",
+    [FT_PHONE] = "phone",
+    [FT_EMAIL] = "email",
+    [FT_MYNUMBER] = "mynumber",
+    [FT_CORPNUMBER] = "corpnumber",
+    [FT_ADDRESS] = "address",
 };
 
 int text_type_parse(const char *s, enum field_type *out)
@@ -656,8 +669,8 @@ int text_corpnumber_valid(const char *digits)
 struct era {
     int32_t k1, k2; /* the two kanji */
     char letter;
-    int base;           /* Gregorian year of era year 0 */
-    long first, last;   /* yyyymmdd, inclusive */
+    int base;         /* Gregorian year of era year 0 */
+    long first, last; /* yyyymmdd, inclusive */
 };
 
 static const struct era eras[] = {
@@ -729,8 +742,8 @@ static int32_t date_sep(int32_t c)
 }
 
 /* Parses an NFKC-normalised date. */
-static int date_parse_cps(const int32_t *cp, size_t n, int *y, int *m,
-                          int *d, const char **rule)
+static int date_parse_cps(const int32_t *cp, size_t n, int *y, int *m, int *d,
+                          const char **rule)
 {
     const struct era *era = NULL;
     size_t i = 0, k;
@@ -776,8 +789,8 @@ static int date_parse_cps(const int32_t *cp, size_t n, int *y, int *m,
         if (count == 0 || count > 2)
             goto bad_format;
         i = skip_spaces(cp, n, i);
-        if (i >= n || (sep == CP_YEAR ? cp[i] != CP_MONTH
-                                      : date_sep(cp[i]) != sep))
+        if (i >= n ||
+            (sep == CP_YEAR ? cp[i] != CP_MONTH : date_sep(cp[i]) != sep))
             goto bad_format;
         i = skip_spaces(cp, n, i + 1);
         count = read_number(cp, n, &i, 2, &day);
@@ -882,7 +895,8 @@ enum prev_class { PREV_NONE, PREV_HAN, PREV_KANA, PREV_LATIN, PREV_OTHER };
  * and runs become one U+3000. Allowed: kanji (and 々〆〻), hiragana,
  * katakana (ー ヶ ヽ ヾ), ・ ゠, Latin letters with their accents, and ASCII
  * space . - '. Dash look-alikes other than "-" and ー become ー after kana
- * and "-" elsewhere. Variation selectors may follow a kanji.
+ * and "-" elsewhere; typographic apostrophes become '. Variation
+ * selectors may follow a kanji.
  */
 static int canon_name(struct cpbuf *b, const char **rule)
 {
@@ -902,9 +916,10 @@ static int canon_name(struct cpbuf *b, const char **rule)
             return -1;
         }
         if (is_vs(c) || is_mark(c)) {
-            int ok = !pend && (is_vs(c) ? prev == PREV_HAN
-                                        : (c >= 0x300 && c <= 0x36F &&
-                                           prev == PREV_LATIN));
+            int ok =
+                !pend &&
+                (is_vs(c) ? prev == PREV_HAN
+                          : (c >= 0x300 && c <= 0x36F && prev == PREV_LATIN));
             if (!ok) {
                 *rule = R_NAME_MARK;
                 return -1;
@@ -916,6 +931,8 @@ static int canon_name(struct cpbuf *b, const char **rule)
         }
         if (is_dash(c) && c != '-' && c != 0x30FC)
             c = (!pend && prev == PREV_KANA) ? 0x30FC : '-';
+        else if (is_apostrophe(c))
+            c = '\'';
         if (is_han(c))
             cls = PREV_HAN;
         else if (is_kana(c))
@@ -1039,8 +1056,7 @@ out:
 
 #define PHONE_MAX 15
 
-#define R_PHONE_CHAR                                                           \
-    "may contain only digits, hyphens, spaces and parentheses"
+#define R_PHONE_CHAR "may contain only digits, hyphens, spaces and parentheses"
 #define R_PHONE_CC "only Japanese numbers (+81) are accepted"
 #define R_PHONE_START "must start with 0 or +81"
 #define R_PHONE_LEN "wrong number of digits for its prefix"
@@ -1078,8 +1094,8 @@ static int phone_digits(const struct cpbuf *b, char *digits, size_t *count,
             if (n < PHONE_MAX + 1)
                 digits[n] = (char)c;
             n++;
-        } else if (!is_space_cp(c) && !is_dash(c) && c != '(' &&
-                   c != ')' && c != '.') {
+        } else if (!is_space_cp(c) && !is_dash(c) && c != '(' && c != ')' &&
+                   c != '.') {
             *rule = R_PHONE_CHAR;
             return -1;
         }
@@ -1088,15 +1104,16 @@ static int phone_digits(const struct cpbuf *b, char *digits, size_t *count,
     return 0;
 }
 
-/* Expected length of a Japanese number from its prefix (digits[0] == '0'). */
+/* Expected length of a Japanese number from its prefix (digits[0] == '0').
+ * 0120 is listed although it matches the default, so that the table reads
+ * like the numbering plan. */
 static size_t phone_expected(const char *d, size_t n)
 {
     if (n >= 4 && memcmp(d, "0120", 4) == 0)
         return 10;
     if (n >= 4 && memcmp(d, "0800", 4) == 0)
         return 11;
-    if (n >= 3 && d[2] == '0' &&
-        (d[1] == '2' || (d[1] >= '5' && d[1] <= '9')))
+    if (n >= 3 && d[2] == '0' && (d[1] == '2' || (d[1] >= '5' && d[1] <= '9')))
         return 11; /* 020, 050, 060, 070, 080, 090 */
     return 10;
 }
@@ -1318,11 +1335,12 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
 
     cpbuf_init(&b);
     *r = NULL;
+    if (out != NULL)
+        *out = NULL;
     if (out == NULL || (in == NULL && len > 0)) {
         *r = R_ARG;
         return MAMORI_EINVAL;
     }
-    *out = NULL;
     if ((int)t < 0 || t >= FT_COUNT) {
         *r = R_TYPE;
         goto out;
@@ -1335,10 +1353,9 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
         *r = R_UTF8;
         goto out;
     }
-    rc = cpbuf_normalise(&b, in, len,
-                         (t == FT_TEXT || t == FT_ADDRESS) ? NFC_OPTS
-                                                           : NFKC_OPTS,
-                         t == FT_KANA);
+    rc = cpbuf_normalise(
+        &b, in, len, (t == FT_TEXT || t == FT_ADDRESS) ? NFC_OPTS : NFKC_OPTS,
+        t == FT_KANA);
     if (rc != 0) {
         *r = rc == MAMORI_ENOMEM ? R_NOMEM : R_UTF8;
         goto out;
@@ -1447,7 +1464,8 @@ enum key_flags {
 /*
  * In place over NFKC-casefolded code points: drops white space and control
  * characters; a dash look-alike becomes ー right after a kana (ignoring the
- * dropped spaces) and "-" elsewhere; wave dashes become "~".
+ * dropped spaces) and "-" elsewhere; wave dashes become "~", typographic
+ * apostrophes '.
  */
 static void key_fold(struct cpbuf *b, unsigned flags)
 {
@@ -1466,6 +1484,8 @@ static void key_fold(struct cpbuf *b, unsigned flags)
             c = (w > 0 && is_kana(cp[w - 1])) ? 0x30FC : '-';
         else if (is_wave(c))
             c = '~';
+        else if (is_apostrophe(c))
+            c = '\'';
         else if (flags & KEY_KANJI)
             c = fold_kanji(c);
         cp[w++] = c;
@@ -1512,9 +1532,10 @@ int text_search_key(enum field_type t, const char *in, size_t len, char **out)
     unsigned flags = 0;
 
     cpbuf_init(&b);
+    if (out != NULL)
+        *out = NULL;
     if (out == NULL || (in == NULL && len > 0))
         return MAMORI_EINVAL;
-    *out = NULL;
     if ((int)t < 0 || t >= FT_COUNT || len > TEXT_MAX_VALUE ||
         !text_utf8_valid(in, len))
         goto out;
@@ -1553,8 +1574,8 @@ int text_search_key(enum field_type t, const char *in, size_t len, char **out)
         goto fold;
     default: /* FT_TEXT, FT_EMAIL */
     fold:
-        rc = cpbuf_normalise(&b, in, len, KEY_OPTS,
-                             (flags & KEY_KATAKANA) != 0);
+        rc =
+            cpbuf_normalise(&b, in, len, KEY_OPTS, (flags & KEY_KATAKANA) != 0);
         if (rc != 0)
             goto out;
         key_fold(&b, flags);

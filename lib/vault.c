@@ -20,6 +20,9 @@ static int field_name_ok(const char *s, size_t n)
 {
     if (n == 0 || n > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
         return 0;
+    if ((n == 2 && memcmp(s, "id", 2) == 0) ||
+        (n == 7 && memcmp(s, "version", 7) == 0))
+        return 0;
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
@@ -1011,46 +1014,45 @@ int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
     rc = parse_id(s, id, rid);
     if (rc == 0) {
         (void)guard_add_id(&c, id);
+        /* Index rows first: they find their record through it. */
+        rc = store_index_delete_record(s->m->store, c.ds.id, rid);
+    }
+    if (rc == 0) {
         rc = store_record_delete(s->m->store, c.ds.id, rid);
         if (rc == MAMORI_ENOTFOUND)
             sess_detail(s, "no record with that id in the dataset");
     }
-    if (rc == 0)
-        rc = store_index_delete_record(s->m->store, c.ds.id, rid);
     c.count = rc == 0;
     return guard_end(&c, rc);
 }
 
-int mamori_record_search(mamori_sess *s, const char *dataset,
-                         const char *field, const char *value,
-                         struct mamori_record ***out, size_t *n)
+/* The searchable field named by field, or MAMORI_EINVAL with the detail. */
+static int search_field(mamori_sess *s, struct vault_ds *d, const char *field,
+                        struct vault_field **f, size_t *fidx)
 {
-    struct guard_call c;
-    struct vault_ds *d;
-    struct vault_field *f = NULL;
-    struct mamori_record **recs = NULL;
+    *f = field ? ds_field(d, field, fidx) : NULL;
+    if (*f && (*f)->searchable)
+        return 0;
+    if (*f)
+        sess_detail(s, "field \"%s\": not searchable", (*f)->name);
+    else
+        sess_detail(s, "search field: no such field in dataset");
+    return MAMORI_EINVAL;
+}
+
+/* One exact-match lookup inside a guarded call: matching records are
+ * appended to *recs (capacity *cap, count *nrec) and their ids to the
+ * audit entry. */
+static int search_one(mamori_sess *s, struct guard_call *c,
+                      struct vault_ds *d, struct vault_field *f, size_t fidx,
+                      const char *value, struct mamori_record ***recs,
+                      size_t *nrec, size_t *cap)
+{
     uint8_t *ids = NULL, mac[4];
-    size_t nids = 0, nrec = 0, fidx = 0;
+    size_t nids = 0;
     char *want = NULL;
     int rc;
 
-    *out = NULL;
-    *n = 0;
-    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
-    if (rc != 0)
-        return rc;
-    rc = ds_load(s->m, &c.ds, &d);
-    if (rc != 0)
-        goto out;
-    f = field ? ds_field(d, field, &fidx) : NULL;
-    if (!f || !f->searchable) {
-        sess_detail(s, f ? "field \"%s\": not searchable"
-                         : "search field: no such field in dataset",
-                    f ? f->name : "");
-        rc = MAMORI_EINVAL;
-        goto out;
-    }
-    snprintf(c.detail, sizeof c.detail, "by %s", f->name);
     if (!value || text_search_key(f->type, value, strlen(value), &want) != 0 ||
         want[0] == '\0') {
         sess_detail(s, "field \"%s\": search value is empty or not text",
@@ -1063,11 +1065,6 @@ int mamori_record_search(mamori_sess *s, const char *dataset,
                             &nids);
     if (rc != 0)
         goto out;
-    recs = calloc(nids ? nids : 1, sizeof *recs);
-    if (!recs) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
     for (size_t i = 0; i < nids; i++) {
         struct store_record r;
         struct values vs;
@@ -1083,24 +1080,112 @@ int mamori_record_search(mamori_sess *s, const char *dataset,
                                     &key) == 0 &&
                     strcmp(key, want) == 0;
         crypto_wipe_free_str(key);
-        if (match) {
+        if (match && *nrec == *cap) {
+            size_t ncap = *cap ? *cap * 2 : 8;
+            struct mamori_record **p = realloc(*recs, ncap * sizeof *p);
+            if (!p)
+                rc = MAMORI_ENOMEM;
+            else {
+                *recs = p;
+                *cap = ncap;
+            }
+        }
+        if (match && rc == 0) {
             char idtext[37];
             vault_rid_format(r.id, idtext);
-            rc = guard_add_id(&c, idtext);
+            rc = guard_add_id(c, idtext);
             if (rc == 0)
-                rc = record_out(d, &r, &vs, &recs[nrec]);
+                rc = record_out(d, &r, &vs, &(*recs)[*nrec]);
             if (rc == 0)
-                nrec++;
+                (*nrec)++;
         }
         values_wipe(&vs, VAULT_MAX_FIELDS);
         if (rc != 0)
             goto out;
     }
-    c.count = (int64_t)nrec;
 out:
     crypto_wipe_free_str(want);
     free(ids);
+    return rc;
+}
+
+int mamori_record_search(mamori_sess *s, const char *dataset,
+                         const char *field, const char *value,
+                         struct mamori_record ***out, size_t *n)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct vault_field *f = NULL;
+    struct mamori_record **recs = NULL;
+    size_t nrec = 0, cap = 0, fidx = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
+    if (rc != 0)
+        return rc;
+    rc = ds_load(s->m, &c.ds, &d);
+    if (rc == 0)
+        rc = search_field(s, d, field, &f, &fidx);
+    if (rc == 0) {
+        snprintf(c.detail, sizeof c.detail, "by %s", f->name);
+        rc = search_one(s, &c, d, f, fidx, value, &recs, &nrec, &cap);
+    }
+    c.count = (int64_t)nrec;
     rc = guard_end(&c, rc);
+    if (rc == 0 && !recs) {
+        recs = calloc(1, sizeof *recs);
+        if (!recs)
+            rc = MAMORI_ENOMEM;
+    }
+    if (rc != 0) {
+        mamori_record_array_free(recs, nrec);
+        return rc;
+    }
+    *out = recs;
+    *n = nrec;
+    return 0;
+}
+
+int mamori_record_search_many(mamori_sess *s, const char *dataset,
+                              const char *field, const char *const *values,
+                              size_t nvalues, struct mamori_record ***out,
+                              size_t *n, size_t *first)
+{
+    struct guard_call c;
+    struct vault_ds *d;
+    struct vault_field *f = NULL;
+    struct mamori_record **recs = NULL;
+    size_t nrec = 0, cap = 0, fidx = 0;
+    int rc;
+
+    *out = NULL;
+    *n = 0;
+    if (!values || !first || nvalues == 0)
+        return MAMORI_EINVAL;
+    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
+    if (rc != 0)
+        return rc;
+    rc = ds_load(s->m, &c.ds, &d);
+    if (rc == 0)
+        rc = search_field(s, d, field, &f, &fidx);
+    if (rc == 0)
+        snprintf(c.detail, sizeof c.detail, "by %s, %zu values", f->name,
+                 nvalues);
+    for (size_t i = 0; rc == 0 && i < nvalues; i++) {
+        first[i] = nrec;
+        rc = search_one(s, &c, d, f, fidx, values[i], &recs, &nrec, &cap);
+    }
+    if (rc == 0)
+        first[nvalues] = nrec;
+    c.count = (int64_t)nrec;
+    rc = guard_end(&c, rc);
+    if (rc == 0 && !recs) {
+        recs = calloc(1, sizeof *recs);
+        if (!recs)
+            rc = MAMORI_ENOMEM;
+    }
     if (rc != 0) {
         mamori_record_array_free(recs, nrec);
         return rc;

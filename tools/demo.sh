@@ -38,8 +38,8 @@ printf '%s\n' "$OP_PW" | run login --user tanaka
 say "The operator enters 200 synthetic people"
 # (rows whose address holds a quoted comma are skipped: `read` splits on
 # commas; the CSV importer of a later version reads them properly)
-"$build/mamori-synth" --count 240 --seed 2026 | grep -v '"' | head -n 200 \
-    >"$demo/people.csv"
+"$build/mamori-synth" --count 240 --seed 2026 >"$demo/all.csv"
+awk '!/"/ && n < 200 { print; n++ }' "$demo/all.csv" >"$demo/people.csv"
 n=0
 while IFS=, read -r name kana birth postal address phone email mynumber; do
     "$M" record add payroll name="$name" kana="$kana" birth="$birth" \

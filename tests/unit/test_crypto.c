@@ -42,8 +42,7 @@ static int setup(void **state)
     return crypto_init();
 }
 
-/* ---- SHA-256, HMAC, KDF --------------------------------------------------
- */
+/* ---- SHA-256, HMAC, KDF -------------------------------------------------- */
 
 static void test_init_twice(void **state)
 {
@@ -240,8 +239,7 @@ static void test_hmac_key_threads(void **state)
     crypto_hmac_key_free(hk);
 }
 
-/* ---- AES-256-GCM ----------------------------------------------------------
- */
+/* ---- AES-256-GCM --------------------------------------------------------- */
 
 static void test_aead_roundtrip(void **state)
 {
@@ -506,8 +504,7 @@ static void test_aead_threads(void **state)
     }
 }
 
-/* ---- random --------------------------------------------------------------
- */
+/* ---- random -------------------------------------------------------------- */
 
 static void test_random(void **state)
 {
@@ -572,8 +569,7 @@ static void test_random_fork(void **state)
     free(mine);
 }
 
-/* ---- memory helpers --------------------------------------------------------
- */
+/* ---- memory helpers ------------------------------------------------------ */
 
 static void test_secret_memory(void **state)
 {
@@ -607,8 +603,7 @@ static void test_secret_memory(void **state)
     crypto_wipe_free_str(NULL);
 }
 
-/* ---- hex and base64url ---------------------------------------------------
- */
+/* ---- hex and base64url --------------------------------------------------- */
 
 static void test_hex(void **state)
 {
@@ -768,29 +763,29 @@ static void test_sign(void **state)
     size_t i;
 
     (void)state;
-    crypto_sign_keypair(pk, sk);
-    crypto_sign_keypair(pk2, sk2);
+    crypto_ed25519_keypair(pk, sk);
+    crypto_ed25519_keypair(pk2, sk2);
     assert_memory_not_equal(pk, pk2, sizeof(pk));
-    crypto_sign(sk, msg, strlen(msg), sig);
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), sig), 1);
-    assert_int_equal(crypto_sign_verify(pk2, msg, strlen(msg), sig), 0);
+    crypto_ed25519_sign(sk, msg, strlen(msg), sig);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), sig), 1);
+    assert_int_equal(crypto_ed25519_verify(pk2, msg, strlen(msg), sig), 0);
     for (i = 0; i < sizeof(sig); i += 9) {
         memcpy(bad, sig, sizeof(sig));
         bad[i] ^= 0x10;
-        assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), bad), 0);
+        assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), bad), 0);
     }
     msg[3] ^= 1;
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), sig), 0);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), sig), 0);
     msg[3] ^= 1;
     pk[0] ^= 1;
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), sig), 0);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), sig), 0);
     pk[0] ^= 1;
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg) - 1, sig), 0);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg) - 1, sig), 0);
     /* empty message */
-    crypto_sign(sk, NULL, 0, sig);
-    assert_int_equal(crypto_sign_verify(pk, NULL, 0, sig), 1);
-    assert_int_equal(crypto_sign_verify(pk, "x", 1, sig), 0);
-    assert_int_equal(crypto_sign_verify(NULL, NULL, 0, sig), 0);
+    crypto_ed25519_sign(sk, NULL, 0, sig);
+    assert_int_equal(crypto_ed25519_verify(pk, NULL, 0, sig), 1);
+    assert_int_equal(crypto_ed25519_verify(pk, "x", 1, sig), 0);
+    assert_int_equal(crypto_ed25519_verify(NULL, NULL, 0, sig), 0);
 }
 
 /* ---- passwords ----------------------------------------------------------- */
@@ -802,34 +797,34 @@ static void test_pwhash(void **state)
     const char pw[] = "correct horse battery staple";
 
     (void)state;
-    assert_int_equal(crypto_pwhash(pw, strlen(pw), hash), 0);
+    assert_int_equal(crypto_pw_hash(pw, strlen(pw), hash), 0);
     assert_non_null(memchr(hash, '\0', sizeof(hash)));
     /* Argon2id with t = 3, m = 64 MiB, in the encoded string */
     assert_int_equal(strncmp(hash, "$argon2id$v=19$m=65536,t=3,p=1$", 31), 0);
-    assert_int_equal(crypto_pwhash_verify(hash, pw, strlen(pw)), 1);
-    assert_int_equal(crypto_pwhash_verify(hash, pw, strlen(pw) - 1), 0);
+    assert_int_equal(crypto_pw_verify(hash, pw, strlen(pw)), 1);
+    assert_int_equal(crypto_pw_verify(hash, pw, strlen(pw) - 1), 0);
     assert_int_equal(
-        crypto_pwhash_verify(hash, "Correct horse battery staple", strlen(pw)),
+        crypto_pw_verify(hash, "Correct horse battery staple", strlen(pw)),
         0);
-    assert_int_equal(crypto_pwhash_verify(hash, "", 0), 0);
-    assert_int_equal(crypto_pwhash_verify(NULL, pw, strlen(pw)), 0);
+    assert_int_equal(crypto_pw_verify(hash, "", 0), 0);
+    assert_int_equal(crypto_pw_verify(NULL, pw, strlen(pw)), 0);
     /* salted: the same password hashes differently */
-    assert_int_equal(crypto_pwhash(pw, strlen(pw), hash2), 0);
+    assert_int_equal(crypto_pw_hash(pw, strlen(pw), hash2), 0);
     assert_string_not_equal(hash, hash2);
     /* damaged or hostile hashes */
     memcpy(hash2, hash, sizeof(hash));
     hash2[strlen(hash2) - 2] ^= 0x01;
-    assert_int_equal(crypto_pwhash_verify(hash2, pw, strlen(pw)), 0);
+    assert_int_equal(crypto_pw_verify(hash2, pw, strlen(pw)), 0);
     memset(junk, 'A', sizeof(junk)); /* not NUL-terminated */
-    assert_int_equal(crypto_pwhash_verify(junk, pw, strlen(pw)), 0);
-    assert_int_equal(crypto_pwhash_verify("", pw, strlen(pw)), 0);
+    assert_int_equal(crypto_pw_verify(junk, pw, strlen(pw)), 0);
+    assert_int_equal(crypto_pw_verify("", pw, strlen(pw)), 0);
     assert_int_equal(
-        crypto_pwhash_verify("$argon2id$v=19$m=1,t=1,p=1$x$y", pw, strlen(pw)),
+        crypto_pw_verify("$argon2id$v=19$m=1,t=1,p=1$x$y", pw, strlen(pw)),
         0);
     /* an empty password still hashes (policy is the caller's) */
-    assert_int_equal(crypto_pwhash("", 0, hash), 0);
-    assert_int_equal(crypto_pwhash_verify(hash, "", 0), 1);
-    assert_int_equal(crypto_pwhash_verify(hash, "x", 1), 0);
+    assert_int_equal(crypto_pw_hash("", 0, hash), 0);
+    assert_int_equal(crypto_pw_verify(hash, "", 0), 1);
+    assert_int_equal(crypto_pw_verify(hash, "x", 1), 0);
 }
 
 static void test_argon2id(void **state)

@@ -141,8 +141,7 @@ static int setup(void **state)
     return crypto_init();
 }
 
-/* ---- key files ------------------------------------------------------------
- */
+/* ---- key files ----------------------------------------------------------- */
 
 static void test_create_keyfile(void **state)
 {
@@ -346,8 +345,7 @@ static void test_keyfile_wrong(void **state)
     home_remove(&h);
 }
 
-/* ---- passphrases ----------------------------------------------------------
- */
+/* ---- passphrases --------------------------------------------------------- */
 
 static void test_passphrase(void **state)
 {
@@ -867,11 +865,11 @@ static void test_sign(void **state)
     k = make_vault(&h);
     keys_sign_public(k, pk);
     assert_int_equal(keys_sign(k, msg, strlen(msg), sig), 0);
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), sig), 1);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), sig), 1);
     sig[10] ^= 0x01;
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), sig), 0);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), sig), 0);
     sig[10] ^= 0x01;
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg) - 1, sig), 0);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg) - 1, sig), 0);
     assert_int_equal(keys_sign(k, NULL, 5, sig), MAMORI_EINVAL);
     keys_close(k);
 
@@ -880,7 +878,7 @@ static void test_sign(void **state)
     keys_sign_public(k, pk2);
     assert_memory_equal(pk, pk2, 32);
     assert_int_equal(keys_sign(k, msg, strlen(msg), sig), 0);
-    assert_int_equal(crypto_sign_verify(pk, msg, strlen(msg), sig), 1);
+    assert_int_equal(crypto_ed25519_verify(pk, msg, strlen(msg), sig), 1);
     keys_close(k);
 
     /* a public key replaced in the store is noticed */

@@ -806,6 +806,20 @@ static void test_index(void **state)
     mac2[7] ^= 0x80;
     for (i = 0; i < 4; i++)
         rid(id[i], (unsigned)i + 10);
+    /* An entry needs its record. */
+    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, sizeof mac, id[0]),
+                     MAMORI_ENOTFOUND);
+    for (i = 0; i < 4; i++) {
+        uint8_t ct[4] = {1, 2, 3, 4};
+        struct store_record r = {.dataset_id = f->ds, .version = 1,
+                                 .key_version = 1, .ct = ct, .ctlen = 4};
+        memcpy(r.id, id[i], STORE_RID_LEN);
+        assert_int_equal(store_record_put(f->s, &r), 0);
+        if (i == 3) {
+            r.dataset_id = other;
+            assert_int_equal(store_record_put(f->s, &r), 0);
+        }
+    }
     /* Three records share a MAC in field 1. */
     for (i = 0; i < 3; i++)
         assert_int_equal(

@@ -147,6 +147,24 @@ static void records_crud(void **state)
     assert_int_equal(n, 0);
     mamori_record_array_free(rs, n);
 
+    /* several lookups in one call */
+    const char *vals[] = {"ヤマダタロウ", "スズキ", "やまだ　たろう"};
+    size_t first[4];
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "kana", vals, 3,
+                                               &rs, &n, first), 0);
+    assert_int_equal(n, 2);
+    assert_int_equal(first[0], 0);
+    assert_int_equal(first[1], 1);
+    assert_int_equal(first[2], 1);
+    assert_int_equal(first[3], 2);
+    assert_string_equal(rs[0]->id, id);
+    assert_string_equal(rs[1]->id, id);
+    mamori_record_array_free(rs, n);
+    const char *bad[] = {"ヤマダ", ""};
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "kana", bad, 2,
+                                               &rs, &n, first), MAMORI_EINVAL);
+    assert_null(rs);
+
     assert_int_equal(mamori_record_delete(tv->op, "people", id2), 0);
     assert_int_equal(mamori_record_get(tv->op, "people", id2, &r), MAMORI_ENOTFOUND);
     assert_int_equal(mamori_record_delete(tv->op, "people", id2), MAMORI_ENOTFOUND);
