@@ -137,7 +137,11 @@ int main(int argc, char **argv)
     char *ids = malloc((size_t)BATCH * (MAMORI_ID_LEN + 1));
     size_t cap[BATCH] = {0};
     long total = 0;
+    mamori_bulk *bulk = NULL;
     double t0 = now();
+    /* One import: one transaction, all rows or none. */
+    if ((rc = mamori_bulk_begin(op, "people", &bulk)) != 0)
+        die("bulk begin", rc);
     for (;;) {
         size_t n = 0;
         while (n < BATCH && getline(&lines[n], &cap[n], csv) > 0) {
@@ -152,14 +156,16 @@ int main(int argc, char **argv)
         }
         if (n == 0)
             break;
-        rc = mamori_record_add_many(op, "people", kv, NF, n, ids,
-                                    (size_t)BATCH * (MAMORI_ID_LEN + 1));
+        rc = mamori_bulk_add(bulk, kv, NF, n, ids,
+                             (size_t)BATCH * (MAMORI_ID_LEN + 1));
         if (rc != 0) {
             fprintf(stderr, "%s\n", mamori_errdetail(op));
-            die("add_many", rc);
+            die("bulk add", rc);
         }
         total += (long)n;
     }
+    if ((rc = mamori_bulk_commit(bulk)) != 0)
+        die("bulk commit", rc);
     double t1 = now();
     fclose(csv);
     printf("insert_rows %ld\ninsert_seconds %.3f\ninsert_peak_rss_mib %.1f\n",

@@ -226,6 +226,20 @@ int mamori_record_add_many(mamori_sess *s, const char *dataset,
                            const struct mamori_kv *kv, size_t per_row,
                            size_t nrows, char *ids, size_t ids_size)
     MAMORI_MUST_CHECK;
+/* Streaming form of add_many for imports: one transaction from begin to
+ * commit, so that either every row is added or none. Each add validates,
+ * encrypts and writes nrows rows (ids as for add_many; a refusal's row number
+ * counts from the first row of the bulk). After a failed add only
+ * mamori_bulk_abort is possible. Commit and abort free the handle. The
+ * session cannot be used for anything else meanwhile. */
+typedef struct mamori_bulk mamori_bulk;
+int mamori_bulk_begin(mamori_sess *s, const char *dataset, mamori_bulk **out)
+    MAMORI_MUST_CHECK;
+int mamori_bulk_add(mamori_bulk *b, const struct mamori_kv *kv,
+                    size_t per_row, size_t nrows, char *ids, size_t ids_size)
+    MAMORI_MUST_CHECK;
+int mamori_bulk_commit(mamori_bulk *b) MAMORI_MUST_CHECK;
+void mamori_bulk_abort(mamori_bulk *b);
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out) MAMORI_MUST_CHECK;
 /* Replaces the given fields, keeps the others. */

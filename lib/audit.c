@@ -2,9 +2,12 @@
  * audit.c - chained, forward-keyed, checkpointed access log. See audit.h.
  */
 #include <errno.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
+#include <pthread.h>
 
 #include "audit.h"
 #include "crypto.h"
@@ -243,156 +246,270 @@ int audit_checkpoint_parse(const char *text, size_t len,
     return 0;
 }
 
-/* ---- verification ------------------------------------------------------ */
+/* ---- verification ------------------------------------------------------
+ * The log is split into ranges of seq verified in parallel, each thread on
+ * its own store connection: every entry's MAC under its epoch key and the
+ * chain within the range; the seams between ranges are checked after. */
 
-struct verify_state {
-    struct mamori *m;
-    struct mamori_verify_result *res;
-    uint8_t k[CRYPTO_KEY_LEN]; /* key of epoch `epoch` */
-    uint64_t epoch;
-    struct crypto_hmac_key *hk;
-    int64_t expect;
-    uint8_t prev[CRYPTO_MAC_LEN];
+#define VERIFY_THREADS 2
+#define VERIFY_MIN_PARALLEL 65536
+
+struct verify_part {
+    const char *vault_id;
+    struct crypto_hmac_key *const *keys; /* per epoch, read-only */
+    int64_t lo, hi, expect;
+    uint8_t first_prev[CRYPTO_MAC_LEN]; /* prev_mac of the range's first */
+    uint8_t prev[CRYPTO_MAC_LEN];       /* mac of the last entry seen */
     int64_t cp_seq;
     uint8_t cp_head[CRYPTO_MAC_LEN];
     int cp_seen, cp_match;
-    int failed;
+    int64_t entries, bad_seq;
+    char problem[160];
+    struct store *store; /* NULL: open one of its own on home */
+    const char *home;
+    int rc;
 };
 
-static int bad(struct verify_state *st, int64_t seq, const char *what)
+static int part_bad(struct verify_part *p, int64_t seq, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
+static int part_bad(struct verify_part *p, int64_t seq, const char *fmt, ...)
 {
-    st->res->first_bad = seq;
-    snprintf(st->res->problem, sizeof st->res->problem, "%s", what);
-    st->failed = 1;
+    va_list ap;
+    p->bad_seq = seq;
+    va_start(ap, fmt);
+    vsnprintf(p->problem, sizeof p->problem, fmt, ap);
+    va_end(ap);
     return 1;
 }
 
 static int verify_row(void *arg, const struct store_audit_row *row)
 {
-    struct verify_state *st = arg;
+    struct verify_part *p = arg;
     uint8_t mac[CRYPTO_MAC_LEN];
-    char msg[160];
 
-    if (row->seq != st->expect) {
-        snprintf(msg, sizeof msg,
-                 row->seq > st->expect
-                     ? "entry %lld is missing (deleted or reordered)"
-                     : "entry %lld is out of order",
-                 (long long)st->expect);
-        return bad(st, st->expect, msg);
+    if (row->seq != p->expect)
+        return part_bad(p, p->expect,
+                        row->seq > p->expect
+                            ? "entry %lld is missing (deleted or reordered)"
+                            : "entry %lld is out of order",
+                        (long long)p->expect);
+    if (row->seq == p->lo)
+        memcpy(p->first_prev, row->prev_mac, CRYPTO_MAC_LEN);
+    else if (!crypto_equal(row->prev_mac, p->prev, CRYPTO_MAC_LEN))
+        return part_bad(p, row->seq,
+                        "entry %lld does not follow its predecessor",
+                        (long long)row->seq);
+    audit_mac(p->keys[epoch_of(row->seq)], p->vault_id, row, mac);
+    if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN))
+        return part_bad(p, row->seq, "entry %lld was altered",
+                        (long long)row->seq);
+    if (row->seq == p->cp_seq) {
+        p->cp_seen = 1;
+        p->cp_match = crypto_equal(row->mac, p->cp_head, CRYPTO_MAC_LEN);
     }
-    if (!crypto_equal(row->prev_mac, st->prev, CRYPTO_MAC_LEN)) {
-        snprintf(msg, sizeof msg,
-                 "entry %lld does not follow its predecessor",
-                 (long long)row->seq);
-        return bad(st, row->seq, msg);
-    }
-    uint64_t e = epoch_of(row->seq);
-    while (st->epoch < e || !st->hk) {
-        if (st->hk) {
-            uint8_t nk[CRYPTO_KEY_LEN];
-            keys_audit_evolve(st->k, nk);
-            memcpy(st->k, nk, sizeof nk);
-            crypto_wipe(nk, sizeof nk);
-            st->epoch++;
-            crypto_hmac_key_free(st->hk);
-        }
-        st->hk = crypto_hmac_key_new(st->k, sizeof st->k);
-        if (!st->hk)
-            return bad(st, row->seq, "out of memory");
-    }
-    audit_mac(st->hk, st->m->vault_id, row, mac);
-    if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN)) {
-        snprintf(msg, sizeof msg, "entry %lld was altered",
-                 (long long)row->seq);
-        return bad(st, row->seq, msg);
-    }
-    if (row->seq == st->cp_seq) {
-        st->cp_seen = 1;
-        st->cp_match = crypto_equal(row->mac, st->cp_head, CRYPTO_MAC_LEN);
-    }
-    memcpy(st->prev, row->mac, CRYPTO_MAC_LEN);
-    st->expect++;
-    st->res->entries++;
+    memcpy(p->prev, row->mac, CRYPTO_MAC_LEN);
+    p->expect++;
+    p->entries++;
     return 0;
 }
 
-static int check_checkpoint(struct mamori *m, const char *text, size_t len,
-                            struct verify_state *st)
+static void *verify_part_run(void *arg)
 {
-    struct audit_checkpoint cp;
+    struct verify_part *p = arg;
+    struct store *own = NULL;
+
+    if (!p->store) {
+        p->rc = store_open(p->home, 0, &own);
+        if (p->rc != 0)
+            return NULL;
+        p->store = own;
+    }
+    p->expect = p->lo;
+    p->rc = store_audit_scan(p->store, p->lo, p->hi, verify_row, p);
+    if (p->rc == 0 && !p->problem[0] && p->expect != p->hi + 1)
+        part_bad(p, p->expect, "entry %lld is missing (deleted or reordered)",
+                 (long long)p->expect);
+    if (own)
+        store_close(own);
+    return NULL;
+}
+
+static int check_checkpoint(struct mamori *m, const char *text, size_t len,
+                            struct audit_checkpoint *cp,
+                            struct mamori_verify_result *res)
+{
     uint8_t pk[CRYPTO_SIGN_PK_LEN];
     const char *why;
-    char msg[160];
 
-    if (audit_checkpoint_parse(text, len, &cp, &why) != 0) {
-        snprintf(msg, sizeof msg, "checkpoint: %s", why);
-        bad(st, 0, msg);
+    if (audit_checkpoint_parse(text, len, cp, &why) != 0) {
+        snprintf(res->problem, sizeof res->problem, "checkpoint: %s", why);
         return MAMORI_EINVAL;
     }
     keys_sign_public(m->keys, pk);
-    if (!crypto_equal(pk, cp.pk, sizeof pk) ||
-        !crypto_ed25519_verify(pk, text, cp.signed_len, cp.sig)) {
-        bad(st, 0, "checkpoint: signature is not this vault's");
+    if (!crypto_equal(pk, cp->pk, sizeof pk) ||
+        !crypto_ed25519_verify(pk, text, cp->signed_len, cp->sig)) {
+        snprintf(res->problem, sizeof res->problem,
+                 "checkpoint: signature is not this vault's");
         return MAMORI_ETAMPER;
     }
-    if (strcmp(cp.vault_id, m->vault_id) != 0) {
-        bad(st, 0, "checkpoint: belongs to another vault");
+    if (strcmp(cp->vault_id, m->vault_id) != 0) {
+        snprintf(res->problem, sizeof res->problem,
+                 "checkpoint: belongs to another vault");
         return MAMORI_ETAMPER;
     }
-    st->cp_seq = cp.seq;
-    memcpy(st->cp_head, cp.head, sizeof cp.head);
+    return 0;
+}
+
+/* Epoch keys 0..last, evolved from k0. */
+static int epoch_keys(struct mamori *m, uint64_t last,
+                      struct crypto_hmac_key ***out)
+{
+    struct crypto_hmac_key **keys = calloc(last + 1, sizeof *keys);
+    uint8_t k[CRYPTO_KEY_LEN], next[CRYPTO_KEY_LEN];
+    const uint8_t *k0;
+    int rc = keys ? keys_audit_initial(m->keys, &k0) : MAMORI_ENOMEM;
+
+    if (rc != 0) {
+        free(keys);
+        return rc;
+    }
+    memcpy(k, k0, sizeof k);
+    for (uint64_t e = 0; e <= last; e++) {
+        keys[e] = crypto_hmac_key_new(k, sizeof k);
+        if (!keys[e]) {
+            rc = MAMORI_ENOMEM;
+            break;
+        }
+        keys_audit_evolve(k, next);
+        memcpy(k, next, sizeof k);
+    }
+    crypto_wipe(k, sizeof k);
+    crypto_wipe(next, sizeof next);
+    if (rc != 0) {
+        for (uint64_t e = 0; e <= last; e++)
+            crypto_hmac_key_free(keys[e]);
+        free(keys);
+        return rc;
+    }
+    *out = keys;
     return 0;
 }
 
 int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
                  struct mamori_verify_result *res)
 {
-    struct verify_state st;
-    const uint8_t *k0;
+    struct verify_part parts[VERIFY_THREADS];
+    struct crypto_hmac_key **keys = NULL;
+    struct audit_checkpoint cp;
+    struct store_audit_row last;
+    pthread_t th[VERIFY_THREADS];
+    int started[VERIFY_THREADS] = {0};
+    int64_t n;
+    size_t np = 1;
     int rc;
 
     memset(res, 0, sizeof *res);
-    memset(&st, 0, sizeof st);
-    st.m = m;
-    st.res = res;
-    st.expect = 1;
-    st.cp_seq = -1;
+    memset(&cp, 0, sizeof cp);
+    cp.seq = -1;
     if (checkpoint) {
-        rc = check_checkpoint(m, checkpoint, len, &st);
+        rc = check_checkpoint(m, checkpoint, len, &cp, res);
         if (rc != 0)
             return rc;
     }
-    rc = keys_audit_initial(m->keys, &k0);
-    if (rc != 0)
+    memset(&last, 0, sizeof last);
+    rc = store_audit_last(m->store, &last);
+    store_audit_row_release(&last);
+    if (rc == MAMORI_ENOTFOUND)
+        last.seq = 0;
+    else if (rc != 0)
         return rc;
-    memcpy(st.k, k0, CRYPTO_KEY_LEN);
-    rc = store_audit_scan(m->store, 1, verify_row, &st);
-    crypto_wipe(st.k, sizeof st.k);
-    crypto_hmac_key_free(st.hk);
-    if (st.failed)
-        return MAMORI_ETAMPER;
-    if (rc < 0)
-        return rc;
-    if (checkpoint && st.cp_seq > 0) {
-        char msg[160];
-        if (!st.cp_seen) {
-            snprintf(msg, sizeof msg,
-                     "log ends at entry %lld but the checkpoint is at %lld: "
-                     "newest entries were removed",
-                     (long long)(st.expect - 1), (long long)st.cp_seq);
-            bad(&st, st.expect, msg);
+    n = last.seq;
+    if (n > 0) {
+        rc = epoch_keys(m, epoch_of(n), &keys);
+        if (rc != 0)
+            return rc;
+    }
+    if (n >= VERIFY_MIN_PARALLEL) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        np = cpus > 1 ? (cpus < VERIFY_THREADS ? (size_t)cpus
+                                               : VERIFY_THREADS)
+                      : 1;
+    }
+    memset(parts, 0, sizeof parts);
+    for (size_t i = 0; i < np; i++) {
+        struct verify_part *p = &parts[i];
+        p->vault_id = m->vault_id;
+        p->keys = keys;
+        p->lo = 1 + (int64_t)i * n / (int64_t)np;
+        p->hi = (int64_t)(i + 1) * n / (int64_t)np;
+        p->cp_seq = cp.seq;
+        memcpy(p->cp_head, cp.head, sizeof cp.head);
+        p->home = m->home;
+        p->store = i == 0 ? m->store : NULL;
+    }
+    for (size_t i = 1; i < np; i++)
+        started[i] = pthread_create(&th[i], NULL, verify_part_run,
+                                    &parts[i]) == 0;
+    if (n > 0)
+        verify_part_run(&parts[0]);
+    for (size_t i = 1; i < np; i++) {
+        if (started[i])
+            pthread_join(th[i], NULL);
+        else
+            verify_part_run(&parts[i]);
+    }
+    if (keys) {
+        for (uint64_t e = 0; e <= epoch_of(n); e++)
+            crypto_hmac_key_free(keys[e]);
+        free(keys);
+    }
+
+    /* The first problem in log order wins; then the seams. */
+    static const uint8_t genesis[CRYPTO_MAC_LEN];
+    rc = 0;
+    for (size_t i = 0; i < np && n > 0; i++) {
+        struct verify_part *p = &parts[i];
+        const uint8_t *before = i == 0 ? genesis : parts[i - 1].prev;
+        res->entries += p->entries;
+        if (p->problem[0]) {
+            res->first_bad = p->bad_seq;
+            snprintf(res->problem, sizeof res->problem, "%s", p->problem);
             return MAMORI_ETAMPER;
         }
-        if (!st.cp_match) {
-            snprintf(msg, sizeof msg,
-                     "entry %lld differs from the checkpoint",
-                     (long long)st.cp_seq);
-            bad(&st, st.cp_seq, msg);
+        if (p->rc != 0)
+            return p->rc == MAMORI_ETAMPER ? MAMORI_ETAMPER : p->rc;
+        if (!crypto_equal(p->first_prev, before, CRYPTO_MAC_LEN)) {
+            res->first_bad = p->lo;
+            snprintf(res->problem, sizeof res->problem,
+                     "entry %lld does not follow its predecessor",
+                     (long long)p->lo);
             return MAMORI_ETAMPER;
         }
     }
-    return 0;
+    if (checkpoint && cp.seq > 0) {
+        int seen = 0, match = 0;
+        for (size_t i = 0; i < np; i++) {
+            seen |= parts[i].cp_seen;
+            match |= parts[i].cp_match;
+        }
+        if (!seen) {
+            res->first_bad = n + 1;
+            snprintf(res->problem, sizeof res->problem,
+                     "log ends at entry %lld but the checkpoint is at %lld: "
+                     "newest entries were removed",
+                     (long long)n, (long long)cp.seq);
+            return MAMORI_ETAMPER;
+        }
+        if (!match) {
+            res->first_bad = cp.seq;
+            snprintf(res->problem, sizeof res->problem,
+                     "entry %lld differs from the checkpoint",
+                     (long long)cp.seq);
+            return MAMORI_ETAMPER;
+        }
+    }
+    return rc;
 }
 
 /* ---- public API -------------------------------------------------------- */
@@ -468,7 +585,7 @@ int mamori_audit_show(mamori_sess *s, size_t last,
             rc = 0;
     }
     if (rc == 0)
-        rc = store_audit_scan(s->m->store, from, show_row, &st);
+        rc = store_audit_scan(s->m->store, from, INT64_MAX, show_row, &st);
     c.count = (int64_t)st.n;
     rc = guard_end(&c, rc);
     if (rc != 0) {

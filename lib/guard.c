@@ -235,9 +235,35 @@ fail:
     return rc;
 }
 
+/* Writes the ids gathered so far as an entry of their own (same transaction)
+ * so that a long operation's log stays in bounded pieces. */
+static int flush_ids(struct guard_call *c)
+{
+    char detail[sizeof c->detail];
+    int64_t count = c->count;
+    int rc;
+
+    c->parts++;
+    snprintf(detail, sizeof detail, "part %d, continued", c->parts);
+    c->count = c->ids_count;
+    rc = append_entry(c, "ok", detail);
+    c->count = count;
+    c->ids_len = 0;
+    c->ids_count = 0;
+    if (c->ids)
+        c->ids[0] = '\0';
+    return rc == 0 ? 0 : MAMORI_EAUDIT;
+}
+
 int guard_add_id(struct guard_call *c, const char *id)
 {
     size_t n = strlen(id), need = c->ids_len + n + 2;
+    if (c->ids_len >= GUARD_IDS_PER_ENTRY) {
+        int rc = flush_ids(c);
+        if (rc != 0)
+            return rc;
+        need = n + 2;
+    }
     if (need > c->ids_cap) {
         size_t cap = c->ids_cap ? c->ids_cap * 2 : 256;
         while (cap < need)
@@ -253,6 +279,7 @@ int guard_add_id(struct guard_call *c, const char *id)
     memcpy(c->ids + c->ids_len, id, n);
     c->ids_len += n;
     c->ids[c->ids_len] = '\0';
+    c->ids_count++;
     return 0;
 }
 
@@ -265,6 +292,14 @@ int guard_end(struct guard_call *c, int rc)
         return rc;
     st = s->m->store;
     if (rc == 0) {
+        if (c->parts) {
+            /* The last piece: its own ids, and the total in the detail. */
+            char detail[sizeof c->detail];
+            snprintf(detail, sizeof detail, "part %d, %lld in all",
+                     c->parts + 1, (long long)c->count);
+            c->count = c->ids_count;
+            snprintf(c->detail, sizeof c->detail, "%s", detail);
+        }
         rc = append_entry(c, "ok", c->detail);
         if (rc == 0)
             rc = store_commit(st);

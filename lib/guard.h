@@ -53,6 +53,8 @@ struct guard_call {
     /* Filled by the operation for its audit entry. */
     char *ids; /* comma-separated record ids */
     size_t ids_len, ids_cap;
+    int64_t ids_count; /* ids in the current piece */
+    int parts;         /* pieces already written (long id lists) */
     int64_t count;
     char detail[128];
 };
@@ -65,6 +67,10 @@ int guard_role_allows(const char *role, enum guard_op op);
 
 int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
                 const char *dataset);
+/* Ids per audit entry, in bytes: past this the list goes on in further
+ * entries of the same transaction. */
+#define GUARD_IDS_PER_ENTRY (64 * 1024)
+
 /* Adds a record id to the audit entry. */
 int guard_add_id(struct guard_call *c, const char *id);
 int guard_end(struct guard_call *c, int rc);

@@ -8,6 +8,10 @@
 
 #include <libintl.h>
 
+#ifndef LOCALEDIR
+#define LOCALEDIR "/usr/local/share/locale"
+#endif
+
 #define MAMORI_TEXTDOMAIN "mamori"
 #define _(s) dgettext(MAMORI_TEXTDOMAIN, s)
 #define N_(s) (s)

@@ -140,9 +140,10 @@ int store_audit_last(struct store *s, struct store_audit_row *row);
 /* Appends row (row->seq must be last + 1). Fails with MAMORI_EAUDIT when
  * fault injection is on. */
 int store_audit_append(struct store *s, const struct store_audit_row *row);
-/* Calls cb for each row with from <= seq (ascending); stops early and returns
- * cb's value if it is non-zero. The row is only valid during the call. */
-int store_audit_scan(struct store *s, int64_t from,
+/* Calls cb for each row with from <= seq <= to (ascending); stops early and
+ * returns cb's value if it is non-zero. The row is only valid during the
+ * call. */
+int store_audit_scan(struct store *s, int64_t from, int64_t to,
                      int (*cb)(void *arg, const struct store_audit_row *row),
                      void *arg);
 int store_audit_count(struct store *s, int64_t *n);

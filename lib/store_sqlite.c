@@ -195,7 +195,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
                         " ?11, ?12)",
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq >= ?1"
-                      " ORDER BY seq",
+                      " AND seq <= ?2 ORDER BY seq",
     [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
 };
 
@@ -1552,7 +1552,7 @@ out:
     return rc;
 }
 
-int store_audit_scan(struct store *s, int64_t from,
+int store_audit_scan(struct store *s, int64_t from, int64_t to,
                      int (*cb)(void *arg, const struct store_audit_row *row),
                      void *arg)
 {
@@ -1567,6 +1567,8 @@ int store_audit_scan(struct store *s, int64_t from,
     rc = stmt_get(s, ST_AUDIT_SCAN, &st);
     if (rc == 0)
         rc = bind_i64(st, 1, from);
+    if (rc == 0)
+        rc = bind_i64(st, 2, to);
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
         rc = read_audit(st, &row, &buf, &cap);
         if (rc == 0)

@@ -156,7 +156,7 @@ void vault_cache_free(struct mamori *m)
 }
 
 /* The cached dataset for a store row, loading keys on first use. */
-static int ds_load(struct mamori *m, const struct store_dataset *row,
+int vault_ds_load(struct mamori *m, const struct store_dataset *row,
                    struct vault_ds **out)
 {
     struct vault_ds *d;
@@ -485,11 +485,7 @@ int mamori_dataset_grant(mamori_sess *s, const char *dataset,
  * 0x01, u16 field count, then per schema field a u32 length (0xFFFFFFFF:
  * absent) and the canonical value bytes. */
 
-struct values {
-    char *v[VAULT_MAX_FIELDS]; /* canonical values, NULL = absent */
-};
-
-static void values_wipe(struct values *vs, size_t n)
+void vault_values_wipe(struct values *vs, size_t n)
 {
     for (size_t i = 0; i < n; i++) {
         crypto_wipe_free_str(vs->v[i]);
@@ -558,7 +554,7 @@ static int decode(const struct vault_ds *d, const uint8_t *p, size_t len,
             goto bad;
         vs->v[i] = malloc((size_t)l + 1);
         if (!vs->v[i]) {
-            values_wipe(vs, d->nfields);
+            vault_values_wipe(vs, d->nfields);
             return MAMORI_ENOMEM;
         }
         memcpy(vs->v[i], p + at, l);
@@ -568,7 +564,7 @@ static int decode(const struct vault_ds *d, const uint8_t *p, size_t len,
     if (at == len)
         return 0;
 bad:
-    values_wipe(vs, d->nfields);
+    vault_values_wipe(vs, d->nfields);
     return MAMORI_ECRYPTO;
 }
 
@@ -642,18 +638,10 @@ static int unseal(struct mamori *m, const struct vault_ds *d,
 
 /* ---- records ----------------------------------------------------------- */
 
-/* Why a value was refused: the field (by schema index, or -1 when the name
- * itself is wrong) and a static rule text. */
-struct refusal {
-    int field;
-    size_t arg; /* 1-based position of the FIELD=VALUE */
-    const char *rule;
-};
-
 /* Validates kv into vs (canonical values). With update, an empty value
  * clears the field; on add an empty value means absent. Thread-safe: no
  * session state is touched. */
-static int values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
+int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
                           size_t n, struct values *vs,
                           int seen[VAULT_MAX_FIELDS], struct refusal *why)
 {
@@ -695,7 +683,7 @@ static int values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
 
 /* Puts a refusal into the session's detail and the audit detail. row is
  * 1-based, 0 when there is a single record. */
-static void refusal_report(mamori_sess *s, struct guard_call *c,
+void vault_refusal_report(mamori_sess *s, struct guard_call *c,
                            const struct vault_ds *d,
                            const struct mamori_kv *kv, size_t row,
                            const struct refusal *why)
@@ -726,18 +714,11 @@ static int take_values(mamori_sess *s, struct vault_ds *d,
                        int seen[VAULT_MAX_FIELDS], struct guard_call *c)
 {
     struct refusal why = {-1, 0, NULL};
-    int rc = values_from_kv(d, kv, n, vs, seen, &why);
+    int rc = vault_values_from_kv(d, kv, n, vs, seen, &why);
     if (rc == MAMORI_EINVAL)
-        refusal_report(s, c, d, kv, 0, &why);
+        vault_refusal_report(s, c, d, kv, 0, &why);
     return rc;
 }
-
-/* A record ready to be written: ciphertext and blind-index values. */
-struct prepared {
-    struct store_record r;
-    uint8_t mac[VAULT_MAX_FIELDS][4];
-    uint8_t maclen[VAULT_MAX_FIELDS]; /* 0: no index entry */
-};
 
 /* Computes the blind-index values of vs. */
 static int prepare_index(const struct vault_ds *d, const struct values *vs,
@@ -773,8 +754,17 @@ static int write_index(struct mamori *m, const struct vault_ds *d,
     return 0;
 }
 
+int vault_write_new(struct mamori *m, const struct vault_ds *d,
+                    const struct prepared *p)
+{
+    int rc = store_record_put(m->store, &p->r);
+    if (rc == 0)
+        rc = write_index(m, d, p);
+    return rc;
+}
+
 /* New record id (UUID v4 bits), version 1, sealed and indexed. */
-static int prepare_new(struct mamori *m, const struct vault_ds *d,
+int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
                        const struct values *vs, int64_t now,
                        struct prepared *p)
 {
@@ -861,20 +851,18 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
     rc = guard_begin(&c, s, OP_RECORD_ADD, dataset);
     if (rc != 0)
         return rc;
-    rc = ds_load(s->m, &c.ds, &d);
+    rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0)
         rc = take_values(s, d, kv, n, &vs, seen, &c);
     if (rc == 0)
-        rc = prepare_new(s->m, d, &vs, mamori_now(), &p);
+        rc = vault_prepare_new(s->m, d, &vs, mamori_now(), &p);
     if (rc == 0)
-        rc = store_record_put(s->m->store, &p.r);
-    if (rc == 0)
-        rc = write_index(s->m, d, &p);
+        rc = vault_write_new(s->m, d, &p);
     vault_rid_format(p.r.id, idtext);
     if (rc == 0)
         rc = guard_add_id(&c, idtext);
     c.count = 1;
-    values_wipe(&vs, VAULT_MAX_FIELDS);
+    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
     free(p.r.ct);
     rc = guard_end(&c, rc);
     if (rc == 0)
@@ -930,7 +918,7 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
         return rc;
     rc = parse_id(s, id, rid);
     if (rc == 0)
-        rc = ds_load(s->m, &c.ds, &d);
+        rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0) {
         (void)guard_add_id(&c, id);
         rc = load_record(s, d, rid, &r, &vs);
@@ -938,7 +926,7 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
     if (rc == 0)
         rc = record_out(d, &r, &vs, &rec);
     c.count = rc == 0;
-    values_wipe(&vs, VAULT_MAX_FIELDS);
+    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
     free(r.ct);
     rc = guard_end(&c, rc);
     if (rc != 0) {
@@ -968,7 +956,7 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
         return rc;
     rc = parse_id(s, id, rid);
     if (rc == 0)
-        rc = ds_load(s->m, &c.ds, &d);
+        rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0) {
         (void)guard_add_id(&c, id);
         rc = load_record(s, d, rid, &r, &vs);
@@ -999,7 +987,7 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
             rc = write_index(s->m, d, &p);
     }
     c.count = rc == 0;
-    values_wipe(&vs, VAULT_MAX_FIELDS);
+    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
     free(r.ct);
     return guard_end(&c, rc);
 }
@@ -1099,7 +1087,7 @@ static int search_one(mamori_sess *s, struct guard_call *c,
             if (rc == 0)
                 (*nrec)++;
         }
-        values_wipe(&vs, VAULT_MAX_FIELDS);
+        vault_values_wipe(&vs, VAULT_MAX_FIELDS);
         if (rc != 0)
             goto out;
     }
@@ -1125,7 +1113,7 @@ int mamori_record_search(mamori_sess *s, const char *dataset,
     rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
     if (rc != 0)
         return rc;
-    rc = ds_load(s->m, &c.ds, &d);
+    rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
     if (rc == 0) {
@@ -1167,7 +1155,7 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
     if (rc != 0)
         return rc;
-    rc = ds_load(s->m, &c.ds, &d);
+    rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
     if (rc == 0)
@@ -1193,198 +1181,4 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     *out = recs;
     *n = nrec;
     return 0;
-}
-
-/* ---- bulk add ------------------------------------------------------------
- * Worker threads validate, encrypt and index chunks of rows in order of an
- * atomic counter; the calling thread writes the chunks to the store in row
- * order as they become ready. Validation never touches the session: a
- * refusal is kept per chunk and reported for the lowest row. */
-
-#define BULK_CHUNK 256
-#define BULK_THREADS 2
-
-struct bulk {
-    struct mamori *m;
-    const struct vault_ds *d;
-    const struct mamori_kv *kv;
-    size_t per_row, nrows, nchunks;
-    int64_t now;
-    struct prepared *prep;
-    int *chunk_rc;            /* per chunk: 0 ok, <0 error */
-    size_t *bad_row;          /* per chunk: row of the error */
-    struct refusal *why;      /* per chunk */
-    unsigned char *ready;     /* per chunk, under lock */
-    size_t next;              /* next chunk to prepare, under lock */
-    int stop;
-    pthread_mutex_t lock;
-    pthread_cond_t cond;
-};
-
-static int bulk_prepare_chunk(struct bulk *b, size_t chunk)
-{
-    size_t lo = chunk * BULK_CHUNK, hi = lo + BULK_CHUNK;
-    if (hi > b->nrows)
-        hi = b->nrows;
-    for (size_t row = lo; row < hi; row++) {
-        struct values vs;
-        int seen[VAULT_MAX_FIELDS] = {0};
-        memset(&vs, 0, sizeof vs);
-        int rc = values_from_kv(b->d, b->kv + row * b->per_row, b->per_row,
-                                &vs, seen, &b->why[chunk]);
-        if (rc == 0)
-            rc = prepare_new(b->m, b->d, &vs, b->now, &b->prep[row]);
-        values_wipe(&vs, b->d->nfields);
-        if (rc != 0) {
-            b->bad_row[chunk] = row + 1;
-            return rc;
-        }
-    }
-    return 0;
-}
-
-static void *bulk_worker(void *arg)
-{
-    struct bulk *b = arg;
-    for (;;) {
-        pthread_mutex_lock(&b->lock);
-        if (b->stop || b->next >= b->nchunks) {
-            pthread_mutex_unlock(&b->lock);
-            return NULL;
-        }
-        size_t chunk = b->next++;
-        pthread_mutex_unlock(&b->lock);
-
-        int rc = bulk_prepare_chunk(b, chunk);
-
-        pthread_mutex_lock(&b->lock);
-        b->chunk_rc[chunk] = rc;
-        b->ready[chunk] = 1;
-        if (rc != 0)
-            b->stop = 1;
-        pthread_cond_broadcast(&b->cond);
-        pthread_mutex_unlock(&b->lock);
-    }
-}
-
-/* Writes chunk after chunk as workers finish them. Returns the first error
- * in row order, with *bad the chunk that had it. */
-static int bulk_write(struct bulk *b, struct guard_call *c, char *ids,
-                      size_t *bad)
-{
-    for (size_t chunk = 0; chunk < b->nchunks; chunk++) {
-        pthread_mutex_lock(&b->lock);
-        while (!b->ready[chunk] && !(b->stop && b->next <= chunk))
-            pthread_cond_wait(&b->cond, &b->lock);
-        int ready = b->ready[chunk], rc = b->chunk_rc[chunk];
-        pthread_mutex_unlock(&b->lock);
-        if (!ready)
-            return MAMORI_EINVAL; /* an earlier-started chunk failed later */
-        if (rc != 0) {
-            *bad = chunk;
-            return rc;
-        }
-        size_t lo = chunk * BULK_CHUNK, hi = lo + BULK_CHUNK;
-        if (hi > b->nrows)
-            hi = b->nrows;
-        for (size_t row = lo; row < hi; row++) {
-            struct prepared *p = &b->prep[row];
-            char *id = ids + row * (MAMORI_ID_LEN + 1);
-            rc = store_record_put(b->m->store, &p->r);
-            if (rc == 0)
-                rc = write_index(b->m, b->d, p);
-            vault_rid_format(p->r.id, id);
-            if (rc == 0)
-                rc = guard_add_id(c, id);
-            free(p->r.ct);
-            p->r.ct = NULL;
-            if (rc != 0)
-                return rc;
-        }
-    }
-    return 0;
-}
-
-int mamori_record_add_many(mamori_sess *s, const char *dataset,
-                           const struct mamori_kv *kv, size_t per_row,
-                           size_t nrows, char *ids, size_t ids_size)
-{
-    struct guard_call c;
-    struct vault_ds *d;
-    struct bulk b;
-    pthread_t th[BULK_THREADS];
-    size_t nth = 0, bad = SIZE_MAX;
-    int rc;
-
-    if (!ids || nrows == 0 || nrows > SIZE_MAX / (MAMORI_ID_LEN + 1) ||
-        ids_size < nrows * (MAMORI_ID_LEN + 1) || (per_row && !kv) ||
-        per_row > VAULT_MAX_FIELDS)
-        return MAMORI_EINVAL;
-    memset(ids, 0, nrows * (MAMORI_ID_LEN + 1));
-    rc = guard_begin(&c, s, OP_RECORD_ADD, dataset);
-    if (rc != 0)
-        return rc;
-    memset(&b, 0, sizeof b);
-    rc = ds_load(s->m, &c.ds, &d);
-    if (rc != 0)
-        goto out;
-    b.m = s->m;
-    b.d = d;
-    b.kv = kv;
-    b.per_row = per_row;
-    b.nrows = nrows;
-    b.nchunks = (nrows + BULK_CHUNK - 1) / BULK_CHUNK;
-    b.now = mamori_now();
-    b.prep = calloc(nrows, sizeof *b.prep);
-    b.chunk_rc = calloc(b.nchunks, sizeof *b.chunk_rc);
-    b.bad_row = calloc(b.nchunks, sizeof *b.bad_row);
-    b.why = calloc(b.nchunks, sizeof *b.why);
-    b.ready = calloc(b.nchunks, 1);
-    if (!b.prep || !b.chunk_rc || !b.bad_row || !b.why || !b.ready) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
-    pthread_mutex_init(&b.lock, NULL);
-    pthread_cond_init(&b.cond, NULL);
-    for (; nth < BULK_THREADS && nth < b.nchunks; nth++)
-        if (pthread_create(&th[nth], NULL, bulk_worker, &b) != 0)
-            break;
-    if (nth == 0)
-        rc = MAMORI_ENOMEM;
-    else
-        rc = bulk_write(&b, &c, ids, &bad);
-    pthread_mutex_lock(&b.lock);
-    b.stop = 1;
-    pthread_mutex_unlock(&b.lock);
-    for (size_t i = 0; i < nth; i++)
-        pthread_join(th[i], NULL);
-    if (rc == MAMORI_EINVAL && bad == SIZE_MAX) {
-        /* Find the refused row with the lowest number. */
-        for (size_t k = 0; k < b.nchunks; k++)
-            if (b.ready[k] && b.chunk_rc[k] != 0) {
-                bad = k;
-                rc = b.chunk_rc[k];
-                break;
-            }
-    }
-    if (rc == MAMORI_EINVAL && bad != SIZE_MAX)
-        refusal_report(s, &c, d, kv + (b.bad_row[bad] - 1) * per_row,
-                       b.bad_row[bad], &b.why[bad]);
-    pthread_cond_destroy(&b.cond);
-    pthread_mutex_destroy(&b.lock);
-    c.count = rc == 0 ? (int64_t)nrows : 0;
-out:
-    if (b.prep) {
-        for (size_t i = 0; i < nrows; i++)
-            free(b.prep[i].r.ct);
-        free(b.prep);
-    }
-    free(b.chunk_rc);
-    free(b.bad_row);
-    free(b.why);
-    free(b.ready);
-    rc = guard_end(&c, rc);
-    if (rc != 0)
-        memset(ids, 0, nrows * (MAMORI_ID_LEN + 1));
-    return rc;
 }

@@ -9,6 +9,7 @@
 #include <stdint.h>
 
 #include "internal.h"
+#include "store.h"
 #include "text.h"
 
 #define VAULT_MAX_FIELDS 64
@@ -32,6 +33,53 @@ struct vault_ds {
     const uint8_t *dek; /* record key, version 1 (owned by keys) */
     struct vault_ds *next;
 };
+
+/* Canonical values of a record, by schema field; NULL = absent. */
+struct values {
+    char *v[VAULT_MAX_FIELDS];
+};
+void vault_values_wipe(struct values *vs, size_t n);
+
+/* Why a value was refused: the field (schema index, or -1 when the name is
+ * wrong), the 1-based position of the FIELD=VALUE, a static rule text. */
+struct refusal {
+    int field;
+    size_t arg;
+    const char *rule;
+};
+
+/* A record ready to be written: ciphertext and blind-index values. */
+struct prepared {
+    struct store_record r;
+    uint8_t mac[VAULT_MAX_FIELDS][4];
+    uint8_t maclen[VAULT_MAX_FIELDS]; /* 0: no index entry */
+};
+
+/* The cached dataset of a store row, loading its keys on first use. */
+int vault_ds_load(struct mamori *m, const struct store_dataset *row,
+                  struct vault_ds **out);
+
+/* Validates kv into canonical values (thread-safe, no session state). With
+ * seen[] zeroed for a new record. */
+int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
+                         size_t n, struct values *vs,
+                         int seen[VAULT_MAX_FIELDS], struct refusal *why);
+
+/* Names the refusal in the session's error detail and the audit detail;
+ * row is 1-based, 0 for a single record. */
+struct guard_call;
+void vault_refusal_report(mamori_sess *s, struct guard_call *c,
+                          const struct vault_ds *d,
+                          const struct mamori_kv *kv, size_t row,
+                          const struct refusal *why);
+
+/* A new record (random UUID v4 id, version 1) sealed and indexed; thread-
+ * safe. vault_write_new stores it (inside the caller's transaction). */
+int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
+                      const struct values *vs, int64_t now,
+                      struct prepared *p);
+int vault_write_new(struct mamori *m, const struct vault_ds *d,
+                    const struct prepared *p);
 
 /* Schema text kept in the store: "v1;bits=18;name:type[:s];..." */
 int vault_schema_format(const struct vault_ds *d, char *out, size_t size);

@@ -14,6 +14,8 @@
 
 #include "audit.h"
 #include "helpers.h"
+#include "internal.h"
+#include "store.h"
 
 static int setup(void **state)
 {
@@ -108,6 +110,51 @@ static void checkpoint_catches_truncation(void **state)
     free(cp);
 }
 
+/* A log long enough to be verified by several threads: problems inside a
+ * range and at the seam between ranges are both found. */
+static void parallel_verify(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+    struct store_audit_row row;
+    int64_t n = 0;
+    char q[200];
+
+    memset(&row, 0, sizeof row);
+    snprintf(row.user, sizeof row.user, "op1");
+    snprintf(row.action, sizeof row.action, "record.get");
+    snprintf(row.outcome, sizeof row.outcome, "ok");
+    row.count = 1;
+    assert_int_equal(store_begin(tv->m->store), 0);
+    for (int i = 0; i < 70000; i++) {
+        row.time = 1790000000 + i;
+        assert_int_equal(audit_append(tv->m, &row), 0);
+    }
+    assert_int_equal(store_commit(tv->m->store), 0);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_true(vr.entries > 70000);
+    assert_int_equal(store_audit_count(tv->m->store, &n), 0);
+    int64_t seam = 1 + n / 2; /* first entry of the second range */
+
+    snprintf(q, sizeof q, "UPDATE audit SET count = 2 WHERE seq = %lld",
+             (long long)(seam + 100));
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, seam + 100);
+    snprintf(q, sizeof q, "UPDATE audit SET count = 1 WHERE seq = %lld",
+             (long long)(seam + 100));
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+
+    /* the seam: the second range's first entry no longer follows the first
+     * range's last */
+    snprintf(q, sizeof q, "DELETE FROM audit WHERE seq = %lld",
+             (long long)(seam - 1));
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_non_null(strstr(vr.problem, "missing"));
+}
+
 static void checkpoint_parser_rejects(void **state)
 {
     (void)state;
@@ -198,6 +245,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(chain_detects_deletion, setup, teardown),
         cmocka_unit_test_setup_teardown(checkpoint_catches_truncation, setup, teardown),
         cmocka_unit_test_setup_teardown(entries_carry_no_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(parallel_verify, setup, teardown),
     };
     if (mamori_library_init() != 0)
         return 1;

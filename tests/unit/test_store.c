@@ -1012,31 +1012,39 @@ static void test_audit(void **state)
     /* Scan everything in order, from the middle, from past the end. */
     memset(&c, 0, sizeof c);
     c.next = 1;
-    assert_int_equal(store_audit_scan(f->s, 1, scan_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, scan_cb, &c), 0);
     assert_int_equal(c.calls, 10);
     memset(&c, 0, sizeof c);
     c.next = 4;
-    assert_int_equal(store_audit_scan(f->s, 4, scan_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, 4, INT64_MAX, scan_cb, &c), 0);
     assert_int_equal(c.calls, 7);
+    /* A bounded range. */
+    memset(&c, 0, sizeof c);
+    c.next = 3;
+    assert_int_equal(store_audit_scan(f->s, 3, 5, scan_cb, &c), 0);
+    assert_int_equal(c.calls, 3);
+    memset(&c, 0, sizeof c);
+    assert_int_equal(store_audit_scan(f->s, 6, 5, scan_cb, &c), 0);
+    assert_int_equal(c.calls, 0);
     memset(&c, 0, sizeof c);
     c.next = 1;
-    assert_int_equal(store_audit_scan(f->s, INT64_MIN, scan_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, INT64_MIN, INT64_MAX, scan_cb, &c), 0);
     assert_int_equal(c.calls, 10);
     memset(&c, 0, sizeof c);
-    assert_int_equal(store_audit_scan(f->s, 11, scan_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, 11, INT64_MAX, scan_cb, &c), 0);
     assert_int_equal(c.calls, 0);
     /* Early stop returns the callback's value. */
     memset(&c, 0, sizeof c);
     c.next = 1;
     c.stop_at = 3;
-    assert_int_equal(store_audit_scan(f->s, 1, scan_cb, &c), 77);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, scan_cb, &c), 77);
     assert_int_equal(c.calls, 3);
     /* The statement was reset: the next scan starts afresh. */
     memset(&c, 0, sizeof c);
     c.next = 1;
-    assert_int_equal(store_audit_scan(f->s, 1, scan_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, scan_cb, &c), 0);
     assert_int_equal(c.calls, 10);
-    assert_int_equal(store_audit_scan(f->s, 1, NULL, NULL), MAMORI_EINVAL);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, NULL, NULL), MAMORI_EINVAL);
 
     /* Rollback discards appended rows. */
     assert_int_equal(store_begin(f->s), 0);
@@ -1053,7 +1061,7 @@ static int nested_cb(void *arg, const struct store_audit_row *row)
 
     (void)row;
     c->calls++;
-    c->inner_rc = store_audit_scan(c->s, 1, nested_cb, c);
+    c->inner_rc = store_audit_scan(c->s, 1, INT64_MAX, nested_cb, c);
     /* Other calls are fine while a scan runs. */
     if (store_audit_count(c->s, &n) != 0 || n != 3)
         return -1;
@@ -1068,7 +1076,7 @@ static void test_audit_scan_reentry(void **state)
     append_n(f->s, 1, 3);
     memset(&c, 0, sizeof c);
     c.s = f->s;
-    assert_int_equal(store_audit_scan(f->s, 1, nested_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, nested_cb, &c), 0);
     assert_int_equal(c.calls, 3);
     assert_int_equal(c.inner_rc, MAMORI_ESTATE);
 }
@@ -1147,7 +1155,7 @@ static void test_audit_tamper(void **state)
         raw_exec(f->path, edits[i]);
         assert_int_equal(store_open(f->dir, 0, &f->s), 0);
         calls = 0;
-        assert_int_equal(store_audit_scan(f->s, 1, count_cb, &calls),
+        assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, count_cb, &calls),
                          MAMORI_ETAMPER);
         assert_int_equal(calls, 1);
         store_close(f->s);
@@ -1158,7 +1166,7 @@ static void test_audit_tamper(void **state)
     /* Restored: reads cleanly again; the newest row is checked too. */
     assert_int_equal(store_open(f->dir, 0, &f->s), 0);
     calls = 0;
-    assert_int_equal(store_audit_scan(f->s, 1, count_cb, &calls), 0);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, count_cb, &calls), 0);
     assert_int_equal(calls, 3);
     store_close(f->s);
     raw_exec(f->path, "UPDATE audit SET detail = printf('%.200c', 'd')"
@@ -1271,7 +1279,7 @@ static void test_throughput(void **state)
     }
     assert_int_equal(store_commit(f->s), 0);
     t1 = now_s();
-    assert_int_equal(store_audit_scan(f->s, 1, count_cb, &calls), 0);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, count_cb, &calls), 0);
     t2 = now_s();
     assert_int_equal(calls, naudit);
     printf("# store: audit scan of %lld rows: %.3f s (%.2f M rows/s)\n",

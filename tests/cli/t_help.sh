@@ -1,0 +1,36 @@
+# Every command has help; usage errors are exit 2 and name no values; the
+# man page renders without warnings.
+. "$ROOT/tests/cli/lib.sh"
+ok --help
+all=$OUT
+for cmd in init login logout "user add" "user list" "dataset create" \
+    "dataset list" "dataset grant" "record add" "record get" "record update" \
+    "record delete" "record search" "audit show" "audit checkpoint" \
+    "audit verify"; do
+    contains "$all" "  $cmd"
+    # shellcheck disable=SC2086
+    ok help $cmd
+    contains "$OUT" "mamori $cmd"
+    # shellcheck disable=SC2086
+    ok $cmd --help
+done
+ok --version
+contains "$OUT" "mamori "
+rc_is 2 frobnicate
+rc_is 2 record
+rc_is 2 record add
+rc_is 2 record add people --no-such-option
+rc_is 2 record add people 'name'
+mam record add people 'ｓｅｃｒｅｔ-value-without-equals'
+[ "$RC" -eq 2 ] || die "missing = accepted"
+lacks "$ERR" 'secret-value'
+lacks "$ERR" 'ｓｅｃｒｅｔ'
+long=$(head -c 5000 /dev/zero | tr '\0' a)
+rc_is 2 record add people "name=$long"
+lacks "$ERR" "$long"
+[ -f "$ROOT/docs/mamori.1" ] || die "no man page"
+warn=$(groff -man -Tutf8 -ww "$ROOT/docs/mamori.1" 2>&1 >/dev/null)
+[ -z "$warn" ] || die "man page warnings: $warn"
+for cmd in init login "record search" "audit verify" MAMORI_HOME "EXIT STATUS"; do
+    grep -q -- "$cmd" "$ROOT/docs/mamori.1" || die "man page lacks $cmd"
+done
