@@ -85,6 +85,7 @@ $(BUILD)/locale/%/LC_MESSAGES/mamori.mo: po/%.po
 # ---- tests -----------------------------------------------------------------
 
 check: deps-ok
+	$(MAKE) format-check
 	$(MAKE) test BUILD=build
 	$(MAKE) test BUILD=build-san SAN=1
 	$(MAKE) fuzz-replay

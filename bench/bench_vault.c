@@ -94,7 +94,7 @@ static double peak_rss_mib(void)
 
 int main(int argc, char **argv)
 {
-    static const char *names[NF] = {"name", "kana", "birth", "postal",
+    static const char *names[NF] = {"name",    "kana",  "birth", "postal",
                                     "address", "phone", "email", "mynumber"};
     static const struct mamori_field_def fields[NF] = {
         {"name", "name", 1},       {"kana", "kana", 1},
@@ -120,8 +120,8 @@ int main(int argc, char **argv)
     if ((rc = mamori_open(home, &src, &m)) != 0)
         die("open", rc);
     mamori_sess *admin = login(m, "admin", "Bench-Admin-1!");
-    struct mamori_dataset_def d = {"people", "bench", "benchmark", NULL,
-                                   fields, NF};
+    struct mamori_dataset_def d = {"people", "bench", "benchmark",
+                                   NULL,     fields,  NF};
     if ((rc = mamori_user_add(admin, "op", "operator", "Bench-Op-12!", 12)) ||
         (rc = mamori_dataset_create(admin, &d)) ||
         (rc = mamori_dataset_grant(admin, "people", "op")))

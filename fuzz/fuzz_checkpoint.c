@@ -35,8 +35,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int n = snprintf(again, sizeof again,
                      "mamori-audit-checkpoint v1\nvault %s\nseq %lld\n"
                      "head %s\ntime %lld\nkey %s\nsig %s\n",
-                     cp.vault_id, (long long)cp.seq, head,
-                     (long long)cp.time, pk, sig);
+                     cp.vault_id, (long long)cp.seq, head, (long long)cp.time,
+                     pk, sig);
     if (n < 0 || (size_t)n != size ||
         strncasecmp(again, (const char *)data, size) != 0)
         abort();

@@ -139,8 +139,8 @@ struct mamori_user_info {
 
 /* Admin only. role: "admin", "operator" or "auditor". */
 int mamori_user_add(mamori_sess *s, const char *name, const char *role,
-                    const char *password, size_t password_len)
-    MAMORI_MUST_CHECK;
+                    const char *password,
+                    size_t password_len) MAMORI_MUST_CHECK;
 /* Admin or auditor. Free *out with free(). */
 int mamori_user_list(mamori_sess *s, struct mamori_user_info **out,
                      size_t *n) MAMORI_MUST_CHECK;
@@ -184,8 +184,8 @@ struct mamori_dataset_info {
 /* Admin only. Field names: 1..63 chars of [a-z0-9_] starting with a
  * letter, unique, and not "id" or "version" (the keys of a record's JSON
  * form). */
-int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *d)
-    MAMORI_MUST_CHECK;
+int mamori_dataset_create(mamori_sess *s,
+                          const struct mamori_dataset_def *d) MAMORI_MUST_CHECK;
 /* Datasets the caller may see: all for admin/auditor, granted ones for
  * operators. Free with mamori_dataset_list_free. */
 int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
@@ -224,8 +224,8 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
  * Validation and encryption run on all cores. */
 int mamori_record_add_many(mamori_sess *s, const char *dataset,
                            const struct mamori_kv *kv, size_t per_row,
-                           size_t nrows, char *ids, size_t ids_size)
-    MAMORI_MUST_CHECK;
+                           size_t nrows, char *ids,
+                           size_t ids_size) MAMORI_MUST_CHECK;
 /* Streaming form of add_many for imports: one transaction from begin to
  * commit, so that either every row is added or none. Each add validates,
  * encrypts and writes nrows rows (ids as for add_many; a refusal's row number
@@ -233,26 +233,24 @@ int mamori_record_add_many(mamori_sess *s, const char *dataset,
  * mamori_bulk_abort is possible. Commit and abort free the handle. The
  * session cannot be used for anything else meanwhile. */
 typedef struct mamori_bulk mamori_bulk;
-int mamori_bulk_begin(mamori_sess *s, const char *dataset, mamori_bulk **out)
-    MAMORI_MUST_CHECK;
-int mamori_bulk_add(mamori_bulk *b, const struct mamori_kv *kv,
-                    size_t per_row, size_t nrows, char *ids, size_t ids_size)
-    MAMORI_MUST_CHECK;
+int mamori_bulk_begin(mamori_sess *s, const char *dataset,
+                      mamori_bulk **out) MAMORI_MUST_CHECK;
+int mamori_bulk_add(mamori_bulk *b, const struct mamori_kv *kv, size_t per_row,
+                    size_t nrows, char *ids, size_t ids_size) MAMORI_MUST_CHECK;
 int mamori_bulk_commit(mamori_bulk *b) MAMORI_MUST_CHECK;
 void mamori_bulk_abort(mamori_bulk *b);
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out) MAMORI_MUST_CHECK;
 /* Replaces the given fields, keeps the others. */
 int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
-                         const struct mamori_kv *kv, size_t n)
-    MAMORI_MUST_CHECK;
-int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
-    MAMORI_MUST_CHECK;
+                         const struct mamori_kv *kv,
+                         size_t n) MAMORI_MUST_CHECK;
+int mamori_record_delete(mamori_sess *s, const char *dataset,
+                         const char *id) MAMORI_MUST_CHECK;
 /* Exact match on a searchable field after normalisation. */
-int mamori_record_search(mamori_sess *s, const char *dataset,
-                         const char *field, const char *value,
-                         struct mamori_record ***out, size_t *n)
-    MAMORI_MUST_CHECK;
+int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
+                         const char *value, struct mamori_record ***out,
+                         size_t *n) MAMORI_MUST_CHECK;
 /* Several exact-match lookups on one field in one call and one audit entry
  * (for imports' duplicate checks and batch clients). The matches of
  * values[i] are (*out)[first[i]] .. (*out)[first[i + 1] - 1]; first must
@@ -281,14 +279,14 @@ struct mamori_audit_entry {
 
 /* Auditor or admin. The last n entries (all if n == 0), oldest first. */
 int mamori_audit_show(mamori_sess *s, size_t last,
-                      struct mamori_audit_entry **out, size_t *n)
-    MAMORI_MUST_CHECK;
+                      struct mamori_audit_entry **out,
+                      size_t *n) MAMORI_MUST_CHECK;
 void mamori_audit_entries_free(struct mamori_audit_entry *e, size_t n);
 
 /* Auditor or admin. A signed checkpoint (text, owned by caller) of the
  * chain's head: keep it off the host. */
-int mamori_audit_checkpoint(mamori_sess *s, char **out, size_t *len)
-    MAMORI_MUST_CHECK;
+int mamori_audit_checkpoint(mamori_sess *s, char **out,
+                            size_t *len) MAMORI_MUST_CHECK;
 
 struct mamori_verify_result {
     int64_t entries;   /* entries checked */

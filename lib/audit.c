@@ -40,8 +40,8 @@ void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
 {
     /* Fixed-size header: every column but record_ids and prev_mac, each
      * string length-prefixed so that no two rows encode alike. */
-    uint8_t buf[16 + 2 + 37 + 8 * 3 + (2 + 64) * 3 + 2 + 32 + 2 + 16 + 2 +
-                128 + 8];
+    uint8_t
+        buf[16 + 2 + 37 + 8 * 3 + (2 + 64) * 3 + 2 + 32 + 2 + 16 + 2 + 128 + 8];
     size_t n = 0, idlen = row->record_ids ? strlen(row->record_ids) : 0;
 
     memcpy(buf, "mamori-audit-v1", 16);
@@ -432,8 +432,7 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
     }
     if (n >= VERIFY_MIN_PARALLEL) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        np = cpus > 1 ? (cpus < VERIFY_THREADS ? (size_t)cpus
-                                               : VERIFY_THREADS)
+        np = cpus > 1 ? (cpus < VERIFY_THREADS ? (size_t)cpus : VERIFY_THREADS)
                       : 1;
     }
     memset(parts, 0, sizeof parts);
@@ -449,8 +448,8 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
         p->store = i == 0 ? m->store : NULL;
     }
     for (size_t i = 1; i < np; i++)
-        started[i] = pthread_create(&th[i], NULL, verify_part_run,
-                                    &parts[i]) == 0;
+        started[i] =
+            pthread_create(&th[i], NULL, verify_part_run, &parts[i]) == 0;
     if (n > 0)
         verify_part_run(&parts[0]);
     for (size_t i = 1; i < np; i++) {
@@ -632,8 +631,8 @@ int mamori_audit_verify(mamori_sess *s, const char *checkpoint, size_t len,
     vrc = audit_verify(s->m, checkpoint, len, res);
     c.count = res->entries;
     snprintf(c.detail, sizeof c.detail, "%s",
-             vrc == 0 ? "intact" : (vrc == MAMORI_ETAMPER ? "tampered"
-                                                          : "not checked"));
+             vrc == 0 ? "intact"
+                      : (vrc == MAMORI_ETAMPER ? "tampered" : "not checked"));
     if (vrc != 0 && res->problem[0])
         sess_detail(s, "%s", res->problem);
     /* The verification itself is logged whatever it found. */

@@ -49,7 +49,6 @@ int audit_checkpoint_parse(const char *text, size_t len,
 
 /* Computes an entry's MAC under key (exposed for tests and verification). */
 void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
-               const struct store_audit_row *row,
-               uint8_t out[CRYPTO_MAC_LEN]);
+               const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN]);
 
 #endif

@@ -40,9 +40,9 @@ int auth_check_password(const char *user, const char *pw, size_t len)
 
 static int role_valid(const char *role)
 {
-    return role && (strcmp(role, "admin") == 0 ||
-                    strcmp(role, "operator") == 0 ||
-                    strcmp(role, "auditor") == 0);
+    return role &&
+           (strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 ||
+            strcmp(role, "auditor") == 0);
 }
 
 int auth_user_create(struct mamori *m, const char *name, const char *role,
@@ -88,8 +88,7 @@ static void client_copy(mamori_sess *s, const struct mamori_client *c)
     if (!c)
         return;
     snprintf(s->device, sizeof s->device, "%s", c->device ? c->device : "");
-    snprintf(s->address, sizeof s->address, "%s",
-             c->address ? c->address : "");
+    snprintf(s->address, sizeof s->address, "%s", c->address ? c->address : "");
     snprintf(s->request_id, sizeof s->request_id, "%s",
              c->request_id ? c->request_id : "");
     s->os_uid = c->os_uid;
@@ -105,8 +104,7 @@ int mamori_login(mamori *m, const char *user, const char *password,
     const char *dev = client && client->device ? client->device : "";
     int rc, found, ok;
 
-    if (!m || !user || !password || !token ||
-        token_size < MAMORI_TOKEN_LEN + 1)
+    if (!m || !user || !password || !token || token_size < MAMORI_TOKEN_LEN + 1)
         return MAMORI_EINVAL;
     token[0] = '\0';
     memset(&u, 0, sizeof u);
@@ -121,8 +119,7 @@ int mamori_login(mamori *m, const char *user, const char *password,
         found = rc == 0;
     }
     if (found) {
-        ok = crypto_pw_verify(u.pwhash, password, password_len) &&
-             !u.disabled;
+        ok = crypto_pw_verify(u.pwhash, password, password_len) && !u.disabled;
     } else {
         (void)crypto_pw_verify(dummy_hash(), password, password_len);
         ok = 0;
@@ -132,8 +129,7 @@ int mamori_login(mamori *m, const char *user, const char *password,
         /* The name is logged only when it is a real user's: an unknown
          * "name" is often a password typed into the wrong box. */
         crypto_wipe(u.pwhash, sizeof u.pwhash);
-        rc = guard_audit_event(m, found ? u.name : "", dev, OP_LOGIN,
-                               "denied",
+        rc = guard_audit_event(m, found ? u.name : "", dev, OP_LOGIN, "denied",
                                found ? "wrong password" : "unknown user");
         return rc == 0 ? MAMORI_EAUTH : rc;
     }
@@ -295,8 +291,7 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
     return guard_end(&c, rc);
 }
 
-int mamori_user_list(mamori_sess *s, struct mamori_user_info **out,
-                     size_t *n)
+int mamori_user_list(mamori_sess *s, struct mamori_user_info **out, size_t *n)
 {
     struct guard_call c;
     struct store_user *u = NULL;

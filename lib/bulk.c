@@ -23,8 +23,8 @@
 struct mamori_bulk {
     struct guard_call c;
     struct vault_ds *d;
-    size_t rows;  /* rows added so far */
-    int failed;   /* an add failed: only abort is possible */
+    size_t rows; /* rows added so far */
+    int failed;  /* an add failed: only abort is possible */
 };
 
 /* One mamori_bulk_add call: the rows and the workers' shared state. */
@@ -185,8 +185,8 @@ int mamori_bulk_begin(mamori_sess *s, const char *dataset, mamori_bulk **out)
     return 0;
 }
 
-int mamori_bulk_add(mamori_bulk *h, const struct mamori_kv *kv,
-                    size_t per_row, size_t nrows, char *ids, size_t ids_size)
+int mamori_bulk_add(mamori_bulk *h, const struct mamori_kv *kv, size_t per_row,
+                    size_t nrows, char *ids, size_t ids_size)
 {
     struct batch b;
     int rc = MAMORI_EINVAL;

@@ -732,21 +732,21 @@ int crypto_pw_verify(const char *hash, const char *pw, size_t pwlen)
 /* ---- Ed25519 ------------------------------------------------------------- */
 
 void crypto_ed25519_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],
-                         uint8_t sk[CRYPTO_SIGN_SK_LEN])
+                            uint8_t sk[CRYPTO_SIGN_SK_LEN])
 {
     must(ensure_init() == 0);
     must(crypto_sign_ed25519_keypair(pk, sk) == 0);
 }
 
 void crypto_ed25519_sign(const uint8_t sk[CRYPTO_SIGN_SK_LEN], const void *msg,
-                 size_t len, uint8_t sig[CRYPTO_SIG_LEN])
+                         size_t len, uint8_t sig[CRYPTO_SIG_LEN])
 {
     must(ensure_init() == 0);
     must(crypto_sign_ed25519_detached(sig, NULL, msg, len, sk) == 0);
 }
 
 int crypto_ed25519_verify(const uint8_t pk[CRYPTO_SIGN_PK_LEN], const void *msg,
-                       size_t len, const uint8_t sig[CRYPTO_SIG_LEN])
+                          size_t len, const uint8_t sig[CRYPTO_SIG_LEN])
 {
     if (pk == NULL || sig == NULL || (msg == NULL && len > 0))
         return 0;

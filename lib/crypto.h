@@ -65,8 +65,7 @@ void crypto_hmac(const uint8_t *key, size_t keylen,
  * several threads at once: crypto_hmac_run copies the precomputed state.
  */
 struct crypto_hmac_key;
-struct crypto_hmac_key *crypto_hmac_key_new(const uint8_t *key,
-                                            size_t keylen);
+struct crypto_hmac_key *crypto_hmac_key_new(const uint8_t *key, size_t keylen);
 void crypto_hmac_key_free(struct crypto_hmac_key *k);
 void crypto_hmac_run(const struct crypto_hmac_key *k,
                      const struct crypto_part *parts, size_t n,
@@ -90,18 +89,19 @@ int crypto_argon2id(const char *pass, size_t passlen,
 /* Password hashing for user logins (Argon2id, encoded string with its
  * parameters, crypto_pwhash_str). out must hold CRYPTO_PWHASH_STRLEN. */
 #define CRYPTO_PWHASH_STRLEN 128
-int crypto_pw_hash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN]);
+int crypto_pw_hash(const char *pw, size_t pwlen,
+                   char out[CRYPTO_PWHASH_STRLEN]);
 /* 1 if pw matches the hash, 0 if not. */
 int crypto_pw_verify(const char *hash, const char *pw, size_t pwlen);
 
 /* Ed25519. */
 void crypto_ed25519_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],
-                         uint8_t sk[CRYPTO_SIGN_SK_LEN]);
+                            uint8_t sk[CRYPTO_SIGN_SK_LEN]);
 void crypto_ed25519_sign(const uint8_t sk[CRYPTO_SIGN_SK_LEN], const void *msg,
-                 size_t len, uint8_t sig[CRYPTO_SIG_LEN]);
+                         size_t len, uint8_t sig[CRYPTO_SIG_LEN]);
 /* 1 if valid. */
 int crypto_ed25519_verify(const uint8_t pk[CRYPTO_SIGN_PK_LEN], const void *msg,
-                       size_t len, const uint8_t sig[CRYPTO_SIG_LEN]);
+                          size_t len, const uint8_t sig[CRYPTO_SIG_LEN]);
 
 /* Hex and base64url (no padding) encoding. out sizes: 2*len+1 and
  * crypto_b64_len(len)+1. Decoders return the decoded length or -1. */

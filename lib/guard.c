@@ -13,7 +13,6 @@
 #include "store.h"
 #include "banned.h"
 
-
 enum role_bit { R_ADMIN = 1, R_OPERATOR = 2, R_AUDITOR = 4, R_ANY = 7 };
 
 static const struct {
@@ -206,8 +205,7 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     }
     if (!guard_role_allows(s->user.role, op)) {
         rc = MAMORI_EDENIED;
-        sess_detail(s, "role %s may not do %s", s->user.role,
-                    guard_action(op));
+        sess_detail(s, "role %s may not do %s", s->user.role, guard_action(op));
         goto refuse;
     }
     if (c->has_ds && strcmp(s->user.role, "operator") == 0) {
@@ -325,8 +323,7 @@ int guard_end(struct guard_call *c, int rc)
 }
 
 int guard_audit_event(struct mamori *m, const char *user, const char *device,
-                      enum guard_op op, const char *outcome,
-                      const char *detail)
+                      enum guard_op op, const char *outcome, const char *detail)
 {
     struct store_audit_row row;
     int rc;

@@ -52,8 +52,8 @@ const char *keys_vault_id(const struct keys *k);
  * stored. *key points into guarded memory owned by k, valid until
  * keys_close or keys_dataset_destroy. MAMORI_ENOTFOUND if missing (or
  * destroyed). */
-int keys_dataset_key(struct keys *k, const char *dataset_uuid,
-                     uint32_t version, int create, const uint8_t **key);
+int keys_dataset_key(struct keys *k, const char *dataset_uuid, uint32_t version,
+                     int create, const uint8_t **key);
 /* Destroys every key of the dataset (crypto-shredding). */
 int keys_dataset_destroy(struct keys *k, const char *dataset_uuid);
 
@@ -63,8 +63,7 @@ int keys_audit_initial(struct keys *k, const uint8_t **k0);
  * (k[e+1] = crypto_kdf(k[e], "mamori-audit-epoch")), which is then replaced
  * by the newer one and the old wiped. An epoch older than the stored one is
  * MAMORI_ESTATE. out is caller-provided (wipe it). */
-int keys_audit_key(struct keys *k, uint64_t epoch,
-                   uint8_t out[CRYPTO_KEY_LEN]);
+int keys_audit_key(struct keys *k, uint64_t epoch, uint8_t out[CRYPTO_KEY_LEN]);
 /* Steps a key one epoch forward (what keys_audit_key and verifiers use). */
 void keys_audit_evolve(const uint8_t in[CRYPTO_KEY_LEN],
                        uint8_t out[CRYPTO_KEY_LEN]);

@@ -29,7 +29,7 @@ static void no_core_dumps(void)
 
 static int home_ok(const char *home)
 {
-    if (!home || !*home || strlen(home) >= sizeof ((struct mamori *)0)->home)
+    if (!home || !*home || strlen(home) >= sizeof((struct mamori *)0)->home)
         return 0;
     return 1;
 }
@@ -95,8 +95,7 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
     if (rc == 0)
         rc = store_meta_set(m->store, "created", created);
     if (rc == 0)
-        rc = auth_user_create(m, admin, "admin", admin_password,
-                              password_len);
+        rc = auth_user_create(m, admin, "admin", admin_password, password_len);
     if (rc == 0) {
         struct store_audit_row row;
         memset(&row, 0, sizeof row);
@@ -125,8 +124,7 @@ int mamori_key_source(const char *home, char *kind, size_t kind_size,
     return keys_source(home, kind, kind_size, path, path_size);
 }
 
-int mamori_open(const char *home, const struct mamori_keysrc *src,
-                mamori **out)
+int mamori_open(const char *home, const struct mamori_keysrc *src, mamori **out)
 {
     struct mamori *m = NULL;
     char vid[64];

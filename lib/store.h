@@ -114,11 +114,12 @@ int store_index_put(struct store *s, int64_t dataset_id, int field,
                     const uint8_t id[STORE_RID_LEN]);
 int store_index_delete_record(struct store *s, int64_t dataset_id,
                               const uint8_t id[STORE_RID_LEN]);
-/* Record ids whose index entry matches; *ids malloc'd, n*STORE_RID_LEN
- * bytes. */
+/* The records whose index entry matches, ciphertexts included (one join,
+ * no second lookup); *out malloc'd, free with store_records_free. */
 int store_index_lookup(struct store *s, int64_t dataset_id, int field,
-                       const uint8_t *mac, size_t maclen, uint8_t **ids,
-                       size_t *n);
+                       const uint8_t *mac, size_t maclen,
+                       struct store_record **out, size_t *n);
+void store_records_free(struct store_record *r, size_t n);
 
 /* ---- audit log (table "audit") ---- */
 struct store_audit_row {

@@ -185,7 +185,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      " ON CONFLICT DO NOTHING",
     [ST_INDEX_DELETE] = "DELETE FROM blind WHERE record = (SELECT rid FROM"
                         " records WHERE dataset_id = ?1 AND id = ?2)",
-    [ST_INDEX_LOOKUP] = "SELECT r.id FROM blind b JOIN records r"
+    [ST_INDEX_LOOKUP] = "SELECT r.version, r.key_version, r.updated, r.ct,"
+                        " r.id FROM blind b JOIN records r"
                         " ON r.rid = b.record WHERE b.dataset_id = ?1"
                         " AND b.field = ?2 AND b.mac = ?3",
     [ST_AUDIT_MAX] = "SELECT max(seq) FROM audit",
@@ -1176,14 +1177,44 @@ out:
     return rc;
 }
 
+/* Reads version, key_version, updated, ct from columns 0..3 of the current
+ * row into r (ct malloc'd). */
+static int read_record(sqlite3_stmt *st, struct store_record *r)
+{
+    int64_t version = 0, kv = 0, updated = 0;
+    const void *p;
+    uint8_t *ct;
+    int rc, len;
+
+    if ((rc = col_i64(st, 0, &version, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 1, &kv, MAMORI_EIO)) != 0 ||
+        (rc = col_i64(st, 2, &updated, MAMORI_EIO)) != 0)
+        return rc;
+    if (version < 0 || version > UINT32_MAX || kv < 0 || kv > UINT32_MAX ||
+        sqlite3_column_type(st, 3) != SQLITE_BLOB)
+        return MAMORI_EIO;
+    p = sqlite3_column_blob(st, 3);
+    len = sqlite3_column_bytes(st, 3);
+    if (len < 0 || (len > 0 && p == NULL))
+        return MAMORI_ENOMEM;
+    ct = malloc(len > 0 ? (size_t)len : 1);
+    if (ct == NULL)
+        return MAMORI_ENOMEM;
+    if (len > 0)
+        memcpy(ct, p, (size_t)len);
+    r->version = (uint32_t)version;
+    r->key_version = (uint32_t)kv;
+    r->updated = updated;
+    r->ct = ct;
+    r->ctlen = (size_t)len;
+    return 0;
+}
+
 int store_record_get(struct store *s, int64_t dataset_id,
                      const uint8_t id[STORE_RID_LEN], struct store_record *r)
 {
     sqlite3_stmt *st = NULL;
-    int64_t version = 0, kv = 0, updated = 0;
-    const void *p;
-    uint8_t *ct = NULL;
-    int rc = MAMORI_EINVAL, len;
+    int rc = MAMORI_EINVAL;
 
     if (id == NULL || r == NULL)
         goto out;
@@ -1196,41 +1227,14 @@ int store_record_get(struct store *s, int64_t dataset_id,
         rc = bind_blob(st, 2, id, STORE_RID_LEN);
     if (rc == 0)
         rc = step_row(st);
-    if (rc != 0)
-        goto out;
-    if ((rc = col_i64(st, 0, &version, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 1, &kv, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 2, &updated, MAMORI_EIO)) != 0)
-        goto out;
-    if (version < 0 || version > UINT32_MAX || kv < 0 || kv > UINT32_MAX ||
-        sqlite3_column_type(st, 3) != SQLITE_BLOB) {
-        rc = MAMORI_EIO;
-        goto out;
+    if (rc == 0)
+        rc = read_record(st, r);
+    if (rc == 0) {
+        r->dataset_id = dataset_id;
+        memcpy(r->id, id, STORE_RID_LEN);
     }
-    p = sqlite3_column_blob(st, 3);
-    len = sqlite3_column_bytes(st, 3);
-    if (len < 0 || (len > 0 && p == NULL)) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
-    ct = malloc(len > 0 ? (size_t)len : 1);
-    if (ct == NULL) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
-    if (len > 0)
-        memcpy(ct, p, (size_t)len);
-    r->dataset_id = dataset_id;
-    memcpy(r->id, id, STORE_RID_LEN);
-    r->version = (uint32_t)version;
-    r->key_version = (uint32_t)kv;
-    r->updated = updated;
-    r->ct = ct;
-    r->ctlen = (size_t)len;
-    ct = NULL;
 out:
     stmt_done(st);
-    free(ct);
     return rc;
 }
 
@@ -1333,17 +1337,17 @@ out:
 }
 
 int store_index_lookup(struct store *s, int64_t dataset_id, int field,
-                       const uint8_t *mac, size_t maclen, uint8_t **ids,
-                       size_t *n)
+                       const uint8_t *mac, size_t maclen,
+                       struct store_record **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
-    uint8_t *arr = NULL;
+    struct store_record *arr = NULL;
     size_t cap = 0, cnt = 0;
     int rc = MAMORI_EINVAL, r = SQLITE_DONE;
 
-    if (ids == NULL || n == NULL)
+    if (out == NULL || n == NULL)
         goto out;
-    *ids = NULL;
+    *out = NULL;
     *n = 0;
     rc = check_mac(field, mac, maclen);
     if (rc != 0)
@@ -1356,24 +1360,39 @@ int store_index_lookup(struct store *s, int64_t dataset_id, int field,
         (rc = bind_blob(st, 3, mac, maclen)) != 0)
         goto out;
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow((void **)&arr, &cap, cnt, STORE_RID_LEN);
+        rc = grow((void **)&arr, &cap, cnt, sizeof *arr);
+        if (rc != 0)
+            break;
+        memset(&arr[cnt], 0, sizeof *arr);
+        rc = col_blob_fixed(st, 4, arr[cnt].id, STORE_RID_LEN, MAMORI_EIO);
         if (rc == 0)
-            rc = col_blob_fixed(st, 0, arr + cnt * STORE_RID_LEN, STORE_RID_LEN,
-                                MAMORI_EIO);
-        if (rc == 0)
+            rc = read_record(st, &arr[cnt]);
+        if (rc == 0) {
+            arr[cnt].dataset_id = dataset_id;
             cnt++;
+        }
     }
     if (rc == 0 && r != SQLITE_DONE)
         rc = sq_err(r);
     if (rc != 0)
         goto out;
-    *ids = arr;
+    *out = arr;
     *n = cnt;
     arr = NULL;
+    cnt = 0;
 out:
     stmt_done(st);
-    free(arr);
+    store_records_free(arr, cnt);
     return rc;
+}
+
+void store_records_free(struct store_record *r, size_t n)
+{
+    if (r == NULL)
+        return;
+    for (size_t i = 0; i < n; i++)
+        free(r[i].ct);
+    free(r);
 }
 
 /* ---- audit --------------------------------------------------------------- */

@@ -63,8 +63,7 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
  * mynumber, corpnumber. Accepts raw user input too (search terms are not
  * always valid values): returns 0, or -1 if in is not UTF-8, -2 on ENOMEM.
  */
-int text_search_key(enum field_type t, const char *in, size_t len,
-                    char **out);
+int text_search_key(enum field_type t, const char *in, size_t len, char **out);
 
 /* Check digits. digits points at exactly 12 / 13 ASCII digits.
  * Return 1 if valid, 0 if not. */

@@ -157,7 +157,7 @@ void vault_cache_free(struct mamori *m)
 
 /* The cached dataset for a store row, loading keys on first use. */
 int vault_ds_load(struct mamori *m, const struct store_dataset *row,
-                   struct vault_ds **out)
+                  struct vault_ds **out)
 {
     struct vault_ds *d;
     const uint8_t *root;
@@ -255,27 +255,28 @@ static int dataset_name_ok(const char *s)
     for (size_t i = 0; i < n; i++) {
         char c = s[i];
         int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') || (i > 0 && (c == '-' || c == '_' ||
-                                                      c == '.'));
+                 (c >= '0' && c <= '9') ||
+                 (i > 0 && (c == '-' || c == '_' || c == '.'));
         if (!ok)
             return 0;
     }
     return 1;
 }
 
-static int dataset_def_check(mamori_sess *s, const struct mamori_dataset_def *def,
+static int dataset_def_check(mamori_sess *s,
+                             const struct mamori_dataset_def *def,
                              struct vault_ds *d, char ends[11])
 {
     if (!dataset_name_ok(def->name)) {
         sess_detail(s, "dataset name: 1-63 characters of A-Z a-z 0-9 - _ .");
         return MAMORI_EINVAL;
     }
-    if (!utf8_text_ok(def->client, sizeof ((struct store_dataset *)0)->client)) {
+    if (!utf8_text_ok(def->client, sizeof((struct store_dataset *)0)->client)) {
         sess_detail(s, "client: required, up to 255 bytes of text");
         return MAMORI_EINVAL;
     }
     if (!utf8_text_ok(def->purpose,
-                      sizeof ((struct store_dataset *)0)->purpose)) {
+                      sizeof((struct store_dataset *)0)->purpose)) {
         sess_detail(s, "purpose: required, up to 511 bytes of text");
         return MAMORI_EINVAL;
     }
@@ -456,8 +457,7 @@ void mamori_dataset_list_free(struct mamori_dataset_info *list, size_t n)
     free(list);
 }
 
-int mamori_dataset_grant(mamori_sess *s, const char *dataset,
-                         const char *user)
+int mamori_dataset_grant(mamori_sess *s, const char *dataset, const char *user)
 {
     struct guard_call c;
     struct store_user u;
@@ -642,8 +642,8 @@ static int unseal(struct mamori *m, const struct vault_ds *d,
  * clears the field; on add an empty value means absent. Thread-safe: no
  * session state is touched. */
 int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
-                          size_t n, struct values *vs,
-                          int seen[VAULT_MAX_FIELDS], struct refusal *why)
+                         size_t n, struct values *vs,
+                         int seen[VAULT_MAX_FIELDS], struct refusal *why)
 {
     for (size_t i = 0; i < n; i++) {
         size_t idx;
@@ -653,7 +653,8 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
             why->rule = "missing field name or value";
             return MAMORI_EINVAL;
         }
-        struct vault_field *f = ds_field((struct vault_ds *)d, kv[i].name, &idx);
+        struct vault_field *f =
+            ds_field((struct vault_ds *)d, kv[i].name, &idx);
         if (!f) {
             why->rule = "no such field in dataset";
             return MAMORI_EINVAL;
@@ -684,9 +685,8 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
 /* Puts a refusal into the session's detail and the audit detail. row is
  * 1-based, 0 when there is a single record. */
 void vault_refusal_report(mamori_sess *s, struct guard_call *c,
-                           const struct vault_ds *d,
-                           const struct mamori_kv *kv, size_t row,
-                           const struct refusal *why)
+                          const struct vault_ds *d, const struct mamori_kv *kv,
+                          size_t row, const struct refusal *why)
 {
     char where[96];
     if (row)
@@ -765,8 +765,7 @@ int vault_write_new(struct mamori *m, const struct vault_ds *d,
 
 /* New record id (UUID v4 bits), version 1, sealed and indexed. */
 int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
-                       const struct values *vs, int64_t now,
-                       struct prepared *p)
+                      const struct values *vs, int64_t now, struct prepared *p)
 {
     memset(&p->r, 0, sizeof p->r);
     p->r.dataset_id = d->id;
@@ -871,8 +870,9 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
 }
 
 /* Loads and decrypts one record inside a guarded call. */
-static int load_record(mamori_sess *s, struct vault_ds *d, const uint8_t rid[16],
-                       struct store_record *r, struct values *vs)
+static int load_record(mamori_sess *s, struct vault_ds *d,
+                       const uint8_t rid[16], struct store_record *r,
+                       struct values *vs)
 {
     char idtext[37];
     int rc = store_record_get(s->m->store, d->id, rid, r);
@@ -1036,9 +1036,10 @@ static int search_one(mamori_sess *s, struct guard_call *c,
                       const char *value, struct mamori_record ***recs,
                       size_t *nrec, size_t *cap)
 {
-    uint8_t *ids = NULL, mac[4];
-    size_t nids = 0;
-    char *want = NULL;
+    struct store_record *rows = NULL;
+    uint8_t mac[4];
+    size_t nrows = 0;
+    char *want = NULL, idtext[37];
     int rc;
 
     if (!value || text_search_key(f->type, value, strlen(value), &want) != 0 ||
@@ -1049,19 +1050,18 @@ static int search_one(mamori_sess *s, struct guard_call *c,
         goto out;
     }
     size_t ml = vault_index_mac(d, f, want, strlen(want), mac);
-    rc = store_index_lookup(s->m->store, d->id, (int)fidx, mac, ml, &ids,
-                            &nids);
-    if (rc != 0)
-        goto out;
-    for (size_t i = 0; i < nids; i++) {
-        struct store_record r;
+    rc = store_index_lookup(s->m->store, d->id, (int)fidx, mac, ml, &rows,
+                            &nrows);
+    for (size_t i = 0; rc == 0 && i < nrows; i++) {
         struct values vs;
         char *key = NULL;
-        memset(&r, 0, sizeof r);
-        rc = load_record(s, d, ids + i * 16, &r, &vs);
-        free(r.ct);
+        rc = unseal(s->m, d, &rows[i], &vs);
+        if (rc == MAMORI_ECRYPTO) {
+            vault_rid_format(rows[i].id, idtext);
+            sess_detail(s, "record %s failed its integrity check", idtext);
+        }
         if (rc != 0)
-            goto out;
+            break;
         /* Drop the blind index's deliberate false positives. */
         int match = vs.v[fidx] &&
                     text_search_key(f->type, vs.v[fidx], strlen(vs.v[fidx]),
@@ -1079,27 +1079,24 @@ static int search_one(mamori_sess *s, struct guard_call *c,
             }
         }
         if (match && rc == 0) {
-            char idtext[37];
-            vault_rid_format(r.id, idtext);
+            vault_rid_format(rows[i].id, idtext);
             rc = guard_add_id(c, idtext);
             if (rc == 0)
-                rc = record_out(d, &r, &vs, &(*recs)[*nrec]);
+                rc = record_out(d, &rows[i], &vs, &(*recs)[*nrec]);
             if (rc == 0)
                 (*nrec)++;
         }
         vault_values_wipe(&vs, VAULT_MAX_FIELDS);
-        if (rc != 0)
-            goto out;
     }
 out:
     crypto_wipe_free_str(want);
-    free(ids);
+    store_records_free(rows, nrows);
     return rc;
 }
 
-int mamori_record_search(mamori_sess *s, const char *dataset,
-                         const char *field, const char *value,
-                         struct mamori_record ***out, size_t *n)
+int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
+                         const char *value, struct mamori_record ***out,
+                         size_t *n)
 {
     struct guard_call c;
     struct vault_ds *d;

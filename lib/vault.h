@@ -69,15 +69,13 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
  * row is 1-based, 0 for a single record. */
 struct guard_call;
 void vault_refusal_report(mamori_sess *s, struct guard_call *c,
-                          const struct vault_ds *d,
-                          const struct mamori_kv *kv, size_t row,
-                          const struct refusal *why);
+                          const struct vault_ds *d, const struct mamori_kv *kv,
+                          size_t row, const struct refusal *why);
 
 /* A new record (random UUID v4 id, version 1) sealed and indexed; thread-
  * safe. vault_write_new stores it (inside the caller's transaction). */
 int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
-                      const struct values *vs, int64_t now,
-                      struct prepared *p);
+                      const struct values *vs, int64_t now, struct prepared *p);
 int vault_write_new(struct mamori *m, const struct vault_ds *d,
                     const struct prepared *p);
 

@@ -49,7 +49,8 @@ static void add_some(struct tvault *tv, int n)
     struct mamori_kv kv[] = {{"name", "山田 太郎"}};
     char id[MAMORI_ID_LEN + 1];
     for (int i = 0; i < n; i++)
-        assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id, sizeof id), 0);
+        assert_int_equal(
+            mamori_record_add(tv->op, "people", kv, 1, id, sizeof id), 0);
 }
 
 static void chain_detects_changes(void **state)
@@ -63,7 +64,8 @@ static void chain_detects_changes(void **state)
     assert_string_equal(vr.problem, "");
 
     sql(tv, "UPDATE audit SET detail = 'x' WHERE seq = 8");
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 8);
     assert_non_null(strstr(vr.problem, "altered"));
     assert_non_null(strstr(mamori_errdetail(tv->aud), "8"));
@@ -75,7 +77,8 @@ static void chain_detects_deletion(void **state)
     struct mamori_verify_result vr;
     add_some(tv, 3);
     sql(tv, "DELETE FROM audit WHERE seq = 3");
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 3);
     assert_non_null(strstr(vr.problem, "missing"));
 }
@@ -96,7 +99,8 @@ static void checkpoint_catches_truncation(void **state)
 
     sql(tv, "DELETE FROM audit WHERE seq >= (SELECT max(seq) - 6 FROM audit)");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
-    assert_int_equal(mamori_audit_verify(tv->aud, cp, len, &vr), MAMORI_ETAMPER);
+    assert_int_equal(mamori_audit_verify(tv->aud, cp, len, &vr),
+                     MAMORI_ETAMPER);
     assert_non_null(strstr(vr.problem, "removed"));
 
     /* a changed signature, or another key, is refused */
@@ -104,7 +108,8 @@ static void checkpoint_catches_truncation(void **state)
     char *sig = strstr(bad, "\nsig ");
     assert_non_null(sig);
     sig[5] = sig[5] == '0' ? '1' : '0';
-    assert_int_equal(mamori_audit_verify(tv->aud, bad, len, &vr), MAMORI_ETAMPER);
+    assert_int_equal(mamori_audit_verify(tv->aud, bad, len, &vr),
+                     MAMORI_ETAMPER);
     assert_non_null(strstr(vr.problem, "signature"));
     free(bad);
     free(cp);
@@ -139,7 +144,8 @@ static void parallel_verify(void **state)
     snprintf(q, sizeof q, "UPDATE audit SET count = 2 WHERE seq = %lld",
              (long long)(seam + 100));
     sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, seam + 100);
     snprintf(q, sizeof q, "UPDATE audit SET count = 1 WHERE seq = %lld",
              (long long)(seam + 100));
@@ -151,7 +157,8 @@ static void parallel_verify(void **state)
     snprintf(q, sizeof q, "DELETE FROM audit WHERE seq = %lld",
              (long long)(seam - 1));
     sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), MAMORI_ETAMPER);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
     assert_non_null(strstr(vr.problem, "missing"));
 }
 
@@ -162,7 +169,8 @@ static void checkpoint_parser_rejects(void **state)
         "mamori-audit-checkpoint v1\n"
         "vault 0b5e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b\n"
         "seq 42\n"
-        "head abababababababababababababababababababababababababababababababab\n"
+        "head "
+        "abababababababababababababababababababababababababababababababab\n"
         "time 1790000000\n"
         "key cdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcdcd\n"
         "sig efefefefefefefefefefefefefefefefefefefefefefefefefefefefefefefef"
@@ -177,7 +185,9 @@ static void checkpoint_parser_rejects(void **state)
     assert_int_equal(cp.head[0], 0xab);
     assert_string_equal(cp.vault_id, "0b5e2f3a-1c2d-4e5f-8a9b-0c1d2e3f4a5b");
 
-    static const struct { const char *from, *to, *why; } muts[] = {
+    static const struct {
+        const char *from, *to, *why;
+    } muts[] = {
         {"seq 42", "seq -2", "seq"},
         {"seq 42", "seq 042", "seq"},
         {"seq 42", "seq 9999999999999999999999", "seq"},
@@ -200,27 +210,33 @@ static void checkpoint_parser_rejects(void **state)
     }
     /* truncated at every length, and trailing junk */
     for (size_t l = 0; l < strlen(good); l++)
-        assert_int_equal(audit_checkpoint_parse(good, l, &cp, &why), MAMORI_EINVAL);
+        assert_int_equal(audit_checkpoint_parse(good, l, &cp, &why),
+                         MAMORI_EINVAL);
     snprintf(buf, sizeof buf, "%sx", good);
-    assert_int_equal(audit_checkpoint_parse(buf, strlen(buf), &cp, &why), MAMORI_EINVAL);
+    assert_int_equal(audit_checkpoint_parse(buf, strlen(buf), &cp, &why),
+                     MAMORI_EINVAL);
     /* oversized */
     char *big = malloc(100000);
     memset(big, 'a', 100000);
-    assert_int_equal(audit_checkpoint_parse(big, 100000, &cp, &why), MAMORI_EINVAL);
+    assert_int_equal(audit_checkpoint_parse(big, 100000, &cp, &why),
+                     MAMORI_EINVAL);
     free(big);
 }
 
 static void entries_carry_no_values(void **state)
 {
     struct tvault *tv = *state;
-    struct mamori_kv kv[] = {{"name", "秘密 花子"}, {"mynumber", "123456789018"}};
+    struct mamori_kv kv[] = {{"name", "秘密 花子"},
+                             {"mynumber", "123456789018"}};
     struct mamori_record **rs = NULL;
     struct mamori_audit_entry *e = NULL;
     char id[MAMORI_ID_LEN + 1];
     size_t n = 0;
 
-    assert_int_equal(mamori_record_add(tv->op, "people", kv, 2, id, sizeof id), 0);
-    assert_int_equal(mamori_record_search(tv->op, "people", "name", "秘密花子", &rs, &n), 0);
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 2, id, sizeof id),
+                     0);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "name", "秘密花子", &rs, &n), 0);
     assert_int_equal(n, 1);
     mamori_record_array_free(rs, n);
     assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
@@ -242,9 +258,12 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(checkpoint_parser_rejects),
         cmocka_unit_test_setup_teardown(chain_detects_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(chain_detects_deletion, setup, teardown),
-        cmocka_unit_test_setup_teardown(checkpoint_catches_truncation, setup, teardown),
-        cmocka_unit_test_setup_teardown(entries_carry_no_values, setup, teardown),
+        cmocka_unit_test_setup_teardown(chain_detects_deletion, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_catches_truncation, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(entries_carry_no_values, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(parallel_verify, setup, teardown),
     };
     if (mamori_library_init() != 0)

@@ -804,8 +804,7 @@ static void test_pwhash(void **state)
     assert_int_equal(crypto_pw_verify(hash, pw, strlen(pw)), 1);
     assert_int_equal(crypto_pw_verify(hash, pw, strlen(pw) - 1), 0);
     assert_int_equal(
-        crypto_pw_verify(hash, "Correct horse battery staple", strlen(pw)),
-        0);
+        crypto_pw_verify(hash, "Correct horse battery staple", strlen(pw)), 0);
     assert_int_equal(crypto_pw_verify(hash, "", 0), 0);
     assert_int_equal(crypto_pw_verify(NULL, pw, strlen(pw)), 0);
     /* salted: the same password hashes differently */
@@ -819,8 +818,7 @@ static void test_pwhash(void **state)
     assert_int_equal(crypto_pw_verify(junk, pw, strlen(pw)), 0);
     assert_int_equal(crypto_pw_verify("", pw, strlen(pw)), 0);
     assert_int_equal(
-        crypto_pw_verify("$argon2id$v=19$m=1,t=1,p=1$x$y", pw, strlen(pw)),
-        0);
+        crypto_pw_verify("$argon2id$v=19$m=1,t=1,p=1$x$y", pw, strlen(pw)), 0);
     /* an empty password still hashes (policy is the caller's) */
     assert_int_equal(crypto_pw_hash("", 0, hash), 0);
     assert_int_equal(crypto_pw_verify(hash, "", 0), 1);

@@ -65,7 +65,8 @@ static void role_matrix(void **state)
     char id[MAMORI_ID_LEN + 1], seed_id[MAMORI_ID_LEN + 1];
     static const struct mamori_field_def f[] = {{"a", "text", 0}};
 
-    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, seed_id, sizeof seed_id), 0);
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", kv, 1, seed_id, sizeof seed_id), 0);
     for (int i = 0; i < 3; i++) {
         mamori_sess *s = who[i];
         int adm = i == 0, op = i == 1, aud = i == 2;
@@ -118,12 +119,15 @@ static void role_matrix(void **state)
         (void)names;
     }
     /* an operator without a grant is refused, and it is audited */
-    assert_int_equal(mamori_user_add(tv->admin, "op9", "operator", "Passw0rd!long", 13), 0);
+    assert_int_equal(
+        mamori_user_add(tv->admin, "op9", "operator", "Passw0rd!long", 13), 0);
     mamori_sess *op9 = tv_login(tv, "op9", "Passw0rd!long");
     assert_non_null(op9);
     struct mamori_record *r = NULL;
-    assert_int_equal(mamori_record_get(op9, "people", seed_id, &r), MAMORI_EDENIED);
-    assert_int_equal(mamori_record_get(tv->op, "nosuch", seed_id, &r), MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_record_get(op9, "people", seed_id, &r),
+                     MAMORI_EDENIED);
+    assert_int_equal(mamori_record_get(tv->op, "nosuch", seed_id, &r),
+                     MAMORI_ENOTFOUND);
     mamori_session_close(op9);
     struct mamori_audit_entry *e = NULL;
     size_t n = 0;
@@ -147,15 +151,19 @@ static void fail_closed(void **state)
     struct mamori_dataset_info *d = NULL;
     size_t n = 0;
 
-    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id, sizeof id), 0);
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id, sizeof id),
+                     0);
     mamori_test_fail_audit(tv->m, 1);
-    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id2, sizeof id2),
-                     MAMORI_EAUDIT);
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", kv, 1, id2, sizeof id2),
+        MAMORI_EAUDIT);
     assert_string_equal(id2, "");
-    assert_int_equal(mamori_record_get(tv->op, "people", id, &r), MAMORI_EAUDIT);
-    assert_null(r);
-    assert_int_equal(mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n),
+    assert_int_equal(mamori_record_get(tv->op, "people", id, &r),
                      MAMORI_EAUDIT);
+    assert_null(r);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n),
+        MAMORI_EAUDIT);
     assert_null(rs);
     assert_int_equal(n, 0);
     assert_int_equal(mamori_record_delete(tv->op, "people", id), MAMORI_EAUDIT);
@@ -181,16 +189,21 @@ static void sessions(void **state)
     char now[32];
 
     /* wrong password and unknown user look the same */
-    assert_int_equal(mamori_login(tv->m, "admin", "nope", 4, &cl, token, sizeof token),
-                     MAMORI_EAUTH);
-    assert_int_equal(mamori_login(tv->m, "ghost", "nope", 4, &cl, token, sizeof token),
-                     MAMORI_EAUTH);
-    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl, token,
-                                  sizeof token), 0);
+    assert_int_equal(
+        mamori_login(tv->m, "admin", "nope", 4, &cl, token, sizeof token),
+        MAMORI_EAUTH);
+    assert_int_equal(
+        mamori_login(tv->m, "ghost", "nope", 4, &cl, token, sizeof token),
+        MAMORI_EAUTH);
+    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl,
+                                  token, sizeof token),
+                     0);
     assert_int_equal(strlen(token), MAMORI_TOKEN_LEN);
     /* bound to the OS user that logged in */
-    assert_int_equal(mamori_session_open(tv->m, token, &other, &s), MAMORI_ESESSION);
-    assert_int_equal(mamori_session_open(tv->m, "garbage", &cl, &s), MAMORI_ESESSION);
+    assert_int_equal(mamori_session_open(tv->m, token, &other, &s),
+                     MAMORI_ESESSION);
+    assert_int_equal(mamori_session_open(tv->m, "garbage", &cl, &s),
+                     MAMORI_ESESSION);
     memcpy(t2, token, sizeof t2);
     t2[0] = t2[0] == 'A' ? 'B' : 'A';
     assert_int_equal(mamori_session_open(tv->m, t2, &cl, &s), MAMORI_ESESSION);
@@ -206,21 +219,26 @@ static void sessions(void **state)
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     mamori_session_close(s);
     /* logout ends the session for good */
-    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl, token,
-                                  sizeof token), 0);
+    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl,
+                                  token, sizeof token),
+                     0);
     assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
     assert_int_equal(mamori_logout(s), 0);
-    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), MAMORI_ESESSION);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s),
+                     MAMORI_ESESSION);
 
     struct mamori_audit_entry *e = NULL;
     assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
     int unknown = 0, wrong = 0, expired = 0, ended = 0;
     for (size_t i = 0; i < n; i++) {
-        if (strcmp(e[i].action, "login") == 0 && strcmp(e[i].detail, "unknown user") == 0) {
+        if (strcmp(e[i].action, "login") == 0 &&
+            strcmp(e[i].detail, "unknown user") == 0) {
             unknown++;
-            assert_string_equal(e[i].user, ""); /* the typed name is not logged */
+            assert_string_equal(e[i].user,
+                                ""); /* the typed name is not logged */
         }
-        if (strcmp(e[i].action, "login") == 0 && strcmp(e[i].detail, "wrong password") == 0)
+        if (strcmp(e[i].action, "login") == 0 &&
+            strcmp(e[i].detail, "wrong password") == 0)
             wrong++;
         if (strcmp(e[i].detail, "session expired") == 0)
             expired++;

@@ -796,7 +796,8 @@ static void test_index(void **state)
 {
     struct fx *f = *state;
     uint8_t mac[8] = {1, 2, 3, 4, 5, 6, 7, 8}, mac2[8], id[4][16];
-    uint8_t *ids = NULL, big[33];
+    uint8_t big[33];
+    struct store_record *ids = NULL;
     size_t n = 0, i;
     int64_t other;
     int seen[3] = {0, 0, 0};
@@ -811,8 +812,11 @@ static void test_index(void **state)
                      MAMORI_ENOTFOUND);
     for (i = 0; i < 4; i++) {
         uint8_t ct[4] = {1, 2, 3, 4};
-        struct store_record r = {.dataset_id = f->ds, .version = 1,
-                                 .key_version = 1, .ct = ct, .ctlen = 4};
+        struct store_record r = {.dataset_id = f->ds,
+                                 .version = 1,
+                                 .key_version = 1,
+                                 .ct = ct,
+                                 .ctlen = 4};
         memcpy(r.id, id[i], STORE_RID_LEN);
         assert_int_equal(store_record_put(f->s, &r), 0);
         if (i == 3) {
@@ -846,19 +850,22 @@ static void test_index(void **state)
     for (i = 0; i < n; i++) {
         size_t k;
         for (k = 0; k < 3; k++)
-            if (memcmp(ids + i * STORE_RID_LEN, id[k], STORE_RID_LEN) == 0)
+            if (memcmp(ids[i].id, id[k], STORE_RID_LEN) == 0)
                 seen[k]++;
     }
     assert_int_equal(seen[0], 1);
     assert_int_equal(seen[1], 1);
     assert_int_equal(seen[2], 1);
-    free(ids);
+    store_records_free(ids, n);
 
     assert_int_equal(
         store_index_lookup(f->s, other, 1, mac, sizeof mac, &ids, &n), 0);
     assert_int_equal(n, 1);
-    assert_memory_equal(ids, id[3], STORE_RID_LEN);
-    free(ids);
+    assert_memory_equal(ids[0].id, id[3], STORE_RID_LEN);
+    assert_int_equal(ids[0].ctlen, 4);
+    assert_int_equal(ids[0].ct[3], 4);
+    assert_int_equal(ids[0].version, 1);
+    store_records_free(ids, n);
     assert_int_equal(
         store_index_lookup(f->s, f->ds, 3, mac, sizeof mac, &ids, &n), 0);
     assert_int_equal(n, 0);
@@ -870,16 +877,16 @@ static void test_index(void **state)
         store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, &ids, &n), 0);
     assert_int_equal(n, 2);
     for (i = 0; i < n; i++)
-        assert_memory_not_equal(ids + i * STORE_RID_LEN, id[0], STORE_RID_LEN);
-    free(ids);
+        assert_memory_not_equal(ids[i].id, id[0], STORE_RID_LEN);
+    store_records_free(ids, n);
     assert_int_equal(
         store_index_lookup(f->s, f->ds, 2, mac2, sizeof mac2, &ids, &n), 0);
     assert_int_equal(n, 0);
-    free(ids);
+    store_records_free(ids, n);
     assert_int_equal(
         store_index_lookup(f->s, f->ds, 2, mac, sizeof mac, &ids, &n), 0);
     assert_int_equal(n, 1);
-    free(ids);
+    store_records_free(ids, n);
     assert_int_equal(store_index_delete_record(f->s, f->ds, id[0]), 0);
 
     /* Malformed arguments. */
@@ -1028,7 +1035,8 @@ static void test_audit(void **state)
     assert_int_equal(c.calls, 0);
     memset(&c, 0, sizeof c);
     c.next = 1;
-    assert_int_equal(store_audit_scan(f->s, INT64_MIN, INT64_MAX, scan_cb, &c), 0);
+    assert_int_equal(store_audit_scan(f->s, INT64_MIN, INT64_MAX, scan_cb, &c),
+                     0);
     assert_int_equal(c.calls, 10);
     memset(&c, 0, sizeof c);
     assert_int_equal(store_audit_scan(f->s, 11, INT64_MAX, scan_cb, &c), 0);
@@ -1044,7 +1052,8 @@ static void test_audit(void **state)
     c.next = 1;
     assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, scan_cb, &c), 0);
     assert_int_equal(c.calls, 10);
-    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, NULL, NULL), MAMORI_EINVAL);
+    assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, NULL, NULL),
+                     MAMORI_EINVAL);
 
     /* Rollback discards appended rows. */
     assert_int_equal(store_begin(f->s), 0);

@@ -42,10 +42,19 @@ static void schema_hostile(void **state)
 {
     (void)state;
     static const char *bad[] = {
-        "", "v2;bits=18;a:text", "v1;bits=0;a:text", "v1;bits=33;a:text",
-        "v1;bits=18", "v1;bits=18;", "v1;bits=18;A:text", "v1;bits=18;a:nope",
-        "v1;bits=18;a:text:x", "v1;bits=18;a", "v1;bits=18;:text",
-        "v1;bits=999999999999;a:text", "v1;bits=18;a:texttexttexttexttext",
+        "",
+        "v2;bits=18;a:text",
+        "v1;bits=0;a:text",
+        "v1;bits=33;a:text",
+        "v1;bits=18",
+        "v1;bits=18;",
+        "v1;bits=18;A:text",
+        "v1;bits=18;a:nope",
+        "v1;bits=18;a:text:x",
+        "v1;bits=18;a",
+        "v1;bits=18;:text",
+        "v1;bits=999999999999;a:text",
+        "v1;bits=18;a:texttexttexttexttext",
     };
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         struct vault_ds d;
@@ -65,9 +74,12 @@ static void rid_roundtrip(void **state)
     assert_string_equal(text, "00112233-4455-6677-8899-aabbccddeeff");
     assert_int_equal(vault_rid_parse(text, back), 0);
     assert_memory_equal(rid, back, 16);
-    assert_int_not_equal(vault_rid_parse("00112233-4455-6677-8899-aabbccddeef", back), 0);
-    assert_int_not_equal(vault_rid_parse("00112233+4455-6677-8899-aabbccddeeff", back), 0);
-    assert_int_not_equal(vault_rid_parse("0011223g-4455-6677-8899-aabbccddeeff", back), 0);
+    assert_int_not_equal(
+        vault_rid_parse("00112233-4455-6677-8899-aabbccddeef", back), 0);
+    assert_int_not_equal(
+        vault_rid_parse("00112233+4455-6677-8899-aabbccddeeff", back), 0);
+    assert_int_not_equal(
+        vault_rid_parse("0011223g-4455-6677-8899-aabbccddeeff", back), 0);
     assert_int_not_equal(vault_rid_parse("", back), 0);
     assert_int_not_equal(vault_rid_parse(NULL, back), 0);
 }
@@ -108,9 +120,11 @@ static void records_crud(void **state)
     struct mamori_record *r = NULL, **rs = NULL;
     size_t n = 0;
 
-    assert_int_equal(mamori_record_add(tv->op, "people", kv, 5, id, sizeof id), 0);
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 5, id, sizeof id),
+                     0);
     assert_int_equal(strlen(id), 36);
-    assert_int_equal(mamori_record_add(tv->op, "people", kv, 1, id2, sizeof id2), 0);
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", kv, 1, id2, sizeof id2), 0);
     assert_string_not_equal(id, id2);
 
     assert_int_equal(mamori_record_get(tv->op, "people", id, &r), 0);
@@ -121,19 +135,24 @@ static void records_crud(void **state)
     assert_null(field(r, "note"));
     mamori_record_free(r);
 
-    assert_int_equal(mamori_record_search(tv->op, "people", "kana", "ﾔﾏﾀﾞ ﾀﾛｳ", &rs, &n), 0);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "kana", "ﾔﾏﾀﾞ ﾀﾛｳ", &rs, &n), 0);
     assert_int_equal(n, 1);
     assert_string_equal(rs[0]->id, id);
     mamori_record_array_free(rs, n);
-    assert_int_equal(mamori_record_search(tv->op, "people", "phone", "090-1234-5678", &rs, &n), 0);
+    assert_int_equal(mamori_record_search(tv->op, "people", "phone",
+                                          "090-1234-5678", &rs, &n),
+                     0);
     assert_int_equal(n, 1);
     mamori_record_array_free(rs, n);
-    assert_int_equal(mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n), 0);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n), 0);
     assert_int_equal(n, 2);
     mamori_record_array_free(rs, n);
     /* not searchable */
-    assert_int_equal(mamori_record_search(tv->op, "people", "birth", "1980-04-01", &rs, &n),
-                     MAMORI_EINVAL);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "birth", "1980-04-01", &rs, &n),
+        MAMORI_EINVAL);
 
     struct mamori_kv up[] = {{"phone", "080-1111-2222"}, {"note", "メモ"}};
     assert_int_equal(mamori_record_update(tv->op, "people", id, up, 2), 0);
@@ -143,15 +162,18 @@ static void records_crud(void **state)
     assert_string_equal(field(r, "note"), "メモ");
     assert_string_equal(field(r, "name"), "山田　太郎");
     mamori_record_free(r);
-    assert_int_equal(mamori_record_search(tv->op, "people", "phone", "09012345678", &rs, &n), 0);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "phone", "09012345678", &rs, &n),
+        0);
     assert_int_equal(n, 0);
     mamori_record_array_free(rs, n);
 
     /* several lookups in one call */
     const char *vals[] = {"ヤマダタロウ", "スズキ", "やまだ　たろう"};
     size_t first[4];
-    assert_int_equal(mamori_record_search_many(tv->op, "people", "kana", vals, 3,
-                                               &rs, &n, first), 0);
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "kana", vals,
+                                               3, &rs, &n, first),
+                     0);
     assert_int_equal(n, 2);
     assert_int_equal(first[0], 0);
     assert_int_equal(first[1], 1);
@@ -162,19 +184,24 @@ static void records_crud(void **state)
     mamori_record_array_free(rs, n);
     const char *bad[] = {"ヤマダ", ""};
     assert_int_equal(mamori_record_search_many(tv->op, "people", "kana", bad, 2,
-                                               &rs, &n, first), MAMORI_EINVAL);
+                                               &rs, &n, first),
+                     MAMORI_EINVAL);
     assert_null(rs);
 
     assert_int_equal(mamori_record_delete(tv->op, "people", id2), 0);
-    assert_int_equal(mamori_record_get(tv->op, "people", id2, &r), MAMORI_ENOTFOUND);
-    assert_int_equal(mamori_record_delete(tv->op, "people", id2), MAMORI_ENOTFOUND);
-    assert_int_equal(mamori_record_get(tv->op, "people", "not-an-id", &r), MAMORI_EINVAL);
+    assert_int_equal(mamori_record_get(tv->op, "people", id2, &r),
+                     MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_record_delete(tv->op, "people", id2),
+                     MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_record_get(tv->op, "people", "not-an-id", &r),
+                     MAMORI_EINVAL);
 }
 
 static void bad_value_changes_nothing(void **state)
 {
     struct tvault *tv = *state;
-    struct mamori_kv kv[] = {{"name", "佐藤 花子"}, {"mynumber", "123456789010"}};
+    struct mamori_kv kv[] = {{"name", "佐藤 花子"},
+                             {"mynumber", "123456789010"}};
     struct mamori_dataset_info *ds = NULL;
     size_t n = 0;
     char id[MAMORI_ID_LEN + 1];
@@ -190,11 +217,13 @@ static void bad_value_changes_nothing(void **state)
     assert_non_null(strstr(d, "check digit"));
     assert_null(strstr(d, "123456789010"));
     struct mamori_kv unknown[] = {{"nosuch", "x"}};
-    assert_int_equal(mamori_record_add(tv->op, "people", unknown, 1, id, sizeof id),
-                     MAMORI_EINVAL);
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", unknown, 1, id, sizeof id),
+        MAMORI_EINVAL);
     struct mamori_kv twice[] = {{"name", "佐藤 花子"}, {"name", "佐藤 花子"}};
-    assert_int_equal(mamori_record_add(tv->op, "people", twice, 2, id, sizeof id),
-                     MAMORI_EINVAL);
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", twice, 2, id, sizeof id),
+        MAMORI_EINVAL);
 
     assert_int_equal(mamori_dataset_list(tv->op, &ds, &n), 0);
     assert_int_equal(ds[0].records, before);
@@ -210,17 +239,22 @@ static void ciphertext_bound_to_record(void **state)
     sqlite3 *db;
     uint8_t ra[16], rb[16];
 
-    assert_int_equal(mamori_record_add(tv->op, "people", a, 1, ida, sizeof ida), 0);
-    assert_int_equal(mamori_record_add(tv->op, "people", b, 1, idb, sizeof idb), 0);
+    assert_int_equal(mamori_record_add(tv->op, "people", a, 1, ida, sizeof ida),
+                     0);
+    assert_int_equal(mamori_record_add(tv->op, "people", b, 1, idb, sizeof idb),
+                     0);
     assert_int_equal(vault_rid_parse(ida, ra), 0);
     assert_int_equal(vault_rid_parse(idb, rb), 0);
     snprintf(path, sizeof path, "%s/vault.db", tv->home);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
     sqlite3_stmt *st;
-    assert_int_equal(sqlite3_prepare_v2(db,
-        "UPDATE records SET ct = (SELECT ct FROM records WHERE id = ?2) WHERE id = ?1",
-        -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_prepare_v2(db,
+                           "UPDATE records SET ct = (SELECT ct FROM records "
+                           "WHERE id = ?2) WHERE id = ?1",
+                           -1, &st, NULL),
+        SQLITE_OK);
     sqlite3_bind_blob(st, 1, ra, 16, SQLITE_STATIC);
     sqlite3_bind_blob(st, 2, rb, 16, SQLITE_STATIC);
     assert_int_equal(sqlite3_step(st), SQLITE_DONE);
@@ -228,7 +262,8 @@ static void ciphertext_bound_to_record(void **state)
     sqlite3_finalize(st);
     sqlite3_close(db);
 
-    assert_int_equal(mamori_record_get(tv->op, "people", ida, &r), MAMORI_ECRYPTO);
+    assert_int_equal(mamori_record_get(tv->op, "people", ida, &r),
+                     MAMORI_ECRYPTO);
     assert_null(r);
     assert_int_equal(mamori_record_get(tv->op, "people", idb, &r), 0);
     mamori_record_free(r);
@@ -260,7 +295,7 @@ static void bulk_all_or_nothing(void **state)
 {
     struct tvault *tv = *state;
     enum { N = 3000 };
-    char (*phones)[16] = calloc(N, 16);
+    char(*phones)[16] = calloc(N, 16);
     struct mamori_kv *kv = bulk_rows(N, phones);
     char *ids = calloc(N, MAMORI_ID_LEN + 1);
     mamori_bulk *b = NULL;
@@ -275,7 +310,8 @@ static void bulk_all_or_nothing(void **state)
     assert_int_equal(mamori_bulk_commit(b), 0);
     assert_int_equal(records_in(tv), N);
     assert_int_equal(mamori_record_search(tv->op, "people", "phone",
-                                          "090-0000-2999", &rs, &n), 0);
+                                          "090-0000-2999", &rs, &n),
+                     0);
     assert_int_equal(n, 1);
     assert_string_equal(rs[0]->id, ids + 1999 * 37);
     mamori_record_array_free(rs, n);
@@ -296,8 +332,9 @@ static void bulk_all_or_nothing(void **state)
     assert_int_equal(records_in(tv), N);
 
     /* add_many reports the lowest bad row whichever thread finds it */
-    assert_int_equal(mamori_record_add_many(tv->op, "people", kv, 2, N, ids,
-                                            N * 37), MAMORI_EINVAL);
+    assert_int_equal(
+        mamori_record_add_many(tv->op, "people", kv, 2, N, ids, N * 37),
+        MAMORI_EINVAL);
     assert_non_null(strstr(mamori_errdetail(tv->op), "row 1301,"));
     assert_int_equal(records_in(tv), N);
 
@@ -328,8 +365,10 @@ int main(void)
     };
     const struct CMUnitTest withvault[] = {
         cmocka_unit_test_setup_teardown(records_crud, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_value_changes_nothing, setup, teardown),
-        cmocka_unit_test_setup_teardown(ciphertext_bound_to_record, setup, teardown),
+        cmocka_unit_test_setup_teardown(bad_value_changes_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(ciphertext_bound_to_record, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(bulk_all_or_nothing, setup, teardown),
     };
     if (mamori_library_init() != 0)
