@@ -504,7 +504,7 @@ static int configure(sqlite3 *db)
         rc = exec_sql(db, "PRAGMA foreign_keys = ON;"
                           "PRAGMA secure_delete = ON;"
                           "PRAGMA temp_store = MEMORY;"
-                          "PRAGMA cache_size = -65536;"
+                          "PRAGMA cache_size = -32768;"
                           "PRAGMA mmap_size = 0;");
     if (rc != 0)
         goto out;

@@ -1031,10 +1031,9 @@ static int search_field(mamori_sess *s, struct vault_ds *d, const char *field,
 /* One exact-match lookup inside a guarded call: matching records are
  * appended to *recs (capacity *cap, count *nrec) and their ids to the
  * audit entry. */
-static int search_one(mamori_sess *s, struct guard_call *c,
-                      struct vault_ds *d, struct vault_field *f, size_t fidx,
-                      const char *value, struct mamori_record ***recs,
-                      size_t *nrec, size_t *cap)
+static int search_one(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
+                      struct vault_field *f, size_t fidx, const char *value,
+                      struct mamori_record ***recs, size_t *nrec, size_t *cap)
 {
     struct store_record *rows = NULL;
     uint8_t mac[4];
