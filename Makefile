@@ -86,6 +86,7 @@ $(BUILD)/locale/%/LC_MESSAGES/mamori.mo: po/%.po
 
 check: deps-ok
 	$(MAKE) format-check
+	$(MAKE) all BUILD=build-clang CC=clang
 	$(MAKE) test BUILD=build
 	$(MAKE) test BUILD=build-san SAN=1
 	$(MAKE) fuzz-replay
@@ -153,4 +154,4 @@ deps-ok:
 	@tools/deps.sh check || tools/deps.sh install
 
 clean:
-	rm -rf build build-san build-fuzz
+	rm -rf build build-san build-fuzz build-clang

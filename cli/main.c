@@ -395,6 +395,9 @@ static const char *echoable(const char *word, size_t len)
 
     if (len == 0 || len > 32)
         return NULL;
+    /* Digits (and dashes) may be a My Number or a phone number. */
+    if (strspn(word, "0123456789-") >= len)
+        return NULL;
     for (i = 0; i < len; i++)
         if (!((word[i] >= 'a' && word[i] <= 'z') ||
               (word[i] >= 'A' && word[i] <= 'Z') ||

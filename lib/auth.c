@@ -145,10 +145,20 @@ int mamori_login(mamori *m, const char *user, const char *password,
     pthread_mutex_lock(&m->lock);
     rc = store_begin(m->store);
     if (rc == 0) {
-        u.last_login = ss.created;
-        rc = store_session_add(m->store, &ss);
+        /* The row as it is now: the password was checked outside the lock,
+         * and a change or disable since then must win. */
+        struct store_user cur;
+        rc = store_user_get_id(m->store, u.id, &cur);
+        if (rc == 0 && (cur.disabled ||
+                        !crypto_equal(cur.pwhash, u.pwhash, sizeof u.pwhash)))
+            rc = MAMORI_EAUTH;
+        if (rc == 0) {
+            cur.last_login = ss.created;
+            rc = store_user_update(m->store, &cur);
+        }
+        crypto_wipe(cur.pwhash, sizeof cur.pwhash);
         if (rc == 0)
-            rc = store_user_update(m->store, &u);
+            rc = store_session_add(m->store, &ss);
         if (rc == 0) {
             struct store_audit_row row;
             memset(&row, 0, sizeof row);
@@ -233,8 +243,7 @@ int mamori_logout(mamori_sess *s)
     struct guard_call c;
     int rc = guard_begin(&c, s, OP_LOGOUT, NULL);
     if (rc == 0)
-        rc = store_session_delete(s->m->store, s->token_hash);
-    rc = guard_end(&c, rc);
+        rc = guard_end(&c, store_session_delete(s->m->store, s->token_hash));
     mamori_session_close(s);
     return rc;
 }

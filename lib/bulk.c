@@ -189,6 +189,7 @@ int mamori_bulk_add(mamori_bulk *h, const struct mamori_kv *kv, size_t per_row,
                     size_t nrows, char *ids, size_t ids_size)
 {
     struct batch b;
+    size_t clear = 0; /* bytes of ids to clear on failure, once checked */
     int rc = MAMORI_EINVAL;
 
     if (!h)
@@ -199,7 +200,8 @@ int mamori_bulk_add(mamori_bulk *h, const struct mamori_kv *kv, size_t per_row,
         ids_size < nrows * (MAMORI_ID_LEN + 1) || (per_row && !kv) ||
         per_row > VAULT_MAX_FIELDS)
         goto out;
-    memset(ids, 0, nrows * (MAMORI_ID_LEN + 1));
+    clear = nrows * (MAMORI_ID_LEN + 1);
+    memset(ids, 0, clear);
     memset(&b, 0, sizeof b);
     b.m = h->c.s->m;
     b.d = h->d;
@@ -236,7 +238,8 @@ out:
         h->rows += nrows;
     } else {
         h->failed = rc;
-        memset(ids, 0, ids ? nrows * (MAMORI_ID_LEN + 1) : 0);
+        if (clear)
+            memset(ids, 0, clear);
     }
     return rc;
 }

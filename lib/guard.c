@@ -174,7 +174,12 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     if (!s)
         return MAMORI_ESESSION;
     s->errdetail[0] = '\0';
-    pthread_mutex_lock(&s->m->lock);
+    if (pthread_mutex_lock(&s->m->lock) != 0) {
+        /* EDEADLK: this thread has the gate open already (a bulk add). */
+        sess_detail(s, "finish the open bulk add first");
+        c->s = NULL;
+        return MAMORI_ESTATE;
+    }
     rc = store_begin(s->m->store);
     if (rc != 0)
         goto fail;
@@ -230,6 +235,7 @@ fail:
         store_rollback(s->m->store);
     c->in_tx = 0;
     pthread_mutex_unlock(&s->m->lock);
+    c->s = NULL; /* a stray guard_end after a failed begin does nothing */
     return rc;
 }
 

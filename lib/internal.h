@@ -16,10 +16,15 @@
 struct keys;
 struct vault_ds;
 
+/* Read-only store connections of a handle, for parallel reads (audit
+ * verification, batch search); opened on first use. */
+#define MAMORI_READERS 2
+
 struct mamori {
     char home[4096];
     char vault_id[37];
     struct store *store;
+    struct store *readers[MAMORI_READERS];
     struct keys *keys;
     /* One store connection per handle: calls on a handle are serialised. */
     pthread_mutex_t lock;
@@ -52,6 +57,10 @@ int64_t mamori_now(void);
 /* Sets s->errdetail (printf-style); never pass personal values. */
 void sess_detail(mamori_sess *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+
+/* Reader connection i (< MAMORI_READERS) of m, opened on first use. Call
+ * with m->lock held; each reader serves one thread at a time. */
+int handle_reader(struct mamori *m, size_t i, struct store **out);
 
 /* Frees the dataset cache (vault.c). */
 void vault_cache_free(struct mamori *m);

@@ -40,7 +40,15 @@ static struct mamori *handle_new(const char *home)
     if (!m)
         return NULL;
     snprintf(m->home, sizeof m->home, "%s", home);
-    if (pthread_mutex_init(&m->lock, NULL) != 0) {
+    /* Error-checking: a call made while the same thread holds the gate
+     * open (an unfinished bulk add) is refused instead of deadlocking. */
+    pthread_mutexattr_t attr;
+    int ok = pthread_mutexattr_init(&attr) == 0;
+    if (ok)
+        ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK) == 0 &&
+             pthread_mutex_init(&m->lock, &attr) == 0;
+    pthread_mutexattr_destroy(&attr);
+    if (!ok) {
         free(m);
         return NULL;
     }
@@ -163,10 +171,24 @@ out:
     return rc;
 }
 
+int handle_reader(struct mamori *m, size_t i, struct store **out)
+{
+    int rc = 0;
+    if (i >= MAMORI_READERS)
+        return MAMORI_EINVAL;
+    if (!m->readers[i])
+        rc = store_open_reader(m->home, &m->readers[i]);
+    *out = m->readers[i];
+    return rc;
+}
+
 void mamori_close(mamori *m)
 {
     if (!m)
         return;
+    for (size_t i = 0; i < MAMORI_READERS; i++)
+        if (m->readers[i])
+            store_close(m->readers[i]);
     vault_cache_free(m);
     crypto_hmac_key_free(m->audit_key);
     if (m->keys)
@@ -184,6 +206,9 @@ const char *mamori_vault_id(const mamori *m)
 
 void mamori_test_fail_audit(mamori *m, int on)
 {
-    if (m && m->test_hooks)
+    if (m && m->test_hooks) {
+        pthread_mutex_lock(&m->lock);
         store_fail_audit(m->store, on);
+        pthread_mutex_unlock(&m->lock);
+    }
 }

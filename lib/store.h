@@ -27,6 +27,11 @@ struct store;
 int store_open(const char *home, int create, struct store **out);
 void store_close(struct store *s);
 
+/* A read-only connection (query_only) for parallel readers. Sees committed
+ * data only. (A memory map was tried: remapping on every read transaction
+ * made batch lookups slower, not faster.) */
+int store_open_reader(const char *home, struct store **out);
+
 /* One write transaction at a time (BEGIN IMMEDIATE; waits for other writers
  * up to a busy timeout). Reads outside a transaction see committed data. */
 int store_begin(struct store *s);

@@ -661,6 +661,19 @@ out:
     return rc;
 }
 
+int store_open_reader(const char *home, struct store **out)
+{
+    int rc = store_open(home, 0, out);
+    if (rc != 0)
+        return rc;
+    rc = exec_sql((*out)->db, "PRAGMA query_only = ON;");
+    if (rc != 0) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
+}
+
 void store_close(struct store *s)
 {
     size_t i;

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 #include "crypto.h"
 #include "guard.h"
@@ -569,7 +570,9 @@ bad:
 }
 
 /* Associated data: binds a ciphertext to its vault, dataset, record and
- * version, so it cannot be moved to another record or replayed. */
+ * version, so it cannot be moved to another record. (An older version of
+ * the same record, put back whole, still decrypts: the audit log, not the
+ * ciphertext, records which version was current.) */
 static size_t make_ad(const struct mamori *m, const struct vault_ds *d,
                       const uint8_t rid[16], uint32_t version,
                       uint32_t key_version, uint8_t ad[128])
@@ -890,13 +893,17 @@ static int load_record(mamori_sess *s, struct vault_ds *d,
     return rc;
 }
 
-static int parse_id(mamori_sess *s, const char *id, uint8_t rid[16])
+/* Parses the record id and names it, canonically, in the audit entry. */
+static int take_id(mamori_sess *s, struct guard_call *c, const char *id,
+                   uint8_t rid[16])
 {
+    char canon[37];
     if (vault_rid_parse(id, rid) != 0) {
         sess_detail(s, "record id: not a UUID");
         return MAMORI_EINVAL;
     }
-    return 0;
+    vault_rid_format(rid, canon);
+    return guard_add_id(c, canon);
 }
 
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
@@ -916,13 +923,11 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
     rc = guard_begin(&c, s, OP_RECORD_GET, dataset);
     if (rc != 0)
         return rc;
-    rc = parse_id(s, id, rid);
+    rc = take_id(s, &c, id, rid);
     if (rc == 0)
         rc = vault_ds_load(s->m, &c.ds, &d);
-    if (rc == 0) {
-        (void)guard_add_id(&c, id);
+    if (rc == 0)
         rc = load_record(s, d, rid, &r, &vs);
-    }
     if (rc == 0)
         rc = record_out(d, &r, &vs, &rec);
     c.count = rc == 0;
@@ -954,13 +959,11 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
     rc = guard_begin(&c, s, OP_RECORD_UPDATE, dataset);
     if (rc != 0)
         return rc;
-    rc = parse_id(s, id, rid);
+    rc = take_id(s, &c, id, rid);
     if (rc == 0)
         rc = vault_ds_load(s->m, &c.ds, &d);
-    if (rc == 0) {
-        (void)guard_add_id(&c, id);
+    if (rc == 0)
         rc = load_record(s, d, rid, &r, &vs);
-    }
     if (rc == 0 && n == 0) {
         sess_detail(s, "no FIELD=VALUE given");
         rc = MAMORI_EINVAL;
@@ -999,12 +1002,10 @@ int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
     int rc = guard_begin(&c, s, OP_RECORD_DELETE, dataset);
     if (rc != 0)
         return rc;
-    rc = parse_id(s, id, rid);
-    if (rc == 0) {
-        (void)guard_add_id(&c, id);
-        /* Index rows first: they find their record through it. */
+    rc = take_id(s, &c, id, rid);
+    /* Index rows first: they find their record through it. */
+    if (rc == 0)
         rc = store_index_delete_record(s->m->store, c.ds.id, rid);
-    }
     if (rc == 0) {
         rc = store_record_delete(s->m->store, c.ds.id, rid);
         if (rc == MAMORI_ENOTFOUND)
@@ -1012,6 +1013,113 @@ int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
     }
     c.count = rc == 0;
     return guard_end(&c, rc);
+}
+
+/* ---- search ------------------------------------------------------------
+ * A lookup job runs a share of the values on one store connection: search
+ * key, blind-index lookup with the ciphertexts, decryption, and the check
+ * that drops the index's deliberate false positives. The calling thread
+ * then releases the matches in value order, each id into the audit entry.
+ * A batch of values is split over the vault's reader connections. */
+
+#define SEARCH_PARALLEL_MIN 64
+
+struct hit {
+    size_t value; /* index into the values */
+    struct store_record r;
+    struct values vs;
+};
+
+struct search_job {
+    struct mamori *m;
+    struct vault_ds *d;
+    struct vault_field *f;
+    size_t fidx;
+    const char *const *values;
+    size_t lo, hi;
+    struct store *store;
+    struct hit *hits;
+    size_t nhits, cap;
+    int rc;
+    int bad_empty;                 /* the failing value was empty */
+    uint8_t bad_id[STORE_RID_LEN]; /* the record that failed integrity */
+};
+
+static int job_value(struct search_job *j, size_t vi)
+{
+    struct store_record *rows = NULL;
+    size_t nrows = 0;
+    uint8_t mac[4];
+    char *want = NULL;
+    const char *value = j->values[vi];
+    int rc;
+
+    if (!value ||
+        text_search_key(j->f->type, value, strlen(value), &want) != 0 ||
+        want[0] == '\0') {
+        j->bad_empty = 1;
+        rc = MAMORI_EINVAL;
+        goto out;
+    }
+    size_t ml = vault_index_mac(j->d, j->f, want, strlen(want), mac);
+    rc = store_index_lookup(j->store, j->d->id, (int)j->fidx, mac, ml, &rows,
+                            &nrows);
+    for (size_t i = 0; rc == 0 && i < nrows; i++) {
+        struct values vs;
+        char *key = NULL;
+        rc = unseal(j->m, j->d, &rows[i], &vs);
+        if (rc == MAMORI_ECRYPTO)
+            memcpy(j->bad_id, rows[i].id, STORE_RID_LEN);
+        if (rc != 0)
+            break;
+        int match = vs.v[j->fidx] &&
+                    text_search_key(j->f->type, vs.v[j->fidx],
+                                    strlen(vs.v[j->fidx]), &key) == 0 &&
+                    strcmp(key, want) == 0;
+        crypto_wipe_free_str(key);
+        if (match && j->nhits == j->cap) {
+            size_t ncap = j->cap ? j->cap * 2 : 16;
+            struct hit *p = realloc(j->hits, ncap * sizeof *p);
+            if (!p)
+                rc = MAMORI_ENOMEM;
+            else {
+                j->hits = p;
+                j->cap = ncap;
+            }
+        }
+        if (match && rc == 0) {
+            struct hit *h = &j->hits[j->nhits++];
+            h->value = vi;
+            h->r = rows[i];
+            h->r.ct = NULL; /* ciphertext no longer needed */
+            h->r.ctlen = 0;
+            h->vs = vs;
+        } else {
+            vault_values_wipe(&vs, VAULT_MAX_FIELDS);
+        }
+    }
+out:
+    crypto_wipe_free_str(want);
+    store_records_free(rows, nrows);
+    return rc;
+}
+
+static void *job_run(void *arg)
+{
+    struct search_job *j = arg;
+    for (size_t vi = j->lo; vi < j->hi && j->rc == 0; vi++) {
+        j->rc = job_value(j, vi);
+        if (j->rc != 0)
+            j->hi = vi; /* the failing value */
+    }
+    return NULL;
+}
+
+static void job_free(struct search_job *j)
+{
+    for (size_t i = 0; i < j->nhits; i++)
+        vault_values_wipe(&j->hits[i].vs, VAULT_MAX_FIELDS);
+    free(j->hits);
 }
 
 /* The searchable field named by field, or MAMORI_EINVAL with the detail. */
@@ -1028,68 +1136,97 @@ static int search_field(mamori_sess *s, struct vault_ds *d, const char *field,
     return MAMORI_EINVAL;
 }
 
-/* One exact-match lookup inside a guarded call: matching records are
- * appended to *recs (capacity *cap, count *nrec) and their ids to the
- * audit entry. */
-static int search_one(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
-                      struct vault_field *f, size_t fidx, const char *value,
-                      struct mamori_record ***recs, size_t *nrec, size_t *cap)
+/* Runs the lookups of values[0..n) inside the guarded call c and gives the
+ * matches in value order; first[i] is where value i's matches start. */
+static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
+                      struct vault_field *f, size_t fidx,
+                      const char *const *values, size_t n,
+                      struct mamori_record ***out, size_t *nout, size_t *first)
 {
-    struct store_record *rows = NULL;
-    uint8_t mac[4];
-    size_t nrows = 0;
-    char *want = NULL, idtext[37];
-    int rc;
+    struct search_job jobs[MAMORI_READERS];
+    pthread_t th[MAMORI_READERS];
+    int started[MAMORI_READERS] = {0};
+    size_t nj = 1, total = 0, k = 0;
+    struct mamori_record **recs = NULL;
+    int rc = 0;
 
-    if (!value || text_search_key(f->type, value, strlen(value), &want) != 0 ||
-        want[0] == '\0') {
-        sess_detail(s, "field \"%s\": search value is empty or not text",
-                    f->name);
-        rc = MAMORI_EINVAL;
-        goto out;
+    if (n >= SEARCH_PARALLEL_MIN) {
+        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+        nj = cpus > 1 ? (cpus < MAMORI_READERS ? (size_t)cpus : MAMORI_READERS)
+                      : 1;
     }
-    size_t ml = vault_index_mac(d, f, want, strlen(want), mac);
-    rc = store_index_lookup(s->m->store, d->id, (int)fidx, mac, ml, &rows,
-                            &nrows);
-    for (size_t i = 0; rc == 0 && i < nrows; i++) {
-        struct values vs;
-        char *key = NULL;
-        rc = unseal(s->m, d, &rows[i], &vs);
-        if (rc == MAMORI_ECRYPTO) {
-            vault_rid_format(rows[i].id, idtext);
+    memset(jobs, 0, sizeof jobs);
+    for (size_t i = 0; i < nj; i++) {
+        jobs[i] = (struct search_job){.m = s->m,
+                                      .d = d,
+                                      .f = f,
+                                      .fidx = fidx,
+                                      .values = values,
+                                      .lo = i * n / nj,
+                                      .hi = (i + 1) * n / nj,
+                                      .store = s->m->store};
+        if (nj > 1 && (rc = handle_reader(s->m, i, &jobs[i].store)) != 0)
+            break;
+    }
+    for (size_t i = 1; rc == 0 && i < nj; i++)
+        started[i] = pthread_create(&th[i], NULL, job_run, &jobs[i]) == 0;
+    if (rc == 0)
+        job_run(&jobs[0]);
+    for (size_t i = 1; rc == 0 && i < nj; i++) {
+        if (started[i])
+            pthread_join(th[i], NULL);
+        else
+            job_run(&jobs[i]);
+    }
+    /* The first failure in value order decides. */
+    for (size_t i = 0; rc == 0 && i < nj; i++) {
+        struct search_job *j = &jobs[i];
+        if (j->rc == 0)
+            continue;
+        rc = j->rc;
+        if (j->bad_empty) {
+            sess_detail(s,
+                        "field \"%s\": search value %zu is empty or not "
+                        "text",
+                        f->name, j->hi + 1);
+        } else if (rc == MAMORI_ECRYPTO) {
+            char idtext[37];
+            vault_rid_format(j->bad_id, idtext);
             sess_detail(s, "record %s failed its integrity check", idtext);
         }
-        if (rc != 0)
-            break;
-        /* Drop the blind index's deliberate false positives. */
-        int match = vs.v[fidx] &&
-                    text_search_key(f->type, vs.v[fidx], strlen(vs.v[fidx]),
-                                    &key) == 0 &&
-                    strcmp(key, want) == 0;
-        crypto_wipe_free_str(key);
-        if (match && *nrec == *cap) {
-            size_t ncap = *cap ? *cap * 2 : 8;
-            struct mamori_record **p = realloc(*recs, ncap * sizeof *p);
-            if (!p)
-                rc = MAMORI_ENOMEM;
-            else {
-                *recs = p;
-                *cap = ncap;
-            }
-        }
-        if (match && rc == 0) {
-            vault_rid_format(rows[i].id, idtext);
+    }
+    for (size_t i = 0; i < nj; i++)
+        total += jobs[i].nhits;
+    if (rc == 0) {
+        recs = calloc(total ? total : 1, sizeof *recs);
+        if (!recs)
+            rc = MAMORI_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < nj; i++) {
+        for (size_t h = 0; rc == 0 && h < jobs[i].nhits; h++) {
+            struct hit *hit = &jobs[i].hits[h];
+            char idtext[37];
+            while (first && k <= hit->value)
+                first[k++] = *nout;
+            vault_rid_format(hit->r.id, idtext);
             rc = guard_add_id(c, idtext);
             if (rc == 0)
-                rc = record_out(d, &rows[i], &vs, &(*recs)[*nrec]);
+                rc = record_out(d, &hit->r, &hit->vs, &recs[*nout]);
             if (rc == 0)
-                (*nrec)++;
+                (*nout)++;
         }
-        vault_values_wipe(&vs, VAULT_MAX_FIELDS);
     }
-out:
-    crypto_wipe_free_str(want);
-    store_records_free(rows, nrows);
+    if (rc == 0 && first)
+        while (k <= n)
+            first[k++] = *nout;
+    for (size_t i = 0; i < nj; i++)
+        job_free(&jobs[i]);
+    if (rc != 0) {
+        mamori_record_array_free(recs, *nout);
+        recs = NULL;
+        *nout = 0;
+    }
+    *out = recs;
     return rc;
 }
 
@@ -1101,7 +1238,7 @@ int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
     struct vault_ds *d;
     struct vault_field *f = NULL;
     struct mamori_record **recs = NULL;
-    size_t nrec = 0, cap = 0, fidx = 0;
+    size_t nrec = 0, fidx = 0;
     int rc;
 
     *out = NULL;
@@ -1114,15 +1251,13 @@ int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
         rc = search_field(s, d, field, &f, &fidx);
     if (rc == 0) {
         snprintf(c.detail, sizeof c.detail, "by %s", f->name);
-        rc = search_one(s, &c, d, f, fidx, value, &recs, &nrec, &cap);
+        rc = search_run(s, &c, d, f, fidx, &value, 1, &recs, &nrec, NULL);
+        if (rc == MAMORI_EINVAL)
+            sess_detail(s, "field \"%s\": search value is empty or not text",
+                        f->name);
     }
     c.count = (int64_t)nrec;
     rc = guard_end(&c, rc);
-    if (rc == 0 && !recs) {
-        recs = calloc(1, sizeof *recs);
-        if (!recs)
-            rc = MAMORI_ENOMEM;
-    }
     if (rc != 0) {
         mamori_record_array_free(recs, nrec);
         return rc;
@@ -1141,7 +1276,7 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     struct vault_ds *d;
     struct vault_field *f = NULL;
     struct mamori_record **recs = NULL;
-    size_t nrec = 0, cap = 0, fidx = 0;
+    size_t nrec = 0, fidx = 0;
     int rc;
 
     *out = NULL;
@@ -1154,22 +1289,14 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
-    if (rc == 0)
+    if (rc == 0) {
         snprintf(c.detail, sizeof c.detail, "by %s, %zu values", f->name,
                  nvalues);
-    for (size_t i = 0; rc == 0 && i < nvalues; i++) {
-        first[i] = nrec;
-        rc = search_one(s, &c, d, f, fidx, values[i], &recs, &nrec, &cap);
+        rc =
+            search_run(s, &c, d, f, fidx, values, nvalues, &recs, &nrec, first);
     }
-    if (rc == 0)
-        first[nvalues] = nrec;
     c.count = (int64_t)nrec;
     rc = guard_end(&c, rc);
-    if (rc == 0 && !recs) {
-        recs = calloc(1, sizeof *recs);
-        if (!recs)
-            rc = MAMORI_ENOMEM;
-    }
     if (rc != 0) {
         mamori_record_array_free(recs, nrec);
         return rc;

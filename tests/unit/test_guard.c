@@ -226,6 +226,16 @@ static void sessions(void **state)
     assert_int_equal(mamori_logout(s), 0);
     assert_int_equal(mamori_session_open(tv->m, token, &cl, &s),
                      MAMORI_ESESSION);
+    /* logging out a session another handle already ended: refused once,
+     * logged once */
+    mamori_sess *s1 = NULL, *s2 = NULL;
+    assert_int_equal(mamori_login(tv->m, "aud1", "Aud1t#or-pass2", 14, &cl,
+                                  token, sizeof token),
+                     0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s1), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s2), 0);
+    assert_int_equal(mamori_logout(s1), 0);
+    assert_int_equal(mamori_logout(s2), MAMORI_ESESSION);
 
     struct mamori_audit_entry *e = NULL;
     assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
@@ -244,11 +254,12 @@ static void sessions(void **state)
             expired++;
         if (strcmp(e[i].detail, "session ended") == 0)
             ended++;
+        assert_null(strstr(e[i].detail, "session: session"));
     }
     assert_int_equal(unknown, 1);
     assert_int_equal(wrong, 1);
     assert_int_equal(expired, 1);
-    assert_int_equal(ended, 1);
+    assert_int_equal(ended, 2);
     mamori_audit_entries_free(e, n);
 }
 

@@ -306,6 +306,21 @@ static void bulk_all_or_nothing(void **state)
     assert_int_equal(mamori_bulk_begin(tv->op, "people", &b), 0);
     assert_int_equal(mamori_bulk_add(b, kv, 2, 1000, ids, N * 37), 0);
     assert_int_equal(strlen(ids), 36);
+    /* the gate is held by the bulk: other calls are refused, not hung */
+    assert_int_equal(mamori_record_search(tv->op, "people", "phone",
+                                          "090-0000-0001", &rs, &n),
+                     MAMORI_ESTATE);
+    /* a too-small id buffer is refused without writing past it */
+    char small[37];
+    assert_int_equal(mamori_bulk_add(b, kv, 2, 4, small, sizeof small),
+                     MAMORI_EINVAL);
+    /* the refused add doomed the bulk: nothing of it is kept */
+    assert_int_equal(mamori_bulk_add(b, kv + 2000, 2, 2000, ids, N * 37),
+                     MAMORI_ESTATE);
+    assert_int_equal(mamori_bulk_commit(b), MAMORI_ESTATE);
+    assert_int_equal(records_in(tv), 0);
+    assert_int_equal(mamori_bulk_begin(tv->op, "people", &b), 0);
+    assert_int_equal(mamori_bulk_add(b, kv, 2, 1000, ids, N * 37), 0);
     assert_int_equal(mamori_bulk_add(b, kv + 2000, 2, 2000, ids, N * 37), 0);
     assert_int_equal(mamori_bulk_commit(b), 0);
     assert_int_equal(records_in(tv), N);
@@ -315,6 +330,44 @@ static void bulk_all_or_nothing(void **state)
     assert_int_equal(n, 1);
     assert_string_equal(rs[0]->id, ids + 1999 * 37);
     mamori_record_array_free(rs, n);
+
+    /* a batch big enough to be split over the reader connections: every
+     * value finds its own record, absent ones none, in value order */
+    enum { Q = 100 };
+    const char *q[Q];
+    char qbuf[Q][16];
+    size_t first[Q + 1];
+    for (size_t i = 0; i < Q; i++) {
+        if (i % 10 == 3)
+            snprintf(qbuf[i], 16, "080-9999-%04zu", i); /* absent */
+        else
+            snprintf(qbuf[i], 16, "090-0000-%04zu", 2999 - i * 29);
+        q[i] = qbuf[i];
+    }
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "phone", q, Q,
+                                               &rs, &n, first),
+                     0);
+    assert_int_equal(n, Q - Q / 10);
+    assert_int_equal(first[0], 0);
+    assert_int_equal(first[Q], n);
+    for (size_t i = 0; i < Q; i++) {
+        size_t row = 2999 - i * 29;
+        if (i % 10 == 3) {
+            assert_int_equal(first[i + 1], first[i]);
+            continue;
+        }
+        assert_int_equal(first[i + 1], first[i] + 1);
+        const char *want = row >= 1000 ? ids + (row - 1000) * 37 : NULL;
+        if (want)
+            assert_string_equal(rs[first[i]]->id, want);
+    }
+    mamori_record_array_free(rs, n);
+    q[81] = "";
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "phone", q, Q,
+                                               &rs, &n, first),
+                     MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(tv->op), "value 82"));
+    assert_null(rs);
 
     /* a bad row in the second add: its number counts from the bulk's
      * first row, and abort leaves nothing */
