@@ -32,6 +32,10 @@ void store_close(struct store *s);
  * made batch lookups slower, not faster.) */
 int store_open_reader(const char *home, struct store **out);
 
+/* Reads pages of the file through a memory map of up to bytes (0: off)
+ * for long sequential scans. */
+int store_set_mmap(struct store *s, int64_t bytes);
+
 /* One write transaction at a time (BEGIN IMMEDIATE; waits for other writers
  * up to a busy timeout). Reads outside a transaction see committed data. */
 int store_begin(struct store *s);

@@ -666,12 +666,25 @@ int store_open_reader(const char *home, struct store **out)
     int rc = store_open(home, 0, out);
     if (rc != 0)
         return rc;
-    rc = exec_sql((*out)->db, "PRAGMA query_only = ON;");
+    /* Readers serve batch lookups and verification: random reads over the
+     * whole file, so they get a larger page cache than the writer. */
+    rc = exec_sql((*out)->db, "PRAGMA query_only = ON;"
+                              "PRAGMA cache_size = -131072;");
     if (rc != 0) {
         store_close(*out);
         *out = NULL;
     }
     return rc;
+}
+
+int store_set_mmap(struct store *s, int64_t bytes)
+{
+    char sql[64];
+    int n = snprintf(sql, sizeof sql, "PRAGMA mmap_size = %lld;",
+                     (long long)(bytes > 0 ? bytes : 0));
+    if (s == NULL || n < 0 || (size_t)n >= sizeof sql)
+        return MAMORI_EINVAL;
+    return exec_sql(s->db, sql);
 }
 
 void store_close(struct store *s)

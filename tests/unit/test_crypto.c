@@ -596,6 +596,26 @@ static void test_secret_memory(void **state)
     b[0] = 0;
     assert_int_equal(crypto_equal(a, b, 32), 0);
     assert_int_equal(crypto_equal(a, b, 0), 1);
+    /* every length and every differing byte, unaligned too */
+    {
+        unsigned char x[48], y[48];
+        for (size_t len = 0; len <= 40; len++) {
+            for (size_t off = 0; off < 3; off++) {
+                memset(x, 0x5a, sizeof x);
+                memset(y, 0x5a, sizeof y);
+                assert_int_equal(crypto_equal(x + off, y + off, len), 1);
+                for (size_t i = 0; i < len; i++) {
+                    y[off + i] ^= 0x01;
+                    assert_int_equal(crypto_equal(x + off, y + off, len), 0);
+                    y[off + i] ^= 0x81;
+                    assert_int_equal(crypto_equal(x + off, y + off, len), 0);
+                    y[off + i] ^= 0x80;
+                }
+                y[off + len] ^= 0xff; /* past the end: not compared */
+                assert_int_equal(crypto_equal(x + off, y + off, len), 1);
+            }
+        }
+    }
 
     str = strdup("a passphrase");
     assert_non_null(str);
