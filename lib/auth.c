@@ -161,13 +161,7 @@ int mamori_login(mamori *m, const char *user, const char *password,
             rc = store_session_add(m->store, &ss);
         if (rc == 0) {
             struct store_audit_row row;
-            memset(&row, 0, sizeof row);
-            row.time = ss.created;
-            snprintf(row.user, sizeof row.user, "%s", u.name);
-            snprintf(row.device, sizeof row.device, "%s", dev);
-            snprintf(row.action, sizeof row.action, "%s",
-                     guard_action(OP_LOGIN));
-            snprintf(row.outcome, sizeof row.outcome, "ok");
+            guard_event_row(&row, u.name, dev, OP_LOGIN, "ok", "");
             rc = audit_append(m, &row);
         }
         if (rc == 0)

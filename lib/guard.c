@@ -328,19 +328,26 @@ int guard_end(struct guard_call *c, int rc)
     return rc;
 }
 
+void guard_event_row(struct store_audit_row *row, const char *user,
+                     const char *device, enum guard_op op, const char *outcome,
+                     const char *detail)
+{
+    memset(row, 0, sizeof *row);
+    row->time = mamori_now();
+    set_str(row->user, sizeof row->user, user);
+    set_str(row->device, sizeof row->device, device);
+    set_str(row->action, sizeof row->action, guard_action(op));
+    set_str(row->outcome, sizeof row->outcome, outcome);
+    set_str(row->detail, sizeof row->detail, detail);
+}
+
 int guard_audit_event(struct mamori *m, const char *user, const char *device,
                       enum guard_op op, const char *outcome, const char *detail)
 {
     struct store_audit_row row;
     int rc;
 
-    memset(&row, 0, sizeof row);
-    row.time = mamori_now();
-    set_str(row.user, sizeof row.user, user);
-    set_str(row.device, sizeof row.device, device);
-    set_str(row.action, sizeof row.action, guard_action(op));
-    set_str(row.outcome, sizeof row.outcome, outcome);
-    set_str(row.detail, sizeof row.detail, detail);
+    guard_event_row(&row, user, device, op, outcome, detail);
     pthread_mutex_lock(&m->lock);
     rc = store_begin(m->store);
     if (rc == 0)

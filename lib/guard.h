@@ -75,6 +75,12 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
 int guard_add_id(struct guard_call *c, const char *id);
 int guard_end(struct guard_call *c, int rc);
 
+/* Fills an audit row for an event outside an operation (login, init); the
+ * caller appends it in its own transaction. */
+void guard_event_row(struct store_audit_row *row, const char *user,
+                     const char *device, enum guard_op op, const char *outcome,
+                     const char *detail);
+
 /* Writes a stand-alone audit entry in its own transaction (login, init).
  * user may be "" when unknown. */
 int guard_audit_event(struct mamori *m, const char *user, const char *device,

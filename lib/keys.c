@@ -250,6 +250,21 @@ static int meta_put_int(sqlite3 *db, const char *key, int64_t v)
     return meta_put(db, key, NULL, 0, NULL, v, 'i');
 }
 
+/* Positions *st (finalize it) on the meta row of key: 0, or
+ * MAMORI_ENOTFOUND / an error. */
+static int meta_row(sqlite3 *db, const char *key, sqlite3_stmt **st)
+{
+    int rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
+                                st, NULL);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_bind_text(*st, 1, key, -1, SQLITE_STATIC);
+    if (rc == SQLITE_OK)
+        rc = sqlite3_step(*st);
+    if (rc == SQLITE_ROW)
+        return 0;
+    return rc == SQLITE_DONE ? MAMORI_ENOTFOUND : sql_err(rc);
+}
+
 /* Reads meta[key] into out (at most size bytes; *len gets the length, or
  * with len NULL it must be exactly size). text: NUL-terminate, size counts
  * the NUL. MAMORI_ENOTFOUND if missing, MAMORI_ETOOBIG if it does not fit,
@@ -262,26 +277,9 @@ static int meta_get(sqlite3 *db, const char *key, void *out, size_t size,
     size_t n;
     int rc;
 
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sql_err(rc);
+    rc = meta_row(db, key, &st);
+    if (rc != 0)
         goto out;
-    }
-    rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        rc = sql_err(rc);
-        goto out;
-    }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = MAMORI_ENOTFOUND;
-        goto out;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = sql_err(rc);
-        goto out;
-    }
     if (sqlite3_column_type(st, 0) != (text ? SQLITE_TEXT : SQLITE_BLOB)) {
         rc = MAMORI_ECRYPTO;
         goto out;
@@ -322,26 +320,9 @@ static int meta_get_int(sqlite3 *db, const char *key, int64_t *v)
     sqlite3_stmt *st = NULL;
     int rc;
 
-    rc = sqlite3_prepare_v2(db, "SELECT value FROM meta WHERE key = ?1", -1,
-                            &st, NULL);
-    if (rc != SQLITE_OK) {
-        rc = sql_err(rc);
+    rc = meta_row(db, key, &st);
+    if (rc != 0)
         goto out;
-    }
-    rc = sqlite3_bind_text(st, 1, key, -1, SQLITE_STATIC);
-    if (rc != SQLITE_OK) {
-        rc = sql_err(rc);
-        goto out;
-    }
-    rc = sqlite3_step(st);
-    if (rc == SQLITE_DONE) {
-        rc = MAMORI_ENOTFOUND;
-        goto out;
-    }
-    if (rc != SQLITE_ROW) {
-        rc = sql_err(rc);
-        goto out;
-    }
     if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
         rc = MAMORI_ECRYPTO;
         goto out;

@@ -106,12 +106,7 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
         rc = auth_user_create(m, admin, "admin", admin_password, password_len);
     if (rc == 0) {
         struct store_audit_row row;
-        memset(&row, 0, sizeof row);
-        row.time = mamori_now();
-        snprintf(row.user, sizeof row.user, "%s", admin);
-        snprintf(row.action, sizeof row.action, "%s", guard_action(OP_INIT));
-        snprintf(row.outcome, sizeof row.outcome, "ok");
-        snprintf(row.detail, sizeof row.detail, "vault created");
+        guard_event_row(&row, admin, "", OP_INIT, "ok", "vault created");
         row.count = 1;
         rc = audit_append(m, &row);
     }

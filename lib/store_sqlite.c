@@ -905,10 +905,14 @@ out:
     return rc;
 }
 
-int store_user_list(struct store *s, struct store_user **out, size_t *n)
+/* Every row of statement id, each read by rd into an element of size bytes
+ * of a malloc'd array. */
+static int list_rows(struct store *s, enum stmt_id id, size_t size,
+                     int (*rd)(sqlite3_stmt *st, void *elem), void **out,
+                     size_t *n)
 {
     sqlite3_stmt *st = NULL;
-    struct store_user *arr = NULL;
+    unsigned char *arr = NULL;
     size_t cap = 0, cnt = 0;
     int rc = MAMORI_EINVAL, r = SQLITE_DONE;
 
@@ -916,11 +920,11 @@ int store_user_list(struct store *s, struct store_user **out, size_t *n)
         goto out;
     *out = NULL;
     *n = 0;
-    rc = stmt_get(s, ST_USER_LIST, &st);
+    rc = stmt_get(s, id, &st);
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow((void **)&arr, &cap, cnt, sizeof *arr);
+        rc = grow((void **)&arr, &cap, cnt, size);
         if (rc == 0)
-            rc = read_user(st, &arr[cnt]);
+            rc = rd(st, arr + cnt * size);
         if (rc == 0)
             cnt++;
     }
@@ -935,6 +939,17 @@ out:
     stmt_done(st);
     free(arr);
     return rc;
+}
+
+static int read_user_elem(sqlite3_stmt *st, void *elem)
+{
+    return read_user(st, elem);
+}
+
+int store_user_list(struct store *s, struct store_user **out, size_t *n)
+{
+    return list_rows(s, ST_USER_LIST, sizeof **out, read_user_elem,
+                     (void **)out, n);
 }
 
 /* ---- sessions ------------------------------------------------------------ */
@@ -1111,36 +1126,15 @@ out:
     return rc;
 }
 
+static int read_dataset_elem(sqlite3_stmt *st, void *elem)
+{
+    return read_dataset(st, elem);
+}
+
 int store_dataset_list(struct store *s, struct store_dataset **out, size_t *n)
 {
-    sqlite3_stmt *st = NULL;
-    struct store_dataset *arr = NULL;
-    size_t cap = 0, cnt = 0;
-    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
-
-    if (out == NULL || n == NULL)
-        goto out;
-    *out = NULL;
-    *n = 0;
-    rc = stmt_get(s, ST_DATASET_LIST, &st);
-    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow((void **)&arr, &cap, cnt, sizeof *arr);
-        if (rc == 0)
-            rc = read_dataset(st, &arr[cnt]);
-        if (rc == 0)
-            cnt++;
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = sq_err(r);
-    if (rc != 0)
-        goto out;
-    *out = arr;
-    *n = cnt;
-    arr = NULL;
-out:
-    stmt_done(st);
-    free(arr);
-    return rc;
+    return list_rows(s, ST_DATASET_LIST, sizeof **out, read_dataset_elem,
+                     (void **)out, n);
 }
 
 int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id)

@@ -906,6 +906,19 @@ static int take_id(mamori_sess *s, struct guard_call *c, const char *id,
     return guard_add_id(c, canon);
 }
 
+/* The record named by id in the guarded call's dataset, decrypted. */
+static int open_record(mamori_sess *s, struct guard_call *c, const char *id,
+                       struct vault_ds **d, uint8_t rid[16],
+                       struct store_record *r, struct values *vs)
+{
+    int rc = take_id(s, c, id, rid);
+    if (rc == 0)
+        rc = vault_ds_load(s->m, &c->ds, d);
+    if (rc == 0)
+        rc = load_record(s, *d, rid, r, vs);
+    return rc;
+}
+
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out)
 {
@@ -923,11 +936,7 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
     rc = guard_begin(&c, s, OP_RECORD_GET, dataset);
     if (rc != 0)
         return rc;
-    rc = take_id(s, &c, id, rid);
-    if (rc == 0)
-        rc = vault_ds_load(s->m, &c.ds, &d);
-    if (rc == 0)
-        rc = load_record(s, d, rid, &r, &vs);
+    rc = open_record(s, &c, id, &d, rid, &r, &vs);
     if (rc == 0)
         rc = record_out(d, &r, &vs, &rec);
     c.count = rc == 0;
@@ -959,11 +968,7 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
     rc = guard_begin(&c, s, OP_RECORD_UPDATE, dataset);
     if (rc != 0)
         return rc;
-    rc = take_id(s, &c, id, rid);
-    if (rc == 0)
-        rc = vault_ds_load(s->m, &c.ds, &d);
-    if (rc == 0)
-        rc = load_record(s, d, rid, &r, &vs);
+    rc = open_record(s, &c, id, &d, rid, &r, &vs);
     if (rc == 0 && n == 0) {
         sess_detail(s, "no FIELD=VALUE given");
         rc = MAMORI_EINVAL;

@@ -80,4 +80,23 @@ static inline void tv_teardown(struct tvault *tv)
         fprintf(stderr, "cleanup failed\n");
 }
 
+/* cmocka set-up and tear-down around one test with its own vault. */
+static inline int tv_group_setup(void **state)
+{
+    struct tvault *tv = calloc(1, sizeof *tv);
+    if (!tv || tv_setup(tv) != 0) {
+        free(tv);
+        return -1;
+    }
+    *state = tv;
+    return 0;
+}
+
+static inline int tv_group_teardown(void **state)
+{
+    tv_teardown(*state);
+    free(*state);
+    return 0;
+}
+
 #endif

@@ -17,22 +17,6 @@
 #include "internal.h"
 #include "store.h"
 
-static int setup(void **state)
-{
-    struct tvault *tv = calloc(1, sizeof *tv);
-    if (!tv || tv_setup(tv) != 0)
-        return -1;
-    *state = tv;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tv_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 static void sql(struct tvault *tv, const char *q)
 {
     char path[600];
@@ -257,14 +241,16 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(checkpoint_parser_rejects),
-        cmocka_unit_test_setup_teardown(chain_detects_changes, setup, teardown),
-        cmocka_unit_test_setup_teardown(chain_detects_deletion, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(checkpoint_catches_truncation, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(entries_carry_no_values, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(parallel_verify, setup, teardown),
+        cmocka_unit_test_setup_teardown(chain_detects_changes, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(chain_detects_deletion, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(checkpoint_catches_truncation,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(entries_carry_no_values, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(parallel_verify, tv_group_setup,
+                                        tv_group_teardown),
     };
     if (mamori_library_init() != 0)
         return 1;

@@ -84,22 +84,6 @@ static void rid_roundtrip(void **state)
     assert_int_not_equal(vault_rid_parse(NULL, back), 0);
 }
 
-static int setup(void **state)
-{
-    struct tvault *tv = calloc(1, sizeof *tv);
-    if (!tv || tv_setup(tv) != 0)
-        return -1;
-    *state = tv;
-    return 0;
-}
-
-static int teardown(void **state)
-{
-    tv_teardown(*state);
-    free(*state);
-    return 0;
-}
-
 static const char *field(const struct mamori_record *r, const char *name)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -417,12 +401,14 @@ int main(void)
         cmocka_unit_test(rid_roundtrip),
     };
     const struct CMUnitTest withvault[] = {
-        cmocka_unit_test_setup_teardown(records_crud, setup, teardown),
-        cmocka_unit_test_setup_teardown(bad_value_changes_nothing, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(ciphertext_bound_to_record, setup,
-                                        teardown),
-        cmocka_unit_test_setup_teardown(bulk_all_or_nothing, setup, teardown),
+        cmocka_unit_test_setup_teardown(records_crud, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(bad_value_changes_nothing,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(ciphertext_bound_to_record,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(bulk_all_or_nothing, tv_group_setup,
+                                        tv_group_teardown),
     };
     if (mamori_library_init() != 0)
         return 1;
