@@ -157,6 +157,9 @@ int store_audit_scan(struct store *s, int64_t from, int64_t to,
                      int (*cb)(void *arg, const struct store_audit_row *row),
                      void *arg);
 int store_audit_count(struct store *s, int64_t *n);
+/* An upper bound on the number of audit rows the file can hold, found
+ * without reading the table (count() reads it all). */
+int store_audit_row_bound(struct store *s, int64_t *bound);
 void store_audit_row_release(struct store_audit_row *row);
 
 /* Test hook: make store_audit_append fail while on. */

@@ -1640,6 +1640,20 @@ out:
     return rc;
 }
 
+int store_audit_row_bound(struct store *s, int64_t *bound)
+{
+    int64_t pages = 0, size = 0;
+    int rc = pragma_int(s->db, "PRAGMA page_count", &pages);
+    if (rc == 0)
+        rc = pragma_int(s->db, "PRAGMA page_size", &size);
+    if (rc != 0)
+        return rc;
+    /* A row holds two 32-byte MACs, so at most page_size / 64 fit a page;
+     * the WAL may hold pages not yet in the file: allow for its limit. */
+    *bound = (pages + 1000 + 1) * (size / 64);
+    return 0;
+}
+
 void store_audit_row_release(struct store_audit_row *row)
 {
     if (row == NULL)

@@ -65,6 +65,20 @@ static void chain_detects_deletion(void **state)
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 3);
     assert_non_null(strstr(vr.problem, "missing"));
+
+    /* a forged, huge newest number is refused at once, not worked through */
+    int64_t bound = 0, count = 0;
+    assert_int_equal(store_audit_row_bound(tv->m->store, &bound), 0);
+    assert_int_equal(store_audit_count(tv->m->store, &count), 0);
+    assert_true(bound >= count);
+    sql(tv, "UPDATE audit SET seq = 4000000000000000 WHERE seq = "
+            "(SELECT max(seq) FROM audit)");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_non_null(strstr(vr.problem, "impossible"));
+    sql(tv, "UPDATE audit SET seq = -5 WHERE seq = 4000000000000000");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
 }
 
 static void checkpoint_catches_truncation(void **state)
