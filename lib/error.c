@@ -15,6 +15,7 @@
 #include "i18n.h"
 #include "internal.h"
 #include "mamori.h"
+#include "store.h"
 #include "banned.h"
 
 const char *mamori_strerror(int err)
@@ -89,6 +90,7 @@ int mamori_library_init(void)
         return 0;
     if (crypto_init() != 0)
         return MAMORI_ECRYPTO;
+    store_global_init();
     i18n_bind(NULL);
     done = 1;
     return 0;

@@ -18,6 +18,10 @@
 
 struct store;
 
+/* Process-wide SQLite settings; called once by mamori_library_init before
+ * any connection is opened. */
+void store_global_init(void);
+
 #define STORE_SCHEMA_VERSION 1
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 

@@ -599,6 +599,13 @@ static int env_fail_audit(void)
            strcmp(fail, "1") == 0;
 }
 
+void store_global_init(void)
+{
+    /* No memory statistics: they put every allocation of every connection
+     * behind one global mutex, which parallel readers then fight over. */
+    (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+}
+
 int store_open(const char *home, int create, struct store **out)
 {
     struct store *s = NULL;
