@@ -1189,7 +1189,10 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
         if (j->rc == 0)
             continue;
         rc = j->rc;
-        if (j->bad_empty) {
+        if (j->bad_empty && n == 1) {
+            sess_detail(s, "field \"%s\": search value is empty or not text",
+                        f->name);
+        } else if (j->bad_empty) {
             sess_detail(s,
                         "field \"%s\": search value %zu is empty or not "
                         "text",
@@ -1239,37 +1242,9 @@ int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
                          const char *value, struct mamori_record ***out,
                          size_t *n)
 {
-    struct guard_call c;
-    struct vault_ds *d;
-    struct vault_field *f = NULL;
-    struct mamori_record **recs = NULL;
-    size_t nrec = 0, fidx = 0;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
-    if (rc != 0)
-        return rc;
-    rc = vault_ds_load(s->m, &c.ds, &d);
-    if (rc == 0)
-        rc = search_field(s, d, field, &f, &fidx);
-    if (rc == 0) {
-        snprintf(c.detail, sizeof c.detail, "by %s", f->name);
-        rc = search_run(s, &c, d, f, fidx, &value, 1, &recs, &nrec, NULL);
-        if (rc == MAMORI_EINVAL)
-            sess_detail(s, "field \"%s\": search value is empty or not text",
-                        f->name);
-    }
-    c.count = (int64_t)nrec;
-    rc = guard_end(&c, rc);
-    if (rc != 0) {
-        mamori_record_array_free(recs, nrec);
-        return rc;
-    }
-    *out = recs;
-    *n = nrec;
-    return 0;
+    size_t first[2];
+    return mamori_record_search_many(s, dataset, field, &value, 1, out, n,
+                                     first);
 }
 
 int mamori_record_search_many(mamori_sess *s, const char *dataset,
@@ -1295,8 +1270,11 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
     if (rc == 0) {
-        snprintf(c.detail, sizeof c.detail, "by %s, %zu values", f->name,
-                 nvalues);
+        if (nvalues == 1)
+            snprintf(c.detail, sizeof c.detail, "by %s", f->name);
+        else
+            snprintf(c.detail, sizeof c.detail, "by %s, %zu values", f->name,
+                     nvalues);
         rc =
             search_run(s, &c, d, f, fidx, values, nvalues, &recs, &nrec, first);
     }
