@@ -1,11 +1,12 @@
 /*
- * vault.c - datasets and records: validation, AES-256-GCM encryption bound
- * to (vault, dataset, record, version), blind indexes for exact search.
+ * vault.c - records: validation into canonical values, AES-256-GCM
+ * encryption bound to (vault, dataset, record, version), blind-index entries,
+ * add/get/update/delete; the per-handle dataset cache. Datasets are in
+ * dataset.c, search in search.c, bulk adds in bulk.c.
  */
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include "crypto.h"
 #include "guard.h"
@@ -14,82 +15,6 @@
 #include "text.h"
 #include "vault.h"
 #include "banned.h"
-
-/* ---- schema text ------------------------------------------------------- */
-
-static int field_name_ok(const char *s, size_t n)
-{
-    if (n == 0 || n > 63 || !(s[0] >= 'a' && s[0] <= 'z'))
-        return 0;
-    if ((n == 2 && memcmp(s, "id", 2) == 0) ||
-        (n == 7 && memcmp(s, "version", 7) == 0))
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        if (!((c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '_'))
-            return 0;
-    }
-    return 1;
-}
-
-int vault_schema_format(const struct vault_ds *d, char *out, size_t size)
-{
-    size_t len = 0;
-    int n = snprintf(out, size, "v1;bits=%d", d->index_bits);
-    if (n < 0 || (size_t)n >= size)
-        return MAMORI_ETOOBIG;
-    len = (size_t)n;
-    for (size_t i = 0; i < d->nfields; i++) {
-        const struct vault_field *f = &d->fields[i];
-        n = snprintf(out + len, size - len, ";%s:%s%s", f->name,
-                     text_type_name(f->type), f->searchable ? ":s" : "");
-        if (n < 0 || (size_t)n >= size - len)
-            return MAMORI_ETOOBIG;
-        len += (size_t)n;
-    }
-    return 0;
-}
-
-int vault_schema_parse(const char *text, struct vault_ds *d)
-{
-    const char *p = text;
-    char type[16];
-
-    d->nfields = 0;
-    if (strncmp(p, "v1;bits=", 8) != 0)
-        return MAMORI_EINVAL;
-    p += 8;
-    d->index_bits = 0;
-    while (*p >= '0' && *p <= '9' && d->index_bits < 100)
-        d->index_bits = d->index_bits * 10 + (*p++ - '0');
-    if (d->index_bits < 1 || d->index_bits > 32)
-        return MAMORI_EINVAL;
-    while (*p == ';') {
-        struct vault_field *f;
-        const char *name = ++p, *colon = strchr(p, ':');
-        if (!colon || d->nfields >= VAULT_MAX_FIELDS ||
-            !field_name_ok(name, (size_t)(colon - name)))
-            return MAMORI_EINVAL;
-        f = &d->fields[d->nfields];
-        memset(f, 0, sizeof *f);
-        memcpy(f->name, name, (size_t)(colon - name));
-        p = colon + 1;
-        size_t tl = strcspn(p, ":;");
-        if (tl == 0 || tl >= sizeof type)
-            return MAMORI_EINVAL;
-        memcpy(type, p, tl);
-        type[tl] = '\0';
-        if (text_type_parse(type, &f->type) != 0)
-            return MAMORI_EINVAL;
-        p += tl;
-        if (strncmp(p, ":s", 2) == 0) {
-            f->searchable = 1;
-            p += 2;
-        }
-        d->nfields++;
-    }
-    return *p == '\0' && d->nfields > 0 ? 0 : MAMORI_EINVAL;
-}
 
 /* ---- record ids -------------------------------------------------------- */
 
@@ -207,8 +132,8 @@ fail:
     return rc;
 }
 
-static struct vault_field *ds_field(struct vault_ds *d, const char *name,
-                                    size_t *idx)
+struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
+                                     size_t *idx)
 {
     for (size_t i = 0; i < d->nfields; i++) {
         if (strcmp(d->fields[i].name, name) == 0) {
@@ -233,253 +158,6 @@ size_t vault_index_mac(const struct vault_ds *d, const struct vault_field *f,
         out[nbytes - 1] &= (uint8_t)(0xFF << (8 - d->index_bits % 8));
     crypto_wipe(mac, sizeof mac);
     return nbytes;
-}
-
-/* ---- datasets ---------------------------------------------------------- */
-
-static int utf8_text_ok(const char *s, size_t max)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n >= max || !text_utf8_valid(s, n))
-        return 0;
-    for (size_t i = 0; i < n; i++)
-        if ((unsigned char)s[i] < 0x20 || s[i] == 0x7f)
-            return 0;
-    return 1;
-}
-
-static int dataset_name_ok(const char *s)
-{
-    size_t n = s ? strlen(s) : 0;
-    if (n == 0 || n > 63)
-        return 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = s[i];
-        int ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') ||
-                 (c >= '0' && c <= '9') ||
-                 (i > 0 && (c == '-' || c == '_' || c == '.'));
-        if (!ok)
-            return 0;
-    }
-    return 1;
-}
-
-static int dataset_def_check(mamori_sess *s,
-                             const struct mamori_dataset_def *def,
-                             struct vault_ds *d, char ends[11])
-{
-    if (!dataset_name_ok(def->name)) {
-        sess_detail(s, "dataset name: 1-63 characters of A-Z a-z 0-9 - _ .");
-        return MAMORI_EINVAL;
-    }
-    if (!utf8_text_ok(def->client, sizeof((struct store_dataset *)0)->client)) {
-        sess_detail(s, "client: required, up to 255 bytes of text");
-        return MAMORI_EINVAL;
-    }
-    if (!utf8_text_ok(def->purpose,
-                      sizeof((struct store_dataset *)0)->purpose)) {
-        sess_detail(s, "purpose: required, up to 511 bytes of text");
-        return MAMORI_EINVAL;
-    }
-    ends[0] = '\0';
-    if (def->ends && *def->ends) {
-        char *canon = NULL;
-        const char *rule = NULL;
-        if (text_canonical(FT_DATE, def->ends, strlen(def->ends), &canon,
-                           &rule) != 0) {
-            sess_detail(s, "ends: %s", rule ? rule : "not a date");
-            free(canon);
-            return MAMORI_EINVAL;
-        }
-        snprintf(ends, 11, "%s", canon);
-        free(canon);
-    }
-    if (def->nfields == 0 || def->nfields > VAULT_MAX_FIELDS) {
-        sess_detail(s, "fields: between 1 and %d", VAULT_MAX_FIELDS);
-        return MAMORI_EINVAL;
-    }
-    d->nfields = def->nfields;
-    d->index_bits = VAULT_INDEX_BITS_DEFAULT;
-    for (size_t i = 0; i < def->nfields; i++) {
-        const struct mamori_field_def *fd = &def->fields[i];
-        struct vault_field *f = &d->fields[i];
-        if (!fd->name || !field_name_ok(fd->name, strlen(fd->name))) {
-            sess_detail(s, "field %zu: name must be a-z, 0-9, _ (max 63)",
-                        i + 1);
-            return MAMORI_EINVAL;
-        }
-        if (!fd->type || text_type_parse(fd->type, &f->type) != 0) {
-            sess_detail(s, "field %s: unknown type", fd->name);
-            return MAMORI_EINVAL;
-        }
-        snprintf(f->name, sizeof f->name, "%s", fd->name);
-        f->searchable = fd->searchable != 0;
-        for (size_t j = 0; j < i; j++) {
-            if (strcmp(d->fields[j].name, f->name) == 0) {
-                sess_detail(s, "field %s: given twice", f->name);
-                return MAMORI_EINVAL;
-            }
-        }
-    }
-    return 0;
-}
-
-int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *def)
-{
-    struct guard_call c;
-    struct store_dataset row;
-    struct vault_ds *d = NULL;
-    const uint8_t *key;
-    int rc;
-
-    rc = guard_begin(&c, s, OP_DATASET_CREATE, NULL);
-    if (rc != 0)
-        return rc;
-    d = calloc(1, sizeof *d);
-    if (!d) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
-    memset(&row, 0, sizeof row);
-    rc = dataset_def_check(s, def, d, row.ends);
-    if (rc != 0)
-        goto out;
-    crypto_uuid(row.uuid);
-    snprintf(row.name, sizeof row.name, "%s", def->name);
-    snprintf(row.client, sizeof row.client, "%s", def->client);
-    snprintf(row.purpose, sizeof row.purpose, "%s", def->purpose);
-    snprintf(row.state, sizeof row.state, "active");
-    row.created = mamori_now();
-    rc = vault_schema_format(d, row.schema, sizeof row.schema);
-    if (rc != 0) {
-        sess_detail(s, "fields: schema too long");
-        goto out;
-    }
-    rc = store_dataset_add(s->m->store, &row);
-    if (rc == MAMORI_EEXIST) {
-        sess_detail(s, "dataset name already taken");
-        goto out;
-    }
-    if (rc != 0)
-        goto out;
-    /* Keys are made before the transaction commits; if it does not, they
-     * belong to a dataset uuid nobody refers to. */
-    rc = keys_dataset_key(s->m->keys, row.uuid, 0, 1, &key);
-    if (rc == 0)
-        rc = keys_dataset_key(s->m->keys, row.uuid, 1, 1, &key);
-    c.has_ds = 1;
-    c.ds = row;
-    c.count = (int64_t)d->nfields;
-out:
-    free(d);
-    return guard_end(&c, rc);
-}
-
-int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
-                        size_t *n)
-{
-    struct guard_call c;
-    struct store_dataset *rows = NULL;
-    struct mamori_dataset_info *info = NULL;
-    size_t k = 0, used = 0;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    rc = guard_begin(&c, s, OP_DATASET_LIST, NULL);
-    if (rc != 0)
-        return rc;
-    rc = store_dataset_list(s->m->store, &rows, &k);
-    if (rc != 0)
-        goto out;
-    info = calloc(k ? k : 1, sizeof *info);
-    if (!info) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
-    for (size_t i = 0; i < k; i++) {
-        struct mamori_dataset_info *di = &info[used];
-        struct vault_ds d;
-        if (strcmp(s->user.role, "operator") == 0) {
-            rc = store_grant_check(s->m->store, rows[i].id, s->user.id);
-            if (rc < 0)
-                goto out;
-            if (rc == 0)
-                continue;
-        }
-        memset(&d, 0, sizeof d);
-        rc = vault_schema_parse(rows[i].schema, &d);
-        if (rc != 0)
-            goto out;
-        di->fields = calloc(d.nfields, sizeof *di->fields);
-        if (!di->fields) {
-            rc = MAMORI_ENOMEM;
-            goto out;
-        }
-        used++;
-        di->nfields = d.nfields;
-        for (size_t j = 0; j < d.nfields; j++) {
-            snprintf(di->fields[j].name, sizeof di->fields[j].name, "%s",
-                     d.fields[j].name);
-            snprintf(di->fields[j].type, sizeof di->fields[j].type, "%s",
-                     text_type_name(d.fields[j].type));
-            di->fields[j].searchable = d.fields[j].searchable;
-        }
-        snprintf(di->name, sizeof di->name, "%s", rows[i].name);
-        snprintf(di->client, sizeof di->client, "%s", rows[i].client);
-        snprintf(di->purpose, sizeof di->purpose, "%s", rows[i].purpose);
-        snprintf(di->ends, sizeof di->ends, "%s", rows[i].ends);
-        snprintf(di->state, sizeof di->state, "%s", rows[i].state);
-        di->created = rows[i].created;
-        rc = store_record_count(s->m->store, rows[i].id, &di->records);
-        if (rc != 0)
-            goto out;
-    }
-    c.count = (int64_t)used;
-    rc = 0;
-out:
-    free(rows);
-    rc = guard_end(&c, rc);
-    if (rc != 0) {
-        mamori_dataset_list_free(info, used);
-        return rc;
-    }
-    *out = info;
-    *n = used;
-    return 0;
-}
-
-void mamori_dataset_list_free(struct mamori_dataset_info *list, size_t n)
-{
-    if (!list)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(list[i].fields);
-    free(list);
-}
-
-int mamori_dataset_grant(mamori_sess *s, const char *dataset, const char *user)
-{
-    struct guard_call c;
-    struct store_user u;
-    int rc = guard_begin(&c, s, OP_DATASET_GRANT, dataset);
-    if (rc != 0)
-        return rc;
-    rc = store_user_get(s->m->store, user ? user : "", &u);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
-    if (rc == MAMORI_ENOTFOUND) {
-        sess_detail(s, "no user of that name");
-    } else if (rc == 0 && strcmp(u.role, "operator") != 0) {
-        sess_detail(s, "only operators are granted datasets");
-        rc = MAMORI_EINVAL;
-    } else if (rc == 0) {
-        rc = store_grant_add(s->m->store, c.ds.id, u.id);
-        if (rc == MAMORI_EEXIST)
-            rc = 0; /* granting twice is not an error */
-        snprintf(c.detail, sizeof c.detail, "granted to %s", u.name);
-        c.count = 1;
-    }
-    return guard_end(&c, rc);
 }
 
 /* ---- record plaintext ---------------------------------------------------
@@ -616,8 +294,8 @@ static int seal(struct mamori *m, const struct vault_ds *d,
     return rc;
 }
 
-static int unseal(struct mamori *m, const struct vault_ds *d,
-                  const struct store_record *r, struct values *vs)
+int vault_unseal(struct mamori *m, const struct vault_ds *d,
+                 const struct store_record *r, struct values *vs)
 {
     uint8_t ad[128], *pt;
     size_t adlen, ptlen;
@@ -657,7 +335,7 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
             return MAMORI_EINVAL;
         }
         struct vault_field *f =
-            ds_field((struct vault_ds *)d, kv[i].name, &idx);
+            vault_field_find((struct vault_ds *)d, kv[i].name, &idx);
         if (!f) {
             why->rule = "no such field in dataset";
             return MAMORI_EINVAL;
@@ -702,8 +380,8 @@ void vault_refusal_report(mamori_sess *s, struct guard_call *c,
         snprintf(c->detail, sizeof c->detail, "%sfield %s: %s", where, name,
                  why->rule);
     } else if (kv && kv[why->arg - 1].name &&
-               field_name_ok(kv[why->arg - 1].name,
-                             strlen(kv[why->arg - 1].name))) {
+               vault_field_name_ok(kv[why->arg - 1].name,
+                                   strlen(kv[why->arg - 1].name))) {
         /* A well-formed unknown name is schema vocabulary, not a value. */
         sess_detail(s, "%sfield \"%s\": %s", where, kv[why->arg - 1].name,
                     why->rule);
@@ -784,8 +462,8 @@ int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
     return rc;
 }
 
-static int record_out(const struct vault_ds *d, const struct store_record *r,
-                      struct values *vs, struct mamori_record **out)
+int vault_record_out(const struct vault_ds *d, const struct store_record *r,
+                     struct values *vs, struct mamori_record **out)
 {
     struct mamori_record *rec = calloc(1, sizeof *rec);
     size_t k = 0;
@@ -885,7 +563,7 @@ static int load_record(mamori_sess *s, struct vault_ds *d,
         return rc;
     r->dataset_id = d->id;
     memcpy(r->id, rid, sizeof r->id);
-    rc = unseal(s->m, d, r, vs);
+    rc = vault_unseal(s->m, d, r, vs);
     if (rc == MAMORI_ECRYPTO) {
         vault_rid_format(rid, idtext);
         sess_detail(s, "record %s failed its integrity check", idtext);
@@ -938,7 +616,7 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
         return rc;
     rc = open_record(s, &c, id, &d, rid, &r, &vs);
     if (rc == 0)
-        rc = record_out(d, &r, &vs, &rec);
+        rc = vault_record_out(d, &r, &vs, &rec);
     c.count = rc == 0;
     vault_values_wipe(&vs, VAULT_MAX_FIELDS);
     free(r.ct);
@@ -1018,273 +696,4 @@ int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
     }
     c.count = rc == 0;
     return guard_end(&c, rc);
-}
-
-/* ---- search ------------------------------------------------------------
- * A lookup job runs a share of the values on one store connection: search
- * key, blind-index lookup with the ciphertexts, decryption, and the check
- * that drops the index's deliberate false positives. The calling thread
- * then releases the matches in value order, each id into the audit entry.
- * A batch of values is split over the vault's reader connections. */
-
-#define SEARCH_PARALLEL_MIN 64
-
-struct hit {
-    size_t value; /* index into the values */
-    struct store_record r;
-    struct values vs;
-};
-
-struct search_job {
-    struct mamori *m;
-    struct vault_ds *d;
-    struct vault_field *f;
-    size_t fidx;
-    const char *const *values;
-    size_t lo, hi;
-    struct store *store;
-    struct hit *hits;
-    size_t nhits, cap;
-    int rc;
-    int bad_empty;                 /* the failing value was empty */
-    uint8_t bad_id[STORE_RID_LEN]; /* the record that failed integrity */
-};
-
-static int job_value(struct search_job *j, size_t vi)
-{
-    struct store_record *rows = NULL;
-    size_t nrows = 0;
-    uint8_t mac[4];
-    char *want = NULL;
-    const char *value = j->values[vi];
-    int rc;
-
-    if (!value ||
-        text_search_key(j->f->type, value, strlen(value), &want) != 0 ||
-        want[0] == '\0') {
-        j->bad_empty = 1;
-        rc = MAMORI_EINVAL;
-        goto out;
-    }
-    size_t ml = vault_index_mac(j->d, j->f, want, strlen(want), mac);
-    rc = store_index_lookup(j->store, j->d->id, (int)j->fidx, mac, ml, &rows,
-                            &nrows);
-    for (size_t i = 0; rc == 0 && i < nrows; i++) {
-        struct values vs;
-        char *key = NULL;
-        rc = unseal(j->m, j->d, &rows[i], &vs);
-        if (rc == MAMORI_ECRYPTO)
-            memcpy(j->bad_id, rows[i].id, STORE_RID_LEN);
-        if (rc != 0)
-            break;
-        int match = vs.v[j->fidx] &&
-                    text_search_key(j->f->type, vs.v[j->fidx],
-                                    strlen(vs.v[j->fidx]), &key) == 0 &&
-                    strcmp(key, want) == 0;
-        crypto_wipe_free_str(key);
-        if (match && j->nhits == j->cap) {
-            size_t ncap = j->cap ? j->cap * 2 : 16;
-            struct hit *p = realloc(j->hits, ncap * sizeof *p);
-            if (!p)
-                rc = MAMORI_ENOMEM;
-            else {
-                j->hits = p;
-                j->cap = ncap;
-            }
-        }
-        if (match && rc == 0) {
-            struct hit *h = &j->hits[j->nhits++];
-            h->value = vi;
-            h->r = rows[i];
-            h->r.ct = NULL; /* ciphertext no longer needed */
-            h->r.ctlen = 0;
-            h->vs = vs;
-        } else {
-            vault_values_wipe(&vs, VAULT_MAX_FIELDS);
-        }
-    }
-out:
-    crypto_wipe_free_str(want);
-    store_records_free(rows, nrows);
-    return rc;
-}
-
-static void *job_run(void *arg)
-{
-    struct search_job *j = arg;
-    for (size_t vi = j->lo; vi < j->hi && j->rc == 0; vi++) {
-        j->rc = job_value(j, vi);
-        if (j->rc != 0)
-            j->hi = vi; /* the failing value */
-    }
-    return NULL;
-}
-
-static void job_free(struct search_job *j)
-{
-    for (size_t i = 0; i < j->nhits; i++)
-        vault_values_wipe(&j->hits[i].vs, VAULT_MAX_FIELDS);
-    free(j->hits);
-}
-
-/* The searchable field named by field, or MAMORI_EINVAL with the detail. */
-static int search_field(mamori_sess *s, struct vault_ds *d, const char *field,
-                        struct vault_field **f, size_t *fidx)
-{
-    *f = field ? ds_field(d, field, fidx) : NULL;
-    if (*f && (*f)->searchable)
-        return 0;
-    if (*f)
-        sess_detail(s, "field \"%s\": not searchable", (*f)->name);
-    else
-        sess_detail(s, "search field: no such field in dataset");
-    return MAMORI_EINVAL;
-}
-
-/* Runs the lookups of values[0..n) inside the guarded call c and gives the
- * matches in value order; first[i] is where value i's matches start. */
-static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
-                      struct vault_field *f, size_t fidx,
-                      const char *const *values, size_t n,
-                      struct mamori_record ***out, size_t *nout, size_t *first)
-{
-    struct search_job jobs[MAMORI_READERS];
-    pthread_t th[MAMORI_READERS];
-    int started[MAMORI_READERS] = {0};
-    size_t nj = 1, total = 0, k = 0;
-    struct mamori_record **recs = NULL;
-    int rc = 0;
-
-    if (n >= SEARCH_PARALLEL_MIN) {
-        long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        nj = cpus > 1 ? (cpus < MAMORI_READERS ? (size_t)cpus : MAMORI_READERS)
-                      : 1;
-    }
-    memset(jobs, 0, sizeof jobs);
-    for (size_t i = 0; i < nj; i++) {
-        jobs[i] = (struct search_job){.m = s->m,
-                                      .d = d,
-                                      .f = f,
-                                      .fidx = fidx,
-                                      .values = values,
-                                      .lo = i * n / nj,
-                                      .hi = (i + 1) * n / nj,
-                                      .store = s->m->store};
-        if (nj > 1 && (rc = handle_reader(s->m, i, &jobs[i].store)) != 0)
-            break;
-    }
-    for (size_t i = 1; rc == 0 && i < nj; i++)
-        started[i] = pthread_create(&th[i], NULL, job_run, &jobs[i]) == 0;
-    if (rc == 0)
-        job_run(&jobs[0]);
-    for (size_t i = 1; rc == 0 && i < nj; i++) {
-        if (started[i])
-            pthread_join(th[i], NULL);
-        else
-            job_run(&jobs[i]);
-    }
-    /* The first failure in value order decides. */
-    for (size_t i = 0; rc == 0 && i < nj; i++) {
-        struct search_job *j = &jobs[i];
-        if (j->rc == 0)
-            continue;
-        rc = j->rc;
-        if (j->bad_empty && n == 1) {
-            sess_detail(s, "field \"%s\": search value is empty or not text",
-                        f->name);
-        } else if (j->bad_empty) {
-            sess_detail(s,
-                        "field \"%s\": search value %zu is empty or not "
-                        "text",
-                        f->name, j->hi + 1);
-        } else if (rc == MAMORI_ECRYPTO) {
-            char idtext[37];
-            vault_rid_format(j->bad_id, idtext);
-            sess_detail(s, "record %s failed its integrity check", idtext);
-        }
-    }
-    for (size_t i = 0; i < nj; i++)
-        total += jobs[i].nhits;
-    if (rc == 0) {
-        recs = calloc(total ? total : 1, sizeof *recs);
-        if (!recs)
-            rc = MAMORI_ENOMEM;
-    }
-    for (size_t i = 0; rc == 0 && i < nj; i++) {
-        for (size_t h = 0; rc == 0 && h < jobs[i].nhits; h++) {
-            struct hit *hit = &jobs[i].hits[h];
-            char idtext[37];
-            while (first && k <= hit->value)
-                first[k++] = *nout;
-            vault_rid_format(hit->r.id, idtext);
-            rc = guard_add_id(c, idtext);
-            if (rc == 0)
-                rc = record_out(d, &hit->r, &hit->vs, &recs[*nout]);
-            if (rc == 0)
-                (*nout)++;
-        }
-    }
-    if (rc == 0 && first)
-        while (k <= n)
-            first[k++] = *nout;
-    for (size_t i = 0; i < nj; i++)
-        job_free(&jobs[i]);
-    if (rc != 0) {
-        mamori_record_array_free(recs, *nout);
-        recs = NULL;
-        *nout = 0;
-    }
-    *out = recs;
-    return rc;
-}
-
-int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
-                         const char *value, struct mamori_record ***out,
-                         size_t *n)
-{
-    size_t first[2];
-    return mamori_record_search_many(s, dataset, field, &value, 1, out, n,
-                                     first);
-}
-
-int mamori_record_search_many(mamori_sess *s, const char *dataset,
-                              const char *field, const char *const *values,
-                              size_t nvalues, struct mamori_record ***out,
-                              size_t *n, size_t *first)
-{
-    struct guard_call c;
-    struct vault_ds *d;
-    struct vault_field *f = NULL;
-    struct mamori_record **recs = NULL;
-    size_t nrec = 0, fidx = 0;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    if (!values || !first || nvalues == 0)
-        return MAMORI_EINVAL;
-    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
-    if (rc != 0)
-        return rc;
-    rc = vault_ds_load(s->m, &c.ds, &d);
-    if (rc == 0)
-        rc = search_field(s, d, field, &f, &fidx);
-    if (rc == 0) {
-        if (nvalues == 1)
-            snprintf(c.detail, sizeof c.detail, "by %s", f->name);
-        else
-            snprintf(c.detail, sizeof c.detail, "by %s, %zu values", f->name,
-                     nvalues);
-        rc =
-            search_run(s, &c, d, f, fidx, values, nvalues, &recs, &nrec, first);
-    }
-    c.count = (int64_t)nrec;
-    rc = guard_end(&c, rc);
-    if (rc != 0) {
-        mamori_record_array_free(recs, nrec);
-        return rc;
-    }
-    *out = recs;
-    *n = nrec;
-    return 0;
 }

@@ -79,6 +79,23 @@ int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
 int vault_write_new(struct mamori *m, const struct vault_ds *d,
                     const struct prepared *p);
 
+/* Field names: 1..63 of [a-z0-9_], starting with a letter, not "id" or
+ * "version" (dataset.c). */
+int vault_field_name_ok(const char *s, size_t n);
+
+/* The schema field of that name (and its index), or NULL. */
+struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
+                                     size_t *idx);
+
+/* Decrypts a stored record into its values: MAMORI_ECRYPTO when its tag,
+ * binding or layout does not check out. */
+int vault_unseal(struct mamori *m, const struct vault_ds *d,
+                 const struct store_record *r, struct values *vs);
+
+/* The public form of a decrypted record; takes over the values. */
+int vault_record_out(const struct vault_ds *d, const struct store_record *r,
+                     struct values *vs, struct mamori_record **out);
+
 /* Schema text kept in the store: "v1;bits=18;name:type[:s];..." */
 int vault_schema_format(const struct vault_ds *d, char *out, size_t size);
 int vault_schema_parse(const char *text, struct vault_ds *d);
