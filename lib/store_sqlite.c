@@ -119,6 +119,7 @@ enum stmt_id {
     ST_RECORD_DELETE,
     ST_RECORD_COUNT,
     ST_INDEX_PUT,
+    ST_INDEX_PUT_RID,
     ST_INDEX_DELETE,
     ST_INDEX_LOOKUP,
     ST_AUDIT_MAX,
@@ -172,7 +173,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
         " ct) VALUES(?1, ?2, ?3, ?4, ?5, ?6)"
         " ON CONFLICT(dataset_id, id) DO UPDATE SET"
         " version = excluded.version, key_version = excluded.key_version,"
-        " updated = excluded.updated, ct = excluded.ct",
+        " updated = excluded.updated, ct = excluded.ct RETURNING rid",
     [ST_RECORD_GET] = "SELECT version, key_version, updated, ct FROM records"
                       " WHERE dataset_id = ?1 AND id = ?2",
     [ST_RECORD_DELETE] = "DELETE FROM records WHERE dataset_id = ?1"
@@ -183,6 +184,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      " VALUES(?1, ?2, ?3, (SELECT rid FROM records"
                      " WHERE dataset_id = ?1 AND id = ?4))"
                      " ON CONFLICT DO NOTHING",
+    [ST_INDEX_PUT_RID] = "INSERT INTO blind(dataset_id, field, mac, record)"
+                         " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
     [ST_INDEX_DELETE] = "DELETE FROM blind WHERE record = (SELECT rid FROM"
                         " records WHERE dataset_id = ?1 AND id = ?2)",
     [ST_INDEX_LOOKUP] = "SELECT r.version, r.key_version, r.updated, r.ct,"
@@ -205,6 +208,11 @@ struct store {
     sqlite3_stmt *st[ST_COUNT_]; /* prepared on first use, kept until close */
     int in_tx;                   /* inside store_begin .. commit/rollback */
     int fail_audit;              /* fault injection: appends fail */
+    /* The record last put and its internal rid, so that its index entries
+     * need no lookup by id (valid until rollback or delete). */
+    int have_last;
+    int64_t last_ds, last_rid;
+    uint8_t last_id[STORE_RID_LEN];
 };
 
 /* ---- helpers ------------------------------------------------------------- */
@@ -738,6 +746,8 @@ int store_commit(struct store *s)
      * SQLite kept open, so the caller sees all or nothing. */
     if (rc != 0 && !sqlite3_get_autocommit(s->db))
         (void)exec_cached(s, ST_ROLLBACK);
+    if (rc != 0)
+        s->have_last = 0;
     s->in_tx = 0;
     return rc;
 }
@@ -746,6 +756,7 @@ void store_rollback(struct store *s)
 {
     if (s == NULL || !s->in_tx)
         return;
+    s->have_last = 0;
     /* SQLite may already have rolled back after an I/O or memory error. */
     if (!sqlite3_get_autocommit(s->db))
         (void)exec_cached(s, ST_ROLLBACK);
@@ -1198,7 +1209,20 @@ int store_record_put(struct store *s, const struct store_record *r)
         (rc = bind_i64(st, 5, r->updated)) != 0 ||
         (rc = bind_blob(st, 6, r->ct, r->ctlen)) != 0)
         goto out;
-    rc = step_done(st);
+    s->have_last = 0;
+    /* All changes happen at the first step, which returns the rid; the
+     * second runs the statement to its end, where constraint errors show. */
+    int step = sqlite3_step(st);
+    int64_t rid = step == SQLITE_ROW ? sqlite3_column_int64(st, 0) : 0;
+    if (step == SQLITE_ROW)
+        step = sqlite3_step(st);
+    rc = step == SQLITE_DONE ? 0 : sq_err(step);
+    if (rc == 0 && step == SQLITE_DONE && rid > 0) {
+        s->last_rid = rid;
+        s->last_ds = r->dataset_id;
+        memcpy(s->last_id, r->id, STORE_RID_LEN);
+        s->have_last = 1;
+    }
 out:
     stmt_done(st);
     return rc;
@@ -1273,6 +1297,7 @@ int store_record_delete(struct store *s, int64_t dataset_id,
 
     if (id == NULL)
         goto out;
+    s->have_last = 0;
     rc = stmt_get(s, ST_RECORD_DELETE, &st);
     if (rc == 0)
         rc = bind_i64(st, 1, dataset_id);
@@ -1329,13 +1354,16 @@ int store_index_put(struct store *s, int64_t dataset_id, int field,
         rc = MAMORI_EINVAL;
     if (rc != 0)
         goto out;
-    rc = stmt_get(s, ST_INDEX_PUT, &st);
+    int known = s->have_last && s->last_ds == dataset_id &&
+                memcmp(s->last_id, id, STORE_RID_LEN) == 0;
+    rc = stmt_get(s, known ? ST_INDEX_PUT_RID : ST_INDEX_PUT, &st);
     if (rc != 0)
         goto out;
     if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
         (rc = bind_i64(st, 2, field)) != 0 ||
         (rc = bind_blob(st, 3, mac, maclen)) != 0 ||
-        (rc = bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
+        (rc = known ? bind_i64(st, 4, s->last_rid)
+                    : bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
         goto out;
     rc = step_done(st);
 out:
