@@ -125,8 +125,11 @@ int store_record_count(struct store *s, int64_t dataset_id, int64_t *n);
 int store_index_put(struct store *s, int64_t dataset_id, int field,
                     const uint8_t *mac, size_t maclen,
                     const uint8_t id[STORE_RID_LEN]);
-int store_index_delete_record(struct store *s, int64_t dataset_id,
-                              const uint8_t id[STORE_RID_LEN]);
+/* Removes one entry, as store_index_put added it. Index entries go
+ * before their record. */
+int store_index_delete(struct store *s, int64_t dataset_id, int field,
+                       const uint8_t *mac, size_t maclen,
+                       const uint8_t id[STORE_RID_LEN]);
 /* The records whose index entry matches, ciphertexts included (one join,
  * no second lookup); *out malloc'd, free with store_records_free. */
 int store_index_lookup(struct store *s, int64_t dataset_id, int field,

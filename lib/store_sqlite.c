@@ -77,7 +77,7 @@ static const char migration_1[] =
     "CREATE TABLE blind(dataset_id INTEGER NOT NULL, field INTEGER NOT NULL,"
     " mac BLOB NOT NULL, record INTEGER NOT NULL,"
     " PRIMARY KEY(dataset_id, field, mac, record)) WITHOUT ROWID;"
-    "CREATE INDEX blind_record ON blind(record);"
+
     "CREATE TABLE audit(seq INTEGER PRIMARY KEY, time INTEGER NOT NULL,"
     " user TEXT NOT NULL, device TEXT NOT NULL, action TEXT NOT NULL,"
     " dataset TEXT NOT NULL, record_ids TEXT, count INTEGER NOT NULL,"
@@ -186,8 +186,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      " ON CONFLICT DO NOTHING",
     [ST_INDEX_PUT_RID] = "INSERT INTO blind(dataset_id, field, mac, record)"
                          " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
-    [ST_INDEX_DELETE] = "DELETE FROM blind WHERE record = (SELECT rid FROM"
-                        " records WHERE dataset_id = ?1 AND id = ?2)",
+    [ST_INDEX_DELETE] = "DELETE FROM blind WHERE dataset_id = ?1"
+                        " AND field = ?2 AND mac = ?3 AND record = (SELECT"
+                        " rid FROM records WHERE dataset_id = ?1 AND id = ?4)",
     [ST_INDEX_LOOKUP] = "SELECT r.version, r.key_version, r.updated, r.ct,"
                         " r.id FROM blind b JOIN records r"
                         " ON r.rid = b.record WHERE b.dataset_id = ?1"
@@ -1371,21 +1372,26 @@ out:
     return rc;
 }
 
-int store_index_delete_record(struct store *s, int64_t dataset_id,
-                              const uint8_t id[STORE_RID_LEN])
+int store_index_delete(struct store *s, int64_t dataset_id, int field,
+                       const uint8_t *mac, size_t maclen,
+                       const uint8_t id[STORE_RID_LEN])
 {
     sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
+    int rc = check_mac(field, mac, maclen);
 
-    if (id == NULL)
+    if (rc == 0 && id == NULL)
+        rc = MAMORI_EINVAL;
+    if (rc != 0)
         goto out;
     rc = stmt_get(s, ST_INDEX_DELETE, &st);
-    if (rc == 0)
-        rc = bind_i64(st, 1, dataset_id);
-    if (rc == 0)
-        rc = bind_blob(st, 2, id, STORE_RID_LEN);
-    if (rc == 0)
-        rc = step_done(st);
+    if (rc != 0)
+        goto out;
+    if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
+        (rc = bind_i64(st, 2, field)) != 0 ||
+        (rc = bind_blob(st, 3, mac, maclen)) != 0 ||
+        (rc = bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
+        goto out;
+    rc = step_done(st);
 out:
     stmt_done(st);
     return rc;

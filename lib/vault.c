@@ -435,6 +435,21 @@ static int write_index(struct mamori *m, const struct vault_ds *d,
     return 0;
 }
 
+/* Removes the index entries of a record's values (computed again from the
+ * decrypted values: no index over records is kept just for deleting). */
+static int drop_index(struct mamori *m, const struct vault_ds *d,
+                      const struct values *vs, const uint8_t rid[16])
+{
+    struct prepared p;
+    memset(&p, 0, sizeof p);
+    int rc = prepare_index(d, vs, &p);
+    for (size_t i = 0; rc == 0 && i < d->nfields; i++)
+        if (p.maclen[i])
+            rc = store_index_delete(m->store, d->id, (int)i, p.mac[i],
+                                    p.maclen[i], rid);
+    return rc;
+}
+
 int vault_write_new(struct mamori *m, const struct vault_ds *d,
                     const struct prepared *p)
 {
@@ -651,6 +666,9 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
         sess_detail(s, "no FIELD=VALUE given");
         rc = MAMORI_EINVAL;
     }
+    /* The old values' index entries go, the new ones come after. */
+    if (rc == 0)
+        rc = drop_index(s->m, d, &vs, rid);
     if (rc == 0)
         rc = take_values(s, d, kv, n, &vs, seen, &c);
     if (rc == 0) {
@@ -662,8 +680,6 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
     }
     if (rc == 0)
         rc = store_record_put(s->m->store, &r);
-    if (rc == 0)
-        rc = store_index_delete_record(s->m->store, d->id, rid);
     if (rc == 0) {
         struct prepared p;
         memset(&p, 0, sizeof p);
@@ -681,19 +697,26 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
 int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
 {
     struct guard_call c;
+    struct vault_ds *d;
+    struct values vs;
+    struct store_record r;
     uint8_t rid[16];
-    int rc = guard_begin(&c, s, OP_RECORD_DELETE, dataset);
+    int rc;
+
+    memset(&vs, 0, sizeof vs);
+    memset(&r, 0, sizeof r);
+    rc = guard_begin(&c, s, OP_RECORD_DELETE, dataset);
     if (rc != 0)
         return rc;
-    rc = take_id(s, &c, id, rid);
-    /* Index rows first: they find their record through it. */
+    /* The record is decrypted to find its index entries, which go first:
+     * they name their record through it. */
+    rc = open_record(s, &c, id, &d, rid, &r, &vs);
     if (rc == 0)
-        rc = store_index_delete_record(s->m->store, c.ds.id, rid);
-    if (rc == 0) {
+        rc = drop_index(s->m, d, &vs, rid);
+    if (rc == 0)
         rc = store_record_delete(s->m->store, c.ds.id, rid);
-        if (rc == MAMORI_ENOTFOUND)
-            sess_detail(s, "no record with that id in the dataset");
-    }
     c.count = rc == 0;
+    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
+    free(r.ct);
     return guard_end(&c, rc);
 }

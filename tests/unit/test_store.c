@@ -391,7 +391,7 @@ static void test_migrate_from_v0(void **state)
     store_close(s);
     assert_int_equal(raw_int(f.path, "PRAGMA user_version"), 1);
     assert_int_equal(raw_int(f.path, "SELECT count(*) FROM sqlite_master"
-                                     " WHERE name = 'blind_record'"),
+                                     " WHERE name = 'blind'"),
                      1);
     /* Reopening does not migrate again (that would fail: tables exist). */
     assert_int_equal(store_open(f.dir, 0, &s), 0);
@@ -871,8 +871,11 @@ static void test_index(void **state)
     assert_int_equal(n, 0);
     assert_null(ids);
 
-    /* Deleting record 0's rows takes both of its fields, nothing else. */
-    assert_int_equal(store_index_delete_record(f->s, f->ds, id[0]), 0);
+    /* Deleting record 0's two entries takes just those. */
+    assert_int_equal(store_index_delete(f->s, f->ds, 1, mac, sizeof mac, id[0]),
+                     0);
+    assert_int_equal(
+        store_index_delete(f->s, f->ds, 2, mac2, sizeof mac2, id[0]), 0);
     assert_int_equal(
         store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, &ids, &n), 0);
     assert_int_equal(n, 2);
@@ -887,7 +890,11 @@ static void test_index(void **state)
         store_index_lookup(f->s, f->ds, 2, mac, sizeof mac, &ids, &n), 0);
     assert_int_equal(n, 1);
     store_records_free(ids, n);
-    assert_int_equal(store_index_delete_record(f->s, f->ds, id[0]), 0);
+    /* deleting what is not there is not an error */
+    assert_int_equal(store_index_delete(f->s, f->ds, 1, mac, sizeof mac, id[0]),
+                     0);
+    assert_int_equal(store_index_delete(f->s, f->ds, 1, big, sizeof big, id[0]),
+                     MAMORI_EINVAL);
 
     /* Malformed arguments. */
     memset(big, 1, sizeof big);

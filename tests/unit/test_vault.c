@@ -92,6 +92,25 @@ static const char *field(const struct mamori_record *r, const char *name)
     return NULL;
 }
 
+/* Rows of the blind index, read straight from the file. */
+static int blind_rows(struct tvault *tv)
+{
+    char path[600];
+    sqlite3 *db;
+    sqlite3_stmt *st;
+    int n = -1;
+    snprintf(path, sizeof path, "%s/vault.db", tv->home);
+    if (sqlite3_open(path, &db) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, "SELECT count(*) FROM blind", -1, &st, NULL) ==
+            SQLITE_OK) {
+        if (sqlite3_step(st) == SQLITE_ROW)
+            n = sqlite3_column_int(st, 0);
+        sqlite3_finalize(st);
+    }
+    sqlite3_close(db);
+    return n;
+}
+
 static void records_crud(void **state)
 {
     struct tvault *tv = *state;
@@ -172,7 +191,10 @@ static void records_crud(void **state)
                      MAMORI_EINVAL);
     assert_null(rs);
 
+    /* id has name, kana, phone indexed; id2 only name */
+    assert_int_equal(blind_rows(tv), 4);
     assert_int_equal(mamori_record_delete(tv->op, "people", id2), 0);
+    assert_int_equal(blind_rows(tv), 3);
     assert_int_equal(mamori_record_get(tv->op, "people", id2, &r),
                      MAMORI_ENOTFOUND);
     assert_int_equal(mamori_record_delete(tv->op, "people", id2),
