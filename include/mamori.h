@@ -216,7 +216,8 @@ struct mamori_record {
 int mamori_record_add(mamori_sess *s, const char *dataset,
                       const struct mamori_kv *kv, size_t n, char *id,
                       size_t id_size) MAMORI_MUST_CHECK;
-/* Adds nrows records in one transaction and one audit entry. kv holds
+/* Adds nrows records in one transaction, audited there (a long list of ids
+ * goes into several entries of that transaction). kv holds
  * nrows * per_row pairs, row by row. Every row is validated first: one bad
  * row and nothing is added (MAMORI_EINVAL; errdetail names the row number,
  * 1-based, the field and the rule). ids receives nrows ids of
@@ -230,8 +231,9 @@ int mamori_record_add_many(mamori_sess *s, const char *dataset,
  * commit, so that either every row is added or none. Each add validates,
  * encrypts and writes nrows rows (ids as for add_many; a refusal's row number
  * counts from the first row of the bulk). After a failed add only
- * mamori_bulk_abort is possible. Commit and abort free the handle. The
- * session cannot be used for anything else meanwhile. */
+ * mamori_bulk_abort is possible. Commit and abort free the handle. While a
+ * bulk is open it holds the vault handle: other calls from the same thread
+ * are refused (MAMORI_ESTATE), other threads wait. */
 typedef struct mamori_bulk mamori_bulk;
 int mamori_bulk_begin(mamori_sess *s, const char *dataset,
                       mamori_bulk **out) MAMORI_MUST_CHECK;
@@ -251,8 +253,9 @@ int mamori_record_delete(mamori_sess *s, const char *dataset,
 int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
                          const char *value, struct mamori_record ***out,
                          size_t *n) MAMORI_MUST_CHECK;
-/* Several exact-match lookups on one field in one call and one audit entry
- * (for imports' duplicate checks and batch clients). The matches of
+/* Several exact-match lookups on one field in one guarded call, audited in
+ * one transaction (duplicate checks before an import, batch clients); the
+ * values are split over the vault's reader connections. The matches of
  * values[i] are (*out)[first[i]] .. (*out)[first[i + 1] - 1]; first must
  * hold nvalues + 1 entries. */
 int mamori_record_search_many(mamori_sess *s, const char *dataset,
