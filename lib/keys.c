@@ -127,6 +127,20 @@ static int check_home(const char *home)
     return 0;
 }
 
+/* The path of an existing key store in home: a regular file, not a link. */
+static int existing_db(const char *home, char *dbpath, size_t size)
+{
+    struct stat st;
+    int rc = check_home(home);
+    if (rc == 0)
+        rc = join_path(dbpath, size, home, KEYS_DB);
+    if (rc != 0)
+        return rc;
+    if (lstat(dbpath, &st) != 0)
+        return errno == ENOENT ? MAMORI_ENOTFOUND : MAMORI_EIO;
+    return S_ISREG(st.st_mode) ? 0 : MAMORI_EIO;
+}
+
 static int make_ad(char *ad, size_t size, const char *fmt_kind,
                    const char *vault, const char *extra)
 {
@@ -680,7 +694,6 @@ int keys_source(const char *home, char *kind, size_t kind_size, char *path,
 {
     char dbpath[PATH_MAX], k[16];
     sqlite3 *db = NULL;
-    struct stat st;
     int rc;
 
     if (kind == NULL || kind_size == 0 || (path == NULL && path_size > 0))
@@ -688,14 +701,9 @@ int keys_source(const char *home, char *kind, size_t kind_size, char *path,
     kind[0] = '\0';
     if (path != NULL)
         path[0] = '\0';
-    rc = check_home(home);
+    rc = existing_db(home, dbpath, sizeof(dbpath));
     if (rc != 0)
         return rc;
-    rc = join_path(dbpath, sizeof(dbpath), home, KEYS_DB);
-    if (rc != 0)
-        return rc;
-    if (lstat(dbpath, &st) != 0)
-        return errno == ENOENT ? MAMORI_ENOTFOUND : MAMORI_EIO;
     rc = db_open(dbpath, 1, &db);
     if (rc != 0)
         goto out;
@@ -850,7 +858,6 @@ int keys_open(const char *home, const struct mamori_keysrc *src,
 {
     char dbpath[PATH_MAX];
     struct keys *k = NULL;
-    struct stat st;
     int rc;
 
     if (out == NULL)
@@ -858,16 +865,9 @@ int keys_open(const char *home, const struct mamori_keysrc *src,
     *out = NULL;
     if (src != NULL && src->key_file != NULL && src->passphrase != NULL)
         return MAMORI_EINVAL;
-    rc = check_home(home);
+    rc = existing_db(home, dbpath, sizeof(dbpath));
     if (rc != 0)
         return rc;
-    rc = join_path(dbpath, sizeof(dbpath), home, KEYS_DB);
-    if (rc != 0)
-        return rc;
-    if (lstat(dbpath, &st) != 0)
-        return errno == ENOENT ? MAMORI_ENOTFOUND : MAMORI_EIO;
-    if (!S_ISREG(st.st_mode))
-        return MAMORI_EIO;
     rc = crypto_init() == 0 ? keys_alloc(&k) : MAMORI_ECRYPTO;
     if (rc != 0)
         return rc;

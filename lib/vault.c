@@ -599,16 +599,46 @@ static int take_id(mamori_sess *s, struct guard_call *c, const char *id,
     return guard_add_id(c, canon);
 }
 
-/* The record named by id in the guarded call's dataset, decrypted. */
+/* A record opened inside a guarded call: its dataset, id, stored form and
+ * decrypted values. */
+struct opened {
+    struct vault_ds *d;
+    uint8_t rid[16];
+    struct store_record r;
+    struct values vs;
+};
+
+/* Opens the record named by id in the guarded call's dataset. Release with
+ * close_record whatever the result. */
 static int open_record(mamori_sess *s, struct guard_call *c, const char *id,
-                       struct vault_ds **d, uint8_t rid[16],
-                       struct store_record *r, struct values *vs)
+                       struct opened *o)
 {
-    int rc = take_id(s, c, id, rid);
+    memset(o, 0, sizeof *o);
+    int rc = take_id(s, c, id, o->rid);
     if (rc == 0)
-        rc = vault_ds_load(s->m, &c->ds, d);
+        rc = vault_ds_load(s->m, &c->ds, &o->d);
     if (rc == 0)
-        rc = load_record(s, *d, rid, r, vs);
+        rc = load_record(s, o->d, o->rid, &o->r, &o->vs);
+    return rc;
+}
+
+static void close_record(struct opened *o)
+{
+    vault_values_wipe(&o->vs, VAULT_MAX_FIELDS);
+    free(o->r.ct);
+    o->r.ct = NULL;
+}
+
+/* Adds the index entries of a record's values. */
+static int add_index(struct mamori *m, const struct vault_ds *d,
+                     const struct values *vs, const uint8_t rid[16])
+{
+    struct prepared p;
+    memset(&p, 0, sizeof p);
+    memcpy(p.r.id, rid, sizeof p.r.id);
+    int rc = prepare_index(d, vs, &p);
+    if (rc == 0)
+        rc = write_index(m, d, &p);
     return rc;
 }
 
@@ -616,25 +646,19 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out)
 {
     struct guard_call c;
-    struct vault_ds *d;
-    struct values vs;
-    struct store_record r;
-    uint8_t rid[16];
+    struct opened o;
     struct mamori_record *rec = NULL;
     int rc;
 
     *out = NULL;
-    memset(&vs, 0, sizeof vs);
-    memset(&r, 0, sizeof r);
     rc = guard_begin(&c, s, OP_RECORD_GET, dataset);
     if (rc != 0)
         return rc;
-    rc = open_record(s, &c, id, &d, rid, &r, &vs);
+    rc = open_record(s, &c, id, &o);
     if (rc == 0)
-        rc = vault_record_out(d, &r, &vs, &rec);
+        rc = vault_record_out(o.d, &o.r, &o.vs, &rec);
     c.count = rc == 0;
-    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
-    free(r.ct);
+    close_record(&o);
     rc = guard_end(&c, rc);
     if (rc != 0) {
         /* Fail closed: nothing is released without its audit entry. */
@@ -649,74 +673,54 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
                          const struct mamori_kv *kv, size_t n)
 {
     struct guard_call c;
-    struct vault_ds *d;
-    struct values vs;
-    struct store_record r;
+    struct opened o;
     int seen[VAULT_MAX_FIELDS] = {0};
-    uint8_t rid[16];
     int rc;
 
-    memset(&vs, 0, sizeof vs);
-    memset(&r, 0, sizeof r);
     rc = guard_begin(&c, s, OP_RECORD_UPDATE, dataset);
     if (rc != 0)
         return rc;
-    rc = open_record(s, &c, id, &d, rid, &r, &vs);
+    rc = open_record(s, &c, id, &o);
     if (rc == 0 && n == 0) {
         sess_detail(s, "no FIELD=VALUE given");
         rc = MAMORI_EINVAL;
     }
     /* The old values' index entries go, the new ones come after. */
     if (rc == 0)
-        rc = drop_index(s->m, d, &vs, rid);
+        rc = drop_index(s->m, o.d, &o.vs, o.rid);
     if (rc == 0)
-        rc = take_values(s, d, kv, n, &vs, seen, &c);
+        rc = take_values(s, o.d, kv, n, &o.vs, seen, &c);
     if (rc == 0) {
-        free(r.ct);
-        r.ct = NULL;
-        r.version++;
-        r.updated = mamori_now();
-        rc = seal(s->m, d, &vs, &r);
+        free(o.r.ct);
+        o.r.ct = NULL;
+        o.r.version++;
+        o.r.updated = mamori_now();
+        rc = seal(s->m, o.d, &o.vs, &o.r);
     }
     if (rc == 0)
-        rc = store_record_put(s->m->store, &r);
-    if (rc == 0) {
-        struct prepared p;
-        memset(&p, 0, sizeof p);
-        memcpy(p.r.id, rid, sizeof p.r.id);
-        rc = prepare_index(d, &vs, &p);
-        if (rc == 0)
-            rc = write_index(s->m, d, &p);
-    }
+        rc = store_record_put(s->m->store, &o.r);
+    if (rc == 0)
+        rc = add_index(s->m, o.d, &o.vs, o.rid);
     c.count = rc == 0;
-    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
-    free(r.ct);
+    close_record(&o);
     return guard_end(&c, rc);
 }
 
 int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
 {
     struct guard_call c;
-    struct vault_ds *d;
-    struct values vs;
-    struct store_record r;
-    uint8_t rid[16];
-    int rc;
-
-    memset(&vs, 0, sizeof vs);
-    memset(&r, 0, sizeof r);
-    rc = guard_begin(&c, s, OP_RECORD_DELETE, dataset);
+    struct opened o;
+    int rc = guard_begin(&c, s, OP_RECORD_DELETE, dataset);
     if (rc != 0)
         return rc;
     /* The record is decrypted to find its index entries, which go first:
      * they name their record through it. */
-    rc = open_record(s, &c, id, &d, rid, &r, &vs);
+    rc = open_record(s, &c, id, &o);
     if (rc == 0)
-        rc = drop_index(s->m, d, &vs, rid);
+        rc = drop_index(s->m, o.d, &o.vs, o.rid);
     if (rc == 0)
-        rc = store_record_delete(s->m->store, c.ds.id, rid);
+        rc = store_record_delete(s->m->store, c.ds.id, o.rid);
     c.count = rc == 0;
-    vault_values_wipe(&vs, VAULT_MAX_FIELDS);
-    free(r.ct);
+    close_record(&o);
     return guard_end(&c, rc);
 }
