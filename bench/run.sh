@@ -33,38 +33,32 @@ lookup_sql() {
     sed "s/'/''/g; s/.*/SELECT * FROM people WHERE phone = '&';/" "$W/keys.txt"
 }
 
-echo "== sqlite3 .import (plain table, 3 indexes)"
-t0=$(now)
-sqlite3 "$W/plain.db" <<SQL
+# peer NAME SHELL DB KEYSQL: the shell imports the CSV into a table with
+# the 3 indexes, then runs the lookups; sets import_s and lookup_s.
+peer() {
+    local name=$1 shell=$2 db=$3 keysql=$4 t0 t1
+    echo "== $name .import (3 indexes)"
+    t0=$(now)
+    "$shell" "$db" >/dev/null <<SQL
+$keysql
 PRAGMA journal_mode=WAL;
 $schema
 .mode csv
 .import $W/people.csv people
 SQL
-t1=$(now)
-plain=$(secs "$t0" "$t1")
-lookup_sql >"$W/lookups.sql"
-t0=$(now)
-sqlite3 "$W/plain.db" <"$W/lookups.sql" >/dev/null
-t1=$(now)
-plain_q=$(secs "$t0" "$t1")
+    t1=$(now)
+    import_s=$(secs "$t0" "$t1")
+    { echo "$keysql"; lookup_sql; } >"$W/lookups-$name.sql"
+    t0=$(now)
+    "$shell" "$db" <"$W/lookups-$name.sql" >/dev/null
+    t1=$(now)
+    lookup_s=$(secs "$t0" "$t1")
+}
 
-echo "== sqlcipher .import (keyed database, 3 indexes)"
-t0=$(now)
-sqlcipher "$W/cipher.db" <<SQL >/dev/null
-PRAGMA key = 'bench-passphrase';
-PRAGMA journal_mode=WAL;
-$schema
-.mode csv
-.import $W/people.csv people
-SQL
-t1=$(now)
-cipher=$(secs "$t0" "$t1")
-{ echo "PRAGMA key = 'bench-passphrase';"; cat "$W/lookups.sql"; } >"$W/lookups-c.sql"
-t0=$(now)
-sqlcipher "$W/cipher.db" <"$W/lookups-c.sql" >/dev/null
-t1=$(now)
-cipher_q=$(secs "$t0" "$t1")
+peer sqlite3 sqlite3 "$W/plain.db" ""
+plain=$import_s plain_q=$lookup_s
+peer sqlcipher sqlcipher "$W/cipher.db" "PRAGMA key = 'bench-passphrase';"
+cipher=$import_s cipher_q=$lookup_s
 
 echo "== mamori"
 "$build/bench-vault" "$W" "$W/people.csv" "$W/keys.txt" >"$W/mamori.txt"
