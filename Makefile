@@ -16,7 +16,7 @@ PREFIX ?= /usr/local
 LOCALEDIR ?= $(PREFIX)/share/locale
 FUZZ_SECONDS ?= 60
 
-PKGS := libsodium libcrypto sqlite3 libutf8proc jansson
+PKGS := libsodium libcrypto sqlite3 libutf8proc jansson liboath libqrencode
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -26,7 +26,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -Iinclude -Ilib \
               -DLOCALEDIR='"$(LOCALEDIR)"' -fstack-protector-strong \
               -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -pthread -lm
+LDLIBS := $(PKG_LIBS) -lcrack -pthread -lm
 
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -39,7 +39,7 @@
 #include <sqlite3.h>
 
 #include "mamori.h"
-#include "store.h"
+#include "store_sqlite.h"
 
 #include "banned.h"
 
@@ -94,43 +94,6 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 
 /* ---- statements ---------------------------------------------------------- */
 
-enum stmt_id {
-    ST_BEGIN,
-    ST_COMMIT,
-    ST_ROLLBACK,
-    ST_META_GET,
-    ST_META_SET,
-    ST_USER_ADD,
-    ST_USER_GET,
-    ST_USER_GET_ID,
-    ST_USER_UPDATE,
-    ST_USER_LIST,
-    ST_SESSION_ADD,
-    ST_SESSION_GET,
-    ST_SESSION_TOUCH,
-    ST_SESSION_DELETE,
-    ST_DATASET_ADD,
-    ST_DATASET_GET,
-    ST_DATASET_LIST,
-    ST_GRANT_ADD,
-    ST_GRANT_CHECK,
-    ST_RECORD_PUT,
-    ST_RECORD_GET,
-    ST_RECORD_DELETE,
-    ST_RECORD_COUNT,
-    ST_INDEX_PUT,
-    ST_INDEX_PUT_RID,
-    ST_INDEX_DELETE,
-    ST_INDEX_LOOKUP,
-    ST_AUDIT_MAX,
-    ST_AUDIT_LAST,
-    ST_AUDIT_APPEND,
-    ST_AUDIT_SCAN,
-    ST_AUDIT_COUNT,
-    ST_COUNT_
-};
-
-#define USER_COLS "id, name, role, pwhash, created, last_login, disabled"
 #define DATASET_COLS                                                           \
     "id, uuid, name, client, purpose, ends, state, created, schema"
 #define AUDIT_COLS                                                             \
@@ -144,22 +107,6 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
-    [ST_USER_ADD] = "INSERT INTO users(name, role, pwhash, created,"
-                    " last_login, disabled) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
-    [ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
-    [ST_USER_UPDATE] = "UPDATE users SET name = ?2, role = ?3, pwhash = ?4,"
-                       " created = ?5, last_login = ?6, disabled = ?7"
-                       " WHERE id = ?1",
-    [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
-    [ST_SESSION_ADD] = "INSERT INTO sessions(token_hash, user_id, os_uid,"
-                       " created, last_seen, expires)"
-                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_SESSION_GET] = "SELECT user_id, os_uid, created, last_seen, expires"
-                       " FROM sessions WHERE token_hash = ?1",
-    [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2"
-                         " WHERE token_hash = ?1",
-    [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
     [ST_DATASET_ADD] = "INSERT INTO datasets(uuid, name, client, purpose,"
                        " ends, state, created, schema)"
                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -204,221 +151,21 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
 };
 
-struct store {
-    sqlite3 *db;
-    sqlite3_stmt *st[ST_COUNT_]; /* prepared on first use, kept until close */
-    int in_tx;                   /* inside store_begin .. commit/rollback */
-    int fail_audit;              /* fault injection: appends fail */
-    /* The record last put and its internal rid, so that its index entries
-     * need no lookup by id (valid until rollback or delete). */
-    int have_last;
-    int64_t last_ds, last_rid;
-    uint8_t last_id[STORE_RID_LEN];
-};
-
-/* ---- helpers ------------------------------------------------------------- */
-
-/* SQLite result code (extended codes are on) to a MAMORI_E* code. */
-static int sq_err(int rc)
-{
-    switch (rc & 0xff) {
-    case SQLITE_OK:
-    case SQLITE_ROW:
-    case SQLITE_DONE:
-        return 0;
-    case SQLITE_CONSTRAINT:
-        if (rc == SQLITE_CONSTRAINT_UNIQUE ||
-            rc == SQLITE_CONSTRAINT_PRIMARYKEY)
-            return MAMORI_EEXIST;
-        if (rc == SQLITE_CONSTRAINT_FOREIGNKEY ||
-            rc == SQLITE_CONSTRAINT_NOTNULL)
-            return MAMORI_ENOTFOUND;
-        return MAMORI_EIO;
-    case SQLITE_NOMEM:
-        return MAMORI_ENOMEM;
-    case SQLITE_TOOBIG:
-        return MAMORI_ETOOBIG;
-    default:
-        return MAMORI_EIO;
-    }
-}
-
-/* The cached statement id, prepared on first use. A statement still running
- * (a scan whose callback calls back into the store for the same statement)
- * cannot be reused: MAMORI_ESTATE. */
 static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **out)
 {
-    int rc;
-
-    *out = NULL;
-    if (s == NULL || s->db == NULL)
-        return MAMORI_EINVAL;
-    if (s->st[id] == NULL) {
-        rc = sqlite3_prepare_v3(s->db, stmt_sql[id], -1,
-                                SQLITE_PREPARE_PERSISTENT, &s->st[id], NULL);
-        if (rc != SQLITE_OK) {
-            s->st[id] = NULL;
-            return sq_err(rc);
-        }
-    } else if (sqlite3_stmt_busy(s->st[id])) {
-        return MAMORI_ESTATE;
-    }
-    *out = s->st[id];
-    return 0;
-}
-
-/* Ready the statement for its next use; drops pointers to caller buffers
- * bound SQLITE_STATIC. */
-static void stmt_done(sqlite3_stmt *st)
-{
-    if (st == NULL)
-        return;
-    sqlite3_reset(st);
-    sqlite3_clear_bindings(st);
-}
-
-/* One step of a statement that returns no rows. */
-static int step_done(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    if (rc == SQLITE_DONE)
-        return 0;
-    if (rc == SQLITE_ROW)
-        return MAMORI_EIO;
-    return sq_err(rc);
-}
-
-/* One step of a statement returning at most one row: 0 with a row,
- * MAMORI_ENOTFOUND without. */
-static int step_row(sqlite3_stmt *st)
-{
-    int rc = sqlite3_step(st);
-
-    if (rc == SQLITE_ROW)
-        return 0;
-    if (rc == SQLITE_DONE)
-        return MAMORI_ENOTFOUND;
-    return sq_err(rc);
+    return sq_stmt(s, id, stmt_sql[id], out);
 }
 
 /* Runs a statement without parameters or rows (BEGIN, COMMIT, ...). */
-static int exec_cached(struct store *s, enum stmt_id id)
+static int sq_exec(struct store *s, enum stmt_id id)
 {
     sqlite3_stmt *st;
     int rc = stmt_get(s, id, &st);
 
     if (rc == 0)
-        rc = step_done(st);
-    stmt_done(st);
+        rc = sq_step_done(st);
+    sq_done(st);
     return rc;
-}
-
-/* Binds a string that must fit a struct field of max bytes (NUL included).
- * The caller's buffer outlives the step: SQLITE_STATIC. */
-static int bind_field(sqlite3_stmt *st, int i, const char *v, size_t max)
-{
-    size_t n;
-
-    if (v == NULL)
-        return MAMORI_EINVAL;
-    n = strnlen(v, max);
-    if (n >= max)
-        return MAMORI_ETOOBIG;
-    return sq_err(sqlite3_bind_text(st, i, v, (int)n, SQLITE_STATIC));
-}
-
-/* Binds a string of any length (SQLite's own limit applies); NULL binds
- * SQL NULL when null_ok. */
-static int bind_str(sqlite3_stmt *st, int i, const char *v, int null_ok)
-{
-    if (v == NULL)
-        return null_ok ? sq_err(sqlite3_bind_null(st, i)) : MAMORI_EINVAL;
-    return sq_err(
-        sqlite3_bind_text64(st, i, v, strlen(v), SQLITE_STATIC, SQLITE_UTF8));
-}
-
-static int bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
-{
-    if (n == 0)
-        return sq_err(sqlite3_bind_zeroblob(st, i, 0));
-    if (p == NULL)
-        return MAMORI_EINVAL;
-    return sq_err(sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC));
-}
-
-static int bind_i64(sqlite3_stmt *st, int i, int64_t v)
-{
-    return sq_err(sqlite3_bind_int64(st, i, v));
-}
-
-/* Column readers. bad is the code for content the store cannot have
- * written (MAMORI_EIO, or MAMORI_ETAMPER for the audit table). */
-static int col_i64(sqlite3_stmt *st, int col, int64_t *v, int bad)
-{
-    if (sqlite3_column_type(st, col) != SQLITE_INTEGER)
-        return bad;
-    *v = sqlite3_column_int64(st, col);
-    return 0;
-}
-
-static int col_text(sqlite3_stmt *st, int col, char *dst, size_t size, int bad)
-{
-    const unsigned char *p;
-    int n;
-
-    if (sqlite3_column_type(st, col) != SQLITE_TEXT)
-        return bad;
-    p = sqlite3_column_text(st, col);
-    if (p == NULL)
-        return MAMORI_ENOMEM;
-    n = sqlite3_column_bytes(st, col);
-    /* An embedded NUL would hide the rest of the value. */
-    if (n < 0 || (size_t)n >= size || memchr(p, 0, (size_t)n) != NULL)
-        return bad;
-    memcpy(dst, p, (size_t)n);
-    dst[n] = '\0';
-    return 0;
-}
-
-static int col_blob_fixed(sqlite3_stmt *st, int col, void *dst, size_t len,
-                          int bad)
-{
-    const void *p;
-
-    if (sqlite3_column_type(st, col) != SQLITE_BLOB)
-        return bad;
-    p = sqlite3_column_blob(st, col);
-    if (sqlite3_column_bytes(st, col) != (int)len)
-        return bad;
-    if (p == NULL)
-        return MAMORI_ENOMEM;
-    memcpy(dst, p, len);
-    return 0;
-}
-
-/* Makes room for one more element of an array of *cap elements. */
-static int grow(void **arr, size_t *cap, size_t n, size_t elem)
-{
-    size_t ncap;
-    void *p;
-
-    if (n < *cap)
-        return 0;
-    ncap = *cap ? *cap : 8;
-    if (*cap != 0) {
-        if (*cap > SIZE_MAX / 2)
-            return MAMORI_ENOMEM;
-        ncap = *cap * 2;
-    }
-    if (ncap > SIZE_MAX / elem)
-        return MAMORI_ENOMEM;
-    p = realloc(*arr, ncap * elem);
-    if (p == NULL)
-        return MAMORI_ENOMEM;
-    *arr = p;
-    *cap = ncap;
-    return 0;
 }
 
 /* ---- open, close, schema ------------------------------------------------- */
@@ -481,7 +228,7 @@ static int pragma_int(sqlite3 *db, const char *sql, int64_t *v)
     int rc = sq_err(sqlite3_prepare_v2(db, sql, -1, &st, NULL));
 
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == 0)
         *v = sqlite3_column_int64(st, 0);
     else if (rc == MAMORI_ENOTFOUND)
@@ -523,7 +270,7 @@ static int configure(sqlite3 *db)
     rc = sq_err(
         sqlite3_prepare_v2(db, "PRAGMA journal_mode = WAL", -1, &st, NULL));
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc != 0)
         goto out;
     mode = sqlite3_column_text(st, 0);
@@ -728,7 +475,7 @@ int store_begin(struct store *s)
         return MAMORI_EINVAL;
     if (s->in_tx)
         return MAMORI_ESTATE;
-    rc = exec_cached(s, ST_BEGIN);
+    rc = sq_exec(s, ST_BEGIN);
     if (rc == 0)
         s->in_tx = 1;
     return rc;
@@ -742,11 +489,11 @@ int store_commit(struct store *s)
         return MAMORI_EINVAL;
     if (!s->in_tx)
         return MAMORI_ESTATE;
-    rc = exec_cached(s, ST_COMMIT);
+    rc = sq_exec(s, ST_COMMIT);
     /* A commit that failed leaves nothing half done: roll back whatever
      * SQLite kept open, so the caller sees all or nothing. */
     if (rc != 0 && !sqlite3_get_autocommit(s->db))
-        (void)exec_cached(s, ST_ROLLBACK);
+        (void)sq_exec(s, ST_ROLLBACK);
     if (rc != 0)
         s->have_last = 0;
     s->in_tx = 0;
@@ -760,7 +507,7 @@ void store_rollback(struct store *s)
     s->have_last = 0;
     /* SQLite may already have rolled back after an I/O or memory error. */
     if (!sqlite3_get_autocommit(s->db))
-        (void)exec_cached(s, ST_ROLLBACK);
+        (void)sq_exec(s, ST_ROLLBACK);
     s->in_tx = 0;
 }
 
@@ -775,17 +522,17 @@ int store_meta_get(struct store *s, const char *key, char *val, size_t size)
         goto out;
     rc = stmt_get(s, ST_META_GET, &st);
     if (rc == 0)
-        rc = bind_str(st, 1, key, 0);
+        rc = sq_bind_str(st, 1, key, 0);
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc != 0)
         goto out;
     /* The caller chose the size; a value that does not fit is refused. */
-    rc = col_text(st, 0, val, size, MAMORI_ETOOBIG);
+    rc = sq_col_text(st, 0, val, size, MAMORI_ETOOBIG);
     if (rc == MAMORI_ETOOBIG && sqlite3_column_type(st, 0) != SQLITE_TEXT)
         rc = MAMORI_EIO;
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -798,282 +545,13 @@ int store_meta_set(struct store *s, const char *key, const char *val)
         goto out;
     rc = stmt_get(s, ST_META_SET, &st);
     if (rc == 0)
-        rc = bind_str(st, 1, key, 0);
+        rc = sq_bind_str(st, 1, key, 0);
     if (rc == 0)
-        rc = bind_str(st, 2, val, 0);
+        rc = sq_bind_str(st, 2, val, 0);
     if (rc == 0)
-        rc = step_done(st);
+        rc = sq_step_done(st);
 out:
-    stmt_done(st);
-    return rc;
-}
-
-/* ---- users --------------------------------------------------------------- */
-
-static int read_user(sqlite3_stmt *st, struct store_user *u)
-{
-    int64_t disabled = 0;
-    int rc;
-
-    memset(u, 0, sizeof *u);
-    if ((rc = col_i64(st, 0, &u->id, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 1, u->name, sizeof u->name, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 2, u->role, sizeof u->role, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 3, u->pwhash, sizeof u->pwhash, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 4, &u->created, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 5, &u->last_login, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 6, &disabled, MAMORI_EIO)) != 0)
-        return rc;
-    if (disabled < INT_MIN || disabled > INT_MAX)
-        return MAMORI_EIO;
-    u->disabled = (int)disabled;
-    return 0;
-}
-
-/* Binds name, role, pwhash, created, last_login, disabled from parameter
- * first on. */
-static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
-{
-    int rc;
-
-    if ((rc = bind_field(st, first, u->name, sizeof u->name)) != 0 ||
-        (rc = bind_field(st, first + 1, u->role, sizeof u->role)) != 0 ||
-        (rc = bind_field(st, first + 2, u->pwhash, sizeof u->pwhash)) != 0 ||
-        (rc = bind_i64(st, first + 3, u->created)) != 0 ||
-        (rc = bind_i64(st, first + 4, u->last_login)) != 0 ||
-        (rc = bind_i64(st, first + 5, u->disabled)) != 0)
-        return rc;
-    return 0;
-}
-
-int store_user_add(struct store *s, struct store_user *u)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (u == NULL)
-        goto out;
-    rc = stmt_get(s, ST_USER_ADD, &st);
-    if (rc == 0)
-        rc = bind_user(st, 1, u);
-    if (rc == 0)
-        rc = step_done(st);
-    if (rc == 0)
-        u->id = sqlite3_last_insert_rowid(s->db);
-out:
-    stmt_done(st);
-    return rc;
-}
-
-int store_user_get(struct store *s, const char *name, struct store_user *u)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (name == NULL || u == NULL)
-        goto out;
-    rc = stmt_get(s, ST_USER_GET, &st);
-    if (rc == 0)
-        rc = bind_str(st, 1, name, 0);
-    if (rc == 0)
-        rc = step_row(st);
-    if (rc == 0)
-        rc = read_user(st, u);
-out:
-    stmt_done(st);
-    return rc;
-}
-
-int store_user_get_id(struct store *s, int64_t id, struct store_user *u)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (u == NULL)
-        goto out;
-    rc = stmt_get(s, ST_USER_GET_ID, &st);
-    if (rc == 0)
-        rc = bind_i64(st, 1, id);
-    if (rc == 0)
-        rc = step_row(st);
-    if (rc == 0)
-        rc = read_user(st, u);
-out:
-    stmt_done(st);
-    return rc;
-}
-
-int store_user_update(struct store *s, const struct store_user *u)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (u == NULL)
-        goto out;
-    rc = stmt_get(s, ST_USER_UPDATE, &st);
-    if (rc == 0)
-        rc = bind_i64(st, 1, u->id);
-    if (rc == 0)
-        rc = bind_user(st, 2, u);
-    if (rc == 0)
-        rc = step_done(st);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = MAMORI_ENOTFOUND;
-out:
-    stmt_done(st);
-    return rc;
-}
-
-/* Every row of statement id, each read by rd into an element of size bytes
- * of a malloc'd array. */
-static int list_rows(struct store *s, enum stmt_id id, size_t size,
-                     int (*rd)(sqlite3_stmt *st, void *elem), void **out,
-                     size_t *n)
-{
-    sqlite3_stmt *st = NULL;
-    unsigned char *arr = NULL;
-    size_t cap = 0, cnt = 0;
-    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
-
-    if (out == NULL || n == NULL)
-        goto out;
-    *out = NULL;
-    *n = 0;
-    rc = stmt_get(s, id, &st);
-    while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow((void **)&arr, &cap, cnt, size);
-        if (rc == 0)
-            rc = rd(st, arr + cnt * size);
-        if (rc == 0)
-            cnt++;
-    }
-    if (rc == 0 && r != SQLITE_DONE)
-        rc = sq_err(r);
-    if (rc != 0)
-        goto out;
-    *out = arr;
-    *n = cnt;
-    arr = NULL;
-out:
-    stmt_done(st);
-    free(arr);
-    return rc;
-}
-
-static int read_user_elem(sqlite3_stmt *st, void *elem)
-{
-    return read_user(st, elem);
-}
-
-int store_user_list(struct store *s, struct store_user **out, size_t *n)
-{
-    return list_rows(s, ST_USER_LIST, sizeof **out, read_user_elem,
-                     (void **)out, n);
-}
-
-/* ---- sessions ------------------------------------------------------------ */
-
-int store_session_add(struct store *s, const struct store_session *ss)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (ss == NULL)
-        goto out;
-    rc = stmt_get(s, ST_SESSION_ADD, &st);
-    if (rc == 0)
-        rc = bind_blob(st, 1, ss->token_hash, sizeof ss->token_hash);
-    if (rc == 0)
-        rc = bind_i64(st, 2, ss->user_id);
-    if (rc == 0)
-        rc = bind_i64(st, 3, (int64_t)ss->os_uid);
-    if (rc == 0)
-        rc = bind_i64(st, 4, ss->created);
-    if (rc == 0)
-        rc = bind_i64(st, 5, ss->last_seen);
-    if (rc == 0)
-        rc = bind_i64(st, 6, ss->expires);
-    if (rc == 0)
-        rc = step_done(st);
-out:
-    stmt_done(st);
-    return rc;
-}
-
-int store_session_get(struct store *s, const uint8_t token_hash[32],
-                      struct store_session *ss)
-{
-    sqlite3_stmt *st = NULL;
-    int64_t uid = 0;
-    int rc = MAMORI_EINVAL;
-
-    if (token_hash == NULL || ss == NULL)
-        goto out;
-    rc = stmt_get(s, ST_SESSION_GET, &st);
-    if (rc == 0)
-        rc = bind_blob(st, 1, token_hash, 32);
-    if (rc == 0)
-        rc = step_row(st);
-    if (rc != 0)
-        goto out;
-    memset(ss, 0, sizeof *ss);
-    memcpy(ss->token_hash, token_hash, sizeof ss->token_hash);
-    if ((rc = col_i64(st, 0, &ss->user_id, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 1, &uid, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 2, &ss->created, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 3, &ss->last_seen, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 4, &ss->expires, MAMORI_EIO)) != 0)
-        goto out;
-#if LONG_MAX < INT64_MAX
-    if (uid < LONG_MIN || uid > LONG_MAX) {
-        rc = MAMORI_EIO;
-        goto out;
-    }
-#endif
-    ss->os_uid = (long)uid;
-out:
-    stmt_done(st);
-    return rc;
-}
-
-int store_session_touch(struct store *s, const uint8_t token_hash[32],
-                        int64_t now)
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (token_hash == NULL)
-        goto out;
-    rc = stmt_get(s, ST_SESSION_TOUCH, &st);
-    if (rc == 0)
-        rc = bind_blob(st, 1, token_hash, 32);
-    if (rc == 0)
-        rc = bind_i64(st, 2, now);
-    if (rc == 0)
-        rc = step_done(st);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = MAMORI_ENOTFOUND;
-out:
-    stmt_done(st);
-    return rc;
-}
-
-int store_session_delete(struct store *s, const uint8_t token_hash[32])
-{
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (token_hash == NULL)
-        goto out;
-    rc = stmt_get(s, ST_SESSION_DELETE, &st);
-    if (rc == 0)
-        rc = bind_blob(st, 1, token_hash, 32);
-    if (rc == 0)
-        rc = step_done(st);
-    if (rc == 0 && sqlite3_changes(s->db) == 0)
-        rc = MAMORI_ENOTFOUND;
-out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1084,16 +562,17 @@ static int read_dataset(sqlite3_stmt *st, struct store_dataset *d)
     int rc;
 
     memset(d, 0, sizeof *d);
-    if ((rc = col_i64(st, 0, &d->id, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 1, d->uuid, sizeof d->uuid, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 2, d->name, sizeof d->name, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 3, d->client, sizeof d->client, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 4, d->purpose, sizeof d->purpose, MAMORI_EIO)) !=
+    if ((rc = sq_col_i64(st, 0, &d->id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 1, d->uuid, sizeof d->uuid, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 2, d->name, sizeof d->name, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 3, d->client, sizeof d->client, MAMORI_EIO)) !=
             0 ||
-        (rc = col_text(st, 5, d->ends, sizeof d->ends, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 6, d->state, sizeof d->state, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 7, &d->created, MAMORI_EIO)) != 0 ||
-        (rc = col_text(st, 8, d->schema, sizeof d->schema, MAMORI_EIO)) != 0)
+        (rc = sq_col_text(st, 4, d->purpose, sizeof d->purpose, MAMORI_EIO)) !=
+            0 ||
+        (rc = sq_col_text(st, 5, d->ends, sizeof d->ends, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 6, d->state, sizeof d->state, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 7, &d->created, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 8, d->schema, sizeof d->schema, MAMORI_EIO)) != 0)
         return rc;
     return 0;
 }
@@ -1108,20 +587,20 @@ int store_dataset_add(struct store *s, struct store_dataset *d)
     rc = stmt_get(s, ST_DATASET_ADD, &st);
     if (rc != 0)
         goto out;
-    if ((rc = bind_field(st, 1, d->uuid, sizeof d->uuid)) != 0 ||
-        (rc = bind_field(st, 2, d->name, sizeof d->name)) != 0 ||
-        (rc = bind_field(st, 3, d->client, sizeof d->client)) != 0 ||
-        (rc = bind_field(st, 4, d->purpose, sizeof d->purpose)) != 0 ||
-        (rc = bind_field(st, 5, d->ends, sizeof d->ends)) != 0 ||
-        (rc = bind_field(st, 6, d->state, sizeof d->state)) != 0 ||
-        (rc = bind_i64(st, 7, d->created)) != 0 ||
-        (rc = bind_field(st, 8, d->schema, sizeof d->schema)) != 0)
+    if ((rc = sq_bind_field(st, 1, d->uuid, sizeof d->uuid)) != 0 ||
+        (rc = sq_bind_field(st, 2, d->name, sizeof d->name)) != 0 ||
+        (rc = sq_bind_field(st, 3, d->client, sizeof d->client)) != 0 ||
+        (rc = sq_bind_field(st, 4, d->purpose, sizeof d->purpose)) != 0 ||
+        (rc = sq_bind_field(st, 5, d->ends, sizeof d->ends)) != 0 ||
+        (rc = sq_bind_field(st, 6, d->state, sizeof d->state)) != 0 ||
+        (rc = sq_bind_i64(st, 7, d->created)) != 0 ||
+        (rc = sq_bind_field(st, 8, d->schema, sizeof d->schema)) != 0)
         goto out;
-    rc = step_done(st);
+    rc = sq_step_done(st);
     if (rc == 0)
         d->id = sqlite3_last_insert_rowid(s->db);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1135,13 +614,13 @@ int store_dataset_get(struct store *s, const char *name,
         goto out;
     rc = stmt_get(s, ST_DATASET_GET, &st);
     if (rc == 0)
-        rc = bind_str(st, 1, name, 0);
+        rc = sq_bind_str(st, 1, name, 0);
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == 0)
         rc = read_dataset(st, d);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1152,8 +631,8 @@ static int read_dataset_elem(sqlite3_stmt *st, void *elem)
 
 int store_dataset_list(struct store *s, struct store_dataset **out, size_t *n)
 {
-    return list_rows(s, ST_DATASET_LIST, sizeof **out, read_dataset_elem,
-                     (void **)out, n);
+    return sq_list_rows(s, ST_DATASET_LIST, stmt_sql[ST_DATASET_LIST],
+                        sizeof **out, read_dataset_elem, (void **)out, n);
 }
 
 int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id)
@@ -1162,12 +641,12 @@ int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id)
     int rc = stmt_get(s, ST_GRANT_ADD, &st);
 
     if (rc == 0)
-        rc = bind_i64(st, 1, dataset_id);
+        rc = sq_bind_i64(st, 1, dataset_id);
     if (rc == 0)
-        rc = bind_i64(st, 2, user_id);
+        rc = sq_bind_i64(st, 2, user_id);
     if (rc == 0)
-        rc = step_done(st);
-    stmt_done(st);
+        rc = sq_step_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1177,17 +656,17 @@ int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id)
     int rc = stmt_get(s, ST_GRANT_CHECK, &st);
 
     if (rc == 0)
-        rc = bind_i64(st, 1, dataset_id);
+        rc = sq_bind_i64(st, 1, dataset_id);
     if (rc == 0)
-        rc = bind_i64(st, 2, user_id);
+        rc = sq_bind_i64(st, 2, user_id);
     if (rc == 0) {
-        rc = step_row(st);
+        rc = sq_step_row(st);
         if (rc == 0)
             rc = 1;
         else if (rc == MAMORI_ENOTFOUND)
             rc = 0;
     }
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1203,12 +682,12 @@ int store_record_put(struct store *s, const struct store_record *r)
     rc = stmt_get(s, ST_RECORD_PUT, &st);
     if (rc != 0)
         goto out;
-    if ((rc = bind_i64(st, 1, r->dataset_id)) != 0 ||
-        (rc = bind_blob(st, 2, r->id, STORE_RID_LEN)) != 0 ||
-        (rc = bind_i64(st, 3, r->version)) != 0 ||
-        (rc = bind_i64(st, 4, r->key_version)) != 0 ||
-        (rc = bind_i64(st, 5, r->updated)) != 0 ||
-        (rc = bind_blob(st, 6, r->ct, r->ctlen)) != 0)
+    if ((rc = sq_bind_i64(st, 1, r->dataset_id)) != 0 ||
+        (rc = sq_bind_blob(st, 2, r->id, STORE_RID_LEN)) != 0 ||
+        (rc = sq_bind_i64(st, 3, r->version)) != 0 ||
+        (rc = sq_bind_i64(st, 4, r->key_version)) != 0 ||
+        (rc = sq_bind_i64(st, 5, r->updated)) != 0 ||
+        (rc = sq_bind_blob(st, 6, r->ct, r->ctlen)) != 0)
         goto out;
     s->have_last = 0;
     /* All changes happen at the first step, which returns the rid; the
@@ -1225,7 +704,7 @@ int store_record_put(struct store *s, const struct store_record *r)
         s->have_last = 1;
     }
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1238,9 +717,9 @@ static int read_record(sqlite3_stmt *st, struct store_record *r)
     uint8_t *ct;
     int rc, len;
 
-    if ((rc = col_i64(st, 0, &version, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 1, &kv, MAMORI_EIO)) != 0 ||
-        (rc = col_i64(st, 2, &updated, MAMORI_EIO)) != 0)
+    if ((rc = sq_col_i64(st, 0, &version, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 1, &kv, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 2, &updated, MAMORI_EIO)) != 0)
         return rc;
     if (version < 0 || version > UINT32_MAX || kv < 0 || kv > UINT32_MAX ||
         sqlite3_column_type(st, 3) != SQLITE_BLOB)
@@ -1274,11 +753,11 @@ int store_record_get(struct store *s, int64_t dataset_id,
     r->ctlen = 0;
     rc = stmt_get(s, ST_RECORD_GET, &st);
     if (rc == 0)
-        rc = bind_i64(st, 1, dataset_id);
+        rc = sq_bind_i64(st, 1, dataset_id);
     if (rc == 0)
-        rc = bind_blob(st, 2, id, STORE_RID_LEN);
+        rc = sq_bind_blob(st, 2, id, STORE_RID_LEN);
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == 0)
         rc = read_record(st, r);
     if (rc == 0) {
@@ -1286,7 +765,7 @@ int store_record_get(struct store *s, int64_t dataset_id,
         memcpy(r->id, id, STORE_RID_LEN);
     }
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1301,15 +780,15 @@ int store_record_delete(struct store *s, int64_t dataset_id,
     s->have_last = 0;
     rc = stmt_get(s, ST_RECORD_DELETE, &st);
     if (rc == 0)
-        rc = bind_i64(st, 1, dataset_id);
+        rc = sq_bind_i64(st, 1, dataset_id);
     if (rc == 0)
-        rc = bind_blob(st, 2, id, STORE_RID_LEN);
+        rc = sq_bind_blob(st, 2, id, STORE_RID_LEN);
     if (rc == 0)
-        rc = step_done(st);
+        rc = sq_step_done(st);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = MAMORI_ENOTFOUND;
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1322,15 +801,15 @@ int store_record_count(struct store *s, int64_t dataset_id, int64_t *n)
         goto out;
     rc = stmt_get(s, ST_RECORD_COUNT, &st);
     if (rc == 0)
-        rc = bind_i64(st, 1, dataset_id);
+        rc = sq_bind_i64(st, 1, dataset_id);
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_EIO;
     if (rc == 0)
-        rc = col_i64(st, 0, n, MAMORI_EIO);
+        rc = sq_col_i64(st, 0, n, MAMORI_EIO);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1360,15 +839,15 @@ int store_index_put(struct store *s, int64_t dataset_id, int field,
     rc = stmt_get(s, known ? ST_INDEX_PUT_RID : ST_INDEX_PUT, &st);
     if (rc != 0)
         goto out;
-    if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
-        (rc = bind_i64(st, 2, field)) != 0 ||
-        (rc = bind_blob(st, 3, mac, maclen)) != 0 ||
-        (rc = known ? bind_i64(st, 4, s->last_rid)
-                    : bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
+    if ((rc = sq_bind_i64(st, 1, dataset_id)) != 0 ||
+        (rc = sq_bind_i64(st, 2, field)) != 0 ||
+        (rc = sq_bind_blob(st, 3, mac, maclen)) != 0 ||
+        (rc = known ? sq_bind_i64(st, 4, s->last_rid)
+                    : sq_bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
         goto out;
-    rc = step_done(st);
+    rc = sq_step_done(st);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1386,14 +865,14 @@ int store_index_delete(struct store *s, int64_t dataset_id, int field,
     rc = stmt_get(s, ST_INDEX_DELETE, &st);
     if (rc != 0)
         goto out;
-    if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
-        (rc = bind_i64(st, 2, field)) != 0 ||
-        (rc = bind_blob(st, 3, mac, maclen)) != 0 ||
-        (rc = bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
+    if ((rc = sq_bind_i64(st, 1, dataset_id)) != 0 ||
+        (rc = sq_bind_i64(st, 2, field)) != 0 ||
+        (rc = sq_bind_blob(st, 3, mac, maclen)) != 0 ||
+        (rc = sq_bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
         goto out;
-    rc = step_done(st);
+    rc = sq_step_done(st);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1416,16 +895,16 @@ int store_index_lookup(struct store *s, int64_t dataset_id, int field,
     rc = stmt_get(s, ST_INDEX_LOOKUP, &st);
     if (rc != 0)
         goto out;
-    if ((rc = bind_i64(st, 1, dataset_id)) != 0 ||
-        (rc = bind_i64(st, 2, field)) != 0 ||
-        (rc = bind_blob(st, 3, mac, maclen)) != 0)
+    if ((rc = sq_bind_i64(st, 1, dataset_id)) != 0 ||
+        (rc = sq_bind_i64(st, 2, field)) != 0 ||
+        (rc = sq_bind_blob(st, 3, mac, maclen)) != 0)
         goto out;
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = grow((void **)&arr, &cap, cnt, sizeof *arr);
+        rc = sq_grow((void **)&arr, &cap, cnt, sizeof *arr);
         if (rc != 0)
             break;
         memset(&arr[cnt], 0, sizeof *arr);
-        rc = col_blob_fixed(st, 4, arr[cnt].id, STORE_RID_LEN, MAMORI_EIO);
+        rc = sq_col_blob(st, 4, arr[cnt].id, STORE_RID_LEN, MAMORI_EIO);
         if (rc == 0)
             rc = read_record(st, &arr[cnt]);
         if (rc == 0) {
@@ -1442,7 +921,7 @@ int store_index_lookup(struct store *s, int64_t dataset_id, int field,
     arr = NULL;
     cnt = 0;
 out:
-    stmt_done(st);
+    sq_done(st);
     store_records_free(arr, cnt);
     return rc;
 }
@@ -1472,25 +951,25 @@ static int read_audit(sqlite3_stmt *st, struct store_audit_row *row, char **buf,
     int rc, n;
 
     memset(row, 0, sizeof *row);
-    if ((rc = col_i64(st, 0, &row->seq, MAMORI_ETAMPER)) != 0 ||
-        (rc = col_i64(st, 1, &row->time, MAMORI_ETAMPER)) != 0 ||
-        (rc = col_text(st, 2, row->user, sizeof row->user, MAMORI_ETAMPER)) !=
-            0 ||
-        (rc = col_text(st, 3, row->device, sizeof row->device,
-                       MAMORI_ETAMPER)) != 0 ||
-        (rc = col_text(st, 4, row->action, sizeof row->action,
-                       MAMORI_ETAMPER)) != 0 ||
-        (rc = col_text(st, 5, row->dataset, sizeof row->dataset,
-                       MAMORI_ETAMPER)) != 0 ||
-        (rc = col_i64(st, 7, &row->count, MAMORI_ETAMPER)) != 0 ||
-        (rc = col_text(st, 8, row->outcome, sizeof row->outcome,
-                       MAMORI_ETAMPER)) != 0 ||
-        (rc = col_text(st, 9, row->detail, sizeof row->detail,
-                       MAMORI_ETAMPER)) != 0 ||
-        (rc = col_blob_fixed(st, 10, row->prev_mac, sizeof row->prev_mac,
-                             MAMORI_ETAMPER)) != 0 ||
-        (rc = col_blob_fixed(st, 11, row->mac, sizeof row->mac,
-                             MAMORI_ETAMPER)) != 0)
+    if ((rc = sq_col_i64(st, 0, &row->seq, MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_i64(st, 1, &row->time, MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 2, row->user, sizeof row->user,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 3, row->device, sizeof row->device,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 4, row->action, sizeof row->action,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 5, row->dataset, sizeof row->dataset,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_i64(st, 7, &row->count, MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 8, row->outcome, sizeof row->outcome,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 9, row->detail, sizeof row->detail,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_blob(st, 10, row->prev_mac, sizeof row->prev_mac,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_blob(st, 11, row->mac, sizeof row->mac, MAMORI_ETAMPER)) !=
+            0)
         return rc;
 
     switch (sqlite3_column_type(st, 6)) {
@@ -1534,7 +1013,7 @@ int store_audit_last(struct store *s, struct store_audit_row *row)
         goto out;
     rc = stmt_get(s, ST_AUDIT_LAST, &st);
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == 0)
         rc = read_audit(st, row, &buf, &cap);
     if (rc == 0)
@@ -1542,7 +1021,7 @@ int store_audit_last(struct store *s, struct store_audit_row *row)
     else
         row->record_ids = NULL;
 out:
-    stmt_done(st);
+    sq_done(st);
     free(buf);
     return rc;
 }
@@ -1553,16 +1032,16 @@ static int audit_max(struct store *s, int64_t *last)
     int rc = stmt_get(s, ST_AUDIT_MAX, &st);
 
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_EIO;
     if (rc == 0) {
         if (sqlite3_column_type(st, 0) == SQLITE_NULL)
             *last = 0; /* empty log: the first row is seq 1 */
         else
-            rc = col_i64(st, 0, last, MAMORI_ETAMPER);
+            rc = sq_col_i64(st, 0, last, MAMORI_ETAMPER);
     }
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1573,22 +1052,22 @@ static int audit_insert(struct store *s, const struct store_audit_row *row)
 
     if (rc != 0)
         goto out;
-    if ((rc = bind_i64(st, 1, row->seq)) != 0 ||
-        (rc = bind_i64(st, 2, row->time)) != 0 ||
-        (rc = bind_field(st, 3, row->user, sizeof row->user)) != 0 ||
-        (rc = bind_field(st, 4, row->device, sizeof row->device)) != 0 ||
-        (rc = bind_field(st, 5, row->action, sizeof row->action)) != 0 ||
-        (rc = bind_field(st, 6, row->dataset, sizeof row->dataset)) != 0 ||
-        (rc = bind_str(st, 7, row->record_ids, 1)) != 0 ||
-        (rc = bind_i64(st, 8, row->count)) != 0 ||
-        (rc = bind_field(st, 9, row->outcome, sizeof row->outcome)) != 0 ||
-        (rc = bind_field(st, 10, row->detail, sizeof row->detail)) != 0 ||
-        (rc = bind_blob(st, 11, row->prev_mac, sizeof row->prev_mac)) != 0 ||
-        (rc = bind_blob(st, 12, row->mac, sizeof row->mac)) != 0)
+    if ((rc = sq_bind_i64(st, 1, row->seq)) != 0 ||
+        (rc = sq_bind_i64(st, 2, row->time)) != 0 ||
+        (rc = sq_bind_field(st, 3, row->user, sizeof row->user)) != 0 ||
+        (rc = sq_bind_field(st, 4, row->device, sizeof row->device)) != 0 ||
+        (rc = sq_bind_field(st, 5, row->action, sizeof row->action)) != 0 ||
+        (rc = sq_bind_field(st, 6, row->dataset, sizeof row->dataset)) != 0 ||
+        (rc = sq_bind_str(st, 7, row->record_ids, 1)) != 0 ||
+        (rc = sq_bind_i64(st, 8, row->count)) != 0 ||
+        (rc = sq_bind_field(st, 9, row->outcome, sizeof row->outcome)) != 0 ||
+        (rc = sq_bind_field(st, 10, row->detail, sizeof row->detail)) != 0 ||
+        (rc = sq_bind_blob(st, 11, row->prev_mac, sizeof row->prev_mac)) != 0 ||
+        (rc = sq_bind_blob(st, 12, row->mac, sizeof row->mac)) != 0)
         goto out;
-    rc = step_done(st);
+    rc = sq_step_done(st);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 
@@ -1646,9 +1125,9 @@ int store_audit_scan(struct store *s, int64_t from, int64_t to,
         goto out;
     rc = stmt_get(s, ST_AUDIT_SCAN, &st);
     if (rc == 0)
-        rc = bind_i64(st, 1, from);
+        rc = sq_bind_i64(st, 1, from);
     if (rc == 0)
-        rc = bind_i64(st, 2, to);
+        rc = sq_bind_i64(st, 2, to);
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
         rc = read_audit(st, &row, &buf, &cap);
         if (rc == 0)
@@ -1657,7 +1136,7 @@ int store_audit_scan(struct store *s, int64_t from, int64_t to,
     if (rc == 0 && r != SQLITE_DONE)
         rc = sq_err(r);
 out:
-    stmt_done(st);
+    sq_done(st);
     free(buf);
     return rc;
 }
@@ -1671,13 +1150,13 @@ int store_audit_count(struct store *s, int64_t *n)
         goto out;
     rc = stmt_get(s, ST_AUDIT_COUNT, &st);
     if (rc == 0)
-        rc = step_row(st);
+        rc = sq_step_row(st);
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_EIO;
     if (rc == 0)
-        rc = col_i64(st, 0, n, MAMORI_EIO);
+        rc = sq_col_i64(st, 0, n, MAMORI_EIO);
 out:
-    stmt_done(st);
+    sq_done(st);
     return rc;
 }
 

@@ -7,7 +7,8 @@ set -eu
 PACKAGES="build-essential pkg-config clang libclang-rt-14-dev gettext locales
 libsodium-dev libssl-dev libsqlite3-dev sqlite3 libutf8proc-dev libjansson-dev
 libcmocka-dev sqlcipher oathtool liboath-dev libcsv-dev binutils bc
-groff-base clang-format"
+groff-base clang-format libqrencode-dev libcrack2-dev cracklib-runtime
+zbar-tools"
 
 missing() {
     for p in $PACKAGES; do

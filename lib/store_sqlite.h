@@ -1,0 +1,102 @@
+/*
+ * store_sqlite.h - what the SQLite store's files share (store_sqlite.c:
+ * open, schema, datasets, records, indexes, audit; store_sqlite_auth.c:
+ * users, sessions and the other identity tables; store_sqlite_util.c:
+ * statement cache, binding and column helpers). Nothing outside these
+ * files includes it.
+ */
+#ifndef MAMORI_STORE_SQLITE_H
+#define MAMORI_STORE_SQLITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <sqlite3.h>
+
+#include "store.h"
+
+/* Cached statements, by slot. Each file keeps the SQL of its own slots. */
+enum stmt_id {
+    ST_BEGIN,
+    ST_COMMIT,
+    ST_ROLLBACK,
+    ST_META_GET,
+    ST_META_SET,
+    ST_DATASET_ADD,
+    ST_DATASET_GET,
+    ST_DATASET_LIST,
+    ST_GRANT_ADD,
+    ST_GRANT_CHECK,
+    ST_RECORD_PUT,
+    ST_RECORD_GET,
+    ST_RECORD_DELETE,
+    ST_RECORD_COUNT,
+    ST_INDEX_PUT,
+    ST_INDEX_PUT_RID,
+    ST_INDEX_DELETE,
+    ST_INDEX_LOOKUP,
+    ST_AUDIT_MAX,
+    ST_AUDIT_LAST,
+    ST_AUDIT_APPEND,
+    ST_AUDIT_SCAN,
+    ST_AUDIT_COUNT,
+    /* store_sqlite_auth.c */
+    ST_USER_ADD,
+    ST_USER_GET,
+    ST_USER_GET_ID,
+    ST_USER_UPDATE,
+    ST_USER_LIST,
+    ST_SESSION_ADD,
+    ST_SESSION_GET,
+    ST_SESSION_TOUCH,
+    ST_SESSION_DELETE,
+    ST_COUNT_
+};
+
+struct store {
+    sqlite3 *db;
+    sqlite3_stmt *st[ST_COUNT_]; /* prepared on first use, kept until close */
+    int in_tx;                   /* inside store_begin .. commit/rollback */
+    int fail_audit;              /* fault injection: appends fail */
+    /* The record last put and its internal rid, so that its index entries
+     * need no lookup by id (valid until rollback or delete). */
+    int have_last;
+    int64_t last_ds, last_rid;
+    uint8_t last_id[STORE_RID_LEN];
+};
+
+/* SQLite result code (extended codes on) to a MAMORI_E* code. */
+int sq_err(int rc);
+/* The cached statement of slot id with text sql, prepared on first use. A
+ * statement still running (a scan whose callback calls back into the store
+ * for the same statement) cannot be reused: MAMORI_ESTATE. */
+int sq_stmt(struct store *s, enum stmt_id id, const char *sql,
+            sqlite3_stmt **out);
+/* Ready the statement for its next use (reset, bindings cleared). */
+void sq_done(sqlite3_stmt *st);
+/* One step of a statement that returns no rows. */
+int sq_step_done(sqlite3_stmt *st);
+/* One step returning at most one row: 0 with a row, MAMORI_ENOTFOUND
+ * without. */
+int sq_step_row(sqlite3_stmt *st);
+/* Binds a string that must fit a struct field of max bytes (NUL
+ * included), SQLITE_STATIC. */
+int sq_bind_field(sqlite3_stmt *st, int i, const char *v, size_t max);
+/* Binds a string of any length; NULL binds SQL NULL when null_ok. */
+int sq_bind_str(sqlite3_stmt *st, int i, const char *v, int null_ok);
+int sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
+int sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
+/* Column readers; bad is the code for content the store cannot have
+ * written (MAMORI_EIO, or MAMORI_ETAMPER for the audit table). */
+int sq_col_i64(sqlite3_stmt *st, int col, int64_t *v, int bad);
+int sq_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, int bad);
+int sq_col_blob(sqlite3_stmt *st, int col, void *dst, size_t len, int bad);
+/* Makes room for one more element of an array of *cap elements. */
+int sq_grow(void **arr, size_t *cap, size_t n, size_t elem);
+/* Every row of the statement (slot id, text sql), each read by rd into an
+ * element of size bytes of a malloc'd array. */
+int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
+                 int (*rd)(sqlite3_stmt *st, void *elem), void **out,
+                 size_t *n);
+
+#endif
