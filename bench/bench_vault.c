@@ -35,6 +35,9 @@ static void die(const char *what, int rc)
     exit(1);
 }
 
+#define OP_INITIAL_PW "Bench-Op-12!"
+#define OP_FINAL_PW "Vault-Bench-7xQ#"
+
 static mamori_sess *login(mamori *m, const char *user, const char *pw)
 {
     char token[MAMORI_TOKEN_LEN + 1];
@@ -45,6 +48,13 @@ static mamori_sess *login(mamori *m, const char *user, const char *pw)
         rc = mamori_session_open(m, token, &cl, &s);
     if (rc != 0)
         die("login", rc);
+    /* The operator's initial password, set by the admin, is changed at
+     * the first login (a reused vault has the changed one already). */
+    if (mamori_session_needs(s) & MAMORI_NEED_PASSWD) {
+        rc = mamori_passwd(s, pw, strlen(pw), OP_FINAL_PW, strlen(OP_FINAL_PW));
+        if (rc != 0)
+            die("passwd", rc);
+    }
     return s;
 }
 
@@ -138,19 +148,19 @@ int main(int argc, char **argv)
     snprintf(dbpath, sizeof dbpath, "%s/vault.db", home);
     int reuse = getenv("BENCH_REUSE") && access(dbpath, F_OK) == 0;
     if (!reuse &&
-        (rc = mamori_init(home, &src, "admin", "Bench-Admin-1!", 14)) != 0)
+        (rc = mamori_init(home, &src, "admin", "Bench-Root-91!x", 15)) != 0)
         die("init", rc);
     if ((rc = mamori_open(home, &src, &m)) != 0)
         die("open", rc);
-    mamori_sess *admin = login(m, "admin", "Bench-Admin-1!");
+    mamori_sess *admin = login(m, "admin", "Bench-Root-91!x");
     struct mamori_dataset_def d = {"people", "bench", "benchmark",
                                    NULL,     fields,  NF};
-    if (!reuse &&
-        ((rc = mamori_user_add(admin, "op", "operator", "Bench-Op-12!", 12)) ||
-         (rc = mamori_dataset_create(admin, &d)) ||
-         (rc = mamori_dataset_grant(admin, "people", "op"))))
+    if (!reuse && ((rc = mamori_user_add(admin, "op", "operator", OP_INITIAL_PW,
+                                         strlen(OP_INITIAL_PW))) ||
+                   (rc = mamori_dataset_create(admin, &d)) ||
+                   (rc = mamori_dataset_grant(admin, "people", "op"))))
         die("set-up", rc);
-    mamori_sess *op = login(m, "op", "Bench-Op-12!");
+    mamori_sess *op = login(m, "op", reuse ? OP_FINAL_PW : OP_INITIAL_PW);
 
     /* ---- bulk insert ---- */
     FILE *csv = fopen(argv[2], "r");

@@ -305,10 +305,12 @@ int cmd_login(struct cli *c)
     else
         c->s = NULL;
     if (c->a.json) {
-        json_t *j =
-            json_pack("{s:o, s:o, s:o}", "user", cli_json_str(c->a.user),
-                      "role", role ? cli_json_str(role) : json_null(),
-                      "session_file", cli_json_str(path));
+        unsigned needs = c->s ? mamori_session_needs(c->s) : 0;
+        json_t *j = json_pack(
+            "{s:o, s:o, s:o, s:b}", "user", cli_json_str(c->a.user), "role",
+            role ? cli_json_str(role) : json_null(), "session_file",
+            cli_json_str(path), "must_change_password",
+            (needs & MAMORI_NEED_PASSWD) != 0);
         ret = cli_json_print(c, j);
         goto out;
     }
@@ -316,6 +318,10 @@ int cmd_login(struct cli *c)
         cli_note(c, _("Logged in as %s (%s)."), c->a.user, role);
     else
         cli_note(c, _("Logged in as %s."), c->a.user);
+    if (c->s && (mamori_session_needs(c->s) & MAMORI_NEED_PASSWD))
+        cli_note(c, _("Your password was set by an administrator: change it "
+                      "now with `mamori passwd`. Until then nothing else is "
+                      "allowed."));
     ret = CLI_EXIT_OK;
 out:
     explicit_bzero(pass, sizeof pass);

@@ -1,5 +1,5 @@
 /*
- * cmd_user.c - `mamori user add` and `mamori user list`.
+ * cmd_user.c - `mamori user add|list|unlock|reset`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -27,42 +27,63 @@ int check_user_add(struct cli *c)
     return 0;
 }
 
+/* The initial password for user name: read (asked twice on a terminal),
+ * or generated with --generate or when none is given. Returns 0 or an exit
+ * code (reported). */
+static int initial_password(struct cli *c, const char *name, const char *what,
+                            char *pw, size_t size, size_t *len, int *generated)
+{
+    char prompt[160];
+    int rc;
+
+    *generated = c->a.generate;
+    if (!*generated) {
+        snprintf(prompt, sizeof prompt,
+                 _("Initial password for %s (empty: generate one): "), name);
+        rc = cli_read_secret(prompt, _("Repeat the password: "), pw, size, len);
+        if (rc == 1)
+            *generated = 1;
+        else if (rc == MAMORI_EINVAL)
+            return cli_error(c, MAMORI_EINVAL,
+                             _("%s: the passwords do not match"), what);
+        else if (rc)
+            return cli_fail_detail(c, _("read password"), rc, NULL);
+    }
+    if (*generated) {
+        rc = cli_generate_password(pw, size);
+        if (rc)
+            return cli_fail_detail(c, _("generate a password"), rc, NULL);
+        *len = strlen(pw);
+    }
+    return 0;
+}
+
+/* Shows a generated password once, alone on stdout so a script can take
+ * it; with --json the caller puts it in its object. */
+static void show_generated(struct cli *c, const char *name, const char *pw)
+{
+    if (!c->a.quiet) {
+        fflush(stdout);
+        fprintf(stderr, _("Initial password for %s (shown only this once):\n"),
+                name);
+    }
+    printf("%s\n", pw);
+    fflush(stdout);
+}
+
 int cmd_user_add(struct cli *c)
 {
     const char *name = c->args[0];
-    char pw[CLI_SECRET_MAX], prompt[160];
+    char pw[CLI_SECRET_MAX];
     size_t pw_len = 0;
     int generated = 0, rc, ret = CLI_EXIT_FAIL;
 
     memset(pw, 0, sizeof pw);
-
-    if (!c->a.generate) {
-        snprintf(prompt, sizeof prompt,
-                 _("Initial password for %s (empty: generate one): "), name);
-        rc = cli_read_secret(prompt, _("Repeat the password: "), pw, sizeof pw,
-                             &pw_len);
-        if (rc == 1) {
-            generated = 1;
-        } else if (rc == MAMORI_EINVAL) {
-            ret = cli_error(c, MAMORI_EINVAL,
-                            _("user add: the passwords do not match"));
-            goto out;
-        } else if (rc) {
-            ret = cli_fail_detail(c, _("read password"), rc, NULL);
-            goto out;
-        }
-    } else {
-        generated = 1;
-    }
-    if (generated) {
-        rc = cli_generate_password(pw, sizeof pw);
-        if (rc) {
-            ret = cli_fail_detail(c, _("generate a password"), rc, NULL);
-            goto out;
-        }
-        pw_len = strlen(pw);
-    }
-
+    ret = initial_password(c, name, _("user add"), pw, sizeof pw, &pw_len,
+                           &generated);
+    if (ret)
+        goto out;
+    ret = CLI_EXIT_FAIL;
     rc = mamori_user_add(c->s, name, c->a.role, pw, pw_len);
     if (rc) {
         ret = cli_fail(c, _("user add"), rc);
@@ -81,23 +102,65 @@ int cmd_user_add(struct cli *c)
         ret = cli_json_print(c, j);
         goto out;
     }
-    if (generated) {
-        /* The password alone on stdout, so a script can take it. */
-        if (!c->a.quiet) {
-            fflush(stdout);
-            fprintf(stderr,
-                    _("Initial password for %s (shown only this once):\n"),
-                    name);
-        }
-        printf("%s\n", pw);
-        fflush(stdout);
-    } else {
+    if (generated)
+        show_generated(c, name, pw);
+    else
         cli_note(c, _("Added user %s (%s)."), name, c->a.role);
-    }
+    cli_note(c, _("%s must change this password at the first login."), name);
     ret = CLI_EXIT_OK;
 out:
     explicit_bzero(pw, sizeof pw);
     return ret;
+}
+
+int cmd_user_reset(struct cli *c)
+{
+    const char *name = c->args[0];
+    char pw[CLI_SECRET_MAX];
+    size_t pw_len = 0;
+    int generated = 0, rc, ret;
+
+    memset(pw, 0, sizeof pw);
+    ret = initial_password(c, name, _("user reset"), pw, sizeof pw, &pw_len,
+                           &generated);
+    if (ret)
+        goto out;
+    rc = mamori_user_reset(c->s, name, pw, pw_len);
+    if (rc) {
+        ret = cli_fail(c, _("user reset"), rc);
+        goto out;
+    }
+    if (c->a.json) {
+        json_t *j = json_pack("{s:o}", "user", cli_json_str(name));
+        if (j && generated &&
+            json_object_set_new(j, "password", json_string(pw))) {
+            json_decref(j);
+            j = NULL;
+        }
+        ret = cli_json_print(c, j);
+        goto out;
+    }
+    if (generated)
+        show_generated(c, name, pw);
+    cli_note(c,
+             _("%s must change this password at the next login; their "
+               "sessions have ended."),
+             name);
+    ret = CLI_EXIT_OK;
+out:
+    explicit_bzero(pw, sizeof pw);
+    return ret;
+}
+
+int cmd_user_unlock(struct cli *c)
+{
+    int rc = mamori_user_unlock(c->s, c->args[0]);
+    if (rc)
+        return cli_fail(c, _("user unlock"), rc);
+    if (c->a.json)
+        return cli_json_print(c, json_pack("{s:b}", "ok", 1));
+    cli_note(c, _("Unlocked %s."), c->args[0]);
+    return CLI_EXIT_OK;
 }
 
 int cmd_user_list(struct cli *c)
@@ -128,7 +191,11 @@ int cmd_user_list(struct cli *c)
                 json_object_set_new(o, "last_login",
                                     cli_json_time(list[i].last_login)) ||
                 json_object_set_new(o, "disabled",
-                                    json_boolean(list[i].disabled))) {
+                                    json_boolean(list[i].disabled)) ||
+                json_object_set_new(o, "must_change_password",
+                                    json_boolean(list[i].must_change)) ||
+                json_object_set_new(o, "locked_until",
+                                    cli_json_time(list[i].locked_until))) {
                 json_decref(arr);
                 arr = NULL;
             }
@@ -150,7 +217,10 @@ int cmd_user_list(struct cli *c)
             row[1] = list[i].role;
             row[2] = created;
             row[3] = last;
-            row[4] = list[i].disabled ? _("disabled") : _("active");
+            row[4] = list[i].disabled       ? _("disabled")
+                     : list[i].locked_until ? _("locked")
+                     : list[i].must_change  ? _("initial password")
+                                            : _("active");
             if (cli_table_add(&t, row)) {
                 cli_table_release(&t);
                 ret = cli_fail(c, _("user list"), MAMORI_ENOMEM);

@@ -134,6 +134,52 @@ const struct cli_cmd cli_commands[] = {
      N_("Lists the users with their role, creation time, last login and\n"
         "whether they are disabled."),
      0, 0, 0, 0},
+    {"user", "unlock", cmd_user_unlock, NULL, N_("user unlock NAME"),
+     N_("lift a lockout (admin)"),
+     N_("After lockout.threshold failed logins in a row an account\n"
+        "is locked for lockout.minutes; this lifts the lock at once."),
+     0, 1, 1, 0},
+    {"user", "reset", cmd_user_reset, NULL, N_("user reset NAME [--generate]"),
+     N_("set a new initial password (admin)"),
+     N_("For a forgotten password: sets a new initial password, read as for\n"
+        "`user add` or generated with --generate. The user's sessions end,\n"
+        "a lockout lifts, and the user must change the password at the next\n"
+        "login."),
+     OPTBIT(OPT_GENERATE), 1, 1, 0},
+    {"passwd", NULL, cmd_passwd, NULL, N_("passwd"), N_("change your password"),
+     N_("Changes your own password. On a terminal the current password is\n"
+        "asked once and the new one twice, without echo; otherwise they are\n"
+        "read from standard input, the current one on the first line and\n"
+        "the new one on the second. The new password must follow the\n"
+        "password rules (`mamori config list`), must not be close to the\n"
+        "current one nor one of the last password.history ones. Your other\n"
+        "sessions end. A user whose password was set by an admin can do\n"
+        "nothing else until this is done."),
+     0, 0, 0, 0},
+    {"session", "list", cmd_session_list, NULL, N_("session list"),
+     N_("list the live sessions (admin)"),
+     N_("Lists the sessions that are still live: an id, the user, when they\n"
+        "started and were last used, and when they expire."),
+     0, 0, 0, 0},
+    {"session", "revoke", cmd_session_revoke, check_session_revoke,
+     N_("session revoke (ID | --user NAME)"),
+     N_("end a session, or all of a user's (admin)"),
+     N_("Ends the session with the id `session list` shows, or with --user\n"
+        "every session of that user."),
+     OPTBIT(OPT_USER), 0, 1, 0},
+    {"config", "list", cmd_config_list, NULL, N_("config list"),
+     N_("show the settings (admin, auditor)"),
+     N_("Shows every setting with its value, default, allowed range and\n"
+        "meaning: password rules, lockout, session limits."),
+     0, 0, 0, 0},
+    {"config", "get", cmd_config_get, NULL, N_("config get KEY"),
+     N_("show one setting (admin, auditor)"),
+     N_("Prints the value of one setting."), 0, 1, 1, 0},
+    {"config", "set", cmd_config_set, NULL, N_("config set KEY VALUE"),
+     N_("change a setting (admin)"),
+     N_("Changes a setting. The audit log records the old and the new\n"
+        "value."),
+     0, 2, 2, 0},
     {"dataset", "create", cmd_dataset_create, check_dataset_create,
      N_("dataset create NAME --client TEXT --purpose TEXT\n"
         "    --field NAME:TYPE[:search]... [--ends YYYY-MM-DD]"),

@@ -124,6 +124,36 @@ const char *mamori_errdetail(const mamori_sess *s);
 const char *mamori_session_user(const mamori_sess *s);
 const char *mamori_session_role(const mamori_sess *s);
 
+/* What a session must do before anything else: after a password login, a
+ * user whose password was set by an admin must change it (NEED_PASSWD).
+ * Such a restricted session can only do that and log out. */
+#define MAMORI_NEED_PASSWD 1u
+unsigned mamori_session_needs(const mamori_sess *s);
+
+/* Changes the session user's own password: current, then new. The new one
+ * must follow the password rules (mamori_config_list: password.*), differ
+ * from the current one enough, and not be one of the last
+ * password.history ones. Ends the user's other sessions and lifts
+ * MAMORI_NEED_PASSWD. A wrong current password is MAMORI_EAUTH and counts
+ * toward the lockout. */
+int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
+                  const char *password, size_t password_len) MAMORI_MUST_CHECK;
+
+struct mamori_session_info {
+    char id[17]; /* 16 hex digits naming the session (not its token) */
+    char user[64];
+    int64_t created, last_seen, expires;
+    unsigned needs; /* MAMORI_NEED_* */
+    int current;    /* the caller's own session */
+};
+/* Admin only. Live sessions, oldest first; free *out with free(). */
+int mamori_session_list(mamori_sess *s, struct mamori_session_info **out,
+                        size_t *n) MAMORI_MUST_CHECK;
+/* Admin only. Ends the session with the given id (as listed), or, with
+ * user set and id NULL, every session of that user. */
+int mamori_session_revoke(mamori_sess *s, const char *id,
+                          const char *user) MAMORI_MUST_CHECK;
+
 /* Sets the stated purpose for the next operations (audited); NULL clears. */
 int mamori_session_reason(mamori_sess *s, const char *reason) MAMORI_MUST_CHECK;
 
@@ -135,15 +165,41 @@ struct mamori_user_info {
     int64_t created;    /* unix time */
     int64_t last_login; /* unix time, 0 if never */
     int disabled;
+    int must_change;      /* still has the initial password */
+    int64_t locked_until; /* unix time while locked, else 0 */
 };
 
 /* Admin only. role: "admin", "operator" or "auditor". */
 int mamori_user_add(mamori_sess *s, const char *name, const char *role,
                     const char *password,
                     size_t password_len) MAMORI_MUST_CHECK;
+/* Admin only. Lifts a lockout (failed logins) at once. */
+int mamori_user_unlock(mamori_sess *s, const char *name) MAMORI_MUST_CHECK;
+/* Admin only. Sets a new initial password (a forgotten one): the user must
+ * change it at the next login; their sessions end and a lockout lifts. */
+int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
+                      size_t password_len) MAMORI_MUST_CHECK;
 /* Admin or auditor. Free *out with free(). */
 int mamori_user_list(mamori_sess *s, struct mamori_user_info **out,
                      size_t *n) MAMORI_MUST_CHECK;
+
+/* ---- Settings ---------------------------------------------------------- */
+
+#define MAMORI_CONFIG_VALUE_MAX 64
+
+struct mamori_config_item {
+    char key[48];
+    char value[MAMORI_CONFIG_VALUE_MAX];
+    char def[MAMORI_CONFIG_VALUE_MAX]; /* the default */
+    char range[64];                    /* "8-128" or "requirements|nist" */
+    char help[160];                    /* one line, English */
+};
+/* Admin or auditor: every setting with its value. Free *out with free(). */
+int mamori_config_list(mamori_sess *s, struct mamori_config_item **out,
+                       size_t *n) MAMORI_MUST_CHECK;
+/* Admin only. Audited with the old and the new value. */
+int mamori_config_set(mamori_sess *s, const char *key,
+                      const char *value) MAMORI_MUST_CHECK;
 
 /* ---- Datasets ---------------------------------------------------------- */
 

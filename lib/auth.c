@@ -1,5 +1,6 @@
 /*
- * auth.c - users, login and sessions. See auth.h.
+ * auth.c - users and passwords: names, the password rules, initial
+ * passwords that must be changed, password history, lockout. See auth.h.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -7,12 +8,12 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "config.h"
 #include "crypto.h"
 #include "guard.h"
+#include "pwpolicy.h"
 #include "store.h"
 #include "banned.h"
-
-#define PW_MAX 1024
 
 int auth_check_name(const char *name)
 {
@@ -29,13 +30,25 @@ int auth_check_name(const char *name)
     return 0;
 }
 
-int auth_check_password(const char *user, const char *pw, size_t len)
+int auth_password_ok(struct mamori *m, const char *user, const char *pw,
+                     size_t len, const char *old, size_t oldlen,
+                     const char **rule)
 {
-    if (!pw || len == 0 || len > PW_MAX || memchr(pw, '\0', len))
+    struct pw_policy p = {
+        .profile = config_int(m, CFG_PASSWORD_PROFILE) == 1
+                       ? PW_PROFILE_NIST
+                       : PW_PROFILE_REQUIREMENTS,
+        .min_length = config_int(m, CFG_PASSWORD_MIN_LENGTH),
+        .has_mfa = 0,
+    };
+    *rule = "invalid";
+    if (!pw || len > AUTH_PW_MAX) {
+        *rule = "longer than 1024 bytes";
         return MAMORI_EINVAL;
-    if (user && strlen(user) == len && memcmp(user, pw, len) == 0)
-        return MAMORI_EINVAL;
-    return 0;
+    }
+    return pwpolicy_check(&p, user, pw, len, old, oldlen, rule) == 0
+               ? 0
+               : MAMORI_EINVAL;
 }
 
 static int role_valid(const char *role)
@@ -46,7 +59,7 @@ static int role_valid(const char *role)
 }
 
 int auth_user_create(struct mamori *m, const char *name, const char *role,
-                     const char *pw, size_t len)
+                     const char *pw, size_t len, int must_change)
 {
     struct store_user u;
     int rc;
@@ -56,222 +69,123 @@ int auth_user_create(struct mamori *m, const char *name, const char *role,
     snprintf(u.role, sizeof u.role, "%s", role);
     if (crypto_pw_hash(pw, len, u.pwhash) != 0)
         return MAMORI_ENOMEM;
-    u.created = mamori_now();
+    u.created = u.pw_changed = mamori_now();
+    u.must_change = must_change;
     rc = store_user_add(m->store, &u);
     crypto_wipe(u.pwhash, sizeof u.pwhash);
     return rc;
 }
 
-/* Compared against when the user does not exist, so that a login for an
- * unknown name costs the same time as a wrong password. */
-static char dummy[CRYPTO_PWHASH_STRLEN];
-
-static void dummy_make(void)
+int auth_locked(const struct store_user *u, int64_t now)
 {
-    char pw[16];
-    crypto_random(pw, sizeof pw);
-    if (crypto_pw_hash(pw, sizeof pw, dummy) != 0)
-        dummy[0] = '\0';
-    crypto_wipe(pw, sizeof pw);
+    return u->locked_until > now;
 }
 
-static const char *dummy_hash(void)
-{
-    static pthread_once_t once = PTHREAD_ONCE_INIT;
-    (void)pthread_once(&once, dummy_make);
-    return dummy;
-}
-
-static void client_copy(mamori_sess *s, const struct mamori_client *c)
-{
-    s->os_uid = -1;
-    if (!c)
-        return;
-    snprintf(s->device, sizeof s->device, "%s", c->device ? c->device : "");
-    snprintf(s->address, sizeof s->address, "%s", c->address ? c->address : "");
-    snprintf(s->request_id, sizeof s->request_id, "%s",
-             c->request_id ? c->request_id : "");
-    s->os_uid = c->os_uid;
-}
-
-int mamori_login(mamori *m, const char *user, const char *password,
-                 size_t password_len, const struct mamori_client *client,
-                 char *token, size_t token_size)
+int auth_login_failed(struct mamori *m, int64_t user_id, const char *name,
+                      const char *device, const char *why)
 {
     struct store_user u;
-    struct store_session ss;
-    uint8_t raw[32];
-    const char *dev = client && client->device ? client->device : "";
-    int rc, found, ok;
-
-    if (!m || !user || !password || !token || token_size < MAMORI_TOKEN_LEN + 1)
-        return MAMORI_EINVAL;
-    token[0] = '\0';
-    memset(&u, 0, sizeof u);
-    if (auth_check_name(user) != 0 || password_len > PW_MAX) {
-        found = 0;
-    } else {
-        pthread_mutex_lock(&m->lock);
-        rc = store_user_get(m->store, user, &u);
-        pthread_mutex_unlock(&m->lock);
-        if (rc != 0 && rc != MAMORI_ENOTFOUND)
-            return rc;
-        found = rc == 0;
-    }
-    if (found) {
-        ok = crypto_pw_verify(u.pwhash, password, password_len) && !u.disabled;
-    } else {
-        (void)crypto_pw_verify(dummy_hash(), password, password_len);
-        ok = 0;
-    }
-
-    if (!ok) {
-        /* The name is logged only when it is a real user's: an unknown
-         * "name" is often a password typed into the wrong box. */
-        crypto_wipe(u.pwhash, sizeof u.pwhash);
-        rc = guard_audit_event(m, found ? u.name : "", dev, OP_LOGIN, "denied",
-                               found ? "wrong password" : "unknown user");
-        return rc == 0 ? MAMORI_EAUTH : rc;
-    }
-
-    crypto_random(raw, sizeof raw);
-    memset(&ss, 0, sizeof ss);
-    crypto_sha256(raw, sizeof raw, ss.token_hash);
-    ss.user_id = u.id;
-    ss.os_uid = client ? client->os_uid : -1;
-    ss.created = ss.last_seen = mamori_now();
-    ss.expires = ss.created + AUTH_SESSION_LIFETIME;
+    struct store_audit_row row;
+    char detail[128];
+    int64_t now = mamori_now();
+    int rc, locked_now = 0;
 
     pthread_mutex_lock(&m->lock);
     rc = store_begin(m->store);
-    if (rc == 0) {
-        /* The row as it is now: the password was checked outside the lock,
-         * and a change or disable since then must win. */
-        struct store_user cur;
-        rc = store_user_get_id(m->store, u.id, &cur);
-        if (rc == 0 && (cur.disabled ||
-                        !crypto_equal(cur.pwhash, u.pwhash, sizeof u.pwhash)))
-            rc = MAMORI_EAUTH;
-        if (rc == 0) {
-            cur.last_login = ss.created;
-            rc = store_user_update(m->store, &cur);
+    if (rc != 0)
+        goto out;
+    memset(&u, 0, sizeof u);
+    if (user_id != 0 && (rc = store_user_get_id(m->store, user_id, &u)) != 0)
+        goto fail;
+    snprintf(detail, sizeof detail, "%s", why);
+    if (user_id != 0 && !auth_locked(&u, now)) {
+        u.failures++;
+        if (u.failures >= config_int(m, CFG_LOCKOUT_THRESHOLD)) {
+            u.locked_until =
+                now + (int64_t)config_int(m, CFG_LOCKOUT_MINUTES) * 60;
+            u.failures = 0;
+            locked_now = 1;
         }
-        crypto_wipe(cur.pwhash, sizeof cur.pwhash);
-        if (rc == 0)
-            rc = store_session_add(m->store, &ss);
-        if (rc == 0) {
-            struct store_audit_row row;
-            guard_event_row(&row, u.name, dev, OP_LOGIN, "ok", "");
-            rc = audit_append(m, &row);
-        }
-        if (rc == 0)
-            rc = store_commit(m->store);
+        snprintf(detail, sizeof detail, "%s (%d in a row)", why,
+                 locked_now ? config_int(m, CFG_LOCKOUT_THRESHOLD)
+                            : u.failures);
+        rc = store_user_update(m->store, &u);
         if (rc != 0)
-            store_rollback(m->store);
+            goto fail;
     }
+    /* The name is logged only when it is a real user's: an unknown "name"
+     * is often a password typed into the wrong box. */
+    guard_event_row(&row, user_id ? name : "", device, OP_LOGIN, "denied",
+                    detail);
+    rc = audit_append(m, &row);
+    if (rc == 0 && locked_now) {
+        snprintf(detail, sizeof detail, "locked for %d min after %d failures",
+                 config_int(m, CFG_LOCKOUT_MINUTES),
+                 config_int(m, CFG_LOCKOUT_THRESHOLD));
+        guard_event_row(&row, name, device, OP_USER_LOCK, "ok", detail);
+        rc = audit_append(m, &row);
+    }
+    if (rc == 0)
+        rc = store_commit(m->store);
+fail:
+    if (rc != 0)
+        store_rollback(m->store);
+out:
     pthread_mutex_unlock(&m->lock);
     crypto_wipe(u.pwhash, sizeof u.pwhash);
-    if (rc == 0)
-        crypto_b64(raw, sizeof raw, token);
-    crypto_wipe(raw, sizeof raw);
     return rc;
 }
 
-int mamori_session_open(mamori *m, const char *token,
-                        const struct mamori_client *client, mamori_sess **out)
+/* 1 if pw is the user's current password or one of the last
+ * password.history ones. */
+static int pw_reused(struct mamori *m, const struct store_user *u,
+                     const char *pw, size_t len)
 {
-    uint8_t raw[32];
-    struct store_session ss;
-    mamori_sess *s;
-    int rc;
+    struct store_pwhash *h = NULL;
+    size_t n = 0;
+    int keep = config_int(m, CFG_PASSWORD_HISTORY), hit;
 
-    *out = NULL;
-    if (!m || !token || strlen(token) != MAMORI_TOKEN_LEN)
-        return MAMORI_ESESSION;
-    if (crypto_unb64(token, MAMORI_TOKEN_LEN, raw, sizeof raw) !=
-        (long)sizeof raw)
-        return MAMORI_ESESSION;
-    s = calloc(1, sizeof *s);
-    if (!s) {
-        crypto_wipe(raw, sizeof raw);
+    hit = crypto_pw_verify(u->pwhash, pw, len);
+    if (!hit && keep > 0 && store_pwhist_list(m->store, u->id, &h, &n) == 0) {
+        for (size_t i = 0; i < n && i < (size_t)keep && !hit; i++)
+            hit = crypto_pw_verify(h[i].hash, pw, len);
+    }
+    if (h) {
+        crypto_wipe(h, n * sizeof *h);
+        free(h);
+    }
+    return hit;
+}
+
+/* Gives user u the password pw: the old hash goes into the history. */
+static int set_password(struct mamori *m, struct store_user *u, const char *pw,
+                        size_t len, int must_change)
+{
+    char hash[CRYPTO_PWHASH_STRLEN];
+    int keep = config_int(m, CFG_PASSWORD_HISTORY);
+    int rc = 0;
+
+    if (crypto_pw_hash(pw, len, hash) != 0)
         return MAMORI_ENOMEM;
-    }
-    s->m = m;
-    crypto_sha256(raw, sizeof raw, s->token_hash);
-    crypto_wipe(raw, sizeof raw);
-    client_copy(s, client);
-
-    pthread_mutex_lock(&m->lock);
-    rc = store_session_get(m->store, s->token_hash, &ss);
+    if (keep > 0)
+        rc = store_pwhist_add(m->store, u->id, u->pwhash, keep);
     if (rc == 0) {
-        int64_t now = mamori_now();
-        if (now > ss.expires || now - ss.last_seen > AUTH_SESSION_IDLE)
-            rc = MAMORI_ESESSION;
-        else if (ss.os_uid >= 0 && client && client->os_uid != ss.os_uid)
-            rc = MAMORI_ESESSION; /* a CLI token is bound to its OS user */
-        else
-            rc = store_user_get_id(m->store, ss.user_id, &s->user);
-        crypto_wipe(s->user.pwhash, sizeof s->user.pwhash);
+        memcpy(u->pwhash, hash, sizeof u->pwhash);
+        u->must_change = must_change;
+        u->pw_changed = mamori_now();
+        u->failures = 0;
+        u->locked_until = 0;
+        rc = store_user_update(m->store, u);
     }
-    pthread_mutex_unlock(&m->lock);
-    if (rc == MAMORI_ENOTFOUND)
-        rc = MAMORI_ESESSION;
-    if (rc != 0) {
-        free(s);
-        return rc;
-    }
-    *out = s;
-    return 0;
-}
-
-void mamori_session_close(mamori_sess *s)
-{
-    if (s) {
-        crypto_wipe(s, sizeof *s);
-        free(s);
-    }
-}
-
-int mamori_logout(mamori_sess *s)
-{
-    struct guard_call c;
-    int rc = guard_begin(&c, s, OP_LOGOUT, NULL);
-    if (rc == 0)
-        rc = guard_end(&c, store_session_delete(s->m->store, s->token_hash));
-    mamori_session_close(s);
+    crypto_wipe(hash, sizeof hash);
     return rc;
-}
-
-const char *mamori_session_user(const mamori_sess *s)
-{
-    return s->user.name;
-}
-
-const char *mamori_session_role(const mamori_sess *s)
-{
-    return s->user.role;
-}
-
-int mamori_session_reason(mamori_sess *s, const char *reason)
-{
-    if (!s)
-        return MAMORI_ESESSION;
-    if (!reason) {
-        s->reason[0] = '\0';
-        return 0;
-    }
-    if (strlen(reason) >= sizeof s->reason) {
-        sess_detail(s, "reason: longer than %zu bytes", sizeof s->reason - 1);
-        return MAMORI_ETOOBIG;
-    }
-    snprintf(s->reason, sizeof s->reason, "%s", reason);
-    return 0;
 }
 
 int mamori_user_add(mamori_sess *s, const char *name, const char *role,
                     const char *password, size_t password_len)
 {
     struct guard_call c;
+    const char *rule;
     int rc = guard_begin(&c, s, OP_USER_ADD, NULL);
     if (rc != 0)
         return rc;
@@ -281,17 +195,132 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
     } else if (!role_valid(role)) {
         sess_detail(s, "role: must be admin, operator or auditor");
         rc = MAMORI_EINVAL;
-    } else if (auth_check_password(name, password, password_len) != 0) {
-        sess_detail(s, "password: does not meet the password rules");
+    } else if (auth_password_ok(s->m, name, password, password_len, NULL, 0,
+                                &rule) != 0) {
+        sess_detail(s, "password: %s", rule);
         rc = MAMORI_EINVAL;
     } else {
-        rc = auth_user_create(s->m, name, role, password, password_len);
+        rc = auth_user_create(s->m, name, role, password, password_len, 1);
         if (rc == MAMORI_EEXIST)
             sess_detail(s, "user name already taken");
         c.count = 1;
         snprintf(c.detail, sizeof c.detail, "user %s role %s", name, role);
     }
     return guard_end(&c, rc);
+}
+
+/* The user named, for an admin operation; MAMORI_ENOTFOUND with detail. */
+static int target_user(mamori_sess *s, const char *name, struct store_user *u)
+{
+    int rc = auth_check_name(name) == 0 ? store_user_get(s->m->store, name, u)
+                                        : MAMORI_ENOTFOUND;
+    if (rc == MAMORI_ENOTFOUND)
+        sess_detail(s, "no user of that name");
+    return rc;
+}
+
+int mamori_user_unlock(mamori_sess *s, const char *name)
+{
+    struct guard_call c;
+    struct store_user u;
+    int rc = guard_begin(&c, s, OP_USER_UNLOCK, NULL);
+    if (rc != 0)
+        return rc;
+    memset(&u, 0, sizeof u);
+    rc = target_user(s, name, &u);
+    if (rc == 0) {
+        int was = auth_locked(&u, mamori_now());
+        u.failures = 0;
+        u.locked_until = 0;
+        rc = store_user_update(s->m->store, &u);
+        c.count = 1;
+        snprintf(c.detail, sizeof c.detail, "user %s%s", u.name,
+                 was ? "" : " (was not locked)");
+    }
+    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    return guard_end(&c, rc);
+}
+
+int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
+                      size_t password_len)
+{
+    struct guard_call c;
+    struct store_user u;
+    const char *rule;
+    int64_t ended = 0;
+    int rc = guard_begin(&c, s, OP_USER_RESET, NULL);
+    if (rc != 0)
+        return rc;
+    memset(&u, 0, sizeof u);
+    rc = target_user(s, name, &u);
+    if (rc == 0 && auth_password_ok(s->m, u.name, password, password_len, NULL,
+                                    0, &rule) != 0) {
+        sess_detail(s, "password: %s", rule);
+        rc = MAMORI_EINVAL;
+    }
+    if (rc == 0)
+        rc = set_password(s->m, &u, password, password_len, 1);
+    if (rc == 0)
+        rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
+    if (rc == 0) {
+        c.count = 1;
+        snprintf(c.detail, sizeof c.detail,
+                 "user %s: initial password set, %lld sessions ended", u.name,
+                 (long long)ended);
+    }
+    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    return guard_end(&c, rc);
+}
+
+int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
+                  const char *password, size_t password_len)
+{
+    struct guard_call c;
+    struct store_user u;
+    const char *rule;
+    int64_t ended = 0;
+    int rc, wrong = 0;
+
+    rc = guard_begin(&c, s, OP_PASSWD, NULL);
+    if (rc != 0)
+        return rc;
+    memset(&u, 0, sizeof u);
+    rc = store_user_get_id(s->m->store, s->user.id, &u);
+    if (rc == 0 && (!current || current_len > AUTH_PW_MAX ||
+                    !crypto_pw_verify(u.pwhash, current, current_len))) {
+        sess_detail(s, "current password: does not match");
+        rc = MAMORI_EAUTH;
+        wrong = 1;
+    }
+    if (rc == 0 && auth_password_ok(s->m, u.name, password, password_len,
+                                    current, current_len, &rule) != 0) {
+        sess_detail(s, "new password: %s", rule);
+        rc = MAMORI_EINVAL;
+    }
+    if (rc == 0 && pw_reused(s->m, &u, password, password_len)) {
+        sess_detail(s, "new password: used before (last %d are kept)",
+                    config_int(s->m, CFG_PASSWORD_HISTORY));
+        rc = MAMORI_EINVAL;
+    }
+    if (rc == 0)
+        rc = set_password(s->m, &u, password, password_len, 0);
+    if (rc == 0)
+        rc =
+            store_session_delete_user(s->m->store, u.id, s->token_hash, &ended);
+    if (rc == 0) {
+        s->restricted &= ~MAMORI_NEED_PASSWD;
+        rc = store_session_restrict(s->m->store, s->token_hash, s->restricted);
+    }
+    if (rc == 0)
+        snprintf(c.detail, sizeof c.detail,
+                 "password changed, %lld other sessions ended",
+                 (long long)ended);
+    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    rc = guard_end(&c, rc);
+    if (wrong)
+        (void)auth_login_failed(s->m, s->user.id, s->user.name, s->device,
+                                "passwd: wrong current password");
+    return rc;
 }
 
 int mamori_user_list(mamori_sess *s, struct mamori_user_info **out, size_t *n)
@@ -312,6 +341,7 @@ int mamori_user_list(mamori_sess *s, struct mamori_user_info **out, size_t *n)
     rc = guard_end(&c, rc);
     if (rc == 0) {
         struct mamori_user_info *info = calloc(k ? k : 1, sizeof *info);
+        int64_t now = mamori_now();
         if (!info) {
             rc = MAMORI_ENOMEM;
         } else {
@@ -321,6 +351,9 @@ int mamori_user_list(mamori_sess *s, struct mamori_user_info **out, size_t *n)
                 info[i].created = u[i].created;
                 info[i].last_login = u[i].last_login;
                 info[i].disabled = u[i].disabled;
+                info[i].must_change = u[i].must_change;
+                info[i].locked_until =
+                    auth_locked(&u[i], now) ? u[i].locked_until : 0;
             }
             *out = info;
             *n = k;

@@ -729,6 +729,14 @@ int crypto_pw_hash(const char *pw, size_t pwlen, char out[CRYPTO_PWHASH_STRLEN])
     return 0;
 }
 
+int crypto_pw_needs_rehash(const char *hash)
+{
+    if (hash == NULL || memchr(hash, '\0', CRYPTO_PWHASH_STRLEN) == NULL)
+        return 0;
+    return crypto_pwhash_argon2id_str_needs_rehash(hash, PWHASH_OPS,
+                                                   PWHASH_MEM) == 1;
+}
+
 int crypto_pw_verify(const char *hash, const char *pw, size_t pwlen)
 {
     if (hash == NULL || (pw == NULL && pwlen > 0) ||

@@ -93,6 +93,9 @@ int crypto_pw_hash(const char *pw, size_t pwlen,
                    char out[CRYPTO_PWHASH_STRLEN]);
 /* 1 if pw matches the hash, 0 if not. */
 int crypto_pw_verify(const char *hash, const char *pw, size_t pwlen);
+/* 1 if the hash was made with other parameters than crypto_pw_hash uses
+ * today (rehash at the next login), 0 if not. */
+int crypto_pw_needs_rehash(const char *hash);
 
 /* Ed25519. */
 void crypto_ed25519_keypair(uint8_t pk[CRYPTO_SIGN_PK_LEN],

@@ -35,6 +35,14 @@ static const struct {
     [OP_AUDIT_SHOW] = {"audit.show", R_ADMIN | R_AUDITOR},
     [OP_AUDIT_CHECKPOINT] = {"audit.checkpoint", R_ADMIN | R_AUDITOR},
     [OP_AUDIT_VERIFY] = {"audit.verify", R_ADMIN | R_AUDITOR},
+    [OP_PASSWD] = {"passwd", R_ANY},
+    [OP_USER_UNLOCK] = {"user.unlock", R_ADMIN},
+    [OP_USER_LOCK] = {"user.lock", 0}, /* the lockout, not a request */
+    [OP_USER_RESET] = {"user.reset", R_ADMIN},
+    [OP_SESSION_LIST] = {"session.list", R_ADMIN},
+    [OP_SESSION_REVOKE] = {"session.revoke", R_ADMIN},
+    [OP_CONFIG_LIST] = {"config.list", R_ADMIN | R_AUDITOR},
+    [OP_CONFIG_SET] = {"config.set", R_ADMIN},
 };
 
 const char *guard_action(enum guard_op op)
@@ -139,6 +147,7 @@ static int session_live(struct guard_call *c)
     struct mamori_sess *s = c->s;
     struct store_session ss;
     int64_t now = mamori_now();
+    const char *why;
     int rc = store_session_get(s->m->store, s->token_hash, &ss);
 
     if (rc == MAMORI_ENOTFOUND) {
@@ -147,8 +156,8 @@ static int session_live(struct guard_call *c)
     }
     if (rc != 0)
         return rc;
-    if (now > ss.expires || now - ss.last_seen > AUTH_SESSION_IDLE) {
-        set_str(c->detail, sizeof c->detail, "session expired");
+    if (auth_session_live(s->m, &ss, now, &why) != 0) {
+        set_str(c->detail, sizeof c->detail, why);
         (void)store_session_delete(s->m->store, s->token_hash);
         return MAMORI_ESESSION;
     }
@@ -160,7 +169,14 @@ static int session_live(struct guard_call *c)
         set_str(c->detail, sizeof c->detail, "user disabled");
         return MAMORI_ESESSION;
     }
+    s->restricted = ss.restricted;
     return store_session_touch(s->m->store, s->token_hash, now);
+}
+
+/* What a restricted session may still do. */
+static int restricted_allows(enum guard_op op)
+{
+    return op == OP_LOGOUT || op == OP_PASSWD;
 }
 
 int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
@@ -207,6 +223,11 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
         if (rc != 0)
             goto fail;
         c->has_ds = 1;
+    }
+    if (s->restricted && !restricted_allows(op)) {
+        rc = MAMORI_EDENIED;
+        sess_detail(s, "change the initial password first (mamori passwd)");
+        goto refuse;
     }
     if (!guard_role_allows(s->user.role, op)) {
         rc = MAMORI_EDENIED;

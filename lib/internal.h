@@ -46,6 +46,7 @@ struct mamori_sess {
     char address[SESS_STR];
     char request_id[SESS_STR];
     long os_uid;
+    unsigned restricted; /* MAMORI_NEED_* still to do */
     char reason[256];
     char errdetail[256];
 };

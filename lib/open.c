@@ -71,7 +71,9 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
     rc = auth_check_name(admin);
     if (rc != 0)
         return rc;
-    rc = auth_check_password(admin, admin_password, password_len);
+    const char *rule;
+    rc = auth_password_ok(NULL, admin, admin_password, password_len, NULL, 0,
+                          &rule);
     if (rc != 0)
         return rc;
     rc = mamori_library_init();
@@ -103,7 +105,8 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
     if (rc == 0)
         rc = store_meta_set(m->store, "created", created);
     if (rc == 0)
-        rc = auth_user_create(m, admin, "admin", admin_password, password_len);
+        rc = auth_user_create(m, admin, "admin", admin_password, password_len,
+                              0);
     if (rc == 0) {
         struct store_audit_row row;
         guard_event_row(&row, admin, "", OP_INIT, "ok", "vault created");

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 1
+#define STORE_SCHEMA_VERSION 2
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -59,6 +59,10 @@ struct store_user {
     int64_t created;
     int64_t last_login;
     int disabled;
+    int must_change;      /* initial password: change before anything else */
+    int failures;         /* consecutive failed logins */
+    int64_t locked_until; /* unix time; 0 if not locked */
+    int64_t pw_changed;   /* when the password was last set */
 };
 int store_user_add(struct store *s, struct store_user *u); /* sets u->id */
 int store_user_get(struct store *s, const char *name, struct store_user *u);
@@ -75,6 +79,7 @@ struct store_session {
     int64_t created;
     int64_t last_seen;
     int64_t expires;
+    unsigned restricted; /* MAMORI_NEED_* bits still to be done */
 };
 int store_session_add(struct store *s, const struct store_session *ss);
 int store_session_get(struct store *s, const uint8_t token_hash[32],
@@ -82,6 +87,31 @@ int store_session_get(struct store *s, const uint8_t token_hash[32],
 int store_session_touch(struct store *s, const uint8_t token_hash[32],
                         int64_t now);
 int store_session_delete(struct store *s, const uint8_t token_hash[32]);
+/* Sets the session's restricted bits. */
+int store_session_restrict(struct store *s, const uint8_t token_hash[32],
+                           unsigned restricted);
+/* Every session, oldest first; *out malloc'd. */
+int store_session_list(struct store *s, struct store_session **out, size_t *n);
+/* Ends every session of the user but keep (NULL: all); *n receives how
+ * many. */
+int store_session_delete_user(struct store *s, int64_t user_id,
+                              const uint8_t *keep, int64_t *n);
+
+/* ---- password history: hashes of a user's earlier passwords ---- */
+struct store_pwhash {
+    char hash[128];
+};
+/* Adds a hash and keeps only the newest keep entries of the user. */
+int store_pwhist_add(struct store *s, int64_t user_id, const char *hash,
+                     int keep);
+/* The user's earlier hashes, newest first; *out malloc'd (wipe it). */
+int store_pwhist_list(struct store *s, int64_t user_id,
+                      struct store_pwhash **out, size_t *n);
+
+/* ---- settings changed by `mamori config` (defaults live in config.c) ---- */
+/* MAMORI_ENOTFOUND when the key was never set. */
+int store_config_get(struct store *s, const char *key, char *val, size_t size);
+int store_config_set(struct store *s, const char *key, const char *val);
 
 /* ---- datasets ---- */
 struct store_dataset {

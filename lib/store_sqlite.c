@@ -84,9 +84,24 @@ static const char migration_1[] =
     " outcome TEXT NOT NULL, detail TEXT NOT NULL, prev_mac BLOB NOT NULL,"
     " mac BLOB NOT NULL);";
 
+/* Identity and access: password rules, lockout, restricted sessions,
+ * settings. */
+static const char migration_2[] =
+    "ALTER TABLE users ADD COLUMN must_change INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN locked_until INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN pw_changed INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE sessions ADD COLUMN restricted INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE pw_history(user_id INTEGER NOT NULL REFERENCES users(id),"
+    " seq INTEGER NOT NULL, pwhash TEXT NOT NULL,"
+    " PRIMARY KEY(user_id, seq)) WITHOUT ROWID;"
+    "CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
+    " WITHOUT ROWID;";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
+    migration_2,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,

@@ -50,6 +50,14 @@ enum stmt_id {
     ST_SESSION_GET,
     ST_SESSION_TOUCH,
     ST_SESSION_DELETE,
+    ST_SESSION_RESTRICT,
+    ST_SESSION_LIST,
+    ST_SESSION_DELETE_USER,
+    ST_PWHIST_ADD,
+    ST_PWHIST_TRIM,
+    ST_PWHIST_LIST,
+    ST_CONFIG_GET,
+    ST_CONFIG_SET,
     ST_COUNT_
 };
 
@@ -98,5 +106,9 @@ int sq_grow(void **arr, size_t *cap, size_t n, size_t elem);
 int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
                  int (*rd)(sqlite3_stmt *st, void *elem), void **out,
                  size_t *n);
+/* The same for a statement the caller prepared and bound. */
+int sq_list_bound(sqlite3_stmt *st, size_t size,
+                  int (*rd)(sqlite3_stmt *st, void *elem), void **out,
+                  size_t *n);
 
 #endif

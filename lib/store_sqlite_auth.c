@@ -1,6 +1,6 @@
 /*
  * store_sqlite_auth.c - the SQLite store's identity tables: users and
- * sessions. See store.h.
+ * sessions, password history and settings. See store.h.
  */
 #include <limits.h>
 #include <stdint.h>
@@ -13,25 +13,48 @@
 #include "store_sqlite.h"
 #include "banned.h"
 
-#define USER_COLS "id, name, role, pwhash, created, last_login, disabled"
+#define USER_COLS                                                              \
+    "id, name, role, pwhash, created, last_login, disabled, must_change,"      \
+    " failures, locked_until, pw_changed"
+#define SESSION_COLS                                                           \
+    "token_hash, user_id, os_uid, created, last_seen, expires, restricted"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_USER_ADD] = "INSERT INTO users(name, role, pwhash, created,"
-                    " last_login, disabled) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
+                    " last_login, disabled, must_change, failures,"
+                    " locked_until, pw_changed)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
     [ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [ST_USER_UPDATE] = "UPDATE users SET name = ?2, role = ?3, pwhash = ?4,"
-                       " created = ?5, last_login = ?6, disabled = ?7"
-                       " WHERE id = ?1",
+                       " created = ?5, last_login = ?6, disabled = ?7,"
+                       " must_change = ?8, failures = ?9,"
+                       " locked_until = ?10, pw_changed = ?11 WHERE id = ?1",
     [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
-    [ST_SESSION_ADD] = "INSERT INTO sessions(token_hash, user_id, os_uid,"
-                       " created, last_seen, expires)"
-                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_SESSION_GET] = "SELECT user_id, os_uid, created, last_seen, expires"
-                       " FROM sessions WHERE token_hash = ?1",
+    [ST_SESSION_ADD] = "INSERT INTO sessions(" SESSION_COLS ")"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+    [ST_SESSION_GET] =
+        "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1",
     [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2"
                          " WHERE token_hash = ?1",
     [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
+    [ST_SESSION_RESTRICT] = "UPDATE sessions SET restricted = ?2"
+                            " WHERE token_hash = ?1",
+    [ST_SESSION_LIST] =
+        "SELECT " SESSION_COLS " FROM sessions ORDER BY created, token_hash",
+    [ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1"
+                               " AND token_hash IS NOT ?2",
+    [ST_PWHIST_ADD] = "INSERT INTO pw_history(user_id, seq, pwhash)"
+                      " SELECT ?1, coalesce(max(seq), 0) + 1, ?2"
+                      " FROM pw_history WHERE user_id = ?1",
+    [ST_PWHIST_TRIM] = "DELETE FROM pw_history WHERE user_id = ?1 AND seq <="
+                       " (SELECT max(seq) FROM pw_history"
+                       " WHERE user_id = ?1) - ?2",
+    [ST_PWHIST_LIST] = "SELECT pwhash FROM pw_history WHERE user_id = ?1"
+                       " ORDER BY seq DESC",
+    [ST_CONFIG_GET] = "SELECT value FROM config WHERE key = ?1",
+    [ST_CONFIG_SET] = "INSERT INTO config(key, value) VALUES(?1, ?2)"
+                      " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
 };
 
 static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **out)
@@ -41,9 +64,22 @@ static int stmt_get(struct store *s, enum stmt_id id, sqlite3_stmt **out)
 
 /* ---- users --------------------------------------------------------------- */
 
+/* A small non-negative integer column (flags, counters). */
+static int col_int(sqlite3_stmt *st, int col, int *v)
+{
+    int64_t x;
+    int rc = sq_col_i64(st, col, &x, MAMORI_EIO);
+
+    if (rc != 0)
+        return rc;
+    if (x < 0 || x > INT_MAX)
+        return MAMORI_EIO;
+    *v = (int)x;
+    return 0;
+}
+
 static int read_user(sqlite3_stmt *st, struct store_user *u)
 {
-    int64_t disabled = 0;
     int rc;
 
     memset(u, 0, sizeof *u);
@@ -54,16 +90,17 @@ static int read_user(sqlite3_stmt *st, struct store_user *u)
             0 ||
         (rc = sq_col_i64(st, 4, &u->created, MAMORI_EIO)) != 0 ||
         (rc = sq_col_i64(st, 5, &u->last_login, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_i64(st, 6, &disabled, MAMORI_EIO)) != 0)
+        (rc = col_int(st, 6, &u->disabled)) != 0 ||
+        (rc = col_int(st, 7, &u->must_change)) != 0 ||
+        (rc = col_int(st, 8, &u->failures)) != 0 ||
+        (rc = sq_col_i64(st, 9, &u->locked_until, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 10, &u->pw_changed, MAMORI_EIO)) != 0)
         return rc;
-    if (disabled < INT_MIN || disabled > INT_MAX)
-        return MAMORI_EIO;
-    u->disabled = (int)disabled;
     return 0;
 }
 
-/* Binds name, role, pwhash, created, last_login, disabled from parameter
- * first on. */
+/* Binds name, role, pwhash, created, last_login, disabled, must_change,
+ * failures, locked_until, pw_changed from parameter first on. */
 static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
 {
     int rc;
@@ -73,7 +110,11 @@ static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
         (rc = sq_bind_field(st, first + 2, u->pwhash, sizeof u->pwhash)) != 0 ||
         (rc = sq_bind_i64(st, first + 3, u->created)) != 0 ||
         (rc = sq_bind_i64(st, first + 4, u->last_login)) != 0 ||
-        (rc = sq_bind_i64(st, first + 5, u->disabled)) != 0)
+        (rc = sq_bind_i64(st, first + 5, u->disabled)) != 0 ||
+        (rc = sq_bind_i64(st, first + 6, u->must_change)) != 0 ||
+        (rc = sq_bind_i64(st, first + 7, u->failures)) != 0 ||
+        (rc = sq_bind_i64(st, first + 8, u->locked_until)) != 0 ||
+        (rc = sq_bind_i64(st, first + 9, u->pw_changed)) != 0)
         return rc;
     return 0;
 }
@@ -190,17 +231,48 @@ int store_session_add(struct store *s, const struct store_session *ss)
     if (rc == 0)
         rc = sq_bind_i64(st, 6, ss->expires);
     if (rc == 0)
+        rc = sq_bind_i64(st, 7, (int64_t)ss->restricted);
+    if (rc == 0)
         rc = sq_step_done(st);
 out:
     sq_done(st);
     return rc;
 }
 
+static int read_session(sqlite3_stmt *st, struct store_session *ss)
+{
+    int64_t uid = 0;
+    int restricted = 0;
+    int rc;
+
+    memset(ss, 0, sizeof *ss);
+    if ((rc = sq_col_blob(st, 0, ss->token_hash, sizeof ss->token_hash,
+                          MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 1, &ss->user_id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 2, &uid, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 3, &ss->created, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 4, &ss->last_seen, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 5, &ss->expires, MAMORI_EIO)) != 0 ||
+        (rc = col_int(st, 6, &restricted)) != 0)
+        return rc;
+#if LONG_MAX < INT64_MAX
+    if (uid < LONG_MIN || uid > LONG_MAX)
+        return MAMORI_EIO;
+#endif
+    ss->os_uid = (long)uid;
+    ss->restricted = (unsigned)restricted;
+    return 0;
+}
+
+static int read_session_elem(sqlite3_stmt *st, void *elem)
+{
+    return read_session(st, elem);
+}
+
 int store_session_get(struct store *s, const uint8_t token_hash[32],
                       struct store_session *ss)
 {
     sqlite3_stmt *st = NULL;
-    int64_t uid = 0;
     int rc = MAMORI_EINVAL;
 
     if (token_hash == NULL || ss == NULL)
@@ -210,24 +282,56 @@ int store_session_get(struct store *s, const uint8_t token_hash[32],
         rc = sq_bind_blob(st, 1, token_hash, 32);
     if (rc == 0)
         rc = sq_step_row(st);
-    if (rc != 0)
-        goto out;
-    memset(ss, 0, sizeof *ss);
-    memcpy(ss->token_hash, token_hash, sizeof ss->token_hash);
-    if ((rc = sq_col_i64(st, 0, &ss->user_id, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_i64(st, 1, &uid, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_i64(st, 2, &ss->created, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_i64(st, 3, &ss->last_seen, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_i64(st, 4, &ss->expires, MAMORI_EIO)) != 0)
-        goto out;
-#if LONG_MAX < INT64_MAX
-    if (uid < LONG_MIN || uid > LONG_MAX) {
-        rc = MAMORI_EIO;
-        goto out;
-    }
-#endif
-    ss->os_uid = (long)uid;
+    if (rc == 0)
+        rc = read_session(st, ss);
 out:
+    sq_done(st);
+    return rc;
+}
+
+int store_session_list(struct store *s, struct store_session **out, size_t *n)
+{
+    return sq_list_rows(s, ST_SESSION_LIST, stmt_sql[ST_SESSION_LIST],
+                        sizeof **out, read_session_elem, (void **)out, n);
+}
+
+int store_session_restrict(struct store *s, const uint8_t token_hash[32],
+                           unsigned restricted)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (token_hash == NULL)
+        goto out;
+    rc = stmt_get(s, ST_SESSION_RESTRICT, &st);
+    if (rc == 0)
+        rc = sq_bind_blob(st, 1, token_hash, 32);
+    if (rc == 0)
+        rc = sq_bind_i64(st, 2, (int64_t)restricted);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+out:
+    sq_done(st);
+    return rc;
+}
+
+int store_session_delete_user(struct store *s, int64_t user_id,
+                              const uint8_t *keep, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_SESSION_DELETE_USER, &st);
+
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = keep ? sq_bind_blob(st, 2, keep, 32)
+                  : sq_err(sqlite3_bind_null(st, 2));
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && n)
+        *n = sqlite3_changes(s->db);
     sq_done(st);
     return rc;
 }
@@ -269,6 +373,95 @@ int store_session_delete(struct store *s, const uint8_t token_hash[32])
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = MAMORI_ENOTFOUND;
 out:
+    sq_done(st);
+    return rc;
+}
+
+/* ---- password history ---------------------------------------------------- */
+
+int store_pwhist_add(struct store *s, int64_t user_id, const char *hash,
+                     int keep)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (hash == NULL || keep < 0)
+        return rc;
+    rc = stmt_get(s, ST_PWHIST_ADD, &st);
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = sq_bind_field(st, 2, hash, sizeof((struct store_pwhash *)0)->hash);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    sq_done(st);
+    if (rc != 0)
+        return rc;
+    rc = stmt_get(s, ST_PWHIST_TRIM, &st);
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = sq_bind_i64(st, 2, keep);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    sq_done(st);
+    return rc;
+}
+
+static int read_pwhash_elem(sqlite3_stmt *st, void *elem)
+{
+    struct store_pwhash *h = elem;
+    return sq_col_text(st, 0, h->hash, sizeof h->hash, MAMORI_EIO);
+}
+
+int store_pwhist_list(struct store *s, int64_t user_id,
+                      struct store_pwhash **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    /* Bind the user, then let the row reader step it. */
+    int rc = stmt_get(s, ST_PWHIST_LIST, &st);
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = sq_list_bound(st, sizeof **out, read_pwhash_elem, (void **)out, n);
+    sq_done(st);
+    return rc;
+}
+
+/* ---- settings ------------------------------------------------------------ */
+
+int store_config_get(struct store *s, const char *key, char *val, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (key == NULL || val == NULL || size == 0)
+        return rc;
+    rc = stmt_get(s, ST_CONFIG_GET, &st);
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, key, 0);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_text(st, 0, val, size, MAMORI_ETOOBIG);
+    sq_done(st);
+    return rc;
+}
+
+int store_config_set(struct store *s, const char *key, const char *val)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (key == NULL || val == NULL)
+        return rc;
+    rc = stmt_get(s, ST_CONFIG_SET, &st);
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, key, 0);
+    if (rc == 0)
+        rc = sq_bind_str(st, 2, val, 0);
+    if (rc == 0)
+        rc = sq_step_done(st);
     sq_done(st);
     return rc;
 }

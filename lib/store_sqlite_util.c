@@ -205,19 +205,18 @@ int sq_grow(void **arr, size_t *cap, size_t n, size_t elem)
 
 /* Every row of statement id, each read by rd into an element of size bytes
  * of a malloc'd array. */
-int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
-                 int (*rd)(sqlite3_stmt *st, void *elem), void **out, size_t *n)
+int sq_list_bound(sqlite3_stmt *st, size_t size,
+                  int (*rd)(sqlite3_stmt *st, void *elem), void **out,
+                  size_t *n)
 {
-    sqlite3_stmt *st = NULL;
     unsigned char *arr = NULL;
     size_t cap = 0, cnt = 0;
-    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
+    int rc = 0, r = SQLITE_DONE;
 
-    if (out == NULL || n == NULL)
-        goto out;
+    if (st == NULL || out == NULL || n == NULL)
+        return MAMORI_EINVAL;
     *out = NULL;
     *n = 0;
-    rc = sq_stmt(s, id, sql, &st);
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
         rc = sq_grow((void **)&arr, &cap, cnt, size);
         if (rc == 0)
@@ -227,13 +226,23 @@ int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
     }
     if (rc == 0 && r != SQLITE_DONE)
         rc = sq_err(r);
-    if (rc != 0)
-        goto out;
+    if (rc != 0) {
+        free(arr);
+        return rc;
+    }
     *out = arr;
     *n = cnt;
-    arr = NULL;
-out:
+    return 0;
+}
+
+int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
+                 int (*rd)(sqlite3_stmt *st, void *elem), void **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = sq_stmt(s, id, sql, &st);
+
+    if (rc == 0)
+        rc = sq_list_bound(st, size, rd, out, n);
     sq_done(st);
-    free(arr);
     return rc;
 }

@@ -8,7 +8,8 @@ case "$build" in /*) ;; *) build="$root/$build" ;; esac
 M="$build/mamori"
 demo="$root/demo"
 export MAMORI_HOME="$demo/vault"
-ADMIN_PW='Demo-Admin-2026!' OP_PW='Demo-Operator-2026!' AUD_PW='Demo-Auditor-2026!'
+ADMIN_PW='Demo-Kanri-2026!' OP_PW='Demo-Operator-2026!' AUD_PW='Demo-Auditor-2026!'
+INIT_PW='Shoki-Pass#4821'
 
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 run() { printf '$ mamori %s\n' "$*"; "$M" "$@"; }
@@ -21,8 +22,8 @@ printf '%s\n' "$ADMIN_PW" | run init --key-file "$demo/master.key" --admin admin
 as admin
 printf '%s\n' "$ADMIN_PW" | run login --user admin
 say "Users: an operator (事務取扱担当者) and an auditor"
-printf '%s\n' "$OP_PW" | run user add tanaka --role operator
-printf '%s\n' "$AUD_PW" | run user add kansa --role auditor
+printf '%s\n' "$INIT_PW" | run user add tanaka --role operator
+printf '%s\n' "$INIT_PW" | run user add kansa --role auditor
 run user list
 say "A dataset for a client, with three searchable fields"
 run dataset create payroll --client '株式会社サンプル' --purpose '年末調整事務' \
@@ -34,7 +35,9 @@ say "The admin cannot read personal data"
 run record search payroll kana=ヤマダ || true
 
 as tanaka
-printf '%s\n' "$OP_PW" | run login --user tanaka
+printf '%s\n' "$INIT_PW" | run login --user tanaka
+say "The initial password an admin set is changed at the first login"
+printf '%s\n%s\n' "$INIT_PW" "$OP_PW" | run passwd
 say "The operator enters 200 synthetic people"
 # (rows whose address holds a quoted comma are skipped: `read` splits on
 # commas; the CSV importer of a later version reads them properly)
@@ -60,7 +63,8 @@ run record update payroll "$first_id" phone='080-1111-2222'
 run record get payroll "$first_id"
 
 as kansa
-printf '%s\n' "$AUD_PW" | run login --user kansa
+printf '%s\n' "$INIT_PW" | run login --user kansa
+printf '%s\n%s\n' "$INIT_PW" "$AUD_PW" | run passwd
 say "The auditor sees who did what: ids and counts, never values"
 run audit show --last 8
 run audit checkpoint --out "$demo/checkpoint.txt"

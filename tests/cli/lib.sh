@@ -7,9 +7,10 @@ export HOME="$T/os-home"
 mkdir -p "$HOME"
 export MAMORI_HOME="$T/vault"
 KEY="$T/master.key"
-ADMIN_PW='Adm1n!pass-word'
-OP_PW='0per@tor-pass1'
-AUD_PW='Aud1t#or-pass2'
+ADMIN_PW='Vault#Keeper-2026'
+OP_PW='0Per@tor-pass1'
+INIT_PW='Init!Tmp-7q2zK'
+AUD_PW='Kansa#Yaku-5521'
 
 die() { echo "FAILED: $*" >&2; exit 1; }
 
@@ -53,18 +54,29 @@ login() { # login USER PASSWORD
     ok_in "$2" login --user "$1"
 }
 
+# first_login USER PASSWORD: logs in with the initial password $INIT_PW an
+# admin set, and changes it to PASSWORD as the restricted session demands.
+first_login() {
+    as "$1"
+    ok_in "$INIT_PW" login --user "$1"
+    contains "$OUT" "mamori passwd"
+    ok_in "$INIT_PW
+$2" passwd
+}
+
 # new_vault: a vault with admin "admin", operator "op1", auditor "aud1" and
 # dataset "people" granted to op1.
 new_vault() {
     ok_in "$ADMIN_PW" init --key-file "$KEY" --admin admin
     login admin "$ADMIN_PW"
-    ok_in "$OP_PW" user add op1 --role operator
-    ok_in "$AUD_PW" user add aud1 --role auditor
+    ok_in "$INIT_PW" user add op1 --role operator
+    ok_in "$INIT_PW" user add aud1 --role auditor
     ok dataset create people --client 'テスト商事' --purpose '給与計算' \
         --field name:name:search --field kana:kana:search \
         --field birth:date --field postal:postal \
         --field phone:phone:search --field email:email \
         --field mynumber:mynumber --field note:text
     ok dataset grant people op1
-    login op1 "$OP_PW"
+    first_login aud1 "$AUD_PW"
+    first_login op1 "$OP_PW"
 }

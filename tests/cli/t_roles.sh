@@ -3,7 +3,7 @@
 new_vault
 ok record add people name='山田 太郎' mynumber=123456789018
 id=$OUT
-ok_in 'Op2!password-x' --session "$T/session-admin" user add op2 --role operator
+ok_in "$INIT_PW" --session "$T/session-admin" user add op2 --role operator
 
 # operator: no user or dataset management, no audit, no ungranted dataset
 rc_is 4 user add eve --role admin
@@ -14,7 +14,7 @@ rc_is 4 audit show
 rc_is 4 audit verify
 
 # operator 2 is not granted the dataset
-login op2 'Op2!password-x'
+first_login op2 'Kestrel#58x-Wq'
 rc_is 4 record get people "$id"
 rc_is 4 record search people name='山田太郎'
 rc_is 4 record add people name='不正 太郎'

@@ -32,6 +32,25 @@ static inline mamori_sess *tv_login(struct tvault *tv, const char *user,
     return s;
 }
 
+/* A new user's first login: the initial password set by the admin, then
+ * the change to pw that the restricted session allows. */
+static inline mamori_sess *tv_first_login(struct tvault *tv, const char *user,
+                                          const char *initial, const char *pw)
+{
+    mamori_sess *s = tv_login(tv, user, initial);
+    if (!s || mamori_session_needs(s) != MAMORI_NEED_PASSWD ||
+        mamori_passwd(s, initial, strlen(initial), pw, strlen(pw)) != 0 ||
+        mamori_session_needs(s) != 0) {
+        mamori_session_close(s);
+        return NULL;
+    }
+    return s;
+}
+
+#define TV_INITIAL_PW "Init!Tmp-7q2zK"
+#define TV_OP_PW "0Per@tor-pass1"
+#define TV_AUD_PW "Kansa#Yaku-5521"
+
 static inline int tv_setup(struct tvault *tv)
 {
     static const struct mamori_field_def fields[] = {
@@ -49,21 +68,23 @@ static inline int tv_setup(struct tvault *tv)
         return -1;
     snprintf(tv->key, sizeof tv->key, "%s.key", tv->home);
     src.key_file = tv->key;
-    if (mamori_init(tv->home, &src, "admin", "Adm1n!pass-word", 15))
+    if (mamori_init(tv->home, &src, "admin", "Vault#Keeper-2026", 17))
         return -2;
     if (mamori_open(tv->home, &src, &tv->m))
         return -3;
-    tv->admin = tv_login(tv, "admin", "Adm1n!pass-word");
+    tv->admin = tv_login(tv, "admin", "Vault#Keeper-2026");
     if (!tv->admin)
         return -4;
-    if (mamori_user_add(tv->admin, "op1", "operator", "0per@tor-pass1", 14) ||
-        mamori_user_add(tv->admin, "aud1", "auditor", "Aud1t#or-pass2", 14))
+    if (mamori_user_add(tv->admin, "op1", "operator", TV_INITIAL_PW,
+                        strlen(TV_INITIAL_PW)) ||
+        mamori_user_add(tv->admin, "aud1", "auditor", TV_INITIAL_PW,
+                        strlen(TV_INITIAL_PW)))
         return -5;
     if (mamori_dataset_create(tv->admin, &d) ||
         mamori_dataset_grant(tv->admin, "people", "op1"))
         return -6;
-    tv->op = tv_login(tv, "op1", "0per@tor-pass1");
-    tv->aud = tv_login(tv, "aud1", "Aud1t#or-pass2");
+    tv->op = tv_first_login(tv, "op1", TV_INITIAL_PW, TV_OP_PW);
+    tv->aud = tv_first_login(tv, "aud1", TV_INITIAL_PW, TV_AUD_PW);
     return tv->op && tv->aud ? 0 : -7;
 }
 

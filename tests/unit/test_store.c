@@ -358,12 +358,16 @@ static void test_schema_newer(void **state)
     assert_int_equal(store_open(f.dir, 1, &s), 0);
     store_close(s);
     s = NULL;
-    raw_exec(f.path, "PRAGMA user_version = 2");
+    char sql[64];
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d",
+             STORE_SCHEMA_VERSION + 1);
+    raw_exec(f.path, sql);
     assert_int_equal(store_open(f.dir, 0, &s), MAMORI_ESCHEMA);
     assert_null(s);
     raw_exec(f.path, "PRAGMA user_version = -1");
     assert_int_equal(store_open(f.dir, 0, &s), MAMORI_ESCHEMA);
-    raw_exec(f.path, "PRAGMA user_version = 1");
+    snprintf(sql, sizeof sql, "PRAGMA user_version = %d", STORE_SCHEMA_VERSION);
+    raw_exec(f.path, sql);
     assert_int_equal(store_open(f.dir, 0, &s), 0);
     store_close(s);
     rm_rf(f.dir);
@@ -389,7 +393,8 @@ static void test_migrate_from_v0(void **state)
     make_user(&u, "bob");
     assert_int_equal(store_user_add(s, &u), 0);
     store_close(s);
-    assert_int_equal(raw_int(f.path, "PRAGMA user_version"), 1);
+    assert_int_equal(raw_int(f.path, "PRAGMA user_version"),
+                     STORE_SCHEMA_VERSION);
     assert_int_equal(raw_int(f.path, "SELECT count(*) FROM sqlite_master"
                                      " WHERE name = 'blind'"),
                      1);

@@ -1,0 +1,28 @@
+/*
+ * config.h - the vault's settings: the known keys with their defaults and
+ * bounds (the defaults follow the client's requirement list), read by the
+ * modules that apply them and changed, audited, by `mamori config set`.
+ */
+#ifndef MAMORI_CONFIG_H
+#define MAMORI_CONFIG_H
+
+#include "internal.h"
+
+enum config_key {
+    CFG_PASSWORD_PROFILE,    /* "requirements" (0) or "nist" (1) */
+    CFG_PASSWORD_MIN_LENGTH, /* requirements profile */
+    CFG_PASSWORD_HISTORY,    /* earlier passwords that may not come back */
+    CFG_LOCKOUT_THRESHOLD,   /* consecutive failures that lock */
+    CFG_LOCKOUT_MINUTES,     /* how long a lock lasts */
+    CFG_SESSION_IDLE_MINUTES,
+    CFG_SESSION_LIFETIME_HOURS,
+    CFG_COUNT
+};
+
+/* The setting's value: its stored value, or the default when it was never
+ * set or cannot be read (the defaults are the strict values). Words map to
+ * their index ("requirements" 0, "nist" 1). Call with m->lock held; with
+ * m NULL (a vault being made), the default. */
+int config_int(struct mamori *m, enum config_key k);
+
+#endif

@@ -1,0 +1,376 @@
+/*
+ * session.c - login, sessions and their limits. See auth.h and mamori.h.
+ *
+ * A login checks the password outside the vault lock (Argon2id is slow on
+ * purpose), then, under the lock, checks again that nothing changed, opens
+ * the session and writes its audit entry in one transaction. A session
+ * token is 32 random bytes; only its SHA-256 is stored.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "audit.h"
+#include "auth.h"
+#include "config.h"
+#include "crypto.h"
+#include "guard.h"
+#include "store.h"
+#include "banned.h"
+
+int auth_session_live(struct mamori *m, const struct store_session *ss,
+                      int64_t now, const char **why)
+{
+    int64_t idle = (int64_t)config_int(m, CFG_SESSION_IDLE_MINUTES) * 60;
+    if (now > ss->expires) {
+        *why = "session expired (lifetime)";
+        return MAMORI_ESESSION;
+    }
+    if (now - ss->last_seen > idle) {
+        *why = "session expired (idle)";
+        return MAMORI_ESESSION;
+    }
+    return 0;
+}
+
+/* Compared against when the user does not exist, so that a login for an
+ * unknown name costs the same time as a wrong password. */
+static char dummy[CRYPTO_PWHASH_STRLEN];
+
+static void dummy_make(void)
+{
+    char pw[16];
+    crypto_random(pw, sizeof pw);
+    if (crypto_pw_hash(pw, sizeof pw, dummy) != 0)
+        dummy[0] = '\0';
+    crypto_wipe(pw, sizeof pw);
+}
+
+static const char *dummy_hash(void)
+{
+    static pthread_once_t once = PTHREAD_ONCE_INIT;
+    (void)pthread_once(&once, dummy_make);
+    return dummy;
+}
+
+static void client_copy(mamori_sess *s, const struct mamori_client *c)
+{
+    s->os_uid = -1;
+    if (!c)
+        return;
+    snprintf(s->device, sizeof s->device, "%s", c->device ? c->device : "");
+    snprintf(s->address, sizeof s->address, "%s", c->address ? c->address : "");
+    snprintf(s->request_id, sizeof s->request_id, "%s",
+             c->request_id ? c->request_id : "");
+    s->os_uid = c->os_uid;
+}
+
+/* Under the lock, in one transaction: the user row as it is now must still
+ * match what the password was checked against; then the session row, the
+ * user's last login (and a rehashed password), and the audit entry. */
+static int login_commit(struct mamori *m, const struct store_user *u,
+                        const char *rehash, struct store_session *ss,
+                        const char *dev)
+{
+    struct store_user cur;
+    struct store_audit_row row;
+    int rc;
+
+    memset(&cur, 0, sizeof cur);
+    rc = store_begin(m->store);
+    if (rc != 0)
+        return rc;
+    rc = store_user_get_id(m->store, u->id, &cur);
+    if (rc == 0 && (cur.disabled || auth_locked(&cur, ss->created) ||
+                    !crypto_equal(cur.pwhash, u->pwhash, sizeof u->pwhash)))
+        rc = MAMORI_EAUTH;
+    if (rc == 0) {
+        cur.last_login = ss->created;
+        cur.failures = 0;
+        if (rehash[0])
+            memcpy(cur.pwhash, rehash, sizeof cur.pwhash);
+        rc = store_user_update(m->store, &cur);
+    }
+    if (rc == 0) {
+        ss->restricted = cur.must_change ? MAMORI_NEED_PASSWD : 0;
+        ss->expires = ss->created +
+                      (int64_t)config_int(m, CFG_SESSION_LIFETIME_HOURS) * 3600;
+        rc = store_session_add(m->store, ss);
+    }
+    if (rc == 0) {
+        guard_event_row(&row, u->name, dev, OP_LOGIN, "ok",
+                        rehash[0] ? "password hash upgraded" : "");
+        rc = audit_append(m, &row);
+    }
+    if (rc == 0)
+        rc = store_commit(m->store);
+    if (rc != 0)
+        store_rollback(m->store);
+    crypto_wipe(cur.pwhash, sizeof cur.pwhash);
+    return rc;
+}
+
+int mamori_login(mamori *m, const char *user, const char *password,
+                 size_t password_len, const struct mamori_client *client,
+                 char *token, size_t token_size)
+{
+    struct store_user u;
+    struct store_session ss;
+    char rehash[CRYPTO_PWHASH_STRLEN];
+    uint8_t raw[32];
+    const char *dev = client && client->device ? client->device : "";
+    int64_t now = mamori_now();
+    int rc, found, ok;
+
+    if (!m || !user || !password || !token || token_size < MAMORI_TOKEN_LEN + 1)
+        return MAMORI_EINVAL;
+    token[0] = '\0';
+    rehash[0] = '\0';
+    memset(&u, 0, sizeof u);
+    if (auth_check_name(user) != 0 || password_len > AUTH_PW_MAX) {
+        found = 0;
+    } else {
+        pthread_mutex_lock(&m->lock);
+        rc = store_user_get(m->store, user, &u);
+        pthread_mutex_unlock(&m->lock);
+        if (rc != 0 && rc != MAMORI_ENOTFOUND)
+            return rc;
+        found = rc == 0;
+    }
+    if (found) {
+        ok = crypto_pw_verify(u.pwhash, password, password_len);
+    } else {
+        (void)crypto_pw_verify(dummy_hash(), password, password_len);
+        ok = 0;
+    }
+    /* A locked or disabled account answers as a wrong password does, so
+     * that the answer tells nothing about the account. */
+    if (!ok || u.disabled || auth_locked(&u, now)) {
+        const char *why = !found       ? "unknown user"
+                          : !ok        ? "wrong password"
+                          : u.disabled ? "user disabled"
+                                       : "account locked";
+        crypto_wipe(u.pwhash, sizeof u.pwhash);
+        rc = auth_login_failed(m, found ? u.id : 0, u.name, dev, why);
+        return rc == 0 ? MAMORI_EAUTH : rc;
+    }
+    /* Parameters older than today's are upgraded now that we have the
+     * password (Argon2id at the current cost). */
+    if (crypto_pw_needs_rehash(u.pwhash) &&
+        crypto_pw_hash(password, password_len, rehash) != 0)
+        rehash[0] = '\0';
+
+    crypto_random(raw, sizeof raw);
+    memset(&ss, 0, sizeof ss);
+    crypto_sha256(raw, sizeof raw, ss.token_hash);
+    ss.user_id = u.id;
+    ss.os_uid = client ? client->os_uid : -1;
+    ss.created = ss.last_seen = now;
+
+    pthread_mutex_lock(&m->lock);
+    rc = login_commit(m, &u, rehash, &ss, dev);
+    pthread_mutex_unlock(&m->lock);
+    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    crypto_wipe(rehash, sizeof rehash);
+    if (rc == 0)
+        crypto_b64(raw, sizeof raw, token);
+    crypto_wipe(raw, sizeof raw);
+    return rc;
+}
+
+int mamori_session_open(mamori *m, const char *token,
+                        const struct mamori_client *client, mamori_sess **out)
+{
+    uint8_t raw[32];
+    struct store_session ss;
+    const char *why;
+    mamori_sess *s;
+    int rc;
+
+    *out = NULL;
+    if (!m || !token || strlen(token) != MAMORI_TOKEN_LEN)
+        return MAMORI_ESESSION;
+    if (crypto_unb64(token, MAMORI_TOKEN_LEN, raw, sizeof raw) !=
+        (long)sizeof raw)
+        return MAMORI_ESESSION;
+    s = calloc(1, sizeof *s);
+    if (!s) {
+        crypto_wipe(raw, sizeof raw);
+        return MAMORI_ENOMEM;
+    }
+    s->m = m;
+    crypto_sha256(raw, sizeof raw, s->token_hash);
+    crypto_wipe(raw, sizeof raw);
+    client_copy(s, client);
+
+    pthread_mutex_lock(&m->lock);
+    rc = store_session_get(m->store, s->token_hash, &ss);
+    if (rc == 0)
+        rc = auth_session_live(m, &ss, mamori_now(), &why);
+    if (rc == 0 && ss.os_uid >= 0 && client && client->os_uid != ss.os_uid)
+        rc = MAMORI_ESESSION; /* a CLI token is bound to its OS user */
+    if (rc == 0)
+        rc = store_user_get_id(m->store, ss.user_id, &s->user);
+    crypto_wipe(s->user.pwhash, sizeof s->user.pwhash);
+    s->restricted = ss.restricted;
+    pthread_mutex_unlock(&m->lock);
+    if (rc == MAMORI_ENOTFOUND)
+        rc = MAMORI_ESESSION;
+    if (rc != 0) {
+        free(s);
+        return rc;
+    }
+    *out = s;
+    return 0;
+}
+
+void mamori_session_close(mamori_sess *s)
+{
+    if (s) {
+        crypto_wipe(s, sizeof *s);
+        free(s);
+    }
+}
+
+int mamori_logout(mamori_sess *s)
+{
+    struct guard_call c;
+    int rc = guard_begin(&c, s, OP_LOGOUT, NULL);
+    if (rc == 0)
+        rc = guard_end(&c, store_session_delete(s->m->store, s->token_hash));
+    mamori_session_close(s);
+    return rc;
+}
+
+const char *mamori_session_user(const mamori_sess *s)
+{
+    return s->user.name;
+}
+
+const char *mamori_session_role(const mamori_sess *s)
+{
+    return s->user.role;
+}
+
+unsigned mamori_session_needs(const mamori_sess *s)
+{
+    return s ? s->restricted : 0;
+}
+
+int mamori_session_reason(mamori_sess *s, const char *reason)
+{
+    if (!s)
+        return MAMORI_ESESSION;
+    if (!reason) {
+        s->reason[0] = '\0';
+        return 0;
+    }
+    if (strlen(reason) >= sizeof s->reason) {
+        sess_detail(s, "reason: longer than %zu bytes", sizeof s->reason - 1);
+        return MAMORI_ETOOBIG;
+    }
+    snprintf(s->reason, sizeof s->reason, "%s", reason);
+    return 0;
+}
+
+/* A session's public id: the first 8 bytes of its token hash, in hex. The
+ * token itself cannot be derived from it. */
+static void session_id(const uint8_t token_hash[32], char out[17])
+{
+    crypto_hex(token_hash, 8, out);
+}
+
+int mamori_session_list(mamori_sess *s, struct mamori_session_info **out,
+                        size_t *n)
+{
+    struct guard_call c;
+    struct store_session *ss = NULL;
+    struct mamori_session_info *info = NULL;
+    size_t k = 0, live = 0;
+    int64_t now = mamori_now();
+    int rc;
+
+    if (!out || !n)
+        return MAMORI_EINVAL;
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_SESSION_LIST, NULL);
+    if (rc != 0)
+        return rc;
+    rc = store_session_list(s->m->store, &ss, &k);
+    if (rc == 0 && !(info = calloc(k ? k : 1, sizeof *info)))
+        rc = MAMORI_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        struct store_user u;
+        const char *why;
+        if (auth_session_live(s->m, &ss[i], now, &why) != 0)
+            continue; /* expired: ends at its next use */
+        rc = store_user_get_id(s->m->store, ss[i].user_id, &u);
+        crypto_wipe(u.pwhash, sizeof u.pwhash);
+        if (rc != 0)
+            break;
+        struct mamori_session_info *e = &info[live++];
+        session_id(ss[i].token_hash, e->id);
+        snprintf(e->user, sizeof e->user, "%s", u.name);
+        e->created = ss[i].created;
+        e->last_seen = ss[i].last_seen;
+        e->expires = ss[i].expires;
+        e->needs = ss[i].restricted;
+        e->current = memcmp(ss[i].token_hash, s->token_hash, 32) == 0;
+    }
+    c.count = (int64_t)live;
+    free(ss);
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        free(info);
+        return rc;
+    }
+    *out = info;
+    *n = live;
+    return 0;
+}
+
+int mamori_session_revoke(mamori_sess *s, const char *id, const char *user)
+{
+    struct guard_call c;
+    struct store_session *ss = NULL;
+    size_t k = 0;
+    int64_t ended = 0;
+    int rc = guard_begin(&c, s, OP_SESSION_REVOKE, NULL);
+
+    if (rc != 0)
+        return rc;
+    if (id && strlen(id) == 16) {
+        rc = store_session_list(s->m->store, &ss, &k);
+        for (size_t i = 0; rc == 0 && i < k; i++) {
+            char sid[17];
+            session_id(ss[i].token_hash, sid);
+            if (strcmp(sid, id) == 0) {
+                rc = store_session_delete(s->m->store, ss[i].token_hash);
+                ended++;
+            }
+        }
+        free(ss);
+        if (rc == 0 && ended == 0) {
+            sess_detail(s, "no session with that id (see mamori session list)");
+            rc = MAMORI_ENOTFOUND;
+        }
+        snprintf(c.detail, sizeof c.detail, "session %s", id);
+    } else if (!id && user) {
+        struct store_user u;
+        rc = auth_check_name(user) == 0 ? store_user_get(s->m->store, user, &u)
+                                        : MAMORI_ENOTFOUND;
+        if (rc == 0) {
+            crypto_wipe(u.pwhash, sizeof u.pwhash);
+            rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
+        } else if (rc == MAMORI_ENOTFOUND) {
+            sess_detail(s, "no user of that name");
+        }
+        snprintf(c.detail, sizeof c.detail, "sessions of user %s", user);
+    } else {
+        sess_detail(s, "session id: 16 hex digits as session list shows");
+        rc = MAMORI_EINVAL;
+    }
+    c.count = ended;
+    return guard_end(&c, rc);
+}

@@ -1,0 +1,417 @@
+/*
+ * test_auth.c - password rules, initial passwords, password history,
+ * lockout, session limits and revocation, settings, hash upgrade; all
+ * against a real vault, with the library's test clock instead of sleeps.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+#include <sodium.h>
+#include <sqlite3.h>
+
+#include "helpers.h"
+
+static int64_t clock_now;
+
+/* Pins the library's clock (MAMORI_TEST_NOW) at t. */
+static void clock_set(int64_t t)
+{
+    char buf[32];
+    clock_now = t;
+    snprintf(buf, sizeof buf, "%lld", (long long)t);
+    setenv("MAMORI_TEST_NOW", buf, 1);
+}
+
+static int setup(void **state)
+{
+    struct tvault *tv = calloc(1, sizeof *tv);
+    setenv("MAMORI_TEST_HOOKS", "1", 1);
+    clock_set((int64_t)time(NULL));
+    if (!tv || tv_setup(tv) != 0)
+        return -1;
+    *state = tv;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    unsetenv("MAMORI_TEST_NOW");
+    tv_teardown(*state);
+    free(*state);
+    return 0;
+}
+
+static const struct mamori_client cl = {.device = "test", .os_uid = -1};
+
+static int login_rc(struct tvault *tv, const char *user, const char *pw)
+{
+    char token[MAMORI_TOKEN_LEN + 1];
+    return mamori_login(tv->m, user, pw, strlen(pw), &cl, token, sizeof token);
+}
+
+/* The detail of the newest audit entry with this action, or "". */
+static void last_detail(struct tvault *tv, const char *action, char *out,
+                        size_t size)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    assert_int_equal(mamori_audit_show(tv->admin, 0, &e, &n), 0);
+    for (size_t i = n; i-- > 0;) {
+        if (strcmp(e[i].action, action) == 0) {
+            snprintf(out, size, "%s", e[i].detail);
+            break;
+        }
+    }
+    mamori_audit_entries_free(e, n);
+}
+
+static void initial_password_restricts(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_record **rs = NULL;
+    size_t n = 0;
+    char id[MAMORI_ID_LEN + 1];
+    struct mamori_kv kv = {"name", "山田 太郎"};
+
+    assert_int_equal(mamori_user_add(tv->admin, "op2", "operator",
+                                     TV_INITIAL_PW, strlen(TV_INITIAL_PW)),
+                     0);
+    assert_int_equal(mamori_dataset_grant(tv->admin, "people", "op2"), 0);
+    mamori_sess *s = tv_login(tv, "op2", TV_INITIAL_PW);
+    assert_non_null(s);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_PASSWD);
+    /* nothing but passwd and logout */
+    assert_int_equal(mamori_record_add(s, "people", &kv, 1, id, sizeof id),
+                     MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(s), "passwd"));
+    assert_int_equal(
+        mamori_record_search(s, "people", "name", "山田太郎", &rs, &n),
+        MAMORI_EDENIED);
+    /* the new password must follow the rules: errors name the rule */
+    const char *bad[] = {"short1!A",        /* too short */
+                         "alllowercase1!x", /* no upper case */
+                         "op2-Secret#99xy", /* contains the user name */
+                         "P@ssw0rd12345!",  /* common */
+                         "Init!Tmp-7q2zX"}; /* close to the current one */
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(mamori_passwd(s, TV_INITIAL_PW, strlen(TV_INITIAL_PW),
+                                       bad[i], strlen(bad[i])),
+                         MAMORI_EINVAL);
+        assert_non_null(strstr(mamori_errdetail(s), "new password: "));
+        assert_null(strstr(mamori_errdetail(s), bad[i]));
+    }
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_PASSWD);
+    assert_int_equal(mamori_passwd(s, TV_INITIAL_PW, strlen(TV_INITIAL_PW),
+                                   "Kx7#mPq2vLw9", 12),
+                     0);
+    assert_int_equal(mamori_session_needs(s), 0);
+    assert_int_equal(mamori_record_add(s, "people", &kv, 1, id, sizeof id), 0);
+    /* the initial password no longer works; the new one does */
+    assert_int_equal(login_rc(tv, "op2", TV_INITIAL_PW), MAMORI_EAUTH);
+    mamori_sess *s2 = tv_login(tv, "op2", "Kx7#mPq2vLw9");
+    assert_non_null(s2);
+    assert_int_equal(mamori_session_needs(s2), 0);
+    mamori_session_close(s2);
+    mamori_session_close(s);
+}
+
+static void passwd_history_and_sessions(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_user_info *u = NULL;
+    size_t n;
+    const char *pw[] = {TV_OP_PW,       "Bq8$zLr4-Ytw", "Mv3!kTq9#Pzc",
+                        "Ru6&dXw2@Hjn", "Wc5%nGy7*Lsb", "Ze4^pKm8+Tqd",
+                        "Ha9(vBf3)Nxr"};
+    mamori_sess *other = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(other);
+    /* a wrong current password is refused */
+    assert_int_equal(
+        mamori_passwd(tv->op, "wrong-Current1!", 15, pw[1], strlen(pw[1])),
+        MAMORI_EAUTH);
+    /* five changes; the other session ends at the first */
+    for (int i = 1; i <= 5; i++)
+        assert_int_equal(mamori_passwd(tv->op, pw[i - 1], strlen(pw[i - 1]),
+                                       pw[i], strlen(pw[i])),
+                         0);
+    assert_int_equal(mamori_user_list(other, &u, &n), MAMORI_ESESSION);
+    mamori_session_close(other);
+    /* none of the last five (and not the current) may come back */
+    for (int i = 5; i >= 0; i--) {
+        assert_int_equal(
+            mamori_passwd(tv->op, pw[5], strlen(pw[5]), pw[i], strlen(pw[i])),
+            MAMORI_EINVAL);
+    }
+    assert_non_null(strstr(mamori_errdetail(tv->op), "used before"));
+    /* the sixth-oldest may, once it has left the history */
+    assert_int_equal(
+        mamori_passwd(tv->op, pw[5], strlen(pw[5]), pw[6], strlen(pw[6])), 0);
+    assert_int_equal(
+        mamori_passwd(tv->op, pw[6], strlen(pw[6]), pw[1], strlen(pw[1])),
+        MAMORI_EINVAL);
+    assert_int_equal(
+        mamori_passwd(tv->op, pw[6], strlen(pw[6]), pw[0], strlen(pw[0])), 0);
+}
+
+static void lockout_and_unlock(void **state)
+{
+    struct tvault *tv = *state;
+    char detail[128];
+    struct mamori_user_info *u = NULL;
+    size_t n;
+
+    for (int i = 0; i < 4; i++)
+        assert_int_equal(login_rc(tv, "op1", "Wrong-Pass-123!"), MAMORI_EAUTH);
+    /* four failures: not locked yet, and a success resets the count */
+    mamori_sess *s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    mamori_session_close(s);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login_rc(tv, "op1", "Wrong-Pass-123!"), MAMORI_EAUTH);
+    /* locked: the right password is refused, with the same answer */
+    assert_int_equal(login_rc(tv, "op1", TV_OP_PW), MAMORI_EAUTH);
+    last_detail(tv, "user.lock", detail, sizeof detail);
+    assert_non_null(strstr(detail, "locked for 15 min"));
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_string_equal(detail, "account locked");
+    assert_int_equal(mamori_user_list(tv->admin, &u, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(u[i].name, "op1") == 0)
+            assert_true(u[i].locked_until > clock_now);
+    free(u);
+    /* 14 minutes later still locked; after 15 open again */
+    clock_set(clock_now + 14 * 60);
+    assert_int_equal(login_rc(tv, "op1", TV_OP_PW), MAMORI_EAUTH);
+    clock_set(clock_now + 61);
+    s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    mamori_session_close(s);
+    /* lock again; the admin unlocks at once */
+    mamori_sess *admin = tv_login(tv, "admin", "Vault#Keeper-2026");
+    assert_non_null(admin);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login_rc(tv, "op1", "Wrong-Pass-123!"), MAMORI_EAUTH);
+    assert_int_equal(login_rc(tv, "op1", TV_OP_PW), MAMORI_EAUTH);
+    mamori_sess *aud = tv_login(tv, "aud1", TV_AUD_PW);
+    assert_non_null(aud);
+    assert_int_equal(mamori_user_unlock(aud, "op1"), MAMORI_EDENIED);
+    mamori_session_close(aud);
+    assert_int_equal(mamori_user_unlock(admin, "nobody"), MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_user_unlock(admin, "op1"), 0);
+    s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    mamori_session_close(s);
+    /* the threshold is a setting */
+    assert_int_equal(mamori_config_set(admin, "lockout.threshold", "3"), 0);
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(login_rc(tv, "op1", "Wrong-Pass-123!"), MAMORI_EAUTH);
+    assert_int_equal(login_rc(tv, "op1", TV_OP_PW), MAMORI_EAUTH);
+    /* an unknown user is never "locked": same answer, nothing stored */
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(login_rc(tv, "ghost", "Wrong-Pass-123!"),
+                         MAMORI_EAUTH);
+    mamori_session_close(admin);
+}
+
+static void session_limits(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_user_info *u = NULL;
+    size_t n;
+    int64_t t0 = clock_now;
+
+    mamori_sess *s = tv_login(tv, "aud1", TV_AUD_PW);
+    assert_non_null(s);
+    /* used every 14 minutes it lives until the 12-hour limit */
+    for (int i = 1; i * 14 * 60 < 12 * 3600; i++) {
+        clock_set(t0 + i * 14 * 60);
+        assert_int_equal(mamori_user_list(s, &u, &n), 0);
+        free(u);
+    }
+    clock_set(t0 + 12 * 3600 + 1);
+    assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
+    mamori_session_close(s);
+    /* idle limit is a setting */
+    mamori_sess *admin = tv_login(tv, "admin", "Vault#Keeper-2026");
+    assert_non_null(admin);
+    assert_int_equal(mamori_config_set(admin, "session.idle_minutes", "30"), 0);
+    s = tv_login(tv, "aud1", TV_AUD_PW);
+    assert_non_null(s);
+    clock_set(clock_now + 29 * 60);
+    assert_int_equal(mamori_user_list(s, &u, &n), 0);
+    free(u);
+    clock_set(clock_now + 31 * 60);
+    assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
+    mamori_session_close(s);
+    mamori_session_close(admin);
+}
+
+static void session_list_and_revoke(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_session_info *list = NULL;
+    struct mamori_user_info *u = NULL;
+    size_t n = 0;
+    char id[17] = "";
+
+    assert_int_equal(mamori_session_list(tv->op, &list, &n), MAMORI_EDENIED);
+    assert_int_equal(mamori_session_list(tv->aud, &list, &n), MAMORI_EDENIED);
+    assert_int_equal(mamori_session_list(tv->admin, &list, &n), 0);
+    assert_true(n >= 3);
+    int cur = 0;
+    for (size_t i = 0; i < n; i++) {
+        assert_int_equal(strlen(list[i].id), 16);
+        cur += list[i].current;
+        if (strcmp(list[i].user, "aud1") == 0)
+            memcpy(id, list[i].id, sizeof id);
+    }
+    assert_int_equal(cur, 1);
+    free(list);
+    assert_int_equal(mamori_session_revoke(tv->admin, "0123456789abcdef", NULL),
+                     MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_session_revoke(tv->admin, "short", NULL),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_session_revoke(tv->admin, id, NULL), 0);
+    assert_int_equal(mamori_user_list(tv->aud, &u, &n), MAMORI_ESESSION);
+    assert_int_equal(mamori_session_revoke(tv->admin, NULL, "op1"), 0);
+    struct mamori_record **rs = NULL;
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n),
+        MAMORI_ESESSION);
+    assert_int_equal(mamori_session_revoke(tv->admin, NULL, "nobody"),
+                     MAMORI_ENOTFOUND);
+}
+
+static void settings(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_config_item *items = NULL;
+    size_t n = 0;
+    char detail[128];
+
+    assert_int_equal(mamori_config_list(tv->op, &items, &n), MAMORI_EDENIED);
+    assert_int_equal(mamori_config_list(tv->aud, &items, &n), 0);
+    assert_true(n >= 7);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i].key, "password.min_length") == 0) {
+            assert_string_equal(items[i].value, "10");
+            assert_string_equal(items[i].def, "10");
+            seen = 1;
+        }
+    }
+    assert_true(seen);
+    free(items);
+    assert_int_equal(mamori_config_set(tv->aud, "password.min_length", "12"),
+                     MAMORI_EDENIED);
+    assert_int_equal(mamori_config_set(tv->admin, "password.min_length", "7"),
+                     MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "8-128"));
+    assert_int_equal(mamori_config_set(tv->admin, "password.min_length", "1e3"),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_config_set(tv->admin, "no.such", "1"),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_config_set(tv->admin, "password.profile", "weak"),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_config_set(tv->admin, "password.min_length", "14"),
+                     0);
+    last_detail(tv, "config.set", detail, sizeof detail);
+    assert_string_equal(detail, "password.min_length: 10 -> 14");
+    /* the new rule applies */
+    assert_int_equal(
+        mamori_passwd(tv->op, TV_OP_PW, strlen(TV_OP_PW), "Kx7#mPq2vLw9", 12),
+        MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(tv->op), "14"));
+    /* NIST profile: long passphrases without character classes */
+    assert_int_equal(mamori_config_set(tv->admin, "password.profile", "nist"),
+                     0);
+    last_detail(tv, "config.set", detail, sizeof detail);
+    assert_string_equal(detail, "password.profile: requirements -> nist");
+    const char *phrase = "twelve purple lanterns 京都の夜";
+    assert_int_equal(mamori_passwd(tv->op, TV_OP_PW, strlen(TV_OP_PW), phrase,
+                                   strlen(phrase)),
+                     0);
+}
+
+static void reset_and_hash_upgrade(void **state)
+{
+    struct tvault *tv = *state;
+    char path[400], weak[crypto_pwhash_STRBYTES], *hash = NULL;
+    sqlite3 *db = NULL;
+    sqlite3_stmt *st = NULL;
+
+    /* an admin-set password after a reset must be changed again */
+    assert_int_equal(
+        mamori_user_reset(tv->op, "aud1", TV_INITIAL_PW, strlen(TV_INITIAL_PW)),
+        MAMORI_EDENIED);
+    assert_int_equal(mamori_user_reset(tv->admin, "aud1", TV_INITIAL_PW,
+                                       strlen(TV_INITIAL_PW)),
+                     0);
+    struct mamori_user_info *u = NULL;
+    size_t n;
+    assert_int_equal(mamori_user_list(tv->aud, &u, &n), MAMORI_ESESSION);
+    mamori_sess *s = tv_login(tv, "aud1", TV_INITIAL_PW);
+    assert_non_null(s);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_PASSWD);
+    mamori_session_close(s);
+
+    /* a hash with weaker (older) parameters is upgraded at login */
+    assert_int_equal(crypto_pwhash_argon2id_str(weak, TV_OP_PW,
+                                                strlen(TV_OP_PW), 2,
+                                                19u * 1024 * 1024),
+                     0);
+    snprintf(path, sizeof path, "%s/vault.db", tv->home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "UPDATE users SET pwhash = ?1 WHERE "
+                                        "name = 'op1'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    sqlite3_bind_text(st, 1, weak, -1, SQLITE_STATIC);
+    assert_int_equal(sqlite3_step(st), SQLITE_DONE);
+    sqlite3_finalize(st);
+    s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    mamori_session_close(s);
+    assert_int_equal(sqlite3_prepare_v2(db,
+                                        "SELECT pwhash FROM users WHERE "
+                                        "name = 'op1'",
+                                        -1, &st, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    hash = strdup((const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    assert_non_null(strstr(hash, "$argon2id$"));
+    assert_non_null(strstr(hash, "m=65536,t=3"));
+    free(hash);
+    char detail[128];
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_string_equal(detail, "password hash upgraded");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(initial_password_restricts, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(passwd_history_and_sessions, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(lockout_and_unlock, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_limits, setup, teardown),
+        cmocka_unit_test_setup_teardown(session_list_and_revoke, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(settings, setup, teardown),
+        cmocka_unit_test_setup_teardown(reset_and_hash_upgrade, setup,
+                                        teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
