@@ -68,6 +68,10 @@ enum cli_opt {
     OPT_LAST,
     OPT_OUT,
     OPT_CHECKPOINT,
+    OPT_OTP,
+    OPT_REQUIRE_REASON,
+    OPT_HANDLER,
+    OPT_NAME,
     OPT_COUNT_
 };
 
@@ -89,6 +93,8 @@ struct cli_args {
     const char *last;
     const char *out;
     const char *checkpoint;
+    const char *otp;
+    const char *name;
     const char **fields; /* --field, in order */
     int *field_argi;     /* argv index of each --field value */
     size_t nfields;
@@ -272,6 +278,26 @@ int cli_session_path(struct cli *c, char *buf, size_t size);
 /* Reads the token from the session file and opens c->s. Reports its own
  * errors; returns an exit code. */
 int cli_session_resume(struct cli *c);
+/* Makes the directory of path: missing components 0700; with own_default
+ * the last one must be the caller's and is made 0700. 0 or MAMORI_E*. */
+int cli_make_private_dir(const char *path, int own_default);
+/* Opens path for reading only if it is a regular file of the calling user
+ * that nobody else can read (no symlinks). 0 with *fd; MAMORI_ENOTFOUND;
+ * MAMORI_EDENIED; MAMORI_EIO. */
+int cli_open_private(const char *path, int *fd);
+
+/* ---- cmd_device.c: this machine's device key ---------------------------- */
+
+struct cli_device {
+    uint8_t pk[MAMORI_DEVICE_PK_LEN];
+    uint8_t sk[MAMORI_DEVICE_SK_LEN];
+};
+/* The device key file: $MAMORI_DEVICE_KEY, else
+ * $XDG_CONFIG_HOME/mamori/device.key, else ~/.config/mamori/device.key. */
+int cli_device_path(char *buf, size_t size);
+/* Loads this machine's device key; with create, makes one when there is
+ * none. 0, MAMORI_ENOTFOUND (none, create off), or an error. Wipe d. */
+int cli_device_load(struct cli_device *d, int create);
 
 /* ---- command handlers -------------------------------------------------- */
 
@@ -285,12 +311,25 @@ int cmd_user_reset(struct cli *c);
 int cmd_passwd(struct cli *c);
 int cmd_session_list(struct cli *c);
 int cmd_session_revoke(struct cli *c);
+int cmd_mfa_enroll(struct cli *c);
+int cmd_mfa_confirm(struct cli *c);
+int cmd_mfa_reset(struct cli *c);
+int cmd_device_enroll(struct cli *c);
+int cmd_device_approve(struct cli *c);
+int cmd_device_revoke(struct cli *c);
+int cmd_device_list(struct cli *c);
 int cmd_config_list(struct cli *c);
 int cmd_config_get(struct cli *c);
 int cmd_config_set(struct cli *c);
 int cmd_dataset_create(struct cli *c);
 int cmd_dataset_list(struct cli *c);
 int cmd_dataset_grant(struct cli *c);
+int cmd_dataset_revoke(struct cli *c);
+int cmd_dataset_grants(struct cli *c);
+int cmd_breakglass_request(struct cli *c);
+int cmd_breakglass_approve(struct cli *c);
+int cmd_breakglass_close(struct cli *c);
+int cmd_breakglass_list(struct cli *c);
 int cmd_record_add(struct cli *c);
 int cmd_record_get(struct cli *c);
 int cmd_record_update(struct cli *c);
@@ -305,6 +344,7 @@ int check_login(struct cli *c);
 int check_user_add(struct cli *c);
 int check_session_revoke(struct cli *c);
 int check_dataset_create(struct cli *c);
+int check_breakglass_request(struct cli *c);
 int check_record_add(struct cli *c);
 int check_record_update(struct cli *c);
 int check_record_search(struct cli *c);

@@ -1,5 +1,5 @@
 /*
- * cmd_dataset.c - `mamori dataset create|list|grant`.
+ * cmd_dataset.c - `mamori dataset create|list|grant|revoke|grants`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -98,6 +98,7 @@ int cmd_dataset_create(struct cli *c)
     def.ends = c->a.ends && *c->a.ends ? c->a.ends : NULL;
     def.fields = fields;
     def.nfields = n;
+    def.require_reason = (c->a.seen & OPTBIT(OPT_REQUIRE_REASON)) != 0;
     rc = mamori_dataset_create(c->s, &def);
     if (rc) {
         ret = cli_fail(c, _("dataset create"), rc);
@@ -158,7 +159,9 @@ static json_t *dataset_json(const struct mamori_dataset_info *d)
         json_object_set_new(o, "ends",
                             d->ends[0] ? cli_json_str(d->ends) : json_null()) ||
         json_object_set_new(o, "created", cli_json_time(d->created)) ||
-        json_object_set_new(o, "records", json_integer(d->records)))
+        json_object_set_new(o, "records", json_integer(d->records)) ||
+        json_object_set_new(o, "require_reason",
+                            json_boolean(d->require_reason)))
         goto fail;
     if (json_object_set(o, "fields", fa))
         goto fail;
@@ -213,16 +216,16 @@ int cmd_dataset_list(struct cli *c)
         }
         ret = cli_json_print(c, arr);
     } else {
-        const char *headers[] = {_("NAME"),  _("STATE"),  _("RECORDS"),
-                                 _("ENDS"),  _("CLIENT"), _("PURPOSE"),
-                                 _("FIELDS")};
+        const char *headers[] = {_("NAME"),   _("STATE"),  _("RECORDS"),
+                                 _("ENDS"),   _("CLIENT"), _("PURPOSE"),
+                                 _("FIELDS"), _("REASON")};
         struct cli_table t;
 
-        cli_table_init(&t, headers, 7);
+        cli_table_init(&t, headers, 8);
         for (i = 0; i < n; i++) {
             char records[32];
             char *fields = fields_text(&list[i]);
-            const char *row[7];
+            const char *row[8];
 
             snprintf(records, sizeof records, "%lld",
                      (long long)list[i].records);
@@ -233,6 +236,7 @@ int cmd_dataset_list(struct cli *c)
             row[4] = list[i].client;
             row[5] = list[i].purpose;
             row[6] = fields;
+            row[7] = list[i].require_reason ? _("required") : "-";
             if (!fields || cli_table_add(&t, row)) {
                 free(fields);
                 cli_table_release(&t);
@@ -252,14 +256,93 @@ out:
 
 int cmd_dataset_grant(struct cli *c)
 {
-    int rc = mamori_dataset_grant(c->s, c->args[0], c->args[1]);
+    int handler = (c->a.seen & OPTBIT(OPT_HANDLER)) != 0;
+    int rc = mamori_dataset_grant_flags(c->s, c->args[0], c->args[1],
+                                        handler ? MAMORI_GRANT_HANDLER : 0);
 
     if (rc)
         return cli_fail(c, _("dataset grant"), rc);
     if (c->a.json)
-        return cli_json_print(c, json_pack("{s:o, s:o}", "dataset",
-                                           cli_json_str(c->args[0]), "user",
-                                           cli_json_str(c->args[1])));
-    cli_note(c, _("%s may now work on dataset %s."), c->args[1], c->args[0]);
+        return cli_json_print(
+            c, json_pack("{s:o, s:o, s:b}", "dataset", cli_json_str(c->args[0]),
+                         "user", cli_json_str(c->args[1]), "handler", handler));
+    if (handler)
+        cli_note(c,
+                 _("%s may now work on dataset %s, as a My Number "
+                   "handler."),
+                 c->args[1], c->args[0]);
+    else
+        cli_note(c, _("%s may now work on dataset %s."), c->args[1],
+                 c->args[0]);
     return CLI_EXIT_OK;
+}
+
+int cmd_dataset_revoke(struct cli *c)
+{
+    int rc = mamori_dataset_revoke(c->s, c->args[0], c->args[1]);
+
+    if (rc)
+        return cli_fail(c, _("dataset revoke"), rc);
+    if (c->a.json)
+        return cli_json_print(
+            c, json_pack("{s:o, s:o, s:b}", "dataset", cli_json_str(c->args[0]),
+                         "user", cli_json_str(c->args[1]), "revoked", 1));
+    cli_note(c, _("%s may no longer work on dataset %s."), c->args[1],
+             c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+int cmd_dataset_grants(struct cli *c)
+{
+    struct mamori_grant_info *g = NULL;
+    size_t n = 0, i;
+    int rc, ret;
+
+    rc = mamori_dataset_grants(c->s, c->nargs > 0 ? c->args[0] : NULL, &g, &n);
+    if (rc)
+        return cli_fail(c, _("dataset grants"), rc);
+    for (i = 0; i < n; i++) {
+        g[i].dataset[sizeof g[i].dataset - 1] = '\0';
+        g[i].user[sizeof g[i].user - 1] = '\0';
+        g[i].role[sizeof g[i].role - 1] = '\0';
+    }
+    if (c->a.json) {
+        json_t *arr = json_array();
+
+        for (i = 0; arr && i < n; i++) {
+            json_t *o = json_pack("{s:o, s:o, s:o, s:b}", "dataset",
+                                  cli_json_str(g[i].dataset), "user",
+                                  cli_json_str(g[i].user), "role",
+                                  cli_json_str(g[i].role), "handler",
+                                  (g[i].flags & MAMORI_GRANT_HANDLER) != 0);
+
+            if (!o || json_array_append_new(arr, o)) {
+                json_decref(arr);
+                arr = NULL;
+            }
+        }
+        ret = cli_json_print(c, arr);
+    } else {
+        const char *headers[] = {_("DATASET"), _("USER"), _("ROLE"),
+                                 _("MY NUMBER HANDLER")};
+        struct cli_table t;
+
+        cli_table_init(&t, headers, 4);
+        for (i = 0; i < n; i++) {
+            const char *row[4] = {g[i].dataset, g[i].user, g[i].role,
+                                  (g[i].flags & MAMORI_GRANT_HANDLER) ? _("yes")
+                                                                      : "-"};
+
+            if (cli_table_add(&t, row)) {
+                cli_table_release(&t);
+                free(g);
+                return cli_fail(c, _("dataset grants"), MAMORI_ENOMEM);
+            }
+        }
+        rc = cli_table_print(&t, c->out_tty);
+        cli_table_release(&t);
+        ret = rc ? cli_fail(c, _("dataset grants"), rc) : CLI_EXIT_OK;
+    }
+    free(g);
+    return ret;
 }

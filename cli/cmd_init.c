@@ -60,7 +60,8 @@ int cmd_init(struct cli *c)
 {
     struct mamori_keysrc src = {0};
     char pass[CLI_SECRET_MAX], pw[CLI_SECRET_MAX], prompt[160];
-    char key_file[4096];
+    char key_file[4096], host[64], device_id[37];
+    struct cli_device dev;
     size_t pass_len = 0, pw_len = 0;
     const char *kf = init_key_file(c);
     int rc, ret = CLI_EXIT_FAIL;
@@ -118,7 +119,18 @@ int cmd_init(struct cli *c)
         goto out;
     }
 
-    rc = mamori_init(c->home, &src, c->a.admin, pw, pw_len);
+    /* This machine becomes the first admin's approved device. */
+    rc = cli_device_load(&dev, 1);
+    if (rc) {
+        ret = cli_fail_detail(c, _("device key"), rc, NULL);
+        goto out;
+    }
+    if (gethostname(host, sizeof host) != 0 || !host[0])
+        snprintf(host, sizeof host, "PC");
+    host[sizeof host - 1] = '\0';
+    rc = mamori_init_device(c->home, &src, c->a.admin, pw, pw_len, host, dev.pk,
+                            device_id);
+    explicit_bzero(&dev, sizeof dev);
     explicit_bzero(pass, sizeof pass);
     explicit_bzero(pw, sizeof pw);
     if (rc) {

@@ -237,15 +237,18 @@ static json_t *record_json(const struct mamori_record *r)
     json_t *o = json_object();
     size_t i;
 
+    /* "masked": the values are the masked forms the caller's role gets
+     * (a viewer; My Numbers for an operator who is not a handler). */
     if (!o || json_object_set_new(o, "id", cli_json_str(r->id)) ||
-        json_object_set_new(o, "version", json_integer(r->version)))
+        json_object_set_new(o, "version", json_integer(r->version)) ||
+        json_object_set_new(o, "masked", json_boolean(r->masked)))
         goto fail;
     for (i = 0; i < r->n; i++) {
         const char *name = r->fields[i].name ? r->fields[i].name : "";
         char key[80];
 
-        /* A field called "id" or "version" must not hide the record's
-         * own: it is shown as "field:id". */
+        /* A field called "id", "version" or "masked" must not hide the
+         * record's own: it is shown as "field:id". */
         if (json_object_get(o, name)) {
             snprintf(key, sizeof key, "field:%s", name);
             name = key;
@@ -265,6 +268,8 @@ static void record_print(const struct mamori_record *r)
 
     cli_print_kv(_("id"), r->id);
     printf("%s: %lu\n", _("version"), (unsigned long)r->version);
+    if (r->masked)
+        printf("%s: %s\n", _("masked"), _("yes"));
     for (i = 0; i < r->n; i++) {
         char *name = cli_sanitize(r->fields[i].name, 0);
 

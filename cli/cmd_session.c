@@ -75,17 +75,15 @@ int cli_session_path(struct cli *c, char *buf, size_t size)
     return 0;
 }
 
-/* Makes the directory that will hold the session file: every missing
- * component is created 0700; the last one, if it already exists and is
- * ours, is made 0700 when it is the default place. A directory of another
- * user is refused. */
-static int make_session_dir(struct cli *c, const char *path)
+/* Makes the directory that will hold a private file (session, device key):
+ * every missing component is created 0700; the last one, if it already exists
+ * and is ours, is made 0700 when it is the default place. A directory of
+ * another user is refused. */
+int cli_make_private_dir(const char *path, int own_default)
 {
     char dir[4096];
     struct stat st;
     char *slash, *p;
-    int own_default = !(c->a.session_file && *c->a.session_file) &&
-                      !getenv("MAMORI_SESSION_FILE");
     size_t n = strlen(path);
 
     if (n >= sizeof dir)
@@ -120,6 +118,13 @@ static int make_session_dir(struct cli *c, const char *path)
     return 0;
 }
 
+static int make_session_dir(struct cli *c, const char *path)
+{
+    return cli_make_private_dir(path,
+                                !(c->a.session_file && *c->a.session_file) &&
+                                    !getenv("MAMORI_SESSION_FILE"));
+}
+
 static int token_chars_ok(const char *t, size_t n)
 {
     size_t i;
@@ -135,14 +140,12 @@ static int token_chars_ok(const char *t, size_t n)
  * Returns 0; MAMORI_ENOTFOUND if there is none; MAMORI_EDENIED if the file
  * is not private to the caller; MAMORI_EINVAL if its content is not a
  * token; MAMORI_EIO. */
-static int read_token(const char *path, char *token, size_t size)
+int cli_open_private(const char *path, int *out)
 {
-    char buf[128];
     struct stat st;
-    size_t len = 0;
-    int fd, rc;
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
 
-    fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK);
+    *out = -1;
     if (fd < 0) {
         if (errno == ENOENT || errno == ENOTDIR)
             return MAMORI_ENOTFOUND;
@@ -150,14 +153,28 @@ static int read_token(const char *path, char *token, size_t size)
             return MAMORI_EDENIED;
         return MAMORI_EIO;
     }
-    rc = MAMORI_EDENIED;
     if (fstat(fd, &st) != 0) {
-        rc = MAMORI_EIO;
-        goto out;
+        close(fd);
+        return MAMORI_EIO;
     }
     if (!S_ISREG(st.st_mode) || st.st_uid != getuid() ||
-        (st.st_mode & 077) != 0)
-        goto out;
+        (st.st_mode & 077) != 0) {
+        close(fd);
+        return MAMORI_EDENIED;
+    }
+    *out = fd;
+    return 0;
+}
+
+static int read_token(const char *path, char *token, size_t size)
+{
+    char buf[128];
+    size_t len = 0;
+    int fd, rc;
+
+    rc = cli_open_private(path, &fd);
+    if (rc != 0)
+        return rc;
     rc = cli_read_line(fd, buf, sizeof buf, &len);
     if (rc == 1 || rc == MAMORI_ETOOBIG) {
         rc = MAMORI_EINVAL;
@@ -251,13 +268,19 @@ int check_login(struct cli *c)
 int cmd_login(struct cli *c)
 {
     struct mamori_client client = {0};
-    char path[4096], prompt[160], pass[CLI_SECRET_MAX];
+    struct mamori_login_req req = {0};
+    struct cli_device dev;
+    char challenge[MAMORI_CHALLENGE_LEN + 1];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+    char path[4096], prompt[160], pass[CLI_SECRET_MAX], otp[128];
     char token[MAMORI_TOKEN_LEN + 2];
-    size_t pass_len = 0;
+    size_t pass_len = 0, otp_len = 0;
     const char *role = NULL;
     int rc, ret = CLI_EXIT_FAIL;
 
     memset(token, 0, sizeof token);
+    memset(otp, 0, sizeof otp);
+    memset(&dev, 0, sizeof dev);
     rc = cli_session_path(c, path, sizeof path);
     if (rc) {
         ret = cli_fail(c, _("session file"), rc);
@@ -274,9 +297,57 @@ int cmd_login(struct cli *c)
         goto out;
     }
     client.os_uid = (long)getuid();
-    rc = mamori_login(c->m, c->a.user, pass, pass_len, &client, token,
-                      MAMORI_TOKEN_LEN + 1);
+    rc = cli_device_load(&dev, 0);
+    if (rc == 0) {
+        /* This machine's device key proves the device. */
+        rc = mamori_device_challenge(c->m, challenge, sizeof challenge);
+        if (rc == 0)
+            rc = mamori_device_sign(c->m, dev.sk, c->a.user, challenge, sig);
+        if (rc) {
+            ret = cli_fail_detail(c, _("device key"), rc, NULL);
+            goto out;
+        }
+        req.device_pk = dev.pk;
+        req.challenge = challenge;
+        req.signature = sig;
+    } else if (rc != MAMORI_ENOTFOUND) {
+        ret = cli_error(c, rc,
+                        _("the device key file is unreadable or not private "
+                          "to this user"));
+        goto out;
+    }
+    req.user = c->a.user;
+    req.password = pass;
+    req.password_len = pass_len;
+    req.otp = c->a.otp;
+    rc = mamori_login_ex(c->m, &req, &client, token, MAMORI_TOKEN_LEN + 1);
+    if (rc == MAMORI_EOTP && isatty(STDIN_FILENO)) {
+        /* The password was right; ask for the code and try again. */
+        rc = cli_read_secret(_("One-time code: "), NULL, otp, sizeof otp,
+                             &otp_len);
+        if (rc == 0 && req.device_pk) {
+            /* The first challenge was used: sign a new one. */
+            rc = mamori_device_challenge(c->m, challenge, sizeof challenge);
+            if (rc == 0)
+                rc =
+                    mamori_device_sign(c->m, dev.sk, c->a.user, challenge, sig);
+        }
+        if (rc == 0) {
+            req.otp = otp;
+            rc = mamori_login_ex(c->m, &req, &client, token,
+                                 MAMORI_TOKEN_LEN + 1);
+        } else {
+            rc = MAMORI_EOTP;
+        }
+    }
     explicit_bzero(pass, sizeof pass);
+    explicit_bzero(otp, sizeof otp);
+    if (rc == MAMORI_EOTP) {
+        ret = cli_error(c, MAMORI_EOTP,
+                        _("login: this account needs a one-time code: add "
+                          "--otp CODE"));
+        goto out;
+    }
     if (rc) {
         ret = cli_fail(c, _("login"), rc);
         goto out;
@@ -307,10 +378,12 @@ int cmd_login(struct cli *c)
     if (c->a.json) {
         unsigned needs = c->s ? mamori_session_needs(c->s) : 0;
         json_t *j = json_pack(
-            "{s:o, s:o, s:o, s:b}", "user", cli_json_str(c->a.user), "role",
-            role ? cli_json_str(role) : json_null(), "session_file",
+            "{s:o, s:o, s:o, s:b, s:b, s:b}", "user", cli_json_str(c->a.user),
+            "role", role ? cli_json_str(role) : json_null(), "session_file",
             cli_json_str(path), "must_change_password",
-            (needs & MAMORI_NEED_PASSWD) != 0);
+            (needs & MAMORI_NEED_PASSWD) != 0, "must_enrol_mfa",
+            (needs & MAMORI_NEED_MFA) != 0, "device_approved",
+            !(needs & MAMORI_NEED_DEVICE));
         ret = cli_json_print(c, j);
         goto out;
     }
@@ -322,10 +395,19 @@ int cmd_login(struct cli *c)
         cli_note(c, _("Your password was set by an administrator: change it "
                       "now with `mamori passwd`. Until then nothing else is "
                       "allowed."));
+    if (c->s && (mamori_session_needs(c->s) & MAMORI_NEED_DEVICE))
+        cli_note(c, _("This device is not approved: run `mamori device "
+                      "enroll` and ask an admin to approve it. Until then "
+                      "nothing else is allowed."));
+    if (c->s && (mamori_session_needs(c->s) & MAMORI_NEED_MFA))
+        cli_note(c, _("Your role needs a one-time code (MFA): set it up now "
+                      "with `mamori mfa enroll`. Until then nothing else is "
+                      "allowed."));
     ret = CLI_EXIT_OK;
 out:
     explicit_bzero(pass, sizeof pass);
     explicit_bzero(token, sizeof token);
+    explicit_bzero(&dev, sizeof dev);
     return ret;
 }
 

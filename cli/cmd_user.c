@@ -13,15 +13,17 @@
 static int valid_role(const char *role)
 {
     return strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 ||
-           strcmp(role, "auditor") == 0;
+           strcmp(role, "auditor") == 0 || strcmp(role, "viewer") == 0;
 }
 
 int check_user_add(struct cli *c)
 {
     if (!c->a.role)
-        return cli_usage(c, _("user add needs --role admin|operator|auditor"));
+        return cli_usage(
+            c, _("user add needs --role admin|operator|auditor|viewer"));
     if (!valid_role(c->a.role))
-        return cli_usage(c, _("--role must be admin, operator or auditor"));
+        return cli_usage(
+            c, _("--role must be admin, operator, auditor or viewer"));
     if (!*c->args[0])
         return cli_usage(c, _("the user name is empty"));
     return 0;

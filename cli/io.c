@@ -36,6 +36,7 @@ int cli_exit_code(int rc)
         return CLI_EXIT_NOTFOUND;
     case MAMORI_EDENIED:
     case MAMORI_EAUTH:
+    case MAMORI_EOTP:
     case MAMORI_ESESSION:
     case MAMORI_EKEY:
         return CLI_EXIT_DENIED;
@@ -87,6 +88,8 @@ const char *cli_error_name(int rc)
         return "too_big";
     case MAMORI_ESCHEMA:
         return "schema";
+    case MAMORI_EOTP:
+        return "otp_needed";
     default:
         return "error";
     }

@@ -60,7 +60,8 @@ static const struct optdef optdefs[] = {
      N_("protect the master key with a passphrase (Argon2id)\n"
         "instead of a key file")},
     {OPT_USER, "user", 0, 1, "NAME", N_("user to log in as")},
-    {OPT_ROLE, "role", 0, 1, "ROLE", N_("role: admin, operator or auditor")},
+    {OPT_ROLE, "role", 0, 1, "ROLE",
+     N_("role: admin, operator, auditor or viewer")},
     {OPT_GENERATE, "generate", 0, 0, NULL,
      N_("generate a random password and show it once")},
     {OPT_CLIENT, "client", 0, 1, "TEXT",
@@ -79,8 +80,19 @@ static const struct optdef optdefs[] = {
     {OPT_LAST, "last", 0, 1, "N", N_("show only the last N entries")},
     {OPT_OUT, "out", 0, 1, "FILE",
      N_("file to write (\"-\": standard output)")},
+    {OPT_NAME, "name", 0, 1, "TEXT",
+     N_("a label for this device (default: the host name)")},
+    {OPT_OTP, "otp", 0, 1, "CODE",
+     N_("one-time code from the authenticator app (or a\n"
+        "recovery code)")},
     {OPT_CHECKPOINT, "checkpoint", 0, 1, "FILE",
      N_("also check that the log still reaches this checkpoint")},
+    {OPT_REQUIRE_REASON, "require-reason", 0, 0, NULL,
+     N_("every read of the dataset's records must state its\n"
+        "purpose with --reason TEXT")},
+    {OPT_HANDLER, "handler", 0, 0, NULL,
+     N_("designate the operator as a My Number handler of the\n"
+        "dataset")},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -112,14 +124,18 @@ const struct cli_cmd cli_commands[] = {
         "user. The session token is written to the session file (mode\n"
         "0600, in a directory of mode 0700); later commands use it until\n"
         "`mamori logout` or until it expires. The password is asked\n"
-        "without echo on a terminal, else read from standard input."),
-     OPTBIT(OPT_USER), 0, 0, CMD_NO_SESSION},
+        "without echo on a terminal, else read from standard input.\n"
+        "\n"
+        "A user with MFA gives the 6-digit code of the authenticator app\n"
+        "(or a recovery code) with --otp, or at the prompt on a terminal.\n"
+        "A code works once. A wrong code counts as a failed login."),
+     OPTBIT(OPT_USER) | OPTBIT(OPT_OTP), 0, 0, CMD_NO_SESSION},
     {"logout", NULL, cmd_logout, NULL, N_("logout"), N_("end the session"),
      N_("Ends the session in the vault, so its token is no longer valid,\n"
         "and removes the session file."),
      0, 0, 0, 0},
     {"user", "add", cmd_user_add, check_user_add,
-     N_("user add NAME --role admin|operator|auditor [--generate]"),
+     N_("user add NAME --role admin|operator|auditor|viewer [--generate]"),
      N_("add a user (admin)"),
      N_("Adds a user with a role: operators enter and search personal\n"
         "records of the datasets granted to them; auditors read the audit\n"
@@ -167,6 +183,44 @@ const struct cli_cmd cli_commands[] = {
      N_("Ends the session with the id `session list` shows, or with --user\n"
         "every session of that user."),
      OPTBIT(OPT_USER), 0, 1, 0},
+    {"mfa", "enroll", cmd_mfa_enroll, NULL, N_("mfa enroll"),
+     N_("start using a one-time code (TOTP)"),
+     N_("Makes a new secret for an authenticator app (Google Authenticator,\n"
+        "Microsoft Authenticator, IIJ SmartKey...) and shows it as a QR code,\n"
+        "as an otpauth:// URI and as text. Nothing changes until `mamori mfa\n"
+        "confirm CODE` proves the app has it. Admins and auditors must use\n"
+        "MFA; operators and viewers too unless the settings say otherwise."),
+     0, 0, 0, 0},
+    {"mfa", "confirm", cmd_mfa_confirm, NULL, N_("mfa confirm CODE"),
+     N_("activate the one-time code"),
+     N_("Checks a code from the app against the new secret and activates\n"
+        "MFA. Prints 10 recovery codes, once: each logs in once in place of a\n"
+        "code when the phone is lost. Keep them on paper, not on the PC."),
+     0, 1, 1, 0},
+    {"mfa", "reset", cmd_mfa_reset, NULL, N_("mfa reset NAME"),
+     N_("remove a user's MFA (admin)"),
+     N_("For a lost phone: removes the user's secret and recovery codes and\n"
+        "ends their sessions; they enrol again at the next login."),
+     0, 1, 1, 0},
+    {"device", "enroll", cmd_device_enroll, NULL,
+     N_("device enroll [--name TEXT]"), N_("ask for this device's approval"),
+     N_("Makes this machine's device key if there is none (a private file,\n"
+        "mode 0600: see FILES) and asks for its approval. Logins from a\n"
+        "device that is not approved can do nothing else (when the setting\n"
+        "device.required is on, the default). `mamori init` registers the\n"
+        "machine it runs on for the first admin."),
+     OPTBIT(OPT_NAME), 0, 0, 0},
+    {"device", "approve", cmd_device_approve, NULL, N_("device approve ID"),
+     N_("approve a device (admin)"),
+     N_("Lets logins from the device (see `device list`) in."), 0, 1, 1, 0},
+    {"device", "revoke", cmd_device_revoke, NULL, N_("device revoke ID"),
+     N_("revoke a device (admin)"),
+     N_("The device can no longer log in; its sessions end."), 0, 1, 1, 0},
+    {"device", "list", cmd_device_list, NULL, N_("device list"),
+     N_("list the devices (admin, auditor)"),
+     N_("Lists every device: id, name, state, who asked for it, who\n"
+        "approved it, and when it was last used."),
+     0, 0, 0, 0},
     {"config", "list", cmd_config_list, NULL, N_("config list"),
      N_("show the settings (admin, auditor)"),
      N_("Shows every setting with its value, default, allowed range and\n"
@@ -182,26 +236,47 @@ const struct cli_cmd cli_commands[] = {
      0, 2, 2, 0},
     {"dataset", "create", cmd_dataset_create, check_dataset_create,
      N_("dataset create NAME --client TEXT --purpose TEXT\n"
-        "    --field NAME:TYPE[:search]... [--ends YYYY-MM-DD]"),
+        "    --field NAME:TYPE[:search]... [--ends YYYY-MM-DD]\n"
+        "    [--require-reason]"),
      N_("create a dataset (admin)"),
      N_("Creates a dataset: the records handled for one client and one\n"
         "purpose of use, with a fixed list of fields. Field names are 1 to\n"
         "63 characters of a-z, 0-9 and _. Only searchable fields can be\n"
-        "used with `mamori record search`."),
+        "used with `mamori record search`.\n"
+        "\n"
+        "With --require-reason every read of its records (record get,\n"
+        "record search) must state its purpose with --reason TEXT, which\n"
+        "the audit log keeps. A reason must not contain personal data."),
      OPTBIT(OPT_CLIENT) | OPTBIT(OPT_PURPOSE) | OPTBIT(OPT_FIELD) |
-         OPTBIT(OPT_ENDS),
+         OPTBIT(OPT_ENDS) | OPTBIT(OPT_REQUIRE_REASON),
      1, 1, 0},
     {"dataset", "list", cmd_dataset_list, NULL, N_("dataset list"),
      N_("list the datasets you may see"),
      N_("Lists the datasets: all of them for admins and auditors, the\n"
-        "granted ones for operators."),
+        "granted ones for operators and viewers."),
      0, 0, 0, 0},
     {"dataset", "grant", cmd_dataset_grant, NULL,
-     N_("dataset grant DATASET USER"),
-     N_("let an operator work on a dataset (admin)"),
+     N_("dataset grant DATASET USER [--handler]"),
+     N_("let an operator or viewer work on a dataset (admin)"),
      N_("Lets the operator USER add, read, change and search the records\n"
-        "of DATASET."),
-     0, 2, 2, 0},
+        "of DATASET, or the viewer USER read and search them (masked).\n"
+        "\n"
+        "With --handler the operator is a designated My Number handler\n"
+        "(事務取扱担当者) of the dataset: only handlers see mynumber fields\n"
+        "unmasked and may enter, search by or delete My Numbers. Granting\n"
+        "again without --handler ends the designation."),
+     OPTBIT(OPT_HANDLER), 2, 2, 0},
+    {"dataset", "revoke", cmd_dataset_revoke, NULL,
+     N_("dataset revoke DATASET USER"),
+     N_("take a user's grant of a dataset away (admin)"),
+     N_("Ends USER's grant of DATASET, handler designation included."), 0, 2, 2,
+     0},
+    {"dataset", "grants", cmd_dataset_grants, NULL,
+     N_("dataset grants [DATASET]"),
+     N_("list who may work on datasets (admin, auditor)"),
+     N_("Lists the grants of DATASET, or of every dataset: the user, their\n"
+        "role, and whether they are a My Number handler."),
+     0, 0, 1, 0},
     {"record", "add", cmd_record_add, check_record_add,
      N_("record add DATASET FIELD=VALUE... [--stdin]"),
      N_("add a record; prints its id"),
@@ -217,7 +292,12 @@ const struct cli_cmd cli_commands[] = {
     {"record", "get", cmd_record_get, NULL, N_("record get DATASET ID"),
      N_("show a record"),
      N_("Shows the record's fields as \"field: value\" lines (with --json,\n"
-        "one object). The access is recorded in the audit log first."),
+        "one object). The access is recorded in the audit log first.\n"
+        "\n"
+        "Viewers see every value masked; operators who are not My Number\n"
+        "handlers of the dataset see mynumber values masked. A masked\n"
+        "record says so (\"masked\": true with --json). A dataset created\n"
+        "with --require-reason needs --reason TEXT."),
      0, 2, 2, 0},
     {"record", "update", cmd_record_update, check_record_update,
      N_("record update DATASET ID FIELD=VALUE... [--stdin]"),
@@ -236,8 +316,38 @@ const struct cli_cmd cli_commands[] = {
         "katakana, spaces and dashes are folded). Records are printed as\n"
         "\"field: value\" lines separated by a blank line; with --json, as\n"
         "an array of objects. With --stdin, the FIELD=VALUE is read from\n"
-        "standard input."),
+        "standard input. Values are masked as for `record get`; searching\n"
+        "by a mynumber field is for the dataset's My Number handlers."),
      OPTBIT(OPT_STDIN), 1, 2, 0},
+    {"breakglass", "request", cmd_breakglass_request, check_breakglass_request,
+     N_("breakglass request DATASET --reason TEXT"),
+     N_("ask to read a dataset in an emergency (admin)"),
+     N_("Admins do not read personal data. In an emergency an admin asks\n"
+        "here, stating why (no personal data in the reason), and gets a\n"
+        "request id. Once a different admin approves it with `mamori\n"
+        "breakglass approve ID`, the requester may read (record get, record\n"
+        "search) DATASET for breakglass.minutes; My Numbers stay masked.\n"
+        "Every step and every read is audited and sent to syslog."),
+     0, 1, 1, 0},
+    {"breakglass", "approve", cmd_breakglass_approve, NULL,
+     N_("breakglass approve ID"),
+     N_("approve another admin's break-glass request (admin)"),
+     N_("Opens the break-glass window of request ID for the admin who\n"
+        "asked, for breakglass.minutes. The requester cannot approve their\n"
+        "own request; a request lapses after 24 hours."),
+     0, 1, 1, 0},
+    {"breakglass", "close", cmd_breakglass_close, NULL,
+     N_("breakglass close ID"),
+     N_("end a break-glass window, or withdraw a request (admin)"),
+     N_("Ends the window of request ID now, or withdraws it if it is not\n"
+        "approved yet."),
+     0, 1, 1, 0},
+    {"breakglass", "list", cmd_breakglass_list, NULL, N_("breakglass list"),
+     N_("list break-glass requests (admin, auditor)"),
+     N_("Lists every break-glass request: id, dataset, who asked and who\n"
+        "approved, the state (pending, withdrawn, lapsed, active, ended),\n"
+        "the window and the reason."),
+     0, 0, 0, 0},
     {"audit", "show", cmd_audit_show, check_audit_show,
      N_("audit show [--last N]"), N_("show the audit log (auditor, admin)"),
      N_("Shows the audit log, oldest entry first: who did what, on which\n"
@@ -560,6 +670,15 @@ static void set_option(struct cli_args *a, enum cli_opt id, const char *val,
     case OPT_CHECKPOINT:
         a->checkpoint = val;
         break;
+    case OPT_OTP:
+        a->otp = val;
+        break;
+    case OPT_NAME:
+        a->name = val;
+        break;
+    case OPT_REQUIRE_REASON:
+    case OPT_HANDLER:
+        break; /* flags: c->a.seen says whether they were given */
     case OPT_COUNT_:
         break;
     }

@@ -39,6 +39,7 @@ enum mamori_err {
     MAMORI_ESTATE = -13,   /* not possible in the current state */
     MAMORI_ETOOBIG = -14,  /* value or input over its limit */
     MAMORI_ESCHEMA = -15,  /* vault schema newer than this program */
+    MAMORI_EOTP = -16,     /* password right; a one-time code is needed */
 };
 
 /* Message for an error code, in the locale's language. Never NULL. */
@@ -69,6 +70,15 @@ struct mamori_keysrc {
 int mamori_init(const char *home, const struct mamori_keysrc *src,
                 const char *admin, const char *admin_password,
                 size_t password_len) MAMORI_MUST_CHECK;
+
+/* mamori_init, also registering the machine it runs on as an approved
+ * device of the first admin (name, and the public half of a key from
+ * mamori_device_keygen); device_id receives its id (37 bytes). */
+int mamori_init_device(const char *home, const struct mamori_keysrc *src,
+                       const char *admin, const char *admin_password,
+                       size_t password_len, const char *device_name,
+                       const uint8_t device_pk[32],
+                       char *device_id) MAMORI_MUST_CHECK;
 
 /* What the vault remembers of its key source: *kind is "keyfile" or
  * "passphrase"; for a key file, path receives its absolute path. Readable
@@ -103,6 +113,29 @@ int mamori_login(mamori *m, const char *user, const char *password,
                  size_t password_len, const struct mamori_client *client,
                  char *token, size_t token_size) MAMORI_MUST_CHECK;
 
+/* A login with every factor. The password; otp, a 6-digit TOTP code or a
+ * recovery code when the user has MFA (NULL otherwise: the answer is then
+ * MAMORI_EOTP if the password was right, so that a front end can ask for
+ * the code); a code once used is refused again. A wrong code counts toward
+ * the lockout like a wrong password. */
+struct mamori_login_req {
+    const char *user;
+    const char *password;
+    size_t password_len;
+    const char *otp;
+    /* Proof of an approved device (端末): its public key, a challenge
+     * from mamori_device_challenge, and the device key's signature
+     * (mamori_device_sign). All NULL: no device; when the setting
+     * device.required is on, the session can then only enrol the device
+     * (MAMORI_NEED_DEVICE). A wrong proof counts as a failed login. */
+    const uint8_t *device_pk; /* MAMORI_DEVICE_PK_LEN bytes */
+    const char *challenge;
+    const uint8_t *signature; /* MAMORI_DEVICE_SIG_LEN bytes */
+};
+int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
+                    const struct mamori_client *client, char *token,
+                    size_t token_size) MAMORI_MUST_CHECK;
+
 /* Resumes a session from its token. MAMORI_ESESSION if unknown or
  * expired. */
 int mamori_session_open(mamori *m, const char *token,
@@ -128,6 +161,12 @@ const char *mamori_session_role(const mamori_sess *s);
  * user whose password was set by an admin must change it (NEED_PASSWD).
  * Such a restricted session can only do that and log out. */
 #define MAMORI_NEED_PASSWD 1u
+/* MFA is required for the user's role but not enrolled: the session can
+ * only enrol it (mamori_mfa_enroll, mamori_mfa_confirm). */
+#define MAMORI_NEED_MFA 2u
+/* Logged in from a device that is not an approved one: the session can
+ * only ask for this device's approval (mamori_device_enroll). */
+#define MAMORI_NEED_DEVICE 4u
 unsigned mamori_session_needs(const mamori_sess *s);
 
 /* Changes the session user's own password: current, then new. The new one
@@ -166,10 +205,13 @@ struct mamori_user_info {
     int64_t last_login; /* unix time, 0 if never */
     int disabled;
     int must_change;      /* still has the initial password */
+    int mfa;              /* 0 none, 1 enrolment pending, 2 active */
     int64_t locked_until; /* unix time while locked, else 0 */
 };
 
-/* Admin only. role: "admin", "operator" or "auditor". */
+/* Admin only. role: "admin", "operator", "auditor" or "viewer" (see the
+ * roles under Datasets). At most admin.max users (mamori_config_list) may
+ * be admins: a call that would make one more is refused (MAMORI_EDENIED). */
 int mamori_user_add(mamori_sess *s, const char *name, const char *role,
                     const char *password,
                     size_t password_len) MAMORI_MUST_CHECK;
@@ -182,6 +224,80 @@ int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
 /* Admin or auditor. Free *out with free(). */
 int mamori_user_list(mamori_sess *s, struct mamori_user_info **out,
                      size_t *n) MAMORI_MUST_CHECK;
+
+/* ---- MFA (TOTP, RFC 6238) --------------------------------------------- */
+
+struct mamori_mfa_enrolment {
+    char secret[40]; /* Base32, to type into an authenticator app */
+    char *uri;       /* otpauth:// URI */
+    char *qr;        /* the URI as a QR code in text for a terminal */
+};
+/* Starts (or restarts) the caller's enrolment: a new secret, pending until
+ * confirmed. MAMORI_ESTATE if MFA is already active (an admin resets it).
+ * Free with mamori_mfa_enrolment_free (wipes). */
+int mamori_mfa_enroll(mamori_sess *s,
+                      struct mamori_mfa_enrolment *out) MAMORI_MUST_CHECK;
+void mamori_mfa_enrolment_free(struct mamori_mfa_enrolment *e);
+
+#define MAMORI_RECOVERY_CODES 10
+#define MAMORI_RECOVERY_LEN 11 /* "XXXXX-XXXXX" */
+/* Activates the pending secret when code matches it; codes receives 10
+ * single-use recovery codes to show once (only their keyed hashes are
+ * kept). Lifts MAMORI_NEED_MFA. */
+int mamori_mfa_confirm(mamori_sess *s, const char *code,
+                       char (*codes)[MAMORI_RECOVERY_LEN + 1])
+    MAMORI_MUST_CHECK;
+/* Admin only: removes a user's MFA (a lost phone); they enrol again at the
+ * next login, and their sessions end. */
+int mamori_mfa_reset(mamori_sess *s, const char *user) MAMORI_MUST_CHECK;
+
+/* ---- Registered devices (端末限定) -------------------------------------- */
+
+/* A device holds an Ed25519 key pair; the private half never leaves it
+ * (a 0600 file for the CLI; a non-extractable WebCrypto key in a browser).
+ * A device asks for approval from a session of its user, an admin
+ * approves it, and from then on a login from it signs a single-use
+ * challenge. */
+#define MAMORI_DEVICE_PK_LEN 32
+#define MAMORI_DEVICE_SK_LEN 64
+#define MAMORI_DEVICE_SIG_LEN 64
+#define MAMORI_CHALLENGE_LEN 43 /* base64url text of 32 random bytes */
+
+/* A new device key pair (for the client side; wipe sk after use). */
+void mamori_device_keygen(uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                          uint8_t sk[MAMORI_DEVICE_SK_LEN]);
+/* A single-use login challenge, valid 2 minutes; out holds
+ * MAMORI_CHALLENGE_LEN + 1 bytes. */
+int mamori_device_challenge(mamori *m, char *out,
+                            size_t size) MAMORI_MUST_CHECK;
+/* Signs the login of user with challenge on this vault (client side). */
+int mamori_device_sign(const mamori *m, const uint8_t sk[MAMORI_DEVICE_SK_LEN],
+                       const char *user, const char *challenge,
+                       uint8_t sig[MAMORI_DEVICE_SIG_LEN]) MAMORI_MUST_CHECK;
+
+/* Asks for the approval of a device (its public key): a pending entry,
+ * id receives its id (37 bytes). Any user, also from a session restricted
+ * to MAMORI_NEED_DEVICE. name: 1..63 bytes, a label such as "経理部 PC-3".
+ * MAMORI_EEXIST if the key is already pending or approved. */
+int mamori_device_enroll(mamori_sess *s, const char *name,
+                         const uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                         char *id) MAMORI_MUST_CHECK;
+/* Admin only. */
+int mamori_device_approve(mamori_sess *s, const char *id) MAMORI_MUST_CHECK;
+/* Admin only: the device can no longer log in; its sessions end. */
+int mamori_device_revoke(mamori_sess *s, const char *id) MAMORI_MUST_CHECK;
+
+struct mamori_device_info {
+    char id[37];
+    char name[64];
+    char state[16];        /* "pending", "approved", "revoked" */
+    char requested_by[64]; /* user name */
+    char approved_by[64];  /* user name, "" if not approved */
+    int64_t created, approved, last_used;
+};
+/* Admin or auditor: every device. Free *out with free(). */
+int mamori_device_list(mamori_sess *s, struct mamori_device_info **out,
+                       size_t *n) MAMORI_MUST_CHECK;
 
 /* ---- Settings ---------------------------------------------------------- */
 
@@ -203,6 +319,18 @@ int mamori_config_set(mamori_sess *s, const char *key,
 
 /* ---- Datasets ---------------------------------------------------------- */
 
+/* Roles (docs/access.md has the whole matrix):
+ *   admin     manages users, datasets, grants and settings; reads no
+ *             personal data, except through break-glass (below)
+ *   operator  adds, reads, changes, deletes and searches the records of the
+ *             datasets granted to them; My Number fields only as a
+ *             designated handler (MAMORI_GRANT_HANDLER), else they are
+ *             masked and may not be entered, searched or deleted
+ *   viewer    reads and searches the records of granted datasets, every
+ *             value masked (mamori_record.masked)
+ *   auditor   reads the audit log, settings, users and grants; no records
+ */
+
 struct mamori_field_def {
     const char *name;
     const char *type; /* name kana date postal phone email mynumber
@@ -217,6 +345,8 @@ struct mamori_dataset_def {
     const char *ends; /* YYYY-MM-DD, or NULL */
     const struct mamori_field_def *fields;
     size_t nfields;
+    int require_reason; /* every record read must state a purpose:
+                           mamori_session_reason, or it is refused */
 };
 
 struct mamori_field_info {
@@ -235,6 +365,7 @@ struct mamori_dataset_info {
     int64_t records;
     size_t nfields;
     struct mamori_field_info *fields; /* owned by the array */
+    int require_reason;
 };
 
 /* Admin only. Field names: 1..63 chars of [a-z0-9_] starting with a
@@ -243,13 +374,43 @@ struct mamori_dataset_info {
 int mamori_dataset_create(mamori_sess *s,
                           const struct mamori_dataset_def *d) MAMORI_MUST_CHECK;
 /* Datasets the caller may see: all for admin/auditor, granted ones for
- * operators. Free with mamori_dataset_list_free. */
+ * operators and viewers. Free with mamori_dataset_list_free. */
 int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
                         size_t *n) MAMORI_MUST_CHECK;
 void mamori_dataset_list_free(struct mamori_dataset_info *list, size_t n);
-/* Admin only: lets an operator work on the dataset. */
+/* Admin only: lets an operator or a viewer work on the dataset (a plain
+ * grant: mamori_dataset_grant_flags with flags 0). */
 int mamori_dataset_grant(mamori_sess *s, const char *dataset,
                          const char *user) MAMORI_MUST_CHECK;
+
+/* The operator is a designated My Number handler (事務取扱担当者) of the
+ * dataset: the only users who see mynumber fields unmasked and may enter,
+ * search by or delete them. */
+#define MAMORI_GRANT_HANDLER 1u
+
+/* Admin only: grants the dataset with exactly these flags (MAMORI_GRANT_*),
+ * adding the grant or replacing the flags of one the user has: granting
+ * again without MAMORI_GRANT_HANDLER ends the designation. Only operators
+ * can be handlers (MAMORI_EINVAL otherwise). */
+int mamori_dataset_grant_flags(mamori_sess *s, const char *dataset,
+                               const char *user,
+                               unsigned flags) MAMORI_MUST_CHECK;
+/* Admin only: takes the user's grant of the dataset away
+ * (MAMORI_ENOTFOUND if there was none). */
+int mamori_dataset_revoke(mamori_sess *s, const char *dataset,
+                          const char *user) MAMORI_MUST_CHECK;
+
+struct mamori_grant_info {
+    char dataset[64];
+    char user[64];
+    char role[16];
+    unsigned flags; /* MAMORI_GRANT_* */
+};
+/* Admin or auditor: the grants of one dataset, or of all (dataset NULL),
+ * by dataset and user name. Free *out with free(). */
+int mamori_dataset_grants(mamori_sess *s, const char *dataset,
+                          struct mamori_grant_info **out,
+                          size_t *n) MAMORI_MUST_CHECK;
 
 /* ---- Records ----------------------------------------------------------- */
 
@@ -264,6 +425,8 @@ struct mamori_record {
     int64_t updated;
     size_t n;
     struct mamori_kv *fields; /* canonical values, owned; wiped on free */
+    int masked; /* 1 if any value is in its masked form (for the caller's
+                   role), not the stored one */
 };
 
 /* Validates every value (canonical form per field type), encrypts and stores
@@ -297,6 +460,11 @@ int mamori_bulk_add(mamori_bulk *b, const struct mamori_kv *kv, size_t per_row,
                     size_t nrows, char *ids, size_t ids_size) MAMORI_MUST_CHECK;
 int mamori_bulk_commit(mamori_bulk *b) MAMORI_MUST_CHECK;
 void mamori_bulk_abort(mamori_bulk *b);
+/* Reads one record. What comes back depends on the caller: a viewer gets
+ * every value masked, an operator who is not a handler of the dataset (and
+ * an admin under break-glass) gets mynumber values masked; masked records
+ * have masked set. A dataset with require_reason refuses reads without a
+ * stated purpose (MAMORI_EINVAL). The same holds for the searches. */
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out) MAMORI_MUST_CHECK;
 /* Replaces the given fields, keeps the others. */
@@ -305,7 +473,8 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
                          size_t n) MAMORI_MUST_CHECK;
 int mamori_record_delete(mamori_sess *s, const char *dataset,
                          const char *id) MAMORI_MUST_CHECK;
-/* Exact match on a searchable field after normalisation. */
+/* Exact match on a searchable field after normalisation. Searching by a
+ * mynumber field is for the dataset's handlers only (MAMORI_EDENIED). */
 int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
                          const char *value, struct mamori_record ***out,
                          size_t *n) MAMORI_MUST_CHECK;
@@ -320,6 +489,39 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
                               size_t *n, size_t *first) MAMORI_MUST_CHECK;
 void mamori_record_free(struct mamori_record *r);
 void mamori_record_array_free(struct mamori_record **rs, size_t n);
+
+/* ---- Break-glass ------------------------------------------------------- */
+
+/* Admins read no personal data. In an emergency an admin asks for a read
+ * of one dataset, stating why; a different admin approves; then the first
+ * may read (get and search; mynumber fields stay masked) that dataset for
+ * breakglass.minutes. Every step and every read is audited (reads carry
+ * "break-glass ID" in their detail) and sent to syslog at LOG_ALERT. A
+ * request not approved within 24 hours lapses. */
+struct mamori_breakglass_info {
+    int64_t id;
+    char dataset[64];
+    char requester[64];
+    char approver[64]; /* "" while pending */
+    char state[16];    /* "pending", "withdrawn", "lapsed", "active",
+                          "ended" */
+    int64_t requested, approved, expires; /* unix time; 0 if not yet */
+    char reason[256];
+};
+
+/* Admin only: asks for a break-glass read of dataset; reason (1-255 bytes,
+ * no personal data: no long digit runs) is required. *id receives the
+ * request's id. */
+int mamori_breakglass_request(mamori_sess *s, const char *dataset,
+                              const char *reason,
+                              int64_t *id) MAMORI_MUST_CHECK;
+/* Admin only, and not the admin who asked: opens the window. */
+int mamori_breakglass_approve(mamori_sess *s, int64_t id) MAMORI_MUST_CHECK;
+/* Admin only: ends an open window now, or withdraws a pending request. */
+int mamori_breakglass_close(mamori_sess *s, int64_t id) MAMORI_MUST_CHECK;
+/* Admin or auditor: every request, oldest first. Free *out with free(). */
+int mamori_breakglass_list(mamori_sess *s, struct mamori_breakglass_info **out,
+                           size_t *n) MAMORI_MUST_CHECK;
 
 /* ---- Audit log --------------------------------------------------------- */
 

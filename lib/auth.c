@@ -31,7 +31,7 @@ int auth_check_name(const char *name)
 }
 
 int auth_password_ok(struct mamori *m, const char *user, const char *pw,
-                     size_t len, const char *old, size_t oldlen,
+                     size_t len, const char *old, size_t oldlen, int has_mfa,
                      const char **rule)
 {
     struct pw_policy p = {
@@ -39,7 +39,7 @@ int auth_password_ok(struct mamori *m, const char *user, const char *pw,
                        ? PW_PROFILE_NIST
                        : PW_PROFILE_REQUIREMENTS,
         .min_length = config_int(m, CFG_PASSWORD_MIN_LENGTH),
-        .has_mfa = 0,
+        .has_mfa = has_mfa,
     };
     *rule = "invalid";
     if (!pw || len > AUTH_PW_MAX) {
@@ -55,7 +55,7 @@ static int role_valid(const char *role)
 {
     return role &&
            (strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 ||
-            strcmp(role, "auditor") == 0);
+            strcmp(role, "auditor") == 0 || strcmp(role, "viewer") == 0);
 }
 
 int auth_user_create(struct mamori *m, const char *name, const char *role,
@@ -193,9 +193,9 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
         sess_detail(s, "user name: 1-63 characters of A-Z a-z 0-9 . _ -");
         rc = MAMORI_EINVAL;
     } else if (!role_valid(role)) {
-        sess_detail(s, "role: must be admin, operator or auditor");
+        sess_detail(s, "role: must be admin, operator, auditor or viewer");
         rc = MAMORI_EINVAL;
-    } else if (auth_password_ok(s->m, name, password, password_len, NULL, 0,
+    } else if (auth_password_ok(s->m, name, password, password_len, NULL, 0, 0,
                                 &rule) != 0) {
         sess_detail(s, "password: %s", rule);
         rc = MAMORI_EINVAL;
@@ -253,8 +253,9 @@ int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
         return rc;
     memset(&u, 0, sizeof u);
     rc = target_user(s, name, &u);
-    if (rc == 0 && auth_password_ok(s->m, u.name, password, password_len, NULL,
-                                    0, &rule) != 0) {
+    if (rc == 0 &&
+        auth_password_ok(s->m, u.name, password, password_len, NULL, 0,
+                         u.mfa_state == STORE_MFA_ACTIVE, &rule) != 0) {
         sess_detail(s, "password: %s", rule);
         rc = MAMORI_EINVAL;
     }
@@ -292,8 +293,10 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
         rc = MAMORI_EAUTH;
         wrong = 1;
     }
-    if (rc == 0 && auth_password_ok(s->m, u.name, password, password_len,
-                                    current, current_len, &rule) != 0) {
+    if (rc == 0 &&
+        auth_password_ok(s->m, u.name, password, password_len, current,
+                         current_len, u.mfa_state == STORE_MFA_ACTIVE,
+                         &rule) != 0) {
         sess_detail(s, "new password: %s", rule);
         rc = MAMORI_EINVAL;
     }
@@ -352,6 +355,7 @@ int mamori_user_list(mamori_sess *s, struct mamori_user_info **out, size_t *n)
                 info[i].last_login = u[i].last_login;
                 info[i].disabled = u[i].disabled;
                 info[i].must_change = u[i].must_change;
+                info[i].mfa = u[i].mfa_state;
                 info[i].locked_until =
                     auth_locked(&u[i], now) ? u[i].locked_until : 0;
             }

@@ -20,10 +20,11 @@ int auth_check_name(const char *name);
 
 /* Checks a new password against the rules in force (config.c; m NULL: the
  * defaults). old is the current password when the user changes their own,
- * else NULL. 0, or MAMORI_EINVAL with *rule naming the rule (English,
- * never the password). Call with m->lock held. */
+ * else NULL; has_mfa when the account has a second factor (NIST profile:
+ * shorter passwords allowed). 0, or MAMORI_EINVAL with *rule naming the rule
+ * (English, never the password). Call with m->lock held. */
 int auth_password_ok(struct mamori *m, const char *user, const char *pw,
-                     size_t len, const char *old, size_t oldlen,
+                     size_t len, const char *old, size_t oldlen, int has_mfa,
                      const char **rule);
 
 /* Creates a user inside the caller's transaction; must_change for an
@@ -44,5 +45,33 @@ int auth_locked(const struct store_user *u, int64_t now);
  * the settings), else MAMORI_ESESSION with *why. Call with m->lock held. */
 int auth_session_live(struct mamori *m, const struct store_session *ss,
                       int64_t now, const char **why);
+
+/* 1 if the role must use MFA (admin and auditor always; operator and
+ * viewer per the settings). Call with m->lock held. */
+int auth_mfa_required(struct mamori *m, const char *role);
+
+/* Checks a one-time code of user u (MFA active) at time now: a TOTP code
+ * newer than the last one used (u->mfa_last_step advances), or an unused
+ * recovery code (marked used). Call under m->lock inside the caller's
+ * transaction; the caller stores u. 0 with what ("totp", "recovery code
+ * used, N left"); MAMORI_EOTP if otp is NULL; MAMORI_EAUTH if wrong. */
+int auth_mfa_check(struct mamori *m, struct store_user *u, const char *otp,
+                   int64_t now, char *what, size_t what_size);
+
+/* Checks the device proof of a login (req->device_pk, challenge,
+ * signature) for user at time now under m->lock in the caller's
+ * transaction: the challenge is consumed. 0 with dev set to the approved
+ * device's id, or "" when no proof was given or the key is not (yet)
+ * approved; MAMORI_EKEY when the proof is wrong or stale, or the key was
+ * revoked. */
+int auth_device_check(struct mamori *m, const char *user,
+                      const struct mamori_login_req *req, int64_t now,
+                      char dev[37]);
+
+/* Registers a device of user_id (approved at once for init's first admin)
+ * inside the caller's transaction; id receives its id. */
+int auth_device_register(struct mamori *m, int64_t user_id, const char *name,
+                         const uint8_t pk[MAMORI_DEVICE_PK_LEN], int approved,
+                         char id[37]);
 
 #endif

@@ -202,6 +202,13 @@ int mamori_bulk_add(mamori_bulk *h, const struct mamori_kv *kv, size_t per_row,
         goto out;
     clear = nrows * (MAMORI_ID_LEN + 1);
     memset(ids, 0, clear);
+    /* My Numbers come in only from the dataset's handlers. */
+    for (size_t row = 0; !h->c.handler && row < nrows; row++) {
+        rc = vault_mynumber_check(h->c.s, &h->c, h->d, kv + row * per_row,
+                                  per_row, h->rows + row + 1, 0);
+        if (rc != 0)
+            goto out;
+    }
     memset(&b, 0, sizeof b);
     b.m = h->c.s->m;
     b.d = h->d;

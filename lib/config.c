@@ -42,6 +42,18 @@ static const struct setting settings[CFG_COUNT] = {
                                   N_("idle time after which a session ends")},
     [CFG_SESSION_LIFETIME_HOURS] = {"session.lifetime_hours", NULL, 12, 1, 72,
                                     N_("longest life of a session")},
+    [CFG_MFA_OPERATOR] = {"mfa.operator", "off|on", 1, 0, 1,
+                          N_("operators must use a one-time code (admins "
+                             "and auditors always must)")},
+    [CFG_MFA_VIEWER] = {"mfa.viewer", "off|on", 1, 0, 1,
+                        N_("viewers must use a one-time code")},
+    [CFG_DEVICE_REQUIRED] = {"device.required", "off|on", 1, 0, 1,
+                             N_("logins only from approved devices")},
+    [CFG_ADMIN_MAX] = {"admin.max", NULL, 2, 1, 5,
+                       N_("most users with the admin role")},
+    [CFG_BREAKGLASS_MINUTES] =
+        {"breakglass.minutes", NULL, 60, 15, 240,
+         N_("how long an approved break-glass read lasts")},
 };
 
 /* Index of word w in the list "a|b|c", or -1. */

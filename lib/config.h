@@ -16,6 +16,11 @@ enum config_key {
     CFG_LOCKOUT_MINUTES,     /* how long a lock lasts */
     CFG_SESSION_IDLE_MINUTES,
     CFG_SESSION_LIFETIME_HOURS,
+    CFG_MFA_OPERATOR, /* on (1) / off (0) */
+    CFG_MFA_VIEWER,
+    CFG_DEVICE_REQUIRED,    /* on (1) / off (0) */
+    CFG_ADMIN_MAX,          /* most users with the admin role */
+    CFG_BREAKGLASS_MINUTES, /* how long an approved break-glass lasts */
     CFG_COUNT
 };
 

@@ -1,7 +1,9 @@
 /*
  * dataset.c - datasets: definition checks, the schema text kept in the
- * store, create, list and grant.
+ * store, create, list; grants (with the My Number handler flag), revoking
+ * and listing them.
  */
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -205,6 +207,7 @@ int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *def)
     snprintf(row.purpose, sizeof row.purpose, "%s", def->purpose);
     snprintf(row.state, sizeof row.state, "active");
     row.created = mamori_now();
+    row.require_reason = def->require_reason != 0;
     rc = vault_schema_format(d, row.schema, sizeof row.schema);
     if (rc != 0) {
         sess_detail(s, "fields: schema too long");
@@ -225,6 +228,8 @@ int mamori_dataset_create(mamori_sess *s, const struct mamori_dataset_def *def)
     c.has_ds = 1;
     c.ds = row;
     c.count = (int64_t)d->nfields;
+    if (row.require_reason)
+        snprintf(c.detail, sizeof c.detail, "reason required for reads");
 out:
     free(d);
     return guard_end(&c, rc);
@@ -255,7 +260,8 @@ int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
     for (size_t i = 0; i < k; i++) {
         struct mamori_dataset_info *di = &info[used];
         struct vault_ds d;
-        if (strcmp(s->user.role, "operator") == 0) {
+        if (strcmp(s->user.role, "operator") == 0 ||
+            strcmp(s->user.role, "viewer") == 0) {
             rc = store_grant_check(s->m->store, rows[i].id, s->user.id);
             if (rc < 0)
                 goto out;
@@ -286,6 +292,7 @@ int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
         snprintf(di->ends, sizeof di->ends, "%s", rows[i].ends);
         snprintf(di->state, sizeof di->state, "%s", rows[i].state);
         di->created = rows[i].created;
+        di->require_reason = rows[i].require_reason;
         rc = store_record_count(s->m->store, rows[i].id, &di->records);
         if (rc != 0)
             goto out;
@@ -313,26 +320,160 @@ void mamori_dataset_list_free(struct mamori_dataset_info *list, size_t n)
     free(list);
 }
 
-int mamori_dataset_grant(mamori_sess *s, const char *dataset, const char *user)
+/* The user named in a grant operation; MAMORI_ENOTFOUND with detail. */
+static int grant_user(mamori_sess *s, const char *name, struct store_user *u)
+{
+    int rc;
+
+    memset(u, 0, sizeof *u);
+    rc = name && *name && strlen(name) < sizeof u->name
+             ? store_user_get(s->m->store, name, u)
+             : MAMORI_ENOTFOUND;
+    crypto_wipe(u->pwhash, sizeof u->pwhash);
+    if (rc == MAMORI_ENOTFOUND)
+        sess_detail(s, "no user of that name");
+    return rc;
+}
+
+int mamori_dataset_grant_flags(mamori_sess *s, const char *dataset,
+                               const char *user, unsigned flags)
 {
     struct guard_call c;
     struct store_user u;
     int rc = guard_begin(&c, s, OP_DATASET_GRANT, dataset);
     if (rc != 0)
         return rc;
-    rc = store_user_get(s->m->store, user ? user : "", &u);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
-    if (rc == MAMORI_ENOTFOUND) {
-        sess_detail(s, "no user of that name");
-    } else if (rc == 0 && strcmp(u.role, "operator") != 0) {
-        sess_detail(s, "only operators are granted datasets");
+    rc = grant_user(s, user, &u);
+    if (rc == 0 && (flags & ~MAMORI_GRANT_HANDLER) != 0) {
+        sess_detail(s, "grant: unknown flags");
+        rc = MAMORI_EINVAL;
+    } else if (rc == 0 && strcmp(u.role, "operator") != 0 &&
+               strcmp(u.role, "viewer") != 0) {
+        sess_detail(s, "only operators and viewers are granted datasets");
+        rc = MAMORI_EINVAL;
+    } else if (rc == 0 && (flags & MAMORI_GRANT_HANDLER) &&
+               strcmp(u.role, "operator") != 0) {
+        sess_detail(s, "only operators can be My Number handlers");
         rc = MAMORI_EINVAL;
     } else if (rc == 0) {
-        rc = store_grant_add(s->m->store, c.ds.id, u.id);
-        if (rc == MAMORI_EEXIST)
-            rc = 0; /* granting twice is not an error */
-        snprintf(c.detail, sizeof c.detail, "granted to %s", u.name);
+        unsigned had = 0;
+        rc = store_grant_get(s->m->store, c.ds.id, u.id, &had);
+        if (rc >= 0)
+            rc = store_grant_set(
+                s->m->store, c.ds.id, u.id,
+                (flags & MAMORI_GRANT_HANDLER) ? STORE_GRANT_HANDLER : 0);
+        snprintf(c.detail, sizeof c.detail, "granted to %s%s", u.name,
+                 (flags & MAMORI_GRANT_HANDLER) ? " as My Number handler"
+                 : (had & STORE_GRANT_HANDLER)  ? ", handler designation ended"
+                                                : "");
         c.count = 1;
     }
     return guard_end(&c, rc);
+}
+
+int mamori_dataset_grant(mamori_sess *s, const char *dataset, const char *user)
+{
+    return mamori_dataset_grant_flags(s, dataset, user, 0);
+}
+
+int mamori_dataset_revoke(mamori_sess *s, const char *dataset, const char *user)
+{
+    struct guard_call c;
+    struct store_user u;
+    int rc = guard_begin(&c, s, OP_DATASET_REVOKE, dataset);
+    if (rc != 0)
+        return rc;
+    rc = grant_user(s, user, &u);
+    if (rc == 0) {
+        rc = store_grant_delete(s->m->store, c.ds.id, u.id);
+        if (rc == MAMORI_ENOTFOUND)
+            sess_detail(s, "the user has no grant of this dataset");
+        snprintf(c.detail, sizeof c.detail, "revoked from %s", u.name);
+        c.count = 1;
+    }
+    return guard_end(&c, rc);
+}
+
+/* Name of the dataset or user with id in rows (n of them, elem bytes
+ * apart, name at name_off); "?" if gone. */
+static const char *name_of(const void *rows, size_t n, size_t elem,
+                           size_t id_off, size_t name_off, int64_t id)
+{
+    const char *p = rows;
+    for (size_t i = 0; i < n; i++, p += elem) {
+        int64_t rid;
+        memcpy(&rid, p + id_off, sizeof rid);
+        if (rid == id)
+            return p + name_off;
+    }
+    return "?";
+}
+
+static int grant_cmp(const void *a, const void *b)
+{
+    const struct mamori_grant_info *x = a, *y = b;
+    int r = strcmp(x->dataset, y->dataset);
+    return r ? r : strcmp(x->user, y->user);
+}
+
+int mamori_dataset_grants(mamori_sess *s, const char *dataset,
+                          struct mamori_grant_info **out, size_t *n)
+{
+    struct guard_call c;
+    struct store_grant *g = NULL;
+    struct store_user *u = NULL;
+    struct store_dataset *d = NULL;
+    struct mamori_grant_info *info = NULL;
+    size_t ng = 0, nu = 0, nd = 0, k = 0;
+    int rc;
+
+    if (!out || !n)
+        return MAMORI_EINVAL;
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_DATASET_GRANTS, dataset);
+    if (rc != 0)
+        return rc;
+    rc = store_grant_list(s->m->store, &g, &ng);
+    if (rc == 0)
+        rc = store_user_list(s->m->store, &u, &nu);
+    if (rc == 0)
+        rc = store_dataset_list(s->m->store, &d, &nd);
+    for (size_t i = 0; i < nu; i++)
+        crypto_wipe(u[i].pwhash, sizeof u[i].pwhash);
+    if (rc == 0 && !(info = calloc(ng ? ng : 1, sizeof *info)))
+        rc = MAMORI_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < ng; i++) {
+        if (c.has_ds && g[i].dataset_id != c.ds.id)
+            continue;
+        struct mamori_grant_info *gi = &info[k++];
+        const char *un =
+            name_of(u, nu, sizeof *u, offsetof(struct store_user, id),
+                    offsetof(struct store_user, name), g[i].user_id);
+        const char *ur =
+            name_of(u, nu, sizeof *u, offsetof(struct store_user, id),
+                    offsetof(struct store_user, role), g[i].user_id);
+        snprintf(gi->dataset, sizeof gi->dataset, "%s",
+                 name_of(d, nd, sizeof *d, offsetof(struct store_dataset, id),
+                         offsetof(struct store_dataset, name),
+                         g[i].dataset_id));
+        snprintf(gi->user, sizeof gi->user, "%s", un);
+        snprintf(gi->role, sizeof gi->role, "%s", ur);
+        gi->flags =
+            (g[i].flags & STORE_GRANT_HANDLER) ? MAMORI_GRANT_HANDLER : 0;
+    }
+    if (rc == 0 && k > 1)
+        qsort(info, k, sizeof *info, grant_cmp);
+    c.count = (int64_t)k;
+    free(g);
+    free(u);
+    free(d);
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        free(info);
+        return rc;
+    }
+    *out = info;
+    *n = k;
+    return 0;
 }

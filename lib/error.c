@@ -53,6 +53,8 @@ const char *mamori_strerror(int err)
         return _("value too large");
     case MAMORI_ESCHEMA:
         return _("vault was created by a newer mamori");
+    case MAMORI_EOTP:
+        return _("a one-time code is needed");
     default:
         return _("unknown error");
     }

@@ -9,11 +9,18 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "config.h"
 #include "guard.h"
 #include "store.h"
 #include "banned.h"
 
-enum role_bit { R_ADMIN = 1, R_OPERATOR = 2, R_AUDITOR = 4, R_ANY = 7 };
+enum role_bit {
+    R_ADMIN = 1,
+    R_OPERATOR = 2,
+    R_AUDITOR = 4,
+    R_VIEWER = 8,
+    R_ANY = 15
+};
 
 static const struct {
     const char *action;
@@ -28,10 +35,10 @@ static const struct {
     [OP_DATASET_LIST] = {"dataset.list", R_ANY},
     [OP_DATASET_GRANT] = {"dataset.grant", R_ADMIN},
     [OP_RECORD_ADD] = {"record.add", R_OPERATOR},
-    [OP_RECORD_GET] = {"record.get", R_OPERATOR},
+    [OP_RECORD_GET] = {"record.get", R_OPERATOR | R_VIEWER},
     [OP_RECORD_UPDATE] = {"record.update", R_OPERATOR},
     [OP_RECORD_DELETE] = {"record.delete", R_OPERATOR},
-    [OP_RECORD_SEARCH] = {"record.search", R_OPERATOR},
+    [OP_RECORD_SEARCH] = {"record.search", R_OPERATOR | R_VIEWER},
     [OP_AUDIT_SHOW] = {"audit.show", R_ADMIN | R_AUDITOR},
     [OP_AUDIT_CHECKPOINT] = {"audit.checkpoint", R_ADMIN | R_AUDITOR},
     [OP_AUDIT_VERIFY] = {"audit.verify", R_ADMIN | R_AUDITOR},
@@ -43,6 +50,21 @@ static const struct {
     [OP_SESSION_REVOKE] = {"session.revoke", R_ADMIN},
     [OP_CONFIG_LIST] = {"config.list", R_ADMIN | R_AUDITOR},
     [OP_CONFIG_SET] = {"config.set", R_ADMIN},
+    [OP_DATASET_REVOKE] = {"dataset.revoke", R_ADMIN},
+    [OP_DATASET_GRANTS] = {"dataset.grants", R_ADMIN | R_AUDITOR},
+    /* Admins read records only through an approved break-glass window,
+     * which guard_begin checks (record_access). */
+    [OP_BREAKGLASS_REQUEST] = {"breakglass.request", R_ADMIN},
+    [OP_BREAKGLASS_APPROVE] = {"breakglass.approve", R_ADMIN},
+    [OP_BREAKGLASS_CLOSE] = {"breakglass.close", R_ADMIN},
+    [OP_BREAKGLASS_LIST] = {"breakglass.list", R_ADMIN | R_AUDITOR},
+    [OP_MFA_ENROLL] = {"mfa.enroll", R_ANY},
+    [OP_MFA_CONFIRM] = {"mfa.confirm", R_ANY},
+    [OP_MFA_RESET] = {"mfa.reset", R_ADMIN},
+    [OP_DEVICE_ENROLL] = {"device.enroll", R_ANY},
+    [OP_DEVICE_APPROVE] = {"device.approve", R_ADMIN},
+    [OP_DEVICE_REVOKE] = {"device.revoke", R_ADMIN},
+    [OP_DEVICE_LIST] = {"device.list", R_ADMIN | R_AUDITOR},
 };
 
 const char *guard_action(enum guard_op op)
@@ -58,6 +80,8 @@ static unsigned role_bit(const char *role)
         return R_OPERATOR;
     if (strcmp(role, "auditor") == 0)
         return R_AUDITOR;
+    if (strcmp(role, "viewer") == 0)
+        return R_VIEWER;
     return 0;
 }
 
@@ -66,9 +90,162 @@ int guard_role_allows(const char *role, enum guard_op op)
     return op < OP_COUNT && (ops[op].roles & role_bit(role)) != 0;
 }
 
+int guard_role_valid(const char *role)
+{
+    return role && role_bit(role) != 0;
+}
+
+static int is_record_op(enum guard_op op)
+{
+    return op == OP_RECORD_ADD || op == OP_RECORD_GET ||
+           op == OP_RECORD_UPDATE || op == OP_RECORD_DELETE ||
+           op == OP_RECORD_SEARCH;
+}
+
+static int is_record_read(enum guard_op op)
+{
+    return op == OP_RECORD_GET || op == OP_RECORD_SEARCH;
+}
+
+/* ---- stated purposes ----------------------------------------------------
+ * The reason a user gives (--reason) goes into every audit entry of the
+ * call. It is the user's own text: control and bidirectional-override
+ * characters and bad UTF-8 are dropped, and a reason that looks like it
+ * holds a My Number or another long number is refused and never logged. */
+
+/* Length of the UTF-8 sequence at p (at most n bytes) and its code point,
+ * or 0 if it is not a valid sequence. */
+static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t len;
+    uint32_t c, min;
+
+    if (n == 0)
+        return 0;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xE0) == 0xC0) {
+        len = 2, c = p[0] & 0x1F, min = 0x80;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        len = 3, c = p[0] & 0x0F, min = 0x800;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        len = 4, c = p[0] & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return len;
+}
+
+static int hidden_char(uint32_t c)
+{
+    return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x200E || c == 0x200F ||
+           (c >= 0x202A && c <= 0x202E) || (c >= 0x2066 && c <= 0x2069) ||
+           c == 0xFEFF;
+}
+
+size_t guard_clean_text(const char *in, char *out, size_t size)
+{
+    const unsigned char *p = (const unsigned char *)(in ? in : "");
+    size_t n = strlen((const char *)p), at = 0;
+
+    if (size == 0)
+        return 0;
+    while (n > 0) {
+        uint32_t c = 0;
+        size_t len = utf8_next(p, n, &c);
+        if (len == 0) {
+            p++, n--;
+            continue;
+        }
+        if (!hidden_char(c)) {
+            if (at + len >= size)
+                break;
+            memcpy(out + at, p, len);
+            at += len;
+        }
+        p += len, n -= len;
+    }
+    /* Trailing spaces are no part of the reason. */
+    while (at > 0 && out[at - 1] == ' ')
+        at--;
+    out[at] = '\0';
+    return at;
+}
+
+int guard_text_has_number(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    size_t n = strlen((const char *)p), run = 0;
+
+    while (n > 0) {
+        uint32_t c = 0;
+        size_t len = utf8_next(p, n, &c);
+        if (len == 0)
+            len = 1, c = 0xFFFD;
+        if ((c >= '0' && c <= '9') || (c >= 0xFF10 && c <= 0xFF19)) {
+            if (++run >= GUARD_NUMBER_RUN)
+                return 1;
+        } else if (c != '-' && c != 0xFF0D && c != 0x2010 && c != 0x2011 &&
+                   c != 0x2012 && c != 0x2013 && c != 0x2212) {
+            run = 0; /* dashes may split a number into groups */
+        }
+        p += len, n -= len;
+    }
+    return 0;
+}
+
 static void set_str(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src ? src : "");
+}
+
+/* The entry's detail: the break-glass window a read ran under, the
+ * operation's own detail, then the stated purpose, cut to fit (at a
+ * character boundary). */
+static void compose_detail(const struct guard_call *c, const char *detail,
+                           char *out, size_t size)
+{
+    char text[512], reason[sizeof c->s->reason];
+    const char *sep = "";
+    size_t len = 0;
+    int n;
+
+    text[0] = '\0';
+    if (c->breakglass) {
+        n = snprintf(text, sizeof text, "break-glass %lld",
+                     (long long)c->breakglass);
+        len = n > 0 ? (size_t)n : 0;
+        sep = "; ";
+    }
+    if (detail && *detail) {
+        n = snprintf(text + len, sizeof text - len, "%s%s", sep, detail);
+        len += n > 0 ? (size_t)n : 0;
+        if (len >= sizeof text)
+            len = sizeof text - 1;
+        sep = "; ";
+    }
+    if (c->s->reason[0]) {
+        if (guard_text_has_number(c->s->reason))
+            snprintf(reason, sizeof reason, "withheld (holds a number)");
+        else
+            guard_clean_text(c->s->reason, reason, sizeof reason);
+        if (reason[0])
+            snprintf(text + len, sizeof text - len, "%sreason: %s", sep,
+                     reason);
+    }
+    guard_clean_text(text, out, size);
 }
 
 /* Appends the entry for c in the open transaction. */
@@ -87,10 +264,7 @@ static int append_entry(struct guard_call *c, const char *outcome,
     row.record_ids = c->ids;
     row.count = c->count;
     set_str(row.outcome, sizeof row.outcome, outcome);
-    if (s->reason[0] && strcmp(outcome, "ok") == 0)
-        snprintf(row.detail, sizeof row.detail, "reason given");
-    else
-        set_str(row.detail, sizeof row.detail, detail);
+    compose_detail(c, detail, row.detail, sizeof row.detail);
     return audit_append(s->m, &row);
 }
 
@@ -170,13 +344,131 @@ static int session_live(struct guard_call *c)
         return MAMORI_ESESSION;
     }
     s->restricted = ss.restricted;
+    snprintf(s->device, sizeof s->device, "%s", ss.device);
     return store_session_touch(s->m->store, s->token_hash, now);
+}
+
+/* Users with the admin role who are not disabled. */
+static int count_admins(struct store *st, int *n)
+{
+    struct store_user *u = NULL;
+    size_t k = 0;
+    int rc = store_user_list(st, &u, &k);
+
+    *n = 0;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        if (strcmp(u[i].role, "admin") == 0 && !u[i].disabled)
+            (*n)++;
+        crypto_wipe(u[i].pwhash, sizeof u[i].pwhash);
+    }
+    free(u);
+    return rc;
+}
+
+/* The admin cap (admin.max): an admin's operation that leaves more admins
+ * than the cap, and more than there were, is refused - whichever call
+ * made the admin (adding, a role change, re-enabling). Lowering the cap
+ * takes nobody's role away: `mamori access review` flags the excess. */
+static int admin_cap_check(struct guard_call *c)
+{
+    mamori_sess *s = c->s;
+    int now = 0, max = config_int(s->m, CFG_ADMIN_MAX);
+    int rc = count_admins(s->m->store, &now);
+
+    if (rc != 0)
+        return rc;
+    if (now > c->admins && now > max) {
+        sess_detail(s,
+                    "admin.max is %d: there are %d admins already (admins "
+                    "must be as few as possible)",
+                    max, c->admins);
+        snprintf(c->detail, sizeof c->detail, "admin.max %d reached", max);
+        return MAMORI_EDENIED;
+    }
+    return 0;
+}
+
+/* Decides whether and how the caller may run a record operation on c->ds:
+ * operators and viewers need a grant of the dataset; a grant with the
+ * handler flag lets an operator handle My Numbers; an admin may read
+ * through an approved break-glass window and nothing else. Sets c->view,
+ * c->handler, c->breakglass. */
+static int record_access(struct guard_call *c)
+{
+    mamori_sess *s = c->s;
+    unsigned bit = role_bit(s->user.role), flags = 0;
+    int rc;
+
+    if (bit == R_ADMIN && is_record_read(c->op)) {
+        struct store_breakglass b;
+        rc = store_breakglass_active(s->m->store, c->ds.id, s->user.id,
+                                     mamori_now(), &b);
+        if (rc == MAMORI_ENOTFOUND) {
+            sess_detail(s, "admins do not read personal data; in an "
+                           "emergency see `mamori breakglass request`");
+            snprintf(c->detail, sizeof c->detail, "admin, no break-glass");
+            return MAMORI_EDENIED;
+        }
+        if (rc != 0)
+            return rc;
+        c->breakglass = b.id;
+        c->view = GUARD_VIEW_NO_MYNUMBER;
+        return 0;
+    }
+    if (!(ops[c->op].roles & bit)) {
+        sess_detail(s, "role %s may not do %s", s->user.role,
+                    guard_action(c->op));
+        return MAMORI_EDENIED;
+    }
+    rc = store_grant_get(s->m->store, c->ds.id, s->user.id, &flags);
+    if (rc < 0)
+        return rc;
+    if (rc == 0) {
+        sess_detail(s, "dataset not granted to this user");
+        snprintf(c->detail, sizeof c->detail, "not granted");
+        return MAMORI_EDENIED;
+    }
+    c->handler = bit == R_OPERATOR && (flags & STORE_GRANT_HANDLER);
+    c->view = bit == R_VIEWER ? GUARD_VIEW_MASKED
+              : c->handler    ? GUARD_VIEW_PLAIN
+                              : GUARD_VIEW_NO_MYNUMBER;
+    return 0;
+}
+
+/* The stated purpose: required for reads of a dataset that asks for it,
+ * and refused when it holds a long number. */
+static int purpose_check(struct guard_call *c)
+{
+    mamori_sess *s = c->s;
+    char reason[sizeof s->reason];
+
+    /* Logging out always works; the entry withholds such a reason. */
+    if (s->reason[0] && c->op != OP_LOGOUT &&
+        guard_text_has_number(s->reason)) {
+        sess_detail(s,
+                    "reason: must not hold personal data (it has a run "
+                    "of %d or more digits)",
+                    GUARD_NUMBER_RUN);
+        snprintf(c->detail, sizeof c->detail, "reason refused");
+        return MAMORI_EINVAL;
+    }
+    if (c->has_ds && c->ds.require_reason && is_record_read(c->op) &&
+        guard_clean_text(s->reason, reason, sizeof reason) == 0) {
+        sess_detail(s,
+                    "dataset %s requires a reason for every read "
+                    "(--reason TEXT)",
+                    c->ds.name);
+        snprintf(c->detail, sizeof c->detail, "reason required");
+        return MAMORI_EINVAL;
+    }
+    return 0;
 }
 
 /* What a restricted session may still do. */
 static int restricted_allows(enum guard_op op)
 {
-    return op == OP_LOGOUT || op == OP_PASSWD;
+    return op == OP_LOGOUT || op == OP_PASSWD || op == OP_MFA_ENROLL ||
+           op == OP_MFA_CONFIRM || op == OP_DEVICE_ENROLL;
 }
 
 int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
@@ -226,31 +518,50 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     }
     if (s->restricted && !restricted_allows(op)) {
         rc = MAMORI_EDENIED;
-        sess_detail(s, "change the initial password first (mamori passwd)");
+        sess_detail(s, (s->restricted & MAMORI_NEED_PASSWD)
+                           ? "change the initial password first (mamori "
+                             "passwd)"
+                       : (s->restricted & MAMORI_NEED_MFA)
+                           ? "enrol a one-time code first (mamori mfa "
+                             "enroll)"
+                           : "this device is not approved (mamori device "
+                             "enroll, then an admin approves it)");
         goto refuse;
     }
-    if (!guard_role_allows(s->user.role, op)) {
+    if (is_record_op(op) && !c->has_ds) {
+        rc = MAMORI_EINVAL;
+        sess_detail(s, "no dataset given");
+        goto refuse;
+    }
+    if (is_record_op(op)) {
+        rc = record_access(c);
+    } else if (!guard_role_allows(s->user.role, op)) {
         rc = MAMORI_EDENIED;
         sess_detail(s, "role %s may not do %s", s->user.role, guard_action(op));
-        goto refuse;
     }
-    if (c->has_ds && strcmp(s->user.role, "operator") == 0) {
-        rc = store_grant_check(s->m->store, c->ds.id, s->user.id);
-        if (rc < 0)
+    if (rc == MAMORI_EDENIED)
+        goto refuse;
+    if (rc != 0)
+        goto fail;
+    rc = purpose_check(c);
+    if (rc != 0)
+        goto refuse;
+    c->admins = -1;
+    if (role_bit(s->user.role) == R_ADMIN) {
+        rc = count_admins(s->m->store, &c->admins);
+        if (rc != 0)
             goto fail;
-        if (rc == 0) {
-            rc = MAMORI_EDENIED;
-            sess_detail(s, "dataset not granted to this user");
-            goto refuse;
-        }
     }
     return 0;
 
 refuse:
     store_rollback(s->m->store);
     c->in_tx = 0;
-    record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error",
-                   rc == MAMORI_EDENIED ? "role or grant" : err_code(rc));
+    if (c->detail[0])
+        record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error", c->detail);
+    else
+        record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error",
+                       rc == MAMORI_EDENIED ? "role or grant" : err_code(rc));
 fail:
     if (c->in_tx)
         store_rollback(s->m->store);
@@ -316,6 +627,8 @@ int guard_end(struct guard_call *c, int rc)
     if (!s)
         return rc;
     st = s->m->store;
+    if (rc == 0 && c->admins >= 0)
+        rc = admin_cap_check(c);
     if (rc == 0) {
         if (c->parts) {
             /* The last piece: its own ids, and the total in the detail. */
@@ -337,12 +650,19 @@ int guard_end(struct guard_call *c, int rc)
     } else {
         store_rollback(st);
         /* A failed operation leaves an entry of its own; its ids and count
-         * describe what was attempted. */
+         * describe what was attempted. A refusal found by the operation
+         * (My Number rules, the admin cap) is a refusal like the gate's. */
         char detail[sizeof c->detail + 32];
         snprintf(detail, sizeof detail, "%s%s%s", err_code(rc),
                  c->detail[0] ? ": " : "", c->detail);
-        record_outcome(c, "error", detail);
+        record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error", detail);
     }
+    if (rc == 0 && c->breakglass)
+        syslog(LOG_ALERT,
+               "mamori: break-glass %lld: %s read dataset %s (%lld "
+               "records)",
+               (long long)c->breakglass, s->user.name, c->ds.name,
+               (long long)c->count);
     free(c->ids);
     c->ids = NULL;
     pthread_mutex_unlock(&s->m->lock);

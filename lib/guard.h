@@ -8,13 +8,19 @@
  *     rc = guard_end(&c, rc);                      // audit entry, commit
  *
  * guard_begin checks that the session is live and the role may do the
- * operation (and, for dataset operations, that the dataset exists and the
- * operator was granted it); it opens the store transaction. A refusal is
- * itself audited. guard_end appends the audit entry in the same transaction
- * as the work and commits; if the entry cannot be written nothing is
- * committed and the result is MAMORI_EAUDIT (fail closed): the caller must
- * then release nothing it produced. A failed operation is rolled back and
- * audited as an error.
+ * operation (and, for dataset operations, that the dataset exists; for
+ * record operations, that the operator or viewer was granted it, or that
+ * an admin's read falls in an approved break-glass window, and that a
+ * dataset requiring a stated purpose got one); it opens the store
+ * transaction and sets how records are released (view, handler). A
+ * refusal is itself audited. guard_end checks the admin cap (admin.max)
+ * after an admin's operation, appends the audit entry in the same
+ * transaction as the work and commits; if the entry cannot be written
+ * nothing is committed and the result is MAMORI_EAUDIT (fail closed): the
+ * caller must then release nothing it produced. A failed operation is
+ * rolled back and audited as an error, or as denied for MAMORI_EDENIED.
+ * Every entry's detail carries the session's stated purpose ("reason:
+ * ...") and, for a break-glass read, "break-glass ID" first.
  */
 #ifndef MAMORI_GUARD_H
 #define MAMORI_GUARD_H
@@ -49,6 +55,19 @@ enum guard_op {
     OP_SESSION_REVOKE,
     OP_CONFIG_LIST,
     OP_CONFIG_SET,
+    OP_DATASET_REVOKE,
+    OP_DATASET_GRANTS,
+    OP_BREAKGLASS_REQUEST,
+    OP_BREAKGLASS_APPROVE,
+    OP_BREAKGLASS_CLOSE,
+    OP_BREAKGLASS_LIST,
+    OP_MFA_ENROLL,
+    OP_MFA_CONFIRM,
+    OP_MFA_RESET,
+    OP_DEVICE_ENROLL,
+    OP_DEVICE_APPROVE,
+    OP_DEVICE_REVOKE,
+    OP_DEVICE_LIST,
     OP_COUNT
 };
 
@@ -65,7 +84,37 @@ struct guard_call {
     int parts;         /* pieces already written (long id lists) */
     int64_t count;
     char detail[128];
+    /* Set by guard_begin for record operations: how records are released
+     * (GUARD_VIEW_*), whether the caller may handle My Numbers in the
+     * dataset, and the break-glass window an admin's read runs under. */
+    unsigned view;
+    int handler;
+    int64_t breakglass;
+    int admins; /* admins when an admin's call began (the cap), else -1 */
 };
+
+/* How a record operation releases values. */
+enum guard_view {
+    GUARD_VIEW_PLAIN = 0,       /* as stored: a My Number handler */
+    GUARD_VIEW_NO_MYNUMBER = 1, /* mynumber fields masked */
+    GUARD_VIEW_MASKED = 2,      /* every field masked: a viewer */
+};
+
+/* 1 if role is one of the roles a user may have: admin, operator, auditor,
+ * viewer. (For user creation and role changes.) */
+int guard_role_valid(const char *role);
+
+/* Copies text into out (size bytes, NUL-terminated) without control or
+ * bidirectional-override characters and invalid UTF-8, cut at a character
+ * boundary; returns the length written. For a user's own words that go
+ * into the audit log (--reason). */
+size_t guard_clean_text(const char *text, char *out, size_t size);
+
+/* 1 if text holds a run of GUARD_NUMBER_RUN or more digits (ASCII or
+ * full-width; dashes between them do not end the run): it may be a My
+ * Number or a phone number, and must not go into the log. */
+#define GUARD_NUMBER_RUN 10
+int guard_text_has_number(const char *text);
 
 /* Action name of an operation as it appears in the audit log. */
 const char *guard_action(enum guard_op op);

@@ -54,6 +54,11 @@ const char *keys_vault_id(const struct keys *k);
  * destroyed). */
 int keys_dataset_key(struct keys *k, const char *dataset_uuid, uint32_t version,
                      int create, const uint8_t **key);
+/* The id under which keys_dataset_key keeps the identity key (version 1):
+ * it seals users' TOTP secrets and keys the MACs of their recovery codes.
+ * It belongs to no dataset, and no erasure touches it. */
+#define KEYS_IDENTITY_ID "identity"
+
 /* Destroys every key of the dataset (crypto-shredding). */
 int keys_dataset_destroy(struct keys *k, const char *dataset_uuid);
 

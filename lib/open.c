@@ -61,6 +61,15 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
                 const char *admin, const char *admin_password,
                 size_t password_len)
 {
+    return mamori_init_device(home, src, admin, admin_password, password_len,
+                              NULL, NULL, NULL);
+}
+
+int mamori_init_device(const char *home, const struct mamori_keysrc *src,
+                       const char *admin, const char *admin_password,
+                       size_t password_len, const char *device_name,
+                       const uint8_t device_pk[32], char *device_id)
+{
     struct mamori *m = NULL;
     char vault_id[37], created[24];
     struct stat st;
@@ -72,7 +81,7 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
     if (rc != 0)
         return rc;
     const char *rule;
-    rc = auth_password_ok(NULL, admin, admin_password, password_len, NULL, 0,
+    rc = auth_password_ok(NULL, admin, admin_password, password_len, NULL, 0, 0,
                           &rule);
     if (rc != 0)
         return rc;
@@ -107,6 +116,15 @@ int mamori_init(const char *home, const struct mamori_keysrc *src,
     if (rc == 0)
         rc = auth_user_create(m, admin, "admin", admin_password, password_len,
                               0);
+    if (rc == 0 && device_pk) {
+        struct store_user u;
+        rc = store_user_get(m->store, admin, &u);
+        crypto_wipe(u.pwhash, sizeof u.pwhash);
+        if (rc == 0)
+            rc = auth_device_register(m, u.id,
+                                      device_name ? device_name : "init",
+                                      device_pk, 1, device_id);
+    }
     if (rc == 0) {
         struct store_audit_row row;
         guard_event_row(&row, admin, "", OP_INIT, "ok", "vault created");

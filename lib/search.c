@@ -214,7 +214,8 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
             vault_rid_format(hit->r.id, idtext);
             rc = guard_add_id(c, idtext);
             if (rc == 0)
-                rc = vault_record_out(d, &hit->r, &hit->vs, &recs[*nout]);
+                rc = vault_record_out(d, &hit->r, &hit->vs, c->view,
+                                      &recs[*nout]);
             if (rc == 0)
                 (*nout)++;
         }
@@ -264,6 +265,16 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
+    if (rc == 0 && f->type == FT_MYNUMBER && !c.handler) {
+        /* Looking a person up by My Number is handling it. */
+        sess_detail(s,
+                    "field \"%s\": only the dataset's My Number handlers "
+                    "may search by My Number",
+                    f->name);
+        snprintf(c.detail, sizeof c.detail, "by %s: My Number, not a handler",
+                 f->name);
+        rc = MAMORI_EDENIED;
+    }
     if (rc == 0) {
         if (nvalues == 1)
             snprintf(c.detail, sizeof c.detail, "by %s", f->name);

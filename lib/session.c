@@ -66,14 +66,16 @@ static void client_copy(mamori_sess *s, const struct mamori_client *c)
 }
 
 /* Under the lock, in one transaction: the user row as it is now must still
- * match what the password was checked against; then the session row, the
- * user's last login (and a rehashed password), and the audit entry. */
+ * match what the password was checked against; the one-time code when the
+ * user has MFA; then the session row, the user's last login (and a
+ * rehashed password), and the audit entry. */
 static int login_commit(struct mamori *m, const struct store_user *u,
-                        const char *rehash, struct store_session *ss,
-                        const char *dev)
+                        const struct mamori_login_req *req, const char *rehash,
+                        struct store_session *ss)
 {
     struct store_user cur;
     struct store_audit_row row;
+    char detail[96] = "";
     int rc;
 
     memset(&cur, 0, sizeof cur);
@@ -84,6 +86,11 @@ static int login_commit(struct mamori *m, const struct store_user *u,
     if (rc == 0 && (cur.disabled || auth_locked(&cur, ss->created) ||
                     !crypto_equal(cur.pwhash, u->pwhash, sizeof u->pwhash)))
         rc = MAMORI_EAUTH;
+    if (rc == 0 && cur.mfa_state == STORE_MFA_ACTIVE)
+        rc = auth_mfa_check(m, &cur, req->otp, ss->created, detail,
+                            sizeof detail);
+    if (rc == 0)
+        rc = auth_device_check(m, cur.name, req, ss->created, ss->device);
     if (rc == 0) {
         cur.last_login = ss->created;
         cur.failures = 0;
@@ -93,13 +100,20 @@ static int login_commit(struct mamori *m, const struct store_user *u,
     }
     if (rc == 0) {
         ss->restricted = cur.must_change ? MAMORI_NEED_PASSWD : 0;
+        if (cur.mfa_state != STORE_MFA_ACTIVE && auth_mfa_required(m, cur.role))
+            ss->restricted |= MAMORI_NEED_MFA;
+        if (!ss->device[0] && config_int(m, CFG_DEVICE_REQUIRED))
+            ss->restricted |= MAMORI_NEED_DEVICE;
         ss->expires = ss->created +
                       (int64_t)config_int(m, CFG_SESSION_LIFETIME_HOURS) * 3600;
         rc = store_session_add(m->store, ss);
     }
     if (rc == 0) {
-        guard_event_row(&row, u->name, dev, OP_LOGIN, "ok",
-                        rehash[0] ? "password hash upgraded" : "");
+        size_t k = strlen(detail);
+        if (rehash[0])
+            snprintf(detail + k, sizeof detail - k, "%spassword hash upgraded",
+                     k ? "; " : "");
+        guard_event_row(&row, u->name, ss->device, OP_LOGIN, "ok", detail);
         rc = audit_append(m, &row);
     }
     if (rc == 0)
@@ -107,12 +121,22 @@ static int login_commit(struct mamori *m, const struct store_user *u,
     if (rc != 0)
         store_rollback(m->store);
     crypto_wipe(cur.pwhash, sizeof cur.pwhash);
+    crypto_wipe(cur.mfa_secret, sizeof cur.mfa_secret);
     return rc;
 }
 
 int mamori_login(mamori *m, const char *user, const char *password,
                  size_t password_len, const struct mamori_client *client,
                  char *token, size_t token_size)
+{
+    struct mamori_login_req req = {
+        .user = user, .password = password, .password_len = password_len};
+    return mamori_login_ex(m, &req, client, token, token_size);
+}
+
+int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
+                    const struct mamori_client *client, char *token,
+                    size_t token_size)
 {
     struct store_user u;
     struct store_session ss;
@@ -122,25 +146,27 @@ int mamori_login(mamori *m, const char *user, const char *password,
     int64_t now = mamori_now();
     int rc, found, ok;
 
-    if (!m || !user || !password || !token || token_size < MAMORI_TOKEN_LEN + 1)
+    if (!m || !req || !req->user || !req->password || !token ||
+        token_size < MAMORI_TOKEN_LEN + 1)
         return MAMORI_EINVAL;
     token[0] = '\0';
     rehash[0] = '\0';
     memset(&u, 0, sizeof u);
-    if (auth_check_name(user) != 0 || password_len > AUTH_PW_MAX) {
+    if (auth_check_name(req->user) != 0 || req->password_len > AUTH_PW_MAX) {
         found = 0;
     } else {
         pthread_mutex_lock(&m->lock);
-        rc = store_user_get(m->store, user, &u);
+        rc = store_user_get(m->store, req->user, &u);
         pthread_mutex_unlock(&m->lock);
         if (rc != 0 && rc != MAMORI_ENOTFOUND)
             return rc;
         found = rc == 0;
     }
+    crypto_wipe(u.mfa_secret, sizeof u.mfa_secret);
     if (found) {
-        ok = crypto_pw_verify(u.pwhash, password, password_len);
+        ok = crypto_pw_verify(u.pwhash, req->password, req->password_len);
     } else {
-        (void)crypto_pw_verify(dummy_hash(), password, password_len);
+        (void)crypto_pw_verify(dummy_hash(), req->password, req->password_len);
         ok = 0;
     }
     /* A locked or disabled account answers as a wrong password does, so
@@ -157,7 +183,7 @@ int mamori_login(mamori *m, const char *user, const char *password,
     /* Parameters older than today's are upgraded now that we have the
      * password (Argon2id at the current cost). */
     if (crypto_pw_needs_rehash(u.pwhash) &&
-        crypto_pw_hash(password, password_len, rehash) != 0)
+        crypto_pw_hash(req->password, req->password_len, rehash) != 0)
         rehash[0] = '\0';
 
     crypto_random(raw, sizeof raw);
@@ -168,12 +194,24 @@ int mamori_login(mamori *m, const char *user, const char *password,
     ss.created = ss.last_seen = now;
 
     pthread_mutex_lock(&m->lock);
-    rc = login_commit(m, &u, rehash, &ss, dev);
+    rc = login_commit(m, &u, req, rehash, &ss);
     pthread_mutex_unlock(&m->lock);
+    if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY) {
+        /* The password was right: the one-time code or the device proof
+         * was wrong (or the account changed meanwhile). */
+        int arc = auth_login_failed(m, u.id, u.name, dev,
+                                    rc == MAMORI_EKEY ? "device proof failed"
+                                                      : "wrong one-time code");
+        rc = arc == 0 ? MAMORI_EAUTH : arc;
+    } else if (rc == MAMORI_EOTP) {
+        int arc = guard_audit_event(m, u.name, dev, OP_LOGIN, "denied",
+                                    "one-time code needed");
+        rc = arc == 0 ? MAMORI_EOTP : arc;
+    } else if (rc == 0) {
+        crypto_b64(raw, sizeof raw, token);
+    }
     crypto_wipe(u.pwhash, sizeof u.pwhash);
     crypto_wipe(rehash, sizeof rehash);
-    if (rc == 0)
-        crypto_b64(raw, sizeof raw, token);
     crypto_wipe(raw, sizeof raw);
     return rc;
 }
@@ -213,6 +251,7 @@ int mamori_session_open(mamori *m, const char *token,
         rc = store_user_get_id(m->store, ss.user_id, &s->user);
     crypto_wipe(s->user.pwhash, sizeof s->user.pwhash);
     s->restricted = ss.restricted;
+    snprintf(s->device, sizeof s->device, "%s", ss.device);
     pthread_mutex_unlock(&m->lock);
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_ESESSION;

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 2
+#define STORE_SCHEMA_VERSION 5
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -51,6 +51,8 @@ int store_meta_get(struct store *s, const char *key, char *val, size_t size);
 int store_meta_set(struct store *s, const char *key, const char *val);
 
 /* ---- users ---- */
+enum { STORE_MFA_NONE = 0, STORE_MFA_PENDING = 1, STORE_MFA_ACTIVE = 2 };
+#define STORE_MFA_SECRET_MAX 128
 struct store_user {
     int64_t id;
     char name[64];
@@ -63,6 +65,10 @@ struct store_user {
     int failures;         /* consecutive failed logins */
     int64_t locked_until; /* unix time; 0 if not locked */
     int64_t pw_changed;   /* when the password was last set */
+    int mfa_state;        /* STORE_MFA_* */
+    uint8_t mfa_secret[STORE_MFA_SECRET_MAX]; /* sealed TOTP secret */
+    size_t mfa_secret_len;
+    int64_t mfa_last_step; /* newest TOTP step used (replay guard) */
 };
 int store_user_add(struct store *s, struct store_user *u); /* sets u->id */
 int store_user_get(struct store *s, const char *name, struct store_user *u);
@@ -80,6 +86,7 @@ struct store_session {
     int64_t last_seen;
     int64_t expires;
     unsigned restricted; /* MAMORI_NEED_* bits still to be done */
+    char device[37];     /* the proven device's id, "" if none */
 };
 int store_session_add(struct store *s, const struct store_session *ss);
 int store_session_get(struct store *s, const uint8_t token_hash[32],
@@ -108,6 +115,49 @@ int store_pwhist_add(struct store *s, int64_t user_id, const char *hash,
 int store_pwhist_list(struct store *s, int64_t user_id,
                       struct store_pwhash **out, size_t *n);
 
+/* ---- registered devices (端末) ---- */
+struct store_device {
+    char id[37];
+    char name[64];
+    char alg[16]; /* "ed25519" */
+    uint8_t pubkey[64];
+    size_t pubkey_len;
+    char state[16];                    /* "pending", "approved", "revoked" */
+    int64_t requested_by, approved_by; /* user ids, 0 if none */
+    int64_t created, approved, last_used;
+};
+int store_device_add(struct store *s, const struct store_device *d);
+int store_device_get(struct store *s, const char *id, struct store_device *d);
+/* The device with this public key that is not revoked (an approved one
+ * before a pending one); MAMORI_ENOTFOUND if none. */
+int store_device_by_key(struct store *s, const uint8_t *pk, size_t len,
+                        struct store_device *d);
+/* 1 if a device with this key was revoked (and none is live), else 0. */
+int store_device_revoked(struct store *s, const uint8_t *pk, size_t len);
+int store_device_update(struct store *s, const struct store_device *d);
+int store_device_list(struct store *s, struct store_device **out, size_t *n);
+/* Ends every session opened from the device; *n receives how many. */
+int store_session_delete_device(struct store *s, const char *device,
+                                int64_t *n);
+
+/* ---- login challenges: single-use nonces, kept hashed ---- */
+int store_challenge_add(struct store *s, const uint8_t hash[32],
+                        int64_t expires);
+/* Removes the challenge and gives its expiry: 0, or MAMORI_ENOTFOUND. */
+int store_challenge_take(struct store *s, const uint8_t hash[32],
+                         int64_t *expires);
+/* Removes the challenges that expired before now. */
+int store_challenge_prune(struct store *s, int64_t now);
+
+/* ---- MFA recovery codes: keyed MACs of the normalised codes ---- */
+/* Replaces the user's codes with n new ones (32-byte MACs). */
+int store_recovery_set(struct store *s, int64_t user_id,
+                       const uint8_t (*macs)[32], size_t n);
+/* Marks the unused code with this MAC used: 0, or MAMORI_ENOTFOUND. */
+int store_recovery_use(struct store *s, int64_t user_id, const uint8_t mac[32]);
+/* Unused codes left. */
+int store_recovery_left(struct store *s, int64_t user_id, int64_t *n);
+
 /* ---- settings changed by `mamori config` (defaults live in config.c) ---- */
 /* MAMORI_ENOTFOUND when the key was never set. */
 int store_config_get(struct store *s, const char *key, char *val, size_t size);
@@ -123,15 +173,67 @@ struct store_dataset {
     char ends[11];
     char state[16];
     int64_t created;
-    char schema[4096]; /* field list, "name:type:s;..." */
+    char schema[4096];  /* field list, "name:type:s;..." */
+    int require_reason; /* every record read must state a purpose */
 };
 int store_dataset_add(struct store *s, struct store_dataset *d); /* sets id */
 int store_dataset_get(struct store *s, const char *name,
                       struct store_dataset *d);
 int store_dataset_list(struct store *s, struct store_dataset **out, size_t *n);
+
+/* ---- grants: which operators and viewers work on a dataset ---- */
+#define STORE_GRANT_HANDLER 1u /* designated My Number handler */
+struct store_grant {
+    int64_t dataset_id;
+    int64_t user_id;
+    unsigned flags; /* STORE_GRANT_* */
+};
+/* A plain grant; MAMORI_EEXIST if the user has one already. */
 int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id);
+/* Grants the dataset with exactly these flags (adds, or replaces the
+ * flags of an existing grant). */
+int store_grant_set(struct store *s, int64_t dataset_id, int64_t user_id,
+                    unsigned flags);
 /* 1 if granted, 0 if not, <0 on error. */
 int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id);
+/* As store_grant_check; *flags (may be NULL) receives the grant's flags, 0
+ * when there is none. */
+int store_grant_get(struct store *s, int64_t dataset_id, int64_t user_id,
+                    unsigned *flags);
+/* MAMORI_ENOTFOUND if there was no such grant. */
+int store_grant_delete(struct store *s, int64_t dataset_id, int64_t user_id);
+/* Every grant, by dataset id then user id; *out malloc'd. */
+int store_grant_list(struct store *s, struct store_grant **out, size_t *n);
+
+/* ---- break-glass: an admin's emergency read of a dataset, approved by a
+ * second admin, for a limited time ---- */
+struct store_breakglass {
+    int64_t id;
+    int64_t dataset_id;
+    int64_t requester; /* user id */
+    int64_t approver;  /* user id, 0 while pending */
+    int64_t requested; /* unix time */
+    int64_t approved;  /* 0 while pending */
+    int64_t expires;   /* end of the window; 0 while pending */
+    char reason[256];
+};
+int store_breakglass_add(struct store *s, struct store_breakglass *b);
+int store_breakglass_get(struct store *s, int64_t id,
+                         struct store_breakglass *b);
+/* Approves a pending request: MAMORI_ESTATE if it is not pending. */
+int store_breakglass_approve(struct store *s, int64_t id, int64_t approver,
+                             int64_t approved, int64_t expires);
+/* Ends an approved window at time end if it would close later; withdraws
+ * a pending request (it can no longer be approved). */
+int store_breakglass_end(struct store *s, int64_t id, int64_t end);
+/* Every request, oldest first; *out malloc'd. */
+int store_breakglass_list(struct store *s, struct store_breakglass **out,
+                          size_t *n);
+/* The approved window of user on the dataset that is open at now (the
+ * newest if several); MAMORI_ENOTFOUND if none. */
+int store_breakglass_active(struct store *s, int64_t dataset_id,
+                            int64_t user_id, int64_t now,
+                            struct store_breakglass *b);
 
 /* ---- records (ciphertext only) ---- */
 struct store_record {

@@ -98,10 +98,28 @@ static const char migration_2[] =
     "CREATE TABLE config(key TEXT PRIMARY KEY, value TEXT NOT NULL)"
     " WITHOUT ROWID;";
 
+/* Least privilege: datasets that require a stated purpose for reads, My
+ * Number handlers (a flag on the grant), break-glass requests. */
+static const char migration_3[] =
+    "ALTER TABLE datasets ADD COLUMN require_reason INTEGER NOT NULL"
+    " DEFAULT 0;"
+    "ALTER TABLE grants ADD COLUMN handler INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE breakglass(id INTEGER PRIMARY KEY,"
+    " dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    " requester INTEGER NOT NULL REFERENCES users(id),"
+    " approver INTEGER NOT NULL DEFAULT 0, requested INTEGER NOT NULL,"
+    " approved INTEGER NOT NULL DEFAULT 0, expires INTEGER NOT NULL DEFAULT 0,"
+    " reason TEXT NOT NULL);"
+    "CREATE INDEX breakglass_open ON breakglass(dataset_id, requester,"
+    " expires);";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
     migration_2,
+    migration_3,
+    store_migration_mfa,
+    store_migration_devices,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -110,7 +128,8 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 /* ---- statements ---------------------------------------------------------- */
 
 #define DATASET_COLS                                                           \
-    "id, uuid, name, client, purpose, ends, state, created, schema"
+    "id, uuid, name, client, purpose, ends, state, created, schema,"           \
+    " require_reason"
 #define AUDIT_COLS                                                             \
     "seq, time, user, device, action, dataset, record_ids, count, outcome,"    \
     " detail, prev_mac, mac"
@@ -123,12 +142,12 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_META_SET] = "INSERT INTO meta(key, value) VALUES(?1, ?2)"
                     " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
     [ST_DATASET_ADD] = "INSERT INTO datasets(uuid, name, client, purpose,"
-                       " ends, state, created, schema)"
-                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
+                       " ends, state, created, schema, require_reason)"
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
     [ST_DATASET_GET] = "SELECT " DATASET_COLS " FROM datasets WHERE name = ?1",
     [ST_DATASET_LIST] = "SELECT " DATASET_COLS " FROM datasets ORDER BY name",
     [ST_GRANT_ADD] = "INSERT INTO grants(dataset_id, user_id) VALUES(?1, ?2)",
-    [ST_GRANT_CHECK] = "SELECT 1 FROM grants"
+    [ST_GRANT_CHECK] = "SELECT handler FROM grants"
                        " WHERE dataset_id = ?1 AND user_id = ?2",
     [ST_RECORD_PUT] =
         "INSERT INTO records(dataset_id, id, version, key_version, updated,"
@@ -574,6 +593,7 @@ out:
 
 static int read_dataset(sqlite3_stmt *st, struct store_dataset *d)
 {
+    int64_t flag = 0;
     int rc;
 
     memset(d, 0, sizeof *d);
@@ -587,8 +607,13 @@ static int read_dataset(sqlite3_stmt *st, struct store_dataset *d)
         (rc = sq_col_text(st, 5, d->ends, sizeof d->ends, MAMORI_EIO)) != 0 ||
         (rc = sq_col_text(st, 6, d->state, sizeof d->state, MAMORI_EIO)) != 0 ||
         (rc = sq_col_i64(st, 7, &d->created, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_text(st, 8, d->schema, sizeof d->schema, MAMORI_EIO)) != 0)
+        (rc = sq_col_text(st, 8, d->schema, sizeof d->schema, MAMORI_EIO)) !=
+            0 ||
+        (rc = sq_col_i64(st, 9, &flag, MAMORI_EIO)) != 0)
         return rc;
+    if (flag != 0 && flag != 1)
+        return MAMORI_EIO;
+    d->require_reason = (int)flag;
     return 0;
 }
 
@@ -609,7 +634,8 @@ int store_dataset_add(struct store *s, struct store_dataset *d)
         (rc = sq_bind_field(st, 5, d->ends, sizeof d->ends)) != 0 ||
         (rc = sq_bind_field(st, 6, d->state, sizeof d->state)) != 0 ||
         (rc = sq_bind_i64(st, 7, d->created)) != 0 ||
-        (rc = sq_bind_field(st, 8, d->schema, sizeof d->schema)) != 0)
+        (rc = sq_bind_field(st, 8, d->schema, sizeof d->schema)) != 0 ||
+        (rc = sq_bind_i64(st, 9, d->require_reason != 0)) != 0)
         goto out;
     rc = sq_step_done(st);
     if (rc == 0)
@@ -665,11 +691,15 @@ int store_grant_add(struct store *s, int64_t dataset_id, int64_t user_id)
     return rc;
 }
 
-int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id)
+int store_grant_get(struct store *s, int64_t dataset_id, int64_t user_id,
+                    unsigned *flags)
 {
     sqlite3_stmt *st = NULL;
+    int64_t handler = 0;
     int rc = stmt_get(s, ST_GRANT_CHECK, &st);
 
+    if (flags != NULL)
+        *flags = 0;
     if (rc == 0)
         rc = sq_bind_i64(st, 1, dataset_id);
     if (rc == 0)
@@ -677,12 +707,252 @@ int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id)
     if (rc == 0) {
         rc = sq_step_row(st);
         if (rc == 0)
+            rc = sq_col_i64(st, 0, &handler, MAMORI_EIO);
+        if (rc == 0 && handler != 0 && handler != 1)
+            rc = MAMORI_EIO;
+        if (rc == 0) {
+            if (flags != NULL && handler)
+                *flags = STORE_GRANT_HANDLER;
             rc = 1;
-        else if (rc == MAMORI_ENOTFOUND)
+        } else if (rc == MAMORI_ENOTFOUND) {
             rc = 0;
+        }
     }
     sq_done(st);
     return rc;
+}
+
+int store_grant_check(struct store *s, int64_t dataset_id, int64_t user_id)
+{
+    return store_grant_get(s, dataset_id, user_id, NULL);
+}
+
+/* Statements of rare operations (grant changes, break-glass) are prepared
+ * for each use rather than given a slot of the statement cache. */
+static int prep(struct store *s, const char *sql, sqlite3_stmt **st)
+{
+    int rc;
+
+    *st = NULL;
+    if (s == NULL || s->db == NULL)
+        return MAMORI_EINVAL;
+    rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+    if (rc != SQLITE_OK) {
+        sqlite3_finalize(*st);
+        *st = NULL;
+        return sq_err(rc) != 0 ? sq_err(rc) : MAMORI_EIO;
+    }
+    return 0;
+}
+
+/* Binds the int64 values v[0..n) to ?1..?n and runs the statement, which
+ * returns no rows; *changed (may be NULL) receives the rows it changed. */
+static int run_i64(struct store *s, const char *sql, const int64_t *v, int n,
+                   int64_t *changed)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s, sql, &st);
+
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = sq_bind_i64(st, i + 1, v[i]);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && changed != NULL)
+        *changed = sqlite3_changes64(s->db);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_grant_set(struct store *s, int64_t dataset_id, int64_t user_id,
+                    unsigned flags)
+{
+    const int64_t v[3] = {dataset_id, user_id,
+                          (flags & STORE_GRANT_HANDLER) != 0};
+
+    return run_i64(s,
+                   "INSERT INTO grants(dataset_id, user_id, handler)"
+                   " VALUES(?1, ?2, ?3) ON CONFLICT(dataset_id, user_id)"
+                   " DO UPDATE SET handler = excluded.handler",
+                   v, 3, NULL);
+}
+
+int store_grant_delete(struct store *s, int64_t dataset_id, int64_t user_id)
+{
+    const int64_t v[2] = {dataset_id, user_id};
+    int64_t changed = 0;
+    int rc = run_i64(s,
+                     "DELETE FROM grants WHERE dataset_id = ?1"
+                     " AND user_id = ?2",
+                     v, 2, &changed);
+
+    if (rc == 0 && changed == 0)
+        rc = MAMORI_ENOTFOUND;
+    return rc;
+}
+
+static int read_grant(sqlite3_stmt *st, void *elem)
+{
+    struct store_grant *g = elem;
+    int64_t handler = 0;
+    int rc;
+
+    memset(g, 0, sizeof *g);
+    if ((rc = sq_col_i64(st, 0, &g->dataset_id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 1, &g->user_id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 2, &handler, MAMORI_EIO)) != 0)
+        return rc;
+    if (handler != 0 && handler != 1)
+        return MAMORI_EIO;
+    g->flags = handler ? STORE_GRANT_HANDLER : 0;
+    return 0;
+}
+
+int store_grant_list(struct store *s, struct store_grant **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = prep(s,
+                  "SELECT dataset_id, user_id, handler FROM grants"
+                  " ORDER BY dataset_id, user_id",
+                  &st);
+
+    if (rc == 0)
+        rc = sq_list_bound(st, sizeof **out, read_grant, (void **)out, n);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* ---- break-glass --------------------------------------------------------- */
+
+#define BREAKGLASS_COLS                                                        \
+    "id, dataset_id, requester, approver, requested, approved, expires,"       \
+    " reason"
+
+static int read_breakglass(sqlite3_stmt *st, void *elem)
+{
+    struct store_breakglass *b = elem;
+    int rc;
+
+    memset(b, 0, sizeof *b);
+    if ((rc = sq_col_i64(st, 0, &b->id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 1, &b->dataset_id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 2, &b->requester, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 3, &b->approver, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 4, &b->requested, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 5, &b->approved, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 6, &b->expires, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 7, b->reason, sizeof b->reason, MAMORI_EIO)) != 0)
+        return rc;
+    return 0;
+}
+
+int store_breakglass_add(struct store *s, struct store_breakglass *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (b == NULL)
+        return rc;
+    rc = prep(s,
+              "INSERT INTO breakglass(dataset_id, requester, requested,"
+              " reason) VALUES(?1, ?2, ?3, ?4)",
+              &st);
+    if (rc == 0 &&
+        ((rc = sq_bind_i64(st, 1, b->dataset_id)) != 0 ||
+         (rc = sq_bind_i64(st, 2, b->requester)) != 0 ||
+         (rc = sq_bind_i64(st, 3, b->requested)) != 0 ||
+         (rc = sq_bind_field(st, 4, b->reason, sizeof b->reason)) != 0))
+        goto out;
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0) {
+        b->id = sqlite3_last_insert_rowid(s->db);
+        b->approver = b->approved = b->expires = 0;
+    }
+out:
+    sqlite3_finalize(st);
+    return rc;
+}
+
+/* The one row the statement sql, with ?1..?n bound to v, returns. */
+static int breakglass_one(struct store *s, const char *sql, const int64_t *v,
+                          int n, struct store_breakglass *b)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = b != NULL ? prep(s, sql, &st) : MAMORI_EINVAL;
+
+    for (int i = 0; rc == 0 && i < n; i++)
+        rc = sq_bind_i64(st, i + 1, v[i]);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = read_breakglass(st, b);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_breakglass_get(struct store *s, int64_t id,
+                         struct store_breakglass *b)
+{
+    return breakglass_one(
+        s, "SELECT " BREAKGLASS_COLS " FROM breakglass WHERE id = ?1", &id, 1,
+        b);
+}
+
+int store_breakglass_approve(struct store *s, int64_t id, int64_t approver,
+                             int64_t approved, int64_t expires)
+{
+    const int64_t v[4] = {id, approver, approved, expires};
+    int64_t changed = 0;
+    int rc = run_i64(s,
+                     "UPDATE breakglass SET approver = ?2, approved = ?3,"
+                     " expires = ?4 WHERE id = ?1 AND approver = 0"
+                     " AND expires = 0",
+                     v, 4, &changed);
+
+    if (rc == 0 && changed == 0)
+        rc = MAMORI_ESTATE;
+    return rc;
+}
+
+int store_breakglass_end(struct store *s, int64_t id, int64_t end)
+{
+    const int64_t v[2] = {id, end};
+    int64_t changed = 0;
+    int rc = run_i64(s,
+                     "UPDATE breakglass SET expires = ?2 WHERE id = ?1 AND"
+                     " ((approver = 0 AND expires = 0) OR expires > ?2)",
+                     v, 2, &changed);
+
+    if (rc == 0 && changed == 0)
+        rc = MAMORI_ESTATE;
+    return rc;
+}
+
+int store_breakglass_list(struct store *s, struct store_breakglass **out,
+                          size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc =
+        prep(s, "SELECT " BREAKGLASS_COLS " FROM breakglass ORDER BY id", &st);
+
+    if (rc == 0)
+        rc = sq_list_bound(st, sizeof **out, read_breakglass, (void **)out, n);
+    sqlite3_finalize(st);
+    return rc;
+}
+
+int store_breakglass_active(struct store *s, int64_t dataset_id,
+                            int64_t user_id, int64_t now,
+                            struct store_breakglass *b)
+{
+    const int64_t v[3] = {dataset_id, user_id, now};
+
+    return breakglass_one(s,
+                          "SELECT " BREAKGLASS_COLS " FROM breakglass"
+                          " WHERE dataset_id = ?1 AND requester = ?2"
+                          " AND approver != 0 AND approved <= ?3"
+                          " AND expires > ?3 ORDER BY id DESC LIMIT 1",
+                          v, 3, b);
 }
 
 /* ---- records ------------------------------------------------------------- */

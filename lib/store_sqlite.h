@@ -56,6 +56,20 @@ enum stmt_id {
     ST_PWHIST_ADD,
     ST_PWHIST_TRIM,
     ST_PWHIST_LIST,
+    ST_RECOVERY_CLEAR,
+    ST_RECOVERY_ADD,
+    ST_RECOVERY_USE,
+    ST_RECOVERY_LEFT,
+    ST_DEVICE_ADD,
+    ST_DEVICE_GET,
+    ST_DEVICE_BY_KEY,
+    ST_DEVICE_REVOKED,
+    ST_DEVICE_UPDATE,
+    ST_DEVICE_LIST,
+    ST_SESSION_DELETE_DEVICE,
+    ST_CHALLENGE_ADD,
+    ST_CHALLENGE_TAKE,
+    ST_CHALLENGE_PRUNE,
     ST_CONFIG_GET,
     ST_CONFIG_SET,
     ST_COUNT_
@@ -72,6 +86,10 @@ struct store {
     int64_t last_ds, last_rid;
     uint8_t last_id[STORE_RID_LEN];
 };
+
+/* Schema steps kept beside the tables they make (store_sqlite_auth.c). */
+extern const char store_migration_mfa[];
+extern const char store_migration_devices[];
 
 /* SQLite result code (extended codes on) to a MAMORI_E* code. */
 int sq_err(int rc);

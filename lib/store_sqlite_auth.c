@@ -15,24 +15,33 @@
 
 #define USER_COLS                                                              \
     "id, name, role, pwhash, created, last_login, disabled, must_change,"      \
-    " failures, locked_until, pw_changed"
+    " failures, locked_until, pw_changed, mfa_state, mfa_secret,"              \
+    " mfa_last_step"
 #define SESSION_COLS                                                           \
-    "token_hash, user_id, os_uid, created, last_seen, expires, restricted"
+    "token_hash, user_id, os_uid, created, last_seen, expires, restricted,"    \
+    " device"
+#define DEVICE_COLS                                                            \
+    "id, name, alg, pubkey, state, requested_by, approved_by, created,"        \
+    " approved, last_used"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_USER_ADD] = "INSERT INTO users(name, role, pwhash, created,"
                     " last_login, disabled, must_change, failures,"
-                    " locked_until, pw_changed)"
-                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+                    " locked_until, pw_changed, mfa_state, mfa_secret,"
+                    " mfa_last_step)"
+                    " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
+                    " ?12, ?13)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
     [ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [ST_USER_UPDATE] = "UPDATE users SET name = ?2, role = ?3, pwhash = ?4,"
                        " created = ?5, last_login = ?6, disabled = ?7,"
                        " must_change = ?8, failures = ?9,"
-                       " locked_until = ?10, pw_changed = ?11 WHERE id = ?1",
+                       " locked_until = ?10, pw_changed = ?11,"
+                       " mfa_state = ?12, mfa_secret = ?13,"
+                       " mfa_last_step = ?14 WHERE id = ?1",
     [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
     [ST_SESSION_ADD] = "INSERT INTO sessions(" SESSION_COLS ")"
-                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7)",
+                       " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
     [ST_SESSION_GET] =
         "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1",
     [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2"
@@ -52,6 +61,33 @@ static const char *const stmt_sql[ST_COUNT_] = {
                        " WHERE user_id = ?1) - ?2",
     [ST_PWHIST_LIST] = "SELECT pwhash FROM pw_history WHERE user_id = ?1"
                        " ORDER BY seq DESC",
+    [ST_RECOVERY_CLEAR] = "DELETE FROM recovery_codes WHERE user_id = ?1",
+    [ST_RECOVERY_ADD] = "INSERT INTO recovery_codes(user_id, mac, used)"
+                        " VALUES(?1, ?2, 0)",
+    [ST_RECOVERY_USE] = "UPDATE recovery_codes SET used = 1"
+                        " WHERE user_id = ?1 AND mac = ?2 AND used = 0",
+    [ST_RECOVERY_LEFT] = "SELECT count(*) FROM recovery_codes"
+                         " WHERE user_id = ?1 AND used = 0",
+    [ST_DEVICE_ADD] = "INSERT INTO devices(" DEVICE_COLS ")"
+                      " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10)",
+    [ST_DEVICE_GET] = "SELECT " DEVICE_COLS " FROM devices WHERE id = ?1",
+    [ST_DEVICE_BY_KEY] = "SELECT " DEVICE_COLS " FROM devices"
+                         " WHERE pubkey = ?1 AND state != 'revoked'"
+                         " ORDER BY state = 'approved' DESC LIMIT 1",
+    [ST_DEVICE_REVOKED] = "SELECT count(*) FROM devices WHERE pubkey = ?1"
+                          " AND state = 'revoked'",
+    [ST_DEVICE_UPDATE] = "UPDATE devices SET name = ?2, alg = ?3,"
+                         " pubkey = ?4, state = ?5, requested_by = ?6,"
+                         " approved_by = ?7, created = ?8, approved = ?9,"
+                         " last_used = ?10 WHERE id = ?1",
+    [ST_DEVICE_LIST] =
+        "SELECT " DEVICE_COLS " FROM devices ORDER BY created, id",
+    [ST_SESSION_DELETE_DEVICE] = "DELETE FROM sessions WHERE device = ?1",
+    [ST_CHALLENGE_ADD] = "INSERT INTO challenges(hash, expires)"
+                         " VALUES(?1, ?2)",
+    [ST_CHALLENGE_TAKE] = "DELETE FROM challenges WHERE hash = ?1"
+                          " RETURNING expires",
+    [ST_CHALLENGE_PRUNE] = "DELETE FROM challenges WHERE expires < ?1",
     [ST_CONFIG_GET] = "SELECT value FROM config WHERE key = ?1",
     [ST_CONFIG_SET] = "INSERT INTO config(key, value) VALUES(?1, ?2)"
                       " ON CONFLICT(key) DO UPDATE SET value = excluded.value",
@@ -94,13 +130,27 @@ static int read_user(sqlite3_stmt *st, struct store_user *u)
         (rc = col_int(st, 7, &u->must_change)) != 0 ||
         (rc = col_int(st, 8, &u->failures)) != 0 ||
         (rc = sq_col_i64(st, 9, &u->locked_until, MAMORI_EIO)) != 0 ||
-        (rc = sq_col_i64(st, 10, &u->pw_changed, MAMORI_EIO)) != 0)
+        (rc = sq_col_i64(st, 10, &u->pw_changed, MAMORI_EIO)) != 0 ||
+        (rc = col_int(st, 11, &u->mfa_state)) != 0 ||
+        (rc = sq_col_i64(st, 13, &u->mfa_last_step, MAMORI_EIO)) != 0)
         return rc;
+    /* The sealed secret: NULL when none. */
+    if (sqlite3_column_type(st, 12) == SQLITE_BLOB) {
+        int n = sqlite3_column_bytes(st, 12);
+        const void *p = sqlite3_column_blob(st, 12);
+        if (n <= 0 || (size_t)n > sizeof u->mfa_secret || p == NULL)
+            return MAMORI_EIO;
+        memcpy(u->mfa_secret, p, (size_t)n);
+        u->mfa_secret_len = (size_t)n;
+    } else if (sqlite3_column_type(st, 12) != SQLITE_NULL) {
+        return MAMORI_EIO;
+    }
     return 0;
 }
 
 /* Binds name, role, pwhash, created, last_login, disabled, must_change,
- * failures, locked_until, pw_changed from parameter first on. */
+ * failures, locked_until, pw_changed, mfa_state, mfa_secret, mfa_last_step
+ * from parameter first on. */
 static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
 {
     int rc;
@@ -114,7 +164,13 @@ static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
         (rc = sq_bind_i64(st, first + 6, u->must_change)) != 0 ||
         (rc = sq_bind_i64(st, first + 7, u->failures)) != 0 ||
         (rc = sq_bind_i64(st, first + 8, u->locked_until)) != 0 ||
-        (rc = sq_bind_i64(st, first + 9, u->pw_changed)) != 0)
+        (rc = sq_bind_i64(st, first + 9, u->pw_changed)) != 0 ||
+        (rc = sq_bind_i64(st, first + 10, u->mfa_state)) != 0 ||
+        (rc = u->mfa_secret_len
+                  ? sq_bind_blob(st, first + 11, u->mfa_secret,
+                                 u->mfa_secret_len)
+                  : sq_err(sqlite3_bind_null(st, first + 11))) != 0 ||
+        (rc = sq_bind_i64(st, first + 12, u->mfa_last_step)) != 0)
         return rc;
     return 0;
 }
@@ -233,6 +289,8 @@ int store_session_add(struct store *s, const struct store_session *ss)
     if (rc == 0)
         rc = sq_bind_i64(st, 7, (int64_t)ss->restricted);
     if (rc == 0)
+        rc = sq_bind_field(st, 8, ss->device, sizeof ss->device);
+    if (rc == 0)
         rc = sq_step_done(st);
 out:
     sq_done(st);
@@ -253,7 +311,9 @@ static int read_session(sqlite3_stmt *st, struct store_session *ss)
         (rc = sq_col_i64(st, 3, &ss->created, MAMORI_EIO)) != 0 ||
         (rc = sq_col_i64(st, 4, &ss->last_seen, MAMORI_EIO)) != 0 ||
         (rc = sq_col_i64(st, 5, &ss->expires, MAMORI_EIO)) != 0 ||
-        (rc = col_int(st, 6, &restricted)) != 0)
+        (rc = col_int(st, 6, &restricted)) != 0 ||
+        (rc = sq_col_text(st, 7, ss->device, sizeof ss->device, MAMORI_EIO)) !=
+            0)
         return rc;
 #if LONG_MAX < INT64_MAX
     if (uid < LONG_MIN || uid > LONG_MAX)
@@ -465,3 +525,290 @@ int store_config_set(struct store *s, const char *key, const char *val)
     sq_done(st);
     return rc;
 }
+
+/* ---- MFA recovery codes -------------------------------------------------- */
+
+int store_recovery_set(struct store *s, int64_t user_id,
+                       const uint8_t (*macs)[32], size_t n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_RECOVERY_CLEAR, &st);
+
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    sq_done(st);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = stmt_get(s, ST_RECOVERY_ADD, &st);
+        if (rc == 0)
+            rc = sq_bind_i64(st, 1, user_id);
+        if (rc == 0)
+            rc = sq_bind_blob(st, 2, macs[i], 32);
+        if (rc == 0)
+            rc = sq_step_done(st);
+        sq_done(st);
+    }
+    return rc;
+}
+
+int store_recovery_use(struct store *s, int64_t user_id, const uint8_t mac[32])
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_RECOVERY_USE, &st);
+
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = sq_bind_blob(st, 2, mac, 32);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+    sq_done(st);
+    return rc;
+}
+
+int store_recovery_left(struct store *s, int64_t user_id, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_RECOVERY_LEFT, &st);
+
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, user_id);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_i64(st, 0, n, MAMORI_EIO);
+    sq_done(st);
+    return rc;
+}
+
+/* Schema step for MFA (see store_sqlite.c, migrations). */
+const char store_migration_mfa[] =
+    "ALTER TABLE users ADD COLUMN mfa_state INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN mfa_secret BLOB;"
+    "ALTER TABLE users ADD COLUMN mfa_last_step INTEGER NOT NULL DEFAULT 0;"
+    "CREATE TABLE recovery_codes(user_id INTEGER NOT NULL REFERENCES users(id),"
+    " mac BLOB NOT NULL, used INTEGER NOT NULL,"
+    " PRIMARY KEY(user_id, mac)) WITHOUT ROWID;";
+
+/* ---- devices ------------------------------------------------------------- */
+
+static int read_device(sqlite3_stmt *st, struct store_device *d)
+{
+    int rc;
+    int n;
+    const void *p;
+
+    memset(d, 0, sizeof *d);
+    if ((rc = sq_col_text(st, 0, d->id, sizeof d->id, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 1, d->name, sizeof d->name, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 2, d->alg, sizeof d->alg, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_text(st, 4, d->state, sizeof d->state, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 5, &d->requested_by, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 6, &d->approved_by, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 7, &d->created, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 8, &d->approved, MAMORI_EIO)) != 0 ||
+        (rc = sq_col_i64(st, 9, &d->last_used, MAMORI_EIO)) != 0)
+        return rc;
+    if (sqlite3_column_type(st, 3) != SQLITE_BLOB)
+        return MAMORI_EIO;
+    n = sqlite3_column_bytes(st, 3);
+    p = sqlite3_column_blob(st, 3);
+    if (n <= 0 || (size_t)n > sizeof d->pubkey || p == NULL)
+        return MAMORI_EIO;
+    memcpy(d->pubkey, p, (size_t)n);
+    d->pubkey_len = (size_t)n;
+    return 0;
+}
+
+static int read_device_elem(sqlite3_stmt *st, void *elem)
+{
+    return read_device(st, elem);
+}
+
+/* Binds id, then the other columns in DEVICE_COLS order. */
+static int bind_device(sqlite3_stmt *st, const struct store_device *d)
+{
+    int rc;
+
+    if ((rc = sq_bind_field(st, 1, d->id, sizeof d->id)) != 0 ||
+        (rc = sq_bind_field(st, 2, d->name, sizeof d->name)) != 0 ||
+        (rc = sq_bind_field(st, 3, d->alg, sizeof d->alg)) != 0 ||
+        (rc = sq_bind_blob(st, 4, d->pubkey, d->pubkey_len)) != 0 ||
+        (rc = sq_bind_field(st, 5, d->state, sizeof d->state)) != 0 ||
+        (rc = sq_bind_i64(st, 6, d->requested_by)) != 0 ||
+        (rc = sq_bind_i64(st, 7, d->approved_by)) != 0 ||
+        (rc = sq_bind_i64(st, 8, d->created)) != 0 ||
+        (rc = sq_bind_i64(st, 9, d->approved)) != 0 ||
+        (rc = sq_bind_i64(st, 10, d->last_used)) != 0)
+        return rc;
+    return 0;
+}
+
+static int device_write(struct store *s, enum stmt_id id,
+                        const struct store_device *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (d == NULL || d->pubkey_len == 0 || d->pubkey_len > sizeof d->pubkey)
+        return rc;
+    rc = stmt_get(s, id, &st);
+    if (rc == 0)
+        rc = bind_device(st, d);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && id == ST_DEVICE_UPDATE && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ENOTFOUND;
+    sq_done(st);
+    return rc;
+}
+
+int store_device_add(struct store *s, const struct store_device *d)
+{
+    return device_write(s, ST_DEVICE_ADD, d);
+}
+
+int store_device_update(struct store *s, const struct store_device *d)
+{
+    return device_write(s, ST_DEVICE_UPDATE, d);
+}
+
+int store_device_get(struct store *s, const char *id, struct store_device *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (id == NULL || d == NULL)
+        return rc;
+    rc = stmt_get(s, ST_DEVICE_GET, &st);
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, id, 0);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = read_device(st, d);
+    sq_done(st);
+    return rc;
+}
+
+int store_device_by_key(struct store *s, const uint8_t *pk, size_t len,
+                        struct store_device *d)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (pk == NULL || len == 0 || d == NULL)
+        return rc;
+    rc = stmt_get(s, ST_DEVICE_BY_KEY, &st);
+    if (rc == 0)
+        rc = sq_bind_blob(st, 1, pk, len);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = read_device(st, d);
+    sq_done(st);
+    return rc;
+}
+
+int store_device_revoked(struct store *s, const uint8_t *pk, size_t len)
+{
+    sqlite3_stmt *st = NULL;
+    int64_t n = 0;
+    int rc = stmt_get(s, ST_DEVICE_REVOKED, &st);
+
+    if (rc == 0)
+        rc = sq_bind_blob(st, 1, pk, len);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_i64(st, 0, &n, MAMORI_EIO);
+    sq_done(st);
+    /* Unreadable: treat as revoked (fail closed). */
+    return rc != 0 || n > 0;
+}
+
+int store_device_list(struct store *s, struct store_device **out, size_t *n)
+{
+    return sq_list_rows(s, ST_DEVICE_LIST, stmt_sql[ST_DEVICE_LIST],
+                        sizeof **out, read_device_elem, (void **)out, n);
+}
+
+int store_session_delete_device(struct store *s, const char *device, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_SESSION_DELETE_DEVICE, &st);
+
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, device, 0);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && n)
+        *n = sqlite3_changes(s->db);
+    sq_done(st);
+    return rc;
+}
+
+/* ---- login challenges ---------------------------------------------------- */
+
+int store_challenge_add(struct store *s, const uint8_t hash[32],
+                        int64_t expires)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_CHALLENGE_ADD, &st);
+
+    if (rc == 0)
+        rc = sq_bind_blob(st, 1, hash, 32);
+    if (rc == 0)
+        rc = sq_bind_i64(st, 2, expires);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    sq_done(st);
+    return rc;
+}
+
+int store_challenge_take(struct store *s, const uint8_t hash[32],
+                         int64_t *expires)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_CHALLENGE_TAKE, &st);
+
+    if (rc == 0)
+        rc = sq_bind_blob(st, 1, hash, 32);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_i64(st, 0, expires, MAMORI_EIO);
+    /* Finish the statement so the DELETE completes. */
+    if (rc == 0 && sqlite3_step(st) != SQLITE_DONE)
+        rc = MAMORI_EIO;
+    sq_done(st);
+    return rc;
+}
+
+int store_challenge_prune(struct store *s, int64_t now)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_CHALLENGE_PRUNE, &st);
+
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, now);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    sq_done(st);
+    return rc;
+}
+
+/* Schema step for registered devices and login challenges. */
+const char store_migration_devices[] =
+    "CREATE TABLE devices(id TEXT PRIMARY KEY, name TEXT NOT NULL,"
+    " alg TEXT NOT NULL, pubkey BLOB NOT NULL, state TEXT NOT NULL,"
+    " requested_by INTEGER NOT NULL, approved_by INTEGER NOT NULL,"
+    " created INTEGER NOT NULL, approved INTEGER NOT NULL,"
+    " last_used INTEGER NOT NULL) WITHOUT ROWID;"
+    "CREATE INDEX devices_key ON devices(pubkey);"
+    "CREATE TABLE challenges(hash BLOB PRIMARY KEY, expires INTEGER NOT NULL)"
+    " WITHOUT ROWID;"
+    "ALTER TABLE sessions ADD COLUMN device TEXT NOT NULL DEFAULT '';";

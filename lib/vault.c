@@ -11,6 +11,7 @@
 #include "crypto.h"
 #include "guard.h"
 #include "keys.h"
+#include "mask.h"
 #include "store.h"
 #include "text.h"
 #include "vault.h"
@@ -477,11 +478,48 @@ int vault_prepare_new(struct mamori *m, const struct vault_ds *d,
     return rc;
 }
 
-int vault_record_out(const struct vault_ds *d, const struct store_record *r,
-                     struct values *vs, struct mamori_record **out)
+/* Whether a field of type t is masked in view. Corporate numbers are not
+ * specific personal data: only viewers see them masked. */
+static int masked_in(unsigned view, enum field_type t)
 {
-    struct mamori_record *rec = calloc(1, sizeof *rec);
+    if (view == GUARD_VIEW_MASKED)
+        return 1;
+    return view == GUARD_VIEW_NO_MYNUMBER && t == FT_MYNUMBER;
+}
+
+/* Replaces *v by its masked form (the stored value is wiped). */
+static int mask_in_place(enum field_type t, char **v)
+{
+    char *m = NULL;
+    int rc = mask_value(t, *v, strlen(*v), &m);
+    if (rc == -2)
+        return MAMORI_ENOMEM;
+    if (rc != 0) {
+        /* Not UTF-8: cannot be a stored canonical value; hide it all. */
+        m = strdup("\xef\xbc\x8a\xef\xbc\x8a\xef\xbc\x8a");
+        if (!m)
+            return MAMORI_ENOMEM;
+    }
+    crypto_wipe_free_str(*v);
+    *v = m;
+    return 0;
+}
+
+int vault_record_out(const struct vault_ds *d, const struct store_record *r,
+                     struct values *vs, unsigned view,
+                     struct mamori_record **out)
+{
+    struct mamori_record *rec;
     size_t k = 0;
+
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (vs->v[i] && masked_in(view, d->fields[i].type)) {
+            int rc = mask_in_place(d->fields[i].type, &vs->v[i]);
+            if (rc != 0)
+                return rc;
+        }
+    }
+    rec = calloc(1, sizeof *rec);
     if (!rec)
         return MAMORI_ENOMEM;
     vault_rid_format(r->id, rec->id);
@@ -500,10 +538,45 @@ int vault_record_out(const struct vault_ds *d, const struct store_record *r,
         rec->fields[k].name = d->fields[i].name;
         rec->fields[k].value = vs->v[i];
         vs->v[i] = NULL;
+        if (masked_in(view, d->fields[i].type))
+            rec->masked = 1;
         k++;
     }
     rec->n = k;
     *out = rec;
+    return 0;
+}
+
+int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
+                         const struct vault_ds *d, const struct mamori_kv *kv,
+                         size_t n, size_t row, int update)
+{
+    char where[32];
+
+    if (c->handler)
+        return 0;
+    for (size_t i = 0; i < n; i++) {
+        size_t idx;
+        const struct vault_field *f =
+            kv[i].name
+                ? vault_field_find((struct vault_ds *)d, kv[i].name, &idx)
+                : NULL;
+        if (!f || f->type != FT_MYNUMBER)
+            continue;
+        if (!update && (!kv[i].value || kv[i].value[0] == '\0'))
+            continue;
+        if (row)
+            snprintf(where, sizeof where, "row %zu, ", row);
+        else
+            where[0] = '\0';
+        sess_detail(s,
+                    "%sfield \"%s\": only the dataset's My Number handlers "
+                    "may enter or change My Numbers",
+                    where, f->name);
+        snprintf(c->detail, sizeof c->detail,
+                 "%sfield %s: My Number, not a handler", where, f->name);
+        return MAMORI_EDENIED;
+    }
     return 0;
 }
 
@@ -547,6 +620,8 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
     if (rc != 0)
         return rc;
     rc = vault_ds_load(s->m, &c.ds, &d);
+    if (rc == 0)
+        rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, d, kv, n, &vs, seen, &c);
     if (rc == 0)
@@ -656,7 +731,7 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
         return rc;
     rc = open_record(s, &c, id, &o);
     if (rc == 0)
-        rc = vault_record_out(o.d, &o.r, &o.vs, &rec);
+        rc = vault_record_out(o.d, &o.r, &o.vs, c.view, &rec);
     c.count = rc == 0;
     close_record(&o);
     rc = guard_end(&c, rc);
@@ -681,10 +756,12 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
     if (rc != 0)
         return rc;
     rc = open_record(s, &c, id, &o);
-    if (rc == 0 && n == 0) {
+    if (rc == 0 && (n == 0 || !kv)) {
         sess_detail(s, "no FIELD=VALUE given");
         rc = MAMORI_EINVAL;
     }
+    if (rc == 0)
+        rc = vault_mynumber_check(s, &c, o.d, kv, n, 0, 1);
     /* The old values' index entries go, the new ones come after. */
     if (rc == 0)
         rc = drop_index(s->m, o.d, &o.vs, o.rid);
@@ -706,6 +783,25 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
     return guard_end(&c, rc);
 }
 
+/* Deleting a record that holds a My Number disposes of it: handling, for
+ * the dataset's handlers only. */
+static int mynumber_held(mamori_sess *s, struct guard_call *c,
+                         const struct vault_ds *d, const struct values *vs)
+{
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (d->fields[i].type == FT_MYNUMBER && vs->v[i]) {
+            sess_detail(s,
+                        "field \"%s\": the record holds a My Number; only "
+                        "the dataset's My Number handlers may delete it",
+                        d->fields[i].name);
+            snprintf(c->detail, sizeof c->detail,
+                     "field %s: My Number, not a handler", d->fields[i].name);
+            return MAMORI_EDENIED;
+        }
+    }
+    return 0;
+}
+
 int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
 {
     struct guard_call c;
@@ -716,6 +812,8 @@ int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
     /* The record is decrypted to find its index entries, which go first:
      * they name their record through it. */
     rc = open_record(s, &c, id, &o);
+    if (rc == 0 && !c.handler)
+        rc = mynumber_held(s, &c, o.d, &o.vs);
     if (rc == 0)
         rc = drop_index(s->m, o.d, &o.vs, o.rid);
     if (rc == 0)

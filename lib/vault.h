@@ -92,9 +92,22 @@ struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
 int vault_unseal(struct mamori *m, const struct vault_ds *d,
                  const struct store_record *r, struct values *vs);
 
-/* The public form of a decrypted record; takes over the values. */
+/* The public form of a decrypted record; takes over the values. view
+ * (GUARD_VIEW_*) says which values are replaced by their masked form
+ * (mask_value); the record's masked flag is set if any was. */
 int vault_record_out(const struct vault_ds *d, const struct store_record *r,
-                     struct values *vs, struct mamori_record **out);
+                     struct values *vs, unsigned view,
+                     struct mamori_record **out);
+
+/* My Number rules for a caller who is not a handler of the dataset
+ * (c->handler unset): entering a My Number is handling it. 0 if kv (n
+ * pairs) gives no mynumber field a value - or, with update, names no
+ * mynumber field at all (clearing one is handling it too) - else
+ * MAMORI_EDENIED with the session's and the audit entry's detail naming
+ * the field and the rule (row: 1-based, 0 for a single record). */
+int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
+                         const struct vault_ds *d, const struct mamori_kv *kv,
+                         size_t n, size_t row, int update);
 
 /* Schema text kept in the store: "v1;bits=18;name:type[:s];..." */
 int vault_schema_format(const struct vault_ds *d, char *out, size_t size);

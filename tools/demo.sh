@@ -11,6 +11,18 @@ export MAMORI_HOME="$demo/vault"
 ADMIN_PW='Demo-Kanri-2026!' OP_PW='Demo-Operator-2026!' AUD_PW='Demo-Auditor-2026!'
 INIT_PW='Shoki-Pass#4821'
 
+# mfa USER: enrols a TOTP authenticator for USER's session; oathtool plays
+# the phone app. The secret is kept in $demo/totp-USER for the tour.
+mfa() {
+    local out secret
+    out=$("$M" --json mfa enroll)
+    secret=$(printf '%s' "$out" | sed -n 's/.*"secret":"\([A-Z2-7]*\)".*/\1/p')
+    printf '%s\n' "$secret" >"$demo/totp-$1"
+    printf '$ mamori mfa enroll            # QR code for the authenticator app\n'
+    printf '$ mamori mfa confirm CODE      # the code the app shows (oathtool here)\n'
+    "$M" mfa confirm "$(oathtool --totp -b "$secret")" | head -3
+    echo "  ... (10 recovery codes, shown once)"
+}
 say() { printf '\n\033[1m# %s\033[0m\n' "$*"; }
 run() { printf '$ mamori %s\n' "$*"; "$M" "$@"; }
 as() { export MAMORI_SESSION_FILE="$demo/session-$1"; }
@@ -21,6 +33,8 @@ say "A new vault; its master key file is created 0400"
 printf '%s\n' "$ADMIN_PW" | run init --key-file "$demo/master.key" --admin admin
 as admin
 printf '%s\n' "$ADMIN_PW" | run login --user admin
+say "Admins must use a one-time code (TOTP): the first login enrols it"
+mfa admin
 say "Users: an operator (事務取扱担当者) and an auditor"
 printf '%s\n' "$INIT_PW" | run user add tanaka --role operator
 printf '%s\n' "$INIT_PW" | run user add kansa --role auditor
@@ -30,7 +44,7 @@ run dataset create payroll --client '株式会社サンプル' --purpose '年末
     --ends 2027-03-31 --field name:name:search --field kana:kana:search \
     --field birth:date --field postal:postal --field address:address \
     --field phone:phone:search --field email:email --field mynumber:mynumber
-run dataset grant payroll tanaka
+run dataset grant payroll tanaka --handler
 say "The admin cannot read personal data"
 run record search payroll kana=ヤマダ || true
 
@@ -38,6 +52,7 @@ as tanaka
 printf '%s\n' "$INIT_PW" | run login --user tanaka
 say "The initial password an admin set is changed at the first login"
 printf '%s\n%s\n' "$INIT_PW" "$OP_PW" | run passwd
+mfa tanaka
 say "The operator enters 200 synthetic people"
 # (rows whose address holds a quoted comma are skipped: `read` splits on
 # commas; the CSV importer of a later version reads them properly)
@@ -65,6 +80,7 @@ run record get payroll "$first_id"
 as kansa
 printf '%s\n' "$INIT_PW" | run login --user kansa
 printf '%s\n%s\n' "$INIT_PW" "$AUD_PW" | run passwd
+mfa kansa
 say "The auditor sees who did what: ids and counts, never values"
 run audit show --last 8
 run audit checkpoint --out "$demo/checkpoint.txt"
@@ -74,7 +90,9 @@ cat <<MSG
 
 Demo vault: $MAMORI_HOME (key file $demo/master.key)
 Logins (synthetic): admin / $ADMIN_PW   tanaka / $OP_PW   kansa / $AUD_PW
+One-time codes: oathtool --totp -b "\$(cat $demo/totp-tanaka)"  (or scan
+the secret into a phone app); this machine is the approved device.
 Try:  export MAMORI_HOME=$MAMORI_HOME
-      $M login --user tanaka
+      $M login --user tanaka --otp CODE
       $M record search payroll kana=ヤマダタロウ
 MSG

@@ -14,6 +14,14 @@ AUD_PW='Kansa#Yaku-5521'
 
 die() { echo "FAILED: $*" >&2; exit 1; }
 
+# The library's test clock: pinned, moved on by tests instead of sleeping.
+export MAMORI_TEST_HOOKS=1
+export MAMORI_TEST_NOW=${MAMORI_TEST_NOW:-$(date +%s)}
+# tick: the clock 30 s on, so that the next TOTP code is a new one.
+tick() { export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 30)); }
+# code USER: USER's TOTP code now, from the real oathtool.
+code() { oathtool --totp -b "$(cat "$T/totp-$1")" --now "@$MAMORI_TEST_NOW"; }
+
 # mam ARGS... : runs mamori, stdout to $OUT, stderr to $ERR, status in $RC.
 mam() {
     set +e
@@ -49,9 +57,26 @@ lacks() { case "$1" in *"$2"*) die "did not expect '$2' in: $1" ;; *) ;; esac; }
 # as USER: uses USER's session file from now on.
 as() { export MAMORI_SESSION_FILE="$T/session-$1"; }
 
-login() { # login USER PASSWORD
+login() { # login USER PASSWORD (with a fresh TOTP code once enrolled)
     as "$1"
-    ok_in "$2" login --user "$1"
+    if [ -f "$T/totp-$1" ]; then
+        tick
+        ok_in "$2" login --user "$1" --otp "$(code "$1")"
+    else
+        ok_in "$2" login --user "$1"
+    fi
+}
+
+# enrol USER: MFA for USER on their session; the secret is kept in
+# $T/totp-USER for later logins.
+enrol() {
+    ok --json mfa enroll
+    local secret
+    secret=$(printf '%s' "$OUT" | sed -n 's/.*"secret":"\([A-Z2-7]*\)".*/\1/p')
+    [ ${#secret} -eq 32 ] || die "no TOTP secret in: $OUT"
+    printf '%s' "$secret" >"$T/totp-$1"
+    tick
+    ok mfa confirm "$(code "$1")"
 }
 
 # first_login USER PASSWORD: logs in with the initial password $INIT_PW an
@@ -62,6 +87,7 @@ first_login() {
     contains "$OUT" "mamori passwd"
     ok_in "$INIT_PW
 $2" passwd
+    enrol "$1"
 }
 
 # new_vault: a vault with admin "admin", operator "op1", auditor "aud1" and
@@ -69,6 +95,7 @@ $2" passwd
 new_vault() {
     ok_in "$ADMIN_PW" init --key-file "$KEY" --admin admin
     login admin "$ADMIN_PW"
+    enrol admin
     ok_in "$INIT_PW" user add op1 --role operator
     ok_in "$INIT_PW" user add aud1 --role auditor
     ok dataset create people --client 'テスト商事' --purpose '給与計算' \
@@ -76,7 +103,7 @@ new_vault() {
         --field birth:date --field postal:postal \
         --field phone:phone:search --field email:email \
         --field mynumber:mynumber --field note:text
-    ok dataset grant people op1
+    ok dataset grant people op1 --handler
     first_login aud1 "$AUD_PW"
     first_login op1 "$OP_PW"
 }

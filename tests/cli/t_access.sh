@@ -30,6 +30,9 @@ nouppercase-123!" passwd
 lacks "$ERR" "nouppercase"
 ok_in "$INIT_PW
 Lantern#73-Qvzk" passwd
+rc_is 4 record search people name='山田太郎'
+contains "$ERR" "mfa enroll"
+enrol op2
 ok --json record search people name='山田太郎'
 contains "$OUT" '"name":"山田　太郎"'
 
@@ -52,21 +55,21 @@ contains "$OUT" '"action":"user.lock"'
 contains "$OUT" '"detail":"account locked"'
 ok user unlock op2
 as op2
-ok_in "Lantern#73-Qvzk" login --user op2
+login op2 "Lantern#73-Qvzk"
 
-# or wait: 15 minutes on the test clock
+# or wait: 15 minutes on the test clock (the admin's session idles out)
 for i in 1 2 3 4 5; do mam_in "Wrong-Pass-12$i!" login --user op2; done
 mam_in "Lantern#73-Qvzk" login --user op2
 [ "$RC" -eq 4 ] || die "locked account logged in"
 MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 16 * 60))
 as admin
-ok_in "$ADMIN_PW" login --user admin
+login admin "$ADMIN_PW"
 as op2
-ok_in "Lantern#73-Qvzk" login --user op2
+login op2 "Lantern#73-Qvzk"
 
 # settings: the auditor reads, the admin changes, the log has old and new
 as aud1
-ok_in "$AUD_PW" login --user aud1
+login aud1 "$AUD_PW"
 ok config get lockout.threshold
 [ "$OUT" = 5 ] || die "default threshold: $OUT"
 rc_is 4 config set lockout.threshold 3
@@ -95,7 +98,7 @@ ok --json user reset op2 --generate
 pw=$(printf '%s' "$OUT" | sed -n 's/.*"password":"\([^"]*\)".*/\1/p')
 [ ${#pw} -eq 20 ] || die "generated password: ${#pw} chars"
 as op2
-ok_in "$pw" login --user op2
+login op2 "$pw"
 contains "$OUT" "mamori passwd"
 rc_is 4 record search people name='山田太郎'
 

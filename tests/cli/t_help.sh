@@ -7,7 +7,9 @@ for cmd in init login logout "user add" "user list" "dataset create" \
     "dataset list" "dataset grant" "record add" "record get" "record update" \
     "record delete" "record search" "audit show" "audit checkpoint" \
     "audit verify" passwd "user unlock" "user reset" "session list" \
-    "session revoke" "config list" "config get" "config set"; do
+    "session revoke" "config list" "config get" "config set" "mfa enroll" \
+    "mfa confirm" "mfa reset" "device enroll" "device approve" \
+    "device revoke" "device list"; do
     contains "$all" "  $cmd"
     # shellcheck disable=SC2086
     ok help $cmd

@@ -8,6 +8,7 @@ ok_in "$ADMIN_PW" init --key-file "$KEY" --admin admin
 [ "$(stat -c %s "$KEY")" = 32 ] || die "key file size"
 as admin
 ok_in "$ADMIN_PW" login --user admin
+enrol admin
 ok user list
 # a copy readable by others is refused, whether remembered or given
 cp "$KEY" "$T/copy.key"
@@ -40,8 +41,8 @@ as admin2
 ok_in "$PASS
 $ADMIN_PW" login --user admin
 exec 3<<<"$PASS"
-MAMORI_PASSPHRASE_FD=3 ok user list
-contains "$OUT" admin
+MAMORI_PASSPHRASE_FD=3 ok --json mfa enroll
+contains "$OUT" "otpauth://totp/mamori:admin"
 exec 3<<<"wrong passphrase"
 MAMORI_PASSPHRASE_FD=3 rc_is 4 user list
 exec 3<&-

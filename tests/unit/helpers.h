@@ -12,12 +12,110 @@
 
 #include "mamori.h"
 
+#include <time.h>
+
+#include <liboath/oath.h>
+
+/* A user's TOTP secret (Base32), kept by the test to make codes. */
+struct tv_secret {
+    char user[64];
+    char b32[40];
+};
+
 struct tvault {
     char home[256];
     char key[300];
     mamori *m;
     mamori_sess *admin, *op, *aud;
+    struct tv_secret secrets[16];
+    size_t nsecrets;
+    /* The approved device init registered: every tv_login proves it. */
+    char device[37];
+    uint8_t device_pk[MAMORI_DEVICE_PK_LEN];
+    uint8_t device_sk[MAMORI_DEVICE_SK_LEN];
 };
+
+/* The library's test clock (MAMORI_TEST_NOW, with MAMORI_TEST_HOOKS=1):
+ * pinned, so that tests move time instead of sleeping. */
+static inline int64_t tv_clock(void)
+{
+    const char *t = getenv("MAMORI_TEST_NOW");
+    return t && *t ? (int64_t)strtoll(t, NULL, 10) : (int64_t)time(NULL);
+}
+
+static inline void tv_clock_set(int64_t t)
+{
+    char buf[32];
+    snprintf(buf, sizeof buf, "%lld", (long long)t);
+    setenv("MAMORI_TEST_NOW", buf, 1);
+}
+
+static inline const char *tv_secret_of(struct tvault *tv, const char *user)
+{
+    for (size_t i = 0; i < tv->nsecrets; i++)
+        if (strcmp(tv->secrets[i].user, user) == 0)
+            return tv->secrets[i].b32;
+    return NULL;
+}
+
+/* The user's TOTP code 30 s on: a code works once, so each login moves the
+ * clock to the next step. 0, or -1. */
+static inline int tv_otp(struct tvault *tv, const char *user, char code[7])
+{
+    const char *b32 = tv_secret_of(tv, user);
+    char *raw = NULL;
+    size_t len = 0;
+    int rc;
+    if (!b32 || oath_init() != OATH_OK ||
+        oath_base32_decode(b32, strlen(b32), &raw, &len) != OATH_OK)
+        return -1;
+    tv_clock_set(tv_clock() + 30);
+    rc = oath_totp_generate(raw, len, (time_t)tv_clock(), 30, 0, 6, code);
+    free(raw);
+    return rc == OATH_OK ? 0 : -1;
+}
+
+/* Adds the proof of the test's approved device to req (challenge and sig
+ * are the caller's buffers). 0, or an error. */
+static inline int tv_prove(struct tvault *tv, struct mamori_login_req *req,
+                           char challenge[MAMORI_CHALLENGE_LEN + 1],
+                           uint8_t sig[MAMORI_DEVICE_SIG_LEN])
+{
+    int rc = mamori_device_challenge(tv->m, challenge,
+                                     MAMORI_CHALLENGE_LEN + 1);
+    if (rc == 0)
+        rc = mamori_device_sign(tv->m, tv->device_sk, req->user, challenge,
+                                sig);
+    if (rc == 0) {
+        req->device_pk = tv->device_pk;
+        req->challenge = challenge;
+        req->signature = sig;
+    }
+    return rc;
+}
+
+/* Logs in with every factor: the password, a fresh code for a user with
+ * MFA, the device proof. The mamori_login_ex result. */
+static inline int tv_login_token(struct tvault *tv, const char *user,
+                                 const char *pw,
+                                 const struct mamori_client *client,
+                                 char token[MAMORI_TOKEN_LEN + 1])
+{
+    char code[7], challenge[MAMORI_CHALLENGE_LEN + 1];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    struct mamori_login_req req = {user, pw, strlen(pw), NULL, NULL, NULL,
+                                   NULL};
+    int rc = tv->device[0] ? tv_prove(tv, &req, challenge, sig) : 0;
+    if (rc == 0 && tv_secret_of(tv, user)) {
+        rc = tv_otp(tv, user, code);
+        req.otp = code;
+    }
+    if (rc == 0)
+        rc = mamori_login_ex(tv->m, &req, client ? client : &cl, token,
+                             MAMORI_TOKEN_LEN + 1);
+    return rc;
+}
 
 static inline mamori_sess *tv_login(struct tvault *tv, const char *user,
                                     const char *pw)
@@ -25,21 +123,42 @@ static inline mamori_sess *tv_login(struct tvault *tv, const char *user,
     char token[MAMORI_TOKEN_LEN + 1];
     struct mamori_client cl = {.device = "test", .os_uid = -1};
     mamori_sess *s = NULL;
-    if (mamori_login(tv->m, user, pw, strlen(pw), &cl, token, sizeof token))
-        return NULL;
-    if (mamori_session_open(tv->m, token, &cl, &s))
+    if (tv_login_token(tv, user, pw, NULL, token) ||
+        mamori_session_open(tv->m, token, &cl, &s))
         return NULL;
     return s;
 }
 
+/* Enrols MFA on session s of user (which must need it); keeps the secret
+ * for tv_login. 0, or -1. */
+static inline int tv_enrol(struct tvault *tv, mamori_sess *s, const char *user)
+{
+    struct mamori_mfa_enrolment e;
+    char codes[MAMORI_RECOVERY_CODES][MAMORI_RECOVERY_LEN + 1], code[7];
+    struct tv_secret *ts;
+    if (tv->nsecrets == sizeof tv->secrets / sizeof tv->secrets[0] ||
+        mamori_mfa_enroll(s, &e))
+        return -1;
+    ts = &tv->secrets[tv->nsecrets++];
+    snprintf(ts->user, sizeof ts->user, "%s", user);
+    snprintf(ts->b32, sizeof ts->b32, "%s", e.secret);
+    mamori_mfa_enrolment_free(&e);
+    if (tv_otp(tv, user, code) || mamori_mfa_confirm(s, code, codes))
+        return -1;
+    return mamori_session_needs(s) & MAMORI_NEED_MFA ? -1 : 0;
+}
+
 /* A new user's first login: the initial password set by the admin, then
- * the change to pw that the restricted session allows. */
+ * the change to pw and the MFA enrolment that the restricted session
+ * allows. */
 static inline mamori_sess *tv_first_login(struct tvault *tv, const char *user,
                                           const char *initial, const char *pw)
 {
     mamori_sess *s = tv_login(tv, user, initial);
-    if (!s || mamori_session_needs(s) != MAMORI_NEED_PASSWD ||
+    if (!s || !(mamori_session_needs(s) & MAMORI_NEED_PASSWD) ||
         mamori_passwd(s, initial, strlen(initial), pw, strlen(pw)) != 0 ||
+        ((mamori_session_needs(s) & MAMORI_NEED_MFA) &&
+         tv_enrol(tv, s, user) != 0) ||
         mamori_session_needs(s) != 0) {
         mamori_session_close(s);
         return NULL;
@@ -63,17 +182,20 @@ static inline int tv_setup(struct tvault *tv)
     struct mamori_keysrc src = {0};
 
     memset(tv, 0, sizeof *tv);
+    setenv("MAMORI_TEST_HOOKS", "1", 1);
     snprintf(tv->home, sizeof tv->home, "/tmp/mamori-unit.XXXXXX");
     if (!mkdtemp(tv->home))
         return -1;
     snprintf(tv->key, sizeof tv->key, "%s.key", tv->home);
     src.key_file = tv->key;
-    if (mamori_init(tv->home, &src, "admin", "Vault#Keeper-2026", 17))
+    mamori_device_keygen(tv->device_pk, tv->device_sk);
+    if (mamori_init_device(tv->home, &src, "admin", "Vault#Keeper-2026", 17,
+                           "test PC", tv->device_pk, tv->device))
         return -2;
     if (mamori_open(tv->home, &src, &tv->m))
         return -3;
     tv->admin = tv_login(tv, "admin", "Vault#Keeper-2026");
-    if (!tv->admin)
+    if (!tv->admin || tv_enrol(tv, tv->admin, "admin") != 0)
         return -4;
     if (mamori_user_add(tv->admin, "op1", "operator", TV_INITIAL_PW,
                         strlen(TV_INITIAL_PW)) ||

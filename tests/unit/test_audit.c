@@ -231,6 +231,10 @@ static void entries_carry_no_values(void **state)
     char id[MAMORI_ID_LEN + 1];
     size_t n = 0;
 
+    /* a My Number handler enters one */
+    assert_int_equal(mamori_dataset_grant_flags(tv->admin, "people", "op1",
+                                                MAMORI_GRANT_HANDLER),
+                     0);
     assert_int_equal(mamori_record_add(tv->op, "people", kv, 2, id, sizeof id),
                      0);
     assert_int_equal(

@@ -18,22 +18,11 @@
 
 #include "helpers.h"
 
-static int64_t clock_now;
-
-/* Pins the library's clock (MAMORI_TEST_NOW) at t. */
-static void clock_set(int64_t t)
-{
-    char buf[32];
-    clock_now = t;
-    snprintf(buf, sizeof buf, "%lld", (long long)t);
-    setenv("MAMORI_TEST_NOW", buf, 1);
-}
-
 static int setup(void **state)
 {
     struct tvault *tv = calloc(1, sizeof *tv);
     setenv("MAMORI_TEST_HOOKS", "1", 1);
-    clock_set((int64_t)time(NULL));
+    tv_clock_set((int64_t)time(NULL));
     if (!tv || tv_setup(tv) != 0)
         return -1;
     *state = tv;
@@ -87,8 +76,9 @@ static void initial_password_restricts(void **state)
     assert_int_equal(mamori_dataset_grant(tv->admin, "people", "op2"), 0);
     mamori_sess *s = tv_login(tv, "op2", TV_INITIAL_PW);
     assert_non_null(s);
-    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_PASSWD);
-    /* nothing but passwd and logout */
+    assert_int_equal(mamori_session_needs(s),
+                     MAMORI_NEED_PASSWD | MAMORI_NEED_MFA);
+    /* nothing but passwd, MFA enrolment and logout */
     assert_int_equal(mamori_record_add(s, "people", &kv, 1, id, sizeof id),
                      MAMORI_EDENIED);
     assert_non_null(strstr(mamori_errdetail(s), "passwd"));
@@ -108,10 +98,16 @@ static void initial_password_restricts(void **state)
         assert_non_null(strstr(mamori_errdetail(s), "new password: "));
         assert_null(strstr(mamori_errdetail(s), bad[i]));
     }
-    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_PASSWD);
+    assert_int_equal(mamori_session_needs(s),
+                     MAMORI_NEED_PASSWD | MAMORI_NEED_MFA);
     assert_int_equal(mamori_passwd(s, TV_INITIAL_PW, strlen(TV_INITIAL_PW),
                                    "Kx7#mPq2vLw9", 12),
                      0);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_MFA);
+    assert_int_equal(mamori_record_add(s, "people", &kv, 1, id, sizeof id),
+                     MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(s), "mfa enroll"));
+    assert_int_equal(tv_enrol(tv, s, "op2"), 0);
     assert_int_equal(mamori_session_needs(s), 0);
     assert_int_equal(mamori_record_add(s, "people", &kv, 1, id, sizeof id), 0);
     /* the initial password no longer works; the new one does */
@@ -185,12 +181,12 @@ static void lockout_and_unlock(void **state)
     assert_int_equal(mamori_user_list(tv->admin, &u, &n), 0);
     for (size_t i = 0; i < n; i++)
         if (strcmp(u[i].name, "op1") == 0)
-            assert_true(u[i].locked_until > clock_now);
+            assert_true(u[i].locked_until > tv_clock());
     free(u);
     /* 14 minutes later still locked; after 15 open again */
-    clock_set(clock_now + 14 * 60);
+    tv_clock_set(tv_clock() + 14 * 60);
     assert_int_equal(login_rc(tv, "op1", TV_OP_PW), MAMORI_EAUTH);
-    clock_set(clock_now + 61);
+    tv_clock_set(tv_clock() + 61);
     s = tv_login(tv, "op1", TV_OP_PW);
     assert_non_null(s);
     mamori_session_close(s);
@@ -226,17 +222,16 @@ static void session_limits(void **state)
     struct tvault *tv = *state;
     struct mamori_user_info *u = NULL;
     size_t n;
-    int64_t t0 = clock_now;
-
     mamori_sess *s = tv_login(tv, "aud1", TV_AUD_PW);
     assert_non_null(s);
+    int64_t t0 = tv_clock();
     /* used every 14 minutes it lives until the 12-hour limit */
     for (int i = 1; i * 14 * 60 < 12 * 3600; i++) {
-        clock_set(t0 + i * 14 * 60);
+        tv_clock_set(t0 + i * 14 * 60);
         assert_int_equal(mamori_user_list(s, &u, &n), 0);
         free(u);
     }
-    clock_set(t0 + 12 * 3600 + 1);
+    tv_clock_set(t0 + 12 * 3600 + 1);
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     mamori_session_close(s);
     /* idle limit is a setting */
@@ -245,10 +240,10 @@ static void session_limits(void **state)
     assert_int_equal(mamori_config_set(admin, "session.idle_minutes", "30"), 0);
     s = tv_login(tv, "aud1", TV_AUD_PW);
     assert_non_null(s);
-    clock_set(clock_now + 29 * 60);
+    tv_clock_set(tv_clock() + 29 * 60);
     assert_int_equal(mamori_user_list(s, &u, &n), 0);
     free(u);
-    clock_set(clock_now + 31 * 60);
+    tv_clock_set(tv_clock() + 31 * 60);
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     mamori_session_close(s);
     mamori_session_close(admin);
@@ -395,7 +390,95 @@ static void reset_and_hash_upgrade(void **state)
     free(hash);
     char detail[128];
     last_detail(tv, "login", detail, sizeof detail);
-    assert_string_equal(detail, "password hash upgraded");
+    assert_string_equal(detail, "totp; password hash upgraded");
+}
+
+/* login_ex with req and a fresh proof of the test's device. */
+static int login_dev(struct tvault *tv, struct mamori_login_req *req,
+                     char *token)
+{
+    char challenge[MAMORI_CHALLENGE_LEN + 1];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+    int rc = tv_prove(tv, req, challenge, sig);
+    if (rc == 0)
+        rc = mamori_login_ex(tv->m, req, &cl, token, MAMORI_TOKEN_LEN + 1);
+    req->device_pk = req->signature = NULL;
+    req->challenge = NULL;
+    return rc;
+}
+
+static void mfa_codes(void **state)
+{
+    struct tvault *tv = *state;
+    char token[MAMORI_TOKEN_LEN + 1], code[7], detail[128];
+    char codes[MAMORI_RECOVERY_CODES][MAMORI_RECOVERY_LEN + 1];
+    struct mamori_login_req req = {
+        "op1", TV_OP_PW, strlen(TV_OP_PW), NULL, NULL, NULL, NULL};
+    struct mamori_mfa_enrolment e;
+
+    /* the password alone is not enough, and says so */
+    assert_int_equal(login_dev(tv, &req, token), MAMORI_EOTP);
+    /* a code works once: the same code again is a replay */
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    req.otp = code;
+    assert_int_equal(login_dev(tv, &req, token), 0);
+    assert_int_equal(login_dev(tv, &req, token), MAMORI_EAUTH);
+    /* malformed codes are just wrong */
+    const char *bad[] = {"", "12345", "1234567", "abcdef", "000000x"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        req.otp = bad[i];
+        assert_int_equal(login_dev(tv, &req, token), MAMORI_EAUTH);
+    }
+    /* wrong codes count toward the lockout: 1 replay + 5 bad = locked */
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    req.otp = code;
+    assert_int_equal(login_dev(tv, &req, token), MAMORI_EAUTH);
+    last_detail(tv, "user.lock", detail, sizeof detail);
+    assert_non_null(strstr(detail, "locked"));
+    assert_int_equal(mamori_user_unlock(tv->admin, "op1"), 0);
+    /* already active: enrolling again is refused; an admin resets */
+    assert_int_equal(mamori_mfa_enroll(tv->op, &e), MAMORI_ESTATE);
+    assert_int_equal(mamori_mfa_reset(tv->op, "op1"), MAMORI_EDENIED);
+    assert_int_equal(mamori_mfa_reset(tv->admin, "op1"), 0);
+    mamori_sess *s = NULL;
+    req.otp = NULL;
+    assert_int_equal(login_dev(tv, &req, token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_MFA);
+    /* a wrong confirmation code leaves it pending */
+    assert_int_equal(mamori_mfa_enroll(s, &e), 0);
+    assert_int_equal(strlen(e.secret), 32);
+    assert_non_null(strstr(e.uri, "otpauth://totp/mamori:op1"));
+    assert_non_null(strstr(e.uri, e.secret));
+    snprintf(tv->secrets[1].b32, sizeof tv->secrets[1].b32, "%s", e.secret);
+    assert_string_equal(tv->secrets[1].user, "op1");
+    mamori_mfa_enrolment_free(&e);
+    assert_int_equal(mamori_mfa_confirm(s, "000000", codes), MAMORI_EAUTH);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_MFA);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_mfa_confirm(s, code, codes), 0);
+    assert_int_equal(mamori_session_needs(s), 0);
+    mamori_session_close(s);
+    /* a recovery code logs in once, typed in any case, with or without
+     * its dash */
+    char typed[MAMORI_RECOVERY_LEN + 1];
+    snprintf(typed, sizeof typed, "%s", codes[3]);
+    for (char *p = typed; *p; p++)
+        if (*p >= 'A' && *p <= 'Z')
+            *p = (char)(*p - 'A' + 'a');
+    req.otp = typed;
+    assert_int_equal(login_dev(tv, &req, token), 0);
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_string_equal(detail, "recovery code used, 9 left");
+    assert_int_equal(login_dev(tv, &req, token), MAMORI_EAUTH);
+    req.otp = codes[4];
+    assert_int_equal(login_dev(tv, &req, token), 0);
+    /* the secret is not in the vault's files in the clear */
+    char path[400], cmd[900];
+    snprintf(path, sizeof path, "%s/vault.db", tv->home);
+    snprintf(cmd, sizeof cmd, "grep -c '%s' '%s' '%s/keys.db' >/dev/null",
+             tv->secrets[1].b32, path, tv->home);
+    assert_int_not_equal(system(cmd), 0);
 }
 
 int main(void)
@@ -412,6 +495,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(settings, setup, teardown),
         cmocka_unit_test_setup_teardown(reset_and_hash_upgrade, setup,
                                         teardown),
+        cmocka_unit_test_setup_teardown(mfa_codes, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

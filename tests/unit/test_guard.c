@@ -186,8 +186,6 @@ static void sessions(void **state)
     mamori_sess *s = NULL;
     struct mamori_user_info *u = NULL;
     size_t n;
-    char now[32];
-
     /* wrong password and unknown user look the same */
     assert_int_equal(
         mamori_login(tv->m, "admin", "nope", 4, &cl, token, sizeof token),
@@ -195,8 +193,7 @@ static void sessions(void **state)
     assert_int_equal(
         mamori_login(tv->m, "ghost", "nope", 4, &cl, token, sizeof token),
         MAMORI_EAUTH);
-    assert_int_equal(mamori_login(tv->m, "aud1", "Kansa#Yaku-5521", 15, &cl,
-                                  token, sizeof token),
+    assert_int_equal(tv_login_token(tv, "aud1", "Kansa#Yaku-5521", &cl, token),
                      0);
     assert_int_equal(strlen(token), MAMORI_TOKEN_LEN);
     /* bound to the OS user that logged in */
@@ -212,15 +209,12 @@ static void sessions(void **state)
     assert_int_equal(mamori_user_list(s, &u, &n), 0);
     free(u);
     /* idle for 16 minutes: expired, and the refusal is logged */
-    snprintf(now, sizeof now, "%lld", (long long)time(NULL) + 16 * 60);
-    setenv("MAMORI_TEST_NOW", now, 1);
+    tv_clock_set(tv_clock() + 16 * 60);
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
-    unsetenv("MAMORI_TEST_NOW");
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     mamori_session_close(s);
     /* logout ends the session for good */
-    assert_int_equal(mamori_login(tv->m, "aud1", "Kansa#Yaku-5521", 15, &cl,
-                                  token, sizeof token),
+    assert_int_equal(tv_login_token(tv, "aud1", "Kansa#Yaku-5521", &cl, token),
                      0);
     assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
     assert_int_equal(mamori_logout(s), 0);
@@ -229,8 +223,7 @@ static void sessions(void **state)
     /* logging out a session another handle already ended: refused once,
      * logged once */
     mamori_sess *s1 = NULL, *s2 = NULL;
-    assert_int_equal(mamori_login(tv->m, "aud1", "Kansa#Yaku-5521", 15, &cl,
-                                  token, sizeof token),
+    assert_int_equal(tv_login_token(tv, "aud1", "Kansa#Yaku-5521", &cl, token),
                      0);
     assert_int_equal(mamori_session_open(tv->m, token, &cl, &s1), 0);
     assert_int_equal(mamori_session_open(tv->m, token, &cl, &s2), 0);
@@ -238,7 +231,10 @@ static void sessions(void **state)
     assert_int_equal(mamori_logout(s2), MAMORI_ESESSION);
 
     struct mamori_audit_entry *e = NULL;
-    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    mamori_sess *aud = tv_login(tv, "aud1", TV_AUD_PW); /* tv->aud idled */
+    assert_non_null(aud);
+    assert_int_equal(mamori_audit_show(aud, 0, &e, &n), 0);
+    mamori_session_close(aud);
     int unknown = 0, wrong = 0, expired = 0, ended = 0;
     for (size_t i = 0; i < n; i++) {
         if (strcmp(e[i].action, "login") == 0 &&

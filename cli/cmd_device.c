@@ -1,0 +1,244 @@
+/*
+ * cmd_device.c - this machine's device key (端末の鍵), and `mamori device
+ * enroll|approve|revoke|list`.
+ *
+ * The key file holds two lines, "pk HEX" and "sk HEX" (Ed25519), mode 0600
+ * in a 0700 directory, and is refused when anyone else could read it. The
+ * private key never leaves it: logins sign a challenge with it.
+ */
+#include <errno.h>
+#include <pwd.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "cli.h"
+#include "i18n.h"
+#include "banned.h"
+
+int cli_device_path(char *buf, size_t size)
+{
+    const char *env = getenv("MAMORI_DEVICE_KEY");
+    int n;
+
+    if (env && *env) {
+        n = snprintf(buf, size, "%s", env);
+    } else if ((env = getenv("XDG_CONFIG_HOME")) && env[0] == '/') {
+        n = snprintf(buf, size, "%s/mamori/device.key", env);
+    } else {
+        const char *home = getenv("HOME");
+        if (!home || home[0] != '/') {
+            struct passwd *pw = getpwuid(getuid());
+            home = pw ? pw->pw_dir : NULL;
+        }
+        if (!home)
+            return MAMORI_ENOTFOUND;
+        n = snprintf(buf, size, "%s/.config/mamori/device.key", home);
+    }
+    return n < 0 || (size_t)n >= size ? MAMORI_ETOOBIG : 0;
+}
+
+static void hex_out(const uint8_t *p, size_t n, char *out)
+{
+    static const char digits[] = "0123456789abcdef";
+    for (size_t i = 0; i < n; i++) {
+        out[2 * i] = digits[p[i] >> 4];
+        out[2 * i + 1] = digits[p[i] & 15];
+    }
+    out[2 * n] = '\0';
+}
+
+static int hex_in(const char *s, uint8_t *out, size_t n)
+{
+    for (size_t i = 0; i < 2 * n; i++) {
+        char c = s[i];
+        int v = c >= '0' && c <= '9'   ? c - '0'
+                : c >= 'a' && c <= 'f' ? c - 'a' + 10
+                                       : -1;
+        if (v < 0)
+            return -1;
+        out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | v) : v << 4);
+    }
+    return s[2 * n] == '\0' ? 0 : -1;
+}
+
+/* Reads "pk HEX\nsk HEX\n" from path. */
+static int load(const char *path, struct cli_device *d)
+{
+    char line[2][200];
+    size_t len = 0;
+    int fd, rc = cli_open_private(path, &fd);
+
+    if (rc != 0)
+        return rc;
+    for (int i = 0; rc == 0 && i < 2; i++) {
+        rc = cli_read_line(fd, line[i], sizeof line[i], &len);
+        if (rc == 1)
+            rc = MAMORI_EINVAL;
+    }
+    close(fd);
+    if (rc == 0 &&
+        (strncmp(line[0], "pk ", 3) != 0 || strncmp(line[1], "sk ", 3) != 0 ||
+         hex_in(line[0] + 3, d->pk, sizeof d->pk) != 0 ||
+         hex_in(line[1] + 3, d->sk, sizeof d->sk) != 0))
+        rc = MAMORI_EINVAL;
+    explicit_bzero(line, sizeof line);
+    return rc;
+}
+
+int cli_device_load(struct cli_device *d, int create)
+{
+    char path[4096],
+        text[2 * (MAMORI_DEVICE_PK_LEN + MAMORI_DEVICE_SK_LEN) + 16];
+    char pkhex[2 * MAMORI_DEVICE_PK_LEN + 1],
+        skhex[2 * MAMORI_DEVICE_SK_LEN + 1];
+    int rc = cli_device_path(path, sizeof path), n;
+
+    if (rc != 0)
+        return rc;
+    rc = load(path, d);
+    if (rc != MAMORI_ENOTFOUND || !create)
+        return rc;
+    mamori_device_keygen(d->pk, d->sk);
+    hex_out(d->pk, sizeof d->pk, pkhex);
+    hex_out(d->sk, sizeof d->sk, skhex);
+    n = snprintf(text, sizeof text, "pk %s\nsk %s\n", pkhex, skhex);
+    rc = n < 0 || (size_t)n >= sizeof text ? MAMORI_ETOOBIG
+                                           : cli_make_private_dir(path, 1);
+    if (rc == 0 && cli_write_private_file(path, text, (size_t)n) != 0)
+        rc = MAMORI_EIO;
+    explicit_bzero(text, sizeof text);
+    explicit_bzero(skhex, sizeof skhex);
+    return rc;
+}
+
+/* This machine's name, for a device label. */
+static void host_name(char *buf, size_t size)
+{
+    if (gethostname(buf, size) != 0 || buf[0] == '\0')
+        snprintf(buf, size, "PC");
+    buf[size - 1] = '\0';
+}
+
+int cmd_device_enroll(struct cli *c)
+{
+    struct cli_device d;
+    char id[37], name[64];
+    int rc;
+
+    if (c->a.name)
+        snprintf(name, sizeof name, "%s", c->a.name);
+    else
+        host_name(name, sizeof name);
+    rc = cli_device_load(&d, 1);
+    if (rc) {
+        explicit_bzero(&d, sizeof d);
+        return cli_fail_detail(c, _("device key"), rc, NULL);
+    }
+    rc = mamori_device_enroll(c->s, name, d.pk, id);
+    explicit_bzero(&d, sizeof d);
+    if (rc)
+        return cli_fail(c, _("device enroll"), rc);
+    if (c->a.json)
+        return cli_json_print(
+            c, json_pack("{s:s, s:s}", "id", id, "state", "pending"));
+    printf("%s\n", id);
+    cli_note(c,
+             _("This device waits for approval: an admin runs `mamori "
+               "device approve %s`. Then log in again."),
+             id);
+    return CLI_EXIT_OK;
+}
+
+/* A device state in the user's language. */
+static const char *state_text(const char *s)
+{
+    if (strcmp(s, "pending") == 0)
+        return _("pending");
+    if (strcmp(s, "approved") == 0)
+        return _("approved");
+    if (strcmp(s, "revoked") == 0)
+        return _("revoked");
+    return s;
+}
+
+int cmd_device_approve(struct cli *c)
+{
+    int rc = mamori_device_approve(c->s, c->args[0]);
+    if (rc)
+        return cli_fail(c, _("device approve"), rc);
+    if (c->a.json)
+        return cli_json_print(c, json_pack("{s:b}", "ok", 1));
+    cli_note(c, _("Device %s approved."), c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+int cmd_device_revoke(struct cli *c)
+{
+    int rc = mamori_device_revoke(c->s, c->args[0]);
+    if (rc)
+        return cli_fail(c, _("device revoke"), rc);
+    if (c->a.json)
+        return cli_json_print(c, json_pack("{s:b}", "ok", 1));
+    cli_note(c, _("Device %s revoked; its sessions have ended."), c->args[0]);
+    return CLI_EXIT_OK;
+}
+
+int cmd_device_list(struct cli *c)
+{
+    struct mamori_device_info *list = NULL;
+    size_t n = 0;
+    int ret = CLI_EXIT_OK, rc = mamori_device_list(c->s, &list, &n);
+
+    if (rc)
+        return cli_fail(c, _("device list"), rc);
+    for (size_t i = 0; i < n; i++) {
+        list[i].id[sizeof list[i].id - 1] = '\0';
+        list[i].name[sizeof list[i].name - 1] = '\0';
+        list[i].state[sizeof list[i].state - 1] = '\0';
+        list[i].requested_by[sizeof list[i].requested_by - 1] = '\0';
+        list[i].approved_by[sizeof list[i].approved_by - 1] = '\0';
+    }
+    if (c->a.json) {
+        json_t *arr = json_array();
+        for (size_t i = 0; arr && i < n; i++) {
+            json_t *o = json_pack(
+                "{s:s, s:o, s:s, s:o, s:o, s:o, s:o, s:o}", "id", list[i].id,
+                "name", cli_json_str(list[i].name), "state", list[i].state,
+                "requested_by", cli_json_str(list[i].requested_by),
+                "approved_by", cli_json_str(list[i].approved_by), "created",
+                cli_json_time(list[i].created), "approved",
+                cli_json_time(list[i].approved), "last_used",
+                cli_json_time(list[i].last_used));
+            if (json_array_append_new(arr, o)) {
+                json_decref(arr);
+                arr = NULL;
+            }
+        }
+        ret = cli_json_print(c, arr);
+    } else {
+        const char *headers[] = {_("ID"),          _("NAME"),
+                                 _("STATE"),       _("REQUESTED BY"),
+                                 _("APPROVED BY"), _("LAST USED")};
+        struct cli_table t;
+        cli_table_init(&t, headers, 6);
+        for (size_t i = 0; i < n && ret == 0; i++) {
+            char last[32];
+            cli_format_time(list[i].last_used, last, sizeof last);
+            const char *row[6] = {list[i].id,
+                                  list[i].name,
+                                  state_text(list[i].state),
+                                  list[i].requested_by,
+                                  list[i].approved_by,
+                                  last};
+            if (cli_table_add(&t, row))
+                ret = cli_fail(c, _("device list"), MAMORI_ENOMEM);
+        }
+        if (ret == 0 && cli_table_print(&t, c->out_tty))
+            ret = cli_fail(c, _("device list"), MAMORI_ENOMEM);
+        cli_table_release(&t);
+    }
+    free(list);
+    return ret;
+}

@@ -1,0 +1,314 @@
+/*
+ * device.c - registered devices (端末限定): enrolment, approval,
+ * revocation, and the challenge a login from a device signs. See mamori.h.
+ *
+ * The signed message binds the vault, the user and a single-use challenge
+ * that the vault made and keeps hashed for 2 minutes, so a signature can be
+ * neither replayed nor moved to another vault or user.
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <syslog.h>
+
+#include "auth.h"
+#include "config.h"
+#include "crypto.h"
+#include "guard.h"
+#include "store.h"
+#include "text.h"
+#include "banned.h"
+
+#define CHALLENGE_SECONDS 120
+#define DEVICE_ALG "ed25519"
+
+void mamori_device_keygen(uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                          uint8_t sk[MAMORI_DEVICE_SK_LEN])
+{
+    crypto_ed25519_keypair(pk, sk);
+}
+
+/* "mamori-device-login v1|VAULT|USER|CHALLENGE" into buf. */
+static int login_message(const char *vault_id, const char *user,
+                         const char *challenge, char *buf, size_t size)
+{
+    int n;
+    if (!user || !challenge || strlen(challenge) != MAMORI_CHALLENGE_LEN)
+        return -1;
+    n = snprintf(buf, size, "mamori-device-login v1|%s|%s|%s", vault_id, user,
+                 challenge);
+    return n < 0 || (size_t)n >= size ? -1 : n;
+}
+
+int mamori_device_sign(const mamori *m, const uint8_t sk[MAMORI_DEVICE_SK_LEN],
+                       const char *user, const char *challenge,
+                       uint8_t sig[MAMORI_DEVICE_SIG_LEN])
+{
+    char msg[256];
+    int n;
+    if (!m || !sk || !sig)
+        return MAMORI_EINVAL;
+    n = login_message(m->vault_id, user, challenge, msg, sizeof msg);
+    if (n < 0)
+        return MAMORI_EINVAL;
+    crypto_ed25519_sign(sk, msg, (size_t)n, sig);
+    return 0;
+}
+
+int mamori_device_challenge(mamori *m, char *out, size_t size)
+{
+    uint8_t raw[32], hash[32];
+    int64_t now = mamori_now();
+    int rc;
+
+    if (!m || !out || size < MAMORI_CHALLENGE_LEN + 1)
+        return MAMORI_EINVAL;
+    crypto_random(raw, sizeof raw);
+    crypto_b64(raw, sizeof raw, out);
+    crypto_sha256(out, MAMORI_CHALLENGE_LEN, hash);
+    pthread_mutex_lock(&m->lock);
+    rc = store_begin(m->store);
+    if (rc == 0)
+        rc = store_challenge_prune(m->store, now);
+    if (rc == 0)
+        rc = store_challenge_add(m->store, hash, now + CHALLENGE_SECONDS);
+    if (rc == 0)
+        rc = store_commit(m->store);
+    if (rc != 0)
+        store_rollback(m->store);
+    pthread_mutex_unlock(&m->lock);
+    crypto_wipe(raw, sizeof raw);
+    if (rc != 0)
+        out[0] = '\0';
+    return rc;
+}
+
+int auth_device_check(struct mamori *m, const char *user,
+                      const struct mamori_login_req *req, int64_t now,
+                      char dev[37])
+{
+    struct store_device d;
+    uint8_t hash[32];
+    int64_t expires = 0;
+    char msg[256];
+    int n, rc;
+
+    dev[0] = '\0';
+    if (!req->device_pk && !req->challenge && !req->signature)
+        return 0;
+    if (!req->device_pk || !req->challenge || !req->signature)
+        return MAMORI_EKEY;
+    n = login_message(m->vault_id, user, req->challenge, msg, sizeof msg);
+    if (n < 0)
+        return MAMORI_EKEY;
+    crypto_sha256(req->challenge, MAMORI_CHALLENGE_LEN, hash);
+    rc = store_challenge_take(m->store, hash, &expires);
+    if (rc == MAMORI_ENOTFOUND || (rc == 0 && expires < now))
+        return MAMORI_EKEY; /* unknown, used or stale challenge */
+    if (rc != 0)
+        return rc;
+    /* The signature must hold whatever the key's standing. */
+    if (!crypto_ed25519_verify(req->device_pk, msg, (size_t)n, req->signature))
+        return MAMORI_EKEY;
+    rc =
+        store_device_by_key(m->store, req->device_pk, MAMORI_DEVICE_PK_LEN, &d);
+    if (rc == MAMORI_ENOTFOUND) {
+        /* Revoked, or never registered: a revoked key is refused; an
+         * unknown one is a login without a device. */
+        return store_device_revoked(m->store, req->device_pk,
+                                    MAMORI_DEVICE_PK_LEN)
+                   ? MAMORI_EKEY
+                   : 0;
+    }
+    if (rc != 0)
+        return rc;
+    if (strcmp(d.state, "approved") != 0)
+        return 0; /* pending: as without a device, until approved */
+    if (strcmp(d.alg, DEVICE_ALG) != 0)
+        return MAMORI_EKEY;
+    d.last_used = now;
+    rc = store_device_update(m->store, &d);
+    if (rc == 0)
+        snprintf(dev, 37, "%s", d.id);
+    return rc;
+}
+
+int auth_device_register(struct mamori *m, int64_t user_id, const char *name,
+                         const uint8_t pk[MAMORI_DEVICE_PK_LEN], int approved,
+                         char id[37])
+{
+    struct store_device d;
+
+    memset(&d, 0, sizeof d);
+    crypto_uuid(d.id);
+    snprintf(d.name, sizeof d.name, "%s", name);
+    snprintf(d.alg, sizeof d.alg, "%s", DEVICE_ALG);
+    memcpy(d.pubkey, pk, MAMORI_DEVICE_PK_LEN);
+    d.pubkey_len = MAMORI_DEVICE_PK_LEN;
+    snprintf(d.state, sizeof d.state, "%s", approved ? "approved" : "pending");
+    d.requested_by = user_id;
+    d.approved_by = approved ? user_id : 0;
+    d.created = mamori_now();
+    d.approved = approved ? d.created : 0;
+    memcpy(id, d.id, 37);
+    return store_device_add(m->store, &d);
+}
+
+/* A device name: 1..63 bytes of valid UTF-8 without control characters. */
+static int name_ok(const char *name)
+{
+    size_t n = name ? strlen(name) : 0;
+    if (n == 0 || n > 63 || !text_utf8_valid(name, n))
+        return 0;
+    for (size_t i = 0; i < n; i++)
+        if ((unsigned char)name[i] < 0x20 || name[i] == 0x7f)
+            return 0;
+    return 1;
+}
+
+int mamori_device_enroll(mamori_sess *s, const char *name,
+                         const uint8_t pk[MAMORI_DEVICE_PK_LEN], char *id)
+{
+    struct guard_call c;
+    int rc;
+
+    if (!pk || !id)
+        return MAMORI_EINVAL;
+    id[0] = '\0';
+    rc = guard_begin(&c, s, OP_DEVICE_ENROLL, NULL);
+    if (rc != 0)
+        return rc;
+    if (!name_ok(name)) {
+        sess_detail(s, "device name: 1-63 bytes of text");
+        return guard_end(&c, MAMORI_EINVAL);
+    }
+    struct store_device old;
+    rc = store_device_by_key(s->m->store, pk, MAMORI_DEVICE_PK_LEN, &old);
+    if (rc == 0) {
+        sess_detail(s, "this device is already registered (%s, %s)", old.id,
+                    old.state);
+        rc = MAMORI_EEXIST;
+    } else if (rc == MAMORI_ENOTFOUND) {
+        rc = auth_device_register(s->m, s->user.id, name, pk, 0, id);
+    }
+    c.count = 1;
+    snprintf(c.detail, sizeof c.detail, "device %s pending approval", id);
+    rc = guard_end(&c, rc);
+    if (rc != 0)
+        id[0] = '\0';
+    return rc;
+}
+
+/* The device named by id for an admin operation. */
+static int target_device(mamori_sess *s, const char *id, struct store_device *d)
+{
+    int rc = id && strlen(id) == 36 ? store_device_get(s->m->store, id, d)
+                                    : MAMORI_ENOTFOUND;
+    if (rc == MAMORI_ENOTFOUND)
+        sess_detail(s, "no device with that id (see mamori device list)");
+    return rc;
+}
+
+int mamori_device_approve(mamori_sess *s, const char *id)
+{
+    struct guard_call c;
+    struct store_device d;
+    int rc = guard_begin(&c, s, OP_DEVICE_APPROVE, NULL);
+
+    if (rc != 0)
+        return rc;
+    rc = target_device(s, id, &d);
+    if (rc == 0 && strcmp(d.state, "pending") != 0) {
+        sess_detail(s, "device is %s, not pending", d.state);
+        rc = MAMORI_ESTATE;
+    }
+    if (rc == 0) {
+        snprintf(d.state, sizeof d.state, "approved");
+        d.approved_by = s->user.id;
+        d.approved = mamori_now();
+        rc = store_device_update(s->m->store, &d);
+        c.count = 1;
+        snprintf(c.detail, sizeof c.detail, "device %s approved", d.id);
+    }
+    return guard_end(&c, rc);
+}
+
+int mamori_device_revoke(mamori_sess *s, const char *id)
+{
+    struct guard_call c;
+    struct store_device d;
+    int64_t ended = 0;
+    int rc = guard_begin(&c, s, OP_DEVICE_REVOKE, NULL);
+
+    if (rc != 0)
+        return rc;
+    rc = target_device(s, id, &d);
+    if (rc == 0) {
+        snprintf(d.state, sizeof d.state, "revoked");
+        rc = store_device_update(s->m->store, &d);
+    }
+    if (rc == 0)
+        rc = store_session_delete_device(s->m->store, d.id, &ended);
+    if (rc == 0) {
+        c.count = 1;
+        snprintf(c.detail, sizeof c.detail,
+                 "device %s revoked, %lld sessions ended", d.id,
+                 (long long)ended);
+        syslog(LOG_NOTICE, "mamori: device %s revoked", d.id);
+    }
+    return guard_end(&c, rc);
+}
+
+/* The user name of id into out ("" if none). */
+static void user_name(struct store *st, int64_t id, char *out, size_t size)
+{
+    struct store_user u;
+    out[0] = '\0';
+    if (id != 0 && store_user_get_id(st, id, &u) == 0) {
+        snprintf(out, size, "%s", u.name);
+        crypto_wipe(&u, sizeof u);
+    }
+}
+
+int mamori_device_list(mamori_sess *s, struct mamori_device_info **out,
+                       size_t *n)
+{
+    struct guard_call c;
+    struct store_device *d = NULL;
+    struct mamori_device_info *info = NULL;
+    size_t k = 0;
+    int rc;
+
+    if (!out || !n)
+        return MAMORI_EINVAL;
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_DEVICE_LIST, NULL);
+    if (rc != 0)
+        return rc;
+    rc = store_device_list(s->m->store, &d, &k);
+    if (rc == 0 && !(info = calloc(k ? k : 1, sizeof *info)))
+        rc = MAMORI_ENOMEM;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        snprintf(info[i].id, sizeof info[i].id, "%s", d[i].id);
+        snprintf(info[i].name, sizeof info[i].name, "%s", d[i].name);
+        snprintf(info[i].state, sizeof info[i].state, "%s", d[i].state);
+        user_name(s->m->store, d[i].requested_by, info[i].requested_by,
+                  sizeof info[i].requested_by);
+        user_name(s->m->store, d[i].approved_by, info[i].approved_by,
+                  sizeof info[i].approved_by);
+        info[i].created = d[i].created;
+        info[i].approved = d[i].approved;
+        info[i].last_used = d[i].last_used;
+    }
+    free(d);
+    c.count = (int64_t)k;
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        free(info);
+        return rc;
+    }
+    *out = info;
+    *n = k;
+    return 0;
+}

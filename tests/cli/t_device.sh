@@ -1,0 +1,76 @@
+# Registered devices: init approves this machine; another machine's key
+# gets a restricted session until an admin approves it; revocation, a
+# forged key, an unsafe key file.
+. "$ROOT/tests/cli/lib.sh"
+new_vault
+[ "$(stat -c %a "$HOME/.config/mamori/device.key")" = 600 ] ||
+    die "device key not 0600"
+as admin
+ok --json device list
+contains "$OUT" '"state":"approved"'
+contains "$OUT" '"requested_by":"admin"'
+
+# op1 on a second PC
+export MAMORI_DEVICE_KEY="$T/pc2/device.key"
+as op1
+tick
+ok_in "$OP_PW" --json login --user op1 --otp "$(code op1)"
+contains "$OUT" '"device_approved":false'
+rc_is 4 record search people name='山田太郎'
+contains "$ERR" "device enroll"
+ok device enroll --name '経理部 PC-2'
+id=$(printf '%s\n' "$OUT" | head -1)
+[[ "$id" =~ ^[0-9a-f-]{36}$ ]] || die "no device id: $OUT"
+[ "$(stat -c %a "$MAMORI_DEVICE_KEY")" = 600 ] || die "pc2 key not 0600"
+mam device enroll --name again
+[ "$RC" -ne 0 ] || die "enrolled twice"
+contains "$ERR" "already registered"
+# pending: still restricted; only an admin approves
+login op1 "$OP_PW"
+rc_is 4 record search people name='山田太郎'
+rc_is 4 device approve "$id"
+unset MAMORI_DEVICE_KEY
+as admin
+ok device approve "$id"
+ok --json device list
+contains "$OUT" '"name":"経理部 PC-2","state":"approved"'
+export MAMORI_DEVICE_KEY="$T/pc2/device.key"
+login op1 "$OP_PW"
+ok --json record search people name='山田太郎'
+# every entry names the device
+unset MAMORI_DEVICE_KEY
+as admin
+ok --json audit show --last 3
+contains "$OUT" "\"device\":\"$id\""
+
+# revoked: the session on pc2 ends, logins from it are refused
+ok device revoke "$id"
+export MAMORI_DEVICE_KEY="$T/pc2/device.key"
+as op1
+rc_is 4 record search people name='山田太郎'
+tick
+mam_in "$OP_PW" login --user op1 --otp "$(code op1)"
+[ "$RC" -eq 4 ] || die "revoked device logged in"
+
+# a key file others can read is refused; a forged key does not pass
+cp "$T/pc2/device.key" "$T/pc3.key"
+chmod 0644 "$T/pc3.key"
+export MAMORI_DEVICE_KEY="$T/pc3.key"
+tick
+mam_in "$OP_PW" login --user op1 --otp "$(code op1)"
+[ "$RC" -ne 0 ] || die "unsafe key file used"
+contains "$ERR" "device key"
+unset MAMORI_DEVICE_KEY
+# the approved machine's public key with another private key
+pk=$(sed -n 1p "$HOME/.config/mamori/device.key")
+sk=$(sed -n 2p "$T/pc2/device.key")
+printf '%s\n%s\n' "$pk" "$sk" >"$T/forged.key"
+chmod 0600 "$T/forged.key"
+export MAMORI_DEVICE_KEY="$T/forged.key"
+tick
+mam_in "$OP_PW" login --user op1 --otp "$(code op1)"
+[ "$RC" -eq 4 ] || die "forged device key logged in"
+unset MAMORI_DEVICE_KEY
+login admin "$ADMIN_PW"
+ok --json audit show --last 10
+contains "$OUT" "device proof failed"

@@ -1,0 +1,172 @@
+/*
+ * test_device.c - registered devices: a login without an approved device
+ * is restricted to enrolling it; forged, replayed and stale proofs fail;
+ * approval, revocation, the setting, and audit entries naming the device.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+static const struct mamori_client cl = {.os_uid = -1};
+
+/* login_ex for op1 with a device proof made by sk for the device with
+ * public key pk. */
+static int login_with(struct tvault *tv, const uint8_t *pk, const uint8_t *sk,
+                      const char *challenge, char *token)
+{
+    char code[7];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+    struct mamori_login_req req = {
+        "op1", TV_OP_PW, strlen(TV_OP_PW), code, pk, challenge, sig};
+    if (tv_otp(tv, "op1", code) ||
+        mamori_device_sign(tv->m, sk, "op1", challenge, sig))
+        return -100;
+    return mamori_login_ex(tv->m, &req, &cl, token, MAMORI_TOKEN_LEN + 1);
+}
+
+static void unapproved_device(void **state)
+{
+    struct tvault *tv = *state;
+    char token[MAMORI_TOKEN_LEN + 1], ch[MAMORI_CHALLENGE_LEN + 1], code[7];
+    char id[37];
+    uint8_t pk[MAMORI_DEVICE_PK_LEN], sk[MAMORI_DEVICE_SK_LEN];
+    struct mamori_login_req req = {
+        "op1", TV_OP_PW, strlen(TV_OP_PW), code, NULL, NULL, NULL};
+    struct mamori_record **rs = NULL;
+    size_t n = 0;
+    mamori_sess *s = NULL;
+
+    /* no device: a session that can only ask for the device's approval */
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_DEVICE);
+    assert_int_equal(
+        mamori_record_search(s, "people", "name", "山田太郎", &rs, &n),
+        MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(s), "device"));
+    mamori_device_keygen(pk, sk);
+    assert_int_equal(mamori_device_enroll(s, "", pk, id), MAMORI_EINVAL);
+    assert_int_equal(mamori_device_enroll(s, "bad\nname", pk, id),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_device_enroll(s, "経理部 PC-3", pk, id), 0);
+    assert_int_equal(strlen(id), 36);
+    char again[37];
+    assert_int_equal(mamori_device_enroll(s, "again", pk, again),
+                     MAMORI_EEXIST);
+    mamori_session_close(s);
+
+    /* pending: as without a device until approved */
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_DEVICE);
+    mamori_session_close(s);
+    /* only an admin approves */
+    assert_int_equal(mamori_device_approve(tv->op, id), MAMORI_EDENIED);
+    assert_int_equal(mamori_device_approve(tv->admin, "nope"),
+                     MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_device_approve(tv->admin, id), 0);
+    assert_int_equal(mamori_device_approve(tv->admin, id), MAMORI_ESTATE);
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_session_needs(s), 0);
+    assert_int_equal(
+        mamori_record_search(s, "people", "name", "山田太郎", &rs, &n), 0);
+    mamori_record_array_free(rs, n);
+    /* the same challenge again: a replay */
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EAUTH);
+    /* a challenge made up by the client */
+    assert_int_equal(login_with(tv, pk, sk,
+                                "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
+                                token),
+                     MAMORI_EAUTH);
+    /* a stale challenge (older than 2 minutes) */
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    tv_clock_set(tv_clock() + 150);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EAUTH);
+    mamori_session_close(s);
+
+    /* a forged signature: another key claiming to be the device */
+    uint8_t pk2[MAMORI_DEVICE_PK_LEN], sk2[MAMORI_DEVICE_SK_LEN];
+    mamori_device_keygen(pk2, sk2);
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(login_with(tv, pk, sk2, ch, token), MAMORI_EAUTH);
+    /* four failures since the last success: op1 is not locked yet */
+    mamori_sess *admin = tv_login(tv, "admin", "Vault#Keeper-2026");
+    assert_non_null(admin);
+
+    /* revoked: refused, and its sessions end */
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_device_revoke(admin, id), 0);
+    assert_int_equal(
+        mamori_record_search(s, "people", "name", "山田太郎", &rs, &n),
+        MAMORI_ESESSION);
+    mamori_session_close(s);
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EAUTH);
+
+    /* the list; the audit names the failures and the device */
+    struct mamori_device_info *d = NULL;
+    assert_int_equal(mamori_device_list(tv->op, &d, &n), MAMORI_EDENIED);
+    assert_int_equal(mamori_device_list(admin, &d, &n), 0);
+    assert_int_equal(n, 2);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(d[i].id, id) == 0) {
+            assert_string_equal(d[i].state, "revoked");
+            assert_string_equal(d[i].name, "経理部 PC-3");
+            assert_string_equal(d[i].requested_by, "op1");
+            assert_string_equal(d[i].approved_by, "admin");
+            seen++;
+        }
+        if (strcmp(d[i].id, tv->device) == 0) {
+            assert_string_equal(d[i].state, "approved");
+            seen++;
+        }
+    }
+    assert_int_equal(seen, 2);
+    free(d);
+    struct mamori_audit_entry *e = NULL;
+    assert_int_equal(mamori_audit_show(admin, 0, &e, &n), 0);
+    int forged = 0, named = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(e[i].detail, "device proof failed"))
+            forged++;
+        if (strcmp(e[i].action, "record.search") == 0 &&
+            strcmp(e[i].device, id) == 0)
+            named++;
+    }
+    assert_true(forged >= 4);
+    assert_int_equal(named, 2); /* the search, and the refusal after revoke */
+    mamori_audit_entries_free(e, n);
+
+    /* with device.required off a login needs no device */
+    assert_int_equal(mamori_config_set(admin, "device.required", "off"), 0);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    assert_int_equal(mamori_session_needs(s), 0);
+    mamori_session_close(s);
+    mamori_session_close(admin);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(unapproved_device, tv_group_setup,
+                                        tv_group_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
