@@ -271,6 +271,10 @@ void cli_print_kv(const char *label, const char *value);
 
 /* ---- cmd_session.c ----------------------------------------------------- */
 
+/* The user's home directory: $HOME if absolute, else the password
+ * database's; NULL if neither. */
+const char *cli_home_dir(void);
+
 /* The session file for the open vault (c->m): --session, env
  * MAMORI_SESSION_FILE, $XDG_RUNTIME_DIR/mamori/session-<vault id>, or
  * ~/.cache/mamori/session-<vault id>. 0 or an MAMORI_E* code. */
@@ -318,6 +322,7 @@ int cmd_device_enroll(struct cli *c);
 int cmd_device_approve(struct cli *c);
 int cmd_device_revoke(struct cli *c);
 int cmd_device_list(struct cli *c);
+int cmd_access_review(struct cli *c);
 int cmd_config_list(struct cli *c);
 int cmd_config_get(struct cli *c);
 int cmd_config_set(struct cli *c);

@@ -2,12 +2,11 @@
  * cmd_device.c - this machine's device key (端末の鍵), and `mamori device
  * enroll|approve|revoke|list`.
  *
- * The key file holds two lines, "pk HEX" and "sk HEX" (Ed25519), mode 0600
- * in a 0700 directory, and is refused when anyone else could read it. The
- * private key never leaves it: logins sign a challenge with it.
+ * The key file (mamori_device_key_format: "pk HEX", "sk HEX", Ed25519) is
+ * mode 0600 in a 0700 directory, and is refused when anyone else could
+ * read it. The private key never leaves it: logins sign a challenge.
  */
 #include <errno.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -27,11 +26,7 @@ int cli_device_path(char *buf, size_t size)
     } else if ((env = getenv("XDG_CONFIG_HOME")) && env[0] == '/') {
         n = snprintf(buf, size, "%s/mamori/device.key", env);
     } else {
-        const char *home = getenv("HOME");
-        if (!home || home[0] != '/') {
-            struct passwd *pw = getpwuid(getuid());
-            home = pw ? pw->pw_dir : NULL;
-        }
+        const char *home = cli_home_dir();
         if (!home)
             return MAMORI_ENOTFOUND;
         n = snprintf(buf, size, "%s/.config/mamori/device.key", home);
@@ -39,61 +34,29 @@ int cli_device_path(char *buf, size_t size)
     return n < 0 || (size_t)n >= size ? MAMORI_ETOOBIG : 0;
 }
 
-static void hex_out(const uint8_t *p, size_t n, char *out)
-{
-    static const char digits[] = "0123456789abcdef";
-    for (size_t i = 0; i < n; i++) {
-        out[2 * i] = digits[p[i] >> 4];
-        out[2 * i + 1] = digits[p[i] & 15];
-    }
-    out[2 * n] = '\0';
-}
-
-static int hex_in(const char *s, uint8_t *out, size_t n)
-{
-    for (size_t i = 0; i < 2 * n; i++) {
-        char c = s[i];
-        int v = c >= '0' && c <= '9'   ? c - '0'
-                : c >= 'a' && c <= 'f' ? c - 'a' + 10
-                                       : -1;
-        if (v < 0)
-            return -1;
-        out[i / 2] = (uint8_t)(i % 2 ? (out[i / 2] | v) : v << 4);
-    }
-    return s[2 * n] == '\0' ? 0 : -1;
-}
-
-/* Reads "pk HEX\nsk HEX\n" from path. */
+/* Reads the key file at path. */
 static int load(const char *path, struct cli_device *d)
 {
-    char line[2][200];
+    char text[MAMORI_DEVICE_KEY_TEXT + 8];
+    ssize_t got;
     size_t len = 0;
     int fd, rc = cli_open_private(path, &fd);
 
     if (rc != 0)
         return rc;
-    for (int i = 0; rc == 0 && i < 2; i++) {
-        rc = cli_read_line(fd, line[i], sizeof line[i], &len);
-        if (rc == 1)
-            rc = MAMORI_EINVAL;
-    }
+    while (len < sizeof text &&
+           (got = read(fd, text + len, sizeof text - len)) > 0)
+        len += (size_t)got;
     close(fd);
-    if (rc == 0 &&
-        (strncmp(line[0], "pk ", 3) != 0 || strncmp(line[1], "sk ", 3) != 0 ||
-         hex_in(line[0] + 3, d->pk, sizeof d->pk) != 0 ||
-         hex_in(line[1] + 3, d->sk, sizeof d->sk) != 0))
-        rc = MAMORI_EINVAL;
-    explicit_bzero(line, sizeof line);
+    rc = mamori_device_key_parse(text, len, d->pk, d->sk);
+    explicit_bzero(text, sizeof text);
     return rc;
 }
 
 int cli_device_load(struct cli_device *d, int create)
 {
-    char path[4096],
-        text[2 * (MAMORI_DEVICE_PK_LEN + MAMORI_DEVICE_SK_LEN) + 16];
-    char pkhex[2 * MAMORI_DEVICE_PK_LEN + 1],
-        skhex[2 * MAMORI_DEVICE_SK_LEN + 1];
-    int rc = cli_device_path(path, sizeof path), n;
+    char path[4096], text[MAMORI_DEVICE_KEY_TEXT];
+    int rc = cli_device_path(path, sizeof path);
 
     if (rc != 0)
         return rc;
@@ -101,15 +64,12 @@ int cli_device_load(struct cli_device *d, int create)
     if (rc != MAMORI_ENOTFOUND || !create)
         return rc;
     mamori_device_keygen(d->pk, d->sk);
-    hex_out(d->pk, sizeof d->pk, pkhex);
-    hex_out(d->sk, sizeof d->sk, skhex);
-    n = snprintf(text, sizeof text, "pk %s\nsk %s\n", pkhex, skhex);
-    rc = n < 0 || (size_t)n >= sizeof text ? MAMORI_ETOOBIG
-                                           : cli_make_private_dir(path, 1);
-    if (rc == 0 && cli_write_private_file(path, text, (size_t)n) != 0)
+    rc = mamori_device_key_format(d->pk, d->sk, text, sizeof text);
+    if (rc == 0)
+        rc = cli_make_private_dir(path, 1);
+    if (rc == 0 && cli_write_private_file(path, text, strlen(text)) != 0)
         rc = MAMORI_EIO;
     explicit_bzero(text, sizeof text);
-    explicit_bzero(skhex, sizeof skhex);
     return rc;
 }
 

@@ -20,7 +20,7 @@
 #include "i18n.h"
 #include "banned.h"
 
-static const char *home_dir(void)
+const char *cli_home_dir(void)
 {
     const char *home = getenv("HOME");
 
@@ -63,7 +63,7 @@ int cli_session_path(struct cli *c, char *buf, size_t size)
         if ((env = getenv("XDG_RUNTIME_DIR")) && env[0] == '/') {
             n = snprintf(buf, size, "%s/mamori/session-%s", env, id);
         } else {
-            const char *home = home_dir();
+            const char *home = cli_home_dir();
 
             if (!home)
                 return MAMORI_ENOTFOUND;

@@ -11,7 +11,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <locale.h>
-#include <pwd.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -220,6 +219,16 @@ const struct cli_cmd cli_commands[] = {
      N_("list the devices (admin, auditor)"),
      N_("Lists every device: id, name, state, who asked for it, who\n"
         "approved it, and when it was last used."),
+     0, 0, 0, 0},
+    {"access", "review", cmd_access_review, NULL, N_("access review"),
+     N_("review who may do what (admin, auditor)"),
+     N_("Lists every user with their role, the datasets they work on (and\n"
+        "whether as a My Number handler), MFA, approved devices and last\n"
+        "login, and flags what needs a look: dormant accounts (no login for\n"
+        "review.dormant_days), more admins than admin.max, MFA missing where\n"
+        "it is required, locked accounts, initial passwords, disabled\n"
+        "accounts. Run it periodically and keep the --json output with the\n"
+        "review's record."),
      0, 0, 0, 0},
     {"config", "list", cmd_config_list, NULL, N_("config list"),
      N_("show the settings (admin, auditor)"),
@@ -803,13 +812,8 @@ static int resolve_home(struct cli *c)
     } else if ((env = getenv("XDG_DATA_HOME")) && env[0] == '/') {
         n = snprintf(c->home, sizeof c->home, "%s/mamori", env);
     } else {
-        const char *home = getenv("HOME");
+        const char *home = cli_home_dir();
 
-        if (!home || home[0] != '/') {
-            struct passwd *pw = getpwuid(getuid());
-
-            home = pw ? pw->pw_dir : NULL;
-        }
         if (!home)
             return cli_error(c, MAMORI_EINVAL,
                              _("no vault directory: give --home DIR or set "

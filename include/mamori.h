@@ -266,6 +266,17 @@ int mamori_mfa_reset(mamori_sess *s, const char *user) MAMORI_MUST_CHECK;
 /* A new device key pair (for the client side; wipe sk after use). */
 void mamori_device_keygen(uint8_t pk[MAMORI_DEVICE_PK_LEN],
                           uint8_t sk[MAMORI_DEVICE_SK_LEN]);
+/* The text of a device key file: "pk HEX\nsk HEX\n" (lower-case hex),
+ * into out (MAMORI_DEVICE_KEY_TEXT bytes). */
+#define MAMORI_DEVICE_KEY_TEXT 208
+int mamori_device_key_format(const uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                             const uint8_t sk[MAMORI_DEVICE_SK_LEN], char *out,
+                             size_t size) MAMORI_MUST_CHECK;
+/* Parses that text (len bytes) back. MAMORI_EINVAL unless it is exactly
+ * that form and the public key is the private key's. Wipe sk after use. */
+int mamori_device_key_parse(const char *text, size_t len,
+                            uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                            uint8_t sk[MAMORI_DEVICE_SK_LEN]) MAMORI_MUST_CHECK;
 /* A single-use login challenge, valid 2 minutes; out holds
  * MAMORI_CHALLENGE_LEN + 1 bytes. */
 int mamori_device_challenge(mamori *m, char *out,
@@ -298,6 +309,32 @@ struct mamori_device_info {
 /* Admin or auditor: every device. Free *out with free(). */
 int mamori_device_list(mamori_sess *s, struct mamori_device_info **out,
                        size_t *n) MAMORI_MUST_CHECK;
+
+/* ---- Access review (アクセス権の定期的な見直し)
+ * ------------------------------ */
+
+/* What a review flags about a user. */
+#define MAMORI_REVIEW_DORMANT 1u      /* no login for review.dormant_days */
+#define MAMORI_REVIEW_ADMIN_EXCESS 2u /* an admin while admins > admin.max */
+#define MAMORI_REVIEW_NO_MFA 4u      /* MFA required for the role, not active */
+#define MAMORI_REVIEW_LOCKED 8u      /* locked out now */
+#define MAMORI_REVIEW_INITIAL_PW 16u /* still has the initial password */
+#define MAMORI_REVIEW_DISABLED 32u
+
+struct mamori_review_user {
+    char name[64];
+    char role[16];
+    int64_t created, last_login, pw_changed;
+    int mfa;             /* 0 none, 1 pending, 2 active */
+    int devices;         /* approved devices the user asked for */
+    char datasets[1024]; /* "payroll(handler), hr" ("" if none); cut with
+                            "..." when longer */
+    unsigned flags;      /* MAMORI_REVIEW_* */
+};
+/* Admin or auditor: every user's role, datasets, MFA, devices, last login,
+ * and what needs a look. Audited. Free *out with free(). */
+int mamori_access_review(mamori_sess *s, struct mamori_review_user **out,
+                         size_t *n) MAMORI_MUST_CHECK;
 
 /* ---- Settings ---------------------------------------------------------- */
 

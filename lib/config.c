@@ -54,6 +54,9 @@ static const struct setting settings[CFG_COUNT] = {
     [CFG_BREAKGLASS_MINUTES] =
         {"breakglass.minutes", NULL, 60, 15, 240,
          N_("how long an approved break-glass read lasts")},
+    [CFG_REVIEW_DORMANT_DAYS] = {"review.dormant_days", NULL, 90, 7, 730,
+                                 N_("days without a login after which the "
+                                    "access review flags an account")},
 };
 
 /* Index of word w in the list "a|b|c", or -1. */

@@ -28,6 +28,59 @@ void mamori_device_keygen(uint8_t pk[MAMORI_DEVICE_PK_LEN],
     crypto_ed25519_keypair(pk, sk);
 }
 
+int mamori_device_key_format(const uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                             const uint8_t sk[MAMORI_DEVICE_SK_LEN], char *out,
+                             size_t size)
+{
+    char pkhex[2 * MAMORI_DEVICE_PK_LEN + 1];
+    char skhex[2 * MAMORI_DEVICE_SK_LEN + 1];
+    int n;
+
+    if (!pk || !sk || !out || size < MAMORI_DEVICE_KEY_TEXT)
+        return MAMORI_EINVAL;
+    crypto_hex(pk, MAMORI_DEVICE_PK_LEN, pkhex);
+    crypto_hex(sk, MAMORI_DEVICE_SK_LEN, skhex);
+    n = snprintf(out, size, "pk %s\nsk %s\n", pkhex, skhex);
+    crypto_wipe(skhex, sizeof skhex);
+    return n < 0 || (size_t)n >= size ? MAMORI_ETOOBIG : 0;
+}
+
+int mamori_device_key_parse(const char *text, size_t len,
+                            uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                            uint8_t sk[MAMORI_DEVICE_SK_LEN])
+{
+    /* Exactly: "pk " 64 hex "\n" "sk " 128 hex "\n". */
+    const size_t pk_at = 3, sk_at = 3 + 64 + 1 + 3;
+    int rc = MAMORI_EINVAL;
+
+    if (!text || !pk || !sk || len != sk_at + 128 + 1)
+        return rc;
+    if (memcmp(text, "pk ", 3) != 0 || text[pk_at + 64] != '\n' ||
+        memcmp(text + pk_at + 65, "sk ", 3) != 0 || text[len - 1] != '\n')
+        return rc;
+    /* Lower-case hex only: one text per key. */
+    for (size_t i = 0; i < len - 1; i++) {
+        int in_pk = i >= pk_at && i < pk_at + 64;
+        int in_sk = i >= sk_at && i < sk_at + 128;
+        char ch = text[i];
+        if ((in_pk || in_sk) &&
+            !((ch >= '0' && ch <= '9') || (ch >= 'a' && ch <= 'f')))
+            return rc;
+    }
+    if (crypto_unhex(text + pk_at, 64, pk, MAMORI_DEVICE_PK_LEN) !=
+            MAMORI_DEVICE_PK_LEN ||
+        crypto_unhex(text + sk_at, 128, sk, MAMORI_DEVICE_SK_LEN) !=
+            MAMORI_DEVICE_SK_LEN)
+        goto fail;
+    /* An Ed25519 secret key ends with its public key. */
+    if (!crypto_equal(sk + 32, pk, MAMORI_DEVICE_PK_LEN))
+        goto fail;
+    return 0;
+fail:
+    crypto_wipe(sk, MAMORI_DEVICE_SK_LEN);
+    return rc;
+}
+
 /* "mamori-device-login v1|VAULT|USER|CHALLENGE" into buf. */
 static int login_message(const char *vault_id, const char *user,
                          const char *challenge, char *buf, size_t size)

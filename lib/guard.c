@@ -65,6 +65,7 @@ static const struct {
     [OP_DEVICE_APPROVE] = {"device.approve", R_ADMIN},
     [OP_DEVICE_REVOKE] = {"device.revoke", R_ADMIN},
     [OP_DEVICE_LIST] = {"device.list", R_ADMIN | R_AUDITOR},
+    [OP_ACCESS_REVIEW] = {"access.review", R_ADMIN | R_AUDITOR},
 };
 
 const char *guard_action(enum guard_op op)

@@ -68,6 +68,7 @@ enum guard_op {
     OP_DEVICE_APPROVE,
     OP_DEVICE_REVOKE,
     OP_DEVICE_LIST,
+    OP_ACCESS_REVIEW,
     OP_COUNT
 };
 

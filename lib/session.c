@@ -241,6 +241,7 @@ int mamori_session_open(mamori *m, const char *token,
     crypto_wipe(raw, sizeof raw);
     client_copy(s, client);
 
+    memset(&ss, 0, sizeof ss);
     pthread_mutex_lock(&m->lock);
     rc = store_session_get(m->store, s->token_hash, &ss);
     if (rc == 0)
@@ -250,8 +251,10 @@ int mamori_session_open(mamori *m, const char *token,
     if (rc == 0)
         rc = store_user_get_id(m->store, ss.user_id, &s->user);
     crypto_wipe(s->user.pwhash, sizeof s->user.pwhash);
-    s->restricted = ss.restricted;
-    snprintf(s->device, sizeof s->device, "%s", ss.device);
+    if (rc == 0) {
+        s->restricted = ss.restricted;
+        snprintf(s->device, sizeof s->device, "%s", ss.device);
+    }
     pthread_mutex_unlock(&m->lock);
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_ESESSION;

@@ -549,44 +549,12 @@ void store_rollback(struct store *s)
 
 int store_meta_get(struct store *s, const char *key, char *val, size_t size)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (key == NULL || val == NULL || size == 0)
-        goto out;
-    rc = stmt_get(s, ST_META_GET, &st);
-    if (rc == 0)
-        rc = sq_bind_str(st, 1, key, 0);
-    if (rc == 0)
-        rc = sq_step_row(st);
-    if (rc != 0)
-        goto out;
-    /* The caller chose the size; a value that does not fit is refused. */
-    rc = sq_col_text(st, 0, val, size, MAMORI_ETOOBIG);
-    if (rc == MAMORI_ETOOBIG && sqlite3_column_type(st, 0) != SQLITE_TEXT)
-        rc = MAMORI_EIO;
-out:
-    sq_done(st);
-    return rc;
+    return sq_kv_get(s, ST_META_GET, stmt_sql[ST_META_GET], key, val, size);
 }
 
 int store_meta_set(struct store *s, const char *key, const char *val)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (key == NULL || val == NULL)
-        goto out;
-    rc = stmt_get(s, ST_META_SET, &st);
-    if (rc == 0)
-        rc = sq_bind_str(st, 1, key, 0);
-    if (rc == 0)
-        rc = sq_bind_str(st, 2, val, 0);
-    if (rc == 0)
-        rc = sq_step_done(st);
-out:
-    sq_done(st);
-    return rc;
+    return sq_kv_set(s, ST_META_SET, stmt_sql[ST_META_SET], key, val);
 }
 
 /* ---- datasets and grants ------------------------------------------------- */

@@ -124,6 +124,13 @@ int sq_grow(void **arr, size_t *cap, size_t n, size_t elem);
 int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
                  int (*rd)(sqlite3_stmt *st, void *elem), void **out,
                  size_t *n);
+/* A small key/value table: the value of key (statement id selects
+ * "value" by ?1), or sets it (id upserts ?1, ?2). MAMORI_ETOOBIG when the
+ * value does not fit size. */
+int sq_kv_get(struct store *s, enum stmt_id id, const char *sql,
+              const char *key, char *val, size_t size);
+int sq_kv_set(struct store *s, enum stmt_id id, const char *sql,
+              const char *key, const char *val);
 /* The same for a statement the caller prepared and bound. */
 int sq_list_bound(sqlite3_stmt *st, size_t size,
                   int (*rd)(sqlite3_stmt *st, void *elem), void **out,

@@ -492,38 +492,12 @@ int store_pwhist_list(struct store *s, int64_t user_id,
 
 int store_config_get(struct store *s, const char *key, char *val, size_t size)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (key == NULL || val == NULL || size == 0)
-        return rc;
-    rc = stmt_get(s, ST_CONFIG_GET, &st);
-    if (rc == 0)
-        rc = sq_bind_str(st, 1, key, 0);
-    if (rc == 0)
-        rc = sq_step_row(st);
-    if (rc == 0)
-        rc = sq_col_text(st, 0, val, size, MAMORI_ETOOBIG);
-    sq_done(st);
-    return rc;
+    return sq_kv_get(s, ST_CONFIG_GET, stmt_sql[ST_CONFIG_GET], key, val, size);
 }
 
 int store_config_set(struct store *s, const char *key, const char *val)
 {
-    sqlite3_stmt *st = NULL;
-    int rc = MAMORI_EINVAL;
-
-    if (key == NULL || val == NULL)
-        return rc;
-    rc = stmt_get(s, ST_CONFIG_SET, &st);
-    if (rc == 0)
-        rc = sq_bind_str(st, 1, key, 0);
-    if (rc == 0)
-        rc = sq_bind_str(st, 2, val, 0);
-    if (rc == 0)
-        rc = sq_step_done(st);
-    sq_done(st);
-    return rc;
+    return sq_kv_set(s, ST_CONFIG_SET, stmt_sql[ST_CONFIG_SET], key, val);
 }
 
 /* ---- MFA recovery codes -------------------------------------------------- */

@@ -246,3 +246,45 @@ int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
     sq_done(st);
     return rc;
 }
+
+int sq_kv_get(struct store *s, enum stmt_id id, const char *sql,
+              const char *key, char *val, size_t size)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (key == NULL || val == NULL || size == 0)
+        return rc;
+    rc = sq_stmt(s, id, sql, &st);
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, key, 0);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    /* The caller chose the size; a value that does not fit is refused. */
+    if (rc == 0) {
+        rc = sq_col_text(st, 0, val, size, MAMORI_ETOOBIG);
+        if (rc == MAMORI_ETOOBIG && sqlite3_column_type(st, 0) != SQLITE_TEXT)
+            rc = MAMORI_EIO;
+    }
+    sq_done(st);
+    return rc;
+}
+
+int sq_kv_set(struct store *s, enum stmt_id id, const char *sql,
+              const char *key, const char *val)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = MAMORI_EINVAL;
+
+    if (key == NULL || val == NULL)
+        return rc;
+    rc = sq_stmt(s, id, sql, &st);
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, key, 0);
+    if (rc == 0)
+        rc = sq_bind_str(st, 2, val, 0);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    sq_done(st);
+    return rc;
+}

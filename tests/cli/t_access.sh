@@ -83,6 +83,16 @@ contains "$OUT" '"key":"lockout.threshold","value":"3","default":"5"'
 ok --json audit show --last 3
 contains "$OUT" '"detail":"lockout.threshold: 5 -> 3"'
 
+# the periodic access review: auditor and admin, flags what needs a look
+ok --json access review
+contains "$OUT" '"user":"op1","role":"operator","mfa":"active","devices":0,"datasets":"people(handler)"'
+contains "$OUT" '"user":"admin","role":"admin","mfa":"active","devices":1'
+ok access review
+contains "$OUT" "4 users, 0 needing attention"
+as op2
+rc_is 4 access review
+as admin
+
 # the admin sees and ends sessions
 ok --json session list
 contains "$OUT" '"user":"op2"'

@@ -9,7 +9,7 @@ for cmd in init login logout "user add" "user list" "dataset create" \
     "audit verify" passwd "user unlock" "user reset" "session list" \
     "session revoke" "config list" "config get" "config set" "mfa enroll" \
     "mfa confirm" "mfa reset" "device enroll" "device approve" \
-    "device revoke" "device list"; do
+    "device revoke" "device list" "access review"; do
     contains "$all" "  $cmd"
     # shellcheck disable=SC2086
     ok help $cmd

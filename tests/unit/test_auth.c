@@ -45,14 +45,15 @@ static int login_rc(struct tvault *tv, const char *user, const char *pw)
     return mamori_login(tv->m, user, pw, strlen(pw), &cl, token, sizeof token);
 }
 
-/* The detail of the newest audit entry with this action, or "". */
-static void last_detail(struct tvault *tv, const char *action, char *out,
-                        size_t size)
+/* The detail of the newest audit entry with this action, or "", read
+ * through session s. */
+static void last_detail_on(mamori_sess *s, const char *action, char *out,
+                           size_t size)
 {
     struct mamori_audit_entry *e = NULL;
     size_t n = 0;
     out[0] = '\0';
-    assert_int_equal(mamori_audit_show(tv->admin, 0, &e, &n), 0);
+    assert_int_equal(mamori_audit_show(s, 0, &e, &n), 0);
     for (size_t i = n; i-- > 0;) {
         if (strcmp(e[i].action, action) == 0) {
             snprintf(out, size, "%s", e[i].detail);
@@ -60,6 +61,12 @@ static void last_detail(struct tvault *tv, const char *action, char *out,
         }
     }
     mamori_audit_entries_free(e, n);
+}
+
+static void last_detail(struct tvault *tv, const char *action, char *out,
+                        size_t size)
+{
+    last_detail_on(tv->admin, action, out, size);
 }
 
 static void initial_password_restricts(void **state)
@@ -481,6 +488,73 @@ static void mfa_codes(void **state)
     assert_int_not_equal(system(cmd), 0);
 }
 
+static const struct mamori_review_user *
+find_user(const struct mamori_review_user *r, size_t n, const char *name)
+{
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(r[i].name, name) == 0)
+            return &r[i];
+    return NULL;
+}
+
+static void access_review(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_review_user *r = NULL;
+    const struct mamori_review_user *e;
+    size_t n = 0;
+    char detail[128];
+
+    assert_int_equal(mamori_access_review(tv->op, &r, &n), MAMORI_EDENIED);
+    assert_int_equal(mamori_user_add(tv->admin, "new1", "viewer", TV_INITIAL_PW,
+                                     strlen(TV_INITIAL_PW)),
+                     0);
+    assert_int_equal(mamori_user_add(tv->admin, "admin2", "admin",
+                                     TV_INITIAL_PW, strlen(TV_INITIAL_PW)),
+                     0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login_rc(tv, "aud1", "Wrong-Pass-123!"), MAMORI_EAUTH);
+    assert_int_equal(mamori_access_review(tv->admin, &r, &n), 0);
+    assert_int_equal(n, 5);
+    e = find_user(r, n, "op1");
+    assert_non_null(e);
+    assert_string_equal(e->role, "operator");
+    assert_string_equal(e->datasets, "people");
+    assert_int_equal(e->mfa, 2);
+    assert_int_equal(e->flags, 0);
+    e = find_user(r, n, "admin");
+    assert_int_equal(e->devices, 1);
+    assert_int_equal(e->flags, 0);
+    e = find_user(r, n, "new1");
+    assert_int_equal(e->flags, MAMORI_REVIEW_INITIAL_PW | MAMORI_REVIEW_NO_MFA);
+    e = find_user(r, n, "aud1");
+    assert_int_equal(e->flags, MAMORI_REVIEW_LOCKED);
+    free(r);
+    /* a handler shows as one; lowering the cap flags the excess admins;
+     * 91 days on, whoever has not logged in since is dormant */
+    assert_int_equal(mamori_dataset_grant_flags(tv->admin, "people", "op1",
+                                                MAMORI_GRANT_HANDLER),
+                     0);
+    assert_int_equal(mamori_config_set(tv->admin, "admin.max", "1"), 0);
+    tv_clock_set(tv_clock() + 91 * 86400);
+    mamori_sess *admin = tv_login(tv, "admin", "Vault#Keeper-2026");
+    assert_non_null(admin);
+    assert_int_equal(mamori_access_review(admin, &r, &n), 0);
+    e = find_user(r, n, "op1");
+    assert_string_equal(e->datasets, "people(handler)");
+    assert_int_equal(e->flags, MAMORI_REVIEW_DORMANT);
+    e = find_user(r, n, "admin");
+    assert_int_equal(e->flags, MAMORI_REVIEW_ADMIN_EXCESS);
+    e = find_user(r, n, "admin2");
+    assert_int_equal(e->flags,
+                     MAMORI_REVIEW_ADMIN_EXCESS | MAMORI_REVIEW_DORMANT |
+                         MAMORI_REVIEW_INITIAL_PW | MAMORI_REVIEW_NO_MFA);
+    free(r);
+    last_detail_on(admin, "access.review", detail, sizeof detail);
+    assert_string_equal(detail, "5 users, 5 flagged");
+    mamori_session_close(admin);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -496,6 +570,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(reset_and_hash_upgrade, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(mfa_codes, setup, teardown),
+        cmocka_unit_test_setup_teardown(access_review, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -162,11 +162,46 @@ static void unapproved_device(void **state)
     mamori_session_close(admin);
 }
 
+static void key_file_text(void **state)
+{
+    uint8_t pk[MAMORI_DEVICE_PK_LEN], sk[MAMORI_DEVICE_SK_LEN];
+    uint8_t pk2[MAMORI_DEVICE_PK_LEN], sk2[MAMORI_DEVICE_SK_LEN];
+    char text[MAMORI_DEVICE_KEY_TEXT], bad[MAMORI_DEVICE_KEY_TEXT];
+    (void)state;
+
+    mamori_device_keygen(pk, sk);
+    assert_int_equal(mamori_device_key_format(pk, sk, text, sizeof text), 0);
+    assert_int_equal(strlen(text), 3 + 64 + 1 + 3 + 128 + 1);
+    assert_int_equal(mamori_device_key_parse(text, strlen(text), pk2, sk2), 0);
+    assert_memory_equal(pk, pk2, sizeof pk);
+    assert_memory_equal(sk, sk2, sizeof sk);
+    assert_int_equal(mamori_device_key_format(pk, sk, text, 10), MAMORI_EINVAL);
+    /* truncated, upper-case hex, a missing newline, a public key that is
+     * not the private key's */
+    assert_int_equal(mamori_device_key_parse(text, strlen(text) - 1, pk2, sk2),
+                     MAMORI_EINVAL);
+    memcpy(bad, text, sizeof bad);
+    bad[3] = bad[3] >= 'a' ? (char)(bad[3] - 'a' + 'A') : 'A';
+    assert_int_equal(mamori_device_key_parse(bad, strlen(bad), pk2, sk2),
+                     MAMORI_EINVAL);
+    memcpy(bad, text, sizeof bad);
+    bad[3 + 64] = ' ';
+    assert_int_equal(mamori_device_key_parse(bad, strlen(bad), pk2, sk2),
+                     MAMORI_EINVAL);
+    memcpy(bad, text, sizeof bad);
+    bad[5] = bad[5] == '0' ? '1' : '0';
+    assert_int_equal(mamori_device_key_parse(bad, strlen(bad), pk2, sk2),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_device_key_parse(NULL, 0, pk2, sk2), MAMORI_EINVAL);
+    assert_int_equal(mamori_device_key_parse("", 0, pk2, sk2), MAMORI_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(unapproved_device, tv_group_setup,
                                         tv_group_teardown),
+        cmocka_unit_test(key_file_text),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
