@@ -137,8 +137,10 @@ const struct cli_cmd cli_commands[] = {
      N_("user add NAME --role admin|operator|auditor|viewer [--generate]"),
      N_("add a user (admin)"),
      N_("Adds a user with a role: operators enter and search personal\n"
-        "records of the datasets granted to them; auditors read the audit\n"
-        "log; admins manage users and datasets.\n"
+        "records of the datasets granted to them; viewers look records up,\n"
+        "masked; auditors read the audit log; admins manage users and\n"
+        "datasets. The user changes the initial password at the first\n"
+        "login.\n"
         "\n"
         "The initial password is read from standard input (asked twice,\n"
         "without echo, on a terminal). With --generate, or when no password\n"

@@ -51,13 +51,6 @@ int auth_password_ok(struct mamori *m, const char *user, const char *pw,
                : MAMORI_EINVAL;
 }
 
-static int role_valid(const char *role)
-{
-    return role &&
-           (strcmp(role, "admin") == 0 || strcmp(role, "operator") == 0 ||
-            strcmp(role, "auditor") == 0 || strcmp(role, "viewer") == 0);
-}
-
 int auth_user_create(struct mamori *m, const char *name, const char *role,
                      const char *pw, size_t len, int must_change)
 {
@@ -192,7 +185,7 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
     if (auth_check_name(name) != 0) {
         sess_detail(s, "user name: 1-63 characters of A-Z a-z 0-9 . _ -");
         rc = MAMORI_EINVAL;
-    } else if (!role_valid(role)) {
+    } else if (!guard_role_valid(role)) {
         sess_detail(s, "role: must be admin, operator, auditor or viewer");
         rc = MAMORI_EINVAL;
     } else if (auth_password_ok(s->m, name, password, password_len, NULL, 0, 0,

@@ -75,7 +75,7 @@ static int login_commit(struct mamori *m, const struct store_user *u,
 {
     struct store_user cur;
     struct store_audit_row row;
-    char detail[96] = "";
+    char detail[128] = "";
     int rc;
 
     memset(&cur, 0, sizeof cur);
@@ -113,6 +113,10 @@ static int login_commit(struct mamori *m, const struct store_user *u,
         if (rehash[0])
             snprintf(detail + k, sizeof detail - k, "%spassword hash upgraded",
                      k ? "; " : "");
+        k = strlen(detail);
+        if (ss->restricted & MAMORI_NEED_DEVICE)
+            snprintf(detail + k, sizeof detail - k,
+                     "%sdevice not approved: enrolment only", k ? "; " : "");
         guard_event_row(&row, u->name, ss->device, OP_LOGIN, "ok", detail);
         rc = audit_append(m, &row);
     }

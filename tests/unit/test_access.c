@@ -234,6 +234,16 @@ static int op_device_list(struct world *w, mamori_sess *s, int col)
     return rc;
 }
 
+static int op_access_review(struct world *w, mamori_sess *s, int col)
+{
+    struct mamori_review_user *r = NULL;
+    size_t n = 0;
+    int rc = mamori_access_review(s, &r, &n);
+    (void)w, (void)col;
+    free(r);
+    return rc;
+}
+
 static int op_config_list(struct world *w, mamori_sess *s, int col)
 {
     struct mamori_config_item *it = NULL;
@@ -556,6 +566,7 @@ static const struct {
     {"device_approve", op_device_approve, "YNNNNNY", MAMORI_ENOTFOUND},
     {"device_revoke", op_device_revoke, "YNNNNNY", MAMORI_ENOTFOUND},
     {"device_list", op_device_list, "YNNNNYY", 0},
+    {"access_review", op_access_review, "YNNNNYY", 0},
     {"config_list", op_config_list, "YNNNNYY", 0},
     {"config_set", op_config_set, "YNNNNNY", 0},
     {"dataset_create", op_dataset_create, "YNNNNNY", 0},
