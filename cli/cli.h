@@ -348,6 +348,7 @@ int check_init(struct cli *c);
 int check_login(struct cli *c);
 int check_user_add(struct cli *c);
 int check_session_revoke(struct cli *c);
+int check_device_enroll(struct cli *c);
 int check_dataset_create(struct cli *c);
 int check_breakglass_request(struct cli *c);
 int check_record_add(struct cli *c);

@@ -81,32 +81,63 @@ static void host_name(char *buf, size_t size)
     buf[size - 1] = '\0';
 }
 
+int check_device_enroll(struct cli *c)
+{
+    if (!c->a.user || !*c->a.user)
+        return cli_usage(c, _("device enroll needs --user NAME"));
+    return 0;
+}
+
 int cmd_device_enroll(struct cli *c)
 {
+    struct mamori_client client = {.os_uid = (long)getuid()};
+    struct mamori_login_req req = {0};
     struct cli_device d;
-    char id[37], name[64];
+    char id[37], name[64], pass[CLI_SECRET_MAX], prompt[160];
+    size_t pass_len = 0;
     int rc;
 
     if (c->a.name)
         snprintf(name, sizeof name, "%s", c->a.name);
     else
         host_name(name, sizeof name);
+    snprintf(prompt, sizeof prompt, _("Password for %s: "), c->a.user);
+    rc = cli_read_secret(prompt, NULL, pass, sizeof pass, &pass_len);
+    if (rc == 1)
+        return cli_error(c, MAMORI_EAUTH,
+                         _("device enroll: no password given"));
+    if (rc)
+        return cli_fail_detail(c, _("read password"), rc, NULL);
     rc = cli_device_load(&d, 1);
     if (rc) {
+        explicit_bzero(pass, sizeof pass);
         explicit_bzero(&d, sizeof d);
         return cli_fail_detail(c, _("device key"), rc, NULL);
     }
-    rc = mamori_device_enroll(c->s, name, d.pk, id);
+    req.user = c->a.user;
+    req.password = pass;
+    req.password_len = pass_len;
+    req.otp = c->a.otp;
+    rc = mamori_device_request(c->m, &req, name, d.pk, &client, id);
+    explicit_bzero(pass, sizeof pass);
     explicit_bzero(&d, sizeof d);
+    if (rc == MAMORI_EOTP)
+        return cli_error(c, MAMORI_EOTP,
+                         _("device enroll: this account needs a one-time "
+                           "code: add --otp CODE"));
+    if (rc == MAMORI_EEXIST)
+        return cli_error(c, MAMORI_EEXIST,
+                         _("device enroll: this device is already pending "
+                           "or approved (see mamori device list)"));
     if (rc)
-        return cli_fail(c, _("device enroll"), rc);
+        return cli_fail_detail(c, _("device enroll"), rc, NULL);
     if (c->a.json)
         return cli_json_print(
             c, json_pack("{s:s, s:s}", "id", id, "state", "pending"));
     printf("%s\n", id);
     cli_note(c,
              _("This device waits for approval: an admin runs `mamori "
-               "device approve %s`. Then log in again."),
+               "device approve %s`. Then log in."),
              id);
     return CLI_EXIT_OK;
 }

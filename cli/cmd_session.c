@@ -348,6 +348,13 @@ int cmd_login(struct cli *c)
                           "--otp CODE"));
         goto out;
     }
+    if (rc == MAMORI_EDEVICE) {
+        ret = cli_error(c, MAMORI_EDEVICE,
+                        _("login: this device is not approved: run `mamori "
+                          "device enroll --user NAME` and ask an admin to "
+                          "approve it"));
+        goto out;
+    }
     if (rc) {
         ret = cli_fail(c, _("login"), rc);
         goto out;
@@ -378,12 +385,11 @@ int cmd_login(struct cli *c)
     if (c->a.json) {
         unsigned needs = c->s ? mamori_session_needs(c->s) : 0;
         json_t *j = json_pack(
-            "{s:o, s:o, s:o, s:b, s:b, s:b}", "user", cli_json_str(c->a.user),
+            "{s:o, s:o, s:o, s:b, s:b}", "user", cli_json_str(c->a.user),
             "role", role ? cli_json_str(role) : json_null(), "session_file",
             cli_json_str(path), "must_change_password",
             (needs & MAMORI_NEED_PASSWD) != 0, "must_enrol_mfa",
-            (needs & MAMORI_NEED_MFA) != 0, "device_approved",
-            !(needs & MAMORI_NEED_DEVICE));
+            (needs & MAMORI_NEED_MFA) != 0);
         ret = cli_json_print(c, j);
         goto out;
     }
@@ -395,10 +401,6 @@ int cmd_login(struct cli *c)
         cli_note(c, _("Your password was set by an administrator: change it "
                       "now with `mamori passwd`. Until then nothing else is "
                       "allowed."));
-    if (c->s && (mamori_session_needs(c->s) & MAMORI_NEED_DEVICE))
-        cli_note(c, _("This device is not approved: run `mamori device "
-                      "enroll` and ask an admin to approve it. Until then "
-                      "nothing else is allowed."));
     if (c->s && (mamori_session_needs(c->s) & MAMORI_NEED_MFA))
         cli_note(c, _("Your role needs a one-time code (MFA): set it up now "
                       "with `mamori mfa enroll`. Until then nothing else is "

@@ -37,6 +37,7 @@ int cli_exit_code(int rc)
     case MAMORI_EDENIED:
     case MAMORI_EAUTH:
     case MAMORI_EOTP:
+    case MAMORI_EDEVICE:
     case MAMORI_ESESSION:
     case MAMORI_EKEY:
         return CLI_EXIT_DENIED;
@@ -90,6 +91,8 @@ const char *cli_error_name(int rc)
         return "schema";
     case MAMORI_EOTP:
         return "otp_needed";
+    case MAMORI_EDEVICE:
+        return "device_not_approved";
     default:
         return "error";
     }

@@ -203,14 +203,18 @@ const struct cli_cmd cli_commands[] = {
      N_("For a lost phone: removes the user's secret and recovery codes and\n"
         "ends their sessions; they enrol again at the next login."),
      0, 1, 1, 0},
-    {"device", "enroll", cmd_device_enroll, NULL,
-     N_("device enroll [--name TEXT]"), N_("ask for this device's approval"),
+    {"device", "enroll", cmd_device_enroll, check_device_enroll,
+     N_("device enroll --user NAME [--otp CODE] [--name TEXT]"),
+     N_("ask for this device's approval"),
      N_("Makes this machine's device key if there is none (a private file,\n"
-        "mode 0600: see FILES) and asks for its approval. Logins from a\n"
-        "device that is not approved can do nothing else (when the setting\n"
-        "device.required is on, the default). `mamori init` registers the\n"
+        "mode 0600; see mamori(1), FILES) and asks for its approval as\n"
+        "user NAME: the password (and --otp once MFA is active) is checked\n"
+        "as for a login, but no session opens. When the setting\n"
+        "device.required is on (the default) logins are refused from a\n"
+        "device until an admin approves it. `mamori init` approves the\n"
         "machine it runs on for the first admin."),
-     OPTBIT(OPT_NAME), 0, 0, 0},
+     OPTBIT(OPT_NAME) | OPTBIT(OPT_USER) | OPTBIT(OPT_OTP), 0, 0,
+     CMD_NO_SESSION},
     {"device", "approve", cmd_device_approve, NULL, N_("device approve ID"),
      N_("approve a device (admin)"),
      N_("Lets logins from the device (see `device list`) in."), 0, 1, 1, 0},

@@ -40,6 +40,7 @@ enum mamori_err {
     MAMORI_ETOOBIG = -14,  /* value or input over its limit */
     MAMORI_ESCHEMA = -15,  /* vault schema newer than this program */
     MAMORI_EOTP = -16,     /* password right; a one-time code is needed */
+    MAMORI_EDEVICE = -17,  /* login from a device that is not approved */
 };
 
 /* Message for an error code, in the locale's language. Never NULL. */
@@ -125,9 +126,10 @@ struct mamori_login_req {
     const char *otp;
     /* Proof of an approved device (端末): its public key, a challenge
      * from mamori_device_challenge, and the device key's signature
-     * (mamori_device_sign). All NULL: no device; when the setting
-     * device.required is on, the session can then only enrol the device
-     * (MAMORI_NEED_DEVICE). A wrong proof counts as a failed login. */
+     * (mamori_device_sign). When the setting device.required is on (the
+     * default), a login without the proof of an approved device is
+     * refused with MAMORI_EDEVICE (audited; mamori_device_request asks
+     * for approval). A wrong proof counts as a failed login. */
     const uint8_t *device_pk; /* MAMORI_DEVICE_PK_LEN bytes */
     const char *challenge;
     const uint8_t *signature; /* MAMORI_DEVICE_SIG_LEN bytes */
@@ -164,9 +166,6 @@ const char *mamori_session_role(const mamori_sess *s);
 /* MFA is required for the user's role but not enrolled: the session can
  * only enrol it (mamori_mfa_enroll, mamori_mfa_confirm). */
 #define MAMORI_NEED_MFA 2u
-/* Logged in from a device that is not an approved one: the session can
- * only ask for this device's approval (mamori_device_enroll). */
-#define MAMORI_NEED_DEVICE 4u
 unsigned mamori_session_needs(const mamori_sess *s);
 
 /* Changes the session user's own password: current, then new. The new one
@@ -286,13 +285,17 @@ int mamori_device_sign(const mamori *m, const uint8_t sk[MAMORI_DEVICE_SK_LEN],
                        const char *user, const char *challenge,
                        uint8_t sig[MAMORI_DEVICE_SIG_LEN]) MAMORI_MUST_CHECK;
 
-/* Asks for the approval of a device (its public key): a pending entry,
- * id receives its id (37 bytes). Any user, also from a session restricted
- * to MAMORI_NEED_DEVICE. name: 1..63 bytes, a label such as "経理部 PC-3".
- * MAMORI_EEXIST if the key is already pending or approved. */
-int mamori_device_enroll(mamori_sess *s, const char *name,
-                         const uint8_t pk[MAMORI_DEVICE_PK_LEN],
-                         char *id) MAMORI_MUST_CHECK;
+/* Asks for the approval of a device (its public key pk), as user req->user
+ * proves who they are the way a login does (password, and the one-time
+ * code once MFA is active; a wrong one counts toward the lockout) - but no
+ * session is opened: an admin approves the pending device first. id
+ * receives its id (37 bytes). name: 1..63 bytes, a label such as
+ * "経理部 PC-3". MAMORI_EEXIST if the key is already pending or approved. */
+int mamori_device_request(mamori *m, const struct mamori_login_req *req,
+                          const char *name,
+                          const uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                          const struct mamori_client *client,
+                          char *id) MAMORI_MUST_CHECK;
 /* Admin only. */
 int mamori_device_approve(mamori_sess *s, const char *id) MAMORI_MUST_CHECK;
 /* Admin only: the device can no longer log in; its sessions end. */

@@ -68,6 +68,15 @@ int auth_device_check(struct mamori *m, const char *user,
                       const struct mamori_login_req *req, int64_t now,
                       char dev[37]);
 
+/* 1 if name is a device label: 1..63 bytes of UTF-8 without controls. */
+int auth_device_name_ok(const char *name);
+
+/* A pending device for user_id (mamori_device_request), inside the
+ * caller's transaction; MAMORI_EEXIST if the key is pending or approved
+ * already. */
+int auth_device_request(struct mamori *m, int64_t user_id, const char *name,
+                        const uint8_t pk[MAMORI_DEVICE_PK_LEN], char id[37]);
+
 /* Registers a device of user_id (approved at once for init's first admin)
  * inside the caller's transaction; id receives its id. */
 int auth_device_register(struct mamori *m, int64_t user_id, const char *name,

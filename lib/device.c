@@ -207,8 +207,7 @@ int auth_device_register(struct mamori *m, int64_t user_id, const char *name,
     return store_device_add(m->store, &d);
 }
 
-/* A device name: 1..63 bytes of valid UTF-8 without control characters. */
-static int name_ok(const char *name)
+int auth_device_name_ok(const char *name)
 {
     size_t n = name ? strlen(name) : 0;
     if (n == 0 || n > 63 || !text_utf8_valid(name, n))
@@ -219,37 +218,17 @@ static int name_ok(const char *name)
     return 1;
 }
 
-int mamori_device_enroll(mamori_sess *s, const char *name,
-                         const uint8_t pk[MAMORI_DEVICE_PK_LEN], char *id)
+int auth_device_request(struct mamori *m, int64_t user_id, const char *name,
+                        const uint8_t pk[MAMORI_DEVICE_PK_LEN], char id[37])
 {
-    struct guard_call c;
-    int rc;
-
-    if (!pk || !id)
-        return MAMORI_EINVAL;
-    id[0] = '\0';
-    rc = guard_begin(&c, s, OP_DEVICE_ENROLL, NULL);
-    if (rc != 0)
-        return rc;
-    if (!name_ok(name)) {
-        sess_detail(s, "device name: 1-63 bytes of text");
-        return guard_end(&c, MAMORI_EINVAL);
-    }
     struct store_device old;
-    rc = store_device_by_key(s->m->store, pk, MAMORI_DEVICE_PK_LEN, &old);
-    if (rc == 0) {
-        sess_detail(s, "this device is already registered (%s, %s)", old.id,
-                    old.state);
-        rc = MAMORI_EEXIST;
-    } else if (rc == MAMORI_ENOTFOUND) {
-        rc = auth_device_register(s->m, s->user.id, name, pk, 0, id);
-    }
-    c.count = 1;
-    snprintf(c.detail, sizeof c.detail, "device %s pending approval", id);
-    rc = guard_end(&c, rc);
-    if (rc != 0)
-        id[0] = '\0';
-    return rc;
+    int rc = store_device_by_key(m->store, pk, MAMORI_DEVICE_PK_LEN, &old);
+
+    if (rc == 0)
+        return MAMORI_EEXIST; /* pending or approved already */
+    if (rc != MAMORI_ENOTFOUND)
+        return rc;
+    return auth_device_register(m, user_id, name, pk, 0, id);
 }
 
 /* The device named by id for an admin operation. */

@@ -55,6 +55,8 @@ const char *mamori_strerror(int err)
         return _("vault was created by a newer mamori");
     case MAMORI_EOTP:
         return _("a one-time code is needed");
+    case MAMORI_EDEVICE:
+        return _("this device is not approved");
     default:
         return _("unknown error");
     }

@@ -61,7 +61,7 @@ static const struct {
     [OP_MFA_ENROLL] = {"mfa.enroll", R_ANY},
     [OP_MFA_CONFIRM] = {"mfa.confirm", R_ANY},
     [OP_MFA_RESET] = {"mfa.reset", R_ADMIN},
-    [OP_DEVICE_ENROLL] = {"device.enroll", R_ANY},
+    [OP_DEVICE_ENROLL] = {"device.enroll", 0}, /* no session: see device.c */
     [OP_DEVICE_APPROVE] = {"device.approve", R_ADMIN},
     [OP_DEVICE_REVOKE] = {"device.revoke", R_ADMIN},
     [OP_DEVICE_LIST] = {"device.list", R_ADMIN | R_AUDITOR},
@@ -469,7 +469,7 @@ static int purpose_check(struct guard_call *c)
 static int restricted_allows(enum guard_op op)
 {
     return op == OP_LOGOUT || op == OP_PASSWD || op == OP_MFA_ENROLL ||
-           op == OP_MFA_CONFIRM || op == OP_DEVICE_ENROLL;
+           op == OP_MFA_CONFIRM;
 }
 
 int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
@@ -522,11 +522,8 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
         sess_detail(s, (s->restricted & MAMORI_NEED_PASSWD)
                            ? "change the initial password first (mamori "
                              "passwd)"
-                       : (s->restricted & MAMORI_NEED_MFA)
-                           ? "enrol a one-time code first (mamori mfa "
-                             "enroll)"
-                           : "this device is not approved (mamori device "
-                             "enroll, then an admin approves it)");
+                           : "enrol a one-time code first (mamori mfa "
+                             "enroll)");
         goto refuse;
     }
     if (is_record_op(op) && !c->has_ds) {

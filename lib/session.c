@@ -65,16 +65,55 @@ static void client_copy(mamori_sess *s, const struct mamori_client *c)
     s->os_uid = c->os_uid;
 }
 
+/* A device asking for approval (mamori_device_request) instead of a
+ * session. */
+struct enrolment {
+    const char *name;
+    const uint8_t *pk;
+    char *id;
+};
+
+/* After the credentials held: a session row for a login (from an approved
+ * device, when device.required), or a pending device for an enrolment.
+ * Fills the audit entry's action and detail. */
+static int login_outcome(struct mamori *m, const struct store_user *cur,
+                         const struct enrolment *e, struct store_session *ss,
+                         enum guard_op *op, char *detail, size_t size)
+{
+    size_t k = strlen(detail);
+    int rc;
+
+    if (e) {
+        *op = OP_DEVICE_ENROLL;
+        rc = auth_device_request(m, cur->id, e->name, e->pk, e->id);
+        if (rc == 0)
+            snprintf(detail + k, size - k, "%sdevice %s pending approval",
+                     k ? "; " : "", e->id);
+        return rc;
+    }
+    *op = OP_LOGIN;
+    if (!ss->device[0] && config_int(m, CFG_DEVICE_REQUIRED))
+        return MAMORI_EDEVICE;
+    ss->restricted = cur->must_change ? MAMORI_NEED_PASSWD : 0;
+    if (cur->mfa_state != STORE_MFA_ACTIVE && auth_mfa_required(m, cur->role))
+        ss->restricted |= MAMORI_NEED_MFA;
+    ss->expires =
+        ss->created + (int64_t)config_int(m, CFG_SESSION_LIFETIME_HOURS) * 3600;
+    return store_session_add(m->store, ss);
+}
+
 /* Under the lock, in one transaction: the user row as it is now must still
  * match what the password was checked against; the one-time code when the
- * user has MFA; then the session row, the user's last login (and a
- * rehashed password), and the audit entry. */
+ * user has MFA; the device proof; then the session row (or the pending
+ * device), the user's last login (and a rehashed password), and the audit
+ * entry. */
 static int login_commit(struct mamori *m, const struct store_user *u,
                         const struct mamori_login_req *req, const char *rehash,
-                        struct store_session *ss)
+                        struct store_session *ss, const struct enrolment *e)
 {
     struct store_user cur;
     struct store_audit_row row;
+    enum guard_op op = OP_LOGIN;
     char detail[128] = "";
     int rc;
 
@@ -89,35 +128,24 @@ static int login_commit(struct mamori *m, const struct store_user *u,
     if (rc == 0 && cur.mfa_state == STORE_MFA_ACTIVE)
         rc = auth_mfa_check(m, &cur, req->otp, ss->created, detail,
                             sizeof detail);
-    if (rc == 0)
+    if (rc == 0 && !e)
         rc = auth_device_check(m, cur.name, req, ss->created, ss->device);
     if (rc == 0) {
-        cur.last_login = ss->created;
         cur.failures = 0;
+        if (!e)
+            cur.last_login = ss->created;
         if (rehash[0])
             memcpy(cur.pwhash, rehash, sizeof cur.pwhash);
         rc = store_user_update(m->store, &cur);
     }
-    if (rc == 0) {
-        ss->restricted = cur.must_change ? MAMORI_NEED_PASSWD : 0;
-        if (cur.mfa_state != STORE_MFA_ACTIVE && auth_mfa_required(m, cur.role))
-            ss->restricted |= MAMORI_NEED_MFA;
-        if (!ss->device[0] && config_int(m, CFG_DEVICE_REQUIRED))
-            ss->restricted |= MAMORI_NEED_DEVICE;
-        ss->expires = ss->created +
-                      (int64_t)config_int(m, CFG_SESSION_LIFETIME_HOURS) * 3600;
-        rc = store_session_add(m->store, ss);
-    }
+    if (rc == 0)
+        rc = login_outcome(m, &cur, e, ss, &op, detail, sizeof detail);
     if (rc == 0) {
         size_t k = strlen(detail);
         if (rehash[0])
             snprintf(detail + k, sizeof detail - k, "%spassword hash upgraded",
                      k ? "; " : "");
-        k = strlen(detail);
-        if (ss->restricted & MAMORI_NEED_DEVICE)
-            snprintf(detail + k, sizeof detail - k,
-                     "%sdevice not approved: enrolment only", k ? "; " : "");
-        guard_event_row(&row, u->name, ss->device, OP_LOGIN, "ok", detail);
+        guard_event_row(&row, u->name, ss->device, op, "ok", detail);
         rc = audit_append(m, &row);
     }
     if (rc == 0)
@@ -138,9 +166,11 @@ int mamori_login(mamori *m, const char *user, const char *password,
     return mamori_login_ex(m, &req, client, token, token_size);
 }
 
-int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
-                    const struct mamori_client *client, char *token,
-                    size_t token_size)
+/* The credentials of req, then login_commit: a session (token written)
+ * or, with e, a pending device. */
+static int login_run(mamori *m, const struct mamori_login_req *req,
+                     const struct mamori_client *client,
+                     const struct enrolment *e, char *token)
 {
     struct store_user u;
     struct store_session ss;
@@ -150,10 +180,6 @@ int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
     int64_t now = mamori_now();
     int rc, found, ok;
 
-    if (!m || !req || !req->user || !req->password || !token ||
-        token_size < MAMORI_TOKEN_LEN + 1)
-        return MAMORI_EINVAL;
-    token[0] = '\0';
     rehash[0] = '\0';
     memset(&u, 0, sizeof u);
     if (auth_check_name(req->user) != 0 || req->password_len > AUTH_PW_MAX) {
@@ -198,7 +224,7 @@ int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
     ss.created = ss.last_seen = now;
 
     pthread_mutex_lock(&m->lock);
-    rc = login_commit(m, &u, req, rehash, &ss);
+    rc = login_commit(m, &u, req, rehash, &ss, e);
     pthread_mutex_unlock(&m->lock);
     if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY) {
         /* The password was right: the one-time code or the device proof
@@ -207,17 +233,46 @@ int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
                                     rc == MAMORI_EKEY ? "device proof failed"
                                                       : "wrong one-time code");
         rc = arc == 0 ? MAMORI_EAUTH : arc;
-    } else if (rc == MAMORI_EOTP) {
-        int arc = guard_audit_event(m, u.name, dev, OP_LOGIN, "denied",
-                                    "one-time code needed");
-        rc = arc == 0 ? MAMORI_EOTP : arc;
-    } else if (rc == 0) {
+    } else if (rc == MAMORI_EOTP || rc == MAMORI_EDEVICE) {
+        int arc = guard_audit_event(
+            m, u.name, dev, e ? OP_DEVICE_ENROLL : OP_LOGIN, "denied",
+            rc == MAMORI_EOTP ? "one-time code needed"
+                              : "device not approved (device.required)");
+        rc = arc == 0 ? rc : arc;
+    } else if (rc == 0 && !e) {
         crypto_b64(raw, sizeof raw, token);
     }
     crypto_wipe(u.pwhash, sizeof u.pwhash);
     crypto_wipe(rehash, sizeof rehash);
     crypto_wipe(raw, sizeof raw);
     return rc;
+}
+
+int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
+                    const struct mamori_client *client, char *token,
+                    size_t token_size)
+{
+    if (!m || !req || !req->user || !req->password || !token ||
+        token_size < MAMORI_TOKEN_LEN + 1)
+        return MAMORI_EINVAL;
+    token[0] = '\0';
+    return login_run(m, req, client, NULL, token);
+}
+
+int mamori_device_request(mamori *m, const struct mamori_login_req *req,
+                          const char *name,
+                          const uint8_t pk[MAMORI_DEVICE_PK_LEN],
+                          const struct mamori_client *client, char *id)
+{
+    struct enrolment e = {name, pk, id};
+    char unused[MAMORI_TOKEN_LEN + 1];
+
+    if (!m || !req || !req->user || !req->password || !pk || !id)
+        return MAMORI_EINVAL;
+    id[0] = '\0';
+    if (!auth_device_name_ok(name))
+        return MAMORI_EINVAL;
+    return login_run(m, req, client, &e, unused);
 }
 
 int mamori_session_open(mamori *m, const char *token,

@@ -10,25 +10,32 @@ ok --json device list
 contains "$OUT" '"state":"approved"'
 contains "$OUT" '"requested_by":"admin"'
 
-# op1 on a second PC
+# op1 on a second PC: logins are refused until the device is approved
 export MAMORI_DEVICE_KEY="$T/pc2/device.key"
 as op1
 tick
-ok_in "$OP_PW" --json login --user op1 --otp "$(code op1)"
-contains "$OUT" '"device_approved":false'
-rc_is 4 record search people name='山田太郎'
+mam_in "$OP_PW" login --user op1 --otp "$(code op1)"
+[ "$RC" -eq 4 ] || die "login from an unregistered device: exit $RC"
 contains "$ERR" "device enroll"
-ok device enroll --name '経理部 PC-2'
+# asking for approval checks the credentials, opens no session
+mam_in "Wrong-Pass-123!" device enroll --user op1 --name x
+[ "$RC" -eq 4 ] || die "device enroll with a wrong password: exit $RC"
+mam_in "$OP_PW" device enroll --user op1 --name x
+[ "$RC" -eq 4 ] || die "device enroll without the code: exit $RC"
+contains "$ERR" "--otp"
+tick
+ok_in "$OP_PW" device enroll --user op1 --otp "$(code op1)" --name '経理部 PC-2'
 id=$(printf '%s\n' "$OUT" | head -1)
 [[ "$id" =~ ^[0-9a-f-]{36}$ ]] || die "no device id: $OUT"
 [ "$(stat -c %a "$MAMORI_DEVICE_KEY")" = 600 ] || die "pc2 key not 0600"
-mam device enroll --name again
+tick
+mam_in "$OP_PW" device enroll --user op1 --otp "$(code op1)" --name again
 [ "$RC" -ne 0 ] || die "enrolled twice"
-contains "$ERR" "already registered"
-# pending: still restricted; only an admin approves
-login op1 "$OP_PW"
-rc_is 4 record search people name='山田太郎'
-rc_is 4 device approve "$id"
+contains "$ERR" "already pending"
+# pending: still refused
+tick
+mam_in "$OP_PW" login --user op1 --otp "$(code op1)"
+[ "$RC" -eq 4 ] || die "login from a pending device: exit $RC"
 unset MAMORI_DEVICE_KEY
 as admin
 ok device approve "$id"

@@ -538,16 +538,6 @@ static int op_mfa_enroll(struct world *w, mamori_sess *s, int col)
     return rc;
 }
 
-static int op_device_enroll(struct world *w, mamori_sess *s, int col)
-{
-    uint8_t pk[MAMORI_DEVICE_PK_LEN], sk[MAMORI_DEVICE_SK_LEN];
-    char id[37];
-    (void)w, (void)col;
-    mamori_device_keygen(pk, sk);
-    memset(sk, 0, sizeof sk);
-    return mamori_device_enroll(s, "matrix", pk, id);
-}
-
 /* Allowed (Y), refused (N), or self-service (S: allowed, any result but
  * EDENIED), per column adm op op- hdl vw aud bg. */
 static const struct {
@@ -592,7 +582,6 @@ static const struct {
     {"audit_verify", op_audit_verify, "YNNNNYY", 0},
     {"passwd", op_passwd, "SSSSSSS", 0},
     {"mfa_enroll", op_mfa_enroll, "SSSSSSS", 0},
-    {"device_enroll", op_device_enroll, "SSSSSSS", 0},
 };
 
 static void role_matrix(void **state)

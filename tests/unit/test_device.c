@@ -44,32 +44,47 @@ static void unapproved_device(void **state)
     size_t n = 0;
     mamori_sess *s = NULL;
 
-    /* no device: a session that can only ask for the device's approval */
+    /* no device: refused, and audited as such */
     assert_int_equal(tv_otp(tv, "op1", code), 0);
-    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
-    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
-    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_DEVICE);
-    assert_int_equal(
-        mamori_record_search(s, "people", "name", "山田太郎", &rs, &n),
-        MAMORI_EDENIED);
-    assert_non_null(strstr(mamori_errdetail(s), "device"));
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    struct mamori_audit_entry *last = NULL;
+    assert_int_equal(mamori_audit_show(tv->admin, 1, &last, &n), 0);
+    assert_string_equal(last[0].action, "login");
+    assert_string_equal(last[0].outcome, "denied");
+    assert_non_null(strstr(last[0].detail, "device not approved"));
+    mamori_audit_entries_free(last, n);
+
+    /* asking for approval: the credentials as for a login, no session */
     mamori_device_keygen(pk, sk);
-    assert_int_equal(mamori_device_enroll(s, "", pk, id), MAMORI_EINVAL);
-    assert_int_equal(mamori_device_enroll(s, "bad\nname", pk, id),
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_device_request(tv->m, &req, "", pk, &cl, id),
                      MAMORI_EINVAL);
-    assert_int_equal(mamori_device_enroll(s, "経理部 PC-3", pk, id), 0);
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "bad\nname", pk, &cl, id),
+        MAMORI_EINVAL);
+    req.otp = NULL;
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "経理部 PC-3", pk, &cl, id),
+        MAMORI_EOTP);
+    req.otp = "000000";
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "経理部 PC-3", pk, &cl, id),
+        MAMORI_EAUTH);
+    req.otp = code;
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "経理部 PC-3", pk, &cl, id), 0);
     assert_int_equal(strlen(id), 36);
     char again[37];
-    assert_int_equal(mamori_device_enroll(s, "again", pk, again),
-                     MAMORI_EEXIST);
-    mamori_session_close(s);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "again", pk, &cl, again),
+        MAMORI_EEXIST);
 
-    /* pending: as without a device until approved */
+    /* pending: logins from it are still refused */
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
-    assert_int_equal(login_with(tv, pk, sk, ch, token), 0);
-    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
-    assert_int_equal(mamori_session_needs(s), MAMORI_NEED_DEVICE);
-    mamori_session_close(s);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EDEVICE);
     /* only an admin approves */
     assert_int_equal(mamori_device_approve(tv->op, id), MAMORI_EDENIED);
     assert_int_equal(mamori_device_approve(tv->admin, "nope"),
@@ -154,6 +169,7 @@ static void unapproved_device(void **state)
 
     /* with device.required off a login needs no device */
     assert_int_equal(mamori_config_set(admin, "device.required", "off"), 0);
+    req.otp = code;
     assert_int_equal(tv_otp(tv, "op1", code), 0);
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
     assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
