@@ -74,6 +74,8 @@ int store_user_add(struct store *s, struct store_user *u); /* sets u->id */
 int store_user_get(struct store *s, const char *name, struct store_user *u);
 int store_user_get_id(struct store *s, int64_t id, struct store_user *u);
 int store_user_update(struct store *s, const struct store_user *u);
+/* How many users have the role and are not disabled. */
+int store_user_count_role(struct store *s, const char *role, int64_t *n);
 /* All users by name; *out malloc'd. */
 int store_user_list(struct store *s, struct store_user **out, size_t *n);
 

@@ -46,6 +46,7 @@ enum stmt_id {
     ST_USER_GET_ID,
     ST_USER_UPDATE,
     ST_USER_LIST,
+    ST_USER_COUNT_ROLE,
     ST_SESSION_ADD,
     ST_SESSION_GET,
     ST_SESSION_TOUCH,

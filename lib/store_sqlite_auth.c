@@ -39,6 +39,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                        " locked_until = ?10, pw_changed = ?11,"
                        " mfa_state = ?12, mfa_secret = ?13,"
                        " mfa_last_step = ?14 WHERE id = ?1",
+    [ST_USER_COUNT_ROLE] = "SELECT count(*) FROM users WHERE role = ?1"
+                           " AND disabled = 0",
     [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
     [ST_SESSION_ADD] = "INSERT INTO sessions(" SESSION_COLS ")"
                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8)",
@@ -262,6 +264,21 @@ int store_user_list(struct store *s, struct store_user **out, size_t *n)
 {
     return sq_list_rows(s, ST_USER_LIST, stmt_sql[ST_USER_LIST], sizeof **out,
                         read_user_elem, (void **)out, n);
+}
+
+int store_user_count_role(struct store *s, const char *role, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = role && n ? stmt_get(s, ST_USER_COUNT_ROLE, &st) : MAMORI_EINVAL;
+
+    if (rc == 0)
+        rc = sq_bind_str(st, 1, role, 0);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_i64(st, 0, n, MAMORI_EIO);
+    sq_done(st);
+    return rc;
 }
 
 /* ---- sessions ------------------------------------------------------------ */
