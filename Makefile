@@ -16,7 +16,8 @@ PREFIX ?= /usr/local
 LOCALEDIR ?= $(PREFIX)/share/locale
 FUZZ_SECONDS ?= 60
 
-PKGS := libsodium libcrypto sqlite3 libutf8proc jansson liboath libqrencode
+PKGS := libsodium libcrypto sqlite3 libutf8proc jansson liboath libqrencode \
+        libzip
 PKG_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS := $(shell pkg-config --libs $(PKGS) 2>/dev/null)
 
@@ -26,7 +27,7 @@ CFLAGS ?= -O2 -g
 ALL_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread $(WARN) $(CFLAGS) -Iinclude -Ilib \
               -DLOCALEDIR='"$(LOCALEDIR)"' -fstack-protector-strong \
               -D_FORTIFY_SOURCE=2 $(PKG_CFLAGS)
-LDLIBS := $(PKG_LIBS) -lcrack -pthread -lm
+LDLIBS := $(PKG_LIBS) -lcsv -lcrack -pthread -lm
 
 ifeq ($(SAN),1)
 ALL_CFLAGS += -fsanitize=address,undefined -fno-sanitize-recover=all \

@@ -15,6 +15,9 @@
 #include "internal.h"
 #include "mamori.h"
 #include "store.h"
+/* The tests' log-in helpers: device proof, TOTP via liboath, first-login
+ * password change. */
+#include "../tests/unit/helpers.h"
 #include "banned.h"
 
 #define BATCH 8192
@@ -35,28 +38,9 @@ static void die(const char *what, int rc)
     exit(1);
 }
 
+#define ADMIN_PW "Bench-Root-91!x"
 #define OP_INITIAL_PW "Bench-Op-12!"
 #define OP_FINAL_PW "Vault-Bench-7xQ#"
-
-static mamori_sess *login(mamori *m, const char *user, const char *pw)
-{
-    char token[MAMORI_TOKEN_LEN + 1];
-    mamori_sess *s = NULL;
-    struct mamori_client cl = {.device = "bench", .os_uid = -1};
-    int rc = mamori_login(m, user, pw, strlen(pw), &cl, token, sizeof token);
-    if (rc == 0)
-        rc = mamori_session_open(m, token, &cl, &s);
-    if (rc != 0)
-        die("login", rc);
-    /* The operator's initial password, set by the admin, is changed at
-     * the first login (a reused vault has the changed one already). */
-    if (mamori_session_needs(s) & MAMORI_NEED_PASSWD) {
-        rc = mamori_passwd(s, pw, strlen(pw), OP_FINAL_PW, strlen(OP_FINAL_PW));
-        if (rc != 0)
-            die("passwd", rc);
-    }
-    return s;
-}
 
 /* Splits one CSV line (RFC 4180 quotes, no embedded newlines in the
  * synthetic data) into NF fields, in place. */
@@ -130,6 +114,7 @@ int main(int argc, char **argv)
         {"email", "email", 0},     {"mynumber", "mynumber", 0}};
     char home[4096], key[4200];
     struct mamori_keysrc src = {0};
+    struct tvault tv;
     mamori *m = NULL;
     int rc;
 
@@ -142,25 +127,31 @@ int main(int argc, char **argv)
     snprintf(home, sizeof home, "%s/vault", argv[1]);
     snprintf(key, sizeof key, "%s/vault.key", argv[1]);
     src.key_file = key;
-    /* BENCH_REUSE=1 keeps a vault from an earlier run (for profiling the
-     * later phases); BENCH_SKIP_VERIFY=1 skips the audit phase. */
-    char dbpath[4200];
-    snprintf(dbpath, sizeof dbpath, "%s/vault.db", home);
-    int reuse = getenv("BENCH_REUSE") && access(dbpath, F_OK) == 0;
-    if (!reuse &&
-        (rc = mamori_init(home, &src, "admin", "Bench-Root-91!x", 15)) != 0)
+    memset(&tv, 0, sizeof tv);
+    /* The helpers step the library's clock 30 s per one-time code. */
+    setenv("MAMORI_TEST_HOOKS", "1", 1);
+    mamori_device_keygen(tv.device_pk, tv.device_sk);
+    if ((rc =
+             mamori_init_device(home, &src, "admin", ADMIN_PW, strlen(ADMIN_PW),
+                                "bench PC", tv.device_pk, tv.device)) != 0)
         die("init", rc);
     if ((rc = mamori_open(home, &src, &m)) != 0)
         die("open", rc);
-    mamori_sess *admin = login(m, "admin", "Bench-Root-91!x");
+    tv.m = m;
+    mamori_sess *admin = tv_login(&tv, "admin", ADMIN_PW);
+    if (!admin || tv_enrol(&tv, admin, "admin") != 0)
+        die("admin login", MAMORI_EAUTH);
     struct mamori_dataset_def d = {"people", "bench", "benchmark",
                                    NULL,     fields,  NF};
-    if (!reuse && ((rc = mamori_user_add(admin, "op", "operator", OP_INITIAL_PW,
-                                         strlen(OP_INITIAL_PW))) ||
-                   (rc = mamori_dataset_create(admin, &d)) ||
-                   (rc = mamori_dataset_grant(admin, "people", "op"))))
+    if ((rc = mamori_user_add(admin, "op", "operator", OP_INITIAL_PW,
+                              strlen(OP_INITIAL_PW))) ||
+        (rc = mamori_dataset_create(admin, &d)) ||
+        (rc = mamori_dataset_grant_flags(admin, "people", "op",
+                                         MAMORI_GRANT_HANDLER)))
         die("set-up", rc);
-    mamori_sess *op = login(m, "op", reuse ? OP_FINAL_PW : OP_INITIAL_PW);
+    mamori_sess *op = tv_first_login(&tv, "op", OP_INITIAL_PW, OP_FINAL_PW);
+    if (!op)
+        die("operator login", MAMORI_EAUTH);
 
     /* ---- bulk insert ---- */
     FILE *csv = fopen(argv[2], "r");
@@ -177,7 +168,7 @@ int main(int argc, char **argv)
     /* One import: one transaction, all rows or none. */
     if ((rc = mamori_bulk_begin(op, "people", &bulk)) != 0)
         die("bulk begin", rc);
-    for (; !reuse;) {
+    for (;;) {
         size_t n = 0;
         while (n < BATCH && getline(&lines[n], &cap[n], csv) > 0) {
             char *f[NF];

@@ -81,3 +81,10 @@ printf 'lookup  sqlite3 %8.0f /s | sqlcipher %8.0f /s | mamori %8.0f /s\n' \
 printf '        mamori/sqlite3 = %s   mamori/sqlcipher = %s   (goal: mamori >= 100000 /s)\n' \
     "$(ratio "$m_lps" "$plain_lps")" "$(ratio "$m_lps" "$cipher_lps")"
 printf 'verify  mamori %.0f entries/s (goal >= 3000000 /s)\n' "$m_vps"
+
+# The data-in-and-out benchmarks (issue 4), each against its own peers in
+# this same run: import, export, backup.
+for b in import export backup; do
+    echo
+    "$root/bench/bench_$b.sh" "$build"
+done

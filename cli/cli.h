@@ -72,14 +72,26 @@ enum cli_opt {
     OPT_REQUIRE_REASON,
     OPT_HANDLER,
     OPT_NAME,
+    OPT_ENCODING,
+    OPT_MAP,
+    OPT_SKIP_INVALID,
+    OPT_REPORT,
+    OPT_VERIFY_AGAINST,
+    OPT_KEY,
+    OPT_SEARCH,
+    OPT_FORMAT,
+    OPT_RECIPIENT_CERT,
+    OPT_KEEP,
+    OPT_KEYS,
     OPT_COUNT_
 };
 
-#define OPTBIT(o) (1u << (o))
+#define OPTBIT(o) (UINT64_C(1) << (o))
+_Static_assert(OPT_COUNT_ <= 64, "options are bits of a uint64_t");
 
 /* The parsed command line. Strings point into argv. */
 struct cli_args {
-    unsigned seen; /* OPTBIT() of every option given */
+    uint64_t seen; /* OPTBIT() of every option given */
     const char *home;
     const char *key_file;
     const char *session_file;
@@ -95,6 +107,18 @@ struct cli_args {
     const char *checkpoint;
     const char *otp;
     const char *name;
+    const char *encoding;       /* --encoding auto|utf-8|cp932 */
+    const char *report;         /* --report FILE */
+    const char *verify_against; /* --verify-against FILE */
+    const char *key;            /* --key FIELD[,FIELD...] */
+    const char *search;         /* --search FIELD=VALUE */
+    const char *format;         /* --format zip|cms */
+    const char *recipient_cert; /* --recipient-cert FILE */
+    const char *keep;           /* --keep N */
+    const char *keys;           /* --keys FILE */
+    const char **maps;          /* --map COLUMN=FIELD, in order */
+    int *map_argi;              /* argv index of each --map value */
+    size_t nmaps;
     const char **fields; /* --field, in order */
     int *field_argi;     /* argv index of each --field value */
     size_t nfields;
@@ -128,7 +152,7 @@ struct cli_cmd {
     const char *synopsis;    /* after "mamori ", N_() */
     const char *summary;     /* one line, N_() */
     const char *description; /* paragraphs, N_() */
-    unsigned options;        /* OPTBIT() of the non-global options taken */
+    uint64_t options;        /* OPTBIT() of the non-global options taken */
     int min_args, max_args;  /* positional args after the command words;
                                 max_args < 0: no limit */
     unsigned flags;
@@ -269,6 +293,27 @@ void cli_table_release(struct cli_table *t);
 /* Prints "label: value" with the value sanitized. */
 void cli_print_kv(const char *label, const char *value);
 
+/* ---- kv.c: FIELD=VALUE input ------------------------------------------- */
+
+/* FIELD=VALUE pairs of a command line (and, with --stdin, of standard
+ * input, at most 1 MiB, wiped on release). */
+struct cli_kv {
+    struct mamori_kv *kv;
+    char **names;  /* owned copies of the names taken from arguments */
+    size_t nowned; /* entries of names */
+    size_t n;      /* entries of kv */
+    char *input;   /* standard input, split in place */
+    size_t input_size;
+};
+/* Collects the pairs from c->args[first..] and, with --stdin, from the
+ * lines of standard input. Returns 0 or an exit code (reported). Release
+ * s in every case. */
+int cli_kv_collect(struct cli *c, int first, struct cli_kv *s);
+void cli_kv_release(struct cli_kv *s);
+/* Checks the FIELD=VALUE arguments from c->args[first] on, and that there
+ * is at least one (or --stdin). 0 or a usage error. */
+int cli_kv_check(struct cli *c, int first);
+
 /* ---- cmd_session.c ----------------------------------------------------- */
 
 /* The user's home directory: $HOME if absolute, else the password
@@ -302,6 +347,25 @@ int cli_device_path(char *buf, size_t size);
 /* Loads this machine's device key; with create, makes one when there is
  * none. 0, MAMORI_ENOTFOUND (none, create off), or an error. Wipe d. */
 int cli_device_load(struct cli_device *d, int create);
+
+/* ---- progress.c -------------------------------------------------------- */
+
+/* A progress line on stderr for long work, drawn only when stderr is a
+ * terminal (nothing otherwise): rows, rows per second and, when the total
+ * size is known, percent and time left from the bytes done. */
+struct cli_progress {
+    int on;            /* stderr is a terminal */
+    const char *label; /* "import" */
+    uint64_t total;    /* bytes in all, 0 if unknown */
+    int64_t start_ms, last_ms;
+    int drawn;
+};
+void cli_progress_start(struct cli_progress *p, const char *label,
+                        uint64_t total_bytes);
+/* Redraws at most 10 times a second. */
+void cli_progress_update(struct cli_progress *p, uint64_t bytes, uint64_t rows);
+/* Clears the line. */
+void cli_progress_end(struct cli_progress *p);
 
 /* ---- command handlers -------------------------------------------------- */
 
@@ -343,6 +407,22 @@ int cmd_record_search(struct cli *c);
 int cmd_audit_show(struct cli *c);
 int cmd_audit_checkpoint(struct cli *c);
 int cmd_audit_verify(struct cli *c);
+int cmd_import(struct cli *c);
+int cmd_entry_start(struct cli *c);
+int cmd_entry_verify(struct cli *c);
+int cmd_entry_amend(struct cli *c);
+int cmd_entry_list(struct cli *c);
+int cmd_export_request(struct cli *c);
+int cmd_export_approve(struct cli *c);
+int cmd_export_reject(struct cli *c);
+int cmd_export_run(struct cli *c);
+int cmd_export_list(struct cli *c);
+int cmd_export_mark(struct cli *c);
+int cmd_backup_create(struct cli *c);
+int cmd_backup_keys(struct cli *c);
+int cmd_backup_verify(struct cli *c);
+int cmd_backup_restore(struct cli *c);
+int cmd_backup_list(struct cli *c);
 
 int check_init(struct cli *c);
 int check_login(struct cli *c);
@@ -355,6 +435,13 @@ int check_record_add(struct cli *c);
 int check_record_update(struct cli *c);
 int check_record_search(struct cli *c);
 int check_audit_show(struct cli *c);
-int check_audit_checkpoint(struct cli *c);
+/* main.c: --out is required. */
+int check_out(struct cli *c);
+int check_import(struct cli *c);
+int check_entry(struct cli *c);
+int check_export_request(struct cli *c);
+int check_export_run(struct cli *c);
+int check_backup_create(struct cli *c);
+int check_backup_restore(struct cli *c);
 
 #endif

@@ -156,13 +156,6 @@ out:
     return ret;
 }
 
-int check_audit_checkpoint(struct cli *c)
-{
-    if (!c->a.out || !*c->a.out)
-        return cli_usage(c, _("audit checkpoint needs --out FILE"));
-    return 0;
-}
-
 int cmd_audit_checkpoint(struct cli *c)
 {
     char *text = NULL;

@@ -33,6 +33,45 @@ static int parse_field(char *spec, struct mamori_field_def *f)
     return 0;
 }
 
+/* Marks the fields named in --key FIELD[,FIELD...] (n defined fields).
+ * Returns 0, or -1 with *bad pointing at the first name that is not a
+ * defined field (or empty, or given twice) inside the copy in buf. */
+static int mark_keys(char *buf, struct mamori_field_def *fields, size_t n,
+                     const char **bad)
+{
+    char *p = buf;
+
+    for (;;) {
+        char *comma = strchr(p, ',');
+        size_t i;
+
+        if (comma)
+            *comma = '\0';
+        for (i = 0; i < n; i++)
+            if (strcmp(fields[i].name, p) == 0)
+                break;
+        if (!*p || i == n || fields[i].key) {
+            *bad = p;
+            return -1;
+        }
+        fields[i].key = 1;
+        if (!comma)
+            return 0;
+        p = comma + 1;
+    }
+}
+
+static int key_usage(struct cli *c, const char *bad)
+{
+    char *name = cli_sanitize(bad, 0);
+    int rc = cli_usage(c,
+                       _("--key: \"%s\" is not a --field of the dataset (or "
+                         "is named twice)"),
+                       name ? name : "?");
+    free(name);
+    return rc;
+}
+
 static int field_usage(struct cli *c, size_t i)
 {
     return cli_usage(c,
@@ -44,7 +83,11 @@ static int field_usage(struct cli *c, size_t i)
 int check_dataset_create(struct cli *c)
 {
     struct mamori_field_def f;
+    struct mamori_field_def *all = NULL;
+    char **specs = NULL, *keys = NULL;
+    const char *badkey = NULL;
     size_t i;
+    int ret = 0;
 
     if (!c->a.client || !*c->a.client)
         return cli_usage(c, _("dataset create needs --client TEXT"));
@@ -64,14 +107,40 @@ int check_dataset_create(struct cli *c)
         if (bad)
             return field_usage(c, i);
     }
-    return 0;
+    if (!c->a.key)
+        return 0;
+    /* Every --key name must be one of the --field names. */
+    all = calloc(c->a.nfields, sizeof *all);
+    specs = calloc(c->a.nfields, sizeof *specs);
+    keys = strdup(c->a.key);
+    if (!all || !specs || !keys) {
+        ret = cli_fail(c, _("dataset create"), MAMORI_ENOMEM);
+        goto out;
+    }
+    for (i = 0; i < c->a.nfields; i++) {
+        specs[i] = strdup(c->a.fields[i]);
+        if (!specs[i] || parse_field(specs[i], &all[i]) != 0) {
+            ret = cli_fail(c, _("dataset create"), MAMORI_ENOMEM);
+            goto out;
+        }
+    }
+    if (mark_keys(keys, all, c->a.nfields, &badkey) != 0)
+        ret = key_usage(c, badkey);
+out:
+    for (i = 0; specs && i < c->a.nfields; i++)
+        free(specs[i]);
+    free(specs);
+    free(all);
+    free(keys);
+    return ret;
 }
 
 int cmd_dataset_create(struct cli *c)
 {
     struct mamori_dataset_def def = {0};
     struct mamori_field_def *fields = NULL;
-    char **specs = NULL;
+    char **specs = NULL, *keys = NULL;
+    const char *bad = NULL;
     size_t i, n = c->a.nfields;
     int rc, ret = CLI_EXIT_FAIL;
 
@@ -89,6 +158,17 @@ int cmd_dataset_create(struct cli *c)
         }
         if (parse_field(specs[i], &fields[i]) != 0) {
             ret = field_usage(c, i);
+            goto out;
+        }
+    }
+    if (c->a.key) {
+        keys = strdup(c->a.key);
+        if (!keys) {
+            ret = cli_fail(c, _("dataset create"), MAMORI_ENOMEM);
+            goto out;
+        }
+        if (mark_keys(keys, fields, n, &bad) != 0) {
+            ret = key_usage(c, bad);
             goto out;
         }
     }
@@ -117,6 +197,7 @@ out:
             free(specs[i]);
     free(specs);
     free(fields);
+    free(keys);
     return ret;
 }
 
@@ -149,7 +230,8 @@ static json_t *dataset_json(const struct mamori_dataset_info *d)
             json_object_set_new(f, "name", cli_json_str(d->fields[k].name)) ||
             json_object_set_new(f, "type", cli_json_str(d->fields[k].type)) ||
             json_object_set_new(f, "searchable",
-                                json_boolean(d->fields[k].searchable)))
+                                json_boolean(d->fields[k].searchable)) ||
+            json_object_set_new(f, "key", json_boolean(d->fields[k].key)))
             goto fail;
     }
     if (json_object_set_new(o, "name", cli_json_str(d->name)) ||
@@ -173,22 +255,23 @@ fail:
     return NULL;
 }
 
-/* "name:type:search,name:type" for the table. NULL on ENOMEM. */
+/* "name:type:search:key,name:type" for the table. NULL on ENOMEM. */
 static char *fields_text(const struct mamori_dataset_info *d)
 {
     size_t k, len = 1, off = 0;
     char *s;
 
     for (k = 0; d->fields && k < d->nfields; k++)
-        len += strlen(d->fields[k].name) + strlen(d->fields[k].type) + 9;
+        len += strlen(d->fields[k].name) + strlen(d->fields[k].type) + 13;
     s = malloc(len);
     if (!s)
         return NULL;
     s[0] = '\0';
     for (k = 0; d->fields && k < d->nfields; k++)
-        off += (size_t)snprintf(s + off, len - off, "%s%s:%s%s", k ? "," : "",
+        off += (size_t)snprintf(s + off, len - off, "%s%s:%s%s%s", k ? "," : "",
                                 d->fields[k].name, d->fields[k].type,
-                                d->fields[k].searchable ? ":search" : "");
+                                d->fields[k].searchable ? ":search" : "",
+                                d->fields[k].key ? ":key" : "");
     return s;
 }
 

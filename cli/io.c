@@ -43,6 +43,7 @@ int cli_exit_code(int rc)
         return CLI_EXIT_DENIED;
     case MAMORI_EINVAL:
     case MAMORI_ETOOBIG:
+    case MAMORI_EMISMATCH:
         return CLI_EXIT_INVALID;
     case MAMORI_ECRYPTO:
     case MAMORI_ETAMPER:
@@ -93,6 +94,8 @@ const char *cli_error_name(int rc)
         return "otp_needed";
     case MAMORI_EDEVICE:
         return "device_not_approved";
+    case MAMORI_EMISMATCH:
+        return "mismatch";
     default:
         return "error";
     }

@@ -78,7 +78,8 @@ static const struct optdef optdefs[] = {
         "keeps the values out of the process list")},
     {OPT_LAST, "last", 0, 1, "N", N_("show only the last N entries")},
     {OPT_OUT, "out", 0, 1, "FILE",
-     N_("file to write (\"-\": standard output)")},
+     N_("where to write: a file (\"-\": standard output for `audit\n"
+        "checkpoint`), or a directory for `backup create` and `backup list`")},
     {OPT_NAME, "name", 0, 1, "TEXT",
      N_("a label for this device (default: the host name)")},
     {OPT_OTP, "otp", 0, 1, "CODE",
@@ -92,6 +93,31 @@ static const struct optdef optdefs[] = {
     {OPT_HANDLER, "handler", 0, 0, NULL,
      N_("designate the operator as a My Number handler of the\n"
         "dataset")},
+    {OPT_ENCODING, "encoding", 0, 1, "auto|utf-8|cp932",
+     N_("character encoding of a CSV file (import: auto detects it)")},
+    {OPT_MAP, "map", 0, 1, "COLUMN=FIELD",
+     N_("take FIELD from the CSV column with this header (repeatable)")},
+    {OPT_SKIP_INVALID, "skip-invalid", 0, 0, NULL,
+     N_("import the valid rows and report the others (default: all or\n"
+        "nothing)")},
+    {OPT_REPORT, "report", 0, 1, "FILE",
+     N_("write the rows that were not imported (invalid, duplicate,\n"
+        "differing) to FILE")},
+    {OPT_VERIFY_AGAINST, "verify-against", 0, 1, "FILE",
+     N_("compare with a second, independently keyed CSV first")},
+    {OPT_KEY, "key", 0, 1, "FIELD[,FIELD...]",
+     N_("fields that identify a record: duplicates are refused")},
+    {OPT_SEARCH, "search", 0, 1, "FIELD=VALUE",
+     N_("export only the records that match")},
+    {OPT_FORMAT, "format", 0, 1, "zip|cms",
+     N_("zip: AES-256 ZIP with a one-time password; cms: encrypted to a\n"
+        "recipient's certificate")},
+    {OPT_RECIPIENT_CERT, "recipient-cert", 0, 1, "FILE",
+     N_("X.509 certificate (PEM) of the recipient, for --format cms")},
+    {OPT_KEEP, "keep", 0, 1, "N",
+     N_("keep the newest N backups in the directory, delete older ones")},
+    {OPT_KEYS, "keys", 0, 1, "FILE",
+     N_("the key-store backup (from `mamori backup keys`)")},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -252,7 +278,7 @@ const struct cli_cmd cli_commands[] = {
     {"dataset", "create", cmd_dataset_create, check_dataset_create,
      N_("dataset create NAME --client TEXT --purpose TEXT\n"
         "    --field NAME:TYPE[:search]... [--ends YYYY-MM-DD]\n"
-        "    [--require-reason]"),
+        "    [--require-reason] [--key FIELD[,FIELD...]]"),
      N_("create a dataset (admin)"),
      N_("Creates a dataset: the records handled for one client and one\n"
         "purpose of use, with a fixed list of fields. Field names are 1 to\n"
@@ -261,9 +287,14 @@ const struct cli_cmd cli_commands[] = {
         "\n"
         "With --require-reason every read of its records (record get,\n"
         "record search) must state its purpose with --reason TEXT, which\n"
-        "the audit log keeps. A reason must not contain personal data."),
+        "the audit log keeps. A reason must not contain personal data.\n"
+        "\n"
+        "--key names the fields that together identify a record (an\n"
+        "employee number, or name and birth date): `mamori import` reports\n"
+        "rows whose key is already in the dataset or earlier in the file as\n"
+        "duplicates and does not add them. Key fields are searchable."),
      OPTBIT(OPT_CLIENT) | OPTBIT(OPT_PURPOSE) | OPTBIT(OPT_FIELD) |
-         OPTBIT(OPT_ENDS) | OPTBIT(OPT_REQUIRE_REASON),
+         OPTBIT(OPT_ENDS) | OPTBIT(OPT_REQUIRE_REASON) | OPTBIT(OPT_KEY),
      1, 1, 0},
     {"dataset", "list", cmd_dataset_list, NULL, N_("dataset list"),
      N_("list the datasets you may see"),
@@ -334,6 +365,158 @@ const struct cli_cmd cli_commands[] = {
         "standard input. Values are masked as for `record get`; searching\n"
         "by a mynumber field is for the dataset's My Number handlers."),
      OPTBIT(OPT_STDIN), 1, 2, 0},
+    {"import", NULL, cmd_import, check_import,
+     N_("import DATASET FILE [--encoding auto|utf-8|cp932]\n"
+        "    [--map COLUMN=FIELD]... [--skip-invalid] [--report FILE]\n"
+        "    [--verify-against FILE2]"),
+     N_("add records from a CSV file (operator)"),
+     N_("Adds the rows of a CSV file (RFC 4180, as Excel saves it) to the\n"
+        "dataset. The first row names the columns: a column whose header\n"
+        "is a field name fills that field, --map COLUMN=FIELD maps another\n"
+        "header. The encoding is found from a byte order mark, else from\n"
+        "whether the file is valid UTF-8, else CP932 (Shift_JIS as Windows\n"
+        "writes it); --encoding forces one.\n"
+        "\n"
+        "Every row is checked like `record add`. By default a single bad\n"
+        "row imports nothing; with --skip-invalid the valid rows are\n"
+        "imported. Either way every rejected row is listed with its line,\n"
+        "column and rule (never its value), on stderr or in --report FILE.\n"
+        "Rows whose key fields (dataset create --key) match a record or an\n"
+        "earlier row are duplicates: reported, not imported.\n"
+        "\n"
+        "With --verify-against FILE2, a second person's keying of the same\n"
+        "source is compared row by row first (ベリファイ): any difference\n"
+        "is listed by line and column and nothing is imported.\n"
+        "\n"
+        "Prints rows read, imported, rejected and duplicate and the SHA-256\n"
+        "of FILE, which the audit log keeps too. A progress bar shows on a\n"
+        "terminal."),
+     OPTBIT(OPT_ENCODING) | OPTBIT(OPT_MAP) | OPTBIT(OPT_SKIP_INVALID) |
+         OPTBIT(OPT_REPORT) | OPTBIT(OPT_VERIFY_AGAINST),
+     2, 2, 0},
+    {"entry", "start", cmd_entry_start, check_entry,
+     N_("entry start DATASET FIELD=VALUE... [--stdin]"),
+     N_("first keying of a verified entry (operator)"),
+     N_("Starts a verified entry (ベリファイ入力): the values are kept\n"
+        "encrypted as a pending entry, not yet a record, and its id is\n"
+        "printed. A different operator then keys the same source with\n"
+        "`mamori entry verify ID`, without seeing these values. Pending\n"
+        "entries expire after entry.expire_hours and are wiped."),
+     OPTBIT(OPT_STDIN), 1, -1, 0},
+    {"entry", "verify", cmd_entry_verify, check_entry,
+     N_("entry verify ID FIELD=VALUE... [--stdin]"),
+     N_("second keying: creates the record if it matches (operator)"),
+     N_("Keys a pending entry a second time. It must be a different\n"
+        "operator from the one who started it. When every field equals\n"
+        "the first keying (after normalisation) the record is created and\n"
+        "its id printed. Otherwise the fields that differ are named (never\n"
+        "their values), nothing is created, and the first operator\n"
+        "corrects the entry with `mamori entry amend`. After 3 failed\n"
+        "verifications the entry waits for that correction, so that the\n"
+        "answers cannot be used to guess the first keying.\n"
+        "\n"
+        "An entry that holds a My Number is verified by a handler of the\n"
+        "dataset only."),
+     OPTBIT(OPT_STDIN), 1, -1, 0},
+    {"entry", "amend", cmd_entry_amend, check_entry,
+     N_("entry amend ID FIELD=VALUE... [--stdin]"),
+     N_("correct your pending entry (operator)"),
+     N_("Replaces the given fields of a pending entry you started. It is\n"
+        "then verified again with `mamori entry verify`."),
+     OPTBIT(OPT_STDIN), 1, -1, 0},
+    {"entry", "list", cmd_entry_list, NULL, N_("entry list [DATASET]"),
+     N_("list pending entries (operator, auditor)"),
+     N_("Lists the pending verified entries of the datasets you work on:\n"
+        "id, dataset, who keyed it, when, when it expires, and how many\n"
+        "verifications failed. Never the values."),
+     0, 0, 1, 0},
+    {"export", "request", cmd_export_request, check_export_request,
+     N_("export request DATASET --reason TEXT --format zip|cms\n"
+        "    [--search FIELD=VALUE] [--recipient-cert FILE]\n"
+        "    [--encoding utf-8|cp932]"),
+     N_("ask to take data out (operator)"),
+     N_("Asks for permission to take records out of the vault (持ち出し):\n"
+        "the whole dataset, or the records matching --search. --reason\n"
+        "says why (no personal data in it). An admin approves or rejects\n"
+        "the request; then `mamori export run` writes the file once.\n"
+        "\n"
+        "--format zip writes an AES-256 encrypted ZIP that holds a CSV;\n"
+        "its password is shown once, to be sent by another channel.\n"
+        "--format cms encrypts to the X.509 certificate given with\n"
+        "--recipient-cert (CMS/S-MIME enveloped data, DER, AES-256-GCM):\n"
+        "there is no password to send; the recipient opens it with\n"
+        "`openssl cms -decrypt -inform DER -inkey KEY -in FILE`.\n"
+        "--encoding cp932 writes the CSV for older Excel (default UTF-8\n"
+        "with a byte order mark)."),
+     OPTBIT(OPT_SEARCH) | OPTBIT(OPT_FORMAT) | OPTBIT(OPT_RECIPIENT_CERT) |
+         OPTBIT(OPT_ENCODING),
+     1, 1, 0},
+    {"export", "approve", cmd_export_approve, NULL, N_("export approve ID"),
+     N_("approve a take-out request (admin)"),
+     N_("Approves a pending export request for one run. The approving\n"
+        "admin cannot be the requester."),
+     0, 1, 1, 0},
+    {"export", "reject", cmd_export_reject, NULL, N_("export reject ID"),
+     N_("reject a take-out request (admin)"),
+     N_("Rejects a pending export request."), 0, 1, 1, 0},
+    {"export", "run", cmd_export_run, check_export_run,
+     N_("export run ID --out FILE"),
+     N_("write an approved export (the requester)"),
+     N_("Writes the approved export to FILE, once. The file appears only\n"
+        "when complete. For --format zip the password is printed on a line\n"
+        "of its own, only this once. Exports of more than\n"
+        "export.alert_threshold records raise a bulk-export alert in the\n"
+        "audit log. The take-out ledger keeps who, when, why, how many,\n"
+        "the format, the recipient, the approver and the file's SHA-256."),
+     OPTBIT(OPT_OUT), 1, 1, 0},
+    {"export", "list", cmd_export_list, NULL, N_("export list"),
+     N_("show the take-out ledger"),
+     N_("Shows every export request and its state: pending, approved,\n"
+        "rejected, done, returned, destroyed. Operators see their own."),
+     0, 0, 0, 0},
+    {"export", "mark", cmd_export_mark, NULL,
+     N_("export mark ID returned|destroyed"),
+     N_("record that exported data came back or was destroyed (admin)"),
+     N_("Records in the take-out ledger that the exported file was\n"
+        "returned or destroyed."),
+     0, 2, 2, 0},
+    {"backup", "create", cmd_backup_create, check_backup_create,
+     N_("backup create [--out DIR] [--keep N]"),
+     N_("make an encrypted backup of the vault (admin)"),
+     N_("Takes a consistent snapshot of the data and the audit log while\n"
+        "the vault is in use, encrypts it (AES-256-GCM) and writes it with\n"
+        "a manifest (time, counts, audit chain head, SHA-256) to DIR\n"
+        "(default HOME/backups). Dataset keys are not in it: back them up\n"
+        "apart with `mamori backup keys`. --keep N deletes all but the\n"
+        "newest N backups in DIR (default: the setting backup.keep).\n"
+        "\n"
+        "Without a session, whoever holds the vault key may run it with\n"
+        "--key-file (the daily timer, dist/mamori-backup.timer); the audit\n"
+        "log names the user \"system\"."),
+     OPTBIT(OPT_OUT) | OPTBIT(OPT_KEEP), 0, 0, CMD_NO_SESSION},
+    {"backup", "keys", cmd_backup_keys, check_out, N_("backup keys --out FILE"),
+     N_("back up the key store (admin)"),
+     N_("Writes an encrypted copy of the key store to FILE. Keep it apart\n"
+        "from the data backups: a dataset whose keys are erased later can\n"
+        "no longer be read from old data backups."),
+     OPTBIT(OPT_OUT), 0, 0, 0},
+    {"backup", "verify", cmd_backup_verify, NULL, N_("backup verify FILE"),
+     N_("check a backup without restoring it (admin, auditor)"),
+     N_("Decrypts the backup, checks its integrity and manifest and\n"
+        "verifies its audit chain, without restoring anything."),
+     0, 1, 1, 0},
+    {"backup", "restore", cmd_backup_restore, check_backup_restore,
+     N_("backup restore FILE --home NEWDIR --keys KEYFILE"),
+     N_("restore a backup into a new vault directory"),
+     N_("Restores a data backup and a key-store backup into NEWDIR, which\n"
+        "must not hold a vault. The vault key (--key-file, or the\n"
+        "passphrase) is the one of the backed-up vault."),
+     OPTBIT(OPT_KEYS), 1, 1, CMD_NO_VAULT},
+    {"backup", "list", cmd_backup_list, NULL, N_("backup list [--out DIR]"),
+     N_("list the backups (admin, auditor)"),
+     N_("Lists the backups in DIR (default HOME/backups) with their time,\n"
+        "size and counts."),
+     OPTBIT(OPT_OUT), 0, 0, 0},
     {"breakglass", "request", cmd_breakglass_request, check_breakglass_request,
      N_("breakglass request DATASET --reason TEXT"),
      N_("ask to read a dataset in an emergency (admin)"),
@@ -369,7 +552,7 @@ const struct cli_cmd cli_commands[] = {
         "dataset and records, when, and the outcome. Entries hold ids and\n"
         "counts, never personal values."),
      OPTBIT(OPT_LAST), 0, 0, 0},
-    {"audit", "checkpoint", cmd_audit_checkpoint, check_audit_checkpoint,
+    {"audit", "checkpoint", cmd_audit_checkpoint, check_out,
      N_("audit checkpoint --out FILE"),
      N_("write a signed checkpoint of the log (auditor, admin)"),
      N_("Writes a signed checkpoint of the head of the audit log to FILE\n"
@@ -521,6 +704,18 @@ static void print_group_help(FILE *f, const char *group)
     fprintf(f, _("Run `mamori help %s VERB` for one of them.\n"), group);
 }
 
+/* ---- checks shared by commands ------------------------------------------ */
+
+int check_out(struct cli *c)
+{
+    char name[64];
+
+    if (c->a.out && *c->a.out)
+        return 0;
+    cmd_name(c->cmd, name, sizeof name);
+    return cli_usage(c, _("`mamori %s` needs --out FILE"), name);
+}
+
 /* ---- looking up commands ------------------------------------------------ */
 
 static int is_group(const char *word)
@@ -610,6 +805,8 @@ static void args_release(struct cli_args *a)
 {
     free(a->fields);
     free(a->field_argi);
+    free(a->maps);
+    free(a->map_argi);
     free(a->pos);
     free(a->pos_argi);
     memset(a, 0, sizeof *a);
@@ -691,7 +888,40 @@ static void set_option(struct cli_args *a, enum cli_opt id, const char *val,
     case OPT_NAME:
         a->name = val;
         break;
+    case OPT_ENCODING:
+        a->encoding = val;
+        break;
+    case OPT_MAP:
+        /* The arrays hold argc entries: room for every --map. */
+        a->map_argi[a->nmaps] = argi;
+        a->maps[a->nmaps++] = val;
+        break;
+    case OPT_REPORT:
+        a->report = val;
+        break;
+    case OPT_VERIFY_AGAINST:
+        a->verify_against = val;
+        break;
+    case OPT_KEY:
+        a->key = val;
+        break;
+    case OPT_SEARCH:
+        a->search = val;
+        break;
+    case OPT_FORMAT:
+        a->format = val;
+        break;
+    case OPT_RECIPIENT_CERT:
+        a->recipient_cert = val;
+        break;
+    case OPT_KEEP:
+        a->keep = val;
+        break;
+    case OPT_KEYS:
+        a->keys = val;
+        break;
     case OPT_REQUIRE_REASON:
+    case OPT_SKIP_INVALID:
     case OPT_HANDLER:
         break; /* flags: c->a.seen says whether they were given */
     case OPT_COUNT_:
@@ -709,9 +939,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
 
     a->fields = calloc(n, sizeof *a->fields);
     a->field_argi = calloc(n, sizeof *a->field_argi);
+    a->maps = calloc(n, sizeof *a->maps);
+    a->map_argi = calloc(n, sizeof *a->map_argi);
     a->pos = calloc(n, sizeof *a->pos);
     a->pos_argi = calloc(n, sizeof *a->pos_argi);
-    if (!a->fields || !a->field_argi || !a->pos || !a->pos_argi)
+    if (!a->fields || !a->field_argi || !a->maps || !a->map_argi || !a->pos ||
+        !a->pos_argi)
         return cli_fail(c, "mamori", MAMORI_ENOMEM);
 
     /* --json must apply to usage errors found before it is reached. */
@@ -788,7 +1021,7 @@ static int parse_args(struct cli *c, int argc, char **argv)
  * arguments. Returns 0 or a usage error. */
 static int check_command_line(struct cli *c)
 {
-    unsigned extra = c->a.seen & ~(GLOBAL_OPTS | c->cmd->options);
+    uint64_t extra = c->a.seen & ~(GLOBAL_OPTS | c->cmd->options);
     char name[64];
     size_t k;
 

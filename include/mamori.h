@@ -24,23 +24,24 @@ extern "C" {
 
 enum mamori_err {
     MAMORI_OK = 0,
-    MAMORI_EINVAL = -1,    /* bad argument or value (see errdetail) */
-    MAMORI_ENOMEM = -2,    /* out of memory */
-    MAMORI_EIO = -3,       /* file or database I/O failed */
-    MAMORI_ECRYPTO = -4,   /* decryption or integrity check failed */
-    MAMORI_EDENIED = -5,   /* the role may not do this */
-    MAMORI_EAUTH = -6,     /* wrong user name or password */
-    MAMORI_ENOTFOUND = -7, /* no such dataset, record, user */
-    MAMORI_EEXIST = -8,    /* already exists */
-    MAMORI_EAUDIT = -9,    /* the audit entry could not be written */
-    MAMORI_ETAMPER = -10,  /* the audit chain does not verify */
-    MAMORI_EKEY = -11,     /* key file or passphrase wrong or unsafe */
-    MAMORI_ESESSION = -12, /* no session, or it has expired */
-    MAMORI_ESTATE = -13,   /* not possible in the current state */
-    MAMORI_ETOOBIG = -14,  /* value or input over its limit */
-    MAMORI_ESCHEMA = -15,  /* vault schema newer than this program */
-    MAMORI_EOTP = -16,     /* password right; a one-time code is needed */
-    MAMORI_EDEVICE = -17,  /* login from a device that is not approved */
+    MAMORI_EINVAL = -1,     /* bad argument or value (see errdetail) */
+    MAMORI_ENOMEM = -2,     /* out of memory */
+    MAMORI_EIO = -3,        /* file or database I/O failed */
+    MAMORI_ECRYPTO = -4,    /* decryption or integrity check failed */
+    MAMORI_EDENIED = -5,    /* the role may not do this */
+    MAMORI_EAUTH = -6,      /* wrong user name or password */
+    MAMORI_ENOTFOUND = -7,  /* no such dataset, record, user */
+    MAMORI_EEXIST = -8,     /* already exists */
+    MAMORI_EAUDIT = -9,     /* the audit entry could not be written */
+    MAMORI_ETAMPER = -10,   /* the audit chain does not verify */
+    MAMORI_EKEY = -11,      /* key file or passphrase wrong or unsafe */
+    MAMORI_ESESSION = -12,  /* no session, or it has expired */
+    MAMORI_ESTATE = -13,    /* not possible in the current state */
+    MAMORI_ETOOBIG = -14,   /* value or input over its limit */
+    MAMORI_ESCHEMA = -15,   /* vault schema newer than this program */
+    MAMORI_EOTP = -16,      /* password right; a one-time code is needed */
+    MAMORI_EDEVICE = -17,   /* login from a device that is not approved */
+    MAMORI_EMISMATCH = -18, /* a second keying differs from the first */
 };
 
 /* Message for an error code, in the locale's language. Never NULL. */
@@ -376,6 +377,8 @@ struct mamori_field_def {
     const char *type; /* name kana date postal phone email mynumber
                          corpnumber address text */
     int searchable;
+    int key; /* part of the key that identifies a record (duplicates are
+                refused on import); implies searchable */
 };
 
 struct mamori_dataset_def {
@@ -393,6 +396,7 @@ struct mamori_field_info {
     char name[64];
     char type[16];
     int searchable;
+    int key;
 };
 
 struct mamori_dataset_info {
@@ -529,6 +533,330 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
                               size_t *n, size_t *first) MAMORI_MUST_CHECK;
 void mamori_record_free(struct mamori_record *r);
 void mamori_record_array_free(struct mamori_record **rs, size_t n);
+
+/* ---- Import (CSV) ---------------------------------------------------- */
+
+/* Where the bytes of a CSV come from (a file, an upload): read fills buf
+ * with up to len bytes and returns how many, 0 at the end, < 0 on error. */
+struct mamori_source {
+    long (*read)(void *arg, void *buf, size_t len);
+    void *arg;
+};
+
+enum mamori_encoding {
+    MAMORI_ENC_AUTO = 0, /* UTF-8 BOM -> UTF-8; valid UTF-8 -> UTF-8; else
+                            CP932 */
+    MAMORI_ENC_UTF8 = 1,
+    MAMORI_ENC_CP932 = 2, /* Windows Shift_JIS (with ① 髙 﨑 ...) */
+};
+
+/* What kind of problem a row or the file has. */
+enum mamori_problem_kind {
+    MAMORI_PROBLEM_INVALID = 1, /* a value fails its field's rule */
+    MAMORI_PROBLEM_DUP_FILE,    /* key fields equal an earlier row's */
+    MAMORI_PROBLEM_DUP_RECORD,  /* key fields equal an existing record's */
+    MAMORI_PROBLEM_MISMATCH,    /* differs from the verify file */
+    MAMORI_PROBLEM_FORMAT,      /* the file itself: CSV, encoding, header */
+};
+
+/* One problem, handed to the problem callback as it is found: where
+ * (line: the physical line where the row starts in the file, 1-based, 0
+ * when it is about the whole file; column: the column's header, or the
+ * field's name, "" if none) and the rule. Never a value. The strings are
+ * valid during the call only. */
+struct mamori_problem {
+    uint64_t line;
+    const char *column;
+    enum mamori_problem_kind kind;
+    const char *rule;
+};
+
+/* Name of a problem kind: "invalid", "duplicate in file", ... */
+const char *mamori_problem_kind_name(enum mamori_problem_kind kind);
+
+struct mamori_import_opts {
+    enum mamori_encoding encoding;
+    /* COLUMN=FIELD maps (name: the column's header, value: the field); a
+     * column not mapped fills the field of its own name (after trimming
+     * and NFKC of the header). */
+    const struct mamori_kv *map;
+    size_t nmap;
+    int skip_invalid; /* import the valid rows (default: all or nothing) */
+    /* Called now and then with the source bytes read and rows read. */
+    void (*progress)(void *arg, uint64_t bytes, uint64_t rows);
+    void (*problem)(void *arg, const struct mamori_problem *p);
+    void *arg; /* for both callbacks */
+};
+
+struct mamori_import_result {
+    uint64_t rows;                 /* data rows read (the header not counted) */
+    uint64_t imported;             /* records added */
+    uint64_t rejected;             /* rows with an invalid value */
+    uint64_t duplicates;           /* rows not added as duplicates */
+    uint64_t mismatches;           /* rows differing from the verify file */
+    enum mamori_encoding encoding; /* found (or forced) */
+    char sha256[65];               /* hex SHA-256 of the source bytes */
+};
+
+/* Imports the rows of a CSV (RFC 4180; header row first) from src into
+ * dataset, as an operator granted it (My Number columns only for its
+ * handlers: MAMORI_EDENIED otherwise, nothing imported). Every row is
+ * validated like mamori_record_add; rows whose key fields (dataset key)
+ * equal an existing record's or an earlier row's are duplicates: reported,
+ * not imported. All or nothing, in one transaction: any invalid row (or,
+ * with verify, any difference) and nothing is added (MAMORI_EINVAL, or
+ * MAMORI_EMISMATCH), every problem still reported; with skip_invalid the
+ * valid rows are added. With verify (NULL: none), a second keying of the
+ * same data is read in step and compared field by field after
+ * normalisation. Duplicates alone do not fail an import. A malformed file
+ * (CSV, encoding, header: MAMORI_EINVAL; over a limit: MAMORI_ETOOBIG;
+ * unreadable: MAMORI_EIO) imports nothing. One audit entry (import) holds
+ * the counts, the SHA-256 and the new record ids; a refused import is
+ * audited with its counts. res is filled in every case. Memory stays
+ * bounded whatever the size of the file. */
+int mamori_import(mamori_sess *s, const char *dataset,
+                  const struct mamori_source *src,
+                  const struct mamori_source *verify,
+                  const struct mamori_import_opts *o,
+                  struct mamori_import_result *res) MAMORI_MUST_CHECK;
+
+/* ---- Verified entry (ベリファイ入力) ------------------------------------ */
+
+/* Two operators key the same source independently; a record is created
+ * only when both keyings agree. The first keying waits as a pending entry,
+ * sealed (AES-256-GCM) under the dataset's record key and bound to the
+ * vault, dataset, entry id, version and the operator who keyed it; no call
+ * ever returns its values. Pending entries expire entry.expire_hours
+ * after they were started and are then wiped (an "entry.expire" audit
+ * entry per dataset, with the count and the entry ids). Every entry call
+ * first wipes the expired ones. Audit entries name the entry ("entry ID"
+ * in the detail), never a value. */
+
+/* Most bytes of a mismatch list: every field name of a dataset. */
+#define MAMORI_ENTRY_MISMATCH_MAX 4160
+/* Failed verifications allowed per version of an entry: after that only an
+ * amendment by the first operator (mamori_entry_amend) lets it be verified
+ * again, so that the comparison cannot be used to guess the first values. */
+#define MAMORI_ENTRY_TRIES 3
+
+/* Operator of the dataset: validates kv like mamori_record_add (canonical
+ * values; a non-handler may not enter a My Number, MAMORI_EDENIED) and
+ * keeps them as a pending entry; id receives its random id (UUID v4,
+ * MAMORI_ID_LEN + 1 bytes). At least one field must have a value. A bad
+ * value changes nothing: MAMORI_EINVAL, errdetail names field and rule. */
+int mamori_entry_start(mamori_sess *s, const char *dataset,
+                       const struct mamori_kv *kv, size_t n, char *id,
+                       size_t id_size) MAMORI_MUST_CHECK;
+
+/* Operator of the entry's dataset who did not key it (else
+ * MAMORI_EDENIED): the second keying kv is validated the same way, then
+ * compared with the first - the same fields with a value, each with the
+ * same canonical value (so 全角 and 半角 digits, or 和暦 and ISO dates,
+ * compare equal). Equal: the record is created (as mamori_record_add does,
+ * by the verifier), the entry is deleted and record_id receives the new
+ * record's id (MAMORI_ID_LEN + 1 bytes). Different: MAMORI_EMISMATCH,
+ * nothing is created, mismatch (msize bytes; may be NULL) receives the
+ * names of the fields that differ, comma-separated and cut at a name
+ * (",...") if they do not fit, errdetail says "fields that differ: a, b";
+ * the entry's mismatch count goes up. After MAMORI_ENTRY_TRIES failed
+ * verifications of one version, MAMORI_ESTATE until it is amended. An
+ * entry that holds a My Number is verified by a handler only
+ * (MAMORI_EDENIED). Unknown or expired id: MAMORI_ENOTFOUND; an id that is
+ * not a UUID: MAMORI_EINVAL. */
+int mamori_entry_verify(mamori_sess *s, const char *id,
+                        const struct mamori_kv *kv, size_t n, char *record_id,
+                        size_t record_id_size, char *mismatch,
+                        size_t msize) MAMORI_MUST_CHECK;
+
+/* The operator who started the entry only (else MAMORI_EDENIED): replaces
+ * the given fields (validated; an empty value clears the field, and
+ * clearing a My Number is handling it), keeps the others, and makes a new
+ * version, which may be verified MAMORI_ENTRY_TRIES times again. The
+ * expiry does not move. */
+int mamori_entry_amend(mamori_sess *s, const char *id,
+                       const struct mamori_kv *kv, size_t n) MAMORI_MUST_CHECK;
+
+struct mamori_entry_info {
+    char id[MAMORI_ID_LEN + 1];
+    char dataset[64];
+    char entered_by[64];               /* the operator who keyed it */
+    int64_t created, updated, expires; /* unix time */
+    uint32_t version;                  /* 1, +1 per amendment */
+    int64_t mismatches;                /* failed verifications in all */
+};
+/* Pending entries, oldest first, of one dataset or of all (dataset NULL):
+ * an operator sees those of the datasets granted to them (naming another
+ * dataset is MAMORI_EDENIED), an auditor every one. Never any value. Free
+ * *out with free(). */
+int mamori_entry_list(mamori_sess *s, const char *dataset,
+                      struct mamori_entry_info **out,
+                      size_t *n) MAMORI_MUST_CHECK;
+
+/* ---- Export under take-out approval (持ち出し) -------------------------- */
+
+/* Data leaves the vault only with an admin's permission. An operator asks
+ * (the whole dataset, or the records matching one searchable field), an
+ * admin who is not the requester approves or rejects, and the requester
+ * runs the approved export once, into an encrypted file:
+ *   "zip"  AES-256 ZIP (WinZip AE-2, deflate) holding DATASET.csv, with a
+ *          random password shown once to the requester;
+ *   "cms"  CMS enveloped data (DER, AES-256-GCM) to the recipient's X.509
+ *          certificate: `openssl cms -decrypt -inform DER` opens it.
+ * The CSV: a header of "id" and the field names, one row per record as
+ * the requester may see it (a non-handler's My Numbers masked, as record
+ * get gives them), RFC 4180 quoting, CRLF; UTF-8 with a byte order mark,
+ * or CP932. Each step is audited (the run's entry lists the exported ids)
+ * and kept in the take-out ledger (持ち出し管理台帳). A run of more than
+ * export.alert_threshold records also writes a bulk-export alert entry
+ * (export.alert) and sends it to syslog at LOG_ALERT. */
+struct mamori_export_req {
+    const char *dataset;
+    const char *search_field; /* a searchable field, or NULL: all records */
+    const char *search_value; /* kept sealed under the dataset key */
+    const char *reason;       /* 1-255 bytes, no personal data (no long
+                                 digit runs) */
+    const char *format;       /* "zip" or "cms" */
+    const char *encoding;     /* "utf-8" (NULL: the default) or "cp932" */
+    /* cms only: the recipient's certificate, PEM. It must parse, hold an
+     * RSA or EC key that may be used for key transport or agreement, and
+     * be valid now. */
+    const char *recipient_cert;
+    size_t recipient_cert_len;
+};
+
+/* Operator with a grant of the dataset: asks for an export; *id receives
+ * the request's id. Searching by a mynumber field is for the dataset's My
+ * Number handlers. A bad certificate is MAMORI_EINVAL (errdetail says
+ * why). */
+int mamori_export_request(mamori_sess *s, const struct mamori_export_req *req,
+                          int64_t *id) MAMORI_MUST_CHECK;
+/* Admin only, and not the requester (MAMORI_EDENIED); only while the
+ * request is pending (MAMORI_ESTATE). */
+int mamori_export_approve(mamori_sess *s, int64_t id) MAMORI_MUST_CHECK;
+int mamori_export_reject(mamori_sess *s, int64_t id) MAMORI_MUST_CHECK;
+
+#define MAMORI_EXPORT_PASSWORD_LEN 24
+struct mamori_export_result {
+    int64_t count;   /* records exported */
+    char sha256[65]; /* of the written file, hex */
+    char password[MAMORI_EXPORT_PASSWORD_LEN + 1]; /* zip: show once; "" for
+                                                      cms */
+};
+/* The requester only, once, after approval (a second run, or a run of a
+ * request that is not approved, is MAMORI_ESTATE). Writes the file to path
+ * through a temporary file in its directory (mode 0600) that is renamed
+ * over path when complete, synced and audited; on any failure (a full
+ * disk, a record that fails its integrity check, a value with no CP932
+ * form - errdetail names the record and field) nothing is left and the
+ * request stays approved. Wipe res with mamori_export_result_wipe. */
+int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
+                      struct mamori_export_result *res) MAMORI_MUST_CHECK;
+void mamori_export_result_wipe(struct mamori_export_result *res);
+
+struct mamori_export_info {
+    int64_t id;
+    char dataset[64];
+    char requester[64];
+    char reason[256];
+    char format[8];            /* "zip", "cms" */
+    char encoding[8];          /* "utf-8", "cp932" */
+    char search_field[64];     /* "" for the whole dataset (never the value) */
+    char recipient[512];       /* certificate subject (cms), else "" */
+    char recipient_sha256[65]; /* certificate SHA-256 fingerprint, hex */
+    char state[16];            /* "pending", "approved", "rejected", "done",
+                                  "returned", "destroyed" */
+    char approver[64];         /* who approved or rejected; "" while pending */
+    char marked_by[64];        /* who marked it returned/destroyed, else "" */
+    int64_t requested, decided, ran, marked; /* unix time, 0 if not yet */
+    int64_t count;                           /* records exported (done) */
+    char sha256[65]; /* of the written file (done), else "" */
+};
+/* The take-out ledger, oldest first: admins and auditors see every
+ * request, operators their own. Free *out with free(). */
+int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
+                       size_t *n) MAMORI_MUST_CHECK;
+/* Admin only, after the run: state is "returned" or "destroyed". */
+int mamori_export_mark(mamori_sess *s, int64_t id,
+                       const char *state) MAMORI_MUST_CHECK;
+
+/* ---- Backups ----------------------------------------------------------- */
+
+/* Encrypted backups. `backup create` takes an online, consistent snapshot
+ * of vault.db (records, still sealed under their dataset keys, and the
+ * audit log) with SQLite's backup API, and writes it AES-256-GCM encrypted
+ * in chunks to DIR/mamori-<vault id, 8 chars>-<UTC time>.mbak (a temp name
+ * renamed when complete: a crash leaves no file that verifies). The key
+ * derives from the vault's master key (KEK), so the key file or passphrase
+ * is needed to read a backup. Dataset keys are not in it: `backup keys`
+ * writes the key store apart, so that erasing a dataset's keys later also
+ * makes old data backups unreadable for it. Plaintext snapshots only ever
+ * sit in a private directory under the vault home (0700) and are wiped. */
+#define MAMORI_BACKUP_DATA 1 /* a data backup (vault.db) */
+#define MAMORI_BACKUP_KEYS 2 /* a key-store backup (keys.db) */
+
+struct mamori_backup_info {
+    char path[4096]; /* the file */
+    int kind;        /* MAMORI_BACKUP_* */
+    char vault_id[37];
+    char key_source[16]; /* key backups: "keyfile" or "passphrase" */
+    int64_t created;     /* unix time */
+    int64_t size;        /* bytes of the file */
+    int64_t records, datasets, audit_entries;
+    char audit_head[65];  /* hex MAC of the newest audit entry */
+    char sha256[65];      /* hex SHA-256 of the snapshot inside */
+    char file_sha256[65]; /* hex SHA-256 of the file (create, keys) */
+    int removed;          /* create: older backups deleted (retention) */
+    char problem[160];    /* what was wrong when a call failed, or "" */
+};
+
+/* Admin only. Writes a data backup into dir (NULL: HOME/backups, made
+ * 0700), then keeps the newest keep backups of this vault there and
+ * deletes older ones (keep 0: the setting backup.keep). Audited when it
+ * starts and when it ends (counts and the file's SHA-256 in the detail);
+ * records the time as the store's meta "last_backup". out (may be NULL)
+ * describes the new file. */
+int mamori_backup_create(mamori_sess *s, const char *dir, int keep,
+                         struct mamori_backup_info *out) MAMORI_MUST_CHECK;
+/* The same without a session, for the daily timer: whoever holds the
+ * unsealed vault (its key file or passphrase) may back it up; audited as
+ * user "system". */
+int mamori_backup_create_system(mamori *m, const char *dir, int keep,
+                                struct mamori_backup_info *out)
+    MAMORI_MUST_CHECK;
+/* Admin only. Writes an encrypted consistent copy of the key store to
+ * file (through a temp name; an existing file is replaced). It opens with
+ * the vault's key file or passphrase alone. */
+int mamori_backup_keys(mamori_sess *s, const char *file,
+                       struct mamori_backup_info *out) MAMORI_MUST_CHECK;
+/* Admin or auditor. Decrypts a backup of this vault into a private temp
+ * directory, checks every chunk, the manifest, the snapshot's SHA-256,
+ * and for a data backup its audit chain (with this vault's audit key),
+ * whose length and head must equal the manifest's; wipes the copy.
+ * MAMORI_ECRYPTO (not readable, altered, truncated, another vault's) or
+ * MAMORI_ETAMPER (chain or counts differ), out->problem saying what. */
+int mamori_backup_verify(mamori_sess *s, const char *file,
+                         struct mamori_backup_info *out) MAMORI_MUST_CHECK;
+/* Admin or auditor. This vault's backups in dir (NULL: HOME/backups),
+ * newest first, from their headers alone (nothing is decrypted: verify
+ * checks them). Free *out with free(). */
+int mamori_backup_list(mamori_sess *s, const char *dir,
+                       struct mamori_backup_info **out,
+                       size_t *n) MAMORI_MUST_CHECK;
+/* Reads a backup's header without a key or session (unauthenticated:
+ * for choosing how to unseal before a restore). */
+int mamori_backup_probe(const char *file,
+                        struct mamori_backup_info *out) MAMORI_MUST_CHECK;
+/* No session: restores a data backup (file) and a key-store backup
+ * (keys_file) of the same vault into home, which must not exist or be an
+ * empty directory (MAMORI_EEXIST otherwise); src is the backed-up vault's
+ * key file or passphrase (MAMORI_EKEY if wrong). Writes vault.db and
+ * keys.db (0600, directory 0700), opens the restored vault to prove it and
+ * appends a "backup.restore" entry (user "system") to its log. A failure
+ * leaves nothing behind. The restored key store still names the original
+ * key file's path. */
+int mamori_backup_restore(const char *file, const char *keys_file,
+                          const char *home, const struct mamori_keysrc *src,
+                          struct mamori_backup_info *out) MAMORI_MUST_CHECK;
 
 /* ---- Break-glass ------------------------------------------------------- */
 

@@ -65,8 +65,25 @@ int auth_user_create(struct mamori *m, const char *name, const char *role,
     u.created = u.pw_changed = mamori_now();
     u.must_change = must_change;
     rc = store_user_add(m->store, &u);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     return rc;
+}
+
+void auth_user_wipe(struct store_user *u)
+{
+    crypto_wipe(u->pwhash, sizeof u->pwhash);
+    crypto_wipe(u->mfa_secret, sizeof u->mfa_secret);
+    u->mfa_secret_len = 0;
+}
+
+const char *auth_user_name(const struct store_user *u, size_t n, int64_t id)
+{
+    if (id == 0)
+        return "";
+    for (size_t i = 0; i < n; i++)
+        if (u[i].id == id)
+            return u[i].name;
+    return "?";
 }
 
 int auth_locked(const struct store_user *u, int64_t now)
@@ -125,7 +142,7 @@ fail:
         store_rollback(m->store);
 out:
     pthread_mutex_unlock(&m->lock);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     return rc;
 }
 
@@ -230,7 +247,7 @@ int mamori_user_unlock(mamori_sess *s, const char *name)
         snprintf(c.detail, sizeof c.detail, "user %s%s", u.name,
                  was ? "" : " (was not locked)");
     }
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     return guard_end(&c, rc);
 }
 
@@ -262,7 +279,7 @@ int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
                  "user %s: initial password set, %lld sessions ended", u.name,
                  (long long)ended);
     }
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     return guard_end(&c, rc);
 }
 
@@ -311,7 +328,7 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
         snprintf(c.detail, sizeof c.detail,
                  "password changed, %lld other sessions ended",
                  (long long)ended);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     rc = guard_end(&c, rc);
     if (wrong)
         (void)auth_login_failed(s->m, s->user.id, s->user.name, s->device,

@@ -41,6 +41,14 @@ int auth_login_failed(struct mamori *m, int64_t user_id, const char *name,
 /* 1 if the account is locked at time now. */
 int auth_locked(const struct store_user *u, int64_t now);
 
+/* Wipes the secrets a user row carries (password hash, sealed TOTP
+ * secret) once the caller is done with them. */
+void auth_user_wipe(struct store_user *u);
+
+/* The name of user id in the list u (n users, as store_user_list gives
+ * it): "" for id 0, "?" for an id not in the list. */
+const char *auth_user_name(const struct store_user *u, size_t n, int64_t id);
+
 /* 0 if the session row is live at time now (idle and absolute limits from
  * the settings), else MAMORI_ESESSION with *why. Call with m->lock held. */
 int auth_session_live(struct mamori *m, const struct store_session *ss,

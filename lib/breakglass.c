@@ -12,6 +12,7 @@
 #include <string.h>
 #include <syslog.h>
 
+#include "auth.h"
 #include "config.h"
 #include "crypto.h"
 #include "guard.h"
@@ -141,7 +142,7 @@ int mamori_breakglass_approve(mamori_sess *s, int64_t id)
     } else if (rc == 0) {
         minutes = config_int(s->m, CFG_BREAKGLASS_MINUTES);
         rc = store_user_get_id(s->m->store, b.requester, &req);
-        crypto_wipe(req.pwhash, sizeof req.pwhash);
+        auth_user_wipe(&req);
         if (rc == 0)
             rc = store_breakglass_approve(s->m->store, id, s->user.id, now,
                                           now + (int64_t)minutes * 60);
@@ -190,17 +191,6 @@ int mamori_breakglass_close(mamori_sess *s, int64_t id)
     return rc;
 }
 
-/* The name of user id in u (n users), or "" for 0 / "?" if unknown. */
-static const char *user_name(const struct store_user *u, size_t n, int64_t id)
-{
-    if (id == 0)
-        return "";
-    for (size_t i = 0; i < n; i++)
-        if (u[i].id == id)
-            return u[i].name;
-    return "?";
-}
-
 int mamori_breakglass_list(mamori_sess *s, struct mamori_breakglass_info **out,
                            size_t *n)
 {
@@ -224,7 +214,7 @@ int mamori_breakglass_list(mamori_sess *s, struct mamori_breakglass_info **out,
     if (rc == 0)
         rc = store_user_list(s->m->store, &u, &nu);
     for (size_t i = 0; i < nu; i++)
-        crypto_wipe(u[i].pwhash, sizeof u[i].pwhash);
+        auth_user_wipe(&u[i]);
     if (rc == 0)
         rc = store_dataset_list(s->m->store, &d, &nd);
     if (rc == 0 && !(info = calloc(nb ? nb : 1, sizeof *info)))
@@ -238,9 +228,9 @@ int mamori_breakglass_list(mamori_sess *s, struct mamori_breakglass_info **out,
         bi->id = b[i].id;
         snprintf(bi->dataset, sizeof bi->dataset, "%s", ds);
         snprintf(bi->requester, sizeof bi->requester, "%s",
-                 user_name(u, nu, b[i].requester));
+                 auth_user_name(u, nu, b[i].requester));
         snprintf(bi->approver, sizeof bi->approver, "%s",
-                 user_name(u, nu, b[i].approver));
+                 auth_user_name(u, nu, b[i].approver));
         snprintf(bi->state, sizeof bi->state, "%s", state_of(&b[i], now));
         bi->requested = b[i].requested;
         bi->approved = b[i].approved;

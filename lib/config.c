@@ -57,6 +57,16 @@ static const struct setting settings[CFG_COUNT] = {
     [CFG_REVIEW_DORMANT_DAYS] = {"review.dormant_days", NULL, 90, 7, 730,
                                  N_("days without a login after which the "
                                     "access review flags an account")},
+    [CFG_EXPORT_ALERT_THRESHOLD] =
+        {"export.alert_threshold", NULL, 100, 1, 1000000,
+         N_("an export of more records than this raises a bulk-export "
+            "alert")},
+    [CFG_ENTRY_EXPIRE_HOURS] = {"entry.expire_hours", NULL, 72, 1, 720,
+                                N_("hours after which a pending verified "
+                                   "entry is wiped")},
+    [CFG_BACKUP_KEEP] = {"backup.keep", NULL, 14, 1, 3650,
+                         N_("backups kept when `backup create` runs without "
+                            "--keep")},
 };
 
 /* Index of word w in the list "a|b|c", or -1. */

@@ -18,10 +18,13 @@ enum config_key {
     CFG_SESSION_LIFETIME_HOURS,
     CFG_MFA_OPERATOR, /* on (1) / off (0) */
     CFG_MFA_VIEWER,
-    CFG_DEVICE_REQUIRED,     /* on (1) / off (0) */
-    CFG_ADMIN_MAX,           /* most users with the admin role */
-    CFG_BREAKGLASS_MINUTES,  /* how long an approved break-glass lasts */
-    CFG_REVIEW_DORMANT_DAYS, /* no login for this long: dormant */
+    CFG_DEVICE_REQUIRED,        /* on (1) / off (0) */
+    CFG_ADMIN_MAX,              /* most users with the admin role */
+    CFG_BREAKGLASS_MINUTES,     /* how long an approved break-glass lasts */
+    CFG_REVIEW_DORMANT_DAYS,    /* no login for this long: dormant */
+    CFG_EXPORT_ALERT_THRESHOLD, /* exports of more records raise an alert */
+    CFG_ENTRY_EXPIRE_HOURS,     /* pending verified entries are wiped after */
+    CFG_BACKUP_KEEP,            /* backups kept by the daily backup */
     CFG_COUNT
 };
 

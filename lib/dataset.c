@@ -8,6 +8,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "auth.h"
 #include "crypto.h"
 #include "guard.h"
 #include "keys.h"
@@ -42,8 +43,9 @@ int vault_schema_format(const struct vault_ds *d, char *out, size_t size)
     len = (size_t)n;
     for (size_t i = 0; i < d->nfields; i++) {
         const struct vault_field *f = &d->fields[i];
-        n = snprintf(out + len, size - len, ";%s:%s%s", f->name,
-                     text_type_name(f->type), f->searchable ? ":s" : "");
+        n = snprintf(out + len, size - len, ";%s:%s%s%s", f->name,
+                     text_type_name(f->type),
+                     f->searchable || f->key ? ":s" : "", f->key ? ":k" : "");
         if (n < 0 || (size_t)n >= size - len)
             return MAMORI_ETOOBIG;
         len += (size_t)n;
@@ -86,6 +88,10 @@ int vault_schema_parse(const char *text, struct vault_ds *d)
         if (strncmp(p, ":s", 2) == 0) {
             f->searchable = 1;
             p += 2;
+            if (strncmp(p, ":k", 2) == 0) {
+                f->key = 1;
+                p += 2;
+            }
         }
         d->nfields++;
     }
@@ -170,7 +176,8 @@ static int dataset_def_check(mamori_sess *s,
             return MAMORI_EINVAL;
         }
         snprintf(f->name, sizeof f->name, "%s", fd->name);
-        f->searchable = fd->searchable != 0;
+        f->key = fd->key != 0;
+        f->searchable = fd->searchable != 0 || f->key;
         for (size_t j = 0; j < i; j++) {
             if (strcmp(d->fields[j].name, f->name) == 0) {
                 sess_detail(s, "field %s: given twice", f->name);
@@ -285,6 +292,7 @@ int mamori_dataset_list(mamori_sess *s, struct mamori_dataset_info **out,
             snprintf(di->fields[j].type, sizeof di->fields[j].type, "%s",
                      text_type_name(d.fields[j].type));
             di->fields[j].searchable = d.fields[j].searchable;
+            di->fields[j].key = d.fields[j].key;
         }
         snprintf(di->name, sizeof di->name, "%s", rows[i].name);
         snprintf(di->client, sizeof di->client, "%s", rows[i].client);
@@ -329,7 +337,7 @@ static int grant_user(mamori_sess *s, const char *name, struct store_user *u)
     rc = name && *name && strlen(name) < sizeof u->name
              ? store_user_get(s->m->store, name, u)
              : MAMORI_ENOTFOUND;
-    crypto_wipe(u->pwhash, sizeof u->pwhash);
+    auth_user_wipe(u);
     if (rc == MAMORI_ENOTFOUND)
         sess_detail(s, "no user of that name");
     return rc;
@@ -440,7 +448,7 @@ int mamori_dataset_grants(mamori_sess *s, const char *dataset,
     if (rc == 0)
         rc = store_dataset_list(s->m->store, &d, &nd);
     for (size_t i = 0; i < nu; i++)
-        crypto_wipe(u[i].pwhash, sizeof u[i].pwhash);
+        auth_user_wipe(&u[i]);
     if (rc == 0 && !(info = calloc(ng ? ng : 1, sizeof *info)))
         rc = MAMORI_ENOMEM;
     for (size_t i = 0; rc == 0 && i < ng; i++) {

@@ -57,6 +57,8 @@ const char *mamori_strerror(int err)
         return _("a one-time code is needed");
     case MAMORI_EDEVICE:
         return _("this device is not approved");
+    case MAMORI_EMISMATCH:
+        return _("the second keying does not match the first");
     default:
         return _("unknown error");
     }

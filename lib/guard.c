@@ -67,6 +67,27 @@ static const struct {
     [OP_DEVICE_REVOKE] = {"device.revoke", R_ADMIN},
     [OP_DEVICE_LIST] = {"device.list", R_ADMIN | R_AUDITOR},
     [OP_ACCESS_REVIEW] = {"access.review", R_ADMIN | R_AUDITOR},
+    [OP_IMPORT] = {"import", R_OPERATOR},
+    /* Verified entry: two different operators key the same record. */
+    [OP_ENTRY_START] = {"entry.start", R_OPERATOR},
+    [OP_ENTRY_VERIFY] = {"entry.verify", R_OPERATOR},
+    [OP_ENTRY_AMEND] = {"entry.amend", R_OPERATOR},
+    [OP_ENTRY_LIST] = {"entry.list", R_OPERATOR | R_AUDITOR},
+    [OP_ENTRY_EXPIRE] = {"entry.expire", 0}, /* the vault wipes, no request */
+    /* Take-out (持ち出し): an operator asks, an admin approves, the
+     * operator runs it once. */
+    [OP_EXPORT_REQUEST] = {"export.request", R_OPERATOR},
+    [OP_EXPORT_APPROVE] = {"export.approve", R_ADMIN},
+    [OP_EXPORT_REJECT] = {"export.reject", R_ADMIN},
+    [OP_EXPORT_RUN] = {"export.run", R_OPERATOR},
+    [OP_EXPORT_LIST] = {"export.list", R_ADMIN | R_AUDITOR | R_OPERATOR},
+    [OP_EXPORT_MARK] = {"export.mark", R_ADMIN},
+    [OP_EXPORT_ALERT] = {"export.alert", 0}, /* the bulk-export alert */
+    [OP_BACKUP_CREATE] = {"backup.create", R_ADMIN},
+    [OP_BACKUP_KEYS] = {"backup.keys", R_ADMIN},
+    [OP_BACKUP_VERIFY] = {"backup.verify", R_ADMIN | R_AUDITOR},
+    [OP_BACKUP_LIST] = {"backup.list", R_ADMIN | R_AUDITOR},
+    [OP_BACKUP_RESTORE] = {"backup.restore", 0}, /* into a new vault */
 };
 
 const char *guard_action(enum guard_op op)
@@ -101,7 +122,9 @@ static int is_record_op(enum guard_op op)
 {
     return op == OP_RECORD_ADD || op == OP_RECORD_GET ||
            op == OP_RECORD_UPDATE || op == OP_RECORD_DELETE ||
-           op == OP_RECORD_SEARCH;
+           op == OP_RECORD_SEARCH || op == OP_IMPORT || op == OP_ENTRY_START ||
+           op == OP_ENTRY_VERIFY || op == OP_ENTRY_AMEND ||
+           op == OP_EXPORT_REQUEST || op == OP_EXPORT_RUN;
 }
 
 static int is_record_read(enum guard_op op)
@@ -338,7 +361,7 @@ static int session_live(struct guard_call *c)
         return MAMORI_ESESSION;
     }
     rc = store_user_get_id(s->m->store, ss.user_id, &s->user);
-    crypto_wipe(s->user.pwhash, sizeof s->user.pwhash);
+    auth_user_wipe(&s->user);
     if (rc != 0)
         return rc == MAMORI_ENOTFOUND ? MAMORI_ESESSION : rc;
     if (s->user.disabled) {

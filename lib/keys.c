@@ -1302,3 +1302,194 @@ void keys_sign_public(const struct keys *k, uint8_t pk[CRYPTO_SIGN_PK_LEN])
         return;
     memcpy(pk, k->sign_pk, CRYPTO_SIGN_PK_LEN);
 }
+
+/* ---- backups ------------------------------------------------------------- */
+
+int keys_seal_get(struct keys *k, struct keys_seal *out)
+{
+    char kind[16];
+    int64_t ops = 0, mem = 0;
+    int rc;
+
+    if (k == NULL || out == NULL)
+        return MAMORI_EINVAL;
+    memset(out, 0, sizeof(*out));
+    if (pthread_mutex_lock(&k->mu) != 0)
+        return MAMORI_EIO;
+    rc = corrupt(meta_get(k->db, "source", kind, sizeof(kind), NULL, 1));
+    if (rc == 0)
+        rc = corrupt(
+            meta_get(k->db, "kek", out->kek, sizeof(out->kek), NULL, 0));
+    if (rc == 0 && strcmp(kind, "passphrase") == 0) {
+        out->kind = KEYS_SEAL_PASSPHRASE;
+        rc = corrupt(meta_get(k->db, "argon_salt", out->salt, sizeof(out->salt),
+                              NULL, 0));
+        if (rc == 0)
+            rc = corrupt(meta_get_int(k->db, "argon_ops", &ops));
+        if (rc == 0)
+            rc = corrupt(meta_get_int(k->db, "argon_mem", &mem));
+        if (rc == 0 && (ops < 0 || mem < 0))
+            rc = MAMORI_ECRYPTO;
+        out->ops = (uint64_t)ops;
+        out->mem = (uint64_t)mem;
+    } else if (rc == 0 && strcmp(kind, "keyfile") == 0) {
+        out->kind = KEYS_SEAL_KEYFILE;
+    } else if (rc == 0) {
+        rc = MAMORI_ECRYPTO;
+    }
+    pthread_mutex_unlock(&k->mu);
+    if (rc != 0)
+        crypto_wipe(out, sizeof(*out));
+    return rc;
+}
+
+int keys_seal_open(const struct keys_seal *seal, const char *vault_id,
+                   const struct mamori_keysrc *src, uint8_t kek[CRYPTO_KEY_LEN])
+{
+    uint8_t *unseal = NULL;
+    char ad[AD_MAX];
+    int rc;
+
+    if (seal == NULL || kek == NULL || src == NULL || !valid_id(vault_id) ||
+        (src->key_file != NULL && src->passphrase != NULL))
+        return MAMORI_EINVAL;
+    unseal = crypto_secret_alloc(CRYPTO_KEY_LEN);
+    if (unseal == NULL)
+        return MAMORI_ENOMEM;
+    if (seal->kind == KEYS_SEAL_KEYFILE) {
+        rc = src->key_file != NULL && src->key_file[0] != '\0'
+                 ? keyfile_read(src->key_file, unseal)
+                 : MAMORI_EKEY;
+    } else if (seal->kind == KEYS_SEAL_PASSPHRASE) {
+        /* The same floor and ceilings as a store's parameters. */
+        if (src->passphrase == NULL || seal->ops < KEYS_ARGON_OPS ||
+            seal->ops > ARGON_OPS_MAX || seal->mem < KEYS_ARGON_MEM ||
+            seal->mem > ARGON_MEM_MAX || seal->mem > SIZE_MAX)
+            rc = MAMORI_EKEY;
+        else
+            rc = crypto_argon2id(src->passphrase, src->passphrase_len,
+                                 seal->salt, seal->ops, (size_t)seal->mem,
+                                 unseal, CRYPTO_KEY_LEN) == 0
+                     ? 0
+                     : MAMORI_ENOMEM;
+    } else {
+        rc = MAMORI_ECRYPTO;
+    }
+    if (rc == 0)
+        rc = make_ad(ad, sizeof(ad), "kek", vault_id, NULL);
+    if (rc == 0 && unwrap(unseal, ad, seal->kek, sizeof(seal->kek), kek,
+                          CRYPTO_KEY_LEN) != 0)
+        rc = MAMORI_EKEY;
+    if (rc != 0)
+        crypto_wipe(kek, CRYPTO_KEY_LEN);
+    crypto_secret_free(unseal);
+    return rc;
+}
+
+int keys_derive(struct keys *k, const char *label, uint8_t out[CRYPTO_KEY_LEN])
+{
+    if (k == NULL || label == NULL || out == NULL)
+        return MAMORI_EINVAL;
+    crypto_kdf(k->sec->kek, label, k->vault_id, strlen(k->vault_id), out);
+    return 0;
+}
+
+int keys_snapshot(struct keys *k, const char *path)
+{
+    sqlite3 *dst = NULL;
+    sqlite3_backup *b = NULL;
+    int rc, fd, locked = 0;
+
+    if (k == NULL || path == NULL)
+        return MAMORI_EINVAL;
+    fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+              S_IRUSR | S_IWUSR);
+    if (fd < 0)
+        return errno == EEXIST ? MAMORI_EEXIST : MAMORI_EIO;
+    rc = fchmod(fd, S_IRUSR | S_IWUSR) == 0 ? 0 : MAMORI_EIO;
+    if (close(fd) != 0 && rc == 0)
+        rc = MAMORI_EIO;
+    if (rc != 0)
+        goto out;
+    rc = sqlite3_open_v2(path, &dst,
+                         SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                             SQLITE_OPEN_NOFOLLOW,
+                         NULL);
+    if (rc != SQLITE_OK) {
+        rc = sql_err(rc);
+        goto out;
+    }
+    if (pthread_mutex_lock(&k->mu) != 0) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+    locked = 1;
+    /* One step copies the whole (small) store under one read lock. */
+    b = sqlite3_backup_init(dst, "main", k->db, "main");
+    if (b == NULL) {
+        rc = sql_err(sqlite3_errcode(dst));
+        goto out;
+    }
+    rc = sqlite3_backup_step(b, -1);
+    rc = sqlite3_backup_finish(b) == SQLITE_OK && rc == SQLITE_DONE
+             ? 0
+             : MAMORI_EIO;
+out:
+    if (locked)
+        pthread_mutex_unlock(&k->mu);
+    if (dst != NULL && sqlite3_close(dst) != SQLITE_OK && rc == 0)
+        rc = MAMORI_EIO;
+    if (rc != 0)
+        remove_db_files(path);
+    return rc;
+}
+
+int keys_audit_rewind(struct keys *k, uint64_t epoch)
+{
+    uint8_t blob[WRAP_LEN(CRYPTO_KEY_LEN)];
+    uint8_t *cur = NULL;
+    char ad[AD_MAX];
+    int64_t stored = 0;
+    int rc, locked = 0;
+
+    if (k == NULL || epoch > AUDIT_MAX_STEPS)
+        return MAMORI_EINVAL;
+    cur = crypto_secret_alloc(2 * CRYPTO_KEY_LEN);
+    if (cur == NULL)
+        return MAMORI_ENOMEM;
+    if (pthread_mutex_lock(&k->mu) != 0) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+    locked = 1;
+    rc = db_exec(k->db, "BEGIN IMMEDIATE");
+    if (rc != 0)
+        goto out;
+    rc = corrupt(meta_get_int(k->db, "audit_epoch", &stored));
+    if (rc != 0 || stored < 0 || (uint64_t)stored <= epoch) {
+        rc = rc != 0 ? rc : (stored < 0 ? MAMORI_ECRYPTO : 0);
+        goto out;
+    }
+    /* k0 is in the store anyway: stepping it forward again gives nothing
+     * that was not there. */
+    memcpy(cur, k->sec->k0, CRYPTO_KEY_LEN);
+    for (uint64_t e = 0; e < epoch; e++) {
+        keys_audit_evolve(cur, cur + CRYPTO_KEY_LEN);
+        memcpy(cur, cur + CRYPTO_KEY_LEN, CRYPTO_KEY_LEN);
+    }
+    if ((rc = audit_ad(k, epoch, ad, sizeof(ad))) != 0 ||
+        (rc = wrap(k->sec->kek, ad, cur, CRYPTO_KEY_LEN, blob)) != 0 ||
+        (rc = meta_put_blob(k->db, "audit_cur", blob, sizeof(blob))) != 0 ||
+        (rc = meta_put_int(k->db, "audit_epoch", (int64_t)epoch)) != 0)
+        goto out;
+out:
+    if (rc == 0 && locked && sqlite3_get_autocommit(k->db) == 0)
+        rc = db_exec(k->db, "COMMIT");
+    if (rc != 0 && locked)
+        db_rollback(k->db);
+    if (locked)
+        pthread_mutex_unlock(&k->mu);
+    crypto_secret_free(cur);
+    crypto_wipe(blob, sizeof(blob));
+    return rc;
+}

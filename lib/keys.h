@@ -78,4 +78,38 @@ int keys_sign(struct keys *k, const void *msg, size_t len,
               uint8_t sig[CRYPTO_SIG_LEN]);
 void keys_sign_public(const struct keys *k, uint8_t pk[CRYPTO_SIGN_PK_LEN]);
 
+/* ---- backups (backup.c) ----------------------------------------------- */
+
+/* What a key-store backup needs to be unsealed without the store: the
+ * source kind, the Argon2id parameters of a passphrase, and the KEK
+ * wrapped by the unseal key (as in the store). Nothing here is secret
+ * without the key file or passphrase. */
+#define KEYS_SEAL_KEYFILE 1
+#define KEYS_SEAL_PASSPHRASE 2
+#define KEYS_WRAPPED_KEK_LEN (CRYPTO_KEY_LEN + CRYPTO_AEAD_OVERHEAD)
+struct keys_seal {
+    int kind; /* KEYS_SEAL_* */
+    uint8_t salt[CRYPTO_SALT_LEN];
+    uint64_t ops, mem;
+    uint8_t kek[KEYS_WRAPPED_KEK_LEN];
+};
+/* The seal of the open store. */
+int keys_seal_get(struct keys *k, struct keys_seal *out);
+/* Unwraps the KEK of a seal (untrusted input: parameters are bounded as
+ * for the store) with src: a key file (src->key_file; no remembered path)
+ * or a passphrase. MAMORI_EKEY for a wrong or unsafe key. kek is the
+ * caller's (guarded) memory; wipe it. */
+int keys_seal_open(const struct keys_seal *seal, const char *vault_id,
+                   const struct mamori_keysrc *src,
+                   uint8_t kek[CRYPTO_KEY_LEN]);
+/* A subkey of the KEK: crypto_kdf(KEK, label, vault id). out: wipe it. */
+int keys_derive(struct keys *k, const char *label, uint8_t out[CRYPTO_KEY_LEN]);
+/* A consistent copy of the key store (SQLite backup API) into path, a new
+ * file made 0600. */
+int keys_snapshot(struct keys *k, const char *path);
+/* For a restored vault whose key store is newer than its log: sets the
+ * current audit key back to the one of epoch (derived from k0) when the
+ * stored one is later; nothing otherwise. */
+int keys_audit_rewind(struct keys *k, uint64_t epoch);
+
 #endif

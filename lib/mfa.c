@@ -188,7 +188,7 @@ int mamori_mfa_enroll(mamori_sess *s, struct mamori_mfa_enrolment *out)
          totp_qr_text(out->uri, &out->qr) != 0))
         rc = MAMORI_ENOMEM;
     crypto_wipe(secret, sizeof secret);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     snprintf(c.detail, sizeof c.detail, "enrolment started");
     rc = guard_end(&c, rc);
     if (rc != 0)
@@ -250,7 +250,7 @@ int mamori_mfa_confirm(mamori_sess *s, const char *code,
     }
     snprintf(c.detail, sizeof c.detail, "MFA active, %d recovery codes",
              TOTP_RECOVERY_CODES);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     crypto_wipe(macs, sizeof macs);
     rc = guard_end(&c, rc);
     if (rc != 0)
@@ -287,6 +287,6 @@ int mamori_mfa_reset(mamori_sess *s, const char *user)
              "user %s: MFA removed, %lld sessions "
              "ended",
              u.name, (long long)ended);
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     return guard_end(&c, rc);
 }

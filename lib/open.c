@@ -119,7 +119,7 @@ int mamori_init_device(const char *home, const struct mamori_keysrc *src,
     if (rc == 0 && device_pk) {
         struct store_user u;
         rc = store_user_get(m->store, admin, &u);
-        crypto_wipe(u.pwhash, sizeof u.pwhash);
+        auth_user_wipe(&u);
         if (rc == 0)
             rc = auth_device_register(m, u.id,
                                       device_name ? device_name : "init",

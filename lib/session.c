@@ -152,7 +152,7 @@ static int login_commit(struct mamori *m, const struct store_user *u,
         rc = store_commit(m->store);
     if (rc != 0)
         store_rollback(m->store);
-    crypto_wipe(cur.pwhash, sizeof cur.pwhash);
+    auth_user_wipe(&cur);
     crypto_wipe(cur.mfa_secret, sizeof cur.mfa_secret);
     return rc;
 }
@@ -206,7 +206,7 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
                           : !ok        ? "wrong password"
                           : u.disabled ? "user disabled"
                                        : "account locked";
-        crypto_wipe(u.pwhash, sizeof u.pwhash);
+        auth_user_wipe(&u);
         rc = auth_login_failed(m, found ? u.id : 0, u.name, dev, why);
         return rc == 0 ? MAMORI_EAUTH : rc;
     }
@@ -242,7 +242,7 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
     } else if (rc == 0 && !e) {
         crypto_b64(raw, sizeof raw, token);
     }
-    crypto_wipe(u.pwhash, sizeof u.pwhash);
+    auth_user_wipe(&u);
     crypto_wipe(rehash, sizeof rehash);
     crypto_wipe(raw, sizeof raw);
     return rc;
@@ -309,7 +309,7 @@ int mamori_session_open(mamori *m, const char *token,
         rc = MAMORI_ESESSION; /* a CLI token is bound to its OS user */
     if (rc == 0)
         rc = store_user_get_id(m->store, ss.user_id, &s->user);
-    crypto_wipe(s->user.pwhash, sizeof s->user.pwhash);
+    auth_user_wipe(&s->user);
     if (rc == 0) {
         s->restricted = ss.restricted;
         snprintf(s->device, sizeof s->device, "%s", ss.device);
@@ -407,7 +407,7 @@ int mamori_session_list(mamori_sess *s, struct mamori_session_info **out,
         if (auth_session_live(s->m, &ss[i], now, &why) != 0)
             continue; /* expired: ends at its next use */
         rc = store_user_get_id(s->m->store, ss[i].user_id, &u);
-        crypto_wipe(u.pwhash, sizeof u.pwhash);
+        auth_user_wipe(&u);
         if (rc != 0)
             break;
         struct mamori_session_info *e = &info[live++];
@@ -462,7 +462,7 @@ int mamori_session_revoke(mamori_sess *s, const char *id, const char *user)
         rc = auth_check_name(user) == 0 ? store_user_get(s->m->store, user, &u)
                                         : MAMORI_ENOTFOUND;
         if (rc == 0) {
-            crypto_wipe(u.pwhash, sizeof u.pwhash);
+            auth_user_wipe(&u);
             rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
         } else if (rc == MAMORI_ENOTFOUND) {
             sess_detail(s, "no user of that name");

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 5
+#define STORE_SCHEMA_VERSION 7
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -305,5 +305,100 @@ void store_audit_row_release(struct store_audit_row *row);
 
 /* Test hook: make store_audit_append fail while on. */
 void store_fail_audit(struct store *s, int on);
+
+/* ---- pending verified entries (entry.c; store_sqlite_entry.c) ---- */
+struct store_entry {
+    char id[37]; /* UUID text, lower case */
+    int64_t dataset_id;
+    int64_t entered_by; /* user id of the operator who keyed it */
+    int64_t created, updated, expires;
+    uint32_t version;
+    int64_t mismatches; /* failed verifications in all */
+    int64_t tries;      /* failed verifications of this version */
+    uint8_t *ct;        /* sealed values; store_entry_get mallocs it */
+    size_t ctlen;
+};
+/* Inserts a new entry (MAMORI_EEXIST if the id is taken). */
+int store_entry_add(struct store *s, const struct store_entry *e);
+/* MAMORI_ENOTFOUND if there is none; free e->ct. */
+int store_entry_get(struct store *s, const char *id, struct store_entry *e);
+/* Replaces version, updated, tries and ct of the entry e->id. */
+int store_entry_update(struct store *s, const struct store_entry *e);
+/* Counts a failed verification (mismatches and tries up by one). */
+int store_entry_mismatch(struct store *s, const char *id);
+int store_entry_delete(struct store *s, const char *id);
+/* What a listing shows of an entry: no ciphertext. */
+struct store_entry_row {
+    char id[37];
+    char dataset[64];
+    char entered_by[64]; /* user name */
+    int64_t created, updated, expires;
+    uint32_t version;
+    int64_t mismatches;
+};
+/* The listing row of one entry; MAMORI_ENOTFOUND if there is none. */
+int store_entry_describe(struct store *s, const char *id,
+                         struct store_entry_row *r);
+/* Entries, oldest first; dataset_id 0 for every dataset, user_id non-zero
+ * for only the datasets granted to that user. *out malloc'd. */
+int store_entry_list(struct store *s, int64_t dataset_id, int64_t user_id,
+                     struct store_entry_row **out, size_t *n);
+/* Entries with expires <= now (by dataset name, then id), then deletes
+ * them; *out malloc'd (may be NULL when *n is 0). */
+int store_entry_expire(struct store *s, int64_t now,
+                       struct store_entry_row **out, size_t *n);
+
+/* ---- take-out ledger (export.c; store_sqlite_export.c) ---- */
+/* A take-out request and its ledger entry. The sealed search value and the
+ * recipient's certificate (DER) are loaded by store_export_get only
+ * (malloc'd; store_export_release frees them); lists leave them NULL. */
+struct store_export {
+    int64_t id;
+    int64_t dataset_id;
+    int64_t requested_by; /* user id */
+    int64_t requested;    /* unix time */
+    char reason[256];
+    char format[8];        /* "zip", "cms" */
+    char encoding[8];      /* "utf-8", "cp932" */
+    char search_field[64]; /* "" for the whole dataset */
+    uint8_t *search_ct;    /* the search value sealed under the dataset key */
+    size_t search_ct_len;
+    char recipient[512];       /* certificate subject, "" for zip */
+    char recipient_sha256[65]; /* certificate fingerprint, hex */
+    uint8_t *cert;             /* recipient certificate, DER */
+    size_t cert_len;
+    char state[16]; /* pending approved rejected done returned destroyed */
+    int64_t decided_by, decided; /* who approved or rejected, when */
+    int64_t ran, count;          /* the run: when, how many records */
+    char sha256[65];             /* of the written file, hex */
+    int64_t marked_by, marked;   /* returned / destroyed: who, when */
+};
+/* Adds a pending request (state is set to "pending"); sets e->id. */
+int store_export_add(struct store *s, struct store_export *e);
+/* Sets the sealed search value of request id. */
+int store_export_set_search(struct store *s, int64_t id, const uint8_t *ct,
+                            size_t len);
+/* MAMORI_ENOTFOUND if there is no such request. */
+int store_export_get(struct store *s, int64_t id, struct store_export *e);
+void store_export_release(struct store_export *e);
+/* Moves a request from state from to state to, recording who and when:
+ * approve/reject (from "pending": decided_by, decided), mark (from "done":
+ * marked_by, marked). MAMORI_ESTATE if it is not in state from. */
+int store_export_decide(struct store *s, int64_t id, const char *from,
+                        const char *to, int64_t by, int64_t when);
+/* An approved request ran: state "done", with the time, the record count
+ * and the file's SHA-256. MAMORI_ESTATE unless it was "approved". */
+int store_export_done(struct store *s, int64_t id, int64_t ran, int64_t count,
+                      const char *sha256);
+/* Every request (requested_by 0) or one user's, oldest first, without the
+ * blobs; *out malloc'd. */
+int store_export_list(struct store *s, int64_t requested_by,
+                      struct store_export **out, size_t *n);
+/* A page of a dataset's records in storage order, for streaming: up to max
+ * records whose internal order key is after *cursor (0 to start); *cursor
+ * moves past the last one. *n is 0 at the end. Each out[i].ct is malloc'd
+ * (free them, or store_records_free on a malloc'd array). */
+int store_record_scan(struct store *s, int64_t dataset_id, int64_t *cursor,
+                      struct store_record *out, size_t max, size_t *n);
 
 #endif

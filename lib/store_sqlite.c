@@ -113,6 +113,35 @@ static const char migration_3[] =
     "CREATE INDEX breakglass_open ON breakglass(dataset_id, requester,"
     " expires);";
 
+/* Verified entry (ベリファイ入力): a first keying waits here, sealed under
+ * the dataset key, until a second operator's keying matches it. */
+static const char migration_6[] =
+    "CREATE TABLE entries(id TEXT PRIMARY KEY,"
+    " dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    " entered_by INTEGER NOT NULL REFERENCES users(id),"
+    " created INTEGER NOT NULL, updated INTEGER NOT NULL,"
+    " expires INTEGER NOT NULL, version INTEGER NOT NULL,"
+    " mismatches INTEGER NOT NULL DEFAULT 0,"
+    " tries INTEGER NOT NULL DEFAULT 0, ct BLOB NOT NULL);"
+    "CREATE INDEX entries_expires ON entries(expires);";
+
+/* Take-out (持ち出し) requests and the ledger of what left the vault. */
+static const char migration_7[] =
+    "CREATE TABLE exports(id INTEGER PRIMARY KEY,"
+    " dataset_id INTEGER NOT NULL REFERENCES datasets(id),"
+    " requested_by INTEGER NOT NULL REFERENCES users(id),"
+    " requested INTEGER NOT NULL, reason TEXT NOT NULL,"
+    " format TEXT NOT NULL, encoding TEXT NOT NULL,"
+    " search_field TEXT NOT NULL DEFAULT '', search_ct BLOB,"
+    " recipient TEXT NOT NULL DEFAULT '',"
+    " recipient_sha256 TEXT NOT NULL DEFAULT '', recipient_cert BLOB,"
+    " state TEXT NOT NULL, decided_by INTEGER NOT NULL DEFAULT 0,"
+    " decided INTEGER NOT NULL DEFAULT 0, ran INTEGER NOT NULL DEFAULT 0,"
+    " count INTEGER NOT NULL DEFAULT 0, sha256 TEXT NOT NULL DEFAULT '',"
+    " marked_by INTEGER NOT NULL DEFAULT 0,"
+    " marked INTEGER NOT NULL DEFAULT 0);"
+    "CREATE INDEX exports_requester ON exports(requested_by);";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -120,6 +149,8 @@ static const char *const migrations[] = {
     migration_3,
     store_migration_mfa,
     store_migration_devices,
+    migration_6,
+    migration_7,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -463,10 +494,12 @@ int store_open_reader(const char *home, struct store **out)
     int rc = store_open(home, 0, out);
     if (rc != 0)
         return rc;
-    /* Readers serve batch lookups and verification: random reads over the
-     * whole file, so they get a larger page cache than the writer. */
+    /* Readers serve batch lookups (imports check duplicates through them)
+     * and verification. Each commit of the writer empties their page
+     * cache anyway, so a large one buys little and would push an import
+     * past its memory bound: 8 MiB each. */
     rc = exec_sql((*out)->db, "PRAGMA query_only = ON;"
-                              "PRAGMA cache_size = -131072;");
+                              "PRAGMA cache_size = -8192;");
     if (rc != 0) {
         store_close(*out);
         *out = NULL;

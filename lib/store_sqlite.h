@@ -73,6 +73,28 @@ enum stmt_id {
     ST_CHALLENGE_PRUNE,
     ST_CONFIG_GET,
     ST_CONFIG_SET,
+    /* store_sqlite_entry.c */
+    ST_ENTRY_FIRST_, /* (marks where the slots below begin) */
+    ST_ENTRY_ADD,
+    ST_ENTRY_GET,
+    ST_ENTRY_UPDATE,
+    ST_ENTRY_MISMATCH,
+    ST_ENTRY_DELETE,
+    ST_ENTRY_LIST,
+    ST_ENTRY_EXPIRED,
+    ST_ENTRY_EXPIRE,
+    ST_ENTRY_DESCRIBE,
+    /* store_sqlite_export.c */
+    ST_EXPORT_FIRST_, /* (marks where the slots below begin) */
+    ST_EXPORT_ADD,
+    ST_EXPORT_SET_SEARCH,
+    ST_EXPORT_GET,
+    ST_EXPORT_DECIDE_PENDING,
+    ST_EXPORT_DECIDE_DONE,
+    ST_EXPORT_DONE,
+    ST_EXPORT_LIST,
+    ST_EXPORT_LIST_USER,
+    ST_RECORD_SCAN,
     ST_COUNT_
 };
 

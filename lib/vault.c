@@ -822,3 +822,72 @@ int mamori_record_delete(mamori_sess *s, const char *dataset, const char *id)
     close_record(&o);
     return guard_end(&c, rc);
 }
+
+/* ---- values sealed under other bindings (verified entries) ------------- */
+
+int vault_values_seal(const struct vault_ds *d, const void *ad, size_t adlen,
+                      const struct values *vs, uint8_t **ct, size_t *ctlen)
+{
+    uint8_t *pt = NULL, *out = NULL;
+    size_t ptlen = 0;
+    int rc = encode(d, vs, &pt, &ptlen);
+
+    *ct = NULL;
+    *ctlen = 0;
+    if (rc != 0)
+        return rc;
+    if (ptlen > SIZE_MAX - CRYPTO_AEAD_OVERHEAD) {
+        rc = MAMORI_ETOOBIG;
+    } else if (!(out = malloc(ptlen + CRYPTO_AEAD_OVERHEAD))) {
+        rc = MAMORI_ENOMEM;
+    } else if (crypto_aead_encrypt(d->dek, ad, adlen, pt, ptlen, out) != 0) {
+        free(out);
+        rc = MAMORI_ECRYPTO;
+    } else {
+        *ct = out;
+        *ctlen = ptlen + CRYPTO_AEAD_OVERHEAD;
+    }
+    crypto_wipe(pt, ptlen);
+    free(pt);
+    return rc;
+}
+
+int vault_values_unseal(const struct vault_ds *d, const void *ad, size_t adlen,
+                        const uint8_t *ct, size_t ctlen, struct values *vs)
+{
+    uint8_t *pt;
+    size_t ptlen;
+    int rc;
+
+    memset(vs, 0, sizeof *vs);
+    if (!ct || ctlen < CRYPTO_AEAD_OVERHEAD)
+        return MAMORI_ECRYPTO;
+    ptlen = ctlen - CRYPTO_AEAD_OVERHEAD;
+    pt = malloc(ptlen ? ptlen : 1);
+    if (!pt)
+        return MAMORI_ENOMEM;
+    if (crypto_aead_decrypt(d->dek, ad, adlen, ct, ctlen, pt) != 0)
+        rc = MAMORI_ECRYPTO;
+    else
+        rc = decode(d, pt, ptlen, vs);
+    crypto_wipe(pt, ptlen);
+    free(pt);
+    return rc;
+}
+
+/* ---- helpers for export.c ---------------------------------------------- */
+
+int vault_values_mask(const struct vault_ds *d, struct values *vs,
+                      unsigned view, int *masked)
+{
+    for (size_t i = 0; i < d->nfields; i++) {
+        if (vs->v[i] && masked_in(view, d->fields[i].type)) {
+            int rc = mask_in_place(d->fields[i].type, &vs->v[i]);
+            if (rc != 0)
+                return rc;
+            if (masked)
+                *masked = 1;
+        }
+    }
+    return 0;
+}

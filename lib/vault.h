@@ -19,6 +19,7 @@ struct vault_field {
     char name[64];
     enum field_type type;
     int searchable;
+    int key; /* part of the dataset's record key (implies searchable) */
     struct crypto_hmac_key *index_key; /* when searchable */
 };
 
@@ -109,7 +110,8 @@ int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
                          const struct vault_ds *d, const struct mamori_kv *kv,
                          size_t n, size_t row, int update);
 
-/* Schema text kept in the store: "v1;bits=18;name:type[:s];..." */
+/* Schema text kept in the store: "v1;bits=18;name:type[:s[:k]];..." (":k":
+ * a key field, always searchable; older text without it parses). */
 int vault_schema_format(const struct vault_ds *d, char *out, size_t size);
 int vault_schema_parse(const char *text, struct vault_ds *d);
 
@@ -120,5 +122,21 @@ void vault_rid_format(const uint8_t rid[16], char out[37]);
 /* Blind-index value of a search key for field f of d (out: nbytes). */
 size_t vault_index_mac(const struct vault_ds *d, const struct vault_field *f,
                        const char *key, size_t keylen, uint8_t out[4]);
+
+/* The record plaintext form of vs sealed (AES-256-GCM) under the dataset's
+ * record key with the caller's associated data (verified entries bind
+ * their own); *ct malloc'd. vault_values_unseal is the reverse:
+ * MAMORI_ECRYPTO when the tag, binding or layout does not check out. Wipe
+ * vs with vault_values_wipe. */
+int vault_values_seal(const struct vault_ds *d, const void *ad, size_t adlen,
+                      const struct values *vs, uint8_t **ct, size_t *ctlen);
+int vault_values_unseal(const struct vault_ds *d, const void *ad, size_t adlen,
+                        const uint8_t *ct, size_t ctlen, struct values *vs);
+
+/* Replaces, in place, the values that view (GUARD_VIEW_*) releases masked
+ * by their masked form, as vault_record_out does (the stored values are
+ * wiped); *masked (may be NULL) is set to 1 if any was. For exports. */
+int vault_values_mask(const struct vault_ds *d, struct values *vs,
+                      unsigned view, int *masked);
 
 #endif

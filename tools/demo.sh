@@ -53,20 +53,10 @@ printf '%s\n' "$INIT_PW" | run login --user tanaka
 say "The initial password an admin set is changed at the first login"
 printf '%s\n%s\n' "$INIT_PW" "$OP_PW" | run passwd
 mfa tanaka
-say "The operator enters 200 synthetic people"
-# (rows whose address holds a quoted comma are skipped: `read` splits on
-# commas; the CSV importer of a later version reads them properly)
-"$build/mamori-synth" --count 240 --seed 2026 >"$demo/all.csv"
-awk '!/"/ && n < 200 { print; n++ }' "$demo/all.csv" >"$demo/people.csv"
-n=0
-while IFS=, read -r name kana birth postal address phone email mynumber; do
-    "$M" record add payroll name="$name" kana="$kana" birth="$birth" \
-        postal="$postal" address="$address" phone="$phone" email="$email" \
-        mynumber="$mynumber" >/dev/null
-    n=$((n + 1))
-    [ $((n % 50)) -eq 0 ] && printf '  %d records\n' "$n"
-done <"$demo/people.csv"
-IFS=, read -r name kana birth _ <"$demo/people.csv"
+say "The operator imports 200 synthetic people from a CSV saved by Excel (CP932, CRLF)"
+"$build/mamori-synth" --count 200 --seed 2026 --header --encoding cp932 \
+    --crlf >"$demo/people.csv"
+run import payroll "$demo/people.csv" --map birthdate=birth
 first_id=$("$M" record add payroll name='山田　太郎' kana='ヤマダ タロウ' \
     birth='S55.4.1' postal='１００－０００１' phone='090-1234-5678' \
     mynumber=123456789018)
@@ -76,6 +66,21 @@ run record search payroll kana='やまだ　たろう' --json
 say "Correct a record; each change is a new version"
 run record update payroll "$first_id" phone='080-1111-2222'
 run record get payroll "$first_id"
+
+say "Data leaves only with the admin's approval (持ち出し), encrypted"
+export_id=$("$M" -q export request payroll --format zip \
+    --reason '年末調整 税理士へ送付' --search kana=ヤマダタロウ)
+printf '$ mamori export request payroll --format zip --search kana=... -> %s\n' \
+    "$export_id"
+as admin
+run export approve "$export_id"
+as tanaka
+run export run "$export_id" --out "$demo/payroll.zip"
+run export list
+as admin
+say "An encrypted backup, checked without restoring it"
+run backup create
+run backup verify "$(ls -t "$MAMORI_HOME"/backups/*.mbak | head -n 1)"
 
 as kansa
 printf '%s\n' "$INIT_PW" | run login --user kansa

@@ -37,3 +37,12 @@ warn=$(groff -man -Tutf8 -ww "$ROOT/docs/mamori.1" 2>&1 >/dev/null)
 for cmd in init login "record search" "audit verify" MAMORI_HOME "EXIT STATUS"; do
     grep -q -- "$cmd" "$ROOT/docs/mamori.1" || die "man page lacks $cmd"
 done
+# every command `mamori --help` lists has its section in the man page
+ok --help
+cmds=$(printf '%s\n' "$OUT" | awk '/^Commands:/ {f = 1; next} /^$/ {f = 0} f' |
+    cut -c3-28 | sed 's/ *$//')
+[ "$(printf '%s\n' "$cmds" | wc -l)" -gt 40 ] || die "command list: $cmds"
+while read -r group verb; do
+    grep -q "^\.SS \"mamori $group.*$verb" "$ROOT/docs/mamori.1" ||
+        die "man page has no section for: $group $verb"
+done <<<"$cmds"

@@ -1,0 +1,1426 @@
+/*
+ * backup.c - encrypted backups: create, keys, verify, list, restore (see
+ * the Backups section of mamori.h; the file format is in backup.h).
+ *
+ * Who may run what: create and keys are admin operations, verify and list
+ * admin or auditor, through the gate; create has a second entry point for
+ * the holder of the unsealed vault (the daily timer), audited as "system";
+ * restore needs no session, only the backed-up vault's key.
+ *
+ * A long backup must not hold the vault's write lock, so create and verify
+ * pass the gate twice: once to be allowed to start (an entry "started"),
+ * once for the result (counts, SHA-256, or the error). The snapshot is
+ * taken by a connection of its own (SQLite's backup API under one read
+ * transaction: consistent, and writers go on meanwhile). Plaintext
+ * snapshots live only in HOME/.backup-tmp.XXXXXX (0700), and are
+ * overwritten and unlinked afterwards; one backup runs at a time per home
+ * (an flock on HOME/.backup.lock), and each one removes what a killed one
+ * left behind.
+ */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <inttypes.h>
+#include <limits.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/file.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "audit.h"
+#include "backup.h"
+#include "config.h"
+#include "guard.h"
+#include "internal.h"
+#include "keys.h"
+#include "store.h"
+#include "banned.h"
+
+#define DATA_LABEL "mamori-backup-data"
+#define KEYS_LABEL "mamori-backup-keys"
+#define TMP_PREFIX ".backup-tmp."
+#define LOCK_NAME ".backup.lock"
+#define OUT_TMP_PREFIX ".mamori-"
+#define SUFFIX ".mbak"
+#define IO_BLOCK (1u << 20)
+#define LIST_MAX 10000
+#define SYSTEM_USER "system"
+
+/* ---- small helpers ------------------------------------------------------- */
+
+static int errno_rc(int e)
+{
+    switch (e) {
+    case ENOENT:
+    case ENOTDIR:
+        return MAMORI_ENOTFOUND;
+    case EEXIST:
+    case ENOTEMPTY:
+        return MAMORI_EEXIST;
+    case ENOMEM:
+        return MAMORI_ENOMEM;
+    case ENOSPC:
+    case ENAMETOOLONG:
+        return MAMORI_ETOOBIG;
+    case EACCES:
+    case EPERM:
+        return MAMORI_EDENIED;
+    default:
+        return MAMORI_EIO;
+    }
+}
+
+static int join(char *out, size_t size, const char *a, const char *b)
+{
+    int n = snprintf(out, size, "%s/%s", a, b);
+    return n < 0 || (size_t)n >= size ? MAMORI_ETOOBIG : 0;
+}
+
+static void problem(struct mamori_backup_info *info, const char *why)
+{
+    if (info && why && *why && !info->problem[0])
+        snprintf(info->problem, sizeof info->problem, "%s", why);
+}
+
+static int fsync_dir(const char *dir)
+{
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    int rc;
+
+    if (fd < 0)
+        return MAMORI_EIO;
+    rc = fsync(fd) == 0 ? 0 : MAMORI_EIO;
+    close(fd);
+    return rc;
+}
+
+/* The directory part of path (".": none). */
+static int dir_of(const char *path, char *out, size_t size)
+{
+    const char *sl = strrchr(path, '/');
+    size_t n;
+
+    if (!sl) {
+        snprintf(out, size, ".");
+        return 0;
+    }
+    n = sl == path ? 1 : (size_t)(sl - path);
+    if (n >= size)
+        return MAMORI_ETOOBIG;
+    memcpy(out, path, n);
+    out[n] = '\0';
+    return 0;
+}
+
+/* Test hook: MAMORI_TEST_BACKUP_DELAY_MS slows every step down so that a
+ * test can kill a backup in the middle. */
+static long delay_ms(const struct mamori *m)
+{
+    const char *v =
+        m && m->test_hooks ? getenv("MAMORI_TEST_BACKUP_DELAY_MS") : NULL;
+    long ms = v ? strtol(v, NULL, 10) : 0;
+    return ms > 0 && ms < 10000 ? ms : 0;
+}
+
+static void pause_ms(long ms)
+{
+    struct timespec ts = {ms / 1000, (ms % 1000) * 1000000L};
+    while (ms > 0 && nanosleep(&ts, &ts) != 0 && errno == EINTR)
+        ;
+}
+
+/* Overwrites a file with zeros (synced) and unlinks it. */
+static void wipe_file(const char *path)
+{
+    static const uint8_t zero[64 * 1024];
+    struct stat st;
+    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
+
+    if (fd >= 0) {
+        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
+            off_t left = st.st_size;
+            while (left > 0) {
+                size_t k =
+                    left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
+                ssize_t w = write(fd, zero, k);
+                if (w <= 0)
+                    break;
+                left -= w;
+            }
+            (void)fdatasync(fd);
+        }
+        close(fd);
+    }
+    (void)unlink(path);
+}
+
+/* Wipes every file in a private temp dir and removes it. */
+static void tmpdir_remove(const char *dir)
+{
+    char p[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+
+    if (!dir || !dir[0])
+        return;
+    d = opendir(dir);
+    if (d) {
+        while ((e = readdir(d)) != NULL) {
+            if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+                continue;
+            if (join(p, sizeof p, dir, e->d_name) == 0)
+                wipe_file(p);
+        }
+        closedir(d);
+    }
+    (void)rmdir(dir);
+}
+
+static int tmpdir_make(const char *home, char *out, size_t size)
+{
+    int n = snprintf(out, size, "%s/" TMP_PREFIX "XXXXXX", home);
+
+    if (n < 0 || (size_t)n >= size)
+        return MAMORI_ETOOBIG;
+    if (!mkdtemp(out)) { /* mkdtemp makes it 0700 */
+        int e = errno;
+        out[0] = '\0';
+        return errno_rc(e);
+    }
+    return 0;
+}
+
+/* One backup operation at a time per home: exclusive for create (which
+ * then clears what a killed run left), shared for the others. */
+static int lock_home(const char *home, int excl, int *fd)
+{
+    char p[PATH_MAX];
+    int rc = join(p, sizeof p, home, LOCK_NAME);
+
+    *fd = -1;
+    if (rc != 0)
+        return rc;
+    *fd = open(p, O_RDWR | O_CREAT | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (*fd < 0)
+        return errno_rc(errno);
+    while (flock(*fd, excl ? LOCK_EX : LOCK_SH) != 0) {
+        if (errno != EINTR) {
+            close(*fd);
+            *fd = -1;
+            return MAMORI_EIO;
+        }
+    }
+    return 0;
+}
+
+static void unlock_home(int fd)
+{
+    if (fd >= 0)
+        close(fd); /* releases the flock */
+}
+
+/* Under the exclusive lock: temp dirs under home and this vault's temp
+ * outputs in dir that a killed backup left. */
+static void clear_leftovers(const char *home, const char *dir,
+                            const char *vault_id)
+{
+    char mine[32];
+    char p[PATH_MAX];
+    struct dirent *e;
+    DIR *d = opendir(home);
+
+    if (d) {
+        while ((e = readdir(d)) != NULL)
+            if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
+                join(p, sizeof p, home, e->d_name) == 0)
+                tmpdir_remove(p);
+        closedir(d);
+    }
+    snprintf(mine, sizeof mine, OUT_TMP_PREFIX "%.8s-", vault_id);
+    d = dir ? opendir(dir) : NULL;
+    if (d) {
+        size_t pl = strlen(mine);
+        while ((e = readdir(d)) != NULL) {
+            size_t l = strlen(e->d_name);
+            if (strncmp(e->d_name, mine, pl) == 0 && l > 4 &&
+                strcmp(e->d_name + l - 4, ".tmp") == 0 &&
+                join(p, sizeof p, dir, e->d_name) == 0)
+                (void)unlink(p);
+        }
+        closedir(d);
+    }
+}
+
+/* ---- the snapshot -------------------------------------------------------- */
+
+static int sq(int rc)
+{
+    if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
+        return 0;
+    return (rc & 0xff) == SQLITE_NOMEM  ? MAMORI_ENOMEM
+           : (rc & 0xff) == SQLITE_FULL ? MAMORI_ETOOBIG
+                                        : MAMORI_EIO;
+}
+
+/* Copies HOME/vault.db into dest (a new file) with SQLite's backup API,
+ * under one read transaction of a connection of its own: the copy is one
+ * consistent state, and the vault's writers are not held up (WAL). */
+static int snapshot_db(struct mamori *m, const char *dest)
+{
+    char src_path[PATH_MAX];
+    sqlite3 *src = NULL, *dst = NULL;
+    sqlite3_backup *b = NULL;
+    long ms = delay_ms(m);
+    int rc, fd;
+
+    rc = join(src_path, sizeof src_path, m->home, "vault.db");
+    if (rc != 0)
+        return rc;
+    fd = open(dest, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0)
+        return errno_rc(errno);
+    close(fd);
+    rc = sq(sqlite3_open_v2(src_path, &src,
+                            SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
+                                SQLITE_OPEN_NOFOLLOW,
+                            NULL));
+    if (rc == 0)
+        rc = sq(sqlite3_busy_timeout(src, 10000));
+    if (rc == 0)
+        rc = sq(sqlite3_open_v2(dest, &dst,
+                                SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
+                                    SQLITE_OPEN_NOFOLLOW,
+                                NULL));
+    /* The copy is a scratch file: no journal, no syncs, a small cache. */
+    if (rc == 0)
+        rc = sq(sqlite3_exec(dst,
+                             "PRAGMA journal_mode=OFF; PRAGMA synchronous=OFF;"
+                             "PRAGMA cache_size=-2048;",
+                             NULL, NULL, NULL));
+    if (rc == 0)
+        rc = sq(sqlite3_exec(src,
+                             "PRAGMA cache_size=-2048; BEGIN;"
+                             "SELECT count(*) FROM sqlite_schema;",
+                             NULL, NULL, NULL));
+    if (rc != 0)
+        goto out;
+    b = sqlite3_backup_init(dst, "main", src, "main");
+    if (!b) {
+        rc = sq(sqlite3_errcode(dst));
+        if (rc == 0)
+            rc = MAMORI_EIO;
+        goto out;
+    }
+    for (;;) {
+        int st = sqlite3_backup_step(b, ms ? 16 : -1);
+        if (st == SQLITE_DONE)
+            break;
+        if (st != SQLITE_OK && st != SQLITE_BUSY && st != SQLITE_LOCKED) {
+            rc = sq(st);
+            break;
+        }
+        if (ms)
+            pause_ms(ms);
+        else if (st != SQLITE_OK)
+            pause_ms(5);
+    }
+    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == 0)
+        rc = sq(sqlite3_errcode(dst));
+out:
+    if (src) {
+        (void)sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
+        sqlite3_close(src);
+    }
+    if (dst && sqlite3_close(dst) != SQLITE_OK && rc == 0)
+        rc = MAMORI_EIO;
+    return rc;
+}
+
+/* Counts of a snapshot (opened read-only in its temp dir) for the
+ * manifest. */
+static int snapshot_manifest(const char *dir, struct backup_manifest *mf)
+{
+    struct store *st = NULL;
+    struct store_dataset *ds = NULL;
+    struct store_audit_row last;
+    size_t n = 0;
+    int rc;
+
+    memset(&last, 0, sizeof last);
+    rc = store_open_reader(dir, &st);
+    if (rc == 0)
+        rc = store_dataset_list(st, &ds, &n);
+    if (rc == 0 && n > BACKUP_MANIFEST_DATASETS)
+        rc = MAMORI_ETOOBIG;
+    if (rc == 0 && n > 0) {
+        mf->ds = calloc(n, sizeof *mf->ds);
+        if (!mf->ds)
+            rc = MAMORI_ENOMEM;
+    }
+    for (size_t i = 0; rc == 0 && i < n; i++) {
+        rc = store_record_count(st, ds[i].id, &mf->ds[i].records);
+        snprintf(mf->ds[i].name, sizeof mf->ds[i].name, "%s", ds[i].name);
+        mf->records += mf->ds[i].records;
+        mf->nds = i + 1;
+    }
+    mf->datasets = (int64_t)n;
+    if (rc == 0)
+        rc = store_audit_count(st, &mf->audit_entries);
+    if (rc == 0) {
+        rc = store_audit_last(st, &last);
+        if (rc == 0)
+            memcpy(mf->audit_head, last.mac, CRYPTO_MAC_LEN);
+        else if (rc == MAMORI_ENOTFOUND)
+            rc = 0;
+        store_audit_row_release(&last);
+    }
+    free(ds);
+    store_close(st);
+    return rc;
+}
+
+/* SHA-256 and size of a file. */
+static int sha256_file(const char *path, uint8_t out[32], uint64_t *size)
+{
+    int fd = open(path, O_RDONLY | O_NOFOLLOW | O_CLOEXEC), rc;
+
+    if (fd < 0)
+        return errno_rc(errno);
+    rc = backup_sha256_fd(fd, out, size);
+    close(fd);
+    return rc;
+}
+
+/* Encrypts the file at src into fd: header h, manifest mf, then the
+ * file's bytes. */
+static int encrypt_file(struct mamori *m, int fd, struct backup_header *h,
+                        const struct backup_manifest *mf,
+                        const uint8_t base[CRYPTO_KEY_LEN], const char *src,
+                        uint8_t file_sha[32])
+{
+    struct backup_writer *w = NULL;
+    uint8_t *mfbytes = NULL, *buf = NULL;
+    size_t mflen = 0;
+    uint64_t total = 0;
+    long ms = delay_ms(m);
+    int in = -1, rc;
+
+    rc = backup_manifest_encode(mf, &mfbytes, &mflen);
+    if (rc != 0)
+        return rc;
+    in = open(src, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    buf = malloc(IO_BLOCK);
+    if (in < 0 || !buf) {
+        rc = in < 0 ? errno_rc(errno) : MAMORI_ENOMEM;
+        goto out;
+    }
+    rc = backup_writer_new(fd, h, base, mfbytes, mflen, &w);
+    while (rc == 0) {
+        ssize_t k = read(in, buf, IO_BLOCK);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k < 0) {
+            rc = MAMORI_EIO;
+            break;
+        }
+        if (k == 0)
+            break;
+        total += (uint64_t)k;
+        rc = backup_writer_write(w, buf, (size_t)k);
+        if (ms)
+            pause_ms(ms);
+    }
+    /* The file must still be the one the manifest describes. */
+    if (rc == 0 && total != h->snapshot_size)
+        rc = MAMORI_EIO;
+    if (rc == 0)
+        rc = backup_writer_finish(w, file_sha);
+out:
+    backup_writer_free(w);
+    if (in >= 0)
+        close(in);
+    if (buf)
+        crypto_wipe(buf, IO_BLOCK);
+    free(buf);
+    if (mfbytes)
+        crypto_wipe(mfbytes, mflen);
+    free(mfbytes);
+    return rc;
+}
+
+/* Writes an encrypted file for snapshot src to a temp name in dir, and
+ * renames it to final_path (no_replace: a new name, never over another
+ * file; otherwise over it). */
+static int write_backup(struct mamori *m, struct backup_header *h,
+                        const struct backup_manifest *mf,
+                        const uint8_t base[CRYPTO_KEY_LEN], const char *src,
+                        const char *dir, const char *final_path, int no_replace,
+                        uint8_t file_sha[32])
+{
+    char tmp[PATH_MAX];
+    int fd = -1, rc, n;
+
+    n = snprintf(tmp, sizeof tmp, "%s/" OUT_TMP_PREFIX "%.8s-XXXXXX.tmp", dir,
+                 h->vault_id);
+    if (n < 0 || (size_t)n >= sizeof tmp)
+        return MAMORI_ETOOBIG;
+    fd = mkostemps(tmp, 4, O_CLOEXEC); /* 0600 */
+    if (fd < 0)
+        return errno_rc(errno);
+    rc = encrypt_file(m, fd, h, mf, base, src, file_sha);
+    if (rc == 0 && fsync(fd) != 0)
+        rc = errno_rc(errno);
+    if (close(fd) != 0 && rc == 0)
+        rc = MAMORI_EIO;
+    if (rc == 0) {
+        if (no_replace) {
+            /* link fails if the name is taken: no backup overwrites
+             * another. */
+            if (link(tmp, final_path) != 0)
+                rc = errno_rc(errno);
+            (void)unlink(tmp);
+        } else if (rename(tmp, final_path) != 0) {
+            rc = errno_rc(errno);
+        }
+    }
+    if (rc == 0)
+        rc = fsync_dir(dir);
+    if (rc != 0)
+        (void)unlink(tmp);
+    return rc;
+}
+
+static void hex32(const uint8_t *p, char out[65])
+{
+    crypto_hex(p, 32, out);
+}
+
+static void info_from_header(struct mamori_backup_info *info,
+                             const struct backup_header *h)
+{
+    info->kind =
+        h->kind == BACKUP_KIND_KEYS ? MAMORI_BACKUP_KEYS : MAMORI_BACKUP_DATA;
+    snprintf(info->vault_id, sizeof info->vault_id, "%s", h->vault_id);
+    snprintf(info->key_source, sizeof info->key_source, "%s",
+             h->seal.kind == KEYS_SEAL_KEYFILE      ? "keyfile"
+             : h->seal.kind == KEYS_SEAL_PASSPHRASE ? "passphrase"
+                                                    : "");
+    info->created = h->created;
+    info->records = h->records;
+    info->datasets = h->datasets;
+    info->audit_entries = h->audit_entries;
+    hex32(h->audit_head, info->audit_head);
+    hex32(h->sha256, info->sha256);
+}
+
+/* ---- who runs it: a session through the gate, or the key holder ------- */
+
+struct actor {
+    struct mamori *m;
+    mamori_sess *s; /* NULL: "system" */
+};
+
+/* The "started" entry; for a session, also the permission check. */
+static int act_start(struct actor *a, enum guard_op op)
+{
+    struct guard_call c;
+    int rc;
+
+    if (!a->s)
+        return guard_audit_event(a->m, SYSTEM_USER, "", op, "ok", "started");
+    rc = guard_begin(&c, a->s, op, NULL);
+    if (rc != 0)
+        return rc;
+    snprintf(c.detail, sizeof c.detail, "started");
+    return guard_end(&c, 0);
+}
+
+/* The result entry: ok with detail and count, or the error; with
+ * last_backup, the store's meta "last_backup" is set in the same
+ * transaction. Returns rc, or the audit failure. */
+static int act_finish(struct actor *a, enum guard_op op, int rc,
+                      const char *detail, int64_t count, int set_last)
+{
+    char when[24];
+    int arc;
+
+    snprintf(when, sizeof when, "%lld", (long long)mamori_now());
+    if (a->s) {
+        struct guard_call c;
+        arc = guard_begin(&c, a->s, op, NULL);
+        if (arc != 0)
+            return rc != 0 ? rc : arc;
+        snprintf(c.detail, sizeof c.detail, "%s", detail ? detail : "");
+        c.count = count;
+        if (rc == 0 && set_last)
+            rc = store_meta_set(a->m->store, "last_backup", when);
+        arc = guard_end(&c, rc);
+        return rc != 0 ? rc : arc;
+    }
+    {
+        struct store_audit_row row;
+        char d[sizeof row.detail];
+        struct mamori *m = a->m;
+
+        if (rc != 0)
+            snprintf(d, sizeof d, "error: %s", detail ? detail : "");
+        else
+            snprintf(d, sizeof d, "%s", detail ? detail : "");
+        guard_event_row(&row, SYSTEM_USER, "", op, rc == 0 ? "ok" : "error", d);
+        row.count = count;
+        pthread_mutex_lock(&m->lock);
+        arc = store_begin(m->store);
+        if (arc == 0 && rc == 0 && set_last)
+            arc = store_meta_set(m->store, "last_backup", when);
+        if (arc == 0)
+            arc = audit_append(m, &row);
+        if (arc == 0)
+            arc = store_commit(m->store);
+        if (arc != 0)
+            store_rollback(m->store);
+        pthread_mutex_unlock(&m->lock);
+        if (rc != 0)
+            return rc;
+        return arc != 0 ? MAMORI_EAUDIT : 0;
+    }
+}
+
+/* The backup directory: dir, or HOME/backups (made 0700). */
+static int out_dir(struct mamori *m, const char *dir, char *out, size_t size)
+{
+    struct stat st;
+    int rc;
+
+    if (dir && *dir) {
+        if (strlen(dir) >= size)
+            return MAMORI_ETOOBIG;
+        snprintf(out, size, "%s", dir);
+    } else {
+        rc = join(out, size, m->home, "backups");
+        if (rc != 0)
+            return rc;
+        if (mkdir(out, 0700) != 0 && errno != EEXIST)
+            return errno_rc(errno);
+    }
+    if (stat(out, &st) != 0)
+        return errno_rc(errno);
+    return S_ISDIR(st.st_mode) ? 0 : MAMORI_ENOTFOUND;
+}
+
+/* ---- listing and retention ---------------------------------------------- */
+
+static int info_cmp(const void *a, const void *b)
+{
+    const struct mamori_backup_info *x = a, *y = b;
+    if (x->created != y->created)
+        return x->created < y->created ? 1 : -1; /* newest first */
+    /* Same second: the later name (a "-N" suffix) is the newer one. */
+    size_t lx = strlen(x->path), ly = strlen(y->path);
+    if (lx != ly)
+        return lx < ly ? 1 : -1;
+    return -strcmp(x->path, y->path);
+}
+
+/* This vault's backups in dir, newest first (headers only). */
+static int scan_dir(struct mamori *m, const char *dir,
+                    struct mamori_backup_info **out, size_t *n)
+{
+    struct mamori_backup_info *list = NULL, *grown;
+    size_t cnt = 0, cap = 0;
+    char prefix[32], p[PATH_MAX];
+    struct dirent *e;
+    DIR *d;
+    int rc = 0;
+
+    *out = NULL;
+    *n = 0;
+    snprintf(prefix, sizeof prefix, "mamori-%.8s-", m->vault_id);
+    d = opendir(dir);
+    if (!d)
+        return errno_rc(errno);
+    while ((e = readdir(d)) != NULL) {
+        struct backup_header h;
+        const char *why;
+        struct stat st;
+        size_t l = strlen(e->d_name);
+        int fd;
+
+        if (strncmp(e->d_name, prefix, strlen(prefix)) != 0 ||
+            l <= strlen(SUFFIX) ||
+            strcmp(e->d_name + l - strlen(SUFFIX), SUFFIX) != 0 ||
+            join(p, sizeof p, dir, e->d_name) != 0)
+            continue;
+        fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+        if (fd < 0)
+            continue;
+        if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode) ||
+            backup_read_header_fd(fd, &h, &why) != 0 ||
+            h.kind != BACKUP_KIND_DATA ||
+            strcmp(h.vault_id, m->vault_id) != 0) {
+            close(fd);
+            continue;
+        }
+        close(fd);
+        if (cnt >= LIST_MAX) {
+            rc = MAMORI_ETOOBIG;
+            break;
+        }
+        if (cnt == cap) {
+            cap = cap ? cap * 2 : 16;
+            grown = realloc(list, cap * sizeof *list);
+            if (!grown) {
+                rc = MAMORI_ENOMEM;
+                break;
+            }
+            list = grown;
+        }
+        memset(&list[cnt], 0, sizeof list[cnt]);
+        info_from_header(&list[cnt], &h);
+        snprintf(list[cnt].path, sizeof list[cnt].path, "%s", p);
+        list[cnt].size = (int64_t)st.st_size;
+        cnt++;
+    }
+    closedir(d);
+    if (rc != 0) {
+        free(list);
+        return rc;
+    }
+    if (cnt > 1)
+        qsort(list, cnt, sizeof *list, info_cmp);
+    *out = list;
+    *n = cnt;
+    return 0;
+}
+
+/* Deletes this vault's backups in dir beyond the newest keep. */
+static int retain(struct mamori *m, const char *dir, int keep, int *removed)
+{
+    struct mamori_backup_info *list = NULL;
+    size_t n = 0;
+    int rc = scan_dir(m, dir, &list, &n);
+
+    *removed = 0;
+    for (size_t i = (size_t)keep; rc == 0 && i < n; i++) {
+        if (unlink(list[i].path) == 0)
+            (*removed)++;
+        else
+            rc = errno_rc(errno);
+    }
+    free(list);
+    if (rc == 0 && *removed)
+        rc = fsync_dir(dir);
+    return rc;
+}
+
+/* ---- create -------------------------------------------------------------- */
+
+static int create(struct actor *a, const char *dir_arg, int keep,
+                  struct mamori_backup_info *info)
+{
+    struct mamori *m = a->m;
+    char dir[PATH_MAX], tmp[PATH_MAX] = "", snap[PATH_MAX],
+                        final[PATH_MAX] = "";
+    char stamp[32], detail[128];
+    struct backup_manifest mf;
+    struct backup_header h;
+    uint8_t *base = NULL, fsha[32];
+    struct tm tm;
+    time_t now;
+    int rc, lockfd = -1, removed = 0;
+
+    memset(&mf, 0, sizeof mf);
+    memset(&h, 0, sizeof h);
+    if (keep < 0)
+        return MAMORI_EINVAL;
+    rc = act_start(a, OP_BACKUP_CREATE);
+    if (rc != 0)
+        return rc;
+    if (keep == 0) {
+        pthread_mutex_lock(&m->lock);
+        keep = config_int(m, CFG_BACKUP_KEEP);
+        pthread_mutex_unlock(&m->lock);
+    }
+    rc = out_dir(m, dir_arg, dir, sizeof dir);
+    if (rc == 0)
+        rc = lock_home(m->home, 1, &lockfd);
+    if (rc != 0) {
+        problem(info, "backup directory");
+        goto out;
+    }
+    clear_leftovers(m->home, dir, m->vault_id);
+    rc = tmpdir_make(m->home, tmp, sizeof tmp);
+    if (rc == 0)
+        rc = join(snap, sizeof snap, tmp, "vault.db");
+    if (rc == 0)
+        rc = snapshot_db(m, snap);
+    if (rc != 0) {
+        problem(info, "snapshot failed");
+        goto out;
+    }
+    mf.created = mamori_now();
+    rc = snapshot_manifest(tmp, &mf);
+    if (rc == 0)
+        rc = sha256_file(snap, mf.sha256, &mf.snapshot_size);
+    if (rc != 0) {
+        problem(info, "snapshot unreadable");
+        goto out;
+    }
+    h.kind = BACKUP_KIND_DATA;
+    snprintf(h.vault_id, sizeof h.vault_id, "%s", m->vault_id);
+    h.created = mf.created;
+    h.records = mf.records;
+    h.datasets = mf.datasets;
+    h.audit_entries = mf.audit_entries;
+    memcpy(h.audit_head, mf.audit_head, sizeof h.audit_head);
+    memcpy(h.sha256, mf.sha256, sizeof h.sha256);
+    h.snapshot_size = mf.snapshot_size;
+
+    now = (time_t)mf.created;
+    if (!gmtime_r(&now, &tm) ||
+        strftime(stamp, sizeof stamp, "%Y%m%dT%H%M%SZ", &tm) == 0) {
+        rc = MAMORI_EINVAL;
+        goto out;
+    }
+    base = crypto_secret_alloc(CRYPTO_KEY_LEN);
+    if (!base) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    rc = keys_derive(m->keys, DATA_LABEL, base);
+    /* Several backups in one second get -1, -2, ... */
+    for (int i = 0; rc == 0 && i < 100; i++) {
+        int k =
+            i == 0
+                ? snprintf(final, sizeof final, "%s/mamori-%.8s-%s" SUFFIX, dir,
+                           m->vault_id, stamp)
+                : snprintf(final, sizeof final, "%s/mamori-%.8s-%s-%d" SUFFIX,
+                           dir, m->vault_id, stamp, i);
+        if (k < 0 || (size_t)k >= sizeof final) {
+            rc = MAMORI_ETOOBIG;
+            break;
+        }
+        if (access(final, F_OK) == 0)
+            continue;
+        rc = write_backup(m, &h, &mf, base, snap, dir, final, 1, fsha);
+        if (rc != MAMORI_EEXIST)
+            break;
+        rc = 0;
+    }
+    if (rc != 0) {
+        problem(info, "writing the backup failed");
+        goto out;
+    }
+    tmpdir_remove(tmp);
+    tmp[0] = '\0';
+    rc = retain(m, dir, keep, &removed);
+    if (rc != 0)
+        problem(info, "removing old backups failed");
+out:
+    if (tmp[0])
+        tmpdir_remove(tmp);
+    unlock_home(lockfd);
+    crypto_secret_free(base);
+    if (rc == 0) {
+        char fhex[65];
+        hex32(fsha, fhex);
+        snprintf(detail, sizeof detail,
+                 "records %lld, datasets %lld, audit %lld, removed %d, "
+                 "sha256 %s",
+                 (long long)mf.records, (long long)mf.datasets,
+                 (long long)mf.audit_entries, removed, fhex);
+        if (info) {
+            struct stat st;
+            info_from_header(info, &h);
+            snprintf(info->path, sizeof info->path, "%s", final);
+            memcpy(info->file_sha256, fhex, sizeof fhex);
+            info->removed = removed;
+            if (stat(final, &st) == 0)
+                info->size = (int64_t)st.st_size;
+        }
+    } else {
+        snprintf(detail, sizeof detail, "%.120s",
+                 info && info->problem[0] ? info->problem : "failed");
+    }
+    backup_manifest_release(&mf);
+    int frc = act_finish(a, OP_BACKUP_CREATE, rc, detail, mf.records, rc == 0);
+    /* Fail closed: a backup whose entry could not be written is not
+     * kept. */
+    if (rc == 0 && frc != 0) {
+        (void)unlink(final);
+        if (info)
+            info->path[0] = '\0';
+    }
+    return frc;
+}
+
+int mamori_backup_create(mamori_sess *s, const char *dir, int keep,
+                         struct mamori_backup_info *out)
+{
+    struct actor a = {s ? s->m : NULL, s};
+
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!s)
+        return MAMORI_ESESSION;
+    return create(&a, dir, keep, out);
+}
+
+int mamori_backup_create_system(mamori *m, const char *dir, int keep,
+                                struct mamori_backup_info *out)
+{
+    struct actor a = {m, NULL};
+
+    if (out)
+        memset(out, 0, sizeof *out);
+    if (!m)
+        return MAMORI_EINVAL;
+    return create(&a, dir, keep, out);
+}
+
+/* ---- keys ---------------------------------------------------------------- */
+
+int mamori_backup_keys(mamori_sess *s, const char *file,
+                       struct mamori_backup_info *out)
+{
+    struct mamori_backup_info local;
+    struct mamori_backup_info *info = out ? out : &local;
+    char tmp[PATH_MAX] = "", snap[PATH_MAX], dir[PATH_MAX];
+    struct backup_manifest mf;
+    struct backup_header h;
+    struct guard_call c;
+    uint8_t *base = NULL, fsha[32];
+    int rc, lockfd = -1;
+
+    memset(info, 0, sizeof *info);
+    memset(&mf, 0, sizeof mf);
+    memset(&h, 0, sizeof h);
+    if (!s)
+        return MAMORI_ESESSION;
+    if (!file || !*file)
+        return MAMORI_EINVAL;
+    /* The key store is small: one pass through the gate. */
+    rc = guard_begin(&c, s, OP_BACKUP_KEYS, NULL);
+    if (rc != 0)
+        return rc;
+    struct mamori *m = s->m;
+    rc = dir_of(file, dir, sizeof dir);
+    if (rc == 0)
+        rc = lock_home(m->home, 0, &lockfd);
+    if (rc == 0)
+        rc = tmpdir_make(m->home, tmp, sizeof tmp);
+    if (rc == 0)
+        rc = join(snap, sizeof snap, tmp, "keys.db");
+    if (rc == 0)
+        rc = keys_snapshot(m->keys, snap);
+    if (rc == 0)
+        rc = sha256_file(snap, mf.sha256, &mf.snapshot_size);
+    if (rc == 0)
+        rc = keys_seal_get(m->keys, &h.seal);
+    if (rc != 0) {
+        problem(info, "copying the key store failed");
+        goto out;
+    }
+    mf.created = mamori_now();
+    h.kind = BACKUP_KIND_KEYS;
+    snprintf(h.vault_id, sizeof h.vault_id, "%s", m->vault_id);
+    h.created = mf.created;
+    memcpy(h.sha256, mf.sha256, 32);
+    h.snapshot_size = mf.snapshot_size;
+    base = crypto_secret_alloc(CRYPTO_KEY_LEN);
+    rc = base ? keys_derive(m->keys, KEYS_LABEL, base) : MAMORI_ENOMEM;
+    if (rc == 0)
+        rc = write_backup(m, &h, &mf, base, snap, dir, file, 0, fsha);
+    if (rc != 0) {
+        problem(info, "writing the key backup failed");
+        goto out;
+    }
+    info_from_header(info, &h);
+    snprintf(info->path, sizeof info->path, "%s", file);
+    hex32(fsha, info->file_sha256);
+    {
+        struct stat st;
+        if (stat(file, &st) == 0)
+            info->size = (int64_t)st.st_size;
+    }
+    snprintf(c.detail, sizeof c.detail, "sha256 %s", info->file_sha256);
+    c.count = 1;
+out:
+    if (tmp[0])
+        tmpdir_remove(tmp);
+    unlock_home(lockfd);
+    crypto_secret_free(base);
+    if (rc != 0)
+        snprintf(c.detail, sizeof c.detail, "%.120s", info->problem);
+    crypto_wipe(&h.seal, sizeof h.seal);
+    return guard_end(&c, rc);
+}
+
+/* ---- reading a backup file ---------------------------------------------- */
+
+/* Where a decrypted snapshot goes. */
+struct file_sink {
+    int fd;
+};
+
+static int sink_write(void *arg, const uint8_t *p, size_t n)
+{
+    struct file_sink *fs = arg;
+
+    while (n > 0) {
+        ssize_t k = write(fs->fd, p, n);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0)
+            return errno == ENOSPC ? MAMORI_ETOOBIG : MAMORI_EIO;
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}
+
+/* Keys for reading: from the open vault (verify) or from a KEK that a key
+ * backup's seal gave up (restore). want_kind 0 accepts both kinds. */
+struct key_src {
+    struct keys *keys;    /* the open vault's, or NULL */
+    const uint8_t *kek;   /* or a bare KEK */
+    const char *vault_id; /* the file must be of this vault */
+    int want_kind;        /* BACKUP_KIND_*, or 0 */
+};
+
+static int key_for(void *arg, const struct backup_header *h,
+                   uint8_t base[CRYPTO_KEY_LEN])
+{
+    struct key_src *ks = arg;
+    const char *label = h->kind == BACKUP_KIND_KEYS ? KEYS_LABEL : DATA_LABEL;
+
+    if (ks->want_kind && h->kind != ks->want_kind)
+        return MAMORI_ECRYPTO;
+    if (strcmp(h->vault_id, ks->vault_id) != 0)
+        return MAMORI_ECRYPTO;
+    if (ks->keys)
+        return keys_derive(ks->keys, label, base);
+    crypto_kdf(ks->kek, label, ks->vault_id, strlen(ks->vault_id), base);
+    return 0;
+}
+
+/* Decrypts file into out_path (a new 0600 file): 0 only if every check of
+ * backup_read passed. */
+static int decrypt_to(const char *file, struct key_src *ks,
+                      const char *out_path, struct backup_header *h,
+                      struct backup_manifest *mf,
+                      struct mamori_backup_info *info)
+{
+    struct file_sink fs = {-1};
+    const char *why = "";
+    int in, rc;
+
+    in = open(file, O_RDONLY | O_CLOEXEC);
+    if (in < 0) {
+        problem(info, "cannot open the backup file");
+        return errno_rc(errno);
+    }
+    if (out_path) {
+        fs.fd =
+            open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
+                 0600);
+        if (fs.fd < 0) {
+            rc = errno_rc(errno);
+            close(in);
+            return rc;
+        }
+    }
+    rc = backup_read(backup_read_fd, &in, key_for, ks,
+                     out_path ? sink_write : NULL, &fs, h, mf, &why);
+    if (rc == MAMORI_ECRYPTO && strcmp(why, "no key for this backup") == 0)
+        why = h->kind != ks->want_kind && ks->want_kind
+                  ? "not the expected kind of backup"
+                  : "made for another vault";
+    if (rc != 0)
+        problem(info, why);
+    if (fs.fd >= 0) {
+        if (rc == 0 && fsync(fs.fd) != 0)
+            rc = MAMORI_EIO;
+        if (close(fs.fd) != 0 && rc == 0)
+            rc = MAMORI_EIO;
+    }
+    close(in);
+    return rc;
+}
+
+/* Checks a decrypted data snapshot in dir against its manifest: the audit
+ * chain (under the vault's audit key), its length and head, and the
+ * record counts. */
+static int check_snapshot(struct mamori *m, const char *dir,
+                          const struct backup_manifest *mf,
+                          struct mamori_backup_info *info)
+{
+    struct backup_manifest again;
+    struct mamori_verify_result res;
+    struct mamori *v;
+    int rc;
+
+    memset(&again, 0, sizeof again);
+    v = calloc(1, sizeof *v);
+    if (!v)
+        return MAMORI_ENOMEM;
+    snprintf(v->home, sizeof v->home, "%s", dir);
+    snprintf(v->vault_id, sizeof v->vault_id, "%s", m->vault_id);
+    v->keys = m->keys; /* borrowed: the chain's k0 */
+    rc = store_open_reader(dir, &v->store);
+    if (rc == 0) {
+        rc = audit_verify(v, NULL, 0, &res);
+        if (rc != 0)
+            problem(info, res.problem[0] ? res.problem
+                                         : "the audit chain does not verify");
+    } else {
+        problem(info, "the snapshot does not open");
+        rc = MAMORI_ECRYPTO;
+    }
+    for (size_t i = 0; i < MAMORI_READERS; i++)
+        if (v->readers[i])
+            store_close(v->readers[i]);
+    store_close(v->store);
+    free(v);
+    if (rc != 0)
+        return rc == MAMORI_ETAMPER || rc == MAMORI_ECRYPTO ? rc
+                                                            : MAMORI_ETAMPER;
+    if (res.entries != mf->audit_entries) {
+        problem(info, "the audit log's length differs from the manifest");
+        return MAMORI_ETAMPER;
+    }
+    rc = snapshot_manifest(dir, &again);
+    if (rc == 0 &&
+        (again.audit_entries != mf->audit_entries ||
+         !crypto_equal(again.audit_head, mf->audit_head, CRYPTO_MAC_LEN))) {
+        problem(info, "the audit chain's head differs from the manifest");
+        rc = MAMORI_ETAMPER;
+    } else if (rc == 0 &&
+               (again.records != mf->records ||
+                again.datasets != mf->datasets || again.nds != mf->nds)) {
+        problem(info, "the record counts differ from the manifest");
+        rc = MAMORI_ETAMPER;
+    }
+    for (size_t i = 0; rc == 0 && i < again.nds; i++)
+        if (again.ds[i].records != mf->ds[i].records ||
+            strcmp(again.ds[i].name, mf->ds[i].name) != 0) {
+            problem(info, "the record counts differ from the manifest");
+            rc = MAMORI_ETAMPER;
+        }
+    if (rc != 0 && rc != MAMORI_ETAMPER) {
+        problem(info, "the snapshot cannot be read");
+        rc = MAMORI_ECRYPTO;
+    }
+    backup_manifest_release(&again);
+    return rc;
+}
+
+/* ---- verify -------------------------------------------------------------- */
+
+int mamori_backup_verify(mamori_sess *s, const char *file,
+                         struct mamori_backup_info *out)
+{
+    struct mamori_backup_info local;
+    struct mamori_backup_info *info = out ? out : &local;
+    char tmp[PATH_MAX] = "", snap[PATH_MAX], detail[128];
+    struct backup_manifest mf;
+    struct backup_header h;
+    struct actor a;
+    struct stat st;
+    int rc, lockfd = -1;
+
+    memset(info, 0, sizeof *info);
+    memset(&mf, 0, sizeof mf);
+    memset(&h, 0, sizeof h);
+    if (!s)
+        return MAMORI_ESESSION;
+    if (!file || !*file)
+        return MAMORI_EINVAL;
+    a.m = s->m;
+    a.s = s;
+    rc = act_start(&a, OP_BACKUP_VERIFY);
+    if (rc != 0)
+        return rc;
+    struct key_src ks = {s->m->keys, NULL, s->m->vault_id, 0};
+    rc = lock_home(s->m->home, 0, &lockfd);
+    if (rc == 0)
+        rc = tmpdir_make(s->m->home, tmp, sizeof tmp);
+    if (rc == 0)
+        rc = join(snap, sizeof snap, tmp, "vault.db");
+    if (rc == 0)
+        rc = decrypt_to(file, &ks, snap, &h, &mf, info);
+    if (rc == 0 && h.kind == BACKUP_KIND_DATA)
+        rc = check_snapshot(s->m, tmp, &mf, info);
+    if (tmp[0])
+        tmpdir_remove(tmp);
+    unlock_home(lockfd);
+    if (h.kind) {
+        info_from_header(info, &h);
+        snprintf(info->path, sizeof info->path, "%s", file);
+        if (stat(file, &st) == 0)
+            info->size = (int64_t)st.st_size;
+    }
+    backup_manifest_release(&mf);
+    if (rc == 0)
+        snprintf(detail, sizeof detail,
+                 "intact: %s backup, records %lld, "
+                 "audit %lld",
+                 h.kind == BACKUP_KIND_KEYS ? "key" : "data",
+                 (long long)h.records, (long long)h.audit_entries);
+    else
+        snprintf(detail, sizeof detail, "%.120s",
+                 info->problem[0] ? info->problem : "not verified");
+    /* Like audit verify: the finding is reported even if logging it
+     * fails. */
+    int arc = act_finish(&a, OP_BACKUP_VERIFY, rc, detail, h.records, 0);
+    return rc != 0 ? rc : arc;
+}
+
+/* ---- list and probe ------------------------------------------------------ */
+
+int mamori_backup_list(mamori_sess *s, const char *dir,
+                       struct mamori_backup_info **out, size_t *n)
+{
+    char d[PATH_MAX];
+    struct guard_call c;
+    int rc;
+
+    if (!out || !n)
+        return MAMORI_EINVAL;
+    *out = NULL;
+    *n = 0;
+    rc = guard_begin(&c, s, OP_BACKUP_LIST, NULL);
+    if (rc != 0)
+        return rc;
+    rc = out_dir(s->m, dir, d, sizeof d);
+    if (rc == 0)
+        rc = scan_dir(s->m, d, out, n);
+    c.count = (int64_t)*n;
+    rc = guard_end(&c, rc);
+    if (rc != 0) {
+        free(*out);
+        *out = NULL;
+        *n = 0;
+    }
+    return rc;
+}
+
+int mamori_backup_probe(const char *file, struct mamori_backup_info *out)
+{
+    struct backup_header h;
+    const char *why;
+    struct stat st;
+    int fd, rc;
+
+    if (!file || !out)
+        return MAMORI_EINVAL;
+    memset(out, 0, sizeof *out);
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return errno_rc(errno);
+    rc = fstat(fd, &st) == 0 && S_ISREG(st.st_mode) ? 0 : MAMORI_EIO;
+    if (rc == 0)
+        rc = backup_read_header_fd(fd, &h, &why);
+    close(fd);
+    if (rc != 0) {
+        problem(out, rc == MAMORI_ECRYPTO ? why : "cannot read the file");
+        return rc;
+    }
+    info_from_header(out, &h);
+    snprintf(out->path, sizeof out->path, "%s", file);
+    out->size = (int64_t)st.st_size;
+    return 0;
+}
+
+/* ---- restore ------------------------------------------------------------- */
+
+/* home must be missing (it is made 0700) or an empty directory. */
+static int restore_home(const char *home, int *made)
+{
+    struct dirent *e;
+    struct stat st;
+    DIR *d;
+    int rc = 0;
+
+    *made = 0;
+    if (mkdir(home, 0700) == 0) {
+        *made = 1;
+        return 0;
+    }
+    if (errno != EEXIST)
+        return errno_rc(errno);
+    if (lstat(home, &st) != 0 || !S_ISDIR(st.st_mode))
+        return MAMORI_EEXIST;
+    if (st.st_uid != geteuid())
+        return MAMORI_EDENIED;
+    d = opendir(home);
+    if (!d)
+        return errno_rc(errno);
+    while ((e = readdir(d)) != NULL)
+        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
+            rc = MAMORI_EEXIST;
+            break;
+        }
+    closedir(d);
+    if (rc == 0 && chmod(home, 0700) != 0)
+        rc = errno_rc(errno);
+    return rc;
+}
+
+int mamori_backup_restore(const char *file, const char *keys_file,
+                          const char *home, const struct mamori_keysrc *src,
+                          struct mamori_backup_info *out)
+{
+    struct mamori_backup_info local;
+    struct mamori_backup_info *info = out ? out : &local;
+    char ktmp[PATH_MAX], dtmp[PATH_MAX], kfin[PATH_MAX], dfin[PATH_MAX];
+    char detail[128];
+    struct backup_header kh, dh;
+    struct backup_manifest mf;
+    uint8_t *kek = NULL;
+    mamori *m = NULL;
+    int rc, made = 0, placed = 0, owned = 0, fd;
+    const char *why = "";
+
+    memset(info, 0, sizeof *info);
+    memset(&mf, 0, sizeof mf);
+    memset(&kh, 0, sizeof kh);
+    memset(&dh, 0, sizeof dh);
+    if (!file || !keys_file || !home || !*home || !src ||
+        strlen(home) >= sizeof m->home)
+        return MAMORI_EINVAL;
+    rc = mamori_library_init();
+    if (rc != 0)
+        return rc;
+    /* Both headers first: same vault, right kinds. */
+    fd = open(keys_file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        problem(info, "cannot open the key backup");
+        return errno_rc(errno);
+    }
+    rc = backup_read_header_fd(fd, &kh, &why);
+    close(fd);
+    if (rc == 0 && kh.kind != BACKUP_KIND_KEYS)
+        rc = MAMORI_EINVAL, why = "--keys is not a key-store backup";
+    if (rc != 0) {
+        problem(info, why);
+        return rc;
+    }
+    fd = open(file, O_RDONLY | O_CLOEXEC);
+    if (fd < 0) {
+        problem(info, "cannot open the backup");
+        return errno_rc(errno);
+    }
+    rc = backup_read_header_fd(fd, &dh, &why);
+    close(fd);
+    if (rc == 0 && dh.kind != BACKUP_KIND_DATA)
+        rc = MAMORI_EINVAL, why = "not a data backup";
+    if (rc == 0 && strcmp(dh.vault_id, kh.vault_id) != 0)
+        rc = MAMORI_EINVAL, why = "the key backup is of another vault";
+    if (rc != 0) {
+        problem(info, why);
+        return rc;
+    }
+    kek = crypto_secret_alloc(CRYPTO_KEY_LEN);
+    if (!kek)
+        return MAMORI_ENOMEM;
+    rc = keys_seal_open(&kh.seal, kh.vault_id, src, kek);
+    if (rc != 0) {
+        problem(info, "the key file or passphrase does not open the key "
+                      "backup");
+        goto out;
+    }
+    rc = restore_home(home, &made);
+    owned = rc == 0; /* from here on, what is in home is ours */
+    if (rc != 0) {
+        problem(info, rc == MAMORI_EEXIST ? "the directory is not empty"
+                                          : "cannot use the directory");
+        goto out;
+    }
+    if ((rc = join(ktmp, sizeof ktmp, home, ".restore-keys.db")) != 0 ||
+        (rc = join(dtmp, sizeof dtmp, home, ".restore-vault.db")) != 0 ||
+        (rc = join(kfin, sizeof kfin, home, "keys.db")) != 0 ||
+        (rc = join(dfin, sizeof dfin, home, "vault.db")) != 0)
+        goto out;
+    {
+        struct key_src ks = {NULL, kek, kh.vault_id, BACKUP_KIND_KEYS};
+        rc = decrypt_to(keys_file, &ks, ktmp, &kh, &mf, info);
+        backup_manifest_release(&mf);
+    }
+    if (rc == 0) {
+        struct key_src ks = {NULL, kek, kh.vault_id, BACKUP_KIND_DATA};
+        rc = decrypt_to(file, &ks, dtmp, &dh, &mf, info);
+    }
+    if (rc != 0)
+        goto out;
+    if (rename(ktmp, kfin) != 0 || rename(dtmp, dfin) != 0) {
+        rc = errno_rc(errno);
+        goto out;
+    }
+    placed = 1;
+    rc = fsync_dir(home);
+    if (rc != 0)
+        goto out;
+    /* Prove it: the restored vault opens with the key, and its log gets
+     * the restore. */
+    rc = mamori_open(home, src, &m);
+    if (rc != 0) {
+        problem(info, "the restored vault does not open");
+        goto out;
+    }
+    /* The key backup may be newer than the log (its audit key evolved
+     * past the log's end): the restored log goes on from its own end. */
+    {
+        struct store_audit_row last;
+        memset(&last, 0, sizeof last);
+        rc = store_audit_last(m->store, &last);
+        store_audit_row_release(&last);
+        if (rc == MAMORI_ENOTFOUND)
+            last.seq = 0, rc = 0;
+        if (rc == 0)
+            rc = keys_audit_rewind(m->keys, (uint64_t)last.seq / AUDIT_EPOCH);
+        if (rc != 0) {
+            problem(info, "the restored key store's audit key");
+            goto out;
+        }
+    }
+    snprintf(detail, sizeof detail,
+             "restored backup of %lld, records %lld, audit %lld",
+             (long long)dh.created, (long long)dh.records,
+             (long long)dh.audit_entries);
+    rc = guard_audit_event(m, SYSTEM_USER, "", OP_BACKUP_RESTORE, "ok", detail);
+    if (rc != 0)
+        problem(info, "the restored vault's log refused the entry");
+out:
+    mamori_close(m);
+    crypto_secret_free(kek);
+    backup_manifest_release(&mf);
+    if (rc != 0 && owned) {
+        /* Leave nothing: what this call wrote goes, and the directory if
+         * it made it. */
+        char p[PATH_MAX];
+        static const char *const names[] = {
+            ".restore-keys.db", ".restore-vault.db", "keys.db",
+            "keys.db-wal",      "keys.db-shm",       "vault.db",
+            "vault.db-wal",     "vault.db-shm",      "keys.db-journal",
+            "vault.db-journal"};
+        for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
+            if (!placed && (strcmp(names[i], "keys.db") == 0 ||
+                            strcmp(names[i], "vault.db") == 0))
+                continue;
+            if (join(p, sizeof p, home, names[i]) == 0)
+                (void)unlink(p);
+        }
+        if (made)
+            (void)rmdir(home);
+    }
+    if (rc == 0 || dh.kind) {
+        info_from_header(info, &dh);
+        snprintf(info->path, sizeof info->path, "%s", file);
+    }
+    return rc;
+}

@@ -1,0 +1,384 @@
+/*
+ * test_csv.c - the streaming CSV reader: RFC 4180 quoting, CRLF, line
+ * numbers of rows spanning lines, every chunk size, BOM and encoding
+ * detection, CP932, and the errors (truncated, malformed, limits, bad
+ * bytes, read failure) with their line and column.
+ */
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <cmocka.h>
+
+#include "mamori.h"
+#include "csvread.h"
+#include "banned.h"
+
+/* An in-memory source handing out at most `step` bytes per read. */
+struct src {
+    const char *data;
+    size_t len, pos, step;
+    int fail_at; /* read number that fails, 0 never */
+    int reads;
+};
+
+static long src_read(void *arg, void *buf, size_t len)
+{
+    struct src *s = arg;
+    size_t n = s->len - s->pos;
+    if (s->fail_at && ++s->reads == s->fail_at)
+        return -1;
+    if (n > len)
+        n = len;
+    if (s->step && n > s->step)
+        n = s->step;
+    memcpy(buf, s->data + s->pos, n);
+    s->pos += n;
+    return (long)n;
+}
+
+/* Reads every row into a printable form: "L<line>:f1|f2|...\n". */
+static int read_all(const char *data, size_t len, size_t step,
+                    enum csv_encoding enc, const struct csv_limits *lim,
+                    char *out, size_t outsize, struct csv_error *err,
+                    enum csv_encoding *found)
+{
+    struct src s = {data, len, 0, step, 0, 0};
+    struct csv_reader *r;
+    struct csv_row row;
+    size_t o = 0;
+    int rc;
+
+    out[0] = '\0';
+    assert_int_equal(csv_reader_new(src_read, &s, enc, lim, &r), 0);
+    while ((rc = csv_reader_next(r, &row)) == 0) {
+        o += (size_t)snprintf(out + o, outsize - o,
+                              "L%llu:", (unsigned long long)row.line);
+        for (size_t i = 0; i < row.n; i++) {
+            assert_int_equal(strlen(row.field[i]), row.len[i]);
+            o += (size_t)snprintf(out + o, outsize - o, "%s%s", i ? "|" : "",
+                                  row.field[i]);
+        }
+        o += (size_t)snprintf(out + o, outsize - o, "\n");
+        assert_true(o < outsize);
+    }
+    if (err)
+        *err = *csv_reader_error(r);
+    if (found)
+        *found = csv_reader_encoding(r);
+    /* Errors are sticky; the end stays the end. */
+    assert_int_equal(csv_reader_next(r, &row), rc);
+    csv_reader_free(r);
+    return rc;
+}
+
+static void test_rfc4180_lines(void **state)
+{
+    static const char in[] = "name,note\r\n"
+                             "a,\"x,y\"\r\n"
+                             "b,\"multi\r\nline\"\r\n"
+                             "\r\n"
+                             "c,\"say \"\"hi\"\"\"\r\n"
+                             " e , \r\n"
+                             ",\n"
+                             "d,last";
+    static const char want[] = "L1:name|note\n"
+                               "L2:a|x,y\n"
+                               "L3:b|multi\r\nline\n"
+                               "L6:c|say \"hi\"\n"
+                               "L7: e | \n"
+                               "L8:|\n"
+                               "L9:d|last\n";
+    static const size_t steps[] = {0, 1, 2, 3, 5, 7, 11};
+    char out[1024];
+    (void)state;
+    for (size_t i = 0; i < sizeof steps / sizeof steps[0]; i++) {
+        enum csv_encoding e;
+        assert_int_equal(read_all(in, strlen(in), steps[i], CSV_ENC_AUTO, NULL,
+                                  out, sizeof out, NULL, &e),
+                         1);
+        assert_string_equal(out, want);
+        assert_int_equal(e, CSV_ENC_UTF8); /* ASCII only */
+    }
+}
+
+static void test_bom_utf8(void **state)
+{
+    static const char in[] = "\xef\xbb\xbfname,kana\n"
+                             "\xe5\xb1\xb1\xe7\x94\xb0,\xef\xbe\x94\xef\xbe"
+                             "\x8f\xef\xbe\x80\xef\xbe\x9e\n";
+    char out[256];
+    enum csv_encoding e;
+    (void)state;
+    for (size_t step = 0; step < 5; step++) {
+        assert_int_equal(read_all(in, strlen(in), step, CSV_ENC_AUTO, NULL, out,
+                                  sizeof out, NULL, &e),
+                         1);
+        assert_string_equal(out, "L1:name|kana\nL2:\xe5\xb1\xb1\xe7\x94\xb0|"
+                                 "\xef\xbe\x94\xef\xbe\x8f\xef\xbe\x80\xef"
+                                 "\xbe\x9e\n");
+        assert_int_equal(e, CSV_ENC_UTF8);
+    }
+    /* Forced UTF-8 drops the BOM too. */
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_UTF8, NULL, out,
+                              sizeof out, NULL, NULL),
+                     1);
+    assert_memory_equal(out, "L1:name|", 8);
+}
+
+static void test_utf8_detected_without_bom(void **state)
+{
+    static const char in[] = "a,b\n\xe9\xab\x99,\xef\xa8\x91\n";
+    char out[256];
+    enum csv_encoding e;
+    (void)state;
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_AUTO, NULL, out,
+                              sizeof out, NULL, &e),
+                     1);
+    assert_int_equal(e, CSV_ENC_UTF8);
+    assert_string_equal(out, "L1:a|b\nL2:\xe9\xab\x99|\xef\xa8\x91\n");
+}
+
+static void test_cp932_detected(void **state)
+{
+    /* ① 髙 﨑 ～ － in CP932, CRLF, a quoted field with a comma. */
+    static const char in[] = "name,note\r\n"
+                             "\xfb\xfc\x96\xec,\"\x87\x40,\x81\x60\"\r\n"
+                             "\xfa\xb1\x8e\x52,\x81\x7c\xb1\r\n";
+    static const char want[] =
+        "L1:name|note\n"
+        "L2:\xe9\xab\x99\xe9\x87\x8e|\xe2\x91\xa0,\xef\xbd\x9e\n"
+        "L3:\xef\xa8\x91\xe5\xb1\xb1|\xef\xbc\x8d\xef\xbd\xb1\n";
+    char out[256];
+    enum csv_encoding e;
+    (void)state;
+    for (size_t step = 0; step < 6; step++) {
+        assert_int_equal(read_all(in, strlen(in), step, CSV_ENC_AUTO, NULL, out,
+                                  sizeof out, NULL, &e),
+                         1);
+        assert_string_equal(out, want);
+        assert_int_equal(e, CSV_ENC_CP932);
+    }
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_CP932, NULL, out,
+                              sizeof out, NULL, &e),
+                     1);
+    assert_string_equal(out, want);
+}
+
+static void test_cp932_late_in_file(void **state)
+{
+    /* 100 kB of ASCII rows, then a CP932 row: detected when it comes. */
+    size_t n = 0, cap = 120000;
+    char *in = malloc(cap), *out = malloc(cap * 2);
+    enum csv_encoding e;
+    struct csv_error err;
+    (void)state;
+    assert_non_null(in);
+    assert_non_null(out);
+    n += (size_t)snprintf(in, cap, "a,b\n");
+    while (n < 100000)
+        n += (size_t)snprintf(in + n, cap - n, "xxxxxxxx,yyyyyyyy\n");
+    memcpy(in + n, "\x8e\x52,\x93\x63\n", 6);
+    n += 6;
+    assert_int_equal(
+        read_all(in, n, 0, CSV_ENC_AUTO, NULL, out, cap * 2, &err, &e), 1);
+    assert_int_equal(e, CSV_ENC_CP932);
+    assert_non_null(strstr(out, "|\xe7\x94\xb0\n"));
+    free(in);
+    free(out);
+}
+
+static void test_wrong_encoding_forced(void **state)
+{
+    static const char in[] = "name,kana\r\n"
+                             "ok,ok\r\n"
+                             "\x8e\x52\x93\x63,x\r\n";
+    char out[256];
+    struct csv_error err;
+    (void)state;
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_UTF8, NULL, out,
+                              sizeof out, &err, NULL),
+                     MAMORI_EINVAL);
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, 1);
+    assert_non_null(strstr(err.what, "UTF-8"));
+    /* Rows before the bad one were delivered. */
+    assert_string_equal(out, "L1:name|kana\nL2:ok|ok\n");
+}
+
+static void test_cp932_invalid_bytes(void **state)
+{
+    static const char in[] = "a,b\r\n\x93\x63,\"x\ny\x81\x20\"\r\n";
+    char out[256];
+    struct csv_error err;
+    (void)state;
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_CP932, NULL, out,
+                              sizeof out, &err, NULL),
+                     MAMORI_EINVAL);
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 2);
+    assert_non_null(strstr(err.what, "CP932"));
+}
+
+static void test_truncated(void **state)
+{
+    static const char in[] = "a,b\nc,d\ne,\"open\nstill open\nand";
+    char out[256];
+    struct csv_error err;
+    (void)state;
+    for (size_t step = 0; step < 4; step++) {
+        assert_int_equal(read_all(in, strlen(in), step, CSV_ENC_AUTO, NULL, out,
+                                  sizeof out, &err, NULL),
+                         MAMORI_EINVAL);
+        assert_int_equal(err.line, 3);
+        assert_int_equal(err.column, 2);
+        assert_non_null(strstr(err.what, "not closed"));
+        assert_string_equal(out, "L1:a|b\nL2:c|d\n");
+    }
+}
+
+static void test_malformed_quotes(void **state)
+{
+    static const char *bad[] = {"a,b\nx,y\"z\n", "a,b\nx,\"y\"z\n",
+                                "a,b\nx,\"y\" \n"};
+    char out[256];
+    struct csv_error err;
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        assert_int_equal(read_all(bad[i], strlen(bad[i]), 0, CSV_ENC_AUTO, NULL,
+                                  out, sizeof out, &err, NULL),
+                         MAMORI_EINVAL);
+        assert_int_equal(err.line, 2);
+        assert_int_equal(err.column, 2);
+        assert_non_null(strstr(err.what, "quot"));
+    }
+}
+
+static void test_limits(void **state)
+{
+    struct csv_limits lim = {10, 3, 20};
+    char out[256];
+    struct csv_error err;
+    (void)state;
+    /* A field of 11 bytes. */
+    assert_int_equal(read_all("a\n12345678901\n", 14, 0, CSV_ENC_AUTO, &lim,
+                              out, sizeof out, &err, NULL),
+                     MAMORI_ETOOBIG);
+    assert_int_equal(err.line, 2);
+    assert_int_equal(err.column, 1);
+    assert_string_equal(err.what, "field too long");
+    /* Exactly at the limit is fine. */
+    assert_int_equal(read_all("1234567890\n", 11, 0, CSV_ENC_AUTO, &lim, out,
+                              sizeof out, &err, NULL),
+                     1);
+    /* Four fields. */
+    assert_int_equal(read_all("a\n\n1,2,3,4\n", 11, 0, CSV_ENC_AUTO, &lim, out,
+                              sizeof out, &err, NULL),
+                     MAMORI_ETOOBIG);
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, 4);
+    /* A row of 21 bytes in 3 fields. */
+    assert_int_equal(read_all("1234567,1234567,1234567\n", 24, 0, CSV_ENC_AUTO,
+                              &lim, out, sizeof out, &err, NULL),
+                     MAMORI_ETOOBIG);
+    assert_string_equal(err.what, "row too long");
+}
+
+static void test_huge_field_bounded(void **state)
+{
+    /* 8 MB in one quoted field with no line end: refused at the limit
+     * without buffering it all. */
+    size_t n = 8u << 20;
+    char *in = malloc(n), out[64];
+    struct csv_error err;
+    (void)state;
+    assert_non_null(in);
+    memset(in, 'x', n);
+    in[0] = '"';
+    assert_int_equal(
+        read_all(in, n, 0, CSV_ENC_AUTO, NULL, out, sizeof out, &err, NULL),
+        MAMORI_ETOOBIG);
+    assert_int_equal(err.line, 1);
+    free(in);
+}
+
+static void test_read_error(void **state)
+{
+    struct src s = {"a,b\nc,d\n", 8, 0, 4, 2, 0};
+    struct csv_reader *r;
+    struct csv_row row;
+    (void)state;
+    assert_int_equal(csv_reader_new(src_read, &s, CSV_ENC_AUTO, NULL, &r), 0);
+    assert_int_equal(csv_reader_next(r, &row), 0);
+    assert_int_equal(csv_reader_next(r, &row), MAMORI_EIO);
+    assert_int_equal(csv_reader_next(r, &row), MAMORI_EIO);
+    csv_reader_free(r);
+    assert_int_equal(csv_reader_new(NULL, &s, CSV_ENC_AUTO, NULL, &r),
+                     MAMORI_EINVAL);
+}
+
+static void test_empty_and_nul(void **state)
+{
+    char out[64];
+    struct csv_error err;
+    (void)state;
+    assert_int_equal(
+        read_all("", 0, 0, CSV_ENC_AUTO, NULL, out, sizeof out, &err, NULL), 1);
+    assert_string_equal(out, "");
+    assert_int_equal(read_all("\r\n\r\n\n", 5, 0, CSV_ENC_AUTO, NULL, out,
+                              sizeof out, &err, NULL),
+                     1);
+    assert_string_equal(out, "");
+    /* A NUL byte passes the reader with its length (the validators refuse
+     * it later). */
+    struct src s = {"a\0b\n", 4, 0, 0, 0, 0};
+    struct csv_reader *r;
+    struct csv_row row;
+    assert_int_equal(csv_reader_new(src_read, &s, CSV_ENC_AUTO, NULL, &r), 0);
+    assert_int_equal(csv_reader_next(r, &row), 0);
+    assert_int_equal(row.n, 1);
+    assert_int_equal(row.len[0], 3);
+    assert_memory_equal(row.field[0], "a\0b", 4);
+    assert_int_equal(csv_reader_next(r, &row), 1);
+    csv_reader_free(r);
+}
+
+static void test_encoding_names(void **state)
+{
+    enum csv_encoding e;
+    (void)state;
+    assert_int_equal(csv_encoding_parse("UTF-8", &e), 0);
+    assert_int_equal(e, CSV_ENC_UTF8);
+    assert_int_equal(csv_encoding_parse("cp932", &e), 0);
+    assert_int_equal(e, CSV_ENC_CP932);
+    assert_int_equal(csv_encoding_parse("auto", &e), 0);
+    assert_int_equal(e, CSV_ENC_AUTO);
+    assert_int_equal(csv_encoding_parse("latin1", &e), -1);
+    assert_int_equal(csv_encoding_parse(NULL, &e), -1);
+    assert_string_equal(csv_encoding_name(CSV_ENC_CP932), "cp932");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_rfc4180_lines),
+        cmocka_unit_test(test_bom_utf8),
+        cmocka_unit_test(test_utf8_detected_without_bom),
+        cmocka_unit_test(test_cp932_detected),
+        cmocka_unit_test(test_cp932_late_in_file),
+        cmocka_unit_test(test_wrong_encoding_forced),
+        cmocka_unit_test(test_cp932_invalid_bytes),
+        cmocka_unit_test(test_truncated),
+        cmocka_unit_test(test_malformed_quotes),
+        cmocka_unit_test(test_limits),
+        cmocka_unit_test(test_huge_field_bounded),
+        cmocka_unit_test(test_read_error),
+        cmocka_unit_test(test_empty_and_nul),
+        cmocka_unit_test(test_encoding_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
