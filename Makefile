@@ -1,6 +1,6 @@
 # mamori - plain Makefile. `make help` lists the targets.
 #
-#   make            build libmamori, mamori, mamori-synth into build/
+#   make            build libmamori, mamori, mamorid, mamori-synth into build/
 #   make check      install missing deps, build, run all tests, run them again
 #                   under ASan+UBSan, replay the fuzz corpora
 #   make run        install missing deps, build, make a demo vault, CLI tour
@@ -39,6 +39,13 @@ LIB_SRC := $(sort $(wildcard lib/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC := $(sort $(wildcard cli/*.c))
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+# mamorid, the HTTPS JSON API server: its own packages, kept off the CLI.
+SRV_PKGS := libmicrohttpd gnutls inih libsystemd
+SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
+SRV_LIBS := $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null)
+SRV_SRC := $(sort $(wildcard server/*.c))
+SRV_OBJ := $(SRV_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/openapi_yaml.o
+SRV_HDR := $(wildcard server/*.h include/*.h lib/*.h)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 PO := $(wildcard po/*.po)
@@ -51,7 +58,8 @@ FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
         format format-check deps deps-ok clean help
 .DELETE_ON_ERROR:
 
-all: $(BUILD)/libmamori.a $(BUILD)/mamori $(BUILD)/mamori-synth $(MO)
+all: $(BUILD)/libmamori.a $(BUILD)/mamori $(BUILD)/mamorid $(BUILD)/mamori-synth \
+     $(MO)
 
 help:
 	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
@@ -66,6 +74,28 @@ $(BUILD)/libmamori.a: $(LIB_OBJ)
 
 $(BUILD)/mamori: $(CLI_OBJ) $(BUILD)/libmamori.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(CLI_OBJ) $(BUILD)/libmamori.a $(LDLIBS)
+
+$(BUILD)/server/%.o: server/%.c $(SRV_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SRV_CFLAGS) -c -o $@ $<
+
+# docs/openapi.yaml, served at /api/v1/openapi.yaml, as a C array (od, awk).
+%/server/openapi_yaml.c: docs/openapi.yaml
+	@mkdir -p $(dir $@)
+	{ echo '#include <stddef.h>'; \
+	  echo 'extern const unsigned char mamorid_openapi_yaml[];'; \
+	  echo 'extern const size_t mamorid_openapi_yaml_len;'; \
+	  echo 'const unsigned char mamorid_openapi_yaml[] = {'; \
+	  od -An -v -tx1 $< | \
+	    awk '{ for (i = 1; i <= NF; i++) printf "0x%s,", $$i; print "" }'; \
+	  echo '0x00};'; \
+	  echo 'const size_t mamorid_openapi_yaml_len ='; \
+	  echo '    sizeof mamorid_openapi_yaml - 1;'; } >$@.tmp
+	mv $@.tmp $@
+
+$(BUILD)/mamorid: $(SRV_OBJ) $(BUILD)/libmamori.a
+	$(CC) $(ALL_CFLAGS) -o $@ $(SRV_OBJ) $(BUILD)/libmamori.a $(SRV_LIBS) \
+	  $(LDLIBS)
 
 $(BUILD)/mamori-synth: tools/synth.c $(BUILD)/libmamori.a
 	@mkdir -p $(dir $@)
@@ -104,12 +134,36 @@ cli-test: all
 
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------
 
-FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -g -O1 -Iinclude -Ilib $(PKG_CFLAGS) \
-               -fsanitize=fuzzer,address,undefined -Wall -Wextra -Werror
+# The library (and the server's request handling, without its main) is
+# compiled once for all targets, instrumented for libFuzzer.
+FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 -Iinclude -Ilib -Iserver \
+               $(PKG_CFLAGS) $(SRV_CFLAGS) -Wall -Wextra -Werror
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
+FUZZ_SRV_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o, \
+                  $(filter-out server/main.c,$(SRV_SRC))) \
+                $(FUZZ_BUILD)/server/openapi_yaml.o
 
-$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(LIB_SRC) $(wildcard lib/*.h include/*.h)
+$(FUZZ_LIB_OBJ) $(filter-out %/openapi_yaml.o,$(FUZZ_SRV_OBJ)): \
+    $(FUZZ_BUILD)/%.o: %.c $(SRV_HDR)
 	@mkdir -p $(dir $@)
-	clang $(FUZZ_CFLAGS) -o $@ $< $(LIB_SRC) $(LDLIBS)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
+	  -c -o $@ $<
+
+$(FUZZ_BUILD)/server/openapi_yaml.o: $(FUZZ_BUILD)/server/openapi_yaml.c
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/libmamori.a: $(FUZZ_LIB_OBJ)
+	@rm -f $@
+	ar rcs $@ $^
+
+$(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libmamori.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	  $(FUZZ_BUILD)/libmamori.a $(LDLIBS)
+
+$(FUZZ_BUILD)/fuzz_http: fuzz/fuzz_http.c $(FUZZ_SRV_OBJ) \
+                         $(FUZZ_BUILD)/libmamori.a
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
+	  $(FUZZ_SRV_OBJ) $(FUZZ_BUILD)/libmamori.a $(SRV_LIBS) $(LDLIBS)
 
 fuzz-replay: $(FUZZ_BIN)
 	@set -e; for f in $(FUZZ_BIN); do n=$${f##*/fuzz_}; \
@@ -136,17 +190,18 @@ bench: deps-ok all $(BUILD)/bench-vault
 install: all
 	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/share/man/man1
 	install -m 0755 $(BUILD)/mamori $(DESTDIR)$(PREFIX)/bin/mamori
+	install -m 0755 $(BUILD)/mamorid $(DESTDIR)$(PREFIX)/bin/mamorid
 	install -m 0644 docs/mamori.1 $(DESTDIR)$(PREFIX)/share/man/man1/mamori.1
 	@for mo in $(MO); do l=$${mo#$(BUILD)/locale/}; \
 	  install -D -m 0644 $$mo $(DESTDIR)$(LOCALEDIR)/$$l; done
 
 format:
 	clang-format -i $(wildcard include/*.h lib/*.[ch] cli/*.[ch] \
-	  tests/unit/*.c fuzz/*.c tools/*.c bench/*.c)
+	  server/*.[ch] tests/unit/*.c fuzz/*.c tools/*.c bench/*.c)
 
 format-check:
 	clang-format --dry-run -Werror $(wildcard include/*.h lib/*.[ch] \
-	  cli/*.[ch] tests/unit/*.c fuzz/*.c tools/*.c bench/*.c)
+	  cli/*.[ch] server/*.[ch] tests/unit/*.c fuzz/*.c tools/*.c bench/*.c)
 
 deps:
 	tools/deps.sh install

@@ -8,7 +8,8 @@ PACKAGES="build-essential pkg-config clang libclang-rt-14-dev gettext locales
 libsodium-dev libssl-dev libsqlite3-dev sqlite3 libutf8proc-dev libjansson-dev
 libcmocka-dev sqlcipher oathtool liboath-dev libcsv-dev binutils bc
 groff-base clang-format libqrencode-dev libcrack2-dev cracklib-runtime
-zbar-tools libzip-dev p7zip-full time"
+zbar-tools libzip-dev p7zip-full time openssl libmicrohttpd-dev
+libgnutls28-dev libinih-dev libsystemd-dev curl jq perl python3"
 
 missing() {
     for p in $PACKAGES; do

@@ -50,7 +50,7 @@ for f in "$file" "$T/keys.mbak"; do
         if grep -q "$needle" "$f"; then die "$needle in clear in $f"; fi
     done
 done
-ls -a "$MAMORI_HOME" | grep -q '^\.backup-tmp' && die "temp dir left behind"
+ls -a "$MAMORI_HOME" | grep '^\.backup-tmp' >/dev/null && die "temp dir left behind"
 
 ok backup verify "$file"
 contains "$OUT" "ok: $records records"
@@ -161,7 +161,7 @@ export MAMORI_TEST_BACKUP_DELAY_MS=40
 setsid "$MAMORI" backup create --out "$kb" >/dev/null 2>&1 </dev/null &
 pid=$!
 for _ in $(seq 1 300); do
-    ls -a "$MAMORI_HOME" | grep -q '^\.backup-tmp' && break
+    ls -a "$MAMORI_HOME" | grep '^\.backup-tmp' >/dev/null && break
     sleep 0.02
 done
 sleep 0.3
@@ -179,7 +179,7 @@ login op1 "$OP_PW"
 ok record get people "${ids[0]}"
 login admin "$ADMIN_PW"
 ok backup create --out "$kb"
-ls -a "$MAMORI_HOME" | grep -q '^\.backup-tmp' && die "debris after the next backup"
+ls -a "$MAMORI_HOME" | grep '^\.backup-tmp' >/dev/null && die "debris after the next backup"
 [ "$(ls -a "$kb" | grep -c '\.tmp$')" -eq 0 ] || die "temp output left"
 
 # ---- the timer: the key holder, without a session ------------------------

@@ -36,7 +36,7 @@ export MAMORI_HOME="$T/vault2"
 PASS='correct horse battery staple 2026'
 ok_in "$PASS
 $ADMIN_PW" init --passphrase --admin admin
-ls "$MAMORI_HOME" | grep -q . || die "no vault"
+ls "$MAMORI_HOME" | grep . >/dev/null || die "no vault"
 as admin2
 ok_in "$PASS
 $ADMIN_PW" login --user admin

@@ -1,0 +1,220 @@
+/*
+ * mamorid.h - the server's internal interfaces.
+ *
+ * mamorid is a thin front end: the library (include/mamori.h) does the
+ * security work (sessions, roles, audit). The server turns HTTP requests
+ * into library calls and the results into JSON. The request path is split
+ * so that it runs without a network (the fuzz target):
+ *
+ *   mhd.c       libmicrohttpd glue: bodies, headers, responses
+ *   http.c      srv_handle(): auth, CSRF, errors, JSON bodies, languages
+ *   routes.c    the route table and one handler per route
+ *   ratelimit.c token buckets for logins
+ *   config.c    flags and the INI file
+ *   main.c      start-up: unseal, listen, drop privileges, signals
+ */
+#ifndef MAMORID_H
+#define MAMORID_H
+
+#include <locale.h>
+#include <pthread.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "mamori.h"
+
+#define SRV_BODY_MAX (1024 * 1024) /* JSON bodies */
+#define SRV_URI_MAX 8192
+#define SRV_REQID_LEN 32 /* hex of 16 random bytes */
+#define SRV_CSRF_LEN 43  /* base64url of HMAC-SHA-256 */
+
+/* ---- rate limits (ratelimit.c) ------------------------------------------ */
+
+struct rl_bucket {
+    char key[80];
+    double tokens;
+    double last; /* monotonic seconds */
+};
+
+struct ratelimit {
+    pthread_mutex_t lock;
+    double per_minute; /* refill rate and burst */
+    size_t n, cap;
+    struct rl_bucket *b;
+};
+
+int ratelimit_init(struct ratelimit *r, double per_minute, size_t cap);
+void ratelimit_release(struct ratelimit *r);
+/* Takes a token for key at time now (seconds). 0 if allowed; else the
+ * seconds to wait (>= 1). per_minute 0 disables the limit. */
+int ratelimit_take(struct ratelimit *r, const char *key, double now);
+
+/* ---- the server ---------------------------------------------------------- */
+
+struct srv {
+    mamori *m;      /* the unsealed vault; NULL in some fuzz runs */
+    int tls;        /* serving HTTPS: Secure cookies, HSTS */
+    int test_hooks; /* MAMORI_TEST_HOOKS=1 */
+    uint8_t csrf_key[32];
+    locale_t loc_ja, loc_en;
+    struct ratelimit rl_ip, rl_user, rl_challenge;
+    const char *openapi; /* the embedded docs/openapi.yaml */
+    size_t openapi_len;
+};
+
+int srv_init(struct srv *S, mamori *m, int tls, double login_per_ip,
+             double login_per_user);
+void srv_release(struct srv *S);
+
+/* One request, independent of the HTTP library. */
+struct srv_req {
+    const char *method;
+    const char *uri; /* raw request target: path and query, not decoded */
+    const char *content_type;
+    const char *authorization;
+    const char *cookie;
+    const char *csrf; /* X-CSRF-Token */
+    const char *accept_language;
+    const char *address; /* client IP, text */
+    const char *request_id;
+    const char *body;
+    size_t body_len;
+    int body_too_big; /* the body was over SRV_BODY_MAX (not kept) */
+};
+
+/* What to send back. body is malloc'ed (or NULL), freed with
+ * srv_resp_release (wiped first: it may hold personal data). */
+struct srv_resp {
+    int status;
+    char *body;
+    size_t body_len;
+    const char *content_type;
+    char set_cookie[160];
+    int retry_after; /* seconds, 0 for none */
+    char allow[64];  /* Allow header of a 405, or "" */
+    int alert;       /* an audit write failed: log at LOG_ALERT */
+};
+
+void srv_resp_release(struct srv_resp *rs);
+
+/* Handles one request: always fills rs (status, body). */
+void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
+
+/* ---- routes (routes.c) --------------------------------------------------- */
+
+struct ctx; /* one request being handled (http.c) */
+
+enum route_flags {
+    ROUTE_SESSION = 1 << 0, /* needs a session */
+    ROUTE_JSON = 1 << 1,    /* takes a JSON object body */
+    ROUTE_VAULT = 1 << 2,   /* needs the vault (no session) */
+};
+
+struct route {
+    const char *method;
+    const char *pattern; /* "/api/v1/datasets/{ds}/records/{id}" */
+    void (*handler)(struct ctx *c);
+    unsigned flags;
+};
+
+extern const struct route srv_routes[];
+extern const size_t srv_nroutes;
+
+/* Prints "METHOD /pattern" lines (mamorid --routes). */
+void srv_routes_print(void);
+
+/* ---- what handlers use (http.c) ----------------------------------------- */
+
+#define SRV_MAX_PARAMS 2
+
+struct ctx {
+    struct srv *S;
+    const struct srv_req *rq;
+    struct srv_resp *rs;
+    const struct route *route;
+    char path[SRV_URI_MAX];       /* decoded only per segment, for matching */
+    char *params[SRV_MAX_PARAMS]; /* decoded path parameters */
+    size_t nparams;
+    const char *query; /* raw query string (after '?'), or "" */
+    json_t *json;      /* the parsed body (ROUTE_JSON) */
+    mamori_sess *s;    /* the session (ROUTE_SESSION) */
+    char token[MAMORI_TOKEN_LEN + 1];
+    int via_cookie;
+    int ja; /* messages in Japanese */
+    struct mamori_client client;
+};
+
+/* Sets rs to the error for a MAMORI_E* code; detail (may be NULL) is
+ * technical English naming the problem, never a value. With a session,
+ * mamori_errdetail() is used when detail is NULL. */
+void srv_fail(struct ctx *c, int err, const char *detail);
+/* An error of the server's own: status, machine code, the library error
+ * whose message fits, and a detail. */
+void srv_fail_code(struct ctx *c, int status, const char *code, int err,
+                   const char *detail);
+/* Sends j (consumed; NULL is a 500) as the JSON body with status. */
+void srv_json(struct ctx *c, int status, json_t *j);
+/* A JSON string, with bytes that are not UTF-8 replaced. */
+json_t *srv_json_str(const char *s);
+json_t *srv_json_time(int64_t t);
+/* Query parameters: the decoded value of name (first one), or NULL.
+ * Returns 0, or MAMORI_EINVAL on bad escapes. The caller frees *out. */
+int srv_query_get(const char *query, const char *name, char **out);
+/* Every query parameter decoded, in order; free with srv_query_free. */
+int srv_query_all(const char *query, char ***names, char ***values, size_t *n);
+void srv_query_free(char **names, char **values, size_t n);
+/* Percent-decodes src (len bytes) into a new string; '+' as space when
+ * plus_space. MAMORI_EINVAL on a bad escape or a decoded NUL. */
+int srv_pct_decode(const char *src, size_t len, int plus_space, char **out);
+
+/* Validators for path parameters. */
+int srv_dataset_name_ok(const char *s);
+int srv_uuid_ok(const char *s);
+
+/* The stable machine name of a MAMORI_E* code and its HTTP status. */
+const char *srv_error_name(int err);
+int srv_error_status(int err);
+
+/* Derives the CSRF token of a session token (base64url, NUL-terminated
+ * into out of SRV_CSRF_LEN + 1 bytes). */
+void srv_csrf(const struct srv *S, const char *token, char *out);
+
+/* Monotonic seconds. */
+double srv_now(void);
+
+/* ---- mhd.c --------------------------------------------------------------- */
+
+struct MHD_Daemon;
+struct mhd_opts {
+    int listen_fd;
+    unsigned threads;
+    const char *cert_pem, *key_pem; /* NULL: plain HTTP */
+};
+/* Starts libmicrohttpd on an already bound listening socket. */
+struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o);
+/* Stops accepting, waits (at most timeout_s) for requests in flight,
+ * stops the daemon. */
+void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s);
+
+/* ---- config.c ------------------------------------------------------------ */
+
+struct srv_config {
+    char *home;
+    char *listen;
+    char *tls_cert, *tls_key;
+    char *key_file;
+    char *user;
+    unsigned threads;
+    double login_per_ip, login_per_user;
+    int routes; /* --routes: print the table and exit */
+    int help;
+};
+
+/* Parses argv (and the INI file of --config, flags overriding it).
+ * 0, or 2 after printing a message (usage). */
+int srv_config_load(struct srv_config *cfg, int argc, char **argv);
+void srv_config_release(struct srv_config *cfg);
+
+#endif

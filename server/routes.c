@@ -1,0 +1,687 @@
+/*
+ * routes.c - the route table of mamorid (the one place that lists the API;
+ * docs/openapi.yaml describes exactly these) and a handler per route.
+ * Handlers get validated path parameters, the parsed JSON body and the
+ * session from http.c, call the library once or twice, and answer JSON in
+ * the shapes of the CLI's --json output.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <openssl/crypto.h>
+
+#include "mamorid.h"
+#include "banned.h"
+
+#define AUDIT_LAST_DEFAULT 100
+#define AUDIT_LAST_MAX 10000
+#define KV_MAX 256
+
+/* ---- helpers ------------------------------------------------------------- */
+
+static int ds_param(struct ctx *c, const char **ds)
+{
+    if (c->nparams < 1 || !srv_dataset_name_ok(c->params[0])) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "path: not a dataset name");
+        return -1;
+    }
+    *ds = c->params[0];
+    return 0;
+}
+
+static int id_param(struct ctx *c, const char **id)
+{
+    if (c->nparams < 2 || !srv_uuid_ok(c->params[1])) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "path: the record id is not a UUID");
+        return -1;
+    }
+    *id = c->params[1];
+    return 0;
+}
+
+static json_t *needs_json(unsigned needs)
+{
+    json_t *a = json_array();
+
+    if (!a)
+        return NULL;
+    if ((needs & MAMORI_NEED_PASSWD) &&
+        json_array_append_new(a, json_string("password")))
+        goto fail;
+    if ((needs & MAMORI_NEED_MFA) &&
+        json_array_append_new(a, json_string("mfa")))
+        goto fail;
+    return a;
+fail:
+    json_decref(a);
+    return NULL;
+}
+
+static json_t *record_json(const struct mamori_record *r)
+{
+    json_t *o = json_object();
+    char id[MAMORI_ID_LEN + 1];
+    size_t i;
+
+    memcpy(id, r->id, sizeof id);
+    id[MAMORI_ID_LEN] = '\0';
+    if (!o || json_object_set_new(o, "id", srv_json_str(id)) ||
+        json_object_set_new(o, "version", json_integer(r->version)) ||
+        json_object_set_new(o, "masked", json_boolean(r->masked)))
+        goto fail;
+    for (i = 0; i < r->n; i++) {
+        const char *name = r->fields[i].name ? r->fields[i].name : "";
+        char key[80];
+
+        /* As the CLI: a field called "id" does not hide the record's. */
+        if (json_object_get(o, name)) {
+            snprintf(key, sizeof key, "field:%s", name);
+            name = key;
+        }
+        if (json_object_set_new(o, name, srv_json_str(r->fields[i].value)))
+            goto fail;
+    }
+    return o;
+fail:
+    json_decref(o);
+    return NULL;
+}
+
+/* The body {FIELD: VALUE, ...} as kv pairs pointing into c->json. */
+static int body_kv(struct ctx *c, struct mamori_kv **out, size_t *n)
+{
+    size_t cnt = json_object_size(c->json), i = 0;
+    struct mamori_kv *kv;
+    const char *key;
+    json_t *v;
+
+    *out = NULL;
+    *n = 0;
+    if (cnt == 0) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "the body names no field");
+        return -1;
+    }
+    if (cnt > KV_MAX) {
+        srv_fail_code(c, 413, "too_big", MAMORI_ETOOBIG,
+                      "the body names too many fields");
+        return -1;
+    }
+    kv = calloc(cnt, sizeof *kv);
+    if (!kv) {
+        srv_fail(c, MAMORI_ENOMEM, NULL);
+        return -1;
+    }
+    json_object_foreach(c->json, key, v)
+    {
+        if (!json_is_string(v) ||
+            strlen(json_string_value(v)) != json_string_length(v)) {
+            free(kv);
+            srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                          "every field value must be a string without NUL");
+            return -1;
+        }
+        kv[i].name = key;
+        kv[i].value = json_string_value(v);
+        i++;
+    }
+    *out = kv;
+    *n = i;
+    return 0;
+}
+
+/* Wipes the string values of a parsed body (passwords, personal data)
+ * before it is freed. */
+static void wipe_json(json_t *j)
+{
+    const char *key;
+    json_t *v;
+    size_t i;
+
+    if (json_is_string(j)) {
+        OPENSSL_cleanse((char *)json_string_value(j), json_string_length(j));
+    } else if (json_is_object(j)) {
+        json_object_foreach(j, key, v) wipe_json(v);
+    } else if (json_is_array(j)) {
+        json_array_foreach(j, i, v) wipe_json(v);
+    }
+}
+
+static int hex_decode(const char *hex, uint8_t *out, size_t n)
+{
+    size_t i;
+
+    if (!hex || strlen(hex) != 2 * n)
+        return -1;
+    for (i = 0; i < n; i++) {
+        unsigned v = 0;
+        int k;
+
+        for (k = 0; k < 2; k++) {
+            char ch = hex[2 * i + (size_t)k];
+
+            v <<= 4;
+            if (ch >= '0' && ch <= '9')
+                v |= (unsigned)(ch - '0');
+            else if (ch >= 'a' && ch <= 'f')
+                v |= (unsigned)(ch - 'a' + 10);
+            else if (ch >= 'A' && ch <= 'F')
+                v |= (unsigned)(ch - 'A' + 10);
+            else
+                return -1;
+        }
+        out[i] = (uint8_t)v;
+    }
+    return 0;
+}
+
+static const char *opt_str(json_t *o, const char *k, int *bad)
+{
+    json_t *v = json_object_get(o, k);
+
+    if (!v || json_is_null(v))
+        return NULL;
+    if (!json_is_string(v) ||
+        strlen(json_string_value(v)) != json_string_length(v)) {
+        *bad = 1;
+        return NULL;
+    }
+    return json_string_value(v);
+}
+
+/* ---- handlers ------------------------------------------------------------ */
+
+static void h_healthz(struct ctx *c)
+{
+    srv_resp_release(c->rs);
+    c->rs->status = 200;
+    c->rs->content_type = "text/plain; charset=utf-8";
+    c->rs->body = strdup("ok\n");
+    c->rs->body_len = c->rs->body ? 3 : 0;
+    if (!c->rs->body)
+        c->rs->status = 500;
+}
+
+static void h_openapi(struct ctx *c)
+{
+    struct srv_resp *rs = c->rs;
+
+    srv_resp_release(rs);
+    rs->status = 200;
+    rs->content_type = "application/yaml; charset=utf-8";
+    rs->body = malloc(c->S->openapi_len + 1);
+    if (!rs->body) {
+        rs->status = 500;
+        return;
+    }
+    if (c->S->openapi_len)
+        memcpy(rs->body, c->S->openapi, c->S->openapi_len);
+    rs->body_len = c->S->openapi_len;
+}
+
+static void h_challenge(struct ctx *c)
+{
+    char ch[MAMORI_CHALLENGE_LEN + 1], key[80];
+    int rc, wait;
+
+    snprintf(key, sizeof key, "ip:%s", c->rq->address ? c->rq->address : "");
+    wait = ratelimit_take(&c->S->rl_challenge, key, srv_now());
+    if (wait) {
+        c->rs->retry_after = wait;
+        srv_fail_code(c, 429, "rate_limited", MAMORI_EDENIED,
+                      "too many challenges: try again later");
+        return;
+    }
+    rc = mamori_device_challenge(c->S->m, ch, sizeof ch);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    ch[MAMORI_CHALLENGE_LEN] = '\0';
+    srv_json(c, 200, json_pack("{s:s}", "challenge", ch));
+}
+
+static void h_login(struct ctx *c)
+{
+    struct mamori_login_req req;
+    uint8_t pk[MAMORI_DEVICE_PK_LEN], sig[MAMORI_DEVICE_SIG_LEN];
+    char token[MAMORI_TOKEN_LEN + 1], csrf[SRV_CSRF_LEN + 1], key[80];
+    mamori_sess *s = NULL;
+    json_t *dev;
+    int bad = 0, rc, wait;
+    const char *password;
+
+    memset(&req, 0, sizeof req);
+    memset(token, 0, sizeof token);
+    memset(csrf, 0, sizeof csrf);
+    req.user = opt_str(c->json, "user", &bad);
+    password = opt_str(c->json, "password", &bad);
+    req.otp = opt_str(c->json, "otp", &bad);
+    if (bad || !req.user || !password || !*req.user) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "\"user\" and \"password\" are required strings");
+        goto out;
+    }
+    /* Rate limits first, so that a flood costs no password hashing. */
+    snprintf(key, sizeof key, "ip:%s", c->rq->address ? c->rq->address : "");
+    wait = ratelimit_take(&c->S->rl_ip, key, srv_now());
+    if (!wait) {
+        snprintf(key, sizeof key, "user:%.64s", req.user);
+        wait = ratelimit_take(&c->S->rl_user, key, srv_now());
+    }
+    if (wait) {
+        c->rs->retry_after = wait;
+        srv_fail_code(c, 429, "rate_limited", MAMORI_EDENIED,
+                      "too many login attempts: try again later");
+        goto out;
+    }
+    req.password = password;
+    req.password_len = strlen(password);
+    dev = json_object_get(c->json, "device");
+    if (dev && !json_is_null(dev)) {
+        const char *pkh, *sigh, *chal;
+
+        if (!json_is_object(dev)) {
+            srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                          "\"device\" must be an object");
+            goto out;
+        }
+        pkh = opt_str(dev, "public_key", &bad);
+        chal = opt_str(dev, "challenge", &bad);
+        sigh = opt_str(dev, "signature", &bad);
+        if (bad || hex_decode(pkh, pk, sizeof pk) ||
+            hex_decode(sigh, sig, sizeof sig) || !chal) {
+            srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                          "device: public_key (64 hex digits), challenge and "
+                          "signature (128 hex digits) are required");
+            goto out;
+        }
+        req.device_pk = pk;
+        req.challenge = chal;
+        req.signature = sig;
+    }
+    rc = mamori_login_ex(c->S->m, &req, &c->client, token, sizeof token);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        goto out;
+    }
+    token[MAMORI_TOKEN_LEN] = '\0';
+    rc = mamori_session_open(c->S->m, token, &c->client, &s);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        goto out;
+    }
+    srv_csrf(c->S, token, csrf);
+    snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
+             "mamori_session=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
+             c->S->tls ? "; Secure" : "");
+    srv_json(c, 200,
+             json_pack("{s:s, s:s, s:o, s:o, s:o}", "token", token, "csrf",
+                       csrf, "user", srv_json_str(mamori_session_user(s)),
+                       "role", srv_json_str(mamori_session_role(s)), "needs",
+                       needs_json(mamori_session_needs(s))));
+out:
+    if (s)
+        mamori_session_close(s);
+    OPENSSL_cleanse(token, sizeof token);
+    OPENSSL_cleanse(csrf, sizeof csrf);
+    OPENSSL_cleanse(&req, sizeof req);
+    wipe_json(c->json);
+}
+
+static void h_whoami(struct ctx *c)
+{
+    char csrf[SRV_CSRF_LEN + 1];
+
+    srv_csrf(c->S, c->token, csrf);
+    srv_json(c, 200,
+             json_pack("{s:o, s:o, s:o, s:s}", "user",
+                       srv_json_str(mamori_session_user(c->s)), "role",
+                       srv_json_str(mamori_session_role(c->s)), "needs",
+                       needs_json(mamori_session_needs(c->s)), "csrf", csrf));
+    OPENSSL_cleanse(csrf, sizeof csrf);
+}
+
+static void h_logout(struct ctx *c)
+{
+    int rc = mamori_logout(c->s);
+
+    c->s = NULL; /* freed by mamori_logout, also on failure */
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
+             "mamori_session=; HttpOnly; SameSite=Strict; Path=/; "
+             "Max-Age=0%s",
+             c->S->tls ? "; Secure" : "");
+    srv_json(c, 200, json_pack("{s:b}", "ok", 1));
+}
+
+static json_t *dataset_json(const struct mamori_dataset_info *d)
+{
+    json_t *o = json_object(), *fa = json_array();
+    size_t k;
+
+    if (!o || !fa)
+        goto fail;
+    for (k = 0; k < d->nfields; k++) {
+        json_t *f = json_object();
+
+        if (!f || json_array_append_new(fa, f) ||
+            json_object_set_new(f, "name", srv_json_str(d->fields[k].name)) ||
+            json_object_set_new(f, "type", srv_json_str(d->fields[k].type)) ||
+            json_object_set_new(f, "searchable",
+                                json_boolean(d->fields[k].searchable)) ||
+            json_object_set_new(f, "key", json_boolean(d->fields[k].key)))
+            goto fail;
+    }
+    if (json_object_set_new(o, "name", srv_json_str(d->name)) ||
+        json_object_set_new(o, "client", srv_json_str(d->client)) ||
+        json_object_set_new(o, "purpose", srv_json_str(d->purpose)) ||
+        json_object_set_new(o, "state", srv_json_str(d->state)) ||
+        json_object_set_new(o, "ends",
+                            d->ends[0] ? srv_json_str(d->ends) : json_null()) ||
+        json_object_set_new(o, "created", srv_json_time(d->created)) ||
+        json_object_set_new(o, "records", json_integer(d->records)) ||
+        json_object_set_new(o, "require_reason",
+                            json_boolean(d->require_reason)) ||
+        json_object_set(o, "fields", fa))
+        goto fail;
+    json_decref(fa);
+    return o;
+fail:
+    json_decref(fa);
+    json_decref(o);
+    return NULL;
+}
+
+static void h_datasets(struct ctx *c)
+{
+    struct mamori_dataset_info *list = NULL;
+    size_t n = 0, i;
+    json_t *arr;
+    int rc = mamori_dataset_list(c->s, &list, &n);
+
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    arr = json_array();
+    for (i = 0; arr && i < n; i++) {
+        json_t *o = dataset_json(&list[i]);
+
+        if (!o || json_array_append_new(arr, o)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    mamori_dataset_list_free(list, n);
+    srv_json(c, 200, arr);
+}
+
+static void h_search(struct ctx *c)
+{
+    struct mamori_record **rs = NULL;
+    char **names = NULL, **values = NULL;
+    size_t nq = 0, n = 0, i;
+    const char *ds;
+    json_t *arr;
+    int rc;
+
+    if (ds_param(c, &ds))
+        return;
+    rc = srv_query_all(c->query, &names, &values, &nq);
+    if (rc) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "query: bad percent-encoding or too many parameters");
+        return;
+    }
+    if (nq != 1 || !names[0][0]) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "search takes exactly one FIELD=VALUE query parameter");
+        goto out;
+    }
+    rc = mamori_record_search(c->s, ds, names[0], values[0], &rs, &n);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        goto out;
+    }
+    arr = json_array();
+    for (i = 0; arr && i < n; i++) {
+        json_t *o = record_json(rs[i]);
+
+        if (!o || json_array_append_new(arr, o)) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    mamori_record_array_free(rs, n);
+    if (arr) {
+        json_incref(arr);
+        srv_json(c, 200, arr);
+        wipe_json(arr);
+        json_decref(arr);
+    } else {
+        srv_fail(c, MAMORI_ENOMEM, NULL);
+    }
+out:
+    srv_query_free(names, values, nq);
+}
+
+static void h_record_get(struct ctx *c)
+{
+    struct mamori_record *r = NULL;
+    const char *ds, *id;
+    json_t *o;
+    int rc;
+
+    if (ds_param(c, &ds) || id_param(c, &id))
+        return;
+    rc = mamori_record_get(c->s, ds, id, &r);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    o = record_json(r);
+    mamori_record_free(r);
+    if (!o) {
+        srv_fail(c, MAMORI_ENOMEM, NULL);
+        return;
+    }
+    json_incref(o);
+    srv_json(c, 200, o);
+    wipe_json(o);
+    json_decref(o);
+}
+
+static void h_record_add(struct ctx *c)
+{
+    struct mamori_kv *kv = NULL;
+    char id[MAMORI_ID_LEN + 1];
+    const char *ds;
+    size_t n;
+    int rc;
+
+    if (ds_param(c, &ds) || body_kv(c, &kv, &n))
+        goto out;
+    memset(id, 0, sizeof id);
+    rc = mamori_record_add(c->s, ds, kv, n, id, sizeof id);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        goto out;
+    }
+    id[MAMORI_ID_LEN] = '\0';
+    srv_json(c, 201, json_pack("{s:s}", "id", id));
+out:
+    free(kv);
+    wipe_json(c->json);
+}
+
+static void h_record_update(struct ctx *c)
+{
+    struct mamori_kv *kv = NULL;
+    const char *ds, *id;
+    size_t n;
+    int rc;
+
+    if (ds_param(c, &ds) || id_param(c, &id) || body_kv(c, &kv, &n))
+        goto out;
+    rc = mamori_record_update(c->s, ds, id, kv, n);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        goto out;
+    }
+    srv_json(c, 200, json_pack("{s:s, s:b}", "id", id, "updated", 1));
+out:
+    free(kv);
+    wipe_json(c->json);
+}
+
+static void h_record_delete(struct ctx *c)
+{
+    const char *ds, *id;
+    int rc;
+
+    if (ds_param(c, &ds) || id_param(c, &id))
+        return;
+    rc = mamori_record_delete(c->s, ds, id);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    srv_json(c, 200, json_pack("{s:s, s:b}", "id", id, "deleted", 1));
+}
+
+static json_t *ids_json(const char *ids)
+{
+    json_t *arr = json_array();
+    const char *p = ids;
+
+    while (arr && p && *p) {
+        const char *comma = strchr(p, ',');
+        size_t len = comma ? (size_t)(comma - p) : strlen(p);
+
+        if (len && json_array_append_new(arr, json_stringn(p, len))) {
+            json_decref(arr);
+            return NULL;
+        }
+        p = comma ? comma + 1 : NULL;
+    }
+    return arr;
+}
+
+static void h_audit(struct ctx *c)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0, i, last = AUDIT_LAST_DEFAULT;
+    char *v = NULL;
+    json_t *arr;
+    int rc;
+
+    rc = srv_query_get(c->query, "last", &v);
+    if (rc == 0 && v) {
+        char *end;
+        long long x;
+
+        errno = 0;
+        x = strtoll(v, &end, 10);
+        if (errno || end == v || *end || x < 1 || x > AUDIT_LAST_MAX)
+            rc = MAMORI_EINVAL;
+        else
+            last = (size_t)x;
+    }
+    free(v);
+    if (rc) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "query: last must be a number from 1 to 10000");
+        return;
+    }
+    rc = mamori_audit_show(c->s, last, &e, &n);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    arr = json_array();
+    for (i = 0; arr && i < n; i++) {
+        json_t *o = json_object();
+
+        if (!o || json_array_append_new(arr, o) ||
+            json_object_set_new(o, "seq", json_integer(e[i].seq)) ||
+            json_object_set_new(o, "time", srv_json_time(e[i].time)) ||
+            json_object_set_new(o, "user", srv_json_str(e[i].user)) ||
+            json_object_set_new(o, "device", srv_json_str(e[i].device)) ||
+            json_object_set_new(o, "action", srv_json_str(e[i].action)) ||
+            json_object_set_new(o, "dataset", srv_json_str(e[i].dataset)) ||
+            json_object_set_new(o, "outcome", srv_json_str(e[i].outcome)) ||
+            json_object_set_new(o, "detail", srv_json_str(e[i].detail)) ||
+            json_object_set_new(o, "count", json_integer(e[i].count)) ||
+            json_object_set_new(o, "record_ids", ids_json(e[i].record_ids))) {
+            json_decref(arr);
+            arr = NULL;
+        }
+    }
+    mamori_audit_entries_free(e, n);
+    srv_json(c, 200, arr);
+}
+
+static void h_audit_verify(struct ctx *c)
+{
+    struct mamori_verify_result res;
+    int rc;
+
+    memset(&res, 0, sizeof res);
+    rc = mamori_audit_verify(c->s, NULL, 0, &res);
+    res.problem[sizeof res.problem - 1] = '\0';
+    if (rc == MAMORI_ETAMPER) {
+        char detail[sizeof res.problem + 32];
+
+        if (res.problem[0])
+            snprintf(detail, sizeof detail, "%s", res.problem);
+        else
+            snprintf(detail, sizeof detail, "entry %lld",
+                     (long long)res.first_bad);
+        srv_fail(c, rc, detail);
+        return;
+    }
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    srv_json(
+        c, 200,
+        json_pack("{s:b, s:I}", "ok", 1, "entries", (json_int_t)res.entries));
+}
+
+/* ---- the table ----------------------------------------------------------- */
+
+#define DS "/api/v1/datasets/{ds}/records"
+const struct route srv_routes[] = {
+    {"GET", "/healthz", h_healthz, 0},
+    {"GET", "/api/v1/openapi.yaml", h_openapi, 0},
+    {"GET", "/api/v1/session/challenge", h_challenge, ROUTE_VAULT},
+    {"POST", "/api/v1/session", h_login, ROUTE_VAULT | ROUTE_JSON},
+    {"GET", "/api/v1/session", h_whoami, ROUTE_SESSION},
+    {"DELETE", "/api/v1/session", h_logout, ROUTE_SESSION},
+    {"GET", "/api/v1/datasets", h_datasets, ROUTE_SESSION},
+    {"GET", DS, h_search, ROUTE_SESSION},
+    {"POST", DS, h_record_add, ROUTE_SESSION | ROUTE_JSON},
+    {"GET", DS "/{id}", h_record_get, ROUTE_SESSION},
+    {"PATCH", DS "/{id}", h_record_update, ROUTE_SESSION | ROUTE_JSON},
+    {"DELETE", DS "/{id}", h_record_delete, ROUTE_SESSION},
+    {"GET", "/api/v1/audit", h_audit, ROUTE_SESSION},
+    {"GET", "/api/v1/audit/verify", h_audit_verify, ROUTE_SESSION},
+};
+const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
+
+void srv_routes_print(void)
+{
+    size_t i;
+
+    for (i = 0; i < srv_nroutes; i++)
+        printf("%s %s\n", srv_routes[i].method, srv_routes[i].pattern);
+}

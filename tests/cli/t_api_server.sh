@@ -1,0 +1,596 @@
+# mamorid end to end with the real curl over TLS: start-up refusals, TLS
+# versions, security headers, login with password + TOTP + device proof,
+# every route of the first slice with each role's refusals, malformed,
+# oversized and mistyped bodies, CSRF on cookie sessions, languages,
+# fail-closed (503), rate limits, logout, expiry, the route list against
+# docs/openapi.yaml, and a clean exit on SIGTERM.
+. "$ROOT/tests/cli/lib.sh"
+MAMORID=${MAMORID:-$(dirname "$MAMORI")/mamorid}
+VIEW_PW='Mi-Ru#Dake-8841'
+DEVKEY="$HOME/.config/mamori/device.key"
+SRV=
+trap 'if [ -n "$SRV" ]; then kill -9 "$SRV" 2>/dev/null || true; fi;
+      rm -f "$T/dev.der" "$T/dev.pem"' EXIT
+
+# ---- the route table and the OpenAPI document, both ways -----------------
+"$MAMORID" --routes | sort >"$T/routes"
+awk '/^  \/[^ ]*:$/ { p = substr($1, 1, length($1) - 1) }
+     /^    (get|post|patch|put|delete):$/ && p != "" {
+        m = toupper(substr($1, 1, length($1) - 1)); print m " " p }' \
+    "$ROOT/docs/openapi.yaml" | sort >"$T/spec"
+[ -s "$T/routes" ] || die "mamorid --routes printed nothing"
+diff "$T/routes" "$T/spec" >"$T/diff" || die "routes differ from openapi.yaml: $(cat "$T/diff")"
+[ "$(wc -l <"$T/routes")" -eq 14 ] || die "expected 14 routes"
+
+# ---- a vault with four roles and a record ---------------------------------
+new_vault
+as admin
+ok_in "$INIT_PW" user add view1 --role viewer
+ok dataset grant people view1
+first_login view1 "$VIEW_PW"
+as op1
+ok record add people name='山田 太郎' kana='ヤマダ タロウ' phone='090-1111-2222' \
+    mynumber=123456789018
+ID1=$OUT
+VID=$(sqlite3 "$MAMORI_HOME/vault.db" "SELECT value FROM meta WHERE key='vault_id'")
+[[ "$VID" =~ ^[0-9a-f-]{36}$ ]] || die "no vault id"
+count() { sqlite3 "$MAMORI_HOME/vault.db" 'SELECT count(*) FROM records'; }
+
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$T/key.pem" -out "$T/cert.pem" -days 2 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+RUNAS=()
+if [ "$(id -u)" -eq 0 ]; then
+    # As root mamorid must be told whom to become; that user then owns the
+    # vault files (the key file is read before the switch).
+    RUNAS=(--user nobody)
+    chown -R nobody: "$MAMORI_HOME"
+    chmod 711 "$T"
+fi
+
+# ---- refusals at start ------------------------------------------------------
+set +e
+"$MAMORID" --home "$MAMORI_HOME" --listen 0.0.0.0:1 --key-file "$KEY" \
+    "${RUNAS[@]}" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || die "plain HTTP on 0.0.0.0: exit $rc"
+contains "$(cat "$T/err")" "refusing plain HTTP"
+if [ "$(id -u)" -eq 0 ]; then
+    set +e
+    "$MAMORID" --home "$MAMORI_HOME" --listen 127.0.0.1:1 --key-file "$KEY" \
+        2>"$T/err"
+    rc=$?
+    set -e
+    [ "$rc" -eq 2 ] || die "root without --user: exit $rc"
+    contains "$(cat "$T/err")" "refusing to run as root"
+fi
+set +e
+"$MAMORID" --home "$MAMORI_HOME" --listen 127.0.0.1:1 --tls-cert "$T/cert.pem" \
+    --key-file "$KEY" "${RUNAS[@]}" 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || die "a certificate without a key: exit $rc"
+
+# ---- helpers ----------------------------------------------------------------
+# srv_start ARGS...: mamorid over TLS on a free loopback port.
+LIMITS=(--login-per-ip 1000 --login-per-user 1000)
+srv_start() {
+    local i
+    for i in 1 2 3 4 5 6 7 8; do
+        PORT=$((20000 + RANDOM % 30000))
+        "$MAMORID" --home "$MAMORI_HOME" --listen "127.0.0.1:$PORT" \
+            --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --key-file "$KEY" \
+            "${RUNAS[@]}" "${LIMITS[@]}" "$@" \
+            2>"$T/srv.err" &
+        SRV=$!
+        for _ in $(seq 200); do
+            grep -q "listening on https://127.0.0.1:$PORT" "$T/srv.err" &&
+                return 0
+            kill -0 "$SRV" 2>/dev/null || break
+            sleep 0.05
+        done
+        wait "$SRV" || true
+        SRV=
+        grep -q "cannot listen" "$T/srv.err" ||
+            die "mamorid did not start: $(cat "$T/srv.err")"
+    done
+    die "no free port"
+}
+# srv_stop: SIGTERM must end it with status 0.
+srv_stop() {
+    local rc
+    kill -TERM "$SRV"
+    set +e
+    wait "$SRV"
+    rc=$?
+    set -e
+    SRV=
+    [ "$rc" -eq 0 ] || die "mamorid exit $rc after SIGTERM: $(cat "$T/srv.err")"
+}
+# api METHOD PATH CURL-ARGS...: status in $ST, body in $BODY, headers in
+# $T/hdr.
+api() {
+    local m=$1 p=$2
+    shift 2
+    ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -D "$T/hdr" \
+        -w '%{http_code}' -X "$m" "$@" "https://localhost:$PORT$p") ||
+        die "curl $m $p failed"
+    BODY=$(cat "$T/body")
+}
+want() { [ "$ST" = "$1" ] || die "want HTTP $1, got $ST: $BODY"; }
+ecode() { jq -r .error.code <<<"$BODY"; }
+want_err() { # want_err STATUS CODE
+    want "$1"
+    [ "$(ecode)" = "$2" ] || die "want error code $2, got: $BODY"
+}
+hdr() { grep -i "^$1:" "$T/hdr" | head -1 | cut -d' ' -f2- | tr -d '\r'; }
+JSON=(-H 'Content-Type: application/json')
+auth() { printf 'Authorization: Bearer %s' "$1"; }
+
+# sign USER CHALLENGE: the device key's signature of the login message, as
+# mamori_device_sign makes it, by openssl from a PKCS#8 form of the seed.
+sign() {
+    local seed
+    seed=$(sed -n 's/^sk \([0-9a-f]\{64\}\).*/\1/p' "$DEVKEY")
+    perl -e 'print pack("H*", $ARGV[0])' \
+        "302e020100300506032b657004220420$seed" >"$T/dev.der"
+    openssl pkey -inform DER -in "$T/dev.der" -out "$T/dev.pem"
+    printf 'mamori-device-login v1|%s|%s|%s' "$VID" "$1" "$2" >"$T/msg"
+    openssl pkeyutl -sign -rawin -inkey "$T/dev.pem" -in "$T/msg" |
+        od -An -v -tx1 | tr -d ' \n'
+    rm -f "$T/dev.der" "$T/dev.pem"
+}
+# login_body USER PASSWORD [nodevice]
+login_body() {
+    local ch sig pk
+    if [ "${3:-}" = nodevice ]; then
+        jq -n --arg u "$1" --arg p "$2" --arg o "$(code "$1")" \
+            '{user:$u, password:$p, otp:$o}'
+        return
+    fi
+    api GET /api/v1/session/challenge
+    want 200
+    ch=$(jq -r .challenge <<<"$BODY")
+    [ ${#ch} -eq 43 ] || die "bad challenge: $BODY"
+    sig=$(sign "$1" "$ch")
+    pk=$(sed -n 's/^pk //p' "$DEVKEY")
+    jq -n --arg u "$1" --arg p "$2" --arg o "$(code "$1")" --arg pk "$pk" \
+        --arg ch "$ch" --arg s "$sig" \
+        '{user:$u, password:$p, otp:$o,
+          device:{public_key:$pk, challenge:$ch, signature:$s}}'
+}
+# api_login USER PASSWORD: sets TOK and CSRF.
+api_login() {
+    local b
+    b=$(login_body "$1" "$2")
+    api POST /api/v1/session "${JSON[@]}" --data-binary "$b"
+    want 200
+    TOK=$(jq -r .token <<<"$BODY")
+    CSRF=$(jq -r .csrf <<<"$BODY")
+    [ ${#TOK} -eq 43 ] || die "no token: $BODY"
+    [ ${#CSRF} -eq 43 ] || die "no csrf: $BODY"
+    [ "$(jq -r .user <<<"$BODY")" = "$1" ] || die "wrong user: $BODY"
+    [ "$(jq -c .needs <<<"$BODY")" = "[]" ] || die "needs: $BODY"
+}
+
+# ---- serving ------------------------------------------------------------------
+tick
+srv_start
+api GET /healthz
+want 200
+[ "$BODY" = ok ] || die "healthz: $BODY"
+[ "$(hdr Cache-Control)" = no-store ] || die "no Cache-Control"
+[ "$(hdr X-Content-Type-Options)" = nosniff ] || die "no nosniff"
+[ "$(hdr Referrer-Policy)" = no-referrer ] || die "no Referrer-Policy"
+[ "$(hdr X-Frame-Options)" = DENY ] || die "no X-Frame-Options"
+[ "$(hdr Content-Security-Policy)" = "default-src 'self'; frame-ancestors 'none'" ] ||
+    die "CSP: $(hdr Content-Security-Policy)"
+contains "$(hdr Strict-Transport-Security)" "max-age="
+rid1=$(hdr X-Request-Id)
+[[ "$rid1" =~ ^[0-9a-f]{32}$ ]] || die "request id: $rid1"
+api GET /healthz
+[ "$(hdr X-Request-Id)" != "$rid1" ] || die "request id repeated"
+# no core dumps; as root it runs as the --user it was given
+grep -q '^Max core file size *0 *0' "/proc/$SRV/limits" || die "core dumps on"
+if [ "$(id -u)" -eq 0 ]; then
+    [ "$(awk '/^Uid:/ {print $2 $3 $4 $5}' "/proc/$SRV/status")" = \
+        "$(id -u nobody)$(id -u nobody)$(id -u nobody)$(id -u nobody)" ] ||
+        die "privileges not dropped"
+fi
+api GET /api/v1/openapi.yaml
+want 200
+cmp -s "$T/body" "$ROOT/docs/openapi.yaml" || die "openapi.yaml differs"
+
+# TLS 1.2 works, 1.1 does not
+curl -sS --cacert "$T/cert.pem" --tlsv1.2 --tls-max 1.2 -o /dev/null \
+    "https://localhost:$PORT/healthz" || die "TLS 1.2 refused"
+if curl -sS --cacert "$T/cert.pem" --tlsv1.1 --tls-max 1.1 -o /dev/null \
+    "https://localhost:$PORT/healthz" 2>/dev/null; then
+    die "TLS 1.1 accepted"
+fi
+# CBC (not AEAD) suites are not offered under TLS 1.2
+if curl -sS --cacert "$T/cert.pem" --tls-max 1.2 \
+    --ciphers ECDHE-ECDSA-AES128-SHA:ECDHE-ECDSA-AES256-SHA384 -o /dev/null \
+    "https://localhost:$PORT/healthz" 2>/dev/null; then
+    die "a CBC cipher suite accepted"
+fi
+curl -sS --cacert "$T/cert.pem" --tls-max 1.2 \
+    --ciphers ECDHE-ECDSA-AES256-GCM-SHA384 -o /dev/null \
+    "https://localhost:$PORT/healthz" || die "AES-256-GCM under TLS 1.2 refused"
+
+# no token, a bad token, an unknown route, a wrong method
+api GET /api/v1/datasets
+want_err 401 session
+api GET /api/v1/datasets -H "Authorization: Bearer nope"
+want_err 401 session
+api GET /api/v1/datasets -H "$(auth AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)"
+want_err 401 session
+api GET /api/v1/nothing
+want_err 404 no_route
+api PUT /api/v1/datasets
+want_err 405 method_not_allowed
+[ "$(hdr Allow)" = GET ] || die "Allow: $(hdr Allow)"
+
+# ---- logins ---------------------------------------------------------------------
+api POST /api/v1/session "${JSON[@]}" --data-binary \
+    '{"user":"op1","password":"Wrong-Pass-123!","otp":"000000"}'
+want_err 401 auth
+api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"op1"}'
+want_err 400 invalid
+api POST /api/v1/session "${JSON[@]}" --data-binary \
+    "$(login_body view1 "$VIEW_PW" nodevice)"
+[ "$ST" = 403 ] || [ "$ST" = 401 ] || die "login without a device: $ST $BODY"
+api_login admin "$ADMIN_PW"
+ADM=$TOK
+[ "$(jq -r .role <<<"$BODY")" = admin ] || die "admin role: $BODY"
+api_login op1 "$OP_PW"
+OP=$TOK
+OP_CSRF=$CSRF
+ck=$(hdr Set-Cookie)
+contains "$ck" "mamori_session=$OP"
+contains "$ck" "HttpOnly"
+contains "$ck" "SameSite=Strict"
+contains "$ck" "Secure"
+contains "$ck" "Path=/"
+api_login aud1 "$AUD_PW"
+AUD=$TOK
+api_login view1 "$VIEW_PW"
+VIEW=$TOK
+api GET /api/v1/session -H "$(auth "$OP")"
+want 200
+[ "$(jq -r '.user + "/" + .role' <<<"$BODY")" = op1/operator ] ||
+    die "whoami: $BODY"
+
+# ---- datasets and records -----------------------------------------------------------
+api GET /api/v1/datasets -H "$(auth "$OP")"
+want 200
+[ "$(jq -r '.[0].name' <<<"$BODY")" = people ] || die "datasets: $BODY"
+[ "$(jq -r '.[0].records' <<<"$BODY")" = 1 ] || die "record count: $BODY"
+[ "$(jq -r '.[0].fields | length' <<<"$BODY")" = 8 ] || die "fields: $BODY"
+
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
+want 200
+[ "$(jq -r .phone <<<"$BODY")" = 09011112222 ] || die "record get: $BODY"
+[ "$(jq -r .mynumber <<<"$BODY")" = 123456789018 ] || die "handler: $BODY"
+[ "$(jq -r .masked <<<"$BODY")" = false ] || die "masked: $BODY"
+[ "$(hdr Cache-Control)" = no-store ] || die "record read cacheable"
+
+# search, with a percent-encoded Japanese value ('+' is a space)
+q=$(jq -rn --arg v '山田 太郎' '$v | @uri')
+api GET "/api/v1/datasets/people/records?name=$q" -H "$(auth "$OP")"
+want 200
+[ "$(jq -r 'length' <<<"$BODY")" = 1 ] || die "search: $BODY"
+[ "$(jq -r '.[0].id' <<<"$BODY")" = "$ID1" ] || die "search id: $BODY"
+api GET "/api/v1/datasets/people/records?name=%E5%B1%B1%E7%94%B0+%E5%A4%AA%E9%83%8E" \
+    -H "$(auth "$OP")"
+want 200
+[ "$(jq -r 'length' <<<"$BODY")" = 1 ] || die "search with +: $BODY"
+api GET "/api/v1/datasets/people/records?name=nobody" -H "$(auth "$OP")"
+want 200
+[ "$BODY" = "[]" ] || die "empty search: $BODY"
+api GET "/api/v1/datasets/people/records" -H "$(auth "$OP")"
+want_err 400 invalid
+api GET "/api/v1/datasets/people/records?name=a&kana=b" -H "$(auth "$OP")"
+want_err 400 invalid
+api GET "/api/v1/datasets/people/records?name=%zz" -H "$(auth "$OP")"
+want_err 400 invalid
+api GET "/api/v1/datasets/people/records?birth=2000-01-01" -H "$(auth "$OP")"
+[ "$ST" -ge 400 ] || die "search on a field that is not searchable: $ST"
+
+# add, update, delete
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name":"佐藤 花子","phone":"03-1234-5678"}'
+want 201
+ID2=$(jq -r .id <<<"$BODY")
+[[ "$ID2" =~ ^[0-9a-f-]{36}$ ]] || die "add: $BODY"
+[ "$(count)" -eq 2 ] || die "record not stored"
+api PATCH "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")" \
+    "${JSON[@]}" --data-binary '{"phone":"03-9999-0000"}'
+want 200
+[ "$(jq -r .updated <<<"$BODY")" = true ] || die "update: $BODY"
+api GET "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")"
+[ "$(jq -r '.phone + " " + (.version|tostring)' <<<"$BODY")" = \
+    "0399990000 2" ] || die "after update: $BODY"
+contains "$(jq -r .name <<<"$BODY")" "佐藤"
+# a bad value: 400 naming the field, never the value, nothing changed
+api PATCH "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")" \
+    "${JSON[@]}" --data-binary '{"mynumber":"123456789012"}'
+want_err 400 invalid
+lacks "$BODY" 123456789012
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name":"x","phone":12}'
+want_err 400 invalid
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{}'
+want_err 400 invalid
+api POST /api/v1/datasets/nosuch/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name":"x"}'
+[ "$ST" = 404 ] || [ "$ST" = 403 ] || die "unknown dataset: $ST $BODY"
+[ "$(count)" -eq 2 ] || die "a refused add changed the store"
+api DELETE "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")"
+want 200
+[ "$(jq -r .deleted <<<"$BODY")" = true ] || die "delete: $BODY"
+api GET "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")"
+want_err 404 not_found
+[ "$(count)" -eq 1 ] || die "record not deleted"
+
+# path parameters are checked before the library sees them
+api GET "/api/v1/datasets/people/records/not-a-uuid" -H "$(auth "$OP")"
+want_err 400 invalid
+api GET "/api/v1/datasets/pe%2Fople/records/$ID1" -H "$(auth "$OP")"
+want_err 400 invalid
+api GET "/api/v1/datasets/%2e%2e/records/$ID1" -H "$(auth "$OP")"
+want_err 400 invalid
+api GET "/api/v1/datasets/pe%00ople/records/$ID1" -H "$(auth "$OP")"
+[ "$ST" = 404 ] || [ "$ST" = 400 ] || die "NUL in a path: $ST"
+api GET "/api/v1/datasets/people/records/$(tr a-f A-F <<<"$ID1")" \
+    -H "$(auth "$OP")"
+want_err 400 invalid
+# percent-encoded but valid: decoded per segment
+api GET "/api/v1/datasets/%70eople/records/$ID1" -H "$(auth "$OP")"
+want 200
+
+# ---- roles --------------------------------------------------------------------------
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$VIEW")"
+want 200
+[ "$(jq -r .masked <<<"$BODY")" = true ] || die "viewer unmasked: $BODY"
+lacks "$BODY" 123456789018
+lacks "$BODY" 09011112222
+api POST /api/v1/datasets/people/records -H "$(auth "$VIEW")" "${JSON[@]}" \
+    --data-binary '{"name":"閲覧 者"}'
+want_err 403 denied
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$AUD")"
+want_err 403 denied
+api GET "/api/v1/datasets/people/records?name=$q" -H "$(auth "$AUD")"
+[ "$ST" = 403 ] || die "auditor searched: $ST $BODY"
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$ADM")"
+want_err 403 denied
+api GET /api/v1/audit -H "$(auth "$OP")"
+want_err 403 denied
+api GET /api/v1/audit/verify -H "$(auth "$OP")"
+want_err 403 denied
+api GET "/api/v1/audit?last=5" -H "$(auth "$AUD")"
+want 200
+[ "$(jq -r length <<<"$BODY")" = 5 ] || die "audit last=5: $BODY"
+api GET "/api/v1/audit?last=0" -H "$(auth "$AUD")"
+want_err 400 invalid
+api GET "/api/v1/audit?last=abc" -H "$(auth "$AUD")"
+want_err 400 invalid
+api GET "/api/v1/audit?last=200" -H "$(auth "$AUD")"
+want 200
+# the reads are audited, naming the device of the login
+jq -e --arg id "$ID1" 'map(select(.user == "op1" and .outcome == "ok"
+    and (.record_ids | index($id)) and .device != "")) | length > 0' \
+    <<<"$BODY" >/dev/null || die "op1's read not in the audit log: $BODY"
+lacks "$BODY" 09011112222
+api GET /api/v1/audit/verify -H "$(auth "$AUD")"
+want 200
+[ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify: $BODY"
+
+# ---- bodies ---------------------------------------------------------------------------
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name": "秘密の値X'
+want_err 400 bad_json
+contains "$BODY" "line 1"
+lacks "$BODY" "秘密"
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary $'{"name":"a",\n "name":"b"}'
+want_err 400 bad_json
+contains "$BODY" "line 2"
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '["name"]'
+want_err 400 bad_json
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" \
+    -H 'Content-Type: text/plain' --data-binary '{"name":"x"}'
+want_err 415 unsupported_media_type
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" \
+    -H 'Content-Type: application/jsonx' --data-binary '{"name":"x"}'
+want_err 415 unsupported_media_type
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" \
+    -H 'Content-Type: application/json; charset=utf-8' \
+    --data-binary '{"name":"x","note":"文字コード付き"}'
+want 201
+ID3=$(jq -r .id <<<"$BODY")
+head -c $((2 * 1024 * 1024)) /dev/zero | tr '\0' a >"$T/big"
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary @"$T/big"
+want_err 413 too_big
+api POST /api/v1/session "${JSON[@]}" --data-binary @"$T/big"
+want_err 413 too_big
+[ "$(count)" -eq 2 ] || die "refused bodies changed the store"
+
+# ---- cookie sessions need the CSRF header on unsafe methods -----------------------------
+before=$(count)
+api POST /api/v1/datasets/people/records -H "Cookie: mamori_session=$OP" \
+    "${JSON[@]}" --data-binary '{"name":"クッキー 太郎"}'
+want_err 403 csrf
+api POST /api/v1/datasets/people/records -H "Cookie: mamori_session=$OP" \
+    -H "X-CSRF-Token: $(tr A-Za-z N-ZA-Mn-za-m <<<"$OP_CSRF")" "${JSON[@]}" \
+    --data-binary '{"name":"クッキー 太郎"}'
+want_err 403 csrf
+api DELETE "/api/v1/datasets/people/records/$ID1" \
+    -H "Cookie: other=1; mamori_session=$OP"
+want_err 403 csrf
+[ "$(count)" = "$before" ] || die "a request without CSRF changed the store"
+api GET "/api/v1/datasets/people/records/$ID1" -H "Cookie: mamori_session=$OP"
+want 200
+api POST /api/v1/datasets/people/records -H "Cookie: mamori_session=$OP" \
+    -H "X-CSRF-Token: $OP_CSRF" "${JSON[@]}" \
+    --data-binary '{"name":"クッキー 太郎"}'
+want 201
+[ "$(count)" -eq $((before + 1)) ] || die "cookie add not stored"
+# a Bearer request needs no CSRF header
+api DELETE "/api/v1/datasets/people/records/$ID3" -H "$(auth "$OP")"
+want 200
+
+# is_ja TEXT: holds non-ASCII characters (the catalogs' Japanese)
+is_ja() { printf '%s' "$1" | LC_ALL=C grep -q $'[\x80-\xff]'; }
+# ---- languages -----------------------------------------------------------------------
+api GET /api/v1/datasets -H 'Accept-Language: ja-JP,ja;q=0.9,en;q=0.5'
+want_err 401 session
+msg=$(jq -r .error.message <<<"$BODY")
+is_ja "$msg" || die "not Japanese: $msg"
+contains "$msg" "ログイン"
+api GET /api/v1/datasets -H 'Accept-Language: en-US,ja;q=0.5'
+msg=$(jq -r .error.message <<<"$BODY")
+! is_ja "$msg" || die "not English: $msg"
+lacks "$msg" "ログイン"
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$AUD")" \
+    -H 'Accept-Language: ja'
+want_err 403 denied
+is_ja "$(jq -r .error.message <<<"$BODY")" || die "denied not in Japanese: $BODY"
+
+# ---- fail closed -----------------------------------------------------------------------
+before=$(count)
+kill -USR1 "$SRV"
+sleep 0.2
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
+want_err 503 audit
+lacks "$BODY" 09011112222
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name":"監査 失敗"}'
+want_err 503 audit
+api GET /healthz
+want 200
+kill -USR2 "$SRV"
+sleep 0.2
+[ "$(count)" = "$before" ] || die "written while the audit failed"
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
+want 200
+
+# ---- concurrent requests on the thread pool ------------------------------------------
+seq 64 | xargs -P 16 -I{} curl -sS --cacert "$T/cert.pem" -o /dev/null \
+    -w '%{http_code}\n' -H "$(auth "$OP")" \
+    "https://localhost:$PORT/api/v1/datasets/people/records/$ID1" >"$T/codes"
+[ "$(grep -c '^200$' "$T/codes")" -eq 64 ] ||
+    die "concurrent reads: $(sort "$T/codes" | uniq -c)"
+
+# ---- logout ----------------------------------------------------------------------------
+api DELETE /api/v1/session -H "$(auth "$VIEW")"
+want 200
+contains "$(hdr Set-Cookie)" "Max-Age=0"
+api GET /api/v1/session -H "$(auth "$VIEW")"
+want_err 401 session
+srv_stop
+
+# ---- rate limits (and the INI file) ------------------------------------------------------
+# the file sets both limits; the flag overrides the per-user one
+cat >"$T/mamorid.ini" <<EOF
+; mamorid test settings
+[limits]
+login_per_ip = 4
+login_per_user = 1
+EOF
+LIMITS=()
+srv_start --config "$T/mamorid.ini" --login-per-user 2
+for i in 1 2; do
+    api POST /api/v1/session "${JSON[@]}" \
+        --data-binary '{"user":"ghost","password":"x"}'
+    want_err 401 auth
+done
+api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost","password":"x"}'
+want_err 429 rate_limited
+[ "$(hdr Retry-After)" -ge 1 ] || die "no Retry-After"
+api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost2","password":"x"}'
+want_err 401 auth
+api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost3","password":"x"}'
+want_err 429 rate_limited
+# challenges: three per login allowed (12 a minute here)
+for i in $(seq 12); do
+    api GET /api/v1/session/challenge
+    want 200
+done
+api GET /api/v1/session/challenge
+want_err 429 rate_limited
+srv_stop
+# flags override the file
+cat >"$T/bad.ini" <<EOF
+[server]
+threads = lots
+EOF
+set +e
+"$MAMORID" --config "$T/bad.ini" --home "$MAMORI_HOME" \
+    --listen 127.0.0.1:1 2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || die "a bad config file: exit $rc"
+contains "$(cat "$T/err")" "threads"
+
+# ---- plain HTTP on loopback is allowed; SIGINT also drains and exits 0 ----
+# (and it tells systemd it is ready: a datagram READY=1 on NOTIFY_SOCKET)
+python3 - "$T/notify" >"$T/notified" <<'PY' &
+import os, socket, sys
+s = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+s.bind(sys.argv[1])
+os.chmod(sys.argv[1], 0o777)
+s.settimeout(20)
+print(s.recv(4096).decode())
+PY
+NPID=$!
+for _ in $(seq 100); do [ -S "$T/notify" ] && break; sleep 0.05; done
+PORT=$((20000 + RANDOM % 30000))
+NOTIFY_SOCKET="$T/notify" "$MAMORID" --home "$MAMORI_HOME" \
+    --listen "127.0.0.1:$PORT" --key-file "$KEY" "${RUNAS[@]}" 2>"$T/srv.err" &
+SRV=$!
+wait "$NPID" || die "no sd_notify message"
+contains "$(cat "$T/notified")" "READY=1"
+for _ in $(seq 200); do
+    grep -q "listening on http://127.0.0.1:$PORT" "$T/srv.err" && break
+    sleep 0.05
+done
+st=$(curl -sS -o /dev/null -D "$T/hdr" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz") ||
+    die "plain HTTP on loopback: $(cat "$T/srv.err")"
+[ "$st" = 200 ] || die "plain healthz: $st"
+! grep -qi '^Strict-Transport-Security' "$T/hdr" || die "HSTS over plain HTTP"
+kill -INT "$SRV"
+set +e
+wait "$SRV"
+rc=$?
+set -e
+SRV=
+[ "$rc" -eq 0 ] || die "SIGINT: exit $rc"
+
+# ---- an expired session -----------------------------------------------------------------
+export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 3 * 86400))
+srv_start
+api GET /api/v1/datasets -H "$(auth "$OP")"
+want_err 401 session
+api GET /healthz
+want 200
+
+# ---- graceful drain: a request in flight at SIGTERM still gets its answer -----------
+{
+    printf '{"user":"ghost","password":"'
+    head -c 300000 /dev/zero | tr '\0' p
+    printf '"}'
+} >"$T/slow.json"
+curl -sS --cacert "$T/cert.pem" --limit-rate 100k -o "$T/slow.out" \
+    -w '%{http_code}' "${JSON[@]}" --data-binary @"$T/slow.json" \
+    "https://localhost:$PORT/api/v1/session" >"$T/slow.code" 2>&1 &
+CURL=$!
+sleep 1
+srv_stop
+wait "$CURL" || die "the request in flight was cut: $(cat "$T/slow.code")"
+[ "$(cat "$T/slow.code")" = 401 ] || die "drained request: $(cat "$T/slow.code")"
+echo "api_server: all passed"
