@@ -162,7 +162,8 @@ const char *mamori_session_role(const mamori_sess *s);
 
 /* What a session must do before anything else: after a password login, a
  * user whose password was set by an admin must change it (NEED_PASSWD).
- * Such a restricted session can only do that and log out. */
+ * Such a restricted session can only do that, enrol MFA (below) and log
+ * out. */
 #define MAMORI_NEED_PASSWD 1u
 /* MFA is required for the user's role but not enrolled: the session can
  * only enrol it (mamori_mfa_enroll, mamori_mfa_confirm). */

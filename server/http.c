@@ -156,6 +156,7 @@ int srv_error_status(int err)
         return 404;
     case MAMORI_EEXIST:
     case MAMORI_ESTATE:
+    case MAMORI_EMISMATCH:
         return 409;
     case MAMORI_ETOOBIG:
         return 413;

@@ -1,6 +1,8 @@
 /*
  * routes.c - the route table of mamorid (the one place that lists the API;
- * docs/openapi.yaml describes exactly these) and a handler per route.
+ * docs/openapi.yaml describes exactly these), the helpers the handlers
+ * share, and the session and audit handlers; the others are in
+ * routes_records.c, routes_admin.c and routes_work.c.
  * Handlers get validated path parameters, the parsed JSON body and the
  * session from http.c, call the library once or twice, and answer JSON in
  * the shapes of the CLI's --json output.
@@ -13,6 +15,7 @@
 #include <openssl/crypto.h>
 
 #include "mamorid.h"
+#include "routes.h"
 #include "banned.h"
 
 #define AUDIT_LAST_DEFAULT 100
@@ -21,7 +24,7 @@
 
 /* ---- helpers ------------------------------------------------------------- */
 
-static int ds_param(struct ctx *c, const char **ds)
+int rt_ds_param(struct ctx *c, const char **ds)
 {
     if (c->nparams < 1 || !srv_dataset_name_ok(c->params[0])) {
         srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
@@ -32,18 +35,7 @@ static int ds_param(struct ctx *c, const char **ds)
     return 0;
 }
 
-static int id_param(struct ctx *c, const char **id)
-{
-    if (c->nparams < 2 || !srv_uuid_ok(c->params[1])) {
-        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
-                      "path: the record id is not a UUID");
-        return -1;
-    }
-    *id = c->params[1];
-    return 0;
-}
-
-static json_t *needs_json(unsigned needs)
+json_t *rt_needs_json(unsigned needs)
 {
     json_t *a = json_array();
 
@@ -61,38 +53,8 @@ fail:
     return NULL;
 }
 
-static json_t *record_json(const struct mamori_record *r)
-{
-    json_t *o = json_object();
-    char id[MAMORI_ID_LEN + 1];
-    size_t i;
-
-    memcpy(id, r->id, sizeof id);
-    id[MAMORI_ID_LEN] = '\0';
-    if (!o || json_object_set_new(o, "id", srv_json_str(id)) ||
-        json_object_set_new(o, "version", json_integer(r->version)) ||
-        json_object_set_new(o, "masked", json_boolean(r->masked)))
-        goto fail;
-    for (i = 0; i < r->n; i++) {
-        const char *name = r->fields[i].name ? r->fields[i].name : "";
-        char key[80];
-
-        /* As the CLI: a field called "id" does not hide the record's. */
-        if (json_object_get(o, name)) {
-            snprintf(key, sizeof key, "field:%s", name);
-            name = key;
-        }
-        if (json_object_set_new(o, name, srv_json_str(r->fields[i].value)))
-            goto fail;
-    }
-    return o;
-fail:
-    json_decref(o);
-    return NULL;
-}
-
 /* The body {FIELD: VALUE, ...} as kv pairs pointing into c->json. */
-static int body_kv(struct ctx *c, struct mamori_kv **out, size_t *n)
+int rt_body_kv(struct ctx *c, struct mamori_kv **out, size_t *n)
 {
     size_t cnt = json_object_size(c->json), i = 0;
     struct mamori_kv *kv;
@@ -136,7 +98,7 @@ static int body_kv(struct ctx *c, struct mamori_kv **out, size_t *n)
 
 /* Wipes the string values of a parsed body (passwords, personal data)
  * before it is freed. */
-static void wipe_json(json_t *j)
+void rt_wipe_json(json_t *j)
 {
     const char *key;
     json_t *v;
@@ -145,13 +107,13 @@ static void wipe_json(json_t *j)
     if (json_is_string(j)) {
         OPENSSL_cleanse((char *)json_string_value(j), json_string_length(j));
     } else if (json_is_object(j)) {
-        json_object_foreach(j, key, v) wipe_json(v);
+        json_object_foreach(j, key, v) rt_wipe_json(v);
     } else if (json_is_array(j)) {
-        json_array_foreach(j, i, v) wipe_json(v);
+        json_array_foreach(j, i, v) rt_wipe_json(v);
     }
 }
 
-static int hex_decode(const char *hex, uint8_t *out, size_t n)
+int rt_hex_decode(const char *hex, uint8_t *out, size_t n)
 {
     size_t i;
 
@@ -179,7 +141,7 @@ static int hex_decode(const char *hex, uint8_t *out, size_t n)
     return 0;
 }
 
-static const char *opt_str(json_t *o, const char *k, int *bad)
+const char *rt_opt_str(json_t *o, const char *k, int *bad)
 {
     json_t *v = json_object_get(o, k);
 
@@ -258,9 +220,9 @@ static void h_login(struct ctx *c)
     memset(&req, 0, sizeof req);
     memset(token, 0, sizeof token);
     memset(csrf, 0, sizeof csrf);
-    req.user = opt_str(c->json, "user", &bad);
-    password = opt_str(c->json, "password", &bad);
-    req.otp = opt_str(c->json, "otp", &bad);
+    req.user = rt_opt_str(c->json, "user", &bad);
+    password = rt_opt_str(c->json, "password", &bad);
+    req.otp = rt_opt_str(c->json, "otp", &bad);
     if (bad || !req.user || !password || !*req.user) {
         srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                       "\"user\" and \"password\" are required strings");
@@ -290,11 +252,11 @@ static void h_login(struct ctx *c)
                           "\"device\" must be an object");
             goto out;
         }
-        pkh = opt_str(dev, "public_key", &bad);
-        chal = opt_str(dev, "challenge", &bad);
-        sigh = opt_str(dev, "signature", &bad);
-        if (bad || hex_decode(pkh, pk, sizeof pk) ||
-            hex_decode(sigh, sig, sizeof sig) || !chal) {
+        pkh = rt_opt_str(dev, "public_key", &bad);
+        chal = rt_opt_str(dev, "challenge", &bad);
+        sigh = rt_opt_str(dev, "signature", &bad);
+        if (bad || rt_hex_decode(pkh, pk, sizeof pk) ||
+            rt_hex_decode(sigh, sig, sizeof sig) || !chal) {
             srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                           "device: public_key (64 hex digits), challenge and "
                           "signature (128 hex digits) are required");
@@ -323,14 +285,14 @@ static void h_login(struct ctx *c)
              json_pack("{s:s, s:s, s:o, s:o, s:o}", "token", token, "csrf",
                        csrf, "user", srv_json_str(mamori_session_user(s)),
                        "role", srv_json_str(mamori_session_role(s)), "needs",
-                       needs_json(mamori_session_needs(s))));
+                       rt_needs_json(mamori_session_needs(s))));
 out:
     if (s)
         mamori_session_close(s);
     OPENSSL_cleanse(token, sizeof token);
     OPENSSL_cleanse(csrf, sizeof csrf);
     OPENSSL_cleanse(&req, sizeof req);
-    wipe_json(c->json);
+    rt_wipe_json(c->json);
 }
 
 static void h_whoami(struct ctx *c)
@@ -342,7 +304,8 @@ static void h_whoami(struct ctx *c)
              json_pack("{s:o, s:o, s:o, s:s}", "user",
                        srv_json_str(mamori_session_user(c->s)), "role",
                        srv_json_str(mamori_session_role(c->s)), "needs",
-                       needs_json(mamori_session_needs(c->s)), "csrf", csrf));
+                       rt_needs_json(mamori_session_needs(c->s)), "csrf",
+                       csrf));
     OPENSSL_cleanse(csrf, sizeof csrf);
 }
 
@@ -360,201 +323,6 @@ static void h_logout(struct ctx *c)
              "Max-Age=0%s",
              c->S->tls ? "; Secure" : "");
     srv_json(c, 200, json_pack("{s:b}", "ok", 1));
-}
-
-static json_t *dataset_json(const struct mamori_dataset_info *d)
-{
-    json_t *o = json_object(), *fa = json_array();
-    size_t k;
-
-    if (!o || !fa)
-        goto fail;
-    for (k = 0; k < d->nfields; k++) {
-        json_t *f = json_object();
-
-        if (!f || json_array_append_new(fa, f) ||
-            json_object_set_new(f, "name", srv_json_str(d->fields[k].name)) ||
-            json_object_set_new(f, "type", srv_json_str(d->fields[k].type)) ||
-            json_object_set_new(f, "searchable",
-                                json_boolean(d->fields[k].searchable)) ||
-            json_object_set_new(f, "key", json_boolean(d->fields[k].key)))
-            goto fail;
-    }
-    if (json_object_set_new(o, "name", srv_json_str(d->name)) ||
-        json_object_set_new(o, "client", srv_json_str(d->client)) ||
-        json_object_set_new(o, "purpose", srv_json_str(d->purpose)) ||
-        json_object_set_new(o, "state", srv_json_str(d->state)) ||
-        json_object_set_new(o, "ends",
-                            d->ends[0] ? srv_json_str(d->ends) : json_null()) ||
-        json_object_set_new(o, "created", srv_json_time(d->created)) ||
-        json_object_set_new(o, "records", json_integer(d->records)) ||
-        json_object_set_new(o, "require_reason",
-                            json_boolean(d->require_reason)) ||
-        json_object_set(o, "fields", fa))
-        goto fail;
-    json_decref(fa);
-    return o;
-fail:
-    json_decref(fa);
-    json_decref(o);
-    return NULL;
-}
-
-static void h_datasets(struct ctx *c)
-{
-    struct mamori_dataset_info *list = NULL;
-    size_t n = 0, i;
-    json_t *arr;
-    int rc = mamori_dataset_list(c->s, &list, &n);
-
-    if (rc) {
-        srv_fail(c, rc, NULL);
-        return;
-    }
-    arr = json_array();
-    for (i = 0; arr && i < n; i++) {
-        json_t *o = dataset_json(&list[i]);
-
-        if (!o || json_array_append_new(arr, o)) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    mamori_dataset_list_free(list, n);
-    srv_json(c, 200, arr);
-}
-
-static void h_search(struct ctx *c)
-{
-    struct mamori_record **rs = NULL;
-    char **names = NULL, **values = NULL;
-    size_t nq = 0, n = 0, i;
-    const char *ds;
-    json_t *arr;
-    int rc;
-
-    if (ds_param(c, &ds))
-        return;
-    rc = srv_query_all(c->query, &names, &values, &nq);
-    if (rc) {
-        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
-                      "query: bad percent-encoding or too many parameters");
-        return;
-    }
-    if (nq != 1 || !names[0][0]) {
-        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
-                      "search takes exactly one FIELD=VALUE query parameter");
-        goto out;
-    }
-    rc = mamori_record_search(c->s, ds, names[0], values[0], &rs, &n);
-    if (rc) {
-        srv_fail(c, rc, NULL);
-        goto out;
-    }
-    arr = json_array();
-    for (i = 0; arr && i < n; i++) {
-        json_t *o = record_json(rs[i]);
-
-        if (!o || json_array_append_new(arr, o)) {
-            json_decref(arr);
-            arr = NULL;
-        }
-    }
-    mamori_record_array_free(rs, n);
-    if (arr) {
-        json_incref(arr);
-        srv_json(c, 200, arr);
-        wipe_json(arr);
-        json_decref(arr);
-    } else {
-        srv_fail(c, MAMORI_ENOMEM, NULL);
-    }
-out:
-    srv_query_free(names, values, nq);
-}
-
-static void h_record_get(struct ctx *c)
-{
-    struct mamori_record *r = NULL;
-    const char *ds, *id;
-    json_t *o;
-    int rc;
-
-    if (ds_param(c, &ds) || id_param(c, &id))
-        return;
-    rc = mamori_record_get(c->s, ds, id, &r);
-    if (rc) {
-        srv_fail(c, rc, NULL);
-        return;
-    }
-    o = record_json(r);
-    mamori_record_free(r);
-    if (!o) {
-        srv_fail(c, MAMORI_ENOMEM, NULL);
-        return;
-    }
-    json_incref(o);
-    srv_json(c, 200, o);
-    wipe_json(o);
-    json_decref(o);
-}
-
-static void h_record_add(struct ctx *c)
-{
-    struct mamori_kv *kv = NULL;
-    char id[MAMORI_ID_LEN + 1];
-    const char *ds;
-    size_t n;
-    int rc;
-
-    if (ds_param(c, &ds) || body_kv(c, &kv, &n))
-        goto out;
-    memset(id, 0, sizeof id);
-    rc = mamori_record_add(c->s, ds, kv, n, id, sizeof id);
-    if (rc) {
-        srv_fail(c, rc, NULL);
-        goto out;
-    }
-    id[MAMORI_ID_LEN] = '\0';
-    srv_json(c, 201, json_pack("{s:s}", "id", id));
-out:
-    free(kv);
-    wipe_json(c->json);
-}
-
-static void h_record_update(struct ctx *c)
-{
-    struct mamori_kv *kv = NULL;
-    const char *ds, *id;
-    size_t n;
-    int rc;
-
-    if (ds_param(c, &ds) || id_param(c, &id) || body_kv(c, &kv, &n))
-        goto out;
-    rc = mamori_record_update(c->s, ds, id, kv, n);
-    if (rc) {
-        srv_fail(c, rc, NULL);
-        goto out;
-    }
-    srv_json(c, 200, json_pack("{s:s, s:b}", "id", id, "updated", 1));
-out:
-    free(kv);
-    wipe_json(c->json);
-}
-
-static void h_record_delete(struct ctx *c)
-{
-    const char *ds, *id;
-    int rc;
-
-    if (ds_param(c, &ds) || id_param(c, &id))
-        return;
-    rc = mamori_record_delete(c->s, ds, id);
-    if (rc) {
-        srv_fail(c, rc, NULL);
-        return;
-    }
-    srv_json(c, 200, json_pack("{s:s, s:b}", "id", id, "deleted", 1));
 }
 
 static json_t *ids_json(const char *ids)
@@ -675,6 +443,43 @@ const struct route srv_routes[] = {
     {"DELETE", DS "/{id}", h_record_delete, ROUTE_SESSION},
     {"GET", "/api/v1/audit", h_audit, ROUTE_SESSION},
     {"GET", "/api/v1/audit/verify", h_audit_verify, ROUTE_SESSION},
+    /* restricted sessions */
+    {"POST", "/api/v1/session/password", h_passwd, ROUTE_SESSION | ROUTE_JSON},
+    {"POST", "/api/v1/mfa/enroll", h_mfa_enroll, ROUTE_SESSION},
+    {"POST", "/api/v1/mfa/confirm", h_mfa_confirm, ROUTE_SESSION | ROUTE_JSON},
+    /* users and devices */
+    {"GET", "/api/v1/users", h_users, ROUTE_SESSION},
+    {"POST", "/api/v1/users", h_user_add, ROUTE_SESSION | ROUTE_JSON},
+    {"POST", "/api/v1/users/{name}/unlock", h_user_unlock, ROUTE_SESSION},
+    {"POST", "/api/v1/users/{name}/reset", h_user_reset,
+     ROUTE_SESSION | ROUTE_JSON},
+    {"GET", "/api/v1/devices", h_devices, ROUTE_SESSION},
+    {"POST", "/api/v1/devices", h_device_request, ROUTE_VAULT | ROUTE_JSON},
+    {"POST", "/api/v1/devices/{id}/approve", h_device_approve, ROUTE_SESSION},
+    {"POST", "/api/v1/devices/{id}/revoke", h_device_revoke, ROUTE_SESSION},
+    {"GET", "/api/v1/access-review", h_access_review, ROUTE_SESSION},
+    /* settings and the audit checkpoint */
+    {"GET", "/api/v1/config", h_config, ROUTE_SESSION},
+    {"PUT", "/api/v1/config/{key}", h_config_set, ROUTE_SESSION | ROUTE_JSON},
+    {"GET", "/api/v1/audit/checkpoint", h_audit_checkpoint, ROUTE_SESSION},
+    /* verified entry */
+    {"POST", "/api/v1/datasets/{ds}/entries", h_entry_start,
+     ROUTE_SESSION | ROUTE_JSON},
+    {"GET", "/api/v1/entries", h_entries, ROUTE_SESSION},
+    {"POST", "/api/v1/entries/{id}/verify", h_entry_verify,
+     ROUTE_SESSION | ROUTE_JSON},
+    {"PATCH", "/api/v1/entries/{id}", h_entry_amend,
+     ROUTE_SESSION | ROUTE_JSON},
+    /* export requests */
+    {"GET", "/api/v1/exports", h_exports, ROUTE_SESSION},
+    {"POST", "/api/v1/exports", h_export_request, ROUTE_SESSION | ROUTE_JSON},
+    {"POST", "/api/v1/exports/{id}/approve", h_export_approve, ROUTE_SESSION},
+    {"POST", "/api/v1/exports/{id}/reject", h_export_reject, ROUTE_SESSION},
+    {"POST", "/api/v1/exports/{id}/mark", h_export_mark,
+     ROUTE_SESSION | ROUTE_JSON},
+    /* backups */
+    {"GET", "/api/v1/backups", h_backups, ROUTE_SESSION},
+    {"POST", "/api/v1/backups", h_backup_create, ROUTE_SESSION},
 };
 const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
 

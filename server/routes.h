@@ -1,0 +1,80 @@
+/*
+ * routes.h - what the route handlers (routes*.c) share: the helpers of
+ * routes.c and the handlers that the table in routes.c lists from the
+ * other files. Internal to the server.
+ */
+#ifndef MAMORID_ROUTES_H
+#define MAMORID_ROUTES_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include <jansson.h>
+
+#include "mamorid.h"
+
+/* ---- helpers (routes.c) -------------------------------------------------- */
+
+/* Path parameter 0 as a dataset name; else a 400 sent and -1. */
+int rt_ds_param(struct ctx *c, const char **ds);
+/* ["password", "mfa"] for MAMORI_NEED_* bits. */
+json_t *rt_needs_json(unsigned needs);
+/* The body {FIELD: VALUE, ...} as kv pairs pointing into c->json (free
+ * the array only); else an error sent and -1. */
+int rt_body_kv(struct ctx *c, struct mamori_kv **out, size_t *n);
+/* Wipes every string of j in place (before it is freed). */
+void rt_wipe_json(json_t *j);
+/* n bytes from exactly 2n hex digits; -1 if not. */
+int rt_hex_decode(const char *hex, uint8_t *out, size_t n);
+/* Member k of o as a string (NULL if absent or null); *bad = 1 if it is
+ * another type or holds a NUL. */
+const char *rt_opt_str(json_t *o, const char *k, int *bad);
+
+/* ---- datasets and records (routes_records.c) ---------------------------- */
+
+void h_datasets(struct ctx *c);
+void h_search(struct ctx *c);
+void h_record_get(struct ctx *c);
+void h_record_add(struct ctx *c);
+void h_record_update(struct ctx *c);
+void h_record_delete(struct ctx *c);
+
+/* ---- slice 2 (routes_admin.c) -------------------------------------------- */
+
+/* A user name as the library takes it: 1-63 of A-Z a-z 0-9 . _ -, the
+ * first alphanumeric. */
+int rt_user_name_ok(const char *s);
+/* Sends j (consumed) and wipes the strings it held afterwards. */
+void rt_json_wiped(struct ctx *c, int status, json_t *j);
+
+void h_passwd(struct ctx *c);
+void h_mfa_enroll(struct ctx *c);
+void h_mfa_confirm(struct ctx *c);
+void h_users(struct ctx *c);
+void h_user_add(struct ctx *c);
+void h_user_unlock(struct ctx *c);
+void h_user_reset(struct ctx *c);
+void h_devices(struct ctx *c);
+void h_device_approve(struct ctx *c);
+void h_device_revoke(struct ctx *c);
+void h_device_request(struct ctx *c);
+void h_access_review(struct ctx *c);
+void h_config(struct ctx *c);
+void h_config_set(struct ctx *c);
+void h_audit_checkpoint(struct ctx *c);
+
+/* ---- slice 2 (routes_work.c) --------------------------------------------- */
+
+void h_entry_start(struct ctx *c);
+void h_entry_verify(struct ctx *c);
+void h_entry_amend(struct ctx *c);
+void h_entries(struct ctx *c);
+void h_export_request(struct ctx *c);
+void h_export_approve(struct ctx *c);
+void h_export_reject(struct ctx *c);
+void h_exports(struct ctx *c);
+void h_export_mark(struct ctx *c);
+void h_backups(struct ctx *c);
+void h_backup_create(struct ctx *c);
+
+#endif
