@@ -183,8 +183,6 @@ void cli_print_command_help(const struct cli_cmd *cmd);
 
 /* Exit code for a MAMORI_E* code. */
 int cli_exit_code(int rc);
-/* Stable machine name for a MAMORI_E* code ("not_found"...), for JSON. */
-const char *cli_error_name(int rc);
 
 /* Reports a library failure:
  *   mamori: WHAT: <mamori_strerror(rc)>[: <errdetail>]

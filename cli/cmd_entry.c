@@ -99,7 +99,7 @@ static int report_mismatch(struct cli *c, const char *names)
                  list);
         if (fields)
             err = json_pack("{s:s, s:o, s:o, s:o}", "code",
-                            cli_error_name(MAMORI_EMISMATCH), "message",
+                            mamori_errname(MAMORI_EMISMATCH), "message",
                             cli_json_str(full), "detail", cli_json_str(detail),
                             "fields", fields);
         (void)cli_json_print(c, err ? json_pack("{s:o}", "error", err) : NULL);

@@ -55,52 +55,6 @@ int cli_exit_code(int rc)
     }
 }
 
-const char *cli_error_name(int rc)
-{
-    switch (rc) {
-    case MAMORI_OK:
-        return "ok";
-    case MAMORI_EINVAL:
-        return "invalid";
-    case MAMORI_ENOMEM:
-        return "no_memory";
-    case MAMORI_EIO:
-        return "io";
-    case MAMORI_ECRYPTO:
-        return "crypto";
-    case MAMORI_EDENIED:
-        return "denied";
-    case MAMORI_EAUTH:
-        return "auth";
-    case MAMORI_ENOTFOUND:
-        return "not_found";
-    case MAMORI_EEXIST:
-        return "exists";
-    case MAMORI_EAUDIT:
-        return "audit";
-    case MAMORI_ETAMPER:
-        return "tamper";
-    case MAMORI_EKEY:
-        return "key";
-    case MAMORI_ESESSION:
-        return "session";
-    case MAMORI_ESTATE:
-        return "state";
-    case MAMORI_ETOOBIG:
-        return "too_big";
-    case MAMORI_ESCHEMA:
-        return "schema";
-    case MAMORI_EOTP:
-        return "otp_needed";
-    case MAMORI_EDEVICE:
-        return "device_not_approved";
-    case MAMORI_EMISMATCH:
-        return "mismatch";
-    default:
-        return "error";
-    }
-}
-
 /* ---- errors and messages ------------------------------------------------ */
 
 static void json_error(const char *code, const char *message,
@@ -148,7 +102,7 @@ int cli_fail_detail(struct cli *c, const char *what, int rc, const char *detail)
         char full[1024];
 
         snprintf(full, sizeof full, "%s: %s", what, msg);
-        json_error(cli_error_name(rc), full, detail);
+        json_error(mamori_errname(rc), full, detail);
     }
     return cli_exit_code(rc);
 }
@@ -173,7 +127,7 @@ int cli_error(struct cli *c, int rc, const char *fmt, ...)
     fflush(stdout);
     fprintf(stderr, "mamori: %s\n", msg);
     if (c && c->a.json)
-        json_error(cli_error_name(rc), msg, NULL);
+        json_error(mamori_errname(rc), msg, NULL);
     return cli_exit_code(rc);
 }
 

@@ -46,6 +46,9 @@ enum mamori_err {
 
 /* Message for an error code, in the locale's language. Never NULL. */
 const char *mamori_strerror(int err);
+/* Stable machine name of an error code, for JSON ("invalid", "denied",
+ * "not_found", ...; "error" for an unknown code). Never NULL. */
+const char *mamori_errname(int err);
 
 /* Sets up libmamori (libsodium, OpenSSL, gettext domain). Call once before
  * anything else; safe to call again. */

@@ -64,6 +64,52 @@ const char *mamori_strerror(int err)
     }
 }
 
+const char *mamori_errname(int err)
+{
+    switch (err) {
+    case MAMORI_OK:
+        return "ok";
+    case MAMORI_EINVAL:
+        return "invalid";
+    case MAMORI_ENOMEM:
+        return "no_memory";
+    case MAMORI_EIO:
+        return "io";
+    case MAMORI_ECRYPTO:
+        return "crypto";
+    case MAMORI_EDENIED:
+        return "denied";
+    case MAMORI_EAUTH:
+        return "auth";
+    case MAMORI_ENOTFOUND:
+        return "not_found";
+    case MAMORI_EEXIST:
+        return "exists";
+    case MAMORI_EAUDIT:
+        return "audit";
+    case MAMORI_ETAMPER:
+        return "tamper";
+    case MAMORI_EKEY:
+        return "key";
+    case MAMORI_ESESSION:
+        return "session";
+    case MAMORI_ESTATE:
+        return "state";
+    case MAMORI_ETOOBIG:
+        return "too_big";
+    case MAMORI_ESCHEMA:
+        return "schema";
+    case MAMORI_EOTP:
+        return "otp_needed";
+    case MAMORI_EDEVICE:
+        return "device_not_approved";
+    case MAMORI_EMISMATCH:
+        return "mismatch";
+    default:
+        return "error";
+    }
+}
+
 void i18n_bind(const char *dir)
 {
     char exe[PATH_MAX], local[PATH_MAX + 16];

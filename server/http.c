@@ -94,52 +94,6 @@ void srv_resp_release(struct srv_resp *rs)
 
 /* ---- errors -------------------------------------------------------------- */
 
-const char *srv_error_name(int err)
-{
-    switch (err) {
-    case MAMORI_OK:
-        return "ok";
-    case MAMORI_EINVAL:
-        return "invalid";
-    case MAMORI_ENOMEM:
-        return "no_memory";
-    case MAMORI_EIO:
-        return "io";
-    case MAMORI_ECRYPTO:
-        return "crypto";
-    case MAMORI_EDENIED:
-        return "denied";
-    case MAMORI_EAUTH:
-        return "auth";
-    case MAMORI_ENOTFOUND:
-        return "not_found";
-    case MAMORI_EEXIST:
-        return "exists";
-    case MAMORI_EAUDIT:
-        return "audit";
-    case MAMORI_ETAMPER:
-        return "tamper";
-    case MAMORI_EKEY:
-        return "key";
-    case MAMORI_ESESSION:
-        return "session";
-    case MAMORI_ESTATE:
-        return "state";
-    case MAMORI_ETOOBIG:
-        return "too_big";
-    case MAMORI_ESCHEMA:
-        return "schema";
-    case MAMORI_EOTP:
-        return "otp_needed";
-    case MAMORI_EDEVICE:
-        return "device_not_approved";
-    case MAMORI_EMISMATCH:
-        return "mismatch";
-    default:
-        return "internal";
-    }
-}
-
 int srv_error_status(int err)
 {
     switch (err) {
@@ -274,7 +228,7 @@ void srv_fail(struct ctx *c, int err, const char *detail)
 {
     if (!detail && c->s)
         detail = mamori_errdetail(c->s);
-    srv_fail_code(c, srv_error_status(err), srv_error_name(err), err, detail);
+    srv_fail_code(c, srv_error_status(err), mamori_errname(err), err, detail);
 }
 
 /* ---- decoding and validation -------------------------------------------- */

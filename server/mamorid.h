@@ -173,8 +173,7 @@ int srv_pct_decode(const char *src, size_t len, int plus_space, char **out);
 int srv_dataset_name_ok(const char *s);
 int srv_uuid_ok(const char *s);
 
-/* The stable machine name of a MAMORI_E* code and its HTTP status. */
-const char *srv_error_name(int err);
+/* The HTTP status of a MAMORI_E* code (its name: mamori_errname). */
 int srv_error_status(int err);
 
 /* Derives the CSRF token of a session token (base64url, NUL-terminated
