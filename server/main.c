@@ -11,6 +11,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
+#include <locale.h>
 #include <netdb.h>
 #include <netinet/in.h>
 #include <pwd.h>
@@ -157,6 +158,22 @@ static int split_listen(const char *s, char *host, size_t hsize, char *port,
         return -1;
     snprintf(port, psize, "%s", colon + 1);
     return 0;
+}
+
+/* gettext maps a catalog on its first use and keeps it: use the Japanese
+ * one now, while its file is still readable (a build tree under /root is
+ * not, for the user the server drops to). */
+static void preload_catalogs(void)
+{
+    locale_t ja = newlocale(LC_ALL_MASK, "ja_JP.UTF-8", (locale_t)0);
+    locale_t old;
+
+    if (ja == (locale_t)0)
+        return;
+    old = uselocale(ja);
+    (void)mamori_strerror(MAMORI_EAUTH);
+    uselocale(old);
+    freelocale(ja);
 }
 
 static int drop_to(const struct passwd *pw)
@@ -321,6 +338,7 @@ int main(int argc, char **argv)
         m = NULL;
         goto out;
     }
+    preload_catalogs();
     if (pw && drop_to(pw) != 0) {
         fprintf(stderr, "mamorid: cannot drop privileges to %s\n", cfg.user);
         goto out;
