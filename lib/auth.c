@@ -76,6 +76,15 @@ void auth_user_wipe(struct store_user *u)
     u->mfa_secret_len = 0;
 }
 
+int auth_user_list_names(struct mamori *m, struct store_user **out, size_t *n)
+{
+    int rc = store_user_list(m->store, out, n);
+
+    for (size_t i = 0; rc == 0 && i < *n; i++)
+        auth_user_wipe(&(*out)[i]);
+    return rc;
+}
+
 const char *auth_user_name(const struct store_user *u, size_t n, int64_t id)
 {
     if (id == 0)

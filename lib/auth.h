@@ -45,6 +45,10 @@ int auth_locked(const struct store_user *u, int64_t now);
  * secret) once the caller is done with them. */
 void auth_user_wipe(struct store_user *u);
 
+/* Every user (store_user_list) with their secrets already wiped: for the
+ * calls that only need names and roles. *out malloc'd. */
+int auth_user_list_names(struct mamori *m, struct store_user **out, size_t *n);
+
 /* The name of user id in the list u (n users, as store_user_list gives
  * it): "" for id 0, "?" for an id not in the list. */
 const char *auth_user_name(const struct store_user *u, size_t n, int64_t id);

@@ -212,9 +212,7 @@ int mamori_breakglass_list(mamori_sess *s, struct mamori_breakglass_info **out,
         return rc;
     rc = store_breakglass_list(s->m->store, &b, &nb);
     if (rc == 0)
-        rc = store_user_list(s->m->store, &u, &nu);
-    for (size_t i = 0; i < nu; i++)
-        auth_user_wipe(&u[i]);
+        rc = auth_user_list_names(s->m, &u, &nu);
     if (rc == 0)
         rc = store_dataset_list(s->m->store, &d, &nd);
     if (rc == 0 && !(info = calloc(nb ? nb : 1, sizeof *info)))

@@ -444,11 +444,9 @@ int mamori_dataset_grants(mamori_sess *s, const char *dataset,
         return rc;
     rc = store_grant_list(s->m->store, &g, &ng);
     if (rc == 0)
-        rc = store_user_list(s->m->store, &u, &nu);
+        rc = auth_user_list_names(s->m, &u, &nu);
     if (rc == 0)
         rc = store_dataset_list(s->m->store, &d, &nd);
-    for (size_t i = 0; i < nu; i++)
-        auth_user_wipe(&u[i]);
     if (rc == 0 && !(info = calloc(ng ? ng : 1, sizeof *info)))
         rc = MAMORI_ENOMEM;
     for (size_t i = 0; rc == 0 && i < ng; i++) {

@@ -520,9 +520,7 @@ int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
         s->m->store, strcmp(s->user.role, "operator") == 0 ? s->user.id : 0, &e,
         &ne);
     if (rc == 0)
-        rc = store_user_list(s->m->store, &u, &nu);
-    for (size_t i = 0; i < nu; i++)
-        auth_user_wipe(&u[i]);
+        rc = auth_user_list_names(s->m, &u, &nu);
     if (rc == 0)
         rc = store_dataset_list(s->m->store, &d, &nd);
     if (rc == 0 && !(info = calloc(ne ? ne : 1, sizeof *info)))

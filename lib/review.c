@@ -77,7 +77,7 @@ int mamori_access_review(mamori_sess *s, struct mamori_review_user **out,
     rc = guard_begin(&c, s, OP_ACCESS_REVIEW, NULL);
     if (rc != 0)
         return rc;
-    if ((rc = store_user_list(s->m->store, &u, &nu)) == 0 &&
+    if ((rc = auth_user_list_names(s->m, &u, &nu)) == 0 &&
         (rc = store_grant_list(s->m->store, &g, &ng)) == 0 &&
         (rc = store_dataset_list(s->m->store, &d, &nd)) == 0 &&
         (rc = store_device_list(s->m->store, &dev, &ndev)) == 0 &&
