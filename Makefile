@@ -54,7 +54,7 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BUILD := build-fuzz
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
 
-.PHONY: all check test unit cli-test run bench fuzz fuzz-replay install \
+.PHONY: all check test unit unit-bin cli-test run bench fuzz fuzz-replay install \
         format format-check deps deps-ok clean help
 .DELETE_ON_ERROR:
 
@@ -115,15 +115,22 @@ $(BUILD)/locale/%/LC_MESSAGES/mamori.mo: po/%.po
 
 # ---- tests -----------------------------------------------------------------
 
+# Builds use every CPU; the CLI tests run JOBS at a time (tests/cli/run.sh).
+NPROC := $(shell nproc 2>/dev/null || echo 1)
 check: deps-ok
 	$(MAKE) format-check
-	$(MAKE) all BUILD=build-clang CC=clang
+	$(MAKE) -j$(NPROC) all BUILD=build-clang CC=clang
+	$(MAKE) -j$(NPROC) all unit-bin BUILD=build
 	$(MAKE) test BUILD=build
+	$(MAKE) -j$(NPROC) all unit-bin BUILD=build-san SAN=1
 	$(MAKE) test BUILD=build-san SAN=1
+	$(MAKE) -j$(NPROC) $(FUZZ_BIN)
 	$(MAKE) fuzz-replay
 	@echo "make check: all passed"
 
 test: unit cli-test
+
+unit-bin: $(UNIT_BIN)
 
 unit: all $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; \

@@ -638,22 +638,27 @@ static int out_put(struct run *x, const void *p, size_t n)
 }
 
 /* Appends one CSV field (RFC 4180: quoted when it holds a comma, a quote,
- * CR or LF; quotes doubled), encoded as the request says. rid and field
- * name the value in an error. */
+ * CR or LF; quotes doubled), encoded as the request says. A value that
+ * Excel would run as a formula (it starts with = + - @, a tab or CR) gets
+ * a leading apostrophe, so the sheet shows it as text (CSV injection).
+ * rid and field name the value in an error. */
 static int put_field(struct run *x, const char *v, const char *rid,
                      const char *fname)
 {
     size_t n = strlen(v), k = 0;
     int quote = strpbrk(v, ",\"\r\n") != NULL;
+    int formula = v[0] != '\0' && strchr("=+-@\t\r", v[0]) != NULL;
     int rc;
 
-    if (n > (SIZE_MAX - 3) / 2)
+    if (n > (SIZE_MAX - 4) / 2)
         return MAMORI_ENOMEM;
-    rc = buf_reserve(&x->field, &x->field_cap, 2 * n + 3);
+    rc = buf_reserve(&x->field, &x->field_cap, 2 * n + 4);
     if (rc != 0)
         return rc;
     if (quote)
         x->field[k++] = '"';
+    if (formula)
+        x->field[k++] = '\'';
     for (size_t i = 0; i < n; i++) {
         if (v[i] == '"')
             x->field[k++] = '"';
@@ -1338,8 +1343,13 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     memset(&x, 0, sizeof x);
     tmp[0] = '\0';
     rc = request_dataset(s, id, dsname);
-    if (rc == MAMORI_ENOTFOUND)
+    if (rc == MAMORI_ENOTFOUND) {
+        /* Still audited: the gate refuses a dataset operation that names
+         * no dataset, and logs the refusal. */
+        if (guard_begin(&c, s, OP_EXPORT_RUN, NULL) == 0)
+            (void)guard_end(&c, MAMORI_ENOTFOUND);
         sess_detail(s, "no export request with that id");
+    }
     if (rc != 0)
         return rc;
     rc = guard_begin(&c, s, OP_EXPORT_RUN, dsname);

@@ -30,7 +30,7 @@
 #include "banned.h"
 
 #define IMPORT_BATCH 1000
-#define IMPORT_MAX_THREADS (MAMORI_READERS + 1)
+#define IMPORT_MAX_THREADS MAMORI_READERS
 #define IMPORT_GRAIN 16 /* rows a worker takes at a time */
 
 const char *mamori_problem_kind_name(enum mamori_problem_kind kind)
@@ -196,7 +196,8 @@ struct importer {
     int64_t existing; /* records in the dataset before the import */
     struct keyset ks;
 
-    struct irow *rows; /* IMPORT_BATCH */
+    struct irow *buf[2]; /* two batches of IMPORT_BATCH rows */
+    struct irow *rows;   /* the batch the workers prepare */
     size_t nrows;
     int64_t now;
     int seal; /* workers seal valid rows (the import can still succeed) */
@@ -515,19 +516,30 @@ static void *work(void *arg)
     }
 }
 
-/* Validates, keys and seals the batch on every worker. */
-static void run_batch(struct importer *im)
+/* Starts the workers on the batch in im->rows: they validate, key and
+ * seal it while the calling thread writes the batch before. */
+static void prepare_start(struct importer *im)
 {
     im->next = 0;
     im->seal = !im->doomed;
     im->now = mamori_now();
-    for (size_t i = 1; i < im->nw; i++)
+    for (size_t i = 0; i < im->nw; i++)
         im->w[i].started =
             pthread_create(&im->w[i].th, NULL, work, &im->w[i]) == 0;
-    work(&im->w[0]);
-    for (size_t i = 1; i < im->nw; i++)
-        if (im->w[i].started)
+}
+
+/* Waits for the workers; with none running, prepares the batch here. */
+static void prepare_wait(struct importer *im)
+{
+    int any = 0;
+    for (size_t i = 0; i < im->nw; i++)
+        if (im->w[i].started) {
             pthread_join(im->w[i].th, NULL);
+            im->w[i].started = 0;
+            any = 1;
+        }
+    if (!any)
+        work(&im->w[0]);
 }
 
 /* ---- writing a batch ---------------------------------------------------- */
@@ -541,13 +553,13 @@ static const char *column_of(const struct importer *im, const struct irow *r)
     return "";
 }
 
-static int commit_batch(struct importer *im)
+static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
 {
     struct mamori_import_result *res = im->res;
     char rule[96];
 
-    for (size_t i = 0; i < im->nrows; i++) {
-        struct irow *r = &im->rows[i];
+    for (size_t i = 0; i < nrows; i++) {
+        struct irow *r = &rows[i];
         int rc;
         if (r->rc != 0)
             return r->rc;
@@ -740,7 +752,14 @@ static int run(struct importer *im, struct csv_reader *rd,
     if (rc != 0)
         return rc;
 
+    /* A pipeline of two batches: the workers prepare batch k+1 while this
+     * thread writes batch k. With a verify file, each batch is written
+     * before the next is read, so that the problems come in line order. */
+    struct irow *prev = NULL;
+    size_t nprev = 0;
+    int cur = 0;
     while (!eof) {
+        im->rows = im->buf[cur];
         im->nrows = 0;
         while (im->nrows < IMPORT_BATCH) {
             rc = csv_reader_next(rd, &row);
@@ -802,16 +821,29 @@ static int run(struct importer *im, struct csv_reader *rd,
             }
             im->nrows++;
         }
-        if (im->nrows == 0)
-            continue;
-        run_batch(im);
-        rc = commit_batch(im);
+        if (im->nrows)
+            prepare_start(im);
+        rc = prev ? commit_batch(im, prev, nprev) : 0;
+        if (im->nrows)
+            prepare_wait(im);
         if (rc != 0)
             return rc;
-        if (im->o->progress)
+        if (prev && im->o->progress)
             im->o->progress(im->o->arg, hs->bytes, im->res->rows);
+        prev = im->nrows ? im->rows : NULL;
+        nprev = im->nrows;
+        cur ^= 1;
+        if (vrd && prev) {
+            rc = commit_batch(im, prev, nprev);
+            if (rc != 0)
+                return rc;
+            prev = NULL;
+        }
     }
-    return 0;
+    rc = prev ? commit_batch(im, prev, nprev) : 0;
+    if (rc == 0 && im->o->progress)
+        im->o->progress(im->o->arg, hs->bytes, im->res->rows);
+    return rc;
 }
 
 static int open_workers(struct importer *im)
@@ -820,14 +852,13 @@ static int open_workers(struct importer *im)
     size_t want = cpus > 1 ? (size_t)cpus : 1;
     if (want > IMPORT_MAX_THREADS)
         want = IMPORT_MAX_THREADS;
-    im->w[0].im = im;
-    im->w[0].store = im->s->m->store;
-    im->nw = 1;
-    /* The extra workers look keys up on reader connections (the calling
-     * thread holds the vault lock, as handle_reader wants). */
-    for (size_t i = 1; i < want; i++) {
+    im->nw = 0;
+    /* The workers look keys up on reader connections (the calling thread
+     * holds the vault lock, as handle_reader wants), never on the writer's,
+     * which writes the batch before meanwhile. */
+    for (size_t i = 0; i < want; i++) {
         int rc = im->nkeys && im->existing
-                     ? handle_reader(im->s->m, i - 1, &im->w[i].store)
+                     ? handle_reader(im->s->m, i, &im->w[i].store)
                      : 0;
         if (rc != 0)
             return rc;
@@ -892,9 +923,10 @@ int mamori_import(mamori_sess *s, const char *dataset,
         if (rc != 0)
             goto out;
     }
-    im->rows = calloc(IMPORT_BATCH, sizeof *im->rows);
+    im->buf[0] = calloc(IMPORT_BATCH, sizeof *im->buf[0]);
+    im->buf[1] = calloc(IMPORT_BATCH, sizeof *im->buf[1]);
     hs.md = EVP_MD_CTX_new();
-    if (!im->rows || !hs.md ||
+    if (!im->buf[0] || !im->buf[1] || !hs.md ||
         EVP_DigestInit_ex(hs.md, EVP_sha256(), NULL) != 1) {
         rc = MAMORI_ENOMEM;
         goto out;
@@ -983,15 +1015,16 @@ out:
     }
     csv_reader_free(rd);
     csv_reader_free(vrd);
-    if (im->rows) {
-        for (size_t i = 0; i < IMPORT_BATCH; i++) {
-            row_reset(&im->rows[i]);
-            if (im->rows[i].buf) {
-                crypto_wipe(im->rows[i].buf, im->rows[i].buflen);
-                free(im->rows[i].buf);
+    for (size_t b = 0; b < 2; b++) {
+        struct irow *rows = im->buf[b];
+        for (size_t i = 0; rows && i < IMPORT_BATCH; i++) {
+            row_reset(&rows[i]);
+            if (rows[i].buf) {
+                crypto_wipe(rows[i].buf, rows[i].buflen);
+                free(rows[i].buf);
             }
         }
-        free(im->rows);
+        free(rows);
     }
     if (mutex)
         pthread_mutex_destroy(&im->lock);
