@@ -1,8 +1,10 @@
 # mamori - plain Makefile. `make help` lists the targets.
 #
 #   make            build libmamori, mamori, mamorid, mamori-synth into build/
-#   make check      install missing deps, build, run all tests, run them again
-#                   under ASan+UBSan, replay the fuzz corpora
+#   make check      install missing deps, build, run all tests, the browser
+#                   tests, run them again under ASan+UBSan, replay the fuzz
+#                   corpora
+#   make e2e        the web UI's browser tests (headless chromium)
 #   make run        install missing deps, build, make a demo vault, CLI tour
 #   make bench      benchmarks against peers (1M records; minutes)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS
@@ -44,7 +46,10 @@ SRV_PKGS := libmicrohttpd gnutls inih libsystemd
 SRV_CFLAGS := $(shell pkg-config --cflags $(SRV_PKGS) 2>/dev/null)
 SRV_LIBS := $(shell pkg-config --libs $(SRV_PKGS) 2>/dev/null)
 SRV_SRC := $(sort $(wildcard server/*.c))
-SRV_OBJ := $(SRV_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/openapi_yaml.o
+SRV_OBJ := $(SRV_SRC:%.c=$(BUILD)/%.o) $(BUILD)/server/openapi_yaml.o \
+           $(BUILD)/server/web_files.o
+# The web UI (web/), embedded in mamorid (server/static.c serves it).
+WEB_FILES := $(sort $(shell find web -type f 2>/dev/null))
 SRV_HDR := $(wildcard server/*.h include/*.h lib/*.h)
 UNIT_SRC := $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
@@ -54,7 +59,7 @@ FUZZ_SRC := $(sort $(wildcard fuzz/fuzz_*.c))
 FUZZ_BUILD := build-fuzz
 FUZZ_BIN := $(FUZZ_SRC:fuzz/%.c=$(FUZZ_BUILD)/%)
 
-.PHONY: all check test unit unit-bin cli-test run bench fuzz fuzz-replay install \
+.PHONY: all check test unit unit-bin cli-test e2e run bench fuzz fuzz-replay install \
         format format-check deps deps-ok clean help
 .DELETE_ON_ERROR:
 
@@ -62,7 +67,7 @@ all: $(BUILD)/libmamori.a $(BUILD)/mamori $(BUILD)/mamorid $(BUILD)/mamori-synth
      $(MO)
 
 help:
-	@sed -n '2,13p' Makefile | sed 's/^# \{0,1\}//'
+	@sed -n '2,15p' Makefile | sed 's/^# \{0,1\}//'
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h lib/*.h cli/*.h)
 	@mkdir -p $(dir $@)
@@ -93,6 +98,14 @@ $(BUILD)/server/%.o: server/%.c $(SRV_HDR)
 	  echo '    sizeof mamorid_openapi_yaml - 1;'; } >$@.tmp
 	mv $@.tmp $@
 
+# web/ as a C table (tools/webembed.sh: od, awk, as for openapi.yaml).
+%/server/web_files.c: $(WEB_FILES) tools/webembed.sh
+	@mkdir -p $(dir $@)
+	tools/webembed.sh $@ $(WEB_FILES)
+
+$(BUILD)/server/web_files.o: $(BUILD)/server/web_files.c server/static.h
+	$(CC) $(ALL_CFLAGS) -Iserver -c -o $@ $<
+
 $(BUILD)/mamorid: $(SRV_OBJ) $(BUILD)/libmamori.a
 	$(CC) $(ALL_CFLAGS) -o $@ $(SRV_OBJ) $(BUILD)/libmamori.a $(SRV_LIBS) \
 	  $(LDLIBS)
@@ -122,6 +135,7 @@ check: deps-ok
 	$(MAKE) -j$(NPROC) all BUILD=build-clang CC=clang
 	$(MAKE) -j$(NPROC) all unit-bin BUILD=build
 	$(MAKE) test BUILD=build
+	$(MAKE) e2e BUILD=build
 	$(MAKE) -j$(NPROC) all unit-bin BUILD=build-san SAN=1
 	$(MAKE) test BUILD=build-san SAN=1
 	$(MAKE) -j$(NPROC) $(FUZZ_BIN)
@@ -139,6 +153,11 @@ unit: all $(UNIT_BIN)
 cli-test: all
 	BUILD=$(BUILD) tests/cli/run.sh
 
+# The web UI in headless Debian chromium (tests/e2e; not under SAN: the
+# browser tests the UI, the CLI and API tests cover the server's memory).
+e2e: all
+	BUILD=$(BUILD) tests/e2e/run.sh
+
 # ---- fuzzing (clang libFuzzer) ---------------------------------------------
 
 # The library (and the server's request handling, without its main) is
@@ -148,15 +167,19 @@ FUZZ_CFLAGS := -std=c11 -D_GNU_SOURCE -pthread -g -O1 -Iinclude -Ilib -Iserver \
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=$(FUZZ_BUILD)/%.o)
 FUZZ_SRV_OBJ := $(patsubst %.c,$(FUZZ_BUILD)/%.o, \
                   $(filter-out server/main.c,$(SRV_SRC))) \
-                $(FUZZ_BUILD)/server/openapi_yaml.o
+                $(FUZZ_BUILD)/server/openapi_yaml.o \
+                $(FUZZ_BUILD)/server/web_files.o
 
-$(FUZZ_LIB_OBJ) $(filter-out %/openapi_yaml.o,$(FUZZ_SRV_OBJ)): \
+$(FUZZ_LIB_OBJ) $(filter-out %/openapi_yaml.o %/web_files.o,$(FUZZ_SRV_OBJ)): \
     $(FUZZ_BUILD)/%.o: %.c $(SRV_HDR)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined \
 	  -c -o $@ $<
 
 $(FUZZ_BUILD)/server/openapi_yaml.o: $(FUZZ_BUILD)/server/openapi_yaml.c
+	clang $(FUZZ_CFLAGS) -c -o $@ $<
+
+$(FUZZ_BUILD)/server/web_files.o: $(FUZZ_BUILD)/server/web_files.c
 	clang $(FUZZ_CFLAGS) -c -o $@ $<
 
 $(FUZZ_BUILD)/libmamori.a: $(FUZZ_LIB_OBJ)

@@ -11,6 +11,7 @@
 #include <strings.h>
 #include <syslog.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <openssl/crypto.h>
 #include <openssl/evp.h>
@@ -18,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "mamorid.h"
+#include "static.h"
 #include "banned.h"
 
 double srv_now(void)
@@ -84,6 +86,10 @@ void srv_release(struct srv *S)
 
 void srv_resp_release(struct srv_resp *rs)
 {
+    if (rs && rs->file_fd > 0) {
+        close(rs->file_fd);
+        rs->file_fd = 0;
+    }
     if (rs && rs->body) {
         OPENSSL_cleanse(rs->body, rs->body_len);
         free(rs->body);
@@ -753,6 +759,9 @@ void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     }
     memcpy(c->path, rq->uri, plen);
     c->path[plen] = '\0';
+    /* The web UI's files (static.c), outside the API's route table. */
+    if (srv_static(c, rq->method ? rq->method : "", c->path))
+        goto out;
 
     for (i = 0; i < srv_nroutes; i++) {
         char *params[SRV_MAX_PARAMS];

@@ -360,6 +360,7 @@ int main(int argc, char **argv)
     srv_ok = 1;
     S.openapi = (const char *)mamorid_openapi_yaml;
     S.openapi_len = mamorid_openapi_yaml_len;
+    S.home = cfg.home;
     memset(&mo, 0, sizeof mo);
     mo.listen_fd = fd;
     mo.threads = cfg.threads;

@@ -62,6 +62,7 @@ struct srv {
     struct ratelimit rl_ip, rl_user, rl_challenge;
     const char *openapi; /* the embedded docs/openapi.yaml */
     size_t openapi_len;
+    const char *home; /* the vault home (the export spool is under it) */
 };
 
 int srv_init(struct srv *S, mamori *m, int tls, double login_per_ip,
@@ -95,6 +96,11 @@ struct srv_resp {
     int retry_after; /* seconds, 0 for none */
     char allow[64];  /* Allow header of a 405, or "" */
     int alert;       /* an audit write failed: log at LOG_ALERT */
+    /* A file download instead of body: an open file (fd >= 1, closed by
+     * mhd.c once sent) of file_len bytes, with a Content-Disposition. */
+    int file_fd;
+    uint64_t file_len;
+    char disposition[96];
 };
 
 void srv_resp_release(struct srv_resp *rs);

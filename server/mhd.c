@@ -175,7 +175,13 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
     enum MHD_Result ret;
     char num[16];
 
-    if (rs->body) {
+    if (rs->file_fd > 0) {
+        /* A download (routes_export.c): MHD reads and closes the file. */
+        r = MHD_create_response_from_fd64(rs->file_len, rs->file_fd);
+        if (!r)
+            return MHD_NO;
+        rs->file_fd = 0;
+    } else if (rs->body) {
         struct owned *o = malloc(sizeof *o);
 
         if (!o)
@@ -202,13 +208,20 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
     MHD_add_response_header(r, "Cache-Control", "no-store");
     MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
     MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
+    /* Strict for the web UI (static.c) and the API alike: no inline
+     * script or style, nothing from elsewhere. */
     MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'self'; frame-ancestors 'none'");
+                            "default-src 'none'; script-src 'self'; "
+                            "style-src 'self'; img-src 'self' data:; "
+                            "connect-src 'self'; form-action 'self'; "
+                            "frame-ancestors 'none'; base-uri 'none'");
     MHD_add_response_header(r, "X-Frame-Options", "DENY");
     MHD_add_response_header(r, "X-Request-Id", k->reqid);
     if (S->tls)
         MHD_add_response_header(r, "Strict-Transport-Security",
                                 "max-age=63072000; includeSubDomains");
+    if (rs->disposition[0])
+        MHD_add_response_header(r, "Content-Disposition", rs->disposition);
     if (rs->set_cookie[0])
         MHD_add_response_header(r, "Set-Cookie", rs->set_cookie);
     if (rs->status == 405 && rs->allow[0])

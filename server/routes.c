@@ -10,7 +10,9 @@
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <stdint.h>
 #include <string.h>
+#include <time.h>
 
 #include <openssl/crypto.h>
 
@@ -204,7 +206,10 @@ static void h_challenge(struct ctx *c)
         return;
     }
     ch[MAMORI_CHALLENGE_LEN] = '\0';
-    srv_json(c, 200, json_pack("{s:s}", "challenge", ch));
+    /* The vault id too: a browser device signs it with the challenge. */
+    srv_json(c, 200,
+             json_pack("{s:s, s:o}", "challenge", ch, "vault_id",
+                       srv_json_str(mamori_vault_id(c->S->m))));
 }
 
 static void h_login(struct ctx *c)
@@ -295,17 +300,69 @@ out:
     rt_wipe_json(c->json);
 }
 
+/* The session's limits for the web UI's idle timer: the idle time of the
+ * setting session.idle_minutes, and (admins: the session list shows it)
+ * when the session ends. The library lets only admins and auditors read
+ * settings, so the others get the value last read for one of them (the
+ * default until then): the page's timer is a convenience, the library
+ * ends idle sessions whatever it shows. */
+static void session_limits(struct ctx *c, json_int_t *idle, json_t **expires)
+{
+    static _Atomic long long cached = 15 * 60;
+    struct mamori_config_item *it = NULL;
+    struct mamori_session_info *si = NULL;
+    const char *role = mamori_session_role(c->s);
+    size_t n = 0, i;
+
+    *expires = json_null();
+    if (strcmp(role, "admin") == 0 || strcmp(role, "auditor") == 0) {
+        if (mamori_config_list(c->s, &it, &n) == 0) {
+            for (i = 0; i < n; i++) {
+                if (strcmp(it[i].key, "session.idle_minutes") == 0) {
+                    long long v = strtoll(it[i].value, NULL, 10);
+
+                    if (v >= 1 && v <= 24 * 60)
+                        cached = v * 60;
+                }
+            }
+        }
+        free(it);
+    }
+    if (strcmp(role, "admin") == 0 && mamori_session_list(c->s, &si, &n) == 0) {
+        for (i = 0; i < n; i++) {
+            if (si[i].current) {
+                json_decref(*expires);
+                *expires = srv_json_time(si[i].expires);
+            }
+        }
+        free(si);
+    }
+    *idle = (json_int_t)cached;
+    if (c->S->test_hooks) {
+        /* Test hook (browser tests): a short idle time for the page's
+         * timer, without waiting the setting's whole minutes. */
+        const char *e = getenv("MAMORI_TEST_IDLE_SECONDS");
+        long long v = e ? strtoll(e, NULL, 10) : 0;
+
+        if (v >= 1 && v <= 86400)
+            *idle = (json_int_t)v;
+    }
+}
+
 static void h_whoami(struct ctx *c)
 {
     char csrf[SRV_CSRF_LEN + 1];
+    json_int_t idle;
+    json_t *expires;
 
+    session_limits(c, &idle, &expires);
     srv_csrf(c->S, c->token, csrf);
     srv_json(c, 200,
-             json_pack("{s:o, s:o, s:o, s:s}", "user",
+             json_pack("{s:o, s:o, s:o, s:s, s:I, s:o}", "user",
                        srv_json_str(mamori_session_user(c->s)), "role",
                        srv_json_str(mamori_session_role(c->s)), "needs",
-                       rt_needs_json(mamori_session_needs(c->s)), "csrf",
-                       csrf));
+                       rt_needs_json(mamori_session_needs(c->s)), "csrf", csrf,
+                       "idle_seconds", idle, "expires", expires));
     OPENSSL_cleanse(csrf, sizeof csrf);
 }
 
@@ -343,13 +400,119 @@ static json_t *ids_json(const char *ids)
     return arr;
 }
 
+/* A time bound of the audit filters: "YYYY-MM-DD" (UTC; the day's start,
+ * or its end when end_of_day) or "YYYY-MM-DDTHH:MM:SS[.fff]Z". -1 if
+ * malformed. */
+static int64_t audit_time(const char *s, int end_of_day)
+{
+    struct tm tm;
+    const char *p;
+    int y, mo, d, hh = 0, mi = 0, ss = 0, used = 0;
+    time_t t;
+
+    memset(&tm, 0, sizeof tm);
+    if (!s || strlen(s) < 10 ||
+        sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
+        return -1;
+    p = s + 10;
+    if (*p == 'T') {
+        if (sscanf(p, "T%2d:%2d:%2d%n", &hh, &mi, &ss, &used) != 3 || used != 9)
+            return -1;
+        p += 9;
+        if (*p == '.') {
+            p++;
+            while (*p >= '0' && *p <= '9')
+                p++;
+        }
+        if (strcmp(p, "Z") != 0)
+            return -1;
+    } else if (*p) {
+        return -1;
+    } else if (end_of_day) {
+        hh = 23;
+        mi = 59;
+        ss = 59;
+    }
+    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
+        hh > 23 || mi > 59 || ss > 60)
+        return -1;
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = hh;
+    tm.tm_min = mi;
+    tm.tm_sec = ss;
+    t = timegm(&tm);
+    return t == (time_t)-1 ? -1 : (int64_t)t;
+}
+
+/* The filters of GET /api/v1/audit: user (exact), action (exact, or a
+ * prefix ending in "."), from and to (times, inclusive). */
+struct audit_filter {
+    char *user, *action;
+    int64_t from, to;
+    int any;
+};
+
+static int audit_match(const struct audit_filter *f,
+                       const struct mamori_audit_entry *e)
+{
+    size_t al = f->action ? strlen(f->action) : 0;
+
+    if (f->user && strcmp(e->user, f->user) != 0)
+        return 0;
+    if (f->action && !(strcmp(e->action, f->action) == 0 ||
+                       (al && f->action[al - 1] == '.' &&
+                        strncmp(e->action, f->action, al) == 0)))
+        return 0;
+    return e->time >= f->from && e->time <= f->to;
+}
+
+static int audit_filter_get(struct ctx *c, struct audit_filter *f)
+{
+    char *from = NULL, *to = NULL;
+    int rc;
+
+    memset(f, 0, sizeof *f);
+    f->from = 0;
+    f->to = INT64_MAX;
+    rc = srv_query_get(c->query, "user", &f->user);
+    if (rc == 0)
+        rc = srv_query_get(c->query, "action", &f->action);
+    if (rc == 0)
+        rc = srv_query_get(c->query, "from", &from);
+    if (rc == 0)
+        rc = srv_query_get(c->query, "to", &to);
+    if (rc == 0 && from && (f->from = audit_time(from, 0)) < 0)
+        rc = MAMORI_EINVAL;
+    if (rc == 0 && to && (f->to = audit_time(to, 1)) < 0)
+        rc = MAMORI_EINVAL;
+    if (rc == 0 && ((f->user && strlen(f->user) > 63) ||
+                    (f->action && strlen(f->action) > 31)))
+        rc = MAMORI_EINVAL;
+    f->any = f->user || f->action || from || to;
+    free(from);
+    free(to);
+    return rc;
+}
+
 static void h_audit(struct ctx *c)
 {
     struct mamori_audit_entry *e = NULL;
-    size_t n = 0, i, last = AUDIT_LAST_DEFAULT;
+    struct audit_filter f;
+    size_t n = 0, i, last = AUDIT_LAST_DEFAULT, first = 0, kept = 0;
     char *v = NULL;
     json_t *arr;
     int rc;
+
+    if (audit_filter_get(c, &f)) {
+        free(f.user);
+        free(f.action);
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "query: user, action, from or to is malformed (from "
+                      "and to: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
+        return;
+    }
 
     rc = srv_query_get(c->query, "last", &v);
     if (rc == 0 && v) {
@@ -365,19 +528,33 @@ static void h_audit(struct ctx *c)
     }
     free(v);
     if (rc) {
+        free(f.user);
+        free(f.action);
         srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                       "query: last must be a number from 1 to 10000");
         return;
     }
-    rc = mamori_audit_show(c->s, last, &e, &n);
+    /* With filters, the last matches of the whole log. */
+    rc = mamori_audit_show(c->s, f.any ? 0 : last, &e, &n);
     if (rc) {
+        free(f.user);
+        free(f.action);
         srv_fail(c, rc, NULL);
         return;
     }
+    if (f.any) {
+        for (i = n; i > 0 && kept < last; i--)
+            if (audit_match(&f, &e[i - 1]))
+                kept++;
+        first = i;
+    }
     arr = json_array();
-    for (i = 0; arr && i < n; i++) {
-        json_t *o = json_object();
+    for (i = first; arr && i < n; i++) {
+        json_t *o;
 
+        if (f.any && !audit_match(&f, &e[i]))
+            continue;
+        o = json_object();
         if (!o || json_array_append_new(arr, o) ||
             json_object_set_new(o, "seq", json_integer(e[i].seq)) ||
             json_object_set_new(o, "time", srv_json_time(e[i].time)) ||
@@ -394,6 +571,8 @@ static void h_audit(struct ctx *c)
         }
     }
     mamori_audit_entries_free(e, n);
+    free(f.user);
+    free(f.action);
     srv_json(c, 200, arr);
 }
 
@@ -477,6 +656,8 @@ const struct route srv_routes[] = {
     {"POST", "/api/v1/exports/{id}/reject", h_export_reject, ROUTE_SESSION},
     {"POST", "/api/v1/exports/{id}/mark", h_export_mark,
      ROUTE_SESSION | ROUTE_JSON},
+    {"POST", "/api/v1/exports/{id}/run", h_export_run, ROUTE_SESSION},
+    {"GET", "/api/v1/exports/{id}/file", h_export_file, ROUTE_SESSION},
     /* backups */
     {"GET", "/api/v1/backups", h_backups, ROUTE_SESSION},
     {"POST", "/api/v1/backups", h_backup_create, ROUTE_SESSION},

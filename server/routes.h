@@ -77,4 +77,9 @@ void h_export_mark(struct ctx *c);
 void h_backups(struct ctx *c);
 void h_backup_create(struct ctx *c);
 
+/* ---- export run and download (routes_export.c) --------------------------- */
+
+void h_export_run(struct ctx *c);
+void h_export_file(struct ctx *c);
+
 #endif

@@ -9,7 +9,11 @@ libsodium-dev libssl-dev libsqlite3-dev sqlite3 libutf8proc-dev libjansson-dev
 libcmocka-dev sqlcipher oathtool liboath-dev libcsv-dev binutils bc
 groff-base clang-format libqrencode-dev libcrack2-dev cracklib-runtime
 zbar-tools libzip-dev p7zip-full time openssl libmicrohttpd-dev
-libgnutls28-dev libinih-dev libsystemd-dev curl jq perl python3"
+libgnutls28-dev libinih-dev libsystemd-dev curl jq perl python3
+chromium nodejs fonts-ipafont-gothic"
+# The browser tests' node packages (playwright-core, pinned in
+# package-lock.json; it drives Debian's chromium: no browser download).
+E2E=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
 
 missing() {
     for p in $PACKAGES; do
@@ -30,6 +34,8 @@ check)
         exit 1
     fi
     have_locale || { echo "missing locale ja_JP.UTF-8" >&2; exit 1; }
+    [ -d "$E2E/node_modules/playwright-core" ] ||
+        { echo "missing tests/e2e/node_modules (npm ci)" >&2; exit 1; }
     ;;
 install)
     if [ "$(id -u)" -eq 0 ]; then SUDO=; else SUDO=sudo; fi
@@ -43,6 +49,10 @@ install)
     if ! have_locale; then
         $SUDO localedef -i ja_JP -c -f UTF-8 ja_JP.UTF-8 || true
         have_locale || { echo "could not make locale ja_JP.UTF-8" >&2; exit 1; }
+    fi
+    if [ ! -d "$E2E/node_modules/playwright-core" ]; then
+        (cd "$E2E" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit \
+            --no-fund)
     fi
     ;;
 *)

@@ -10,7 +10,7 @@ VIEW_PW='Mi-Ru#Dake-8841'
 
 # ---- the route table and the OpenAPI document, both ways -----------------
 n=$(routes_match)
-[ "$n" -eq 40 ] || die "expected 40 routes, got $n"
+[ "$n" -eq 42 ] || die "expected 42 routes, got $n"
 
 # ---- a vault with four roles and a record ---------------------------------
 new_vault
@@ -59,7 +59,7 @@ want 200
 [ "$(hdr X-Content-Type-Options)" = nosniff ] || die "no nosniff"
 [ "$(hdr Referrer-Policy)" = no-referrer ] || die "no Referrer-Policy"
 [ "$(hdr X-Frame-Options)" = DENY ] || die "no X-Frame-Options"
-[ "$(hdr Content-Security-Policy)" = "default-src 'self'; frame-ancestors 'none'" ] ||
+[ "$(hdr Content-Security-Policy)" = "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; form-action 'self'; frame-ancestors 'none'; base-uri 'none'" ] ||
     die "CSP: $(hdr Content-Security-Policy)"
 contains "$(hdr Strict-Transport-Security)" "max-age="
 rid1=$(hdr X-Request-Id)

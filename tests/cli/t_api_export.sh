@@ -1,0 +1,127 @@
+# mamorid: running an approved export and downloading its file, with the
+# real curl over TLS: the run (requester only, once; the ZIP password in
+# its answer only), the spool (0700 directory, 0600 file, ciphertext
+# only), the download (requester only, once, then 410), 7z opening the
+# downloaded ZIP with the password.
+. "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/cli/api_lib.sh"
+
+routes_match >/dev/null
+
+new_vault
+as op1
+ok record add people name='山田 太郎' kana='ヤマダ タロウ' phone='090-1111-2222' \
+    mynumber=123456789018 note='seed'
+ok record add people name='佐藤 花子' kana='サトウ ハナコ' phone='080-3333-4444'
+api_setup
+tick
+srv_start
+api_login admin "$ADMIN_PW"
+ADM=$TOK
+api_login op1 "$OP_PW"
+OP=$TOK
+api_login aud1 "$AUD_PW"
+AUD=$TOK
+SPOOL="$MAMORI_HOME/export-spool"
+
+exreq() { jq -n --arg f "${1:-zip}" '{dataset:"people", reason:"payroll", format:$f}'; }
+api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" --data-binary "$(exreq)"
+want 201
+XID=$(jq -r .id <<<"$BODY")
+# not approved yet: no run, no file
+api POST "/api/v1/exports/$XID/run" -H "$(auth "$OP")"
+want_err 409 state
+api GET "/api/v1/exports/$XID/file" -H "$(auth "$OP")"
+want_err 409 state
+api POST "/api/v1/exports/$XID/approve" -H "$(auth "$ADM")"
+want 200
+# path parameter, session, CSRF, method
+for bad in abc 0 -1 01 99999999999999999999; do
+    api POST "/api/v1/exports/$bad/run" -H "$(auth "$OP")"
+    want_err 400 invalid
+    api GET "/api/v1/exports/$bad/file" -H "$(auth "$OP")"
+    want_err 400 invalid
+done
+api POST "/api/v1/exports/$XID/run"
+want_err 401 session
+api POST "/api/v1/exports/$XID/run" -H "Cookie: mamori_session=$OP"
+want_err 403 csrf
+api GET "/api/v1/exports/$XID/run" -H "$(auth "$OP")"
+want_err 405 method_not_allowed
+api POST /api/v1/exports/999999/run -H "$(auth "$OP")"
+[ "$ST" = 404 ] || [ "$ST" = 403 ] || die "run of no request: $ST $BODY"
+# only the requester runs it
+api POST "/api/v1/exports/$XID/run" -H "$(auth "$ADM")"
+want_err 403 denied
+api POST "/api/v1/exports/$XID/run" -H "$(auth "$AUD")"
+want_err 403 denied
+[ ! -e "$SPOOL/$XID.export" ] || die "a refused run left a file"
+api POST "/api/v1/exports/$XID/run" -H "$(auth "$OP")"
+want 200
+PW=$(jq -r .password <<<"$BODY")
+[ ${#PW} -eq 24 ] || die "no password: $BODY"
+[ "$(jq -r .count <<<"$BODY")" = 2 ] || die "count: $BODY"
+SHA=$(jq -r .sha256 <<<"$BODY")
+[ "$(jq -r .download <<<"$BODY")" = "/api/v1/exports/$XID/file" ] || die "download: $BODY"
+[ "$(hdr Cache-Control)" = no-store ] || die "run answer cached"
+# once
+api POST "/api/v1/exports/$XID/run" -H "$(auth "$OP")"
+want_err 409 state
+lacks "$BODY" "$PW"
+# the spool: 0700 directory, 0600 file, only ciphertext
+[ "$(stat -c %a "$SPOOL")" = 700 ] || die "spool mode $(stat -c %a "$SPOOL")"
+[ "$(stat -c %a "$SPOOL/$XID.export")" = 600 ] || die "file mode"
+[ "$(sha256sum <"$SPOOL/$XID.export" | cut -d' ' -f1)" = "$SHA" ] || die "sha256"
+! grep -q "ヤマダ" "$SPOOL/$XID.export" || die "plaintext in the spool"
+! grep -q "1111-2222" "$SPOOL/$XID.export" || die "plaintext in the spool"
+# the ledger lists it done; the password is nowhere in the API
+api GET /api/v1/exports -H "$(auth "$AUD")"
+want 200
+jq -e --arg id "$XID" --arg s "$SHA" '.[] | select((.id|tostring) == $id) |
+    .state == "done" and .count == 2 and .sha256 == $s' <<<"$BODY" >/dev/null ||
+    die "ledger: $BODY"
+lacks "$BODY" "$PW"
+# another user: refused, the file stays
+api GET "/api/v1/exports/$XID/file" -H "$(auth "$ADM")"
+want_err 403 denied
+api GET "/api/v1/exports/$XID/file" -H "$(auth "$AUD")"
+want_err 403 denied
+[ -e "$SPOOL/$XID.export" ] || die "a refused download removed the file"
+# the requester downloads it once
+ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/dl.zip" -D "$T/hdr" -w '%{http_code}' \
+    -H "$(auth "$OP")" "https://localhost:$PORT/api/v1/exports/$XID/file")
+[ "$ST" = 200 ] || die "download: $ST $(cat "$T/dl.zip")"
+[ "$(hdr Content-Type)" = application/zip ] || die "type: $(hdr Content-Type)"
+[ "$(hdr Cache-Control)" = no-store ] || die "download cached"
+contains "$(hdr Content-Disposition)" "attachment; filename=\"people-$XID.zip\""
+[ "$(sha256sum <"$T/dl.zip" | cut -d' ' -f1)" = "$SHA" ] || die "downloaded sha256"
+[ ! -e "$SPOOL/$XID.export" ] || die "the file stayed after the download"
+[ -z "$(ls -A "$SPOOL")" ] || die "spool not empty: $(ls -A "$SPOOL")"
+mkdir "$T/x"
+7z x -p"$PW" -o"$T/x" "$T/dl.zip" >/dev/null || die "7z cannot open it"
+grep -q "山田　太郎" "$T/x/people.csv" || die "csv: $(cat "$T/x/people.csv")"
+! 7z x -pWrong-Password-0 -o"$T/y" "$T/dl.zip" >/dev/null 2>&1 ||
+    die "7z opened it with a wrong password"
+api GET "/api/v1/exports/$XID/file" -H "$(auth "$OP")"
+want_err 410 gone
+# CMS to a recipient: no password; the file decrypts with the key
+openssl req -x509 -newkey rsa:2048 -nodes -keyout "$T/rk.pem" -out "$T/rc.pem" \
+    -days 2 -subj /CN=recipient 2>/dev/null
+api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" --data-binary \
+    "$(jq --rawfile c "$T/rc.pem" '.recipient_cert = $c' <<<"$(exreq cms)")"
+want 201
+XID2=$(jq -r .id <<<"$BODY")
+api POST "/api/v1/exports/$XID2/approve" -H "$(auth "$ADM")"
+want 200
+api POST "/api/v1/exports/$XID2/run" -H "$(auth "$OP")"
+want 200
+[ "$(jq -r 'has("password")' <<<"$BODY")" = false ] || die "cms password: $BODY"
+ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/dl.p7m" -D "$T/hdr" -w '%{http_code}' \
+    -H "$(auth "$OP")" "https://localhost:$PORT/api/v1/exports/$XID2/file")
+[ "$ST" = 200 ] || die "cms download: $ST"
+openssl cms -decrypt -inform DER -in "$T/dl.p7m" -inkey "$T/rk.pem" \
+    -out "$T/cms.csv" 2>/dev/null || die "cms does not decrypt"
+grep -q "佐藤　花子" "$T/cms.csv" || die "cms csv"
+api GET "/api/v1/exports/$XID2/file" -H "$(auth "$OP")"
+want_err 410 gone
+srv_stop

@@ -1,0 +1,73 @@
+// api.js - calls to mamorid's JSON API with the session cookie: the CSRF
+// header on changes, Accept-Language for the error messages, errors as
+// exceptions ({status, code, message, detail, body}).
+import { lang } from './i18n.js';
+
+export const session = { csrf: null, user: null, role: null, idle: 900, last: Date.now() };
+let onGone = null;
+
+export function onSessionGone(f) {
+  onGone = f;
+}
+
+export class ApiError extends Error {
+  constructor(status, body) {
+    const e = (body && body.error) || {};
+    super(e.message || `HTTP ${status}`);
+    this.status = status;
+    this.code = e.code || '';
+    this.detail = e.detail || '';
+    this.body = body;
+  }
+}
+
+function headers(extra) {
+  const h = { 'Accept-Language': lang() === 'en' ? 'en' : 'ja', ...extra };
+  if (session.csrf) h['X-CSRF-Token'] = session.csrf;
+  return h;
+}
+
+export async function api(method, path, body, quiet) {
+  const init = { method, headers: headers({}), credentials: 'same-origin', cache: 'no-store' };
+  if (body !== undefined) {
+    init.headers['Content-Type'] = 'application/json';
+    init.body = JSON.stringify(body);
+  }
+  const r = await fetch(path, init);
+  let data = null;
+  if ((r.headers.get('Content-Type') || '').startsWith('application/json')) data = await r.json();
+  if (!r.ok) {
+    const err = new ApiError(r.status, data);
+    if (r.status === 401 && err.code === 'session' && session.user && !quiet && onGone) onGone();
+    throw err;
+  }
+  session.last = Date.now();
+  return data;
+}
+
+// A raw body (import) with upload progress: XMLHttpRequest, whose upload
+// events fetch lacks. progress(fraction) is called as it goes.
+export function upload(path, file, contentType, progress) {
+  return new Promise((resolve, reject) => {
+    const x = new XMLHttpRequest();
+    x.open('POST', path);
+    const h = headers({ 'Content-Type': contentType });
+    for (const k of Object.keys(h)) x.setRequestHeader(k, h[k]);
+    x.upload.onprogress = (e) => {
+      if (e.lengthComputable) progress(e.loaded / e.total);
+    };
+    x.onload = () => {
+      let data = null;
+      try {
+        data = JSON.parse(x.responseText);
+      } catch (e) {
+        data = null;
+      }
+      session.last = Date.now();
+      if (x.status >= 200 && x.status < 300) resolve(data);
+      else reject(new ApiError(x.status, data));
+    };
+    x.onerror = () => reject(new ApiError(0, null));
+    x.send(file);
+  });
+}
