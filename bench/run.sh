@@ -83,8 +83,8 @@ printf '        mamori/sqlite3 = %s   mamori/sqlcipher = %s   (goal: mamori >= 1
 printf 'verify  mamori %.0f entries/s (goal >= 3000000 /s)\n' "$m_vps"
 
 # The data-in-and-out benchmarks (issue 4), each against its own peers in
-# this same run: import, export, backup.
-for b in import export backup; do
+# this same run: import, export, backup; and the API against nginx (issue 5).
+for b in import export backup api; do
     echo
     "$root/bench/bench_$b.sh" "$build"
 done

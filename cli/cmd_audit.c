@@ -21,6 +21,8 @@ static void terminate_entry(struct mamori_audit_entry *e)
     e->dataset[sizeof e->dataset - 1] = '\0';
     e->outcome[sizeof e->outcome - 1] = '\0';
     e->detail[sizeof e->detail - 1] = '\0';
+    e->client[sizeof e->client - 1] = '\0';
+    e->request_id[sizeof e->request_id - 1] = '\0';
 }
 
 /* "a,b,c" -> ["a","b","c"]; "" or NULL -> []. */
@@ -59,7 +61,9 @@ static json_t *entry_json(const struct mamori_audit_entry *e)
         json_object_set_new(o, "outcome", cli_json_str(e->outcome)) ||
         json_object_set_new(o, "detail", cli_json_str(e->detail)) ||
         json_object_set_new(o, "count", json_integer(e->count)) ||
-        json_object_set_new(o, "record_ids", ids_json(e->record_ids))) {
+        json_object_set_new(o, "record_ids", ids_json(e->record_ids)) ||
+        json_object_set_new(o, "client", cli_json_str(e->client)) ||
+        json_object_set_new(o, "request_id", cli_json_str(e->request_id))) {
         json_decref(o);
         return NULL;
     }

@@ -1170,6 +1170,8 @@ int main(int argc, char **argv)
         return CLI_EXIT_FAIL;
     }
     c.out_tty = isatty(STDOUT_FILENO);
+    /* Every audit entry of the CLI names it as the client. */
+    mamori_set_request("cli", "");
 
     rc = parse_args(&c, argc, argv);
     if (rc)

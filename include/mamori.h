@@ -110,6 +110,24 @@ struct mamori_client {
     long os_uid;            /* OS user of a CLI session, -1 if none */
 };
 
+/* The request context of the calling thread: every audit entry the calls
+ * of this thread write from now on names the client (an address, "cli")
+ * and the request id, until the next call (NULL or "" for none). A front
+ * end serving requests on a thread pool sets it at the start of each
+ * request. A session's own client address and request id (struct
+ * mamori_client) win over it. Control characters are dropped; each is cut
+ * at 63 bytes. */
+void mamori_set_request(const char *client, const char *request_id);
+
+/* What a monitoring scrape (mamorid's /metrics) reads: counts only, no
+ * session needed (the front end decides who may see them). */
+struct mamori_stats {
+    int64_t audit_appends; /* audit entries appended by this process */
+    int64_t sessions;      /* sessions not expired */
+    int64_t locked;        /* accounts locked now */
+};
+int mamori_stats(mamori *m, struct mamori_stats *st) MAMORI_MUST_CHECK;
+
 /* Checks the password and opens a session; the token (NUL-terminated,
  * MAMORI_TOKEN_LEN chars) is written to token, which must hold
  * MAMORI_TOKEN_LEN + 1 bytes. Failures are audited; the error does not tell
@@ -907,7 +925,9 @@ struct mamori_audit_entry {
     char outcome[16]; /* "ok", "denied", "error" */
     char detail[128]; /* reason code or error, never personal values */
     int64_t count;
-    char *record_ids; /* comma-separated ids, owned */
+    char *record_ids;    /* comma-separated ids, owned */
+    char client[64];     /* client address ("cli" for the CLI), or "" */
+    char request_id[64]; /* the front end's request id, or "" */
 };
 
 /* Auditor or admin. The last n entries (all if n == 0), oldest first. */

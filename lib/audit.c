@@ -8,6 +8,7 @@
 #include <string.h>
 #include <unistd.h>
 #include <pthread.h>
+#include <stdatomic.h>
 
 #include "audit.h"
 #include "crypto.h"
@@ -39,12 +40,15 @@ void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
                const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN])
 {
     /* Fixed-size header: every column but record_ids and prev_mac, each
-     * string length-prefixed so that no two rows encode alike. */
-    uint8_t
-        buf[16 + 2 + 37 + 8 * 3 + (2 + 64) * 3 + 2 + 32 + 2 + 16 + 2 + 128 + 8];
+     * string length-prefixed so that no two rows encode alike. Format 2
+     * (a different magic, so that no entry verifies under the other
+     * format) adds the client address and the request id. */
+    uint8_t buf[16 + 2 + 37 + 8 * 3 + (2 + 64) * 3 + 2 + 32 + 2 + 16 + 2 + 128 +
+                8 + (2 + 64) * 2];
     size_t n = 0, idlen = row->record_ids ? strlen(row->record_ids) : 0;
+    int v2 = row->format != AUDIT_FORMAT_V1;
 
-    memcpy(buf, "mamori-audit-v1", 16);
+    memcpy(buf, v2 ? "mamori-audit-v2" : "mamori-audit-v1", 16);
     n = 16;
     n += put_str(buf + n, vault_id, 37);
     n += put_u64(buf + n, (uint64_t)row->seq);
@@ -57,6 +61,10 @@ void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
     n += put_str(buf + n, row->outcome, sizeof row->outcome);
     n += put_str(buf + n, row->detail, sizeof row->detail);
     n += put_u64(buf + n, (uint64_t)idlen);
+    if (v2) {
+        n += put_str(buf + n, row->client, sizeof row->client);
+        n += put_str(buf + n, row->request_id, sizeof row->request_id);
+    }
 
     struct crypto_part parts[3] = {
         {buf, n},
@@ -64,6 +72,35 @@ void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
         {row->prev_mac, CRYPTO_MAC_LEN},
     };
     crypto_hmac_run(key, parts, 3, out);
+}
+
+/* ---- request context ----------------------------------------------------
+ * A front end serves each request on one thread: the context it sets there
+ * names the client and the request in every entry that thread writes. */
+
+static _Thread_local char tl_client[64];
+static _Thread_local char tl_request_id[64];
+
+void mamori_set_request(const char *client, const char *request_id)
+{
+    guard_clean_text(client ? client : "", tl_client, sizeof tl_client);
+    guard_clean_text(request_id ? request_id : "", tl_request_id,
+                     sizeof tl_request_id);
+}
+
+void audit_fill_context(struct store_audit_row *row)
+{
+    if (!row->client[0])
+        memcpy(row->client, tl_client, sizeof row->client);
+    if (!row->request_id[0])
+        memcpy(row->request_id, tl_request_id, sizeof row->request_id);
+}
+
+static atomic_llong appends_total;
+
+int64_t audit_appends_total(void)
+{
+    return (int64_t)atomic_load_explicit(&appends_total, memory_order_relaxed);
 }
 
 static uint64_t epoch_of(int64_t seq)
@@ -106,6 +143,8 @@ int audit_append(struct mamori *m, struct store_audit_row *row)
         return MAMORI_EAUDIT;
     }
     row->seq = last.seq + 1;
+    row->format = AUDIT_FORMAT_V2;
+    audit_fill_context(row);
     memcpy(row->prev_mac, last.mac, CRYPTO_MAC_LEN);
     store_audit_row_release(&last);
 
@@ -113,7 +152,10 @@ int audit_append(struct mamori *m, struct store_audit_row *row)
         return MAMORI_EAUDIT;
     audit_mac(m->audit_key, m->vault_id, row, row->mac);
     rc = store_audit_append(m->store, row);
-    return rc == 0 ? 0 : MAMORI_EAUDIT;
+    if (rc != 0)
+        return MAMORI_EAUDIT;
+    atomic_fetch_add_explicit(&appends_total, 1, memory_order_relaxed);
+    return 0;
 }
 
 /* ---- checkpoints ------------------------------------------------------- */
@@ -297,6 +339,14 @@ static int verify_row(void *arg, const struct store_audit_row *row)
     else if (!crypto_equal(row->prev_mac, p->prev, CRYPTO_MAC_LEN))
         return part_bad(p, row->seq,
                         "entry %lld does not follow its predecessor",
+                        (long long)row->seq);
+    if (row->format != AUDIT_FORMAT_V1 && row->format != AUDIT_FORMAT_V2)
+        return part_bad(p, row->seq, "entry %lld has an unknown format %d",
+                        (long long)row->seq, row->format);
+    /* Format 1 MACs do not cover the context: such an entry has none. */
+    if (row->format == AUDIT_FORMAT_V1 &&
+        (row->client[0] || row->request_id[0]))
+        return part_bad(p, row->seq, "entry %lld was altered",
                         (long long)row->seq);
     audit_mac(p->keys[epoch_of(row->seq)], p->vault_id, row, mac);
     if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN))
@@ -557,6 +607,8 @@ static int show_row(void *arg, const struct store_audit_row *row)
     snprintf(e->dataset, sizeof e->dataset, "%s", row->dataset);
     snprintf(e->outcome, sizeof e->outcome, "%s", row->outcome);
     snprintf(e->detail, sizeof e->detail, "%s", row->detail);
+    snprintf(e->client, sizeof e->client, "%s", row->client);
+    snprintf(e->request_id, sizeof e->request_id, "%s", row->request_id);
     if (row->record_ids && row->record_ids[0]) {
         e->record_ids = strdup(row->record_ids);
         if (!e->record_ids)

@@ -19,6 +19,20 @@
 
 #define AUDIT_EPOCH 4096
 
+/* The MAC input of an entry, stored in its column format: 1 for entries
+ * written before schema 8 (no request context), 2 since (client address and
+ * request id covered too). */
+#define AUDIT_FORMAT_V1 1
+#define AUDIT_FORMAT_V2 2
+
+/* Fills an empty row->client and row->request_id from the calling
+ * thread's request context (mamori_set_request). */
+void audit_fill_context(struct store_audit_row *row);
+
+/* Entries appended by this process (any handle), for mamori_stats; an
+ * append whose transaction is then rolled back counts too. */
+int64_t audit_appends_total(void);
+
 /* Fills in seq, prev_mac and mac of row and appends it, inside the caller's
  * store transaction. MAMORI_EAUDIT on any failure. */
 int audit_append(struct mamori *m, struct store_audit_row *row);
@@ -47,7 +61,8 @@ struct audit_checkpoint {
 int audit_checkpoint_parse(const char *text, size_t len,
                            struct audit_checkpoint *cp, const char **why);
 
-/* Computes an entry's MAC under key (exposed for tests and verification). */
+/* Computes an entry's MAC under key, with the input its row->format
+ * selects (exposed for tests and verification). */
 void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
                const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN]);
 

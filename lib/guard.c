@@ -284,6 +284,8 @@ static int append_entry(struct guard_call *c, const char *outcome,
     row.time = mamori_now();
     set_str(row.user, sizeof row.user, s->user.name);
     set_str(row.device, sizeof row.device, s->device);
+    guard_clean_text(s->address, row.client, sizeof row.client);
+    guard_clean_text(s->request_id, row.request_id, sizeof row.request_id);
     set_str(row.action, sizeof row.action, guard_action(c->op));
     set_str(row.dataset, sizeof row.dataset, c->has_ds ? c->ds.name : "");
     row.record_ids = c->ids;

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 7
+#define STORE_SCHEMA_VERSION 8
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -285,6 +285,12 @@ struct store_audit_row {
     char detail[128];
     uint8_t prev_mac[32];
     uint8_t mac[32];
+    /* Schema 8: the request context. format selects the MAC input
+     * (AUDIT_FORMAT_* in audit.h): rows written before the migration are
+     * format 1, with client and request_id empty. */
+    int format;
+    char client[64];     /* client address, "cli", or "" */
+    char request_id[64]; /* front end's request id, or "" */
 };
 /* The newest row, or MAMORI_ENOTFOUND if the log is empty. */
 int store_audit_last(struct store *s, struct store_audit_row *row);
@@ -302,6 +308,11 @@ int store_audit_count(struct store *s, int64_t *n);
  * without reading the table (count() reads it all). */
 int store_audit_row_bound(struct store *s, int64_t *bound);
 void store_audit_row_release(struct store_audit_row *row);
+
+/* For monitoring: sessions that have not expired at now, and accounts
+ * (not disabled) locked at now (store_sqlite_stats.c). */
+int store_stats(struct store *s, int64_t now, int64_t *sessions,
+                int64_t *locked);
 
 /* Test hook: make store_audit_append fail while on. */
 void store_fail_audit(struct store *s, int on);

@@ -142,6 +142,14 @@ static const char migration_7[] =
     " marked INTEGER NOT NULL DEFAULT 0);"
     "CREATE INDEX exports_requester ON exports(requested_by);";
 
+/* The request context of audit entries: client address and request id,
+ * covered by the MAC of entries of format 2 (entries written before keep
+ * format 1 and their MAC). */
+static const char migration_8[] =
+    "ALTER TABLE audit ADD COLUMN format INTEGER NOT NULL DEFAULT 1;"
+    "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT '';"
+    "ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -151,6 +159,7 @@ static const char *const migrations[] = {
     store_migration_devices,
     migration_6,
     migration_7,
+    migration_8,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -163,7 +172,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
     " require_reason"
 #define AUDIT_COLS                                                             \
     "seq, time, user, device, action, dataset, record_ids, count, outcome,"    \
-    " detail, prev_mac, mac"
+    " detail, prev_mac, mac, format, client, request_id"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -210,7 +219,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
                       " ORDER BY seq DESC LIMIT 1",
     [ST_AUDIT_APPEND] = "INSERT INTO audit(" AUDIT_COLS ")"
                         " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                        " ?11, ?12)",
+                        " ?11, ?12, ?13, ?14, ?15)",
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq >= ?1"
                       " AND seq <= ?2 ORDER BY seq",
     [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
@@ -1232,6 +1241,7 @@ static int read_audit(sqlite3_stmt *st, struct store_audit_row *row, char **buf,
                       size_t *cap)
 {
     const unsigned char *p;
+    int64_t format = 0;
     size_t len;
     char *nb;
     int rc, n;
@@ -1255,8 +1265,16 @@ static int read_audit(sqlite3_stmt *st, struct store_audit_row *row, char **buf,
         (rc = sq_col_blob(st, 10, row->prev_mac, sizeof row->prev_mac,
                           MAMORI_ETAMPER)) != 0 ||
         (rc = sq_col_blob(st, 11, row->mac, sizeof row->mac, MAMORI_ETAMPER)) !=
-            0)
+            0 ||
+        (rc = sq_col_i64(st, 12, &format, MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 13, row->client, sizeof row->client,
+                          MAMORI_ETAMPER)) != 0 ||
+        (rc = sq_col_text(st, 14, row->request_id, sizeof row->request_id,
+                          MAMORI_ETAMPER)) != 0)
         return rc;
+    if (format < 0 || format > INT_MAX)
+        return MAMORI_ETAMPER;
+    row->format = (int)format;
 
     switch (sqlite3_column_type(st, 6)) {
     case SQLITE_NULL:
@@ -1349,7 +1367,11 @@ static int audit_insert(struct store *s, const struct store_audit_row *row)
         (rc = sq_bind_field(st, 9, row->outcome, sizeof row->outcome)) != 0 ||
         (rc = sq_bind_field(st, 10, row->detail, sizeof row->detail)) != 0 ||
         (rc = sq_bind_blob(st, 11, row->prev_mac, sizeof row->prev_mac)) != 0 ||
-        (rc = sq_bind_blob(st, 12, row->mac, sizeof row->mac)) != 0)
+        (rc = sq_bind_blob(st, 12, row->mac, sizeof row->mac)) != 0 ||
+        (rc = sq_bind_i64(st, 13, row->format)) != 0 ||
+        (rc = sq_bind_field(st, 14, row->client, sizeof row->client)) != 0 ||
+        (rc = sq_bind_field(st, 15, row->request_id, sizeof row->request_id)) !=
+            0)
         goto out;
     rc = sq_step_done(st);
 out:

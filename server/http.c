@@ -19,6 +19,7 @@
 #include <openssl/rand.h>
 
 #include "mamorid.h"
+#include "metrics.h"
 #include "static.h"
 #include "banned.h"
 
@@ -222,6 +223,9 @@ void srv_fail_code(struct ctx *c, int status, const char *code, int err,
         json_object_set_new(e, "message", srv_json_str(message(c, err))) ||
         (detail && *detail &&
          json_object_set_new(e, "detail", srv_json_str(detail))) ||
+        (c->rq->request_id && c->rq->request_id[0] &&
+         json_object_set_new(e, "request_id",
+                             srv_json_str(c->rq->request_id))) ||
         json_object_set(top, "error", e)) {
         json_decref(top);
         top = NULL;
@@ -734,6 +738,7 @@ void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     const char *q;
     size_t i, plen;
     int rc, path_hit = 0;
+    double t0 = srv_now();
 
     memset(rs, 0, sizeof *rs);
     rs->content_type = "application/json";
@@ -748,6 +753,8 @@ void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     c->client.address = rq->address;
     c->client.request_id = rq->request_id;
     c->client.os_uid = -1;
+    /* Entries written before a session exists (logins) name them too. */
+    mamori_set_request(rq->address, rq->request_id);
 
     q = strchr(rq->uri ? rq->uri : "", '?');
     plen = q ? (size_t)(q - rq->uri) : strlen(rq->uri ? rq->uri : "");
@@ -853,6 +860,9 @@ void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
 out:
     ctx_release(c);
     free(c);
+    mamori_set_request(NULL, NULL);
     if (rs->status == 0)
         rs->status = 500;
+    metrics_observe(hit ? (size_t)(hit - srv_routes) : srv_nroutes, rs->status,
+                    srv_now() - t0, rs->alert);
 }

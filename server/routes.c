@@ -17,6 +17,7 @@
 #include <openssl/crypto.h>
 
 #include "mamorid.h"
+#include "metrics.h"
 #include "routes.h"
 #include "banned.h"
 
@@ -565,7 +566,10 @@ static void h_audit(struct ctx *c)
             json_object_set_new(o, "outcome", srv_json_str(e[i].outcome)) ||
             json_object_set_new(o, "detail", srv_json_str(e[i].detail)) ||
             json_object_set_new(o, "count", json_integer(e[i].count)) ||
-            json_object_set_new(o, "record_ids", ids_json(e[i].record_ids))) {
+            json_object_set_new(o, "record_ids", ids_json(e[i].record_ids)) ||
+            json_object_set_new(o, "client", srv_json_str(e[i].client)) ||
+            json_object_set_new(o, "request_id",
+                                srv_json_str(e[i].request_id))) {
             json_decref(arr);
             arr = NULL;
         }
@@ -610,6 +614,7 @@ static void h_audit_verify(struct ctx *c)
 const struct route srv_routes[] = {
     {"GET", "/healthz", h_healthz, 0},
     {"GET", "/api/v1/openapi.yaml", h_openapi, 0},
+    {"GET", "/metrics", h_metrics, 0},
     {"GET", "/api/v1/session/challenge", h_challenge, ROUTE_VAULT},
     {"POST", "/api/v1/session", h_login, ROUTE_VAULT | ROUTE_JSON},
     {"GET", "/api/v1/session", h_whoami, ROUTE_SESSION},

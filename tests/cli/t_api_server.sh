@@ -10,7 +10,7 @@ VIEW_PW='Mi-Ru#Dake-8841'
 
 # ---- the route table and the OpenAPI document, both ways -----------------
 n=$(routes_match)
-[ "$n" -eq 42 ] || die "expected 42 routes, got $n"
+[ "$n" -eq 43 ] || die "expected 43 routes, got $n"
 
 # ---- a vault with four roles and a record ---------------------------------
 new_vault

@@ -32,6 +32,15 @@ sq "UPDATE audit SET outcome = 'denied' WHERE seq = 7"
 expect_tamper "changed outcome"
 sq "DELETE FROM audit WHERE seq = 4"
 expect_tamper "deleted middle row"
+# The request context (schema 8) is covered too: the CLI names itself.
+[ "$(sq "SELECT client || '/' || format FROM audit WHERE seq = 6")" = cli/2 ] ||
+    die "the CLI's entries do not name it as the client"
+sq "UPDATE audit SET client = '192.0.2.1' WHERE seq = 6"
+expect_tamper "changed client"
+sq "UPDATE audit SET request_id = 'abcd' WHERE seq = 6"
+expect_tamper "changed request id"
+sq "UPDATE audit SET format = 1 WHERE seq = 6"
+expect_tamper "format downgraded"
 sq "CREATE TEMP TABLE a AS SELECT * FROM audit WHERE seq IN (5,6);
     UPDATE audit SET time=(SELECT time FROM a WHERE seq=6), user=(SELECT user FROM a WHERE seq=6),
       action=(SELECT action FROM a WHERE seq=6), record_ids=(SELECT record_ids FROM a WHERE seq=6),
@@ -43,7 +52,7 @@ sq "CREATE TEMP TABLE a AS SELECT * FROM audit WHERE seq IN (5,6);
       prev_mac=(SELECT prev_mac FROM a WHERE seq=5), mac=(SELECT mac FROM a WHERE seq=5) WHERE seq=6;"
 expect_tamper "swapped rows"
 sq "INSERT INTO audit SELECT seq + 1000, time, user, device, action, dataset, record_ids, count,
-    outcome, detail, prev_mac, mac FROM audit WHERE seq = 3"
+    outcome, detail, prev_mac, mac, format, client, request_id FROM audit WHERE seq = 3"
 expect_tamper "inserted row"
 sq "UPDATE audit SET seq = seq + 100 WHERE seq = (SELECT max(seq) FROM audit) - 2"
 expect_tamper "reordered row"

@@ -15,6 +15,7 @@
 #include "audit.h"
 #include "helpers.h"
 #include "internal.h"
+#include "keys.h"
 #include "store.h"
 
 static void sql(struct tvault *tv, const char *q)
@@ -255,6 +256,190 @@ static void entries_carry_no_values(void **state)
     mamori_audit_entries_free(e, n);
 }
 
+/* The newest entry as mamori_audit_show gives it (before show's own). */
+static void newest(struct tvault *tv, struct mamori_audit_entry *out)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+
+    assert_int_equal(mamori_audit_show(tv->aud, 1, &e, &n), 0);
+    assert_int_equal(n, 1);
+    *out = e[0];
+    out->record_ids = NULL;
+    mamori_audit_entries_free(e, n);
+}
+
+static void request_context_is_logged_and_sealed(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_audit_entry e;
+    struct mamori_verify_result vr;
+    char long_id[300], q[256];
+
+    mamori_set_request("192.0.2.7", "0123456789abcdef");
+    add_some(tv, 1);
+    newest(tv, &e);
+    assert_string_equal(e.action, "record.add");
+    assert_string_equal(e.client, "192.0.2.7");
+    assert_string_equal(e.request_id, "0123456789abcdef");
+    int64_t seq = e.seq;
+
+    /* hostile context: control characters dropped, long values cut */
+    memset(long_id, 'f', sizeof long_id - 1);
+    long_id[sizeof long_id - 1] = '\0';
+    mamori_set_request("10.0.0.1\n\x1b[31m", long_id);
+    add_some(tv, 1);
+    newest(tv, &e);
+    assert_null(strchr(e.client, '\n'));
+    assert_null(strchr(e.client, '\x1b'));
+    assert_true(strncmp(e.client, "10.0.0.1", 8) == 0);
+    assert_true(strlen(e.request_id) < sizeof e.request_id);
+    assert_true(strlen(e.request_id) > 0);
+
+    /* cleared: the next entries name nothing */
+    mamori_set_request(NULL, NULL);
+    add_some(tv, 1);
+    newest(tv, &e);
+    assert_string_equal(e.client, "");
+    assert_string_equal(e.request_id, "");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+
+    /* the context is covered by the MAC */
+    snprintf(q, sizeof q,
+             "UPDATE audit SET client = '192.0.2.8' WHERE seq = %lld",
+             (long long)seq);
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, seq);
+    snprintf(q, sizeof q,
+             "UPDATE audit SET client = '192.0.2.7', request_id = 'x'"
+             " WHERE seq = %lld",
+             (long long)seq);
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, seq);
+    /* a downgrade to format 1 (whose MAC does not cover the context) */
+    snprintf(q, sizeof q,
+             "UPDATE audit SET request_id = '0123456789abcdef', format = 1"
+             " WHERE seq = %lld",
+             (long long)seq);
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, seq);
+    snprintf(q, sizeof q,
+             "UPDATE audit SET client = '', request_id = '' WHERE seq = %lld",
+             (long long)seq);
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, seq);
+    snprintf(q, sizeof q, "UPDATE audit SET format = 9 WHERE seq = %lld",
+             (long long)seq);
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_non_null(strstr(vr.problem, "format"));
+    /* back as it was: intact again */
+    snprintf(q, sizeof q,
+             "UPDATE audit SET format = 2, client = '192.0.2.7',"
+             " request_id = '0123456789abcdef' WHERE seq = %lld",
+             (long long)seq);
+    sql(tv, q);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+}
+
+struct v1_state {
+    struct crypto_hmac_key *key;
+    const char *vault_id;
+    uint8_t prev[CRYPTO_MAC_LEN];
+    char *sql;
+    size_t len, cap;
+};
+
+/* Rewrites the chain as a schema-7 writer would have written it. */
+static int v1_row(void *arg, const struct store_audit_row *row)
+{
+    struct v1_state *st = arg;
+    struct store_audit_row r = *row;
+    char mac[2 * CRYPTO_MAC_LEN + 1], prev[2 * CRYPTO_MAC_LEN + 1];
+    char line[512];
+    int k;
+
+    r.format = AUDIT_FORMAT_V1;
+    r.client[0] = r.request_id[0] = '\0';
+    memcpy(r.prev_mac, st->prev, CRYPTO_MAC_LEN);
+    audit_mac(st->key, st->vault_id, &r, r.mac);
+    memcpy(st->prev, r.mac, CRYPTO_MAC_LEN);
+    crypto_hex(r.mac, CRYPTO_MAC_LEN, mac);
+    crypto_hex(r.prev_mac, CRYPTO_MAC_LEN, prev);
+    k = snprintf(line, sizeof line,
+                 "UPDATE audit SET mac = x'%s', prev_mac = x'%s' WHERE seq ="
+                 " %lld;",
+                 mac, prev, (long long)r.seq);
+    assert_true(k > 0 && (size_t)k < sizeof line);
+    if (st->len + (size_t)k + 1 > st->cap) {
+        st->cap = (st->len + (size_t)k + 1) * 2;
+        st->sql = realloc(st->sql, st->cap);
+        assert_non_null(st->sql);
+    }
+    memcpy(st->sql + st->len, line, (size_t)k + 1);
+    st->len += (size_t)k;
+    return 0;
+}
+
+static void entries_before_the_migration_verify(void **state)
+{
+    struct tvault *tv = *state;
+    struct v1_state st;
+    struct mamori_verify_result vr;
+    struct mamori_audit_entry e;
+    struct store *s = NULL;
+    const uint8_t *k0;
+    char q[128];
+
+    add_some(tv, 3);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(keys_audit_initial(tv->m->keys, &k0), 0);
+    st.key = crypto_hmac_key_new(k0, CRYPTO_KEY_LEN);
+    assert_non_null(st.key);
+    st.vault_id = tv->m->vault_id;
+    /* A schema-7 vault: no context columns, format-1 MACs. */
+    assert_int_equal(store_audit_scan(tv->m->store, 1, INT64_MAX, v1_row, &st),
+                     0);
+    crypto_hmac_key_free(st.key);
+    sql(tv, st.sql);
+    free(st.sql);
+    sql(tv, "ALTER TABLE audit DROP COLUMN request_id;"
+            "ALTER TABLE audit DROP COLUMN client;"
+            "ALTER TABLE audit DROP COLUMN format;"
+            "PRAGMA user_version = 7;");
+    /* Opening it migrates: every old entry is format 1 and verifies. */
+    assert_int_equal(store_open(tv->home, 0, &s), 0);
+    store_close(s);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    mamori_set_request("198.51.100.1", "feedface00000000");
+    add_some(tv, 2);
+    mamori_set_request(NULL, NULL);
+    newest(tv, &e);
+    assert_string_equal(e.client, "198.51.100.1");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    /* an old entry given a context it never had is caught */
+    sql(tv, "UPDATE audit SET client = '203.0.113.9' WHERE seq = 2");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, 2);
+    snprintf(q, sizeof q, "UPDATE audit SET client = '' WHERE seq = 2");
+    sql(tv, q);
+    /* an old entry claimed as format 2 is caught */
+    sql(tv, "UPDATE audit SET format = 2 WHERE seq = 3");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, 3);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -269,6 +454,10 @@ int main(void)
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(parallel_verify, tv_group_setup,
                                         tv_group_teardown),
+        cmocka_unit_test_setup_teardown(request_context_is_logged_and_sealed,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(entries_before_the_migration_verify,
+                                        tv_group_setup, tv_group_teardown),
     };
     if (mamori_library_init() != 0)
         return 1;

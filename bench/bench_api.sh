@@ -1,0 +1,103 @@
+#!/bin/bash
+# bench_api.sh BUILD - the authenticated record GET of mamorid
+# (GET /api/v1/datasets/{ds}/records/{id}: session, grant, decryption and an
+# audit entry committed before the answer) against nginx serving the same
+# JSON as a static file, both on plain HTTP on loopback, in the same run:
+# wrk -t2 -c64 -d${BENCH_API_SECONDS:-30}s --latency on each. Prints each
+# requests/s, the ratio (goal: mamorid/nginx >= 0.7) and each p99.
+set -euo pipefail
+build=${1:-build}
+root=$(cd "$(dirname "$0")/.." && pwd)
+case "$build" in /*) ;; *) build="$root/$build" ;; esac
+secs=${BENCH_API_SECONDS:-30}
+for tool in wrk nginx curl jq oathtool sqlite3; do
+    command -v "$tool" >/dev/null ||
+        { echo "bench_api: $tool is not installed (tools/deps.sh)" >&2; exit 1; }
+done
+T=$(mktemp -d "${TMPDIR:-/tmp}/mamori-bench-api.XXXXXX")
+export T ROOT="$root" MAMORI="$build/mamori"
+cd "$T"
+# The test helpers make the vault and the session (as the API tests do).
+. "$root/tests/cli/lib.sh"
+. "$root/tests/cli/api_lib.sh"
+. "$root/tests/cli/load_lib.sh"
+NGINX_PID=
+cleanup() {
+    if [ -n "$SRV" ]; then kill -9 "$SRV" 2>/dev/null || true; fi
+    if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; fi
+    rm -rf "$T"
+}
+trap cleanup EXIT
+
+echo "== mamorid: a vault with one record, op1's session"
+load_setup >/dev/null
+mkdir -p "$T/www" "$T/nginx"
+cp "$T/record.json" "$T/www/record.json"
+chmod 755 "$T" "$T/www"
+chmod 644 "$T/www/record.json"
+
+# nginx: a private configuration (not the system one), one worker per CPU
+# as it is usually run, no access log; the same JSON as a static file.
+NPORT=
+for _ in 1 2 3 4 5 6 7 8; do
+    NPORT=$((20000 + RANDOM % 30000))
+    [ "$NPORT" != "$PORT" ] || continue
+    cat >"$T/nginx/nginx.conf" <<CONF
+worker_processes auto;
+daemon off;
+pid $T/nginx/nginx.pid;
+error_log $T/nginx/error.log;
+events { worker_connections 1024; }
+http {
+    access_log off;
+    client_body_temp_path $T/nginx/body;
+    proxy_temp_path $T/nginx/proxy;
+    fastcgi_temp_path $T/nginx/fastcgi;
+    uwsgi_temp_path $T/nginx/uwsgi;
+    scgi_temp_path $T/nginx/scgi;
+    server {
+        listen 127.0.0.1:$NPORT;
+        root $T/www;
+        location / { default_type application/json; }
+    }
+}
+CONF
+    nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
+    NGINX_PID=$!
+    for _ in $(seq 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$NPORT/record.json" && break 2
+        kill -0 "$NGINX_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$NGINX_PID" 2>/dev/null || true
+    NGINX_PID=
+done
+[ -n "$NGINX_PID" ] || { echo "bench_api: nginx did not start" >&2; exit 1; }
+cmp -s "$T/record.json" <(curl -sf "http://127.0.0.1:$NPORT/record.json") ||
+    { echo "bench_api: nginx serves another body" >&2; exit 1; }
+
+run_wrk() { # run_wrk NAME URL [HEADER]
+    local name=$1 url=$2
+    shift 2
+    echo "== $name: wrk -t2 -c64 -d${secs}s --latency"
+    wrk -t2 -c64 -d"${secs}s" --latency "$@" "$url" >"$T/wrk-$name"
+    sed -n '/Latency Distribution/,$p' "$T/wrk-$name"
+    [ "$(wrk_field "$T/wrk-$name" non2xx)" -eq 0 ] &&
+        [ "$(wrk_field "$T/wrk-$name" errors)" -eq 0 ] ||
+        { echo "bench_api: $name had errors" >&2; cat "$T/wrk-$name" >&2; exit 1; }
+}
+a0=$(audit_rows)
+run_wrk mamorid "http://127.0.0.1:$PORT$RPATH" -H "$(auth "$TOK")"
+a1=$(audit_rows)
+run_wrk nginx "http://127.0.0.1:$NPORT/record.json"
+
+m_rps=$(wrk_field "$T/wrk-mamorid" rps)
+n_rps=$(wrk_field "$T/wrk-nginx" rps)
+echo
+echo "== results (authenticated record GET vs static file, loopback, wrk -t2 -c64 -d${secs}s)"
+printf 'mamorid %10.0f req/s  p99 %8.2f ms  (%d audit entries written)\n' \
+    "$m_rps" "$(wrk_field "$T/wrk-mamorid" p99_ms)" "$((a1 - a0))"
+printf 'nginx   %10.0f req/s  p99 %8.2f ms\n' \
+    "$n_rps" "$(wrk_field "$T/wrk-nginx" p99_ms)"
+printf 'mamorid/nginx = %s (goal >= 0.7)\n' "$(echo "scale=3; $m_rps / $n_rps" | bc -l)"
+srv_stop

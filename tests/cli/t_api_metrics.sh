@@ -1,0 +1,200 @@
+# The request context of audit entries over the API (client address and
+# request id, tied to X-Request-Id and error bodies) and /metrics: the
+# Prometheus text format, counters that move with requests, and who may
+# read it (loopback, or an admin's or auditor's session from elsewhere).
+. "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/cli/api_lib.sh"
+
+new_vault
+as op1
+ok record add people name='山田 太郎' phone='090-1111-2222'
+ID1=$OUT
+api_setup
+tick
+
+# Listens on every address (TLS), so that a non-loopback client can be
+# tried when this host has an address other than loopback.
+OTHER=$(ip -4 -o addr show scope global 2>/dev/null |
+    awk '{ sub(/\/.*/, "", $4); print $4; exit }')
+for _ in 1 2 3 4 5 6 7 8; do
+    PORT=$((20000 + RANDOM % 30000))
+    "$MAMORID" --home "$MAMORI_HOME" --listen "0.0.0.0:$PORT" \
+        --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --key-file "$KEY" \
+        "${RUNAS[@]}" "${LIMITS[@]}" 2>"$T/srv.err" &
+    SRV=$!
+    for _ in $(seq 200); do
+        grep -q "listening on https://" "$T/srv.err" && break 2
+        kill -0 "$SRV" 2>/dev/null || break
+        sleep 0.05
+    done
+    wait "$SRV" || true
+    SRV=
+done
+[ -n "$SRV" ] || die "mamorid did not start: $(cat "$T/srv.err")"
+
+api_login op1 "$OP_PW"
+OP=$TOK
+api_login aud1 "$AUD_PW"
+AUD=$TOK
+
+# ---- the audit entry of a request names its client and request id --------
+api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
+want 200
+RID=$(hdr X-Request-Id)
+[[ "$RID" =~ ^[0-9a-f]{32}$ ]] || die "request id: $RID"
+api GET "/api/v1/audit?last=50" -H "$(auth "$AUD")"
+want 200
+e=$(jq -c --arg r "$RID" '[.[] | select(.request_id == $r)]' <<<"$BODY")
+[ "$(jq length <<<"$e")" = 1 ] || die "no single entry for request $RID: $BODY"
+[ "$(jq -r '.[0] | .action + " " + .user + " " + .client + " " + .outcome' \
+    <<<"$e")" = "record.get op1 127.0.0.1 ok" ] || die "entry: $e"
+[ "$(jq -r '.[0].record_ids[0]' <<<"$e")" = "$ID1" ] || die "entry ids: $e"
+# logins name them too
+jq -e '[.[] | select(.action == "login" and .user == "aud1")][-1]
+       | .client == "127.0.0.1" and (.request_id | test("^[0-9a-f]{32}$"))' \
+    <<<"$BODY" >/dev/null || die "login entry without context: $BODY"
+# an error names its request id in the body, and the refusal is logged
+api GET "/api/v1/datasets/people/records/00000000-0000-4000-8000-000000000000" \
+    -H "$(auth "$OP")"
+want_err 404 not_found
+RID2=$(hdr X-Request-Id)
+[ "$(jq -r .error.request_id <<<"$BODY")" = "$RID2" ] ||
+    die "error body without the request id: $BODY"
+api GET "/api/v1/audit?last=50" -H "$(auth "$AUD")"
+jq -e --arg r "$RID2" '[.[] | select(.request_id == $r)][0]
+       | .action == "record.get" and .outcome == "error"' <<<"$BODY" \
+    >/dev/null || die "no error entry for $RID2: $BODY"
+# the CLI's entries name the CLI (read with the auditor's CLI session)
+DB="$MAMORI_HOME/vault.db"
+[ "$(sqlite3 "$DB" "SELECT client FROM audit WHERE seq = 1")" = cli ] ||
+    die "the CLI's first entry does not name the CLI"
+# and the client column is sealed by the MAC
+api GET /api/v1/audit/verify -H "$(auth "$AUD")"
+want 200
+[ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify: $BODY"
+seq_of=$(sqlite3 "$DB" "SELECT seq FROM audit WHERE request_id = '$RID'")
+sqlite3 "$DB" "UPDATE audit SET client = '198.51.100.9' WHERE seq = $seq_of"
+api GET /api/v1/audit/verify -H "$(auth "$AUD")"
+[ "$(ecode)" = tamper ] || die "changed client not found: $ST $BODY"
+contains "$(jq -r .error.detail <<<"$BODY")" "entry $seq_of was altered"
+sqlite3 "$DB" "UPDATE audit SET client = '127.0.0.1' WHERE seq = $seq_of"
+api GET /api/v1/audit/verify -H "$(auth "$AUD")"
+[ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify after restore: $BODY"
+
+# ---- /metrics ---------------------------------------------------------------
+# metrics: the text of /metrics over loopback in $T/m (fails the test on
+# anything but 200 and the 0.0.4 content type).
+metrics() {
+    api GET /metrics
+    want 200
+    contains "$(hdr Content-Type)" "text/plain; version=0.0.4"
+    cp "$T/body" "$T/m"
+}
+# check_format FILE: every line a HELP, a TYPE, or a sample of a declared
+# family; histogram buckets cumulative, +Inf equal to _count.
+check_format() {
+    awk '
+    function fail(why) { print "bad metrics line " NR ": " why ": " $0; bad = 1; exit 1 }
+    /^# HELP [a-zA-Z_:][a-zA-Z0-9_:]* .+$/ { next }
+    /^# TYPE [a-zA-Z_:][a-zA-Z0-9_:]* (counter|gauge|histogram|summary|untyped)$/ {
+        if ($3 in type) fail("family declared twice"); type[$3] = $4; next }
+    /^#/ { fail("comment") }
+    {
+        if ($0 !~ /^[a-zA-Z_:][a-zA-Z0-9_:]*(\{([a-zA-Z_][a-zA-Z0-9_]*="([^"\\]|\\.)*",?)*\})? -?([0-9]+(\.[0-9]+)?([eE][-+]?[0-9]+)?|\+Inf|NaN)$/)
+            fail("syntax")
+        name = $0; sub(/[{ ].*/, "", name)
+        fam = name; sub(/_(bucket|sum|count)$/, "", fam)
+        if (!(name in type) && !(fam in type && type[fam] == "histogram"))
+            fail("no TYPE for " name)
+        if (type[name] == "counter" && name !~ /_total$/) fail("counter name")
+        val = $NF
+        if (name ~ /_bucket$/) {
+            key = $0; sub(/,?le="[^"]*"/, "", key); sub(/ [^ ]*$/, "", key)
+            if (key == lastkey && val + 0 < last + 0) fail("bucket not cumulative")
+            lastkey = key; last = val
+            if ($0 ~ /le="\+Inf"/) inf[key] = val
+        }
+        if (name ~ /_count$/) { key = $0; sub(/_count/, "_bucket", key); sub(/ [^ ]*$/, "", key)
+            if (!(key in inf) || inf[key] != val) fail("+Inf bucket differs from _count") }
+        n++
+    }
+    END { if (!bad && n < 5) { print "too few samples: " n; exit 1 } }' "$1" ||
+        die "metrics format"
+}
+# sample NAME-AND-LABELS: the value of one sample in $T/m (0 if absent).
+sample() {
+    awk -v k="$1" 'index($0, k " ") == 1 { print $NF; f = 1 } END { if (!f) print 0 }' "$T/m"
+}
+ROUTE='method="GET",route="/api/v1/datasets/{ds}/records/{id}"'
+api GET /api/v1/nothing
+want_err 404 no_route
+metrics
+check_format "$T/m"
+ok0=$(sample "mamorid_requests_total{$ROUTE,status=\"200\"}")
+nf0=$(sample "mamorid_requests_total{$ROUTE,status=\"404\"}")
+cnt0=$(sample "mamorid_request_duration_seconds_count{$ROUTE}")
+app0=$(sample mamorid_audit_appends_total)
+[ "$ok0" -ge 1 ] && [ "$nf0" -ge 1 ] || die "record GETs not counted: $ok0 $nf0"
+[ "$cnt0" -eq $((ok0 + nf0)) ] || die "histogram count $cnt0 != $ok0 + $nf0"
+[ "$(sample mamorid_sessions_active)" -ge 3 ] || die "sessions: $(cat "$T/m")"
+[ "$(sample mamorid_accounts_locked)" = 0 ] || die "locked accounts"
+[ "$(sample mamorid_audit_failures_total)" = 0 ] || die "audit failures"
+grep -q '^mamorid_requests_total{method="",route="none",status="404"} ' "$T/m" ||
+    die "unmatched requests not counted as route none"
+for _ in 1 2 3; do
+    api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
+    want 200
+done
+metrics
+check_format "$T/m"
+[ "$(sample "mamorid_requests_total{$ROUTE,status=\"200\"}")" -eq $((ok0 + 3)) ] ||
+    die "counter did not move by 3"
+[ "$(sample "mamorid_request_duration_seconds_count{$ROUTE}")" -eq $((cnt0 + 3)) ] ||
+    die "histogram did not move by 3"
+[ "$(sample "mamorid_request_duration_seconds_bucket{$ROUTE,le=\"+Inf\"}")" -eq $((cnt0 + 3)) ] ||
+    die "+Inf bucket"
+# 3 record reads and the metrics scrape itself is not audited: +3 at least
+app1=$(sample mamorid_audit_appends_total)
+[ "$app1" -ge $((app0 + 3)) ] || die "audit appends $app0 -> $app1"
+# the metrics hold no names or values
+lacks "$(cat "$T/m")" "op1"
+lacks "$(cat "$T/m")" "$ID1"
+
+# a locked account shows
+for _ in 1 2 3 4 5; do
+    api POST /api/v1/session "${JSON[@]}" --data-binary \
+        '{"user":"aud1","password":"Wrong-Pass-123!","otp":"000000"}'
+done
+metrics
+[ "$(sample mamorid_accounts_locked)" = 1 ] || die "locked: $(grep locked "$T/m")"
+[ "$(sample 'mamorid_requests_total{method="POST",route="/api/v1/session",status="401"}')" -ge 5 ] ||
+    die "failed logins not counted"
+
+# ---- who may read it from elsewhere ---------------------------------------
+if [ -n "$OTHER" ]; then
+    far() { # far CURL-ARGS...: GET /metrics from $OTHER
+        ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -D "$T/hdr" \
+            -w '%{http_code}' --resolve "localhost:$PORT:$OTHER" "$@" \
+            "https://localhost:$PORT/metrics") || die "curl from $OTHER"
+        BODY=$(cat "$T/body")
+    }
+    far
+    want_err 401 session
+    far -H "Authorization: Bearer not-a-token"
+    want_err 401 session
+    far -H "$(auth "$OP")"
+    want_err 403 denied
+    far -H "$(auth AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA)"
+    [ "$ST" = 401 ] || die "unknown session: $ST $BODY"
+    far -H "$(auth "$AUD")"
+    want 200
+    cp "$T/body" "$T/m"
+    check_format "$T/m"
+    api_login admin "$ADMIN_PW"
+    far -H "$(auth "$TOK")"
+    want 200
+else
+    echo "no address other than loopback: remote access to /metrics not tried"
+fi
+srv_stop
+echo "t_api_metrics: ok"
