@@ -181,6 +181,13 @@ const char *mamori_errdetail(const mamori_sess *s);
 const char *mamori_session_user(const mamori_sess *s);
 const char *mamori_session_role(const mamori_sess *s);
 
+/* The session's limits, for a screen that warns before the idle logout:
+ * the idle time allowed (session.idle_minutes, in seconds) and when the
+ * session ends whatever its use (unix seconds). Not audited: it reveals
+ * nothing but the session's own bounds. MAMORI_ESESSION if it has ended. */
+int mamori_session_limits(mamori_sess *s, int64_t *idle_seconds,
+                          int64_t *expires);
+
 /* What a session must do before anything else: after a password login, a
  * user whose password was set by an admin must change it (NEED_PASSWD).
  * Such a restricted session can only do that, enrol MFA (below) and log

@@ -353,6 +353,32 @@ const char *mamori_session_role(const mamori_sess *s)
     return s->user.role;
 }
 
+int mamori_session_limits(mamori_sess *s, int64_t *idle_seconds,
+                          int64_t *expires)
+{
+    struct store_session ss;
+    int rc;
+
+    if (!s)
+        return MAMORI_ESESSION;
+    if (!idle_seconds || !expires)
+        return MAMORI_EINVAL;
+    memset(&ss, 0, sizeof ss);
+    if (pthread_mutex_lock(&s->m->lock) != 0)
+        return MAMORI_ESTATE;
+    rc = store_session_get(s->m->store, s->token_hash, &ss);
+    if (rc == MAMORI_ENOTFOUND)
+        rc = MAMORI_ESESSION;
+    if (rc == 0) {
+        *idle_seconds =
+            (int64_t)config_int(s->m, CFG_SESSION_IDLE_MINUTES) * 60;
+        *expires = ss.expires;
+    }
+    pthread_mutex_unlock(&s->m->lock);
+    crypto_wipe(&ss, sizeof ss);
+    return rc;
+}
+
 unsigned mamori_session_needs(const mamori_sess *s)
 {
     return s ? s->restricted : 0;

@@ -301,44 +301,18 @@ out:
     rt_wipe_json(c->json);
 }
 
-/* The session's limits for the web UI's idle timer: the idle time of the
- * setting session.idle_minutes, and (admins: the session list shows it)
- * when the session ends. The library lets only admins and auditors read
- * settings, so the others get the value last read for one of them (the
- * default until then): the page's timer is a convenience, the library
- * ends idle sessions whatever it shows. */
+/* The session's idle limit and end, for the page's timer (the library
+ * ends idle sessions whatever the page shows). */
 static void session_limits(struct ctx *c, json_int_t *idle, json_t **expires)
 {
-    static _Atomic long long cached = 15 * 60;
-    struct mamori_config_item *it = NULL;
-    struct mamori_session_info *si = NULL;
-    const char *role = mamori_session_role(c->s);
-    size_t n = 0, i;
+    int64_t idle_s = 15 * 60, end = 0;
 
     *expires = json_null();
-    if (strcmp(role, "admin") == 0 || strcmp(role, "auditor") == 0) {
-        if (mamori_config_list(c->s, &it, &n) == 0) {
-            for (i = 0; i < n; i++) {
-                if (strcmp(it[i].key, "session.idle_minutes") == 0) {
-                    long long v = strtoll(it[i].value, NULL, 10);
-
-                    if (v >= 1 && v <= 24 * 60)
-                        cached = v * 60;
-                }
-            }
-        }
-        free(it);
+    if (mamori_session_limits(c->s, &idle_s, &end) == 0) {
+        json_decref(*expires);
+        *expires = srv_json_time(end);
     }
-    if (strcmp(role, "admin") == 0 && mamori_session_list(c->s, &si, &n) == 0) {
-        for (i = 0; i < n; i++) {
-            if (si[i].current) {
-                json_decref(*expires);
-                *expires = srv_json_time(si[i].expires);
-            }
-        }
-        free(si);
-    }
-    *idle = (json_int_t)cached;
+    *idle = (json_int_t)idle_s;
     if (c->S->test_hooks) {
         /* Test hook (browser tests): a short idle time for the page's
          * timer, without waiting the setting's whole minutes. */

@@ -247,11 +247,20 @@ static void session_limits(void **state)
     assert_int_equal(mamori_config_set(admin, "session.idle_minutes", "30"), 0);
     s = tv_login(tv, "aud1", TV_AUD_PW);
     assert_non_null(s);
+    /* the limits a page shows: the setting, and the 12-hour end */
+    int64_t idle = 0, end = 0;
+    assert_int_equal(mamori_session_limits(s, &idle, &end), 0);
+    assert_int_equal(idle, 30 * 60);
+    assert_int_equal(end, tv_clock() + 12 * 3600);
+    assert_int_equal(mamori_session_limits(s, NULL, &end), MAMORI_EINVAL);
+    assert_int_equal(mamori_session_limits(NULL, &idle, &end), MAMORI_ESESSION);
     tv_clock_set(tv_clock() + 29 * 60);
     assert_int_equal(mamori_user_list(s, &u, &n), 0);
     free(u);
     tv_clock_set(tv_clock() + 31 * 60);
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
+    /* an ended session has no limits to show */
+    assert_int_equal(mamori_session_limits(s, &idle, &end), MAMORI_ESESSION);
     mamori_session_close(s);
     mamori_session_close(admin);
 }
