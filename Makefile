@@ -5,7 +5,8 @@
 #                   tests, run them again under ASan+UBSan, replay the fuzz
 #                   corpora
 #   make e2e        the web UI's browser tests (headless chromium)
-#   make run        install missing deps, build, make a demo vault, CLI tour
+#   make run        install missing deps, build, make a demo vault, CLI tour,
+#                   then mamorid on https://127.0.0.1:8443 until Ctrl-C
 #   make bench      benchmarks against peers (1M records; minutes)
 #   make fuzz       run each fuzz target for FUZZ_SECONDS
 #   make install    install to $(DESTDIR)$(PREFIX)
@@ -212,7 +213,7 @@ fuzz: $(FUZZ_BIN)
 # ---- demo, bench -----------------------------------------------------------
 
 run: deps-ok all
-	tools/demo.sh $(BUILD)
+	tools/demo.sh $(BUILD) --serve
 
 bench: deps-ok all $(BUILD)/bench-vault
 	bench/run.sh $(BUILD)

@@ -6,6 +6,7 @@
  *   [server]  listen = HOST:PORT    threads = N      user = NAME
  *   [tls]     cert = FILE           key = FILE
  *   [limits]  login_per_ip = N      login_per_user = N   (per minute)
+ *             upload_max = BYTES   (streamed uploads; default 1 GiB)
  */
 #include <errno.h>
 #include <getopt.h>
@@ -23,11 +24,14 @@ static const char usage[] =
     "--tls-key FILE]\n"
     "               [--key-file FILE] [--threads N] [--user NAME] "
     "[--config FILE]\n"
-    "               [--login-per-ip N] [--login-per-user N]\n"
+    "               [--login-per-ip N] [--login-per-user N] "
+    "[--upload-max BYTES]\n"
+    "               [--passphrase-fd N]\n"
     "       mamorid --routes\n"
     "The master key comes from --key-file, $MAMORI_KEY_FILE, the systemd\n"
     "credential $CREDENTIALS_DIRECTORY/mamori.key, or a passphrase read from\n"
-    "the file descriptor in $MAMORI_PASSPHRASE_FD.\n";
+    "the file descriptor of --passphrase-fd or $MAMORI_PASSPHRASE_FD, else\n"
+    "asked for on the terminal.\n";
 
 static int set_str(char **dst, const char *v)
 {
@@ -89,6 +93,25 @@ static int set_one(struct srv_config *cfg, const char *sec, const char *key,
             cfg->login_per_user = (double)x;
         return 0;
     }
+    if (IS("limits", "upload_max")) {
+        char *end;
+        unsigned long long y;
+
+        errno = 0;
+        if (!*v || *v == '-')
+            return -1;
+        y = strtoull(v, &end, 10);
+        if (errno || *end || y == 0)
+            return -1;
+        cfg->upload_max = (uint64_t)y;
+        return 0;
+    }
+    if (IS("vault", "passphrase_fd")) {
+        if (parse_uint(v, 65535, &x))
+            return -1;
+        cfg->passphrase_fd = (int)x;
+        return 0;
+    }
 #undef IS
     return -2;
 }
@@ -118,6 +141,8 @@ enum {
     OPT_PER_USER,
     OPT_ROUTES,
     OPT_HELP,
+    OPT_UPLOAD_MAX,
+    OPT_PASSPHRASE_FD,
 };
 
 static const struct option longopts[] = {
@@ -133,6 +158,8 @@ static const struct option longopts[] = {
     {"login-per-user", required_argument, NULL, OPT_PER_USER},
     {"routes", no_argument, NULL, OPT_ROUTES},
     {"help", no_argument, NULL, OPT_HELP},
+    {"upload-max", required_argument, NULL, OPT_UPLOAD_MAX},
+    {"passphrase-fd", required_argument, NULL, OPT_PASSPHRASE_FD},
     {NULL, 0, NULL, 0},
 };
 
@@ -149,6 +176,8 @@ static const struct {
     {OPT_KEY, "tls", "key"},
     {OPT_PER_IP, "limits", "login_per_ip"},
     {OPT_PER_USER, "limits", "login_per_user"},
+    {OPT_UPLOAD_MAX, "limits", "upload_max"},
+    {OPT_PASSPHRASE_FD, "vault", "passphrase_fd"},
 };
 
 int srv_config_load(struct srv_config *cfg, int argc, char **argv)
@@ -160,6 +189,8 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv)
     cfg->threads = 4;
     cfg->login_per_ip = 10;
     cfg->login_per_user = 5;
+    cfg->upload_max = SRV_UPLOAD_MAX_DEFAULT;
+    cfg->passphrase_fd = -1;
     /* Pass 1 finds --config; the file is read; pass 2 applies the flags
      * over it. */
     for (pass = 1; pass <= 2; pass++) {

@@ -18,6 +18,7 @@
 #include <openssl/hmac.h>
 #include <openssl/rand.h>
 
+#include "i18n.h"
 #include "mamorid.h"
 #include "metrics.h"
 #include "static.h"
@@ -40,6 +41,7 @@ int srv_init(struct srv *S, mamori *m, int tls, double login_per_ip,
     S->m = m;
     S->tls = tls;
     S->test_hooks = h && strcmp(h, "1") == 0;
+    S->upload_max = SRV_UPLOAD_MAX_DEFAULT;
     if (RAND_bytes(S->csrf_key, sizeof S->csrf_key) != 1)
         return MAMORI_ECRYPTO;
     S->loc_ja = newlocale(LC_ALL_MASK, "ja_JP.UTF-8", (locale_t)0);
@@ -212,10 +214,27 @@ void srv_json(struct ctx *c, int status, json_t *j)
     set_body(c->rs, status, j);
 }
 
+const char *srv_tr(struct ctx *c, const char *msgid)
+{
+    locale_t want = c->ja && c->S->loc_ja ? c->S->loc_ja : c->S->loc_en;
+    locale_t old;
+    const char *msg;
+
+    if (!msgid || !*msgid || !want)
+        return msgid;
+    old = uselocale(want);
+    msg = dgettext(MAMORI_TEXTDOMAIN, msgid);
+    if (old != (locale_t)0)
+        uselocale(old);
+    return msg;
+}
+
 void srv_fail_code(struct ctx *c, int status, const char *code, int err,
                    const char *detail)
 {
     json_t *e = json_object(), *top = json_object();
+
+    detail = srv_tr(c, detail);
 
     if (err == MAMORI_EAUDIT)
         c->rs->alert = 1;
@@ -231,6 +250,26 @@ void srv_fail_code(struct ctx *c, int status, const char *code, int err,
         top = NULL;
     }
     json_decref(e);
+    set_body(c->rs, status, top);
+}
+
+void srv_fail_json(struct ctx *c, int status, const char *code, int err,
+                   json_t *detail)
+{
+    json_t *e = json_object(), *top = json_object();
+
+    if (err == MAMORI_EAUDIT)
+        c->rs->alert = 1;
+    if (!e || !top || !detail ||
+        json_object_set_new(e, "code", json_string(code)) ||
+        json_object_set_new(e, "message", srv_json_str(message(c, err))) ||
+        json_object_set(e, "detail", detail) ||
+        json_object_set(top, "error", e)) {
+        json_decref(top);
+        top = NULL;
+    }
+    json_decref(e);
+    json_decref(detail);
     set_body(c->rs, status, top);
 }
 
@@ -731,6 +770,33 @@ static void ctx_release(struct ctx *c)
     OPENSSL_cleanse(c->token, sizeof c->token);
 }
 
+int srv_route_streamed(const char *method, const char *uri)
+{
+    char path[SRV_URI_MAX];
+    const char *q = strchr(uri ? uri : "", '?');
+    size_t i, plen = q ? (size_t)(q - uri) : strlen(uri ? uri : "");
+
+    if (!method || plen == 0 || plen >= sizeof path)
+        return 0;
+    memcpy(path, uri, plen);
+    path[plen] = '\0';
+    for (i = 0; i < srv_nroutes; i++) {
+        char *params[SRV_MAX_PARAMS];
+        size_t np = 0;
+        int hit;
+
+        if (!(srv_routes[i].flags & ROUTE_STREAM) ||
+            strcmp(srv_routes[i].method, method) != 0)
+            continue;
+        hit = match(srv_routes[i].pattern, path, params, &np);
+        while (np)
+            free(params[--np]);
+        if (hit)
+            return 1;
+    }
+    return 0;
+}
+
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
 {
     struct ctx *c = calloc(1, sizeof *c);
@@ -835,7 +901,7 @@ void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     if (hit->flags & ROUTE_JSON) {
         if (parse_body(c) != 0)
             goto out;
-    } else if (rq->body_too_big) {
+    } else if (rq->body_too_big && !(hit->flags & ROUTE_STREAM)) {
         srv_fail_code(c, 413, "too_big", MAMORI_ETOOBIG,
                       "the request body is over 1 MiB");
         goto out;

@@ -23,6 +23,7 @@
 #include <sys/resource.h>
 #include <sys/socket.h>
 #include <sys/stat.h>
+#include <termios.h>
 #include <syslog.h>
 #include <unistd.h>
 
@@ -72,28 +73,17 @@ out:
     return rc;
 }
 
-/* The passphrase from the descriptor in MAMORI_PASSPHRASE_FD: up to the
- * first newline or the end. */
-static int read_passphrase(char **out, size_t *len)
+/* Reads a passphrase line from fd into sodium memory: up to the first
+ * newline or the end. 0, or -1. */
+static int read_line_secret(int fd, char **out, size_t *len)
 {
-    const char *e = getenv("MAMORI_PASSPHRASE_FD");
-    char *buf, *end;
-    long fd;
+    char *buf = sodium_malloc(PASS_MAX + 1);
     size_t n = 0;
 
-    *out = NULL;
-    *len = 0;
-    if (!e || !*e)
-        return 1;
-    errno = 0;
-    fd = strtol(e, &end, 10);
-    if (errno || *end || fd < 0 || fd > 65535)
-        return -1;
-    buf = sodium_malloc(PASS_MAX + 1);
     if (!buf)
         return -1;
     while (n < PASS_MAX) {
-        ssize_t r = read((int)fd, buf + n, 1);
+        ssize_t r = read(fd, buf + n, 1);
 
         if (r < 0 && errno == EINTR)
             continue;
@@ -101,15 +91,73 @@ static int read_passphrase(char **out, size_t *len)
             break;
         n++;
     }
-    close((int)fd);
     if (n == 0 || n == PASS_MAX) {
-        sodium_free(buf);
+        sodium_free(buf); /* wipes */
         return -1;
     }
     buf[n] = '\0';
     *out = buf;
     *len = n;
     return 0;
+}
+
+/* Asks for the passphrase on the terminal, without echo (typed-ahead input
+ * is kept). 1 if there is no terminal. */
+static int prompt_passphrase(char **out, size_t *len)
+{
+    struct termios old, quiet;
+    int fd = open("/dev/tty", O_RDWR | O_CLOEXEC | O_NOCTTY), rc;
+    static const char ask[] = "mamorid: vault passphrase: ";
+
+    if (fd < 0)
+        return 1;
+    if (!isatty(fd) || tcgetattr(fd, &old) != 0) {
+        close(fd);
+        return 1;
+    }
+    quiet = old;
+    quiet.c_lflag &= ~(tcflag_t)(ECHO | ECHONL);
+    quiet.c_lflag |= ICANON;
+    if (tcsetattr(fd, TCSANOW, &quiet) != 0) {
+        close(fd);
+        return -1;
+    }
+    if (write(fd, ask, sizeof ask - 1) < 0) {
+        /* the prompt is a courtesy: read anyway */
+    }
+    rc = read_line_secret(fd, out, len);
+    (void)tcsetattr(fd, TCSAFLUSH, &old);
+    if (write(fd, "\n", 1) < 0) {
+        /* as above */
+    }
+    close(fd);
+    return rc;
+}
+
+/* The passphrase from the descriptor of --passphrase-fd (flag_fd >= 0) or
+ * MAMORI_PASSPHRASE_FD, closed after; else from the terminal. 1 if none
+ * of them is there. */
+static int read_passphrase(int flag_fd, char **out, size_t *len)
+{
+    const char *e = getenv("MAMORI_PASSPHRASE_FD");
+    long fd = flag_fd;
+    int rc;
+
+    *out = NULL;
+    *len = 0;
+    if (fd < 0 && e && *e) {
+        char *end;
+
+        errno = 0;
+        fd = strtol(e, &end, 10);
+        if (errno || *end || fd < 0 || fd > 65535)
+            return -1;
+    }
+    if (fd < 0)
+        return isatty(STDIN_FILENO) ? prompt_passphrase(out, len) : 1;
+    rc = read_line_secret((int)fd, out, len);
+    close((int)fd);
+    return rc;
 }
 
 static int is_loopback(const struct sockaddr *sa)
@@ -289,7 +337,7 @@ int main(int argc, char **argv)
         if (stat(keypath, &st) == 0)
             kf = keypath;
     }
-    if (!kf && !getenv("MAMORI_PASSPHRASE_FD")) {
+    if (!kf && !getenv("MAMORI_PASSPHRASE_FD") && cfg.passphrase_fd < 0) {
         char kind[16];
 
         /* The key file the vault remembers, as the CLI uses it. */
@@ -301,13 +349,13 @@ int main(int argc, char **argv)
     if (kf) {
         src.key_file = kf;
     } else {
-        rc = read_passphrase(&pass, &pass_len);
+        rc = read_passphrase(cfg.passphrase_fd, &pass, &pass_len);
         if (rc) {
             fprintf(stderr, rc > 0 ? "mamorid: no key: give --key-file, "
                                      "MAMORI_KEY_FILE, a systemd credential "
-                                     "mamori.key or MAMORI_PASSPHRASE_FD\n"
-                                   : "mamorid: cannot read the passphrase "
-                                     "from MAMORI_PASSPHRASE_FD\n");
+                                     "mamori.key, --passphrase-fd or a "
+                                     "terminal to ask on\n"
+                                   : "mamorid: cannot read the passphrase\n");
             goto out;
         }
         src.passphrase = pass;
@@ -358,6 +406,7 @@ int main(int argc, char **argv)
         goto out;
     }
     srv_ok = 1;
+    S.upload_max = cfg.upload_max;
     S.openapi = (const char *)mamorid_openapi_yaml;
     S.openapi_len = mamorid_openapi_yaml_len;
     S.home = cfg.home;

@@ -63,6 +63,7 @@ struct srv {
     const char *openapi; /* the embedded docs/openapi.yaml */
     size_t openapi_len;
     const char *home; /* the vault home (the export spool is under it) */
+    uint64_t upload_max; /* streamed bodies (import), bytes */
 };
 
 int srv_init(struct srv *S, mamori *m, int tls, double login_per_ip,
@@ -83,7 +84,24 @@ struct srv_req {
     const char *body;
     size_t body_len;
     int body_too_big; /* the body was over SRV_BODY_MAX (not kept) */
+    /* The body of a ROUTE_STREAM request, pulled while it arrives (mhd.c);
+     * NULL: it is body/body_len. */
+    const struct srv_upload *upload;
 };
+
+/* A streamed request body. src.read returns 0 at its end and < 0 when the
+ * body went over the limit or was cut off; state then says which. */
+struct srv_upload {
+    struct mamori_source src;
+    int (*state)(void *arg); /* 0, SRV_UPLOAD_TOO_BIG or SRV_UPLOAD_CUT */
+    uint64_t max;            /* the limit, bytes */
+};
+#define SRV_UPLOAD_TOO_BIG 1
+#define SRV_UPLOAD_CUT 2
+#define SRV_UPLOAD_MAX_DEFAULT (1024ULL * 1024 * 1024)
+
+/* Whether METHOD uri (the raw request target) is a ROUTE_STREAM route. */
+int srv_route_streamed(const char *method, const char *uri);
 
 /* What to send back. body is malloc'ed (or NULL), freed with
  * srv_resp_release (wiped first: it may hold personal data). */
@@ -116,6 +134,7 @@ enum route_flags {
     ROUTE_SESSION = 1 << 0, /* needs a session */
     ROUTE_JSON = 1 << 1,    /* takes a JSON object body */
     ROUTE_VAULT = 1 << 2,   /* needs the vault (no session) */
+    ROUTE_STREAM = 1 << 3,  /* the body is streamed (rq->upload) */
 };
 
 struct route {
@@ -160,6 +179,15 @@ void srv_fail(struct ctx *c, int err, const char *detail);
  * whose message fits, and a detail. */
 void srv_fail_code(struct ctx *c, int status, const char *code, int err,
                    const char *detail);
+/* A detail of the server's own in the request's language (gettext,
+ * domain mamori; the msgid itself when there is no translation). The
+ * literal details of srv_fail_code (argument 5) and srv_fail (3) are
+ * translated by them: po/POTFILES extracts them with those keywords. */
+const char *srv_tr(struct ctx *c, const char *msgid)
+    __attribute__((format_arg(2)));
+/* The same with a JSON value (consumed) as error.detail. */
+void srv_fail_json(struct ctx *c, int status, const char *code, int err,
+                   json_t *detail);
 /* Sends j (consumed; NULL is a 500) as the JSON body with status. */
 void srv_json(struct ctx *c, int status, json_t *j);
 /* A JSON string, with bytes that are not UTF-8 replaced. */
@@ -213,7 +241,9 @@ struct srv_config {
     char *user;
     unsigned threads;
     double login_per_ip, login_per_user;
-    int routes; /* --routes: print the table and exit */
+    uint64_t upload_max; /* [limits] upload_max, --upload-max (bytes) */
+    int passphrase_fd;   /* --passphrase-fd N, or -1 */
+    int routes;          /* --routes: print the table and exit */
     int help;
 };
 

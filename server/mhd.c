@@ -5,7 +5,10 @@
  * every answer carries.
  */
 #include <arpa/inet.h>
+#include <errno.h>
+#include <limits.h>
 #include <netinet/in.h>
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
@@ -29,7 +32,34 @@
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-RSA:-DHE-RSA:"            \
     "%SERVER_PRECEDENCE"
 
+/* Bytes between the connection's thread (writer) and the handler's thread
+ * (reader) of a streamed upload: never more than this in memory. */
+#define UPL_BUF (256 * 1024)
+/* Streamed uploads at once (each holds a ring and a thread). */
+#define UPL_CONCURRENT_MAX 16
+
+/* A streamed request (ROUTE_STREAM): srv_handle runs in its own thread and
+ * pulls the body through a bounded ring that MHD's upload calls fill. */
+struct upl {
+    pthread_mutex_t lock;
+    pthread_cond_t cv;
+    char *buf; /* UPL_BUF bytes, wiped when freed */
+    size_t head, len;
+    uint64_t total, max;
+    int eof, cut, too_big, reader_done;
+    pthread_t th;
+    int running;
+    struct srv *S;
+    struct srv_req rq;
+    struct srv_resp rs;
+    struct srv_upload iface;
+    char *hdr[6]; /* copies of the headers handed to the thread */
+    char addr[INET6_ADDRSTRLEN + 1];
+    char method[16];
+};
+
 struct conn {
+    struct upl *up;
     char uri[SRV_URI_MAX];
     int uri_too_long;
     char reqid[SRV_REQID_LEN + 1];
@@ -40,6 +70,7 @@ struct conn {
 };
 
 static atomic_int in_flight;
+static atomic_int uploads;
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 {
@@ -65,10 +96,224 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
     return k;
 }
 
+/* ---- streamed uploads ---------------------------------------------------- */
+
+static long upl_read(void *arg, void *buf, size_t want)
+{
+    struct upl *u = arg;
+    size_t n = 0;
+
+    pthread_mutex_lock(&u->lock);
+    while (u->len == 0 && !u->eof && !u->cut && !u->too_big)
+        pthread_cond_wait(&u->cv, &u->lock);
+    if (u->cut || u->too_big) {
+        pthread_mutex_unlock(&u->lock);
+        return -1;
+    }
+    if (want > LONG_MAX)
+        want = LONG_MAX;
+    while (n < want && u->len) {
+        size_t chunk = UPL_BUF - u->head;
+
+        if (chunk > u->len)
+            chunk = u->len;
+        if (chunk > want - n)
+            chunk = want - n;
+        memcpy((char *)buf + n, u->buf + u->head, chunk);
+        OPENSSL_cleanse(u->buf + u->head, chunk);
+        u->head = (u->head + chunk) % UPL_BUF;
+        u->len -= chunk;
+        n += chunk;
+    }
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->lock);
+    return (long)n;
+}
+
+static int upl_state(void *arg)
+{
+    struct upl *u = arg;
+    int st;
+
+    pthread_mutex_lock(&u->lock);
+    st = u->too_big ? SRV_UPLOAD_TOO_BIG : u->cut ? SRV_UPLOAD_CUT : 0;
+    pthread_mutex_unlock(&u->lock);
+    return st;
+}
+
+/* Called by MHD's thread with the next bytes: waits while the ring is full;
+ * drops them once the handler stopped reading or the limit is passed. */
+static void upl_write(struct upl *u, const char *data, size_t n)
+{
+    pthread_mutex_lock(&u->lock);
+    if (!u->too_big && n > u->max - u->total) {
+        u->too_big = 1;
+        pthread_cond_broadcast(&u->cv);
+    }
+    if (!u->too_big)
+        u->total += n;
+    while (n && !u->reader_done && !u->too_big) {
+        size_t tail, chunk;
+
+        while (u->len == UPL_BUF && !u->reader_done)
+            pthread_cond_wait(&u->cv, &u->lock);
+        if (u->reader_done)
+            break;
+        tail = (u->head + u->len) % UPL_BUF;
+        chunk = UPL_BUF - u->len;
+        if (chunk > UPL_BUF - tail)
+            chunk = UPL_BUF - tail;
+        if (chunk > n)
+            chunk = n;
+        memcpy(u->buf + tail, data, chunk);
+        u->len += chunk;
+        data += chunk;
+        n -= chunk;
+        pthread_cond_broadcast(&u->cv);
+    }
+    pthread_mutex_unlock(&u->lock);
+}
+
+static void *upl_thread(void *arg)
+{
+    struct upl *u = arg;
+
+    srv_handle(u->S, &u->rq, &u->rs);
+    pthread_mutex_lock(&u->lock);
+    u->reader_done = 1;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->lock);
+    return NULL;
+}
+
+/* Ends the body (cut: it was not complete) and waits for the handler. */
+static void upl_finish(struct upl *u, int cut)
+{
+    if (!u->running)
+        return;
+    pthread_mutex_lock(&u->lock);
+    if (cut)
+        u->cut = 1;
+    else
+        u->eof = 1;
+    pthread_cond_broadcast(&u->cv);
+    pthread_mutex_unlock(&u->lock);
+    pthread_join(u->th, NULL);
+    u->running = 0;
+}
+
+static void upl_free(struct upl *u)
+{
+    size_t i;
+
+    if (!u)
+        return;
+    upl_finish(u, 1);
+    srv_resp_release(&u->rs);
+    for (i = 0; i < sizeof u->hdr / sizeof u->hdr[0]; i++) {
+        if (u->hdr[i]) {
+            OPENSSL_cleanse(u->hdr[i], strlen(u->hdr[i]));
+            free(u->hdr[i]);
+        }
+    }
+    if (u->buf) {
+        OPENSSL_cleanse(u->buf, UPL_BUF);
+        free(u->buf);
+    }
+    pthread_cond_destroy(&u->cv);
+    pthread_mutex_destroy(&u->lock);
+    free(u);
+    atomic_fetch_sub(&uploads, 1);
+}
+
+static void client_address(struct MHD_Connection *con, char *out, size_t size);
+
+static char *hdr_copy(struct MHD_Connection *con, const char *name, int *bad)
+{
+    const char *v = MHD_lookup_connection_value(con, MHD_HEADER_KIND, name);
+    char *d;
+
+    if (!v)
+        return NULL;
+    d = strdup(v);
+    if (!d)
+        *bad = 1;
+    return d;
+}
+
+/* Starts the handler's thread of a streamed request. */
+static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
+                             struct conn *k, const char *method)
+{
+    static const char *const names[6] = {"Content-Type",    "Authorization",
+                                         "Cookie",          "X-CSRF-Token",
+                                         "Accept-Language", NULL};
+    struct upl *u = calloc(1, sizeof *u);
+    int bad = 0;
+    size_t i;
+
+    if (!u)
+        return NULL;
+    if (pthread_mutex_init(&u->lock, NULL) != 0) {
+        free(u);
+        return NULL;
+    }
+    if (pthread_cond_init(&u->cv, NULL) != 0) {
+        pthread_mutex_destroy(&u->lock);
+        free(u);
+        return NULL;
+    }
+    atomic_fetch_add(&uploads, 1); /* upl_free gives it back */
+    u->buf = malloc(UPL_BUF);
+    for (i = 0; names[i]; i++)
+        u->hdr[i] = hdr_copy(con, names[i], &bad);
+    if (!u->buf || bad)
+        goto fail;
+    u->S = S;
+    u->max = S->upload_max;
+    snprintf(u->method, sizeof u->method, "%s", method);
+    client_address(con, u->addr, sizeof u->addr);
+    u->iface.src.read = upl_read;
+    u->iface.src.arg = u;
+    u->iface.state = upl_state;
+    u->iface.max = u->max;
+    u->rq.method = u->method;
+    u->rq.uri = k->uri;
+    u->rq.content_type = u->hdr[0];
+    u->rq.authorization = u->hdr[1];
+    u->rq.cookie = u->hdr[2];
+    u->rq.csrf = u->hdr[3];
+    u->rq.accept_language = u->hdr[4];
+    u->rq.address = u->addr;
+    u->rq.request_id = k->reqid;
+    u->rq.upload = &u->iface;
+    {
+        const char *cl =
+            MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+        unsigned long long len;
+        char *end;
+
+        if (cl) {
+            errno = 0;
+            len = strtoull(cl, &end, 10);
+            if (errno == ERANGE || (end != cl && !*end && len > u->max))
+                u->too_big = 1; /* answered before the body is read */
+        }
+    }
+    if (pthread_create(&u->th, NULL, upl_thread, u) != 0)
+        goto fail;
+    u->running = 1;
+    return u;
+fail:
+    upl_free(u);
+    return NULL;
+}
+
 static void conn_free(struct conn *k)
 {
     if (!k)
         return;
+    upl_free(k->up);
     if (k->body) {
         OPENSSL_cleanse(k->body, k->cap);
         free(k->body);
@@ -235,6 +480,31 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
     return ret;
 }
 
+/* 503 to a streamed upload over UPL_CONCURRENT_MAX, before its body. */
+static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
+                            struct conn *k)
+{
+    static const char msg[] =
+        "{\"error\":{\"code\":\"busy\",\"message\":\"too many uploads "
+        "at once: try again later\"}}\n";
+    struct srv_resp rs;
+    enum MHD_Result ret;
+
+    memset(&rs, 0, sizeof rs);
+    rs.status = 503;
+    rs.retry_after = 5;
+    rs.content_type = "application/json";
+    rs.body = strdup(msg);
+    if (!rs.body)
+        return MHD_NO;
+    rs.body_len = sizeof msg - 1;
+    syslog(LOG_WARNING, "request %s refused: too many uploads at once",
+           k->reqid);
+    ret = queue(S, con, k, &rs);
+    srv_resp_release(&rs);
+    return ret;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -254,7 +524,39 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     if (!k->started) {
         /* Headers only: the body (if any) comes in the next calls. */
         k->started = 1;
+        if (!k->uri_too_long && srv_route_streamed(method, k->uri)) {
+            if (atomic_load(&uploads) >= UPL_CONCURRENT_MAX)
+                return busy(S, con, k);
+            k->up = upl_start(S, con, k, method);
+            if (!k->up)
+                return MHD_NO;
+            if (k->up->too_big) {
+                /* Content-Length over the limit: 413 now, body unread. */
+                upl_finish(k->up, 0);
+                return queue(S, con, k, &k->up->rs);
+            }
+        }
         return MHD_YES;
+    }
+    if (k->up) {
+        if (*upload_data_size) {
+            upl_write(k->up, upload_data, *upload_data_size);
+            *upload_data_size = 0;
+            /* A body without Content-Length went over the limit: no
+             * response can be queued mid-upload, so the connection is
+             * closed (the handler has stopped; nothing was imported). */
+            if (k->up->too_big)
+                return MHD_NO;
+            return MHD_YES;
+        }
+        upl_finish(k->up, 0);
+        if (k->up->rs.alert)
+            syslog(LOG_ALERT,
+                   "mamorid: audit write failed: request %s refused (503)",
+                   k->reqid);
+        syslog(LOG_INFO, "request %s %s %d %s", k->reqid, method,
+               k->up->rs.status, k->up->addr);
+        return queue(S, con, k, &k->up->rs);
     }
     if (*upload_data_size) {
         if (add_body(k, upload_data, *upload_data_size) != 0)

@@ -640,6 +640,30 @@ const struct route srv_routes[] = {
     /* backups */
     {"GET", "/api/v1/backups", h_backups, ROUTE_SESSION},
     {"POST", "/api/v1/backups", h_backup_create, ROUTE_SESSION},
+    /* slice 3: import upload (streamed) */
+    {"POST", "/api/v1/datasets/{ds}/import", h_import,
+     ROUTE_SESSION | ROUTE_STREAM},
+    /* slice 3: datasets, grants, sessions, MFA reset, break-glass, backups */
+    {"POST", "/api/v1/datasets", h_dataset_create, ROUTE_SESSION | ROUTE_JSON},
+    {"GET", "/api/v1/grants", h_grants_all, ROUTE_SESSION},
+    {"GET", "/api/v1/datasets/{ds}/grants", h_grants, ROUTE_SESSION},
+    {"POST", "/api/v1/datasets/{ds}/grants/{user}", h_grant,
+     ROUTE_SESSION | ROUTE_JSON},
+    {"DELETE", "/api/v1/datasets/{ds}/grants/{user}", h_grant_revoke,
+     ROUTE_SESSION},
+    {"GET", "/api/v1/sessions", h_sessions, ROUTE_SESSION},
+    {"DELETE", "/api/v1/sessions/{id}", h_session_revoke, ROUTE_SESSION},
+    {"DELETE", "/api/v1/users/{name}/sessions", h_user_sessions_revoke,
+     ROUTE_SESSION},
+    {"POST", "/api/v1/users/{name}/mfa/reset", h_mfa_reset, ROUTE_SESSION},
+    {"GET", "/api/v1/breakglass", h_breakglass, ROUTE_SESSION},
+    {"POST", "/api/v1/breakglass", h_breakglass_request,
+     ROUTE_SESSION | ROUTE_JSON},
+    {"POST", "/api/v1/breakglass/{id}/approve", h_breakglass_approve,
+     ROUTE_SESSION},
+    {"POST", "/api/v1/breakglass/{id}/close", h_breakglass_close,
+     ROUTE_SESSION},
+    {"POST", "/api/v1/backups/{name}/verify", h_backup_verify, ROUTE_SESSION},
 };
 const size_t srv_nroutes = sizeof srv_routes / sizeof srv_routes[0];
 

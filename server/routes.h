@@ -82,4 +82,25 @@ void h_backup_create(struct ctx *c);
 void h_export_run(struct ctx *c);
 void h_export_file(struct ctx *c);
 
+/* ---- slice 3 (routes_import.c) ------------------------------------------- */
+
+void h_import(struct ctx *c);
+
+/* ---- slice 3 (routes_manage.c) ------------------------------------------- */
+
+void h_dataset_create(struct ctx *c);
+void h_grants_all(struct ctx *c);
+void h_grants(struct ctx *c);
+void h_grant(struct ctx *c);
+void h_grant_revoke(struct ctx *c);
+void h_sessions(struct ctx *c);
+void h_session_revoke(struct ctx *c);
+void h_user_sessions_revoke(struct ctx *c);
+void h_mfa_reset(struct ctx *c);
+void h_breakglass(struct ctx *c);
+void h_breakglass_request(struct ctx *c);
+void h_breakglass_approve(struct ctx *c);
+void h_breakglass_close(struct ctx *c);
+void h_backup_verify(struct ctx *c);
+
 #endif

@@ -1,12 +1,19 @@
 #!/bin/bash
-# demo.sh BUILD - `make run`: a demo vault in ./demo with synthetic people,
-# and a tour of the CLI. Every value shown is synthetic.
+# demo.sh BUILD [--serve] - `make run`: a demo vault in ./demo with
+# synthetic people, and a tour of the CLI. With --serve it then starts
+# mamorid on https://127.0.0.1:8443 (or the next free port) with a
+# self-signed certificate for localhost, prints the URL and the demo logins,
+# and stays in the foreground until Ctrl-C (or SIGTERM). Every value shown
+# is synthetic. MAMORI_DEMO_DIR (default ./demo) and MAMORI_DEMO_PORT
+# (default 8443) move it.
 set -euo pipefail
 build=${1:-build}
+serve=0
+[ "${2:-}" = --serve ] && serve=1
 root=$(cd "$(dirname "$0")/.." && pwd)
 case "$build" in /*) ;; *) build="$root/$build" ;; esac
 M="$build/mamori"
-demo="$root/demo"
+demo=${MAMORI_DEMO_DIR:-$root/demo}
 export MAMORI_HOME="$demo/vault"
 ADMIN_PW='Demo-Kanri-2026!' OP_PW='Demo-Operator-2026!' AUD_PW='Demo-Auditor-2026!'
 INIT_PW='Shoki-Pass#4821'
@@ -101,3 +108,69 @@ Try:  export MAMORI_HOME=$MAMORI_HOME
       $M login --user tanaka --otp CODE
       $M record search payroll kana=ヤマダタロウ
 MSG
+
+[ "$serve" = 1 ] || exit 0
+
+# ---- mamorid with the demo vault ---------------------------------------------
+say "The HTTPS API server (mamorid) with the demo vault"
+tls="$demo/tls"
+mkdir -p "$tls"
+openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes \
+    -keyout "$tls/key.pem" -out "$tls/cert.pem" -days 30 -subj /CN=localhost \
+    -addext subjectAltName=DNS:localhost,IP:127.0.0.1 2>/dev/null
+chmod 600 "$tls/key.pem"
+runas=()
+if [ "$(id -u)" -eq 0 ]; then
+    # mamorid will not run as root: it becomes "nobody", who must own the
+    # vault (the key file and the certificate are read before the switch).
+    runas=(--user nobody)
+    chown -R nobody: "$MAMORI_HOME"
+    chmod 711 "$demo"
+fi
+port=${MAMORI_DEMO_PORT:-8443}
+srv=
+trap 'if [ -n "$srv" ]; then kill -TERM "$srv" 2>/dev/null || true; fi' EXIT
+for _ in $(seq 20); do
+    "$build/mamorid" --home "$MAMORI_HOME" --listen "127.0.0.1:$port" \
+        --tls-cert "$tls/cert.pem" --tls-key "$tls/key.pem" \
+        --key-file "$demo/master.key" "${runas[@]}" 2>"$demo/mamorid.log" &
+    srv=$!
+    for _ in $(seq 200); do
+        grep -q "listening on" "$demo/mamorid.log" && break
+        kill -0 "$srv" 2>/dev/null || break
+        sleep 0.05
+    done
+    grep -q "listening on" "$demo/mamorid.log" && break
+    wait "$srv" 2>/dev/null || true
+    srv=
+    grep -q "cannot listen" "$demo/mamorid.log" || {
+        cat "$demo/mamorid.log" >&2
+        exit 1
+    }
+    port=$((port + 1))
+done
+[ -n "$srv" ] || { echo "demo: no free port" >&2; exit 1; }
+cat <<MSG
+
+mamorid is serving the demo vault at  https://127.0.0.1:$port/
+  (self-signed certificate for localhost: $tls/cert.pem; e.g.
+   curl --cacert $tls/cert.pem https://localhost:$port/healthz)
+API description: https://127.0.0.1:$port/api/v1/openapi.yaml
+Logins (synthetic):
+  admin   / $ADMIN_PW   one-time code: oathtool --totp -b $(cat "$demo/totp-admin")
+  tanaka  / $OP_PW   one-time code: oathtool --totp -b $(cat "$demo/totp-tanaka")
+  kansa   / $AUD_PW   one-time code: oathtool --totp -b $(cat "$demo/totp-kansa")
+A browser must be enrolled as a device and approved by the admin first
+(device.required is on). Server log: $demo/mamorid.log
+Press Ctrl-C to stop.
+MSG
+stop() {
+    kill -TERM "$srv" 2>/dev/null || true
+    wait "$srv" 2>/dev/null || true
+    srv=
+    echo "mamorid stopped."
+    exit 0
+}
+trap stop INT TERM
+wait "$srv" || true
+srv=

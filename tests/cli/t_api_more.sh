@@ -1,0 +1,427 @@
+# mamorid, third slice, with the real curl over TLS: the streamed CSV
+# import upload (200,000 CP932 rows under a memory bound, bad rows -> 422
+# and nothing imported, a cut-off upload imports nothing, the size limit),
+# and the refusals of each route (role 403, bad body 400, unknown id 404),
+# each followed by a check that nothing changed.
+. "$ROOT/tests/cli/lib.sh"
+. "$ROOT/tests/cli/api_lib.sh"
+ADM2_PW='Kanri#Futari-5521'
+
+routes_match >/dev/null
+
+new_vault
+as admin
+ok dataset create bulk --client c --purpose p --field name:name:search \
+    --field kana:kana:search --field birthdate:date --field postal:postal \
+    --field address:address --field phone:phone:search --field email:email \
+    --field mynumber:mynumber
+ok dataset grant bulk op1 --handler
+ok dataset create small --client c --purpose p --field name:name:search \
+    --field birth:date --field note:text
+ok dataset grant small op1
+ok_in "$INIT_PW" user add view1 --role viewer
+ok dataset grant small view1
+first_login view1 'Miru!Dake-8832'
+as admin
+ok_in "$INIT_PW" user add admin2 --role admin
+first_login admin2 "$ADM2_PW"
+ok_in "$INIT_PW" user add op9 --role operator
+first_login op9 'Kyuban#Me-4471'
+$SYNTH --count 200000 --seed 7 --header --encoding cp932 --crlf >200k.csv
+api_setup
+tick
+srv_start
+api_login admin "$ADMIN_PW"
+ADM=$TOK
+api_login op1 "$OP_PW"
+OP=$TOK
+api_login view1 'Miru!Dake-8832'
+VIEW=$TOK
+records() { # records DATASET: its record count, as the admin sees it
+    api GET /api/v1/datasets -H "$(auth "$ADM")"
+    want 200
+    jq -r --arg d "$1" '.[] | select(.name == $d) | .records' <<<"$BODY"
+}
+audit_count() { # audit_count: entries in the log (the newest seq)
+    api GET "/api/v1/audit?last=1" -H "$(auth "$ADM")"
+    want 200
+    jq -r '.[0].seq' <<<"$BODY"
+}
+CSV=(-H 'Content-Type: text/csv')
+IMP=/api/v1/datasets/small/import
+
+# ---- import: small files, every answer ------------------------------------
+printf 'name,birth,note\n山田　太郎,1980-01-02,a\n佐藤　花子,1990-03-04,b\n' >ok.csv
+api POST "$IMP?encoding=utf-8" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
+want 200
+[ "$(jq -c '[.rows, .imported, .rejected, .duplicates]' <<<"$BODY")" = '[2,2,0,0]' ] ||
+    die "import: $BODY"
+[ "$(jq -r .sha256 <<<"$BODY")" = "$(sha256sum ok.csv | cut -d' ' -f1)" ] ||
+    die "import: sha256: $BODY"
+[ "$(jq -c .problems <<<"$BODY")" = '[]' ] || die "import: problems: $BODY"
+[ "$(records small)" = 2 ] || die "import: want 2 records"
+lacks "$BODY" '山田'
+
+# a bad row: 422, the same object as error.detail, nothing imported
+printf 'name,birth,note\n鈴木　一,1981-01-01,c\n高橋　二,1981-13-45,d\n' >bad.csv
+n0=$(records small)
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @bad.csv
+want_err 422 rejected
+[ "$(jq -c '.error.detail | [.rows, .imported, .rejected]' <<<"$BODY")" = '[2,0,1]' ] ||
+    die "422: $BODY"
+[ "$(jq -c '.error.detail.problems[0] | [.line, .column]' <<<"$BODY")" = '[3,"birth"]' ] ||
+    die "422 problems: $BODY"
+[ -n "$(jq -r '.error.detail.problems[0].rule' <<<"$BODY")" ] || die "no rule: $BODY"
+lacks "$BODY" '1981-13-45'
+lacks "$BODY" '高橋'
+[ "$(records small)" = "$n0" ] || die "422: records changed"
+# Japanese by Accept-Language
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" -H 'Accept-Language: ja' \
+    --data-binary @bad.csv
+want_err 422 rejected
+printf '%s' "$(jq -r .error.message <<<"$BODY")" | grep -qP '[^\x00-\x7f]' ||
+    die "422 not in Japanese: $BODY"
+# skip_invalid=1: the good row goes in
+api POST "$IMP?skip_invalid=1" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @bad.csv
+want 200
+[ "$(jq -c '[.rows, .imported, .rejected]' <<<"$BODY")" = '[2,1,1]' ] ||
+    die "skip_invalid: $BODY"
+[ "$(records small)" = $((n0 + 1)) ] || die "skip_invalid: records"
+n1=$(records small)
+
+# refusals, each leaving the dataset as it was
+a0=$(audit_count)
+api POST "$IMP" -H "$(auth "$VIEW")" "${CSV[@]}" --data-binary @ok.csv
+want_err 403 denied
+api POST /api/v1/datasets/nosuch/import -H "$(auth "$OP")" "${CSV[@]}" \
+    --data-binary @ok.csv
+[ "$ST" = 404 ] || [ "$ST" = 403 ] || die "unknown dataset: $ST $BODY"
+api POST "$IMP" -H "$(auth "$OP")" -H 'Content-Type: application/json' \
+    --data-binary @ok.csv
+want_err 415 unsupported_media_type
+api POST "$IMP?encoding=latin1" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
+want_err 400 invalid
+api POST "$IMP?skip_invalid=yes" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
+want_err 400 invalid
+api POST "/api/v1/datasets/..%2Fx/import" -H "$(auth "$OP")" "${CSV[@]}" \
+    --data-binary @ok.csv
+want_err 400 invalid
+api POST "$IMP" "${CSV[@]}" --data-binary @ok.csv
+want_err 401 session
+printf 'nosuchcol\nx\n' >hdr.csv
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @hdr.csv
+[ "$ST" = 422 ] || [ "$ST" = 400 ] || die "bad header: $ST $BODY"
+printf 'name,birth,note\n"unterminated,1980-01-01,x\n' >fmt.csv
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @fmt.csv
+[ "$ST" = 422 ] || [ "$ST" = 400 ] || die "bad CSV: $ST $BODY"
+# a cookie session without the CSRF header
+api POST "$IMP" -H "Cookie: mamori_session=$OP" "${CSV[@]}" --data-binary @ok.csv
+want_err 403 csrf
+[ "$(records small)" = "$n1" ] || die "refusals: records changed"
+
+# ---- the size limit: a server with a 1000-byte limit -----------------------
+srv_stop
+tick
+srv_start --upload-max 1000
+api_login op1 "$OP_PW"
+OP=$TOK
+head -c 3000 /dev/zero | tr '\0' 'a' >long.txt
+{ printf 'name,birth,note\n'; printf '山田　太郎,1980-01-02,%s\n' "$(cat long.txt)"; } >big.csv
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @big.csv
+want_err 413 too_big
+# chunked (no Content-Length): the connection is closed, nothing imported
+ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -w '%{http_code}' \
+    -H "$(auth "$OP")" "${CSV[@]}" -H 'Transfer-Encoding: chunked' \
+    --data-binary @big.csv "https://localhost:$PORT$IMP" 2>/dev/null) || true
+[ "$ST" != 200 ] || die "chunked over the limit: 200"
+# a file under the limit still goes in
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
+want 200
+got=$(jq -r .imported <<<"$BODY")
+[ "$(records small)" = $((n1 + got)) ] || die "limit: records: $BODY"
+n1=$(records small)
+grep -q 'mamorid: ' "$T/srv.err" && grep -i 'error\|abort' "$T/srv.err" &&
+    die "server errors: $(cat "$T/srv.err")"
+
+# ---- 200,000 rows (CP932, CRLF), streamed, memory bounded ----------------
+srv_stop
+tick
+srv_start
+api_login op1 "$OP_PW"
+OP=$TOK
+api_login admin "$ADMIN_PW"
+ADM=$TOK
+start=$(date +%s.%N)
+api POST "/api/v1/datasets/bulk/import?encoding=cp932" -H "$(auth "$OP")" \
+    "${CSV[@]}" --data-binary @200k.csv
+want 200
+end=$(date +%s.%N)
+[ "$(jq -c '[.rows, .imported, .rejected, .duplicates]' <<<"$BODY")" = \
+    '[200000,200000,0,0]' ] || die "200k: $BODY"
+[ "$(jq -r .sha256 <<<"$BODY")" = "$(sha256sum 200k.csv | cut -d' ' -f1)" ] ||
+    die "200k: sha256"
+hwm=$(awk '/^VmHWM/ { print $2 }' "/proc/$SRV/status")
+if ldd "$MAMORID" | grep libasan >/dev/null; then
+    echo "ASan build: mamorid peak RSS ${hwm} KiB not checked"
+else
+    [ "$hwm" -lt 122880 ] || die "200k upload: mamorid VmHWM $hwm KiB >= 120 MiB"
+fi
+echo "200k upload: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s, mamorid VmHWM ${hwm} KiB, file $(stat -c %s 200k.csv) bytes"
+[ "$(records bulk)" = 200000 ] || die "200k: record count"
+# no clear text of the upload on disk: the vault and the temp dir hold none
+name=$(head -2 200k.csv | tail -1 | iconv -f CP932 -t UTF-8 | cut -d, -f1)
+[ -n "$name" ] || die "no name to look for"
+! grep -rqF "$name" "$MAMORI_HOME" || die "a value in clear under the vault"
+
+# ---- a cut-off upload (curl killed mid-body) imports nothing -------------
+$SYNTH --count 200000 --seed 8 --header --encoding cp932 --crlf >200k2.csv
+curl -sS --cacert "$T/cert.pem" -o /dev/null -H "$(auth "$OP")" "${CSV[@]}" \
+    --limit-rate 2M --data-binary @200k2.csv \
+    "https://localhost:$PORT/api/v1/datasets/bulk/import?encoding=cp932" &
+cpid=$!
+sleep 1.5
+kill -9 "$cpid" 2>/dev/null || die "the upload ended before the kill"
+wait "$cpid" 2>/dev/null || true
+sleep 0.5
+[ "$(records bulk)" = 200000 ] || die "cut-off upload: record count changed"
+api GET /api/v1/audit/verify -H "$(auth "$ADM")"
+want 200
+kill -0 "$SRV" || die "mamorid died"
+
+
+# mamorid reads the test clock once, at start: each new one-time code
+# needs a restart with the clock moved on (sessions live on in the vault).
+restart() {
+    srv_stop
+    tick
+    srv_start
+}
+
+# ---- datasets: create ------------------------------------------------------
+restart
+api_login aud1 "$AUD_PW"
+AUD=$TOK
+api_login op1 "$OP_PW"
+OP=$TOK
+nds() { api GET /api/v1/datasets -H "$(auth "$ADM")"; jq length <<<"$BODY"; }
+d0=$(nds)
+DSB='{"name":"hr2","client":"テスト商事","purpose":"給与","ends":"2030-03-31",
+ "require_reason":false,"fields":[{"name":"name","type":"name","searchable":true},
+ {"name":"birth","type":"date","key":true},{"name":"mynumber","type":"mynumber"}]}'
+api POST /api/v1/datasets -H "$(auth "$OP")" "${JSON[@]}" --data-binary "$DSB"
+want_err 403 denied
+api POST /api/v1/datasets -H "$(auth "$AUD")" "${JSON[@]}" --data-binary "$DSB"
+want_err 403 denied
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"name":"hr2","client":"c","purpose":"p"}'
+want_err 400 invalid
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"name":"hr2","client":"c","purpose":"p","fields":[{"name":"a","type":"nosuch"}]}'
+want_err 400 invalid
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"name":"hr2","client":"c","purpose":"p","fields":[{"name":"a","type":"text","key":"yes"}]}'
+want_err 400 invalid
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"name":"../x","client":"c","purpose":"p","fields":[{"name":"a","type":"text"}]}'
+want_err 400 invalid
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{"name":'
+want_err 400 bad_json
+[ "$(nds)" = "$d0" ] || die "dataset refusals: datasets changed"
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" --data-binary "$DSB"
+want 201
+[ "$(jq -r .dataset <<<"$BODY")" = hr2 ] || die "create: $BODY"
+api POST /api/v1/datasets -H "$(auth "$ADM")" "${JSON[@]}" --data-binary "$DSB"
+want_err 409 exists
+api GET /api/v1/datasets -H "$(auth "$ADM")"
+[ "$(jq -c '.[] | select(.name == "hr2") | [.ends, (.fields | map(.name + ":" + .type + ":" + (.key | tostring)))]' <<<"$BODY")" = \
+    '["2030-03-31",["name:name:false","birth:date:true","mynumber:mynumber:false"]]' ] ||
+    die "create: fields: $BODY"
+[ "$(nds)" = $((d0 + 1)) ] || die "create: count"
+
+# ---- grants ----------------------------------------------------------------
+G=/api/v1/datasets/hr2/grants
+ngr() { api GET "$G" -H "$(auth "$ADM")"; want 200; jq -c 'map(.user + ":" + (.handler | tostring))' <<<"$BODY"; }
+[ "$(ngr)" = '[]' ] || die "grants: not empty"
+api POST "$G/op1" -H "$(auth "$OP")" "${JSON[@]}" --data-binary '{}'
+want_err 403 denied
+api POST "$G/op1" -H "$(auth "$AUD")" "${JSON[@]}" --data-binary '{}'
+want_err 403 denied
+api POST "$G/op1" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{"handler":1}'
+want_err 400 invalid
+api POST "$G/nosuch" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{}'
+want_err 404 not_found
+api POST "/api/v1/datasets/nosuch/grants/op1" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{}'
+want_err 404 not_found
+api POST "$G/aud1" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{}'
+[ "$ST" = 400 ] || [ "$ST" = 403 ] || [ "$ST" = 409 ] || die "grant to an auditor: $ST $BODY"
+api POST "$G/view1" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{"handler":true}'
+want_err 400 invalid
+api POST "$G/op1" -H "$(auth "$ADM")" "${JSON[@]}"
+want_err 400 bad_json
+[ "$(ngr)" = '[]' ] || die "grant refusals: grants changed"
+api POST "$G/op1" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{"handler":true}'
+want 200
+[ "$(jq -c . <<<"$BODY")" = '{"dataset":"hr2","user":"op1","handler":true}' ] || die "grant: $BODY"
+api POST "$G/view1" -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{}'
+want 200
+[ "$(ngr)" = '["op1:true","view1:false"]' ] || die "grants: $(ngr)"
+api GET /api/v1/grants -H "$(auth "$AUD")"
+want 200
+jq -e 'map(select(.dataset == "hr2")) | length == 2' <<<"$BODY" >/dev/null || die "all grants: $BODY"
+api GET /api/v1/grants -H "$(auth "$OP")"
+want_err 403 denied
+api GET "$G" -H "$(auth "$OP")"
+want_err 403 denied
+api GET /api/v1/datasets/nosuch/grants -H "$(auth "$ADM")"
+[ "$ST" = 404 ] || [ "$ST" = 200 ] || die "grants of no dataset: $ST"
+# op1 may now add to hr2
+api POST /api/v1/datasets/hr2/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name":"山田　花子","birth":"1990-01-01"}'
+want 201
+api DELETE "$G/view1" -H "$(auth "$OP")"
+want_err 403 denied
+api DELETE "$G/op9" -H "$(auth "$ADM")"
+want_err 404 not_found
+api DELETE "$G/nosuch" -H "$(auth "$ADM")"
+want_err 404 not_found
+[ "$(ngr)" = '["op1:true","view1:false"]' ] || die "revoke refusals: grants changed"
+api DELETE "$G/view1" -H "$(auth "$ADM")"
+want 200
+[ "$(jq -r .revoked <<<"$BODY")" = true ] || die "revoke: $BODY"
+[ "$(ngr)" = '["op1:true"]' ] || die "revoke: $(ngr)"
+
+# ---- sessions: list and revoke --------------------------------------------
+restart
+api_login op9 'Kyuban#Me-4471'
+OP9=$TOK
+api GET /api/v1/sessions -H "$(auth "$OP")"
+want_err 403 denied
+api GET /api/v1/sessions -H "$(auth "$AUD")"
+want_err 403 denied
+api GET /api/v1/sessions -H "$(auth "$ADM")"
+want 200
+lacks "$BODY" "$OP9"
+ns=$(jq length <<<"$BODY")
+sid=$(jq -r 'map(select(.user == "op9")) | .[-1].id' <<<"$BODY")
+[[ "$sid" =~ ^[0-9a-f]{16}$ ]] || die "sessions: $BODY"
+[ "$(jq -r 'map(select(.current)) | .[0].user' <<<"$BODY")" = admin ] || die "current: $BODY"
+api DELETE "/api/v1/sessions/$sid" -H "$(auth "$OP")"
+want_err 403 denied
+api DELETE "/api/v1/sessions/XYZ" -H "$(auth "$ADM")"
+want_err 400 invalid
+api DELETE "/api/v1/sessions/0000000000000000" -H "$(auth "$ADM")"
+want_err 404 not_found
+api GET /api/v1/session -H "$(auth "$OP9")"
+want 200
+api GET /api/v1/sessions -H "$(auth "$ADM")"
+[ "$(jq length <<<"$BODY")" = "$ns" ] || die "session refusals: sessions changed"
+api DELETE "/api/v1/sessions/$sid" -H "$(auth "$ADM")"
+want 200
+api GET /api/v1/session -H "$(auth "$OP9")"
+want_err 401 session
+# every session of a user
+restart
+api_login op9 'Kyuban#Me-4471'
+OP9=$TOK
+api DELETE /api/v1/users/op9/sessions -H "$(auth "$AUD")"
+want_err 403 denied
+api DELETE /api/v1/users/nosuch/sessions -H "$(auth "$ADM")"
+[ "$ST" = 404 ] || [ "$ST" = 200 ] || die "sessions of no user: $ST $BODY"
+api GET /api/v1/session -H "$(auth "$OP9")"
+want 200
+api DELETE /api/v1/users/op9/sessions -H "$(auth "$ADM")"
+want 200
+api GET /api/v1/session -H "$(auth "$OP9")"
+want_err 401 session
+
+# ---- MFA reset ---------------------------------------------------------------
+restart
+api_login op9 'Kyuban#Me-4471'
+OP9=$TOK
+api POST /api/v1/users/op9/mfa/reset -H "$(auth "$OP")"
+want_err 403 denied
+api POST /api/v1/users/nosuch/mfa/reset -H "$(auth "$ADM")"
+want_err 404 not_found
+api POST "/api/v1/users/a%2Fb/mfa/reset" -H "$(auth "$ADM")"
+want_err 400 invalid
+api GET /api/v1/users -H "$(auth "$ADM")"
+[ "$(jq -r '.[] | select(.name == "op9") | .mfa' <<<"$BODY")" = active ] ||
+    die "mfa refusals: op9's MFA changed: $BODY"
+api POST /api/v1/users/op9/mfa/reset -H "$(auth "$ADM")"
+want 200
+api GET /api/v1/users -H "$(auth "$ADM")"
+[ "$(jq -r '.[] | select(.name == "op9") | .mfa' <<<"$BODY")" != active ] ||
+    die "mfa reset: $BODY"
+api GET /api/v1/session -H "$(auth "$OP9")"
+want_err 401 session
+
+# ---- break-glass -------------------------------------------------------------
+restart
+api_login admin2 "$ADM2_PW"
+ADM2=$TOK
+nbg() { api GET /api/v1/breakglass -H "$(auth "$AUD")"; want 200; jq -c 'map(.state)' <<<"$BODY"; }
+[ "$(nbg)" = '[]' ] || die "breakglass: not empty"
+BG='{"dataset":"hr2","reason":"payroll incident INC-7"}'
+api POST /api/v1/breakglass -H "$(auth "$OP")" "${JSON[@]}" --data-binary "$BG"
+want_err 403 denied
+api POST /api/v1/breakglass -H "$(auth "$AUD")" "${JSON[@]}" --data-binary "$BG"
+want_err 403 denied
+api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" --data-binary '{"dataset":"hr2"}'
+want_err 400 invalid
+api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"dataset":"nosuch","reason":"x y"}'
+want_err 404 not_found
+[ "$(nbg)" = '[]' ] || die "breakglass refusals: changed"
+api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" --data-binary "$BG"
+want 201
+bid=$(jq -r .id <<<"$BODY")
+[ "$(jq -r .state <<<"$BODY")" = pending ] || die "bg: $BODY"
+api POST "/api/v1/breakglass/$bid/approve" -H "$(auth "$ADM")"
+want_err 403 denied
+api POST "/api/v1/breakglass/$bid/approve" -H "$(auth "$AUD")"
+want_err 403 denied
+api POST "/api/v1/breakglass/999999/approve" -H "$(auth "$ADM2")"
+want_err 404 not_found
+api POST "/api/v1/breakglass/-1/approve" -H "$(auth "$ADM2")"
+want_err 400 invalid
+[ "$(nbg)" = '["pending"]' ] || die "approve refusals: changed"
+api POST "/api/v1/breakglass/$bid/approve" -H "$(auth "$ADM2")"
+want 200
+[ "$(nbg)" = '["active"]' ] || die "approve: $(nbg)"
+api POST "/api/v1/breakglass/$bid/approve" -H "$(auth "$ADM2")"
+want_err 409 state
+api POST "/api/v1/breakglass/$bid/close" -H "$(auth "$OP")"
+want_err 403 denied
+api POST "/api/v1/breakglass/$bid/close" -H "$(auth "$ADM")"
+want 200
+[ "$(nbg)" = '["ended"]' ] || die "close: $(nbg)"
+
+# ---- backup verify -----------------------------------------------------------
+api POST /api/v1/backups -H "$(auth "$ADM")"
+want 201
+bfile=$(jq -r .file <<<"$BODY")
+bname=$(basename "$bfile")
+a0=$(audit_count)
+api POST "/api/v1/backups/$bname/verify" -H "$(auth "$OP")"
+want_err 403 denied
+api POST "/api/v1/backups/nosuch.mbk/verify" -H "$(auth "$AUD")"
+want_err 404 not_found
+api POST "/api/v1/backups/..%2Fvault.db/verify" -H "$(auth "$AUD")"
+want_err 400 invalid
+api POST "/api/v1/backups/$bname/verify" -H "$(auth "$AUD")"
+want 200
+[ "$(jq -r '.ok and (.kind == "data") and (.records > 0)' <<<"$BODY")" = true ] ||
+    die "verify: $BODY"
+# an altered copy does not verify
+cp -p "$bfile" "$T/orig.bak"
+size=$(stat -c %s "$bfile")
+printf '\xff' | dd of="$bfile" bs=1 seek=$((size / 2)) conv=notrunc 2>/dev/null
+api POST "/api/v1/backups/$bname/verify" -H "$(auth "$AUD")"
+want 422
+case "$(ecode)" in crypto | tamper) ;; *) die "altered backup: $BODY" ;; esac
+cp -p "$T/orig.bak" "$bfile"
+api GET /api/v1/audit/verify -H "$(auth "$ADM")"
+want 200
+
+srv_stop
+echo "t_api_more: ok"
