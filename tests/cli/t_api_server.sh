@@ -335,6 +335,11 @@ api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$AUD")" \
     -H 'Accept-Language: ja'
 want_err 403 denied
 is_ja "$(jq -r .error.message <<<"$BODY")" || die "denied not in Japanese: $BODY"
+# the server's own details too
+api POST /api/v1/session -H 'Accept-Language: ja' -H 'Content-Type: text/plain' \
+    --data-binary 'x'
+want_err 415 unsupported_media_type
+contains "$BODY" "application/json でなければなりません"
 
 # ---- fail closed -----------------------------------------------------------------------
 before=$(count)
