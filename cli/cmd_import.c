@@ -72,7 +72,7 @@ static void on_problem(void *arg, const struct mamori_problem *p)
     if (!s->is_report)
         cli_progress_end(s->progress);
     if (fprintf(s->out, "%s: %s%s%s\n", where, kind, kind[0] ? ": " : "",
-                p->rule) < 0)
+                p->rule ? _(p->rule) : "") < 0)
         s->failed = 1;
     s->count++;
     free(col);

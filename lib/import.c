@@ -24,6 +24,7 @@
 #include "crypto.h"
 #include "csvread.h"
 #include "guard.h"
+#include "i18n.h"
 #include "store.h"
 #include "text.h"
 #include "vault.h"
@@ -219,13 +220,13 @@ static void report(struct importer *im, uint64_t line, const char *column,
     if (!im->first_set) {
         im->first_set = 1;
         if (line && p.column[0])
-            sess_detail(im->s, "import: line %llu, column %s: %s",
-                        (unsigned long long)line, p.column, rule);
+            sess_detail(im->s, _("import: line %llu, column %s: %s"),
+                        (unsigned long long)line, p.column, _(rule));
         else if (line)
-            sess_detail(im->s, "import: line %llu: %s",
-                        (unsigned long long)line, rule);
+            sess_detail(im->s, _("import: line %llu: %s"),
+                        (unsigned long long)line, _(rule));
         else
-            sess_detail(im->s, "import: %s", rule);
+            sess_detail(im->s, _("import: %s"), _(rule));
     }
     if (im->o && im->o->problem)
         im->o->problem(im->o->arg, &p);
@@ -576,7 +577,7 @@ static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
         if (r->invalid) {
             res->rejected++;
             report(im, r->line, column_of(im, r), MAMORI_PROBLEM_INVALID,
-                   r->why.rule ? r->why.rule : "invalid value");
+                   r->why.rule ? r->why.rule : N_("invalid value"));
             if (!im->o->skip_invalid)
                 im->doomed = 1;
             continue;
@@ -588,14 +589,14 @@ static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
             if (rc == 1) {
                 res->duplicates++;
                 report(im, r->line, "", MAMORI_PROBLEM_DUP_FILE,
-                       "key fields equal those of an earlier row");
+                       N_("key fields equal those of an earlier row"));
                 continue;
             }
         }
         if (r->dup_rec) {
             res->duplicates++;
             report(im, r->line, "", MAMORI_PROBLEM_DUP_RECORD,
-                   "key fields equal those of a record in the dataset");
+                   N_("key fields equal those of a record in the dataset"));
             continue;
         }
         im->would++;
@@ -729,7 +730,7 @@ static int run(struct importer *im, struct csv_reader *rd,
 
     rc = csv_reader_next(rd, &row);
     if (rc == 1) {
-        report(im, 0, "", MAMORI_PROBLEM_FORMAT, "the file is empty");
+        report(im, 0, "", MAMORI_PROBLEM_FORMAT, N_("the file is empty"));
         return MAMORI_EINVAL;
     }
     if (rc != 0)
@@ -775,7 +776,7 @@ static int run(struct importer *im, struct csv_reader *rd,
                 eof = 1;
                 if (vrd && !vend) {
                     report(im, vrow.line, "", MAMORI_PROBLEM_MISMATCH,
-                           "the verify file has more rows");
+                           N_("the verify file has more rows"));
                     im->res->mismatches++;
                     im->doomed = 1;
                 }
@@ -785,7 +786,7 @@ static int run(struct importer *im, struct csv_reader *rd,
             if (vrd && vend) {
                 if (!fewer) {
                     report(im, row.line, "", MAMORI_PROBLEM_MISMATCH,
-                           "the verify file has fewer rows");
+                           N_("the verify file has fewer rows"));
                     im->res->mismatches++;
                     im->doomed = 1;
                     fewer = 1;
@@ -814,8 +815,8 @@ static int run(struct importer *im, struct csv_reader *rd,
                     }
                     im->first_set = 1; /* keep the My Number detail */
                     report(im, r->line, col, MAMORI_PROBLEM_INVALID,
-                           "only the dataset's My Number handlers may "
-                           "enter My Numbers");
+                           N_("only the dataset's My Number handlers may "
+                              "enter My Numbers"));
                     return rc;
                 }
             }
@@ -972,12 +973,12 @@ out:
         rc = res->mismatches ? MAMORI_EMISMATCH : MAMORI_EINVAL;
         if (res->mismatches)
             sess_detail(s,
-                        "%s (%llu rows differ from the verify file; "
-                        "nothing imported)",
+                        _("%s (%llu rows differ from the verify file; "
+                          "nothing imported)"),
                         first, (unsigned long long)res->mismatches);
         else
-            sess_detail(s, "%s (%llu rows rejected; nothing imported)", first,
-                        (unsigned long long)res->rejected);
+            sess_detail(s, _("%s (%llu rows rejected; nothing imported)"),
+                        first, (unsigned long long)res->rejected);
     }
     if (rc != 0)
         res->imported = 0;

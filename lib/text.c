@@ -23,6 +23,7 @@
 #include <utf8proc.h>
 
 #include "mamori.h"
+#include "i18n.h"
 #include "text.h"
 #include "banned.h"
 
@@ -31,15 +32,15 @@
 #define KEY_OPTS (NFKC_OPTS | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE)
 
 /* Rule texts. Static, English, never containing any part of a value. */
-#define R_ARG "invalid argument"
-#define R_TYPE "unknown field type"
-#define R_LONG "too long"
-#define R_LONG_NORM "too long after normalisation"
-#define R_UTF8 "not valid UTF-8"
-#define R_EMPTY "must not be empty"
-#define R_CTRL "contains a control character"
-#define R_MARK_START "starts with a combining mark"
-#define R_NOMEM "out of memory"
+#define R_ARG N_("invalid argument")
+#define R_TYPE N_("unknown field type")
+#define R_LONG N_("too long")
+#define R_LONG_NORM N_("too long after normalisation")
+#define R_UTF8 N_("not valid UTF-8")
+#define R_EMPTY N_("must not be empty")
+#define R_CTRL N_("contains a control character")
+#define R_MARK_START N_("starts with a combining mark")
+#define R_NOMEM N_("out of memory")
 
 /* ---- character classes --------------------------------------------------*/
 
@@ -687,14 +688,14 @@ static const struct era eras[] = {
 #define CP_DAY 0x65E5   /* 日 */
 #define CP_GAN 0x5143   /* 元 (元年 = year 1) */
 
-#define R_DATE_FORMAT "not a recognised date format"
-#define R_DATE_MONTH "month must be 1 to 12"
-#define R_DATE_DAY "day does not exist in that month"
-#define R_DATE_ERA "date is outside its era"
-#define R_DATE_ERA0 "era year must be 1 or more"
-#define R_DATE_OLD "dates before 1873 (lunisolar calendar) are not accepted"
-#define R_DATE_LATE "year must not be after 9999"
-#define R_DATE_YEAR4 "year must have 4 digits"
+#define R_DATE_FORMAT N_("not a recognised date format")
+#define R_DATE_MONTH N_("month must be 1 to 12")
+#define R_DATE_DAY N_("day does not exist in that month")
+#define R_DATE_ERA N_("date is outside its era")
+#define R_DATE_ERA0 N_("era year must be 1 or more")
+#define R_DATE_OLD N_("dates before 1873 (lunisolar calendar) are not accepted")
+#define R_DATE_LATE N_("year must not be after 9999")
+#define R_DATE_YEAR4 N_("year must have 4 digits")
 
 static int days_in_month(int y, int m)
 {
@@ -884,9 +885,9 @@ static int canon_text(struct cpbuf *b, int allow_tab_lf, int32_t **start,
     return 0;
 }
 
-#define R_NAME_DIGIT "must not contain digits"
-#define R_NAME_CHAR "contains a character that is not allowed in a name"
-#define R_NAME_MARK "contains a combining mark that is not part of a letter"
+#define R_NAME_DIGIT N_("must not contain digits")
+#define R_NAME_CHAR N_("contains a character that is not allowed in a name")
+#define R_NAME_MARK N_("contains a combining mark that is not part of a letter")
 
 enum prev_class { PREV_NONE, PREV_HAN, PREV_KANA, PREV_LATIN, PREV_OTHER };
 
@@ -965,7 +966,7 @@ static int canon_name(struct cpbuf *b, const char **rule)
 }
 
 #define R_KANA_CHAR                                                            \
-    "may contain only kana, long vowel marks, middle dots and spaces"
+    N_("may contain only kana, long vowel marks, middle dots and spaces")
 
 /* kana: NFKC, hiragana -> katakana, spaces as for name; only katakana, ー,
  * ・; a dash look-alike right after a kana becomes ー. */
@@ -1011,9 +1012,9 @@ static int canon_kana(struct cpbuf *b, const char **rule)
     return 0;
 }
 
-#define R_POSTAL_LEN "must be 7 digits"
+#define R_POSTAL_LEN N_("must be 7 digits")
 #define R_POSTAL_CHAR                                                          \
-    "may contain only digits, hyphens, spaces and a leading postal mark"
+    N_("may contain only digits, hyphens, spaces and a leading postal mark")
 
 static int canon_postal(const struct cpbuf *b, char **out, const char **rule)
 {
@@ -1056,10 +1057,11 @@ out:
 
 #define PHONE_MAX 15
 
-#define R_PHONE_CHAR "may contain only digits, hyphens, spaces and parentheses"
-#define R_PHONE_CC "only Japanese numbers (+81) are accepted"
-#define R_PHONE_START "must start with 0 or +81"
-#define R_PHONE_LEN "wrong number of digits for its prefix"
+#define R_PHONE_CHAR                                                           \
+    N_("may contain only digits, hyphens, spaces and parentheses")
+#define R_PHONE_CC N_("only Japanese numbers (+81) are accepted")
+#define R_PHONE_START N_("must start with 0 or +81")
+#define R_PHONE_LEN N_("wrong number of digits for its prefix")
 
 /*
  * Collects the digits of a phone number into digits[0..PHONE_MAX]: a
@@ -1148,17 +1150,19 @@ out:
 }
 
 #define EMAIL_MAX 254
-#define R_EMAIL_ASCII "must contain only ASCII characters"
-#define R_EMAIL_SPACE "must not contain spaces"
-#define R_EMAIL_AT "must contain exactly one @"
-#define R_EMAIL_LOCAL_EMPTY "local part is empty"
-#define R_EMAIL_LOCAL_LONG "local part is longer than 64 bytes"
-#define R_EMAIL_LOCAL_CHAR "local part contains a character that is not allowed"
-#define R_EMAIL_DOT "domain must contain a dot"
-#define R_EMAIL_LABEL "domain has an empty or over-long label"
-#define R_EMAIL_DOMAIN_CHAR "domain may contain only a-z, 0-9, hyphens and dots"
-#define R_EMAIL_HYPHEN "domain label must not start or end with a hyphen"
-#define R_EMAIL_LONG "longer than 254 bytes"
+#define R_EMAIL_ASCII N_("must contain only ASCII characters")
+#define R_EMAIL_SPACE N_("must not contain spaces")
+#define R_EMAIL_AT N_("must contain exactly one @")
+#define R_EMAIL_LOCAL_EMPTY N_("local part is empty")
+#define R_EMAIL_LOCAL_LONG N_("local part is longer than 64 bytes")
+#define R_EMAIL_LOCAL_CHAR                                                     \
+    N_("local part contains a character that is not allowed")
+#define R_EMAIL_DOT N_("domain must contain a dot")
+#define R_EMAIL_LABEL N_("domain has an empty or over-long label")
+#define R_EMAIL_DOMAIN_CHAR                                                    \
+    N_("domain may contain only a-z, 0-9, hyphens and dots")
+#define R_EMAIL_HYPHEN N_("domain label must not start or end with a hyphen")
+#define R_EMAIL_LONG N_("longer than 254 bytes")
 
 static int email_local_char(int32_t c)
 {
@@ -1255,10 +1259,10 @@ static int canon_email(struct cpbuf *b, const char **rule)
     return 0;
 }
 
-#define R_MYNUMBER_LEN "must be 12 digits"
-#define R_CORPNUMBER_LEN "must be 13 digits"
-#define R_NUMBER_CHAR "may contain only digits, spaces and hyphens"
-#define R_CHECK_DIGIT "check digit does not match"
+#define R_MYNUMBER_LEN N_("must be 12 digits")
+#define R_CORPNUMBER_LEN N_("must be 13 digits")
+#define R_NUMBER_CHAR N_("may contain only digits, spaces and hyphens")
+#define R_CHECK_DIGIT N_("check digit does not match")
 
 static int canon_number(const struct cpbuf *b, size_t want, char **out,
                         const char **rule)

@@ -10,6 +10,7 @@
 
 #include "crypto.h"
 #include "guard.h"
+#include "i18n.h"
 #include "keys.h"
 #include "mask.h"
 #include "store.h"
@@ -372,20 +373,20 @@ void vault_refusal_report(mamori_sess *s, struct guard_call *c,
 {
     char where[96];
     if (row)
-        snprintf(where, sizeof where, "row %zu, ", row);
+        snprintf(where, sizeof where, _("row %zu, "), row);
     else
         where[0] = '\0';
     if (why->field >= 0) {
         const char *name = d->fields[why->field].name;
-        sess_detail(s, "%sfield \"%s\": %s", where, name, why->rule);
+        sess_detail(s, _("%sfield \"%s\": %s"), where, name, _(why->rule));
         snprintf(c->detail, sizeof c->detail, "%sfield %s: %s", where, name,
                  why->rule);
     } else if (kv && kv[why->arg - 1].name &&
                vault_field_name_ok(kv[why->arg - 1].name,
                                    strlen(kv[why->arg - 1].name))) {
         /* A well-formed unknown name is schema vocabulary, not a value. */
-        sess_detail(s, "%sfield \"%s\": %s", where, kv[why->arg - 1].name,
-                    why->rule);
+        sess_detail(s, _("%sfield \"%s\": %s"), where, kv[why->arg - 1].name,
+                    _(why->rule));
     } else {
         sess_detail(s, "%svalue %zu: not a field name", where, why->arg);
     }
@@ -566,7 +567,7 @@ int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
         if (!update && (!kv[i].value || kv[i].value[0] == '\0'))
             continue;
         if (row)
-            snprintf(where, sizeof where, "row %zu, ", row);
+            snprintf(where, sizeof where, _("row %zu, "), row);
         else
             where[0] = '\0';
         sess_detail(s,

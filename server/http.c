@@ -797,7 +797,24 @@ int srv_route_streamed(const char *method, const char *uri)
     return 0;
 }
 
+static void handle(struct srv *S, const struct srv_req *rq,
+                   struct srv_resp *rs);
+
+/* Handles a request in its language: the thread's locale is the one
+ * Accept-Language asks for, so that the library's details (a value's
+ * rule, say) come translated too. */
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
+{
+    locale_t want =
+        prefers_ja(rq->accept_language) && S->loc_ja ? S->loc_ja : S->loc_en;
+    locale_t old = want ? uselocale(want) : (locale_t)0;
+
+    handle(S, rq, rs);
+    if (old != (locale_t)0)
+        uselocale(old);
+}
+
+static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
 {
     struct ctx *c = calloc(1, sizeof *c);
     const struct route *hit = NULL;

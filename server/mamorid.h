@@ -62,7 +62,7 @@ struct srv {
     struct ratelimit rl_ip, rl_user, rl_challenge;
     const char *openapi; /* the embedded docs/openapi.yaml */
     size_t openapi_len;
-    const char *home; /* the vault home (the export spool is under it) */
+    const char *home;    /* the vault home (the export spool is under it) */
     uint64_t upload_max; /* streamed bodies (import), bytes */
 };
 

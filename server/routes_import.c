@@ -53,7 +53,8 @@ static void on_problem(void *arg, const struct mamori_problem *p)
         return;
     o = json_pack("{s:I, s:o, s:o, s:s}", "line", (json_int_t)p->line, "column",
                   srv_json_str(p->column ? p->column : ""), "rule",
-                  srv_json_str(p->rule ? p->rule : ""), "kind",
+                  /* in the request's language: srv_handle set it */
+                  srv_json_str(p->rule ? _(p->rule) : ""), "kind",
                   mamori_problem_kind_name(p->kind));
     if (!o || json_array_append_new(pr->arr, o))
         pr->failed = 1;

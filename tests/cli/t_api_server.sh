@@ -193,6 +193,13 @@ api PATCH "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")" \
     "${JSON[@]}" --data-binary '{"mynumber":"123456789012"}'
 want_err 400 invalid
 lacks "$BODY" 123456789012
+contains "$BODY" 'field \"mynumber\": check digit does not match'
+# in Japanese by Accept-Language: the field and its rule, not the value
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    -H 'Accept-Language: ja' --data-binary '{"name":"山田 花子","phone":"03x1234"}'
+want_err 400 invalid
+contains "$BODY" "項目「phone」: 使えるのは数字、ハイフン、空白、括弧だけです"
+lacks "$BODY" 03x1234
 api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name":"x","phone":12}'
 want_err 400 invalid

@@ -15,6 +15,16 @@ contains "$OUT" "使い方"
 LC_ALL=ja_JP.UTF-8 mam record add people birth=平成31年5月1日
 [ "$RC" -eq 5 ] || die "exit $RC"
 contains "$ERR" "birth"
+# the rule a value broke, too (平成 ended on 30 April 2019)
+contains "$ERR" "項目「birth」: その元号の期間外の日付です"
+mam record add people birth=平成31年5月1日
+contains "$ERR" 'field "birth": date is outside its era'
+# an import's problems name line, column and rule in Japanese
+printf 'name,phone\n山田 一郎,12\n' >"$T/bad.csv"
+LC_ALL=ja_JP.UTF-8 mam import people "$T/bad.csv"
+[ "$RC" -ne 0 ] || die "bad import passed"
+contains "$ERR$OUT" "2 行目、列 phone: 0 か +81 で始まらなければなりません"
+lacks "$ERR" "rows rejected"
 # no untranslated or fuzzy entries in the catalog
 stats=$(msgfmt --statistics -o /dev/null "$ROOT/po/ja.po" 2>&1)
 lacks "$stats" "untranslated"
