@@ -39,16 +39,24 @@
 #define UPL_CONCURRENT_MAX 16
 
 /* A streamed request (ROUTE_STREAM): srv_handle runs in its own thread and
- * pulls the body through a bounded ring that MHD's upload calls fill. */
+ * pulls the body through a bounded ring that MHD's upload calls fill.
+ * MHD's threads never wait for that thread: with the ring full (or the body
+ * complete before the handler is done) the connection is suspended, and
+ * whoever takes the suspension off (the handler's thread when it has read
+ * or is done, mhd_drain_stop at shutdown) resumes it, exactly once. The
+ * struct has two owners, the connection and the handler's thread (refs);
+ * the last one frees it. */
 struct upl {
     pthread_mutex_t lock;
     pthread_cond_t cv;
     char *buf; /* UPL_BUF bytes, wiped when freed */
     size_t head, len;
     uint64_t total, max;
-    int eof, cut, too_big, reader_done;
-    pthread_t th;
-    int running;
+    int eof, cut, cut_seen, too_big, reader_done;
+    struct MHD_Connection *con;
+    int suspended; /* con is suspended (set by MHD's thread, under lock) */
+    int refs;      /* under lock */
+    struct upl *prev, *next; /* the live uploads (upl_mu) */
     struct srv *S;
     struct srv_req rq;
     struct srv_resp rs;
@@ -56,6 +64,9 @@ struct upl {
     char *hdr[6]; /* copies of the headers handed to the thread */
     char addr[INET6_ADDRSTRLEN + 1];
     char method[16];
+    /* copies of the conn's: the thread may outlive the connection */
+    char uri[SRV_URI_MAX];
+    char reqid[SRV_REQID_LEN + 1];
 };
 
 struct conn {
@@ -71,6 +82,17 @@ struct conn {
 
 static atomic_int in_flight;
 static atomic_int uploads;
+/* Connections with a streamed upload (struct conn with up). */
+static atomic_int upload_conns;
+/* MHD_resume_connection calls decided (under an upload's lock) but not yet
+ * made: the daemon must not be stopped before they are. */
+static atomic_int resumes_pending;
+
+/* Every live upload, for the drain. Lock order: upl_mu, then an upload's
+ * lock; never upl_mu with an upload's lock held. */
+static pthread_mutex_t upl_mu = PTHREAD_MUTEX_INITIALIZER;
+static struct upl *upl_live;
+static int upl_draining; /* new uploads start cut off */
 
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 {
@@ -98,15 +120,36 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 
 /* ---- streamed uploads ---------------------------------------------------- */
 
+/* Under u->lock: takes the suspension off u's connection, if any; the
+ * caller then resumes what this returns with upl_resume, after unlocking. */
+static struct MHD_Connection *upl_unsuspend(struct upl *u)
+{
+    if (!u->suspended)
+        return NULL;
+    u->suspended = 0;
+    atomic_fetch_add(&resumes_pending, 1);
+    return u->con;
+}
+
+static void upl_resume(struct MHD_Connection *con)
+{
+    if (!con)
+        return;
+    MHD_resume_connection(con);
+    atomic_fetch_sub(&resumes_pending, 1);
+}
+
 static long upl_read(void *arg, void *buf, size_t want)
 {
     struct upl *u = arg;
+    struct MHD_Connection *con;
     size_t n = 0;
 
     pthread_mutex_lock(&u->lock);
     while (u->len == 0 && !u->eof && !u->cut && !u->too_big)
         pthread_cond_wait(&u->cv, &u->lock);
     if (u->cut || u->too_big) {
+        u->cut_seen = u->cut;
         pthread_mutex_unlock(&u->lock);
         return -1;
     }
@@ -125,8 +168,9 @@ static long upl_read(void *arg, void *buf, size_t want)
         u->len -= chunk;
         n += chunk;
     }
-    pthread_cond_broadcast(&u->cv);
+    con = upl_unsuspend(u);
     pthread_mutex_unlock(&u->lock);
+    upl_resume(con);
     return (long)n;
 }
 
@@ -136,70 +180,123 @@ static int upl_state(void *arg)
     int st;
 
     pthread_mutex_lock(&u->lock);
-    st = u->too_big ? SRV_UPLOAD_TOO_BIG : u->cut ? SRV_UPLOAD_CUT : 0;
+    /* Cut off only if the handler saw it: one that had read the whole body
+     * before is not told otherwise. */
+    st = u->too_big ? SRV_UPLOAD_TOO_BIG : u->cut_seen ? SRV_UPLOAD_CUT : 0;
     pthread_mutex_unlock(&u->lock);
     return st;
 }
 
-/* Called by MHD's thread with the next bytes: waits while the ring is full;
- * drops them once the handler stopped reading or the limit is passed. */
-static void upl_write(struct upl *u, const char *data, size_t n)
+/* Called by MHD's thread with the next bytes: copies what fits into the
+ * ring (*used: how many); when not all fit, the connection is suspended
+ * until the handler has read some (MHD then offers the rest again). Drops
+ * the bytes once the handler stopped reading. -1: close the connection
+ * (over the limit, or cut off by the drain). */
+static int upl_write(struct upl *u, const char *data, size_t n, size_t *used)
 {
+    size_t done = 0;
+    int rc = 0;
+
     pthread_mutex_lock(&u->lock);
     if (!u->too_big && n > u->max - u->total) {
         u->too_big = 1;
         pthread_cond_broadcast(&u->cv);
     }
-    if (!u->too_big)
-        u->total += n;
-    while (n && !u->reader_done && !u->too_big) {
-        size_t tail, chunk;
+    if (u->too_big || u->cut) {
+        rc = -1;
+        done = n;
+    } else if (u->reader_done) {
+        done = n;
+    } else {
+        while (done < n && u->len < UPL_BUF) {
+            size_t tail = (u->head + u->len) % UPL_BUF;
+            size_t chunk = UPL_BUF - u->len;
 
-        while (u->len == UPL_BUF && !u->reader_done)
-            pthread_cond_wait(&u->cv, &u->lock);
-        if (u->reader_done)
-            break;
-        tail = (u->head + u->len) % UPL_BUF;
-        chunk = UPL_BUF - u->len;
-        if (chunk > UPL_BUF - tail)
-            chunk = UPL_BUF - tail;
-        if (chunk > n)
-            chunk = n;
-        memcpy(u->buf + tail, data, chunk);
-        u->len += chunk;
-        data += chunk;
-        n -= chunk;
+            if (chunk > UPL_BUF - tail)
+                chunk = UPL_BUF - tail;
+            if (chunk > n - done)
+                chunk = n - done;
+            memcpy(u->buf + tail, data + done, chunk);
+            u->len += chunk;
+            done += chunk;
+        }
+        u->total += done;
         pthread_cond_broadcast(&u->cv);
+        if (done < n && !u->suspended) {
+            u->suspended = 1;
+            MHD_suspend_connection(u->con);
+        }
     }
     pthread_mutex_unlock(&u->lock);
+    *used = done;
+    return rc;
+}
+
+/* The body is complete: 1 if the handler is done (answer it), 0 if the
+ * connection was suspended until it is, -1 if the drain cut it off (close
+ * the connection). */
+static int upl_end(struct upl *u)
+{
+    int rc = 0;
+
+    pthread_mutex_lock(&u->lock);
+    u->eof = 1;
+    pthread_cond_broadcast(&u->cv);
+    if (u->reader_done) {
+        rc = 1;
+    } else if (u->cut) {
+        rc = -1;
+    } else if (!u->suspended) {
+        u->suspended = 1;
+        MHD_suspend_connection(u->con);
+    }
+    pthread_mutex_unlock(&u->lock);
+    return rc;
+}
+
+static void upl_free(struct upl *u);
+
+/* One owner lets go of u; the last one frees it. */
+static void upl_put(struct upl *u)
+{
+    int last;
+
+    pthread_mutex_lock(&u->lock);
+    last = --u->refs == 0;
+    pthread_mutex_unlock(&u->lock);
+    if (last)
+        upl_free(u);
 }
 
 static void *upl_thread(void *arg)
 {
     struct upl *u = arg;
+    struct MHD_Connection *con;
 
     srv_handle(u->S, &u->rq, &u->rs);
     pthread_mutex_lock(&u->lock);
     u->reader_done = 1;
     pthread_cond_broadcast(&u->cv);
+    con = upl_unsuspend(u);
     pthread_mutex_unlock(&u->lock);
+    upl_resume(con);
+    upl_put(u);
     return NULL;
 }
 
-/* Ends the body (cut: it was not complete) and waits for the handler. */
-static void upl_finish(struct upl *u, int cut)
+/* The connection is done with u (MHD's request-completed callback): a
+ * handler still reading sees the body cut off. */
+static void upl_conn_done(struct upl *u)
 {
-    if (!u->running)
-        return;
     pthread_mutex_lock(&u->lock);
-    if (cut)
+    if (!u->reader_done)
         u->cut = 1;
-    else
-        u->eof = 1;
     pthread_cond_broadcast(&u->cv);
+    /* Not suspended any more (MHD resumed it, or it never was). */
+    u->suspended = 0;
+    u->con = NULL;
     pthread_mutex_unlock(&u->lock);
-    pthread_join(u->th, NULL);
-    u->running = 0;
+    upl_put(u);
 }
 
 static void upl_free(struct upl *u)
@@ -208,7 +305,14 @@ static void upl_free(struct upl *u)
 
     if (!u)
         return;
-    upl_finish(u, 1);
+    pthread_mutex_lock(&upl_mu);
+    if (u->prev)
+        u->prev->next = u->next;
+    else if (upl_live == u)
+        upl_live = u->next;
+    if (u->next)
+        u->next->prev = u->prev;
+    pthread_mutex_unlock(&upl_mu);
     srv_resp_release(&u->rs);
     for (i = 0; i < sizeof u->hdr / sizeof u->hdr[0]; i++) {
         if (u->hdr[i]) {
@@ -249,6 +353,8 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
                                          "Cookie",          "X-CSRF-Token",
                                          "Accept-Language", NULL};
     struct upl *u = calloc(1, sizeof *u);
+    pthread_attr_t at;
+    pthread_t th;
     int bad = 0;
     size_t i;
 
@@ -270,22 +376,25 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
     if (!u->buf || bad)
         goto fail;
     u->S = S;
+    u->con = con;
     u->max = S->upload_max;
     snprintf(u->method, sizeof u->method, "%s", method);
+    memcpy(u->uri, k->uri, sizeof u->uri);
+    memcpy(u->reqid, k->reqid, sizeof u->reqid);
     client_address(con, u->addr, sizeof u->addr);
     u->iface.src.read = upl_read;
     u->iface.src.arg = u;
     u->iface.state = upl_state;
     u->iface.max = u->max;
     u->rq.method = u->method;
-    u->rq.uri = k->uri;
+    u->rq.uri = u->uri;
     u->rq.content_type = u->hdr[0];
     u->rq.authorization = u->hdr[1];
     u->rq.cookie = u->hdr[2];
     u->rq.csrf = u->hdr[3];
     u->rq.accept_language = u->hdr[4];
     u->rq.address = u->addr;
-    u->rq.request_id = k->reqid;
+    u->rq.request_id = u->reqid;
     u->rq.upload = &u->iface;
     {
         const char *cl =
@@ -300,9 +409,30 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
                 u->too_big = 1; /* answered before the body is read */
         }
     }
-    if (pthread_create(&u->th, NULL, upl_thread, u) != 0)
+    if (u->too_big) {
+        /* Answered before the body is read (413, or what comes first:
+         * 401, 404...): no thread. */
+        srv_handle(S, &u->rq, &u->rs);
+        u->reader_done = 1;
+        u->refs = 1;
+        return u;
+    }
+    pthread_mutex_lock(&upl_mu);
+    u->cut = upl_draining;
+    u->next = upl_live;
+    if (upl_live)
+        upl_live->prev = u;
+    upl_live = u;
+    pthread_mutex_unlock(&upl_mu);
+    u->refs = 2;
+    if (pthread_attr_init(&at) != 0)
         goto fail;
-    u->running = 1;
+    if (pthread_attr_setdetachstate(&at, PTHREAD_CREATE_DETACHED) != 0 ||
+        pthread_create(&th, &at, upl_thread, u) != 0) {
+        pthread_attr_destroy(&at);
+        goto fail;
+    }
+    pthread_attr_destroy(&at);
     return u;
 fail:
     upl_free(u);
@@ -313,7 +443,10 @@ static void conn_free(struct conn *k)
 {
     if (!k)
         return;
-    upl_free(k->up);
+    if (k->up) {
+        upl_conn_done(k->up);
+        atomic_fetch_sub(&upload_conns, 1);
+    }
     if (k->body) {
         OPENSSL_cleanse(k->body, k->cap);
         free(k->body);
@@ -530,26 +663,32 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
             k->up = upl_start(S, con, k, method);
             if (!k->up)
                 return MHD_NO;
-            if (k->up->too_big) {
-                /* Content-Length over the limit: 413 now, body unread. */
-                upl_finish(k->up, 0);
+            atomic_fetch_add(&upload_conns, 1);
+            if (k->up->too_big) /* Content-Length over the limit */
                 return queue(S, con, k, &k->up->rs);
-            }
         }
         return MHD_YES;
     }
     if (k->up) {
         if (*upload_data_size) {
-            upl_write(k->up, upload_data, *upload_data_size);
-            *upload_data_size = 0;
-            /* A body without Content-Length went over the limit: no
-             * response can be queued mid-upload, so the connection is
-             * closed (the handler has stopped; nothing was imported). */
-            if (k->up->too_big)
-                return MHD_NO;
-            return MHD_YES;
+            size_t used = 0;
+            int wr = upl_write(k->up, upload_data, *upload_data_size, &used);
+
+            *upload_data_size -= used;
+            /* A body without Content-Length went over the limit, or the
+             * drain cut the upload off: no response can be queued
+             * mid-upload, so the connection is closed (the handler has
+             * stopped; nothing was imported). */
+            return wr < 0 ? MHD_NO : MHD_YES;
         }
-        upl_finish(k->up, 0);
+        switch (upl_end(k->up)) {
+        case 0:
+            return MHD_YES; /* resumed when the handler is done */
+        case 1:
+            break;
+        default:
+            return MHD_NO;
+        }
         if (k->up->rs.alert)
             syslog(LOG_ALERT,
                    "mamorid: audit write failed: request %s refused (503)",
@@ -611,8 +750,8 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 
 struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
 {
-    unsigned flags =
-        MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC | MHD_USE_ERROR_LOG;
+    unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
+                     MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem ops[16];
     size_t n = 0;
 
@@ -648,6 +787,29 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
                             MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
 }
 
+/* Cuts every live upload off: its handler sees a read error (nothing is
+ * imported, and the import is audited as failed), its connection is resumed
+ * and then closed. Uploads that start later start cut off. */
+static void upl_cut_all(void)
+{
+    struct upl *u;
+
+    pthread_mutex_lock(&upl_mu);
+    upl_draining = 1;
+    for (u = upl_live; u; u = u->next) {
+        struct MHD_Connection *con;
+
+        pthread_mutex_lock(&u->lock);
+        if (!u->reader_done)
+            u->cut = 1;
+        pthread_cond_broadcast(&u->cv);
+        con = upl_unsuspend(u);
+        pthread_mutex_unlock(&u->lock);
+        upl_resume(con);
+    }
+    pthread_mutex_unlock(&upl_mu);
+}
+
 void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s)
 {
     MHD_socket fd;
@@ -658,9 +820,31 @@ void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s)
     fd = MHD_quiesce_daemon(d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
-    while (atomic_load(&in_flight) > 0 && waited < timeout_s * 10) {
+    upl_cut_all();
+    /* The other requests finish; the uploads cut off are closed by MHD
+     * when it stops. */
+    while (atomic_load(&in_flight) > atomic_load(&upload_conns) &&
+           waited < timeout_s * 10) {
         usleep(100000);
         waited++;
     }
+    /* No connection may be suspended (nor a resume be under way) when MHD
+     * stops. */
+    while (atomic_load(&resumes_pending) > 0)
+        usleep(1000);
     MHD_stop_daemon(d);
+    /* The handlers' threads use the vault: they end (their uploads are cut
+     * off) before the caller closes it. */
+    for (waited = 0;; waited++) {
+        int live;
+
+        pthread_mutex_lock(&upl_mu);
+        live = upl_live != NULL;
+        pthread_mutex_unlock(&upl_mu);
+        if (!live)
+            break;
+        if (waited % 100 == 99)
+            syslog(LOG_WARNING, "stopping: waiting for cut-off uploads");
+        usleep(100000);
+    }
 }
