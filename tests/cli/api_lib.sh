@@ -42,19 +42,25 @@ routes_match() {
 }
 
 # ---- helpers ----------------------------------------------------------------
-# srv_start ARGS...: mamorid over TLS on a free loopback port.
+# srv_start ARGS...: mamorid over TLS on a free loopback port (plain HTTP
+# when PLAIN=1, as the load test and the benchmark against nginx use it).
 LIMITS=(--login-per-ip 1000 --login-per-user 1000)
+PLAIN=${PLAIN:-0}
 srv_start() {
-    local i
+    local i scheme=https tls=(--tls-cert "$T/cert.pem" --tls-key "$T/key.pem")
+    if [ "$PLAIN" = 1 ]; then
+        scheme=http
+        tls=()
+    fi
     for i in 1 2 3 4 5 6 7 8; do
         PORT=$((20000 + RANDOM % 30000))
         "$MAMORID" --home "$MAMORI_HOME" --listen "127.0.0.1:$PORT" \
-            --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --key-file "$KEY" \
+            "${tls[@]}" --key-file "$KEY" \
             "${RUNAS[@]}" "${LIMITS[@]}" "$@" \
             2>"$T/srv.err" &
         SRV=$!
         for _ in $(seq 200); do
-            grep -q "listening on https://127.0.0.1:$PORT" "$T/srv.err" &&
+            grep -q "listening on $scheme://127.0.0.1:$PORT" "$T/srv.err" &&
                 return 0
             kill -0 "$SRV" 2>/dev/null || break
             sleep 0.05
@@ -80,10 +86,11 @@ srv_stop() {
 # api METHOD PATH CURL-ARGS...: status in $ST, body in $BODY, headers in
 # $T/hdr.
 api() {
-    local m=$1 p=$2
+    local m=$1 p=$2 url="https://localhost:$PORT"
     shift 2
+    [ "$PLAIN" = 1 ] && url="http://127.0.0.1:$PORT"
     ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -D "$T/hdr" \
-        -w '%{http_code}' -X "$m" "$@" "https://localhost:$PORT$p") ||
+        -w '%{http_code}' -X "$m" "$@" "$url$p") ||
         die "curl $m $p failed"
     BODY=$(cat "$T/body")
 }

@@ -3,37 +3,8 @@
 # HTTP on loopback (as nginx is benchmarked), op1's session, and wrk's
 # output parsed. Sourced after lib.sh and api_lib.sh.
 
-# api METHOD PATH CURL-ARGS...: as api_lib.sh's, over plain HTTP.
-api() {
-    local m=$1 p=$2
-    shift 2
-    ST=$(curl -sS -o "$T/body" -D "$T/hdr" -w '%{http_code}' -X "$m" "$@" \
-        "http://127.0.0.1:$PORT$p") || die "curl $m $p failed"
-    BODY=$(cat "$T/body")
-}
-
-# http_start ARGS...: mamorid on plain HTTP on a free loopback port.
-http_start() {
-    local i
-    for i in 1 2 3 4 5 6 7 8; do
-        PORT=$((20000 + RANDOM % 30000))
-        "$MAMORID" --home "$MAMORI_HOME" --listen "127.0.0.1:$PORT" \
-            --key-file "$KEY" "${RUNAS[@]}" "${LIMITS[@]}" "$@" \
-            2>"$T/srv.err" &
-        SRV=$!
-        for _ in $(seq 200); do
-            grep -q "listening on http://127.0.0.1:$PORT" "$T/srv.err" &&
-                return 0
-            kill -0 "$SRV" 2>/dev/null || break
-            sleep 0.05
-        done
-        wait "$SRV" || true
-        SRV=
-        grep -q "cannot listen" "$T/srv.err" ||
-            die "mamorid did not start: $(cat "$T/srv.err")"
-    done
-    die "no free port"
-}
+# mamorid on plain HTTP (api_lib.sh's srv_start and api).
+PLAIN=1
 
 # load_setup: the vault, one record (ID1), mamorid (PORT, SRV), op1's
 # token (TOK), the record's path (RPATH) and its JSON as served ($T/record.json).
@@ -45,7 +16,7 @@ load_setup() {
     ID1=$OUT
     api_setup
     tick
-    http_start "$@"
+    srv_start "$@"
     api_login op1 "$OP_PW"
     RPATH="/api/v1/datasets/people/records/$ID1"
     api GET "$RPATH" -H "$(auth "$TOK")"
