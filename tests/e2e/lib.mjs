@@ -11,6 +11,10 @@ import { fileURLToPath } from 'node:url';
 
 export const here = path.dirname(fileURLToPath(import.meta.url));
 export const BASE = process.env.BASE;
+// The tests' own API calls go to the address: node resolves "localhost"
+// through /etc/hosts, which a minimal machine may lack (the browser and
+// curl know it is loopback). The certificate names both.
+export const API = BASE.replace('://localhost:', '://127.0.0.1:');
 export const T = process.env.T;
 export const env = JSON.parse(readFileSync(`${T}/env.json`, 'utf8'));
 export const sleep = (ms) => new Promise((r) => setTimeout(r, ms));
@@ -55,7 +59,7 @@ export async function call(method, p, token, body) {
   const headers = { 'Accept-Language': 'en' };
   if (token) headers.Authorization = `Bearer ${token}`;
   if (body !== undefined) headers['Content-Type'] = 'application/json';
-  const r = await fetch(BASE + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
+  const r = await fetch(API + p, { method, headers, body: body === undefined ? undefined : JSON.stringify(body) });
   const text = await r.text();
   let json = null;
   try {

@@ -10,7 +10,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
-  BASE, T, env, code, call, adminApi, approveDevice, browser, context, problems, shot,
+  API, BASE, T, env, code, call, adminApi, approveDevice, browser, context, problems, shot,
   enrolBrowser, login, logout,
 } from './lib.mjs';
 
@@ -307,7 +307,7 @@ test('g) every screen in both languages: no CSP violation, no JS error', () =>
     await q.getByRole('button', { name: '日本語' }).click();
     await q.getByRole('heading', { name: '記録の検索' }).waitFor();
     // static files: the strict CSP on each
-    const r = await fetch(`${BASE}/web/app.js`);
+    const r = await fetch(`${API}/web/app.js`);
     assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
     assert.match(r.headers.get('content-type'), /^text\/javascript/);
     await logout(q);
