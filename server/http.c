@@ -130,19 +130,6 @@ int srv_error_status(int err)
     }
 }
 
-/* The library's message in the request's language: the gettext call runs
- * under a per-thread locale. */
-static const char *message(struct ctx *c, int err)
-{
-    locale_t want = c->ja && c->S->loc_ja ? c->S->loc_ja : c->S->loc_en;
-    locale_t old = uselocale(want);
-    const char *msg = mamori_strerror(err);
-
-    if (old != (locale_t)0)
-        uselocale(old);
-    return msg;
-}
-
 json_t *srv_json_str(const char *s)
 {
     const char *p = s ? s : "";
@@ -214,32 +201,19 @@ void srv_json(struct ctx *c, int status, json_t *j)
     set_body(c->rs, status, j);
 }
 
-const char *srv_tr(struct ctx *c, const char *msgid)
-{
-    locale_t want = c->ja && c->S->loc_ja ? c->S->loc_ja : c->S->loc_en;
-    locale_t old;
-    const char *msg;
-
-    if (!msgid || !*msgid || !want)
-        return msgid;
-    old = uselocale(want);
-    msg = dgettext(MAMORI_TEXTDOMAIN, msgid);
-    if (old != (locale_t)0)
-        uselocale(old);
-    return msg;
-}
-
 void srv_fail_code(struct ctx *c, int status, const char *code, int err,
                    const char *detail)
 {
     json_t *e = json_object(), *top = json_object();
 
-    detail = srv_tr(c, detail);
+    /* srv_handle runs the request in its language */
+    if (detail && *detail)
+        detail = _(detail);
 
     if (err == MAMORI_EAUDIT)
         c->rs->alert = 1;
     if (!e || !top || json_object_set_new(e, "code", json_string(code)) ||
-        json_object_set_new(e, "message", srv_json_str(message(c, err))) ||
+        json_object_set_new(e, "message", srv_json_str(mamori_strerror(err))) ||
         (detail && *detail &&
          json_object_set_new(e, "detail", srv_json_str(detail))) ||
         (c->rq->request_id && c->rq->request_id[0] &&
@@ -262,7 +236,7 @@ void srv_fail_json(struct ctx *c, int status, const char *code, int err,
         c->rs->alert = 1;
     if (!e || !top || !detail ||
         json_object_set_new(e, "code", json_string(code)) ||
-        json_object_set_new(e, "message", srv_json_str(message(c, err))) ||
+        json_object_set_new(e, "message", srv_json_str(mamori_strerror(err))) ||
         json_object_set(e, "detail", detail) ||
         json_object_set(top, "error", e)) {
         json_decref(top);
@@ -832,7 +806,6 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     c->S = S;
     c->rq = rq;
     c->rs = rs;
-    c->ja = prefers_ja(rq->accept_language);
     c->client.address = rq->address;
     c->client.request_id = rq->request_id;
     c->client.os_uid = -1;

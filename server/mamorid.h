@@ -167,7 +167,6 @@ struct ctx {
     mamori_sess *s;    /* the session (ROUTE_SESSION) */
     char token[MAMORI_TOKEN_LEN + 1];
     int via_cookie;
-    int ja; /* messages in Japanese */
     struct mamori_client client;
 };
 
@@ -179,12 +178,10 @@ void srv_fail(struct ctx *c, int err, const char *detail);
  * whose message fits, and a detail. */
 void srv_fail_code(struct ctx *c, int status, const char *code, int err,
                    const char *detail);
-/* A detail of the server's own in the request's language (gettext,
- * domain mamori; the msgid itself when there is no translation). The
- * literal details of srv_fail_code (argument 5) and srv_fail (3) are
- * translated by them: po/POTFILES extracts them with those keywords. */
-const char *srv_tr(struct ctx *c, const char *msgid)
-    __attribute__((format_arg(2)));
+/* srv_handle runs each request under the locale of its Accept-Language,
+ * so _() gives the server's own details in that language; the literal
+ * details of srv_fail_code (argument 5) and srv_fail (3) are translated
+ * by them: po/POTFILES extracts them with those keywords. */
 /* The same with a JSON value (consumed) as error.detail. */
 void srv_fail_json(struct ctx *c, int status, const char *code, int err,
                    json_t *detail);

@@ -638,6 +638,17 @@ static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
     return ret;
 }
 
+/* One syslog line per request: id, method, status, client address; never
+ * the path (it may hold a search value). A failed audit write is an alert. */
+static void log_request(const char *reqid, const char *method,
+                        const struct srv_resp *rs, const char *addr)
+{
+    if (rs->alert)
+        syslog(LOG_ALERT,
+               "mamorid: audit write failed: request %s refused (503)", reqid);
+    syslog(LOG_INFO, "request %s %s %d %s", reqid, method, rs->status, addr);
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -689,12 +700,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         default:
             return MHD_NO;
         }
-        if (k->up->rs.alert)
-            syslog(LOG_ALERT,
-                   "mamorid: audit write failed: request %s refused (503)",
-                   k->reqid);
-        syslog(LOG_INFO, "request %s %s %d %s", k->reqid, method,
-               k->up->rs.status, k->up->addr);
+        log_request(k->reqid, method, &k->up->rs, k->up->addr);
         return queue(S, con, k, &k->up->rs);
     }
     if (*upload_data_size) {
@@ -721,12 +727,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     rq.body_len = k->len;
     rq.body_too_big = k->too_big;
     srv_handle(S, &rq, &rs);
-    if (rs.alert)
-        syslog(LOG_ALERT,
-               "mamorid: audit write failed: request %s refused (503)",
-               k->reqid);
-    /* One line per request: no path (it may hold a search value). */
-    syslog(LOG_INFO, "request %s %s %d %s", k->reqid, method, rs.status, addr);
+    log_request(k->reqid, method, &rs, addr);
     ret = queue(S, con, k, &rs);
     srv_resp_release(&rs);
     if (k->body) {

@@ -142,8 +142,7 @@ void h_import(struct ctx *c)
     if (rt_ds_param(c, &ds) != 0)
         return;
     if (up && up->state(up->src.arg) == SRV_UPLOAD_TOO_BIG) {
-        snprintf(detail, sizeof detail,
-                 srv_tr(c, N_("the upload is over %llu bytes")),
+        snprintf(detail, sizeof detail, _("the upload is over %llu bytes"),
                  (unsigned long long)up->max);
         srv_fail_code(c, 413, "too_big", MAMORI_ETOOBIG, detail);
         return;
@@ -173,8 +172,7 @@ void h_import(struct ctx *c)
     rc = mamori_import(c->s, ds, &src, NULL, &o, &res);
     st = up ? up->state(up->src.arg) : 0;
     if (st == SRV_UPLOAD_TOO_BIG) {
-        snprintf(detail, sizeof detail,
-                 srv_tr(c, N_("the upload is over %llu bytes")),
+        snprintf(detail, sizeof detail, _("the upload is over %llu bytes"),
                  (unsigned long long)up->max);
         srv_fail_code(c, 413, "too_big", MAMORI_ETOOBIG, detail);
     } else if (st == SRV_UPLOAD_CUT) {
