@@ -29,6 +29,19 @@ audit_rows() {
     sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" 'SELECT count(*) FROM audit'
 }
 
+# audit_seq: the last entry's sequence number.
+audit_seq() {
+    sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" 'SELECT max(seq) FROM audit'
+}
+
+# audit_actions SEQ: entries after SEQ counted by action, outcome and user
+# (names and counts only).
+audit_actions() {
+    sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
+        "SELECT action, outcome, user, count(*) FROM audit WHERE seq > $1
+         GROUP BY 1, 2, 3"
+}
+
 # wrk_field FILE WHAT: from wrk's output, "requests", "non2xx", "errors"
 # (socket errors of every kind), "rps", "p99_ms".
 wrk_field() {

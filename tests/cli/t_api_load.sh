@@ -34,6 +34,17 @@ served() { # record GETs the server answered with 200, from /metrics
         'index($0, k " ") == 1 { print $NF; f = 1 } END { if (!f) print 0 }' \
         "$T/body"
 }
+settled() { # served, once it has stood still for half a second
+    local s n
+    s=$(served)
+    for _ in $(seq 30); do
+        sleep 0.5
+        n=$(served)
+        [ "$n" -ne "$s" ] || break
+        s=$n
+    done
+    echo "$s"
+}
 rss() { awk '/^VmRSS:/ { print $2 }' "/proc/$SRV/status"; }
 wrk_run() { # wrk_run SECONDS OUT
     wrk -t2 -c64 -d"$1s" --timeout 10s --latency -H "$(auth "$TOK")" \
@@ -56,8 +67,11 @@ while [ "$warm" -lt "${LOAD_WARMUP_MAX:-300}" ] && [ "$steady" -lt 2 ]; do
     r0=$r1
 done
 
+# (the warm-up's last requests, up to one per connection, may still be in
+# the server: they count before the run, not in it)
+s0=$(settled)
 a0=$(audit_rows)
-s0=$(served)
+seq0=$(audit_seq)
 
 # RSS once a second while wrk runs
 (
@@ -83,21 +97,16 @@ err=$(wrk_field "$T/wrk" errors)
 # Every request audited: the log grew by exactly what the server answered
 # (wrk does not count the answers still in flight when it stopped, at most
 # one per connection).
-# (the requests in flight when wrk stopped finish first: wait until the
-# counter stands still, then count the log)
-s1=$(served)
-for _ in $(seq 30); do
-    sleep 0.5
-    s=$(served)
-    [ "$s" -ne "$s1" ] || break
-    s1=$s
-done
+# (the requests in flight when wrk stopped finish first)
+s1=$(settled)
 a1=$(audit_rows)
 answered=$((s1 - s0))
 grew=$((a1 - a0))
 echo "wrk requests $req, answered by mamorid $answered, audit entries +$grew"
-[ "$grew" -eq "$answered" ] ||
+[ "$grew" -eq "$answered" ] || {
+    audit_actions "$seq0"
     die "audit grew by $grew for $answered requests answered"
+}
 [ "$answered" -ge "$req" ] && [ "$answered" -le $((req + 64)) ] ||
     die "wrk counted $req requests, mamorid answered $answered"
 
