@@ -131,6 +131,12 @@ static int writer_key(struct mamori *m, uint64_t epoch)
 
 int audit_append(struct mamori *m, struct store_audit_row *row)
 {
+    audit_fill_context(row);
+    return audit_append_filled(m, row);
+}
+
+int audit_append_filled(struct mamori *m, struct store_audit_row *row)
+{
     struct store_audit_row last;
     int rc;
 
@@ -144,7 +150,6 @@ int audit_append(struct mamori *m, struct store_audit_row *row)
     }
     row->seq = last.seq + 1;
     row->format = AUDIT_FORMAT_V2;
-    audit_fill_context(row);
     memcpy(row->prev_mac, last.mac, CRYPTO_MAC_LEN);
     store_audit_row_release(&last);
 

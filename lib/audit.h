@@ -36,6 +36,10 @@ int64_t audit_appends_total(void);
 /* Fills in seq, prev_mac and mac of row and appends it, inside the caller's
  * store transaction. MAMORI_EAUDIT on any failure. */
 int audit_append(struct mamori *m, struct store_audit_row *row);
+/* As audit_append, for a row whose request context was filled already, in
+ * the thread of its request (the group commit writes other threads'
+ * entries). */
+int audit_append_filled(struct mamori *m, struct store_audit_row *row);
 
 /* Verifies the chain from the first entry; with a checkpoint text, also
  * that the log reaches it. */

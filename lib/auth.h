@@ -54,8 +54,9 @@ int auth_user_list_names(struct mamori *m, struct store_user **out, size_t *n);
 const char *auth_user_name(const struct store_user *u, size_t n, int64_t id);
 
 /* 0 if the session row is live at time now (idle and absolute limits from
- * the settings), else MAMORI_ESESSION with *why. Call with m->lock held. */
-int auth_session_live(struct mamori *m, const struct store_session *ss,
+ * the settings, read through st: the handle's store with m->lock held, or
+ * a reader), else MAMORI_ESESSION with *why. */
+int auth_session_live(struct store *st, const struct store_session *ss,
                       int64_t now, const char **why);
 
 /* 1 if the role must use MFA (admin and auditor always; operator and

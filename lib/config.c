@@ -128,13 +128,17 @@ static void format_value(const struct setting *st, int v, char *out,
 
 int config_int(struct mamori *m, enum config_key k)
 {
+    return config_int_in(m ? m->store : NULL, k);
+}
+
+int config_int_in(struct store *st, enum config_key k)
+{
     char text[MAMORI_CONFIG_VALUE_MAX];
     int v;
 
     if (k >= CFG_COUNT)
         return 0;
-    if (!m ||
-        store_config_get(m->store, settings[k].key, text, sizeof text) != 0 ||
+    if (!st || store_config_get(st, settings[k].key, text, sizeof text) != 0 ||
         parse_value(&settings[k], text, &v) != 0)
         return settings[k].def;
     return v;

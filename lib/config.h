@@ -33,5 +33,7 @@ enum config_key {
  * their index ("requirements" 0, "nist" 1). Call with m->lock held; with
  * m NULL (a vault being made), the default. */
 int config_int(struct mamori *m, enum config_key k);
+/* As config_int, read through the connection st (a reader). */
+int config_int_in(struct store *st, enum config_key k);
 
 #endif

@@ -110,6 +110,11 @@ struct guard_call {
     int handler;
     int64_t breakglass;
     int admins; /* admins when an admin's call began (the cap), else -1 */
+    /* The connection the operation reads through: the handle's store, or
+     * for a read gate a reader of the pool. */
+    struct store *st;
+    int fast;       /* opened by guard_read_begin */
+    unsigned grant; /* the grant's flags seen by guard_read_begin */
 };
 
 /* How a record operation releases values. */
@@ -143,6 +148,22 @@ int guard_role_allows(const char *role, enum guard_op op);
 
 int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
                 const char *dataset);
+/* The read gate, for the record reads that write nothing but their audit
+ * entry (OP_RECORD_GET, OP_RECORD_SEARCH): as guard_begin, without the
+ * handle lock. The checks and the operation's reads go through a reader
+ * connection (c->st) in one snapshot; guard_end then hands the entry to
+ * the group commit (guard_commit.c), which writes the entries of
+ * concurrent reads in one transaction of the writer, checking again there
+ * that each session and grant still stands, and returns once the entry is
+ * committed. Only the plain case passes: a refusal, a failure, an admin's
+ * break-glass read, a restricted session, a dataset not yet in the cache,
+ * an id list longer than one entry: the gate (begin or end) returns
+ * GUARD_SLOW with nothing written, and the caller runs the operation again
+ * through guard_begin, which records the refusal or failure. */
+#define GUARD_SLOW 1
+int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
+                     const char *dataset);
+
 /* Ids per audit entry, in bytes: past this the list goes on in further
  * entries of the same transaction. */
 #define GUARD_IDS_PER_ENTRY (64 * 1024)
@@ -150,6 +171,27 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
 /* Adds a record id to the audit entry. */
 int guard_add_id(struct guard_call *c, const char *id);
 int guard_end(struct guard_call *c, int rc);
+
+/* A read's audit entry waiting for the group commit (guard_commit.c). */
+struct guard_wait {
+    struct store_audit_row *row; /* its request context filled */
+    const uint8_t *token_hash;   /* the session, touched in the commit */
+    int64_t user_id;
+    char role[16];
+    int64_t dataset_id;
+    unsigned grant; /* the grant's flags the read was allowed under */
+    int rc;         /* 0, GUARD_SLOW, or MAMORI_EAUDIT */
+    int done;
+    pthread_cond_t wake; /* done, or this thread is to write the next batch */
+    struct guard_wait *next;
+};
+
+/* Commits w's entry with those of the other reads waiting (one of the
+ * callers writes the batch under m->lock, the others wait for it) and
+ * returns w->rc: 0 once the entry is committed; GUARD_SLOW if the session,
+ * user or grant changed since the read (nothing written for it);
+ * MAMORI_EAUDIT if the batch could not be written (fail closed). */
+int guard_commit(struct mamori *m, struct guard_wait *w);
 
 /* Fills an audit row for an event outside an operation (login, init); the
  * caller appends it in its own transaction. */

@@ -20,14 +20,32 @@ struct vault_ds;
  * verification, batch search); opened on first use. */
 #define MAMORI_READERS 2
 
+/* Idle reader connections a handle keeps for reads outside its lock. */
+#define MAMORI_POOL_MAX 64
+
+struct guard_wait;
+
 struct mamori {
     char home[4096];
     char vault_id[37];
     struct store *store;
     struct store *readers[MAMORI_READERS];
     struct keys *keys;
-    /* One store connection per handle: calls on a handle are serialised. */
+    /* One writer connection per handle: writes on a handle are
+     * serialised. Record reads run outside it (guard_read_begin). */
     pthread_mutex_t lock;
+    /* Reader connections for reads outside the lock, idle ones pooled. */
+    pthread_mutex_t pool_lock;
+    struct store *pool[MAMORI_POOL_MAX];
+    size_t npool;
+    /* The group commit of the reads' audit entries (guard_commit.c):
+     * entries waiting, and whether a thread is writing a batch. */
+    pthread_mutex_t commit_lock;
+    pthread_cond_t commit_done;
+    struct guard_wait *waiting, *waiting_last; /* oldest first */
+    int committing;
+    /* Guards ds_cache: entries are added, and freed only at close. */
+    pthread_mutex_t ds_lock;
     /* Audit writer: the current epoch's key schedule. */
     uint64_t audit_epoch;
     struct crypto_hmac_key *audit_key;
@@ -62,6 +80,11 @@ void sess_detail(mamori_sess *s, const char *fmt, ...)
 /* Reader connection i (< MAMORI_READERS) of m, opened on first use. Call
  * with m->lock held; each reader serves one thread at a time. */
 int handle_reader(struct mamori *m, size_t i, struct store **out);
+
+/* A reader connection of m's pool for one thread's reads outside m->lock
+ * (opened when none is idle); give it back with handle_reader_put. */
+int handle_reader_take(struct mamori *m, struct store **out);
+void handle_reader_put(struct mamori *m, struct store *st);
 
 /* Frees the dataset cache (vault.c). */
 void vault_cache_free(struct mamori *m);

@@ -48,8 +48,16 @@ static struct mamori *handle_new(const char *home)
         ok = pthread_mutexattr_settype(&attr, PTHREAD_MUTEX_ERRORCHECK) == 0 &&
              pthread_mutex_init(&m->lock, &attr) == 0;
     pthread_mutexattr_destroy(&attr);
+    if (ok && pthread_mutex_init(&m->pool_lock, NULL) != 0)
+        ok = 0;
+    if (ok && pthread_mutex_init(&m->commit_lock, NULL) != 0)
+        ok = 0;
+    if (ok && pthread_cond_init(&m->commit_done, NULL) != 0)
+        ok = 0;
+    if (ok && pthread_mutex_init(&m->ds_lock, NULL) != 0)
+        ok = 0;
     if (!ok) {
-        free(m);
+        free(m); /* (with default attributes, init cannot fail on Linux) */
         return NULL;
     }
     const char *h = getenv("MAMORI_TEST_HOOKS");
@@ -198,6 +206,30 @@ int handle_reader(struct mamori *m, size_t i, struct store **out)
     return rc;
 }
 
+int handle_reader_take(struct mamori *m, struct store **out)
+{
+    *out = NULL;
+    pthread_mutex_lock(&m->pool_lock);
+    if (m->npool > 0)
+        *out = m->pool[--m->npool];
+    pthread_mutex_unlock(&m->pool_lock);
+    return *out ? 0 : store_open_reader(m->home, out);
+}
+
+void handle_reader_put(struct mamori *m, struct store *st)
+{
+    if (!st)
+        return;
+    pthread_mutex_lock(&m->pool_lock);
+    if (m->npool < MAMORI_POOL_MAX) {
+        m->pool[m->npool++] = st;
+        st = NULL;
+    }
+    pthread_mutex_unlock(&m->pool_lock);
+    if (st)
+        store_close(st);
+}
+
 void mamori_close(mamori *m)
 {
     if (!m)
@@ -205,6 +237,8 @@ void mamori_close(mamori *m)
     for (size_t i = 0; i < MAMORI_READERS; i++)
         if (m->readers[i])
             store_close(m->readers[i]);
+    for (size_t i = 0; i < m->npool; i++)
+        store_close(m->pool[i]);
     vault_cache_free(m);
     crypto_hmac_key_free(m->audit_key);
     if (m->keys)
@@ -212,6 +246,10 @@ void mamori_close(mamori *m)
     if (m->store)
         store_close(m->store);
     pthread_mutex_destroy(&m->lock);
+    pthread_mutex_destroy(&m->pool_lock);
+    pthread_mutex_destroy(&m->commit_lock);
+    pthread_cond_destroy(&m->commit_done);
+    pthread_mutex_destroy(&m->ds_lock);
     free(m);
 }
 

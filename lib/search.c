@@ -150,7 +150,7 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
     struct mamori_record **recs = NULL;
     int rc = 0;
 
-    if (n >= SEARCH_PARALLEL_MIN) {
+    if (n >= SEARCH_PARALLEL_MIN && !c->fast) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
         nj = cpus > 1 ? (cpus < MAMORI_READERS ? (size_t)cpus : MAMORI_READERS)
                       : 1;
@@ -164,7 +164,7 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                                       .values = values,
                                       .lo = i * n / nj,
                                       .hi = (i + 1) * n / nj,
-                                      .store = s->m->store};
+                                      .store = c->st};
         if (nj > 1 && (rc = handle_reader(s->m, i, &jobs[i].store)) != 0)
             break;
     }
@@ -243,10 +243,12 @@ int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
                                      first);
 }
 
-int mamori_record_search_many(mamori_sess *s, const char *dataset,
-                              const char *field, const char *const *values,
-                              size_t nvalues, struct mamori_record ***out,
-                              size_t *n, size_t *first)
+/* A search through the read gate (fast: one or a few values) or the
+ * ordinary one. */
+static int search_many(mamori_sess *s, int fast, const char *dataset,
+                       const char *field, const char *const *values,
+                       size_t nvalues, struct mamori_record ***out, size_t *n,
+                       size_t *first)
 {
     struct guard_call c;
     struct vault_ds *d;
@@ -259,10 +261,11 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     *n = 0;
     if (!values || !first || nvalues == 0)
         return MAMORI_EINVAL;
-    rc = guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
+    rc = fast ? guard_read_begin(&c, s, OP_RECORD_SEARCH, dataset)
+              : guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
     if (rc != 0)
         return rc;
-    rc = vault_ds_load(s->m, &c.ds, &d);
+    rc = vault_ds_of(&c, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
     if (rc == 0 && f->type == FT_MYNUMBER && !c.handler) {
@@ -293,4 +296,19 @@ int mamori_record_search_many(mamori_sess *s, const char *dataset,
     *out = recs;
     *n = nrec;
     return 0;
+}
+
+int mamori_record_search_many(mamori_sess *s, const char *dataset,
+                              const char *field, const char *const *values,
+                              size_t nvalues, struct mamori_record ***out,
+                              size_t *n, size_t *first)
+{
+    /* A batch of lookups is one call on the writer's side anyway, in
+     * parallel on the handle's own readers. */
+    int rc = GUARD_SLOW;
+    if (nvalues < SEARCH_PARALLEL_MIN)
+        rc = search_many(s, 1, dataset, field, values, nvalues, out, n, first);
+    if (rc == GUARD_SLOW)
+        rc = search_many(s, 0, dataset, field, values, nvalues, out, n, first);
+    return rc;
 }

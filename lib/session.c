@@ -18,10 +18,10 @@
 #include "store.h"
 #include "banned.h"
 
-int auth_session_live(struct mamori *m, const struct store_session *ss,
+int auth_session_live(struct store *st, const struct store_session *ss,
                       int64_t now, const char **why)
 {
-    int64_t idle = (int64_t)config_int(m, CFG_SESSION_IDLE_MINUTES) * 60;
+    int64_t idle = (int64_t)config_int_in(st, CFG_SESSION_IDLE_MINUTES) * 60;
     if (now > ss->expires) {
         *why = "session expired (lifetime)";
         return MAMORI_ESESSION;
@@ -280,6 +280,7 @@ int mamori_session_open(mamori *m, const char *token,
 {
     uint8_t raw[32];
     struct store_session ss;
+    struct store *st = NULL;
     const char *why;
     mamori_sess *s;
     int rc;
@@ -301,20 +302,28 @@ int mamori_session_open(mamori *m, const char *token,
     client_copy(s, client);
 
     memset(&ss, 0, sizeof ss);
-    pthread_mutex_lock(&m->lock);
-    rc = store_session_get(m->store, s->token_hash, &ss);
+    /* Only reads: through a reader, outside the handle lock (every call
+     * checks the session again in its own transaction). */
+    rc = handle_reader_take(m, &st);
     if (rc == 0)
-        rc = auth_session_live(m, &ss, mamori_now(), &why);
+        rc = store_read_begin(st);
+    if (rc == 0)
+        rc = store_session_get(st, s->token_hash, &ss);
+    if (rc == 0)
+        rc = auth_session_live(st, &ss, mamori_now(), &why);
     if (rc == 0 && ss.os_uid >= 0 && client && client->os_uid != ss.os_uid)
         rc = MAMORI_ESESSION; /* a CLI token is bound to its OS user */
     if (rc == 0)
-        rc = store_user_get_id(m->store, ss.user_id, &s->user);
+        rc = store_user_get_id(st, ss.user_id, &s->user);
     auth_user_wipe(&s->user);
     if (rc == 0) {
         s->restricted = ss.restricted;
         snprintf(s->device, sizeof s->device, "%s", ss.device);
     }
-    pthread_mutex_unlock(&m->lock);
+    if (st) {
+        store_rollback(st);
+        handle_reader_put(m, st);
+    }
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_ESESSION;
     if (rc != 0) {
@@ -430,7 +439,7 @@ int mamori_session_list(mamori_sess *s, struct mamori_session_info **out,
     for (size_t i = 0; rc == 0 && i < k; i++) {
         struct store_user u;
         const char *why;
-        if (auth_session_live(s->m, &ss[i], now, &why) != 0)
+        if (auth_session_live(s->m->store, &ss[i], now, &why) != 0)
             continue; /* expired: ends at its next use */
         rc = store_user_get_id(s->m->store, ss[i].user_id, &u);
         auth_user_wipe(&u);

@@ -45,6 +45,9 @@ int store_set_mmap(struct store *s, int64_t bytes);
 int store_begin(struct store *s);
 int store_commit(struct store *s);
 void store_rollback(struct store *s);
+/* A read transaction (deferred BEGIN): the reads until store_rollback see
+ * one snapshot of committed data. For reader connections. */
+int store_read_begin(struct store *s);
 
 /* Small key/value settings ("vault_id", "created", ...). */
 int store_meta_get(struct store *s, const char *key, char *val, size_t size);

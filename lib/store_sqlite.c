@@ -176,6 +176,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
+    [ST_BEGIN_READ] = "BEGIN",
     [ST_COMMIT] = "COMMIT",
     [ST_ROLLBACK] = "ROLLBACK",
     [ST_META_GET] = "SELECT value FROM meta WHERE key = ?1",
@@ -552,6 +553,20 @@ int store_begin(struct store *s)
     if (s->in_tx)
         return MAMORI_ESTATE;
     rc = sq_exec(s, ST_BEGIN);
+    if (rc == 0)
+        s->in_tx = 1;
+    return rc;
+}
+
+int store_read_begin(struct store *s)
+{
+    int rc;
+
+    if (s == NULL)
+        return MAMORI_EINVAL;
+    if (s->in_tx)
+        return MAMORI_ESTATE;
+    rc = sq_exec(s, ST_BEGIN_READ);
     if (rc == 0)
         s->in_tx = 1;
     return rc;

@@ -18,6 +18,7 @@
 /* Cached statements, by slot. Each file keeps the SQL of its own slots. */
 enum stmt_id {
     ST_BEGIN,
+    ST_BEGIN_READ,
     ST_COMMIT,
     ST_ROLLBACK,
     ST_META_GET,

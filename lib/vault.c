@@ -83,6 +83,27 @@ void vault_cache_free(struct mamori *m)
     m->ds_cache = NULL;
 }
 
+int vault_ds_of(struct guard_call *c, struct vault_ds **out)
+{
+    if (!c->fast)
+        return vault_ds_load(c->s->m, &c->ds, out);
+    *out = vault_ds_cached(c->s->m, &c->ds);
+    return *out ? 0 : GUARD_SLOW;
+}
+
+struct vault_ds *vault_ds_cached(struct mamori *m,
+                                 const struct store_dataset *row)
+{
+    struct vault_ds *d;
+
+    pthread_mutex_lock(&m->ds_lock);
+    for (d = m->ds_cache; d; d = d->next)
+        if (d->id == row->id && strcmp(d->uuid, row->uuid) == 0)
+            break;
+    pthread_mutex_unlock(&m->ds_lock);
+    return d;
+}
+
 /* The cached dataset for a store row, loading keys on first use. */
 int vault_ds_load(struct mamori *m, const struct store_dataset *row,
                   struct vault_ds **out)
@@ -91,12 +112,9 @@ int vault_ds_load(struct mamori *m, const struct store_dataset *row,
     const uint8_t *root;
     int rc;
 
-    for (d = m->ds_cache; d; d = d->next) {
-        if (d->id == row->id && strcmp(d->uuid, row->uuid) == 0) {
-            *out = d;
-            return 0;
-        }
-    }
+    *out = vault_ds_cached(m, row);
+    if (*out)
+        return 0;
     d = calloc(1, sizeof *d);
     if (!d)
         return MAMORI_ENOMEM;
@@ -125,8 +143,10 @@ int vault_ds_load(struct mamori *m, const struct store_dataset *row,
             goto fail;
         }
     }
+    pthread_mutex_lock(&m->ds_lock);
     d->next = m->ds_cache;
     m->ds_cache = d;
+    pthread_mutex_unlock(&m->ds_lock);
     *out = d;
     return 0;
 fail:
@@ -641,13 +661,13 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
     return rc;
 }
 
-/* Loads and decrypts one record inside a guarded call. */
-static int load_record(mamori_sess *s, struct vault_ds *d,
+/* Loads and decrypts one record inside the guarded call c. */
+static int load_record(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                        const uint8_t rid[16], struct store_record *r,
                        struct values *vs)
 {
     char idtext[37];
-    int rc = store_record_get(s->m->store, d->id, rid, r);
+    int rc = store_record_get(c->st, d->id, rid, r);
     if (rc == MAMORI_ENOTFOUND)
         sess_detail(s, "no record with that id in the dataset");
     if (rc != 0)
@@ -692,9 +712,9 @@ static int open_record(mamori_sess *s, struct guard_call *c, const char *id,
     memset(o, 0, sizeof *o);
     int rc = take_id(s, c, id, o->rid);
     if (rc == 0)
-        rc = vault_ds_load(s->m, &c->ds, &o->d);
+        rc = vault_ds_of(c, &o->d);
     if (rc == 0)
-        rc = load_record(s, o->d, o->rid, &o->r, &o->vs);
+        rc = load_record(s, c, o->d, o->rid, &o->r, &o->vs);
     return rc;
 }
 
@@ -718,8 +738,9 @@ static int add_index(struct mamori *m, const struct vault_ds *d,
     return rc;
 }
 
-int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
-                      struct mamori_record **out)
+/* Record get through the read gate (fast) or the ordinary one. */
+static int record_get(mamori_sess *s, int fast, const char *dataset,
+                      const char *id, struct mamori_record **out)
 {
     struct guard_call c;
     struct opened o;
@@ -727,7 +748,8 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
     int rc;
 
     *out = NULL;
-    rc = guard_begin(&c, s, OP_RECORD_GET, dataset);
+    rc = fast ? guard_read_begin(&c, s, OP_RECORD_GET, dataset)
+              : guard_begin(&c, s, OP_RECORD_GET, dataset);
     if (rc != 0)
         return rc;
     rc = open_record(s, &c, id, &o);
@@ -743,6 +765,13 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
     }
     *out = rec;
     return 0;
+}
+
+int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
+                      struct mamori_record **out)
+{
+    int rc = record_get(s, 1, dataset, id, out);
+    return rc == GUARD_SLOW ? record_get(s, 0, dataset, id, out) : rc;
 }
 
 int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,

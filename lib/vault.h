@@ -12,6 +12,8 @@
 #include "store.h"
 #include "text.h"
 
+struct guard_call;
+
 #define VAULT_MAX_FIELDS 64
 #define VAULT_INDEX_BITS_DEFAULT 18
 
@@ -56,7 +58,16 @@ struct prepared {
     uint8_t maclen[VAULT_MAX_FIELDS]; /* 0: no index entry */
 };
 
-/* The cached dataset of a store row, loading its keys on first use. */
+/* The cached dataset of a store row, or NULL if it was not loaded yet
+ * (callable without m->lock: the cache only grows while the handle is
+ * open). */
+struct vault_ds *vault_ds_cached(struct mamori *m,
+                                 const struct store_dataset *row);
+/* The dataset of the guarded call c (vault_ds_load; for the read gate,
+ * the cached one or GUARD_SLOW). */
+int vault_ds_of(struct guard_call *c, struct vault_ds **out);
+/* The cached dataset of a store row, loading its keys on first use. Call
+ * with m->lock held. */
 int vault_ds_load(struct mamori *m, const struct store_dataset *row,
                   struct vault_ds **out);
 
@@ -68,7 +79,6 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
 
 /* Names the refusal in the session's error detail and the audit detail;
  * row is 1-based, 0 for a single record. */
-struct guard_call;
 void vault_refusal_report(mamori_sess *s, struct guard_call *c,
                           const struct vault_ds *d, const struct mamori_kv *kv,
                           size_t row, const struct refusal *why);

@@ -186,7 +186,10 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv)
     int ch, pass;
 
     memset(cfg, 0, sizeof *cfg);
-    cfg->threads = 4;
+    /* Handler threads mostly wait: for the disk, as the audit entries of
+     * their reads commit together (guard_commit.c). The more wait at
+     * once, the more entries share a commit. */
+    cfg->threads = 32;
     cfg->login_per_ip = 10;
     cfg->login_per_user = 5;
     cfg->upload_max = SRV_UPLOAD_MAX_DEFAULT;

@@ -762,7 +762,7 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
         (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL};
     ops[n++] =
         (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
-                                (intptr_t)(o->threads ? o->threads : 4), NULL};
+                                (intptr_t)(o->threads ? o->threads : 32), NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
                                        (intptr_t)uri_log, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,

@@ -1,6 +1,6 @@
 # A bounded load test on loopback: wrk, 2 threads, 64 connections (a
-# 10 s timeout: requests on a handle are serialised, and on a busy 2-CPU
-# host an answer can take over wrk's default 2 s), for
+# 10 s timeout: on a busy 2-CPU host an answer can take over wrk's
+# default 2 s), for
 # LOAD_SECONDS (default 60) on an authenticated record GET. No error, no
 # non-2xx answer; every request audited (the log grows by exactly the
 # requests the server answered, and by at least the ones wrk counted); the

@@ -1,0 +1,329 @@
+/*
+ * test_readgate.c - record reads from many threads at once (the read gate
+ * and the group commit of their audit entries, guard.h): every read
+ * audited exactly once under its own thread's request id, the chain
+ * intact; a grant revoked, a session ended or a failing audit write stops
+ * the reads at once, and no read is logged as allowed after the
+ * revocation.
+ */
+#include <pthread.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include <cmocka.h>
+
+#include "helpers.h"
+
+#define THREADS 8
+#define READS 150 /* per thread: gets and searches, alternating */
+
+struct world {
+    struct tvault tv;
+    char token[MAMORI_TOKEN_LEN + 1]; /* op1's session */
+    char rec[MAMORI_ID_LEN + 1];
+    char name[64]; /* the record's name, canonical */
+};
+
+struct reader {
+    struct world *w;
+    int index;
+    int stop_on_refusal; /* read until refused (at most READS * 20) */
+    int fail_ok;         /* count MAMORI_EAUDIT answers instead of failing */
+    int ok, refused, audit_failed, wrong, leaked;
+    int last_rc;
+};
+
+static const char *field(const struct mamori_record *r, const char *name)
+{
+    for (size_t i = 0; i < r->n; i++)
+        if (strcmp(r->fields[i].name, name) == 0)
+            return r->fields[i].value;
+    return NULL;
+}
+
+static int setup(void **state)
+{
+    struct world *w = calloc(1, sizeof *w);
+    struct mamori_kv kv[] = {{"name", "並列 読子"}, {"phone", "0312345678"}};
+    struct mamori_record *rec = NULL;
+
+    if (!w || tv_setup(&w->tv) != 0)
+        return -1;
+    if (mamori_record_add(w->tv.op, "people", kv, 2, w->rec, sizeof w->rec))
+        return -1;
+    if (tv_login_token(&w->tv, "op1", TV_OP_PW, NULL, w->token))
+        return -1;
+    if (mamori_record_get(w->tv.op, "people", w->rec, &rec) != 0)
+        return -1;
+    snprintf(w->name, sizeof w->name, "%s", field(rec, "name"));
+    mamori_record_free(rec);
+    *state = w;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    struct world *w = *state;
+    tv_teardown(&w->tv);
+    free(w);
+    return 0;
+}
+
+/* One read: a get (even i) or a search by phone (odd i). */
+static int read_once(struct reader *r, mamori_sess *s, int i)
+{
+    int rc;
+
+    if (i % 2 == 0) {
+        struct mamori_record *rec = NULL;
+        rc = mamori_record_get(s, "people", r->w->rec, &rec);
+        if (rc == 0 && (!rec || !field(rec, "name") ||
+                        strcmp(field(rec, "name"), r->w->name) != 0))
+            r->wrong++;
+        if (rc != 0 && rec)
+            r->leaked++;
+        mamori_record_free(rec);
+    } else {
+        struct mamori_record **recs = NULL;
+        size_t n = 0;
+        rc = mamori_record_search(s, "people", "phone", "03-1234-5678", &recs,
+                                  &n);
+        if (rc == 0 && (n != 1 || strcmp(recs[0]->id, r->w->rec) != 0))
+            r->wrong++;
+        if (rc != 0 && (recs || n))
+            r->leaked++;
+        mamori_record_array_free(recs, n);
+    }
+    return rc;
+}
+
+static void *reader_run(void *arg)
+{
+    struct reader *r = arg;
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    char reqid[32];
+    mamori_sess *s = NULL;
+    int max = r->stop_on_refusal ? READS * 20 : READS;
+
+    snprintf(reqid, sizeof reqid, "thread-%d", r->index);
+    mamori_set_request("192.0.2.1", reqid);
+    if (mamori_session_open(r->w->tv.m, r->w->token, &cl, &s) != 0) {
+        r->last_rc = -1;
+        return NULL;
+    }
+    for (int i = 0; i < max; i++) {
+        int rc = read_once(r, s, i);
+        r->last_rc = rc;
+        if (rc == 0) {
+            r->ok++;
+        } else if (rc == MAMORI_EAUDIT && r->fail_ok) {
+            r->audit_failed++;
+        } else {
+            r->refused++;
+            if (r->stop_on_refusal)
+                break;
+        }
+    }
+    mamori_session_close(s);
+    mamori_set_request(NULL, NULL);
+    return NULL;
+}
+
+static void run_readers(struct world *w, struct reader *r, int stop,
+                        int fail_ok, void (*meanwhile)(struct world *))
+{
+    pthread_t th[THREADS];
+
+    for (int i = 0; i < THREADS; i++) {
+        r[i] = (struct reader){
+            .w = w, .index = i, .stop_on_refusal = stop, .fail_ok = fail_ok};
+        assert_int_equal(pthread_create(&th[i], NULL, reader_run, &r[i]), 0);
+    }
+    if (meanwhile)
+        meanwhile(w);
+    for (int i = 0; i < THREADS; i++)
+        assert_int_equal(pthread_join(th[i], NULL), 0);
+}
+
+/* Entries after seq from, by action and outcome and (if not NULL) request
+ * id; *last_seq receives the newest entry's seq. */
+static int count_after(struct world *w, int64_t from, const char *action,
+                       const char *outcome, const char *reqid,
+                       int64_t *last_seq)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    int k = 0;
+
+    assert_int_equal(mamori_audit_show(w->tv.aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].seq <= from || strcmp(e[i].outcome, outcome) != 0 ||
+            strcmp(e[i].action, action) != 0)
+            continue;
+        if (reqid && strcmp(e[i].request_id, reqid) != 0)
+            continue;
+        k++;
+    }
+    if (last_seq)
+        *last_seq = n ? e[n - 1].seq : 0;
+    mamori_audit_entries_free(e, n);
+    return k;
+}
+
+static int64_t last_seq(struct world *w)
+{
+    int64_t seq = 0;
+    (void)count_after(w, 0, "-", "-", NULL, &seq);
+    return seq;
+}
+
+static void chain_intact(struct world *w)
+{
+    struct mamori_verify_result res;
+    assert_int_equal(mamori_audit_verify(w->tv.aud, NULL, 0, &res), 0);
+    assert_int_equal(res.first_bad, 0);
+}
+
+static void parallel_reads_each_audited_once(void **state)
+{
+    struct world *w = *state;
+    struct reader r[THREADS];
+    int64_t from = last_seq(w);
+
+    run_readers(w, r, 0, 0, NULL);
+    for (int i = 0; i < THREADS; i++) {
+        char reqid[32];
+        assert_int_equal(r[i].ok, READS);
+        assert_int_equal(r[i].wrong + r[i].leaked + r[i].refused, 0);
+        /* Each thread's entries carry its own request id, whichever
+         * thread wrote the batch they were in. */
+        snprintf(reqid, sizeof reqid, "thread-%d", i);
+        assert_int_equal(count_after(w, from, "record.get", "ok", reqid, NULL),
+                         READS / 2);
+        assert_int_equal(
+            count_after(w, from, "record.search", "ok", reqid, NULL),
+            READS - READS / 2);
+    }
+    assert_int_equal(
+        count_after(w, from, "record.get", "ok", NULL, NULL) +
+            count_after(w, from, "record.search", "ok", NULL, NULL),
+        THREADS * READS);
+    chain_intact(w);
+}
+
+static void revoke_soon(struct world *w)
+{
+    struct timespec ts = {0, 30 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    assert_int_equal(mamori_dataset_revoke(w->tv.admin, "people", "op1"), 0);
+}
+
+static int64_t seq_of(struct world *w, const char *action)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    int64_t seq = 0;
+
+    assert_int_equal(mamori_audit_show(w->tv.aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].action, action) == 0 && strcmp(e[i].outcome, "ok") == 0)
+            seq = e[i].seq;
+    mamori_audit_entries_free(e, n);
+    return seq;
+}
+
+static void revoked_grant_stops_reads(void **state)
+{
+    struct world *w = *state;
+    struct reader r[THREADS];
+    int64_t revoked;
+
+    run_readers(w, r, 1, 0, revoke_soon);
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(r[i].last_rc, MAMORI_EDENIED);
+        assert_int_equal(r[i].wrong + r[i].leaked, 0);
+    }
+    /* Not one read is logged as allowed after the revocation, and each
+     * thread's refusal is. */
+    revoked = seq_of(w, "dataset.revoke");
+    assert_true(revoked > 0);
+    assert_int_equal(count_after(w, revoked, "record.get", "ok", NULL, NULL),
+                     0);
+    assert_int_equal(count_after(w, revoked, "record.search", "ok", NULL, NULL),
+                     0);
+    assert_true(
+        count_after(w, revoked, "record.get", "denied", NULL, NULL) +
+            count_after(w, revoked, "record.search", "denied", NULL, NULL) >=
+        THREADS);
+    chain_intact(w);
+    assert_int_equal(mamori_dataset_grant(w->tv.admin, "people", "op1"), 0);
+}
+
+static void fail_audit_soon(struct world *w)
+{
+    struct timespec ts = {0, 20 * 1000 * 1000};
+    nanosleep(&ts, NULL);
+    mamori_test_fail_audit(w->tv.m, 1);
+}
+
+static void audit_failure_releases_nothing(void **state)
+{
+    struct world *w = *state;
+    struct reader r[THREADS];
+    int failed = 0, ok = 0;
+    int64_t from = last_seq(w);
+
+    run_readers(w, r, 0, 1, fail_audit_soon);
+    mamori_test_fail_audit(w->tv.m, 0);
+    for (int i = 0; i < THREADS; i++) {
+        assert_int_equal(r[i].wrong + r[i].leaked + r[i].refused, 0);
+        failed += r[i].audit_failed;
+        ok += r[i].ok;
+    }
+    assert_true(failed > 0);
+    /* Exactly the reads answered are in the log. */
+    assert_int_equal(
+        count_after(w, from, "record.get", "ok", NULL, NULL) +
+            count_after(w, from, "record.search", "ok", NULL, NULL),
+        ok);
+    chain_intact(w);
+}
+
+static void ended_session_refused(void **state)
+{
+    struct world *w = *state;
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    struct mamori_record *rec = NULL;
+    mamori_sess *a = NULL, *b = NULL;
+    int64_t from = last_seq(w);
+
+    assert_int_equal(mamori_session_open(w->tv.m, w->token, &cl, &a), 0);
+    assert_int_equal(mamori_session_open(w->tv.m, w->token, &cl, &b), 0);
+    assert_int_equal(mamori_record_get(a, "people", w->rec, &rec), 0);
+    mamori_record_free(rec);
+    rec = NULL;
+    assert_int_equal(mamori_logout(b), 0);
+    assert_int_equal(mamori_record_get(a, "people", w->rec, &rec),
+                     MAMORI_ESESSION);
+    assert_null(rec);
+    assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
+                     1);
+    mamori_session_close(a);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(parallel_reads_each_audited_once),
+        cmocka_unit_test(revoked_grant_stops_reads),
+        cmocka_unit_test(audit_failure_releases_nothing),
+        cmocka_unit_test(ended_session_refused),
+    };
+    return cmocka_run_group_tests(tests, setup, teardown);
+}
