@@ -86,17 +86,22 @@ run_wrk() { # run_wrk NAME URL [HEADER]
         [ "$(wrk_field "$T/wrk-$name" errors)" -eq 0 ] ||
         { echo "bench_api: $name had errors" >&2; cat "$T/wrk-$name" >&2; exit 1; }
 }
-a0=$(audit_rows)
+# read_commits: the group commits of reads' audit entries so far (/metrics)
+read_commits() {
+    curl -sf "http://127.0.0.1:$PORT/metrics" |
+        awk '$1 == "mamorid_audit_read_commits_total" { print $2 }'
+}
+a0=$(audit_rows) c0=$(read_commits)
 run_wrk mamorid "http://127.0.0.1:$PORT$RPATH" -H "$(auth "$TOK")"
-a1=$(audit_rows)
+a1=$(audit_rows) c1=$(read_commits)
 run_wrk nginx "http://127.0.0.1:$NPORT/record.json"
 
 m_rps=$(wrk_field "$T/wrk-mamorid" rps)
 n_rps=$(wrk_field "$T/wrk-nginx" rps)
 echo
 echo "== results (authenticated record GET vs static file, loopback, wrk -t2 -c64 -d${secs}s)"
-printf 'mamorid %10.0f req/s  p99 %8.2f ms  (%d audit entries written)\n' \
-    "$m_rps" "$(wrk_field "$T/wrk-mamorid" p99_ms)" "$((a1 - a0))"
+printf 'mamorid %10.0f req/s  p99 %8.2f ms  (%d audit entries written in %d commits)\n' \
+    "$m_rps" "$(wrk_field "$T/wrk-mamorid" p99_ms)" "$((a1 - a0))" "$((c1 - c0))"
 printf 'nginx   %10.0f req/s  p99 %8.2f ms\n' \
     "$n_rps" "$(wrk_field "$T/wrk-nginx" p99_ms)"
 printf 'mamorid/nginx = %s (goal >= 0.7)\n' "$(echo "scale=3; $m_rps / $n_rps" | bc -l)"

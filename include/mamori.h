@@ -123,6 +123,7 @@ void mamori_set_request(const char *client, const char *request_id);
  * session needed (the front end decides who may see them). */
 struct mamori_stats {
     int64_t audit_appends; /* audit entries appended by this process */
+    int64_t read_commits;  /* group commits of reads' entries (disk syncs) */
     int64_t sessions;      /* sessions not expired */
     int64_t locked;        /* accounts locked now */
 };

@@ -192,6 +192,8 @@ struct guard_wait {
  * user or grant changed since the read (nothing written for it);
  * MAMORI_EAUDIT if the batch could not be written (fail closed). */
 int guard_commit(struct mamori *m, struct guard_wait *w);
+/* Batches guard_commit wrote in this process (any handle). */
+int64_t guard_commits_total(void);
 
 /* Fills an audit row for an event outside an operation (login, init); the
  * caller appends it in its own transaction. */

@@ -18,6 +18,7 @@
  * the ordinary gate, which refuses it and records the refusal. So a read
  * is never logged after the revocation that should have stopped it.
  */
+#include <stdatomic.h>
 #include <string.h>
 
 #include "audit.h"
@@ -25,6 +26,13 @@
 #include "guard.h"
 #include "store.h"
 #include "banned.h"
+
+static atomic_llong commits_total;
+
+int64_t guard_commits_total(void)
+{
+    return (int64_t)atomic_load_explicit(&commits_total, memory_order_relaxed);
+}
 
 /* 1 if an earlier entry of the batch (up to w) was found valid for the
  * same session; its touch and user check hold for w too. */
@@ -95,9 +103,10 @@ static void write_batch(struct mamori *m, struct guard_wait *batch)
             written++;
         }
     }
-    if (rc == 0 && written)
+    if (rc == 0 && written) {
         rc = store_commit(m->store);
-    else if (rc == 0)
+        atomic_fetch_add_explicit(&commits_total, 1, memory_order_relaxed);
+    } else if (rc == 0)
         store_rollback(m->store); /* nothing to keep but touches */
     if (rc != 0) {
         store_rollback(m->store);

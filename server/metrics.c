@@ -220,6 +220,10 @@ static void render(struct buf *b, const struct mamori_stats *st, int have_st)
         "process.\n"
         "# TYPE mamorid_audit_appends_total counter\n"
         "mamorid_audit_appends_total %lld\n"
+        "# HELP mamorid_audit_read_commits_total Transactions that wrote the "
+        "audit entries of concurrent record reads together.\n"
+        "# TYPE mamorid_audit_read_commits_total counter\n"
+        "mamorid_audit_read_commits_total %lld\n"
         "# HELP mamorid_sessions_active Sessions not expired.\n"
         "# TYPE mamorid_sessions_active gauge\n"
         "mamorid_sessions_active %lld\n"
@@ -227,8 +231,8 @@ static void render(struct buf *b, const struct mamori_stats *st, int have_st)
         "logins.\n"
         "# TYPE mamorid_accounts_locked gauge\n"
         "mamorid_accounts_locked %lld\n",
-        (long long)st->audit_appends, (long long)st->sessions,
-        (long long)st->locked);
+        (long long)st->audit_appends, (long long)st->read_commits,
+        (long long)st->sessions, (long long)st->locked);
 }
 
 /* The bearer token of the request, copied into tok; -1 if there is none

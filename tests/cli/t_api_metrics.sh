@@ -134,6 +134,7 @@ ok0=$(sample "mamorid_requests_total{$ROUTE,status=\"200\"}")
 nf0=$(sample "mamorid_requests_total{$ROUTE,status=\"404\"}")
 cnt0=$(sample "mamorid_request_duration_seconds_count{$ROUTE}")
 app0=$(sample mamorid_audit_appends_total)
+rc0=$(sample mamorid_audit_read_commits_total)
 [ "$ok0" -ge 1 ] && [ "$nf0" -ge 1 ] || die "record GETs not counted: $ok0 $nf0"
 [ "$cnt0" -eq $((ok0 + nf0)) ] || die "histogram count $cnt0 != $ok0 + $nf0"
 [ "$(sample mamorid_sessions_active)" -ge 3 ] || die "sessions: $(cat "$T/m")"
@@ -156,6 +157,9 @@ check_format "$T/m"
 # 3 record reads and the metrics scrape itself is not audited: +3 at least
 app1=$(sample mamorid_audit_appends_total)
 [ "$app1" -ge $((app0 + 3)) ] || die "audit appends $app0 -> $app1"
+# one after the other, each read is a group of its own
+[ "$(sample mamorid_audit_read_commits_total)" -eq $((rc0 + 3)) ] ||
+    die "read commits $rc0 -> $(sample mamorid_audit_read_commits_total)"
 # the metrics hold no names or values
 lacks "$(cat "$T/m")" "op1"
 lacks "$(cat "$T/m")" "$ID1"
