@@ -805,6 +805,15 @@ struct mamori_export_info {
  * request, operators their own. Free *out with free(). */
 int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
                        size_t *n) MAMORI_MUST_CHECK;
+/* For a front end that keeps the file of a run export for its requester
+ * to fetch (mamorid's one-time download): the requester only, while the
+ * export is "done" (MAMORI_ESTATE before the run and once marked returned
+ * or destroyed; MAMORI_EDENIED for anyone else). Audited (export.handover,
+ * with the record count); call it before releasing the file, and release
+ * nothing unless it returns 0. out receives the ledger entry (id, dataset,
+ * format, state, count, sha256). */
+int mamori_export_handover(mamori_sess *s, int64_t id,
+                           struct mamori_export_info *out) MAMORI_MUST_CHECK;
 /* Admin only, after the run: state is "returned" or "destroyed". */
 int mamori_export_mark(mamori_sess *s, int64_t id,
                        const char *state) MAMORI_MUST_CHECK;

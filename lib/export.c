@@ -495,6 +495,50 @@ int mamori_export_mark(mamori_sess *s, int64_t id, const char *state)
     return guard_end(&c, rc);
 }
 
+int mamori_export_handover(mamori_sess *s, int64_t id,
+                           struct mamori_export_info *out)
+{
+    struct guard_call c;
+    struct store_export e;
+    int rc;
+
+    if (!out)
+        return MAMORI_EINVAL;
+    memset(out, 0, sizeof *out);
+    rc = guard_begin(&c, s, OP_EXPORT_HANDOVER, NULL);
+    if (rc != 0)
+        return rc;
+    memset(&e, 0, sizeof e);
+    rc = get_request(&c, id, &e);
+    if (rc == 0 && e.requested_by != s->user.id) {
+        sess_detail(s, "only the requester takes an export's file");
+        snprintf(c.detail, sizeof c.detail, "export %lld: not the requester",
+                 (long long)id);
+        rc = MAMORI_EDENIED;
+    } else if (rc == 0 && strcmp(e.state, "done") != 0) {
+        sess_detail(s,
+                    "export %lld is %s: only the file of a run export "
+                    "can be taken",
+                    (long long)id, e.state);
+        snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
+                 e.state);
+        rc = MAMORI_ESTATE;
+    }
+    if (rc == 0) {
+        out->id = e.id;
+        snprintf(out->dataset, sizeof out->dataset, "%s", c.ds.name);
+        snprintf(out->format, sizeof out->format, "%s", e.format);
+        snprintf(out->state, sizeof out->state, "%s", e.state);
+        snprintf(out->sha256, sizeof out->sha256, "%s", e.sha256);
+        out->count = e.count;
+        c.count = e.count;
+        snprintf(c.detail, sizeof c.detail, "export %lld, sha256 %.16s",
+                 (long long)id, e.sha256);
+    }
+    store_export_release(&e);
+    return guard_end(&c, rc);
+}
+
 /* ---- the ledger ------------------------------------------------------- */
 
 int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,

@@ -83,6 +83,8 @@ static const struct {
     [OP_EXPORT_LIST] = {"export.list", R_ADMIN | R_AUDITOR | R_OPERATOR},
     [OP_EXPORT_MARK] = {"export.mark", R_ADMIN},
     [OP_EXPORT_ALERT] = {"export.alert", 0}, /* the bulk-export alert */
+    /* A front end gives the run file to its requester (a download). */
+    [OP_EXPORT_HANDOVER] = {"export.handover", R_OPERATOR},
     [OP_BACKUP_CREATE] = {"backup.create", R_ADMIN},
     [OP_BACKUP_KEYS] = {"backup.keys", R_ADMIN},
     [OP_BACKUP_VERIFY] = {"backup.verify", R_ADMIN | R_AUDITOR},

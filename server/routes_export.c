@@ -136,6 +136,29 @@ static int ledger_find(struct ctx *c, int64_t id,
     return rc;
 }
 
+/* Why there is no file to take: the ledger says (404, 403, 409), else it
+ * was downloaded already (410). */
+static void no_file(struct ctx *c, int64_t id)
+{
+    struct mamori_export_info x;
+    int rc = ledger_find(c, id, &x);
+
+    if (rc)
+        srv_fail(c, rc,
+                 rc == MAMORI_ENOTFOUND ? "no such export request" : NULL);
+    else if (strcmp(x.requester, mamori_session_user(c->s)) != 0)
+        srv_fail(c, MAMORI_EDENIED,
+                 "only the requester downloads an export's file");
+    else if (strcmp(x.state, "approved") == 0 ||
+             strcmp(x.state, "pending") == 0 ||
+             strcmp(x.state, "rejected") == 0)
+        srv_fail(c, MAMORI_ESTATE, "the export has not been run");
+    else
+        srv_fail_code(c, 410, "gone", MAMORI_ENOTFOUND,
+                      "the export file was downloaded already");
+    OPENSSL_cleanse(&x, sizeof x);
+}
+
 void h_export_file(struct ctx *c)
 {
     struct mamori_export_info x;
@@ -146,31 +169,27 @@ void h_export_file(struct ctx *c)
 
     if (xid_param(c, &id))
         return;
-    rc = ledger_find(c, id, &x);
-    if (rc) {
-        srv_fail(c, rc,
-                 rc == MAMORI_ENOTFOUND ? "no such export request" : NULL);
-        return;
-    }
-    if (strcmp(x.requester, mamori_session_user(c->s)) != 0) {
-        srv_fail(c, MAMORI_EDENIED,
-                 "only the requester downloads an export's file");
-        return;
-    }
-    if (strcmp(x.state, "approved") == 0 || strcmp(x.state, "pending") == 0 ||
-        strcmp(x.state, "rejected") == 0) {
-        srv_fail(c, MAMORI_ESTATE, "the export has not been run");
-        return;
-    }
     rc = spool_path(c, id, path, sizeof path);
     if (rc) {
         srv_fail(c, rc, "the export spool directory is not usable");
+        return;
+    }
+    if (lstat(path, &st) != 0) {
+        no_file(c, id);
+        return;
+    }
+    /* The requester's, run, not marked: audited before anything leaves. */
+    rc = mamori_export_handover(c->s, id, &x);
+    if (rc) {
+        srv_fail(c, rc, NULL);
         return;
     }
     /* Once: the first request to rename the file takes it. */
     snprintf(taken, sizeof taken, "%s.sending-%s", path,
              c->rq->request_id ? c->rq->request_id : "x");
     if (rename(path, taken) != 0) {
+        /* (a download of the same file by the same user, a moment
+         * earlier: its handover is in the log twice) */
         if (errno == ENOENT)
             srv_fail_code(c, 410, "gone", MAMORI_ENOTFOUND,
                           "the export file was downloaded already");

@@ -97,6 +97,17 @@ contains "$(hdr Content-Disposition)" "attachment; filename=\"people-$XID.zip\""
 [ "$(sha256sum <"$T/dl.zip" | cut -d' ' -f1)" = "$SHA" ] || die "downloaded sha256"
 [ ! -e "$SPOOL/$XID.export" ] || die "the file stayed after the download"
 [ -z "$(ls -A "$SPOOL")" ] || die "spool not empty: $(ls -A "$SPOOL")"
+# the download is in the log under its request id, with the record count;
+# the refused ones too
+DRID=$(hdr X-Request-Id)
+[ "$(sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
+    "SELECT action || ' ' || outcome || ' ' || count FROM audit
+     WHERE request_id = '$DRID'")" = "export.handover ok 2" ] ||
+    die "download not audited: $(sqlite3 "$MAMORI_HOME/vault.db" \
+        "SELECT action, outcome, count FROM audit ORDER BY seq DESC LIMIT 3")"
+[ "$(sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
+    "SELECT count(*) FROM audit WHERE action = 'export.handover'
+     AND outcome = 'denied'")" = 2 ] || die "refused downloads not audited"
 mkdir "$T/x"
 7z x -p"$PW" -o"$T/x" "$T/dl.zip" >/dev/null || die "7z cannot open it"
 grep -q "山田　太郎" "$T/x/people.csv" || die "csv: $(cat "$T/x/people.csv")"

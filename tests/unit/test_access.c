@@ -622,6 +622,27 @@ static int op_export_run(struct world *w, mamori_sess *s, int col)
     return rc;
 }
 
+static int op_export_handover(struct world *w, mamori_sess *s, int col)
+{
+    int64_t id = export_pending(w);
+    char path[400];
+    struct mamori_export_result res;
+    struct mamori_export_info x;
+    int rc;
+    assert_int_equal(mamori_export_approve(w->s[ADM], id), 0);
+    snprintf(path, sizeof path, "%s/handover-%d.zip", w->tv.home, col);
+    assert_int_equal(mamori_export_run(w->s[OP], id, path, &res), 0);
+    mamori_export_result_wipe(&res);
+    rc = mamori_export_handover(s, id, &x);
+    if (rc == 0) {
+        assert_int_equal(x.id, id);
+        assert_string_equal(x.dataset, "people");
+        assert_string_equal(x.format, "zip");
+        assert_int_equal(strlen(x.sha256), 64);
+    }
+    return rc;
+}
+
 static int op_export_list(struct world *w, mamori_sess *s, int col)
 {
     struct mamori_export_info *x = NULL;
@@ -721,6 +742,7 @@ static const struct {
     {"export_request", op_export_request, "NYNYNNN", 0},
     {"export_approve", op_export_approve, "YNNNNNY", 0},
     {"export_run", op_export_run, "NYNNNNN", 0},
+    {"export_handover", op_export_handover, "NYNNNNN", 0},
     {"export_list", op_export_list, "YYYYNYY", 0},
     {"export_mark", op_export_mark, "YNNNNNY", MAMORI_ESTATE},
     {"backup_create", op_backup_create, "YNNNNNY", 0},
