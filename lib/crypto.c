@@ -417,9 +417,31 @@ static EVP_CIPHER_CTX *tls_cipher(int enc)
     return ctx;
 }
 
+static int aead_seal(const uint8_t key[CRYPTO_KEY_LEN], const uint8_t *nonce,
+                     const void *ad, size_t adlen, const void *pt, size_t ptlen,
+                     uint8_t *out);
+
 int crypto_aead_encrypt(const uint8_t key[CRYPTO_KEY_LEN], const void *ad,
                         size_t adlen, const void *pt, size_t ptlen,
                         uint8_t *out)
+{
+    return aead_seal(key, NULL, ad, adlen, pt, ptlen, out);
+}
+
+int crypto_aead_encrypt_nonce(const uint8_t key[CRYPTO_KEY_LEN],
+                              const uint8_t nonce[CRYPTO_NONCE_LEN],
+                              const void *ad, size_t adlen, const void *pt,
+                              size_t ptlen, uint8_t *out)
+{
+    if (nonce == NULL)
+        return -1;
+    return aead_seal(key, nonce, ad, adlen, pt, ptlen, out);
+}
+
+/* nonce NULL: a random one. */
+static int aead_seal(const uint8_t key[CRYPTO_KEY_LEN], const uint8_t *nonce,
+                     const void *ad, size_t adlen, const void *pt, size_t ptlen,
+                     uint8_t *out)
 {
     struct tls_secret *s;
     EVP_CIPHER_CTX *ctx;
@@ -434,7 +456,10 @@ int crypto_aead_encrypt(const uint8_t key[CRYPTO_KEY_LEN], const void *ad,
     ctx = s != NULL ? tls_cipher(1) : NULL;
     if (ctx == NULL)
         return -1;
-    rng_take(s, out, CRYPTO_NONCE_LEN);
+    if (nonce != NULL)
+        memmove(out, nonce, CRYPTO_NONCE_LEN);
+    else
+        rng_take(s, out, CRYPTO_NONCE_LEN);
     /* The key schedule is the costly part: skip it for the same key. */
     if (!s->enc_keyed || !crypto_equal(s->enc_key, key, CRYPTO_KEY_LEN))
         setkey = key;

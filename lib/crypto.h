@@ -44,6 +44,13 @@ int crypto_equal(const void *a, const void *b, size_t len);
 int crypto_aead_encrypt(const uint8_t key[CRYPTO_KEY_LEN], const void *ad,
                         size_t adlen, const void *pt, size_t ptlen,
                         uint8_t *out);
+/* The same with the caller's nonce (written to out's first bytes), for
+ * streams whose chunk nonces come from a counter: the caller makes sure a
+ * nonce is never used twice under one key. */
+int crypto_aead_encrypt_nonce(const uint8_t key[CRYPTO_KEY_LEN],
+                              const uint8_t nonce[CRYPTO_NONCE_LEN],
+                              const void *ad, size_t adlen, const void *pt,
+                              size_t ptlen, uint8_t *out);
 /* out must hold ctlen - CRYPTO_AEAD_OVERHEAD bytes. Returns 0, or -1 if the
  * tag does not verify (out is wiped then) or ctlen is too short. */
 int crypto_aead_decrypt(const uint8_t key[CRYPTO_KEY_LEN], const void *ad,

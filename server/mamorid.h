@@ -89,15 +89,22 @@ struct srv_req {
     const struct srv_upload *upload;
 };
 
-/* A streamed request body. src.read returns 0 at its end and < 0 when the
- * body went over the limit or was cut off; state then says which. */
+/* A streamed request body, spooled (encrypted) while it arrives. wait
+ * returns once the whole body is in the spool, or it went over the limit,
+ * or it was cut off (call it before taking the vault: a slow client must
+ * not hold it). src.read (after wait) returns the body from the spool, 0
+ * at its end and < 0 when the body went over the limit, was cut off or the
+ * spool failed; state then says which. */
 struct srv_upload {
     struct mamori_source src;
-    int (*state)(void *arg); /* 0, SRV_UPLOAD_TOO_BIG or SRV_UPLOAD_CUT */
-    uint64_t max;            /* the limit, bytes */
+    void (*wait)(void *arg); /* arg: src.arg */
+    /* 0, SRV_UPLOAD_TOO_BIG, SRV_UPLOAD_CUT or SRV_UPLOAD_SPOOL */
+    int (*state)(void *arg);
+    uint64_t max; /* the limit, bytes */
 };
 #define SRV_UPLOAD_TOO_BIG 1
 #define SRV_UPLOAD_CUT 2
+#define SRV_UPLOAD_SPOOL 3 /* the spool could not be made or written */
 #define SRV_UPLOAD_MAX_DEFAULT (1024ULL * 1024 * 1024)
 
 /* Whether METHOD uri (the raw request target) is a ROUTE_STREAM route. */

@@ -23,6 +23,7 @@
 #include <openssl/rand.h>
 
 #include "mamorid.h"
+#include "spool.h"
 #include "banned.h"
 
 /* TLS 1.2 and 1.3 only, AEAD ciphers with forward secrecy. */
@@ -32,25 +33,30 @@
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-RSA:-DHE-RSA:"            \
     "%SERVER_PRECEDENCE"
 
-/* Bytes between the connection's thread (writer) and the handler's thread
- * (reader) of a streamed upload: never more than this in memory. */
-#define UPL_BUF (256 * 1024)
-/* Streamed uploads at once (each holds a ring and a thread). */
+/* Streamed uploads at once (each holds a spool file and a thread). */
 #define UPL_CONCURRENT_MAX 16
+/* The upload spools' directory, under the vault home. */
+#define UPL_SPOOL_DIR "upload-spool"
 
-/* A streamed request (ROUTE_STREAM): srv_handle runs in its own thread and
- * pulls the body through a bounded ring that MHD's upload calls fill.
- * MHD's threads never wait for that thread: with the ring full (or the body
- * complete before the handler is done) the connection is suspended, and
- * whoever takes the suspension off (the handler's thread when it has read
- * or is done, mhd_drain_stop at shutdown) resumes it, exactly once. The
- * struct has two owners, the connection and the handler's thread (refs);
- * the last one frees it. */
+/* A streamed request (ROUTE_STREAM): srv_handle runs in its own thread
+ * from the headers on (so that a request refused, 401 or 404, is answered
+ * without its body being kept); MHD's upload calls append the body to an
+ * encrypted spool (lib/spool.c: a fresh key in memory, an anonymous file
+ * under the vault home), and the handler waits for the whole body (up->wait)
+ * before it takes the vault, then reads it back from the spool at full
+ * speed: a slow client holds no lock of the vault's. MHD's threads never
+ * wait for the handler: with the body complete before the handler is done,
+ * the connection is suspended, and whoever takes the suspension off (the
+ * handler's thread when it is done, mhd_drain_stop at shutdown) resumes
+ * it, exactly once. The struct has two owners, the connection and the
+ * handler's thread (refs); the last one frees it. */
 struct upl {
     pthread_mutex_t lock;
     pthread_cond_t cv;
-    char *buf; /* UPL_BUF bytes, wiped when freed */
-    size_t head, len;
+    /* Written by MHD's thread until eof, read by the handler after it:
+     * never both at once. */
+    struct spool *sp;
+    int spool_err; /* the spool could not be made or written */
     uint64_t total, max;
     int eof, cut, cut_seen, too_big, reader_done;
     struct MHD_Connection *con;
@@ -139,39 +145,35 @@ static void upl_resume(struct MHD_Connection *con)
     atomic_fetch_sub(&resumes_pending, 1);
 }
 
+/* The handler waits here for the whole body (or its end: cut off, over
+ * the limit), before it takes the vault. */
+static void upl_wait(void *arg)
+{
+    struct upl *u = arg;
+
+    pthread_mutex_lock(&u->lock);
+    while (!u->eof && !u->cut && !u->too_big)
+        pthread_cond_wait(&u->cv, &u->lock);
+    pthread_mutex_unlock(&u->lock);
+}
+
 static long upl_read(void *arg, void *buf, size_t want)
 {
     struct upl *u = arg;
-    struct MHD_Connection *con;
-    size_t n = 0;
+    long n;
 
     pthread_mutex_lock(&u->lock);
-    while (u->len == 0 && !u->eof && !u->cut && !u->too_big)
-        pthread_cond_wait(&u->cv, &u->lock);
-    if (u->cut || u->too_big) {
+    if (u->cut || u->too_big || !u->eof || u->spool_err) {
         u->cut_seen = u->cut;
         pthread_mutex_unlock(&u->lock);
         return -1;
     }
-    if (want > LONG_MAX)
-        want = LONG_MAX;
-    while (n < want && u->len) {
-        size_t chunk = UPL_BUF - u->head;
-
-        if (chunk > u->len)
-            chunk = u->len;
-        if (chunk > want - n)
-            chunk = want - n;
-        memcpy((char *)buf + n, u->buf + u->head, chunk);
-        OPENSSL_cleanse(u->buf + u->head, chunk);
-        u->head = (u->head + chunk) % UPL_BUF;
-        u->len -= chunk;
-        n += chunk;
-    }
-    con = upl_unsuspend(u);
     pthread_mutex_unlock(&u->lock);
-    upl_resume(con);
-    return (long)n;
+    n = spool_read(u->sp, buf, want);
+    if (n < 0)
+        syslog(LOG_ERR, "request %s: upload spool: %s", u->reqid,
+               spool_why(u->sp) ? spool_why(u->sp) : "read failed");
+    return n;
 }
 
 static int upl_state(void *arg)
@@ -182,20 +184,20 @@ static int upl_state(void *arg)
     pthread_mutex_lock(&u->lock);
     /* Cut off only if the handler saw it: one that had read the whole body
      * before is not told otherwise. */
-    st = u->too_big ? SRV_UPLOAD_TOO_BIG : u->cut_seen ? SRV_UPLOAD_CUT : 0;
+    st = u->too_big               ? SRV_UPLOAD_TOO_BIG
+         : u->cut_seen            ? SRV_UPLOAD_CUT
+         : u->spool_err && u->eof ? SRV_UPLOAD_SPOOL
+                                  : 0;
     pthread_mutex_unlock(&u->lock);
     return st;
 }
 
-/* Called by MHD's thread with the next bytes: copies what fits into the
- * ring (*used: how many); when not all fit, the connection is suspended
- * until the handler has read some (MHD then offers the rest again). Drops
- * the bytes once the handler stopped reading. -1: close the connection
- * (over the limit, or cut off by the drain). */
-static int upl_write(struct upl *u, const char *data, size_t n, size_t *used)
+/* Called by MHD's thread with the next bytes: appends them to the spool
+ * (dropped once the handler is done, or the spool failed). -1: close the
+ * connection (over the limit, or cut off by the drain). */
+static int upl_write(struct upl *u, const char *data, size_t n)
 {
-    size_t done = 0;
-    int rc = 0;
+    int rc = 0, keep = 0;
 
     pthread_mutex_lock(&u->lock);
     if (!u->too_big && n > u->max - u->total) {
@@ -204,31 +206,20 @@ static int upl_write(struct upl *u, const char *data, size_t n, size_t *used)
     }
     if (u->too_big || u->cut) {
         rc = -1;
-        done = n;
-    } else if (u->reader_done) {
-        done = n;
-    } else {
-        while (done < n && u->len < UPL_BUF) {
-            size_t tail = (u->head + u->len) % UPL_BUF;
-            size_t chunk = UPL_BUF - u->len;
-
-            if (chunk > UPL_BUF - tail)
-                chunk = UPL_BUF - tail;
-            if (chunk > n - done)
-                chunk = n - done;
-            memcpy(u->buf + tail, data + done, chunk);
-            u->len += chunk;
-            done += chunk;
-        }
-        u->total += done;
-        pthread_cond_broadcast(&u->cv);
-        if (done < n && !u->suspended) {
-            u->suspended = 1;
-            MHD_suspend_connection(u->con);
-        }
+    } else if (!u->reader_done && !u->spool_err) {
+        u->total += n;
+        keep = 1;
     }
     pthread_mutex_unlock(&u->lock);
-    *used = done;
+    /* Outside the lock (a disk write): the handler does not touch the
+     * spool before eof, which only this thread sets. */
+    if (keep && spool_write(u->sp, data, n) != 0) {
+        syslog(LOG_ERR, "request %s: upload spool: %s", u->reqid,
+               spool_why(u->sp) ? spool_why(u->sp) : "write failed");
+        pthread_mutex_lock(&u->lock);
+        u->spool_err = 1;
+        pthread_mutex_unlock(&u->lock);
+    }
     return rc;
 }
 
@@ -237,9 +228,19 @@ static int upl_write(struct upl *u, const char *data, size_t n, size_t *used)
  * the connection). */
 static int upl_end(struct upl *u)
 {
-    int rc = 0;
+    int rc = 0, finish;
 
     pthread_mutex_lock(&u->lock);
+    finish = !u->spool_err && !u->reader_done && !u->cut;
+    pthread_mutex_unlock(&u->lock);
+    if (finish && spool_finish(u->sp) != 0) {
+        syslog(LOG_ERR, "request %s: upload spool: %s", u->reqid,
+               spool_why(u->sp) ? spool_why(u->sp) : "write failed");
+        finish = 0;
+    }
+    pthread_mutex_lock(&u->lock);
+    if (!finish)
+        u->spool_err = 1;
     u->eof = 1;
     pthread_cond_broadcast(&u->cv);
     if (u->reader_done) {
@@ -320,10 +321,7 @@ static void upl_free(struct upl *u)
             free(u->hdr[i]);
         }
     }
-    if (u->buf) {
-        OPENSSL_cleanse(u->buf, UPL_BUF);
-        free(u->buf);
-    }
+    spool_free(u->sp);
     pthread_cond_destroy(&u->cv);
     pthread_mutex_destroy(&u->lock);
     free(u);
@@ -343,6 +341,27 @@ static char *hdr_copy(struct MHD_Connection *con, const char *name, int *bad)
     if (!d)
         *bad = 1;
     return d;
+}
+
+/* The upload's spool, an anonymous file under the vault home; on failure
+ * the handler answers 503 once the body is in (nothing is imported). */
+static void upl_spool_new(struct srv *S, struct upl *u)
+{
+    char dir[PATH_MAX];
+    int fd = -1, n, rc = MAMORI_ESTATE;
+
+    if (S->home) {
+        n = snprintf(dir, sizeof dir, "%s/%s", S->home, UPL_SPOOL_DIR);
+        rc = n < 0 || (size_t)n >= sizeof dir ? MAMORI_ETOOBIG
+                                              : spool_tmpfile(dir, &fd);
+    }
+    if (rc == 0)
+        rc = spool_new(fd, &u->sp);
+    if (rc != 0) {
+        syslog(LOG_ERR, "request %s: the upload spool could not be made (%d)",
+               u->reqid, rc);
+        u->spool_err = 1;
+    }
 }
 
 /* Starts the handler's thread of a streamed request. */
@@ -370,10 +389,9 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
         return NULL;
     }
     atomic_fetch_add(&uploads, 1); /* upl_free gives it back */
-    u->buf = malloc(UPL_BUF);
     for (i = 0; names[i]; i++)
         u->hdr[i] = hdr_copy(con, names[i], &bad);
-    if (!u->buf || bad)
+    if (bad)
         goto fail;
     u->S = S;
     u->con = con;
@@ -385,6 +403,7 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
     u->iface.src.read = upl_read;
     u->iface.src.arg = u;
     u->iface.state = upl_state;
+    u->iface.wait = upl_wait;
     u->iface.max = u->max;
     u->rq.method = u->method;
     u->rq.uri = u->uri;
@@ -417,6 +436,7 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
         u->refs = 1;
         return u;
     }
+    upl_spool_new(S, u);
     pthread_mutex_lock(&upl_mu);
     u->cut = upl_draining;
     u->next = upl_live;
@@ -682,10 +702,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     }
     if (k->up) {
         if (*upload_data_size) {
-            size_t used = 0;
-            int wr = upl_write(k->up, upload_data, *upload_data_size, &used);
+            int wr = upl_write(k->up, upload_data, *upload_data_size);
 
-            *upload_data_size -= used;
+            *upload_data_size = 0;
             /* A body without Content-Length went over the limit, or the
              * drain cut the upload off: no response can be queued
              * mid-upload, so the connection is closed (the handler has

@@ -1,9 +1,11 @@
 /*
  * routes_import.c - POST /api/v1/datasets/{ds}/import: a CSV upload
- * streamed into mamori_import. The body is never held whole: mhd.c hands
- * it over through a bounded ring (rq->upload); without one (the fuzz
- * target) the body in memory is the source. The answer is the counts, the
- * SHA-256 and the problems (line, column, rule: never a value); when bad
+ * imported with mamori_import. The body is never held whole in memory:
+ * mhd.c spools it, encrypted, as it arrives (rq->upload); the import
+ * starts once it is all in, and reads it back from the spool at full
+ * speed, so that a slow client never holds the vault. Without an upload
+ * (the fuzz target) the body in memory is the source. The answer is the counts,
+ * the SHA-256 and the problems (line, column, rule: never a value); when bad
  * rows stop the import, the same object is the 422's error.detail.
  */
 #include <stdio.h>
@@ -162,6 +164,16 @@ void h_import(struct ctx *c)
     o.problem = on_problem;
     o.arg = &pr;
     if (up) {
+        /* The whole body first, then the vault. */
+        up->wait(up->src.arg);
+        if (up->state(up->src.arg) == SRV_UPLOAD_SPOOL) {
+            srv_fail_code(c, 503, "unavailable", MAMORI_EIO,
+                          "the upload could not be stored: nothing imported");
+            json_decref(pr.arr);
+            return;
+        }
+        /* Cut off or over the limit: the import fails on its first read
+         * (audited as a failed import), as it did when it was streamed. */
         src = up->src;
     } else {
         mem.p = c->rq->body ? c->rq->body : "";
