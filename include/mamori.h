@@ -182,6 +182,11 @@ const char *mamori_errdetail(const mamori_sess *s);
 const char *mamori_session_user(const mamori_sess *s);
 const char *mamori_session_role(const mamori_sess *s);
 
+/* Restarts the session's idle clock while a long request of its own is
+ * under way (an upload: the user is active, the library sees no call).
+ * Not audited. MAMORI_ESESSION if the session has ended or expired. */
+int mamori_session_keepalive(mamori_sess *s) MAMORI_MUST_CHECK;
+
 /* The session's limits, for a screen that warns before the idle logout:
  * the idle time allowed (session.idle_minutes, in seconds) and when the
  * session ends whatever its use (unix seconds). Not audited: it reveals

@@ -388,6 +388,28 @@ int mamori_session_limits(mamori_sess *s, int64_t *idle_seconds,
     return rc;
 }
 
+int mamori_session_keepalive(mamori_sess *s)
+{
+    struct store_session ss;
+    const char *why;
+    int64_t now = mamori_now();
+    int rc;
+
+    if (!s)
+        return MAMORI_ESESSION;
+    memset(&ss, 0, sizeof ss);
+    if (pthread_mutex_lock(&s->m->lock) != 0)
+        return MAMORI_ESTATE;
+    rc = store_session_get(s->m->store, s->token_hash, &ss);
+    if (rc == 0)
+        rc = auth_session_live(s->m->store, &ss, now, &why);
+    if (rc == 0)
+        rc = store_session_touch(s->m->store, s->token_hash, now);
+    pthread_mutex_unlock(&s->m->lock);
+    crypto_wipe(&ss, sizeof ss);
+    return rc == MAMORI_ENOTFOUND ? MAMORI_ESESSION : rc;
+}
+
 unsigned mamori_session_needs(const mamori_sess *s)
 {
     return s ? s->restricted : 0;

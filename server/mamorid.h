@@ -90,14 +90,15 @@ struct srv_req {
 };
 
 /* A streamed request body, spooled (encrypted) while it arrives. wait
- * returns once the whole body is in the spool, or it went over the limit,
- * or it was cut off (call it before taking the vault: a slow client must
- * not hold it). src.read (after wait) returns the body from the spool, 0
- * at its end and < 0 when the body went over the limit, was cut off or the
- * spool failed; state then says which. */
+ * returns 1 once the whole body is in the spool, or it went over the
+ * limit, or it was cut off (call it before taking the vault: a slow client
+ * must not hold it); 0 after seconds without that (the caller keeps its
+ * session alive and waits again). src.read (after wait) returns the body from
+ * the spool, 0 at its end and < 0 when the body went over the limit, was cut
+ * off or the spool failed; state then says which. */
 struct srv_upload {
     struct mamori_source src;
-    void (*wait)(void *arg); /* arg: src.arg */
+    int (*wait)(void *arg, unsigned seconds); /* arg: src.arg */
     /* 0, SRV_UPLOAD_TOO_BIG, SRV_UPLOAD_CUT or SRV_UPLOAD_SPOOL */
     int (*state)(void *arg);
     uint64_t max; /* the limit, bytes */

@@ -146,15 +146,20 @@ static void upl_resume(struct MHD_Connection *con)
 }
 
 /* The handler waits here for the whole body (or its end: cut off, over
- * the limit), before it takes the vault. */
-static void upl_wait(void *arg)
+ * the limit), before it takes the vault: 1, or 0 after seconds. */
+static int upl_wait(void *arg, unsigned seconds)
 {
     struct upl *u = arg;
+    struct timespec until;
+    int done, rc = 0;
 
+    clock_gettime(CLOCK_REALTIME, &until);
+    until.tv_sec += seconds;
     pthread_mutex_lock(&u->lock);
-    while (!u->eof && !u->cut && !u->too_big)
-        pthread_cond_wait(&u->cv, &u->lock);
+    while (!(done = u->eof || u->cut || u->too_big) && rc != ETIMEDOUT)
+        rc = pthread_cond_timedwait(&u->cv, &u->lock, &until);
     pthread_mutex_unlock(&u->lock);
+    return done;
 }
 
 static long upl_read(void *arg, void *buf, size_t want)

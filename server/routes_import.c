@@ -164,8 +164,13 @@ void h_import(struct ctx *c)
     o.problem = on_problem;
     o.arg = &pr;
     if (up) {
-        /* The whole body first, then the vault. */
-        up->wait(up->src.arg);
+        /* The whole body first, then the vault. The user is busy
+         * uploading: the session stays alive meanwhile. */
+        while (!up->wait(up->src.arg, 60)) {
+            if (mamori_session_keepalive(c->s) != 0) {
+                /* Ended (logout, revoked): the import refuses it. */
+            }
+        }
         if (up->state(up->src.arg) == SRV_UPLOAD_SPOOL) {
             srv_fail_code(c, 503, "unavailable", MAMORI_EIO,
                           "the upload could not be stored: nothing imported");

@@ -261,6 +261,25 @@ static void session_limits(void **state)
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     /* an ended session has no limits to show */
     assert_int_equal(mamori_session_limits(s, &idle, &end), MAMORI_ESESSION);
+    /* nor life to keep */
+    assert_int_equal(mamori_session_keepalive(s), MAMORI_ESESSION);
+    mamori_session_close(s);
+    /* a long upload keeps its session alive: 50 minutes without a call,
+     * but a keepalive every 20 */
+    s = tv_login(tv, "aud1", TV_AUD_PW);
+    assert_non_null(s);
+    tv_clock_set(tv_clock() + 20 * 60);
+    assert_int_equal(mamori_session_keepalive(s), 0);
+    tv_clock_set(tv_clock() + 20 * 60);
+    assert_int_equal(mamori_session_keepalive(s), 0);
+    tv_clock_set(tv_clock() + 10 * 60);
+    assert_int_equal(mamori_user_list(s, &u, &n), 0);
+    free(u);
+    /* and nothing else does: 31 idle minutes end it */
+    tv_clock_set(tv_clock() + 31 * 60);
+    assert_int_equal(mamori_session_keepalive(s), MAMORI_ESESSION);
+    assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
+    assert_int_equal(mamori_session_keepalive(NULL), MAMORI_ESESSION);
     mamori_session_close(s);
     mamori_session_close(admin);
 }
