@@ -506,6 +506,19 @@ async function scrImport() {
 
 // ---- exports -----------------------------------------------------------------
 
+// A certificate file as PEM text: PEM as it is, DER (a .cer from Windows)
+// wrapped. The server parses and checks it.
+async function certPem(file) {
+  if (file.size > 64 * 1024) throw new Error(t('recipient_cert_big'));
+  const bytes = new Uint8Array(await file.arrayBuffer());
+  const text = new TextDecoder('latin1').decode(bytes);
+  if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
+  let bin = '';
+  for (const b of bytes) bin += String.fromCharCode(b);
+  const b64 = btoa(bin).replace(/.{64}/g, '$&\n');
+  return `-----BEGIN CERTIFICATE-----\n${b64}\n-----END CERTIFICATE-----\n`;
+}
+
 async function scrExports() {
   const out = h('div');
   const ledger = h('div', { id: 'ledger' });
@@ -513,13 +526,23 @@ async function scrExports() {
   const list = await datasets().catch(() => []);
   const kids = [];
   if (session.role === 'operator') {
+    const [fl, fmt] = select(t('format'), 'format', [['zip', 'ZIP (AES-256)'], ['cms', t('cms_format')]]);
+    // CMS goes to the recipient's certificate: no password to send.
+    const [cl, cert] = field(t('recipient_cert'), { name: 'cert', type: 'file', accept: '.pem,.crt,.cer,.der' });
+    const certRow = h('div.full', { hidden: true }, cl, cert, h('p.muted', { text: t('recipient_cert_hint') }));
+    fmt.addEventListener('change', () => { certRow.hidden = fmt.value !== 'cms'; });
     const fm = form('stack', [
       ...select(t('dataset'), 'dataset', list.map((d) => d.name)),
       ...field(t('reason'), { name: 'reason', required: true, maxlength: 255 }),
-      ...select(t('format'), 'format', [['zip', 'ZIP (AES-256)']]),
+      fl, fmt, certRow,
       ...select(t('encoding'), 'encoding', [['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']]),
       h('div.full', {}, submit(t('request'))),
     ], async (v) => {
+      delete v.cert;
+      if (v.format === 'cms') {
+        if (!cert.files.length) throw new Error(t('recipient_cert_needed'));
+        v.recipient_cert = await certPem(cert.files[0]);
+      }
       const r = await api('POST', '/api/v1/exports', v);
       out.replaceChildren(msg('ok', t('requested', r.id)));
       await load();

@@ -211,6 +211,37 @@ test('e) an export is requested, approved by the admin, run: its password shown 
     assert.equal(st, 410);
   }));
 
+test('e2) a CMS export to a recipient certificate (DER, as Windows saves it): no password', () =>
+  shot('e2-export-cms', pages, async () => {
+    const a = A.page, q = B.page;
+    const key = `${T}/e2e-recipient.key`, pem = `${T}/e2e-recipient.pem`, der = `${T}/e2e-recipient.cer`;
+    execFileSync('openssl', ['req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-keyout', key, '-out', pem,
+      '-days', '2', '-subj', '/CN=e2e recipient'], { stdio: 'ignore' });
+    execFileSync('openssl', ['x509', '-in', pem, '-outform', 'DER', '-out', der], { stdio: 'ignore' });
+    await a.goto(`${BASE}/#/exports`);
+    await a.getByLabel('目的').fill('年末調整の委託先へ');
+    await a.getByLabel('形式').selectOption('cms');
+    // without the certificate: said so, nothing asked
+    await a.getByRole('button', { name: '申請' }).click();
+    await a.getByText('CMS には受領者の証明書が必要です').waitFor();
+    await a.getByLabel('受領者の証明書').setInputFiles(der);
+    await a.getByRole('button', { name: '申請' }).click();
+    await a.getByText(/申請しました \(番号 \d+\)/).waitFor();
+    const id = (await a.getByText(/申請しました/).innerText()).match(/\d+/)[0];
+    await q.goto(`${BASE}/#/exports`);
+    await q.reload(); // (the same hash: the ledger is drawn again)
+    await q.locator(`[data-export="approve-${id}"]`).click();
+    await q.locator(`[data-export="approve-${id}"]`).waitFor({ state: 'detached' });
+    await a.reload();
+    const dl = a.waitForEvent('download');
+    await a.locator(`[data-export="run-${id}"]`).click();
+    await a.getByText(/件を書き出しました/).waitFor();
+    assert.equal(await a.locator('#export-password').count(), 0);
+    const file = await (await dl).path();
+    const csv = execFileSync('openssl', ['cms', '-decrypt', '-inform', 'DER', '-in', file, '-inkey', key]).toString();
+    assert.match(csv.split('\n')[0], /name/);
+  }));
+
 test('c) a viewer sees masked data', () =>
   shot('c-viewer', pages, async () => {
     const q = B.page;
