@@ -23,12 +23,17 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 
 static char dir[64];
 
+static void drop_dir(void)
+{
+    (void)rmdir(dir); /* empty: the spool files have no name */
+}
+
 static void make_dir(void)
 {
     if (dir[0])
         return;
     snprintf(dir, sizeof dir, "/tmp/mamori-fuzz-spool.XXXXXX");
-    if (!mkdtemp(dir))
+    if (!mkdtemp(dir) || atexit(drop_dir) != 0)
         abort();
 }
 
