@@ -94,6 +94,30 @@ static int get_request(struct guard_call *c, int64_t id, struct store_export *e)
     return rc;
 }
 
+/* Request id, the caller's own and in state want (get_request): else
+ * MAMORI_EDENIED or MAMORI_ESTATE, with the detail. doing and when word
+ * the refusals. */
+static int own_request(struct guard_call *c, int64_t id, const char *want,
+                       const char *doing, const char *when,
+                       struct store_export *e)
+{
+    int rc = get_request(c, id, e);
+
+    if (rc == 0 && e->requested_by != c->s->user.id) {
+        sess_detail(c->s, "only the requester may %s", doing);
+        snprintf(c->detail, sizeof c->detail, "export %lld: not the requester",
+                 (long long)id);
+        rc = MAMORI_EDENIED;
+    } else if (rc == 0 && strcmp(e->state, want) != 0) {
+        sess_detail(c->s, "export %lld is %s: %s", (long long)id, e->state,
+                    when);
+        snprintf(c->detail, sizeof c->detail, "export %lld: %s", (long long)id,
+                 e->state);
+        rc = MAMORI_ESTATE;
+    }
+    return rc;
+}
+
 /* Associated data of a request's sealed search value: binds it to the
  * vault, the dataset, the request and the field. */
 static size_t search_ad(const struct mamori *m, const struct vault_ds *d,
@@ -509,21 +533,8 @@ int mamori_export_handover(mamori_sess *s, int64_t id,
     if (rc != 0)
         return rc;
     memset(&e, 0, sizeof e);
-    rc = get_request(&c, id, &e);
-    if (rc == 0 && e.requested_by != s->user.id) {
-        sess_detail(s, "only the requester takes an export's file");
-        snprintf(c.detail, sizeof c.detail, "export %lld: not the requester",
-                 (long long)id);
-        rc = MAMORI_EDENIED;
-    } else if (rc == 0 && strcmp(e.state, "done") != 0) {
-        sess_detail(s,
-                    "export %lld is %s: only the file of a run export "
-                    "can be taken",
-                    (long long)id, e.state);
-        snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
-                 e.state);
-        rc = MAMORI_ESTATE;
-    }
+    rc = own_request(&c, id, "done", "take an export's file",
+                     "only the file of a run export can be taken", &e);
     if (rc == 0) {
         out->id = e.id;
         snprintf(out->dataset, sizeof out->dataset, "%s", c.ds.name);
@@ -1400,19 +1411,8 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     if (rc != 0)
         return rc;
     snprintf(c.detail, sizeof c.detail, "export %lld", (long long)id);
-    rc = get_request(&c, id, &e);
-    if (rc == 0 && e.requested_by != s->user.id) {
-        sess_detail(s, "only the requester may run an export");
-        snprintf(c.detail, sizeof c.detail, "export %lld: not the requester",
-                 (long long)id);
-        rc = MAMORI_EDENIED;
-    } else if (rc == 0 && strcmp(e.state, "approved") != 0) {
-        sess_detail(s, "export %lld is %s: it runs once, after approval",
-                    (long long)id, e.state);
-        snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
-                 e.state);
-        rc = MAMORI_ESTATE;
-    }
+    rc = own_request(&c, id, "approved", "run an export",
+                     "it runs once, after approval", &e);
     if (rc == 0)
         rc = out_dir(s, path, dir, sizeof dir);
     x.s = s;
