@@ -132,8 +132,13 @@ int srv_error_status(int err)
 
 json_t *srv_json_str(const char *s)
 {
+    return srv_json_strn(s, SIZE_MAX);
+}
+
+json_t *srv_json_strn(const char *s, size_t max)
+{
     const char *p = s ? s : "";
-    size_t n = strlen(p), i, o = 0;
+    size_t n = strnlen(p, max), i, o = 0;
     json_t *j = json_stringn(p, n);
     char *fixed;
 

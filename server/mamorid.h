@@ -197,6 +197,10 @@ void srv_fail_json(struct ctx *c, int status, const char *code, int err,
 void srv_json(struct ctx *c, int status, json_t *j);
 /* A JSON string, with bytes that are not UTF-8 replaced. */
 json_t *srv_json_str(const char *s);
+/* As srv_json_str, of at most max bytes: for the char arrays of the
+ * library's structs (SRV_JSON_ARR), bounded even without their NUL. */
+json_t *srv_json_strn(const char *s, size_t max);
+#define SRV_JSON_ARR(a) srv_json_strn((a), sizeof(a))
 json_t *srv_json_time(int64_t t);
 /* Query parameters: the decoded value of name (first one), or NULL.
  * Returns 0, or MAMORI_EINVAL on bad escapes. The caller frees *out. */

@@ -274,10 +274,8 @@ void h_export_reject(struct ctx *c)
     export_decide(c, 0);
 }
 
-static json_t *str_or_null(const char *s)
-{
-    return s[0] ? srv_json_str(s) : json_null();
-}
+/* A char array of a library struct, null when empty. */
+#define ARR_OR_NULL(a) ((a)[0] ? SRV_JSON_ARR(a) : json_null())
 
 void h_exports(struct ctx *c)
 {
@@ -295,40 +293,28 @@ void h_exports(struct ctx *c)
         struct mamori_export_info *x = &e[i];
         json_t *o;
 
-        x->dataset[sizeof x->dataset - 1] = '\0';
-        x->requester[sizeof x->requester - 1] = '\0';
-        x->reason[sizeof x->reason - 1] = '\0';
-        x->format[sizeof x->format - 1] = '\0';
-        x->encoding[sizeof x->encoding - 1] = '\0';
-        x->search_field[sizeof x->search_field - 1] = '\0';
-        x->recipient[sizeof x->recipient - 1] = '\0';
-        x->recipient_sha256[sizeof x->recipient_sha256 - 1] = '\0';
-        x->state[sizeof x->state - 1] = '\0';
-        x->approver[sizeof x->approver - 1] = '\0';
-        x->marked_by[sizeof x->marked_by - 1] = '\0';
-        x->sha256[sizeof x->sha256 - 1] = '\0';
         o = json_object();
         if (!o || json_array_append_new(arr, o) ||
             json_object_set_new(o, "id", json_integer((json_int_t)x->id)) ||
-            json_object_set_new(o, "dataset", srv_json_str(x->dataset)) ||
-            json_object_set_new(o, "requester", srv_json_str(x->requester)) ||
+            json_object_set_new(o, "dataset", SRV_JSON_ARR(x->dataset)) ||
+            json_object_set_new(o, "requester", SRV_JSON_ARR(x->requester)) ||
             json_object_set_new(o, "requested", srv_json_time(x->requested)) ||
-            json_object_set_new(o, "reason", srv_json_str(x->reason)) ||
-            json_object_set_new(o, "format", srv_json_str(x->format)) ||
-            json_object_set_new(o, "encoding", srv_json_str(x->encoding)) ||
+            json_object_set_new(o, "reason", SRV_JSON_ARR(x->reason)) ||
+            json_object_set_new(o, "format", SRV_JSON_ARR(x->format)) ||
+            json_object_set_new(o, "encoding", SRV_JSON_ARR(x->encoding)) ||
             json_object_set_new(o, "search_field",
-                                str_or_null(x->search_field)) ||
-            json_object_set_new(o, "recipient", str_or_null(x->recipient)) ||
+                                ARR_OR_NULL(x->search_field)) ||
+            json_object_set_new(o, "recipient", ARR_OR_NULL(x->recipient)) ||
             json_object_set_new(o, "recipient_sha256",
-                                str_or_null(x->recipient_sha256)) ||
-            json_object_set_new(o, "state", srv_json_str(x->state)) ||
-            json_object_set_new(o, "approver", str_or_null(x->approver)) ||
+                                ARR_OR_NULL(x->recipient_sha256)) ||
+            json_object_set_new(o, "state", SRV_JSON_ARR(x->state)) ||
+            json_object_set_new(o, "approver", ARR_OR_NULL(x->approver)) ||
             json_object_set_new(o, "decided", srv_json_time(x->decided)) ||
             json_object_set_new(o, "ran", srv_json_time(x->ran)) ||
             json_object_set_new(o, "count",
                                 json_integer((json_int_t)x->count)) ||
-            json_object_set_new(o, "sha256", str_or_null(x->sha256)) ||
-            json_object_set_new(o, "marked_by", str_or_null(x->marked_by)) ||
+            json_object_set_new(o, "sha256", ARR_OR_NULL(x->sha256)) ||
+            json_object_set_new(o, "marked_by", ARR_OR_NULL(x->marked_by)) ||
             json_object_set_new(o, "marked", srv_json_time(x->marked))) {
             json_decref(arr);
             arr = NULL;
@@ -364,22 +350,17 @@ void h_export_mark(struct ctx *c)
 
 /* ---- backups ------------------------------------------------------------- */
 
-static json_t *backup_json(struct mamori_backup_info *b)
+static json_t *backup_json(const struct mamori_backup_info *b)
 {
-    b->path[sizeof b->path - 1] = '\0';
-    b->vault_id[sizeof b->vault_id - 1] = '\0';
-    b->audit_head[sizeof b->audit_head - 1] = '\0';
-    b->sha256[sizeof b->sha256 - 1] = '\0';
-    b->file_sha256[sizeof b->file_sha256 - 1] = '\0';
     return json_pack(
         "{s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "file",
-        srv_json_str(b->path), "kind",
+        SRV_JSON_ARR(b->path), "kind",
         b->kind == MAMORI_BACKUP_KEYS ? "keys" : "data", "vault",
-        srv_json_str(b->vault_id), "created", srv_json_time(b->created), "size",
+        SRV_JSON_ARR(b->vault_id), "created", srv_json_time(b->created), "size",
         (json_int_t)b->size, "records", (json_int_t)b->records, "datasets",
         (json_int_t)b->datasets, "audit_entries", (json_int_t)b->audit_entries,
-        "audit_head", srv_json_str(b->audit_head), "sha256",
-        srv_json_str(b->sha256), "file_sha256", srv_json_str(b->file_sha256),
+        "audit_head", SRV_JSON_ARR(b->audit_head), "sha256",
+        SRV_JSON_ARR(b->sha256), "file_sha256", SRV_JSON_ARR(b->file_sha256),
         "removed", b->removed);
 }
 
