@@ -31,7 +31,8 @@ static const char usage[] =
     "The master key comes from --key-file, $MAMORI_KEY_FILE, the systemd\n"
     "credential $CREDENTIALS_DIRECTORY/mamori.key, or a passphrase read from\n"
     "the file descriptor of --passphrase-fd or $MAMORI_PASSPHRASE_FD, else\n"
-    "asked for on the terminal.\n";
+    "asked for on the terminal. PORT 0 takes a free port: the line\n"
+    "\"mamorid: listening on URL\" on standard error names it.\n";
 
 static int set_str(char **dst, const char *v)
 {

@@ -8,6 +8,7 @@
  * 2 for a usage or settings problem (plain HTTP off loopback, root
  * without --user, no key source).
  */
+#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -174,6 +175,29 @@ static int is_loopback(const struct sockaddr *sa)
 }
 
 /* Splits "HOST:PORT" or "[V6]:PORT". */
+/* The address fd is bound to, as HOST:PORT ([HOST]:PORT for IPv6): with
+ * port 0 in --listen the kernel picks a free one, and this names it (the
+ * tests start servers side by side that way). Falls back to listen. */
+static void bound_address(int fd, const char *listen, char *out, size_t size)
+{
+    struct sockaddr_storage ss;
+    socklen_t len = sizeof ss;
+    char host[INET6_ADDRSTRLEN];
+
+    snprintf(out, size, "%s", listen);
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+        return;
+    if (ss.ss_family == AF_INET) {
+        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
+        if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
+            snprintf(out, size, "%s:%u", host, ntohs(a->sin_port));
+    } else if (ss.ss_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
+        if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host))
+            snprintf(out, size, "[%s]:%u", host, ntohs(a->sin6_port));
+    }
+}
+
 static int split_listen(const char *s, char *host, size_t hsize, char *port,
                         size_t psize)
 {
@@ -248,7 +272,7 @@ int main(int argc, char **argv)
     struct srv S;
     struct MHD_Daemon *d = NULL;
     mamori *m = NULL;
-    char host[256], port[16], keypath[4096];
+    char host[256], port[16], keypath[4096], bound[INET6_ADDRSTRLEN + 16];
     char *cert = NULL, *key = NULL, *pass = NULL;
     size_t pass_len = 0;
     const char *kf;
@@ -375,6 +399,7 @@ int main(int argc, char **argv)
                 strerror(errno));
         goto out;
     }
+    bound_address(fd, cfg.listen, bound, sizeof bound);
     rc = mamori_open(cfg.home, &src, &m);
     if (pass) {
         sodium_free(pass);
@@ -423,9 +448,9 @@ int main(int argc, char **argv)
     }
     fd = -1; /* the daemon owns it */
     fprintf(stderr, "mamorid: listening on %s://%s\n", tls ? "https" : "http",
-            cfg.listen);
+            bound);
     (void)sd_notify(0, "READY=1");
-    syslog(LOG_INFO, "listening on %s (%s)", cfg.listen, tls ? "TLS" : "HTTP");
+    syslog(LOG_INFO, "listening on %s (%s)", bound, tls ? "TLS" : "HTTP");
     for (;;) {
         int sig = 0;
 

@@ -52,25 +52,14 @@ srv_start() {
         scheme=http
         tls=()
     fi
-    for i in 1 2 3 4 5 6 7 8; do
-        PORT=$((20000 + RANDOM % 30000))
-        "$MAMORID" --home "$MAMORI_HOME" --listen "127.0.0.1:$PORT" \
-            "${tls[@]}" --key-file "$KEY" \
-            "${RUNAS[@]}" "${LIMITS[@]}" "$@" \
-            2>"$T/srv.err" &
-        SRV=$!
-        for _ in $(seq 200); do
-            grep -q "listening on $scheme://127.0.0.1:$PORT" "$T/srv.err" &&
-                return 0
-            kill -0 "$SRV" 2>/dev/null || break
-            sleep 0.05
-        done
-        wait "$SRV" || true
-        SRV=
-        grep -q "cannot listen" "$T/srv.err" ||
-            die "mamorid did not start: $(cat "$T/srv.err")"
-    done
-    die "no free port"
+    "$MAMORID" --home "$MAMORI_HOME" --listen "127.0.0.1:0" \
+        "${tls[@]}" --key-file "$KEY" \
+        "${RUNAS[@]}" "${LIMITS[@]}" "$@" \
+        2>"$T/srv.err" &
+    SRV=$!
+    listening "$SRV" "$T/srv.err"
+    grep -q "listening on $scheme://127.0.0.1:$PORT\$" "$T/srv.err" ||
+        die "not on $scheme: $(cat "$T/srv.err")"
 }
 # srv_stop: SIGTERM must end it with status 0.
 srv_stop() {

@@ -16,20 +16,11 @@ tick
 # tried when this host has an address other than loopback.
 OTHER=$(ip -4 -o addr show scope global 2>/dev/null |
     awk '{ sub(/\/.*/, "", $4); print $4; exit }')
-for _ in 1 2 3 4 5 6 7 8; do
-    PORT=$((20000 + RANDOM % 30000))
-    "$MAMORID" --home "$MAMORI_HOME" --listen "0.0.0.0:$PORT" \
-        --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --key-file "$KEY" \
-        "${RUNAS[@]}" "${LIMITS[@]}" 2>"$T/srv.err" &
-    SRV=$!
-    for _ in $(seq 200); do
-        grep -q "listening on https://" "$T/srv.err" && break 2
-        kill -0 "$SRV" 2>/dev/null || break
-        sleep 0.05
-    done
-    wait "$SRV" || true
-    SRV=
-done
+"$MAMORID" --home "$MAMORI_HOME" --listen "0.0.0.0:0" \
+    --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" --key-file "$KEY" \
+    "${RUNAS[@]}" "${LIMITS[@]}" 2>"$T/srv.err" &
+SRV=$!
+listening "$SRV" "$T/srv.err"
 [ -n "$SRV" ] || die "mamorid did not start: $(cat "$T/srv.err")"
 
 api_login op1 "$OP_PW"

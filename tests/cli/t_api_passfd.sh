@@ -24,12 +24,8 @@ chmod 600 "$T/pass" "$T/wrong"
 
 # wait_up: the server in $SRV answers a call that needs the vault.
 wait_up() {
-    local i st
-    for i in $(seq 200); do
-        grep -q "listening on" "$T/srv.err" && break
-        kill -0 "$SRV" 2>/dev/null || die "mamorid ended: $(cat "$T/srv.err")"
-        sleep 0.05
-    done
+    local st
+    listening "$SRV" "$T/srv.err"
     st=$(curl -sS -o "$T/body" -w '%{http_code}' \
         "http://127.0.0.1:$PORT/api/v1/session/challenge") || die "curl"
     [ "$st" = 200 ] || die "challenge: $st $(cat "$T/body")"
@@ -46,8 +42,7 @@ stop() {
 }
 
 # --passphrase-fd 3 3<file
-PORT=$((20000 + RANDOM % 30000))
-"$MAMORID" --home "$V2" --listen "127.0.0.1:$PORT" "${RUNAS[@]}" \
+"$MAMORID" --home "$V2" --listen "127.0.0.1:0" "${RUNAS[@]}" \
     --passphrase-fd 3 3<"$T/pass" 2>"$T/srv.err" </dev/null &
 SRV=$!
 wait_up
@@ -59,8 +54,7 @@ stop
 lacks "$(cat "$T/srv.err")" "$PASS"
 
 # the flag wins over the environment
-PORT=$((20000 + RANDOM % 30000))
-MAMORI_PASSPHRASE_FD=4 "$MAMORID" --home "$V2" --listen "127.0.0.1:$PORT" \
+MAMORI_PASSPHRASE_FD=4 "$MAMORID" --home "$V2" --listen "127.0.0.1:0" \
     "${RUNAS[@]}" --passphrase-fd 3 3<"$T/pass" 4<"$T/wrong" \
     2>"$T/srv.err" </dev/null &
 SRV=$!
@@ -90,21 +84,17 @@ contains "$(cat "$T/err")" "no key"
 lacks "$(cat "$T/err")" "passphrase:"
 
 # a terminal: the prompt (script(1) gives mamorid a pseudo-terminal)
-PORT=$((20000 + RANDOM % 30000))
 (sleep 1; printf '%s\n' "$PASS"; sleep 3) |
-    script -qfec "$MAMORID --home $V2 --listen 127.0.0.1:$PORT ${RUNAS[*]}" \
+    script -qfec "$MAMORID --home $V2 --listen 127.0.0.1:0 ${RUNAS[*]}" \
         "$T/tty.log" >/dev/null 2>&1 &
 SPID=$!
-for i in $(seq 200); do
-    curl -s -o /dev/null "http://127.0.0.1:$PORT/healthz" && break
-    sleep 0.05
-done
+listening "$SPID" "$T/tty.log"
 st=$(curl -sS -o "$T/body" -w '%{http_code}' \
     "http://127.0.0.1:$PORT/api/v1/session/challenge") || die "prompt: no server: $(cat "$T/tty.log")"
 [ "$st" = 200 ] || die "prompt: challenge $st"
 grep -q "vault passphrase:" "$T/tty.log" || die "no prompt: $(cat "$T/tty.log")"
 ! grep -qF "$PASS" "$T/tty.log" || die "the passphrase was echoed"
-mpid=$(pgrep -f "mamorid --home $V2 --listen 127.0.0.1:$PORT" | head -1)
+mpid=$(pgrep -f "mamorid --home $V2 --listen 127.0.0.1:0" | head -1)
 [ -n "$mpid" ] || die "no mamorid process"
 kill -TERM "$mpid"
 for i in $(seq 100); do kill -0 "$mpid" 2>/dev/null || break; sleep 0.05; done

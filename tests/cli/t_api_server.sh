@@ -436,16 +436,14 @@ print(s.recv(4096).decode())
 PY
 NPID=$!
 for _ in $(seq 100); do [ -S "$T/notify" ] && break; sleep 0.05; done
-PORT=$((20000 + RANDOM % 30000))
 NOTIFY_SOCKET="$T/notify" "$MAMORID" --home "$MAMORI_HOME" \
-    --listen "127.0.0.1:$PORT" --key-file "$KEY" "${RUNAS[@]}" 2>"$T/srv.err" &
+    --listen "127.0.0.1:0" --key-file "$KEY" "${RUNAS[@]}" 2>"$T/srv.err" &
 SRV=$!
 wait "$NPID" || die "no sd_notify message"
 contains "$(cat "$T/notified")" "READY=1"
-for _ in $(seq 200); do
-    grep -q "listening on http://127.0.0.1:$PORT" "$T/srv.err" && break
-    sleep 0.05
-done
+listening "$SRV" "$T/srv.err"
+grep -q "listening on http://127.0.0.1:$PORT\$" "$T/srv.err" ||
+    die "plain HTTP: $(cat "$T/srv.err")"
 st=$(curl -sS -o /dev/null -D "$T/hdr" -w '%{http_code}' "http://127.0.0.1:$PORT/healthz") ||
     die "plain HTTP on loopback: $(cat "$T/srv.err")"
 [ "$st" = 200 ] || die "plain healthz: $st"

@@ -23,15 +23,10 @@ fi
 up() {
     local home=$1 i st rc
     shift
-    PORT=$((20000 + RANDOM % 30000))
-    "$MAMORID" --home "$home" --listen "127.0.0.1:$PORT" "${RUNAS[@]}" "$@" \
+    "$MAMORID" --home "$home" --listen "127.0.0.1:0" "${RUNAS[@]}" "$@" \
         2>"$T/srv.err" &
     SRV=$!
-    for i in $(seq 200); do
-        grep -q "listening on" "$T/srv.err" && break
-        kill -0 "$SRV" 2>/dev/null || die "mamorid ended: $(cat "$T/srv.err")"
-        sleep 0.05
-    done
+    listening "$SRV" "$T/srv.err"
     st=$(curl -sS -o "$T/body" -w '%{http_code}' \
         "http://127.0.0.1:$PORT/api/v1/session/challenge") || die "curl"
     [ "$st" = 200 ] || die "challenge: $st $(cat "$T/body")"
