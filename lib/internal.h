@@ -22,6 +22,7 @@ struct vault_ds;
 
 /* Idle reader connections a handle keeps for reads outside its lock. */
 #define MAMORI_POOL_MAX 64
+#define MAMORI_POOL_CACHE_KIB 1024 /* page cache of each */
 
 struct guard_wait;
 

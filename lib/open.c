@@ -208,12 +208,24 @@ int handle_reader(struct mamori *m, size_t i, struct store **out)
 
 int handle_reader_take(struct mamori *m, struct store **out)
 {
+    int rc;
+
     *out = NULL;
     pthread_mutex_lock(&m->pool_lock);
     if (m->npool > 0)
         *out = m->pool[--m->npool];
     pthread_mutex_unlock(&m->pool_lock);
-    return *out ? 0 : store_open_reader(m->home, out);
+    if (*out)
+        return 0;
+    rc = store_open_reader(m->home, out);
+    /* Point reads in a snapshot that a commit soon makes stale (the
+     * writer's commits empty a reader's cache): a small cache each, so
+     * that a pool of dozens stays small. */
+    if (rc == 0 && (rc = store_set_cache(*out, MAMORI_POOL_CACHE_KIB)) != 0) {
+        store_close(*out);
+        *out = NULL;
+    }
+    return rc;
 }
 
 void handle_reader_put(struct mamori *m, struct store *st)

@@ -36,6 +36,9 @@ void store_close(struct store *s);
  * made batch lookups slower, not faster.) */
 int store_open_reader(const char *home, struct store **out);
 
+/* The connection's page cache, in KiB. */
+int store_set_cache(struct store *s, int64_t kib);
+
 /* Reads pages of the file through a memory map of up to bytes (0: off)
  * for long sequential scans. */
 int store_set_mmap(struct store *s, int64_t bytes);

@@ -517,6 +517,16 @@ int store_open_reader(const char *home, struct store **out)
     return rc;
 }
 
+int store_set_cache(struct store *s, int64_t kib)
+{
+    char sql[64];
+    int n = snprintf(sql, sizeof sql, "PRAGMA cache_size = -%lld;",
+                     (long long)(kib > 0 ? kib : 1));
+    if (s == NULL || n < 0 || (size_t)n >= sizeof sql)
+        return MAMORI_EINVAL;
+    return exec_sql(s->db, sql);
+}
+
 int store_set_mmap(struct store *s, int64_t bytes)
 {
     char sql[64];
