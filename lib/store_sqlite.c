@@ -554,7 +554,8 @@ void store_close(struct store *s)
 
 /* ---- transactions -------------------------------------------------------- */
 
-int store_begin(struct store *s)
+/* Opens a transaction with statement begin (ST_BEGIN or ST_BEGIN_READ). */
+static int begin(struct store *s, enum stmt_id stmt)
 {
     int rc;
 
@@ -562,24 +563,20 @@ int store_begin(struct store *s)
         return MAMORI_EINVAL;
     if (s->in_tx)
         return MAMORI_ESTATE;
-    rc = sq_exec(s, ST_BEGIN);
+    rc = sq_exec(s, stmt);
     if (rc == 0)
         s->in_tx = 1;
     return rc;
 }
 
+int store_begin(struct store *s)
+{
+    return begin(s, ST_BEGIN);
+}
+
 int store_read_begin(struct store *s)
 {
-    int rc;
-
-    if (s == NULL)
-        return MAMORI_EINVAL;
-    if (s->in_tx)
-        return MAMORI_ESTATE;
-    rc = sq_exec(s, ST_BEGIN_READ);
-    if (rc == 0)
-        s->in_tx = 1;
-    return rc;
+    return begin(s, ST_BEGIN_READ);
 }
 
 int store_commit(struct store *s)
