@@ -54,16 +54,20 @@ rc_is() {
 # listening PID ERRFILE: waits until mamorid (PID, stderr in ERRFILE) says
 # it listens, then sets PORT to the port it reports (started with port 0 in
 # --listen, the kernel picks a free one: servers of tests run side by side
-# never collide). Fails the test if it ends first or takes over 10 s.
+# never collide). Fails the test if it ends first (PID "": not checked)
+# or takes over 10 s.
 listening() {
     local p
     for _ in $(seq 200); do
-        p=$(sed -n 's|^mamorid: listening on https*://.*:\([0-9][0-9]*\)\r*$|\1|p' "$2")
+        # (the file may not be there yet: script(1) makes it)
+        p=$(sed -n 's|^mamorid: listening on https*://.*:\([0-9][0-9]*\)\r*$|\1|p' \
+            "$2" 2>/dev/null || true)
         if [ -n "$p" ]; then
             PORT=$p
             return 0
         fi
-        kill -0 "$1" 2>/dev/null || die "mamorid ended: $(cat "$2")"
+        [ -z "$1" ] || kill -0 "$1" 2>/dev/null ||
+            die "mamorid ended: $(cat "$2")"
         sleep 0.05
     done
     die "mamorid did not start listening: $(cat "$2")"

@@ -43,7 +43,7 @@ refused() {
     local home=$1 rc
     shift
     set +e
-    "$MAMORID" --home "$home" --listen 127.0.0.1:1 "${RUNAS[@]}" "$@" \
+    "$MAMORID" --home "$home" --listen 127.0.0.1:0 "${RUNAS[@]}" "$@" \
         2>"$T/err" </dev/null
     rc=$?
     set -e
