@@ -499,6 +499,12 @@ static int purpose_check(struct guard_call *c)
     return 0;
 }
 
+/* Whether this thread holds a handle's gate open (between guard_begin and
+ * guard_end: a bulk add spans calls). Its reads then take the ordinary
+ * gate, which refuses them: through the read gate such a read could wait
+ * for a group commit that waits for this thread's gate. */
+static _Thread_local int gate_held;
+
 /* What a restricted session may still do. */
 static int restricted_allows(enum guard_op op)
 {
@@ -523,6 +529,7 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
         c->s = NULL;
         return MAMORI_ESTATE;
     }
+    gate_held = 1;
     c->st = s->m->store;
     rc = store_begin(c->st);
     if (rc != 0)
@@ -599,6 +606,7 @@ fail:
     if (c->in_tx)
         store_rollback(s->m->store);
     c->in_tx = 0;
+    gate_held = 0;
     pthread_mutex_unlock(&s->m->lock);
     c->s = NULL; /* a stray guard_end after a failed begin does nothing */
     return rc;
@@ -622,7 +630,7 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     memset(c, 0, sizeof *c);
     c->op = op;
     c->fast = 1;
-    if (!s || !dataset || !is_record_read(op) || s->restricted)
+    if (!s || !dataset || !is_record_read(op) || s->restricted || gate_held)
         return GUARD_SLOW;
     c->s = s;
     s->errdetail[0] = '\0';
@@ -779,6 +787,7 @@ int guard_end(struct guard_call *c, int rc)
                (long long)c->count);
     free(c->ids);
     c->ids = NULL;
+    gate_held = 0;
     pthread_mutex_unlock(&s->m->lock);
     return rc;
 }

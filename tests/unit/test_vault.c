@@ -327,6 +327,13 @@ static void bulk_all_or_nothing(void **state)
     assert_int_equal(mamori_record_search(tv->op, "people", "phone",
                                           "090-0000-0001", &rs, &n),
                      MAMORI_ESTATE);
+    struct mamori_record *one = NULL;
+    char id0[MAMORI_ID_LEN + 1];
+    memcpy(id0, ids, MAMORI_ID_LEN);
+    id0[MAMORI_ID_LEN] = 0;
+    assert_int_equal(mamori_record_get(tv->op, "people", id0, &one),
+                     MAMORI_ESTATE);
+    assert_null(one);
     /* a too-small id buffer is refused without writing past it */
     char small[37];
     assert_int_equal(mamori_bulk_add(b, kv, 2, 4, small, sizeof small),
