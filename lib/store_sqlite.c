@@ -517,24 +517,24 @@ int store_open_reader(const char *home, struct store **out)
     return rc;
 }
 
-int store_set_cache(struct store *s, int64_t kib)
+/* PRAGMA name = value on s's connection. */
+static int pragma_set(struct store *s, const char *name, long long value)
 {
     char sql[64];
-    int n = snprintf(sql, sizeof sql, "PRAGMA cache_size = -%lld;",
-                     (long long)(kib > 0 ? kib : 1));
+    int n = snprintf(sql, sizeof sql, "PRAGMA %s = %lld;", name, value);
     if (s == NULL || n < 0 || (size_t)n >= sizeof sql)
         return MAMORI_EINVAL;
     return exec_sql(s->db, sql);
 }
 
+int store_set_cache(struct store *s, int64_t kib)
+{
+    return pragma_set(s, "cache_size", -(long long)(kib > 0 ? kib : 1));
+}
+
 int store_set_mmap(struct store *s, int64_t bytes)
 {
-    char sql[64];
-    int n = snprintf(sql, sizeof sql, "PRAGMA mmap_size = %lld;",
-                     (long long)(bytes > 0 ? bytes : 0));
-    if (s == NULL || n < 0 || (size_t)n >= sizeof sql)
-        return MAMORI_EINVAL;
-    return exec_sql(s->db, sql);
+    return pragma_set(s, "mmap_size", (long long)(bytes > 0 ? bytes : 0));
 }
 
 void store_close(struct store *s)

@@ -61,10 +61,23 @@ srv_start() {
     grep -q "listening on $scheme://127.0.0.1:$PORT\$" "$T/srv.err" ||
         die "not on $scheme: $(cat "$T/srv.err")"
 }
-# srv_stop: SIGTERM must end it with status 0.
+# ds_records DATASET: its record count, as the admin (token $ADM) sees it.
+ds_records() {
+    api GET /api/v1/datasets -H "$(auth "$ADM")"
+    want 200
+    jq -r --arg d "$1" '.[] | select(.name == $d) | .records' <<<"$BODY"
+}
+# srv_stop: SIGTERM must end it within 10 s, with status 0.
 srv_stop() {
     local rc
     kill -TERM "$SRV"
+    for _ in $(seq 100); do
+        kill -0 "$SRV" 2>/dev/null || break
+        sleep 0.1
+    done
+    if kill -0 "$SRV" 2>/dev/null; then
+        die "mamorid still running 10 s after SIGTERM: $(tail -5 "$T/srv.err")"
+    fi
     set +e
     wait "$SRV"
     rc=$?

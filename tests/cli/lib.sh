@@ -72,6 +72,16 @@ listening() {
     done
     die "mamorid did not start listening: $(cat "$2")"
 }
+# synth_dataset NAME: a dataset with the columns of mamori-synth's CSV
+# (name, kana, phone searchable), granted to op1 as a My Number handler.
+# Run as an admin.
+synth_dataset() {
+    ok dataset create "$1" --client c --purpose p --field name:name:search \
+        --field kana:kana:search --field birthdate:date --field postal:postal \
+        --field address:address --field phone:phone:search \
+        --field email:email --field mynumber:mynumber
+    ok dataset grant "$1" op1 --handler
+}
 contains() { case "$1" in *"$2"*) ;; *) die "expected '$2' in: $1" ;; esac; }
 lacks() { case "$1" in *"$2"*) die "did not expect '$2' in: $1" ;; *) ;; esac; }
 

@@ -11,11 +11,7 @@ routes_match >/dev/null
 
 new_vault
 as admin
-ok dataset create bulk --client c --purpose p --field name:name:search \
-    --field kana:kana:search --field birthdate:date --field postal:postal \
-    --field address:address --field phone:phone:search --field email:email \
-    --field mynumber:mynumber
-ok dataset grant bulk op1 --handler
+synth_dataset bulk
 ok dataset create small --client c --purpose p --field name:name:search \
     --field birth:date --field note:text
 ok dataset grant small op1
@@ -37,11 +33,6 @@ api_login op1 "$OP_PW"
 OP=$TOK
 api_login view1 'Miru!Dake-8832'
 VIEW=$TOK
-records() { # records DATASET: its record count, as the admin sees it
-    api GET /api/v1/datasets -H "$(auth "$ADM")"
-    want 200
-    jq -r --arg d "$1" '.[] | select(.name == $d) | .records' <<<"$BODY"
-}
 audit_count() { # audit_count: entries in the log (the newest seq)
     api GET "/api/v1/audit?last=1" -H "$(auth "$ADM")"
     want 200
@@ -59,12 +50,12 @@ want 200
 [ "$(jq -r .sha256 <<<"$BODY")" = "$(sha256sum ok.csv | cut -d' ' -f1)" ] ||
     die "import: sha256: $BODY"
 [ "$(jq -c .problems <<<"$BODY")" = '[]' ] || die "import: problems: $BODY"
-[ "$(records small)" = 2 ] || die "import: want 2 records"
+[ "$(ds_records small)" = 2 ] || die "import: want 2 records"
 lacks "$BODY" '山田'
 
 # a bad row: 422, the same object as error.detail, nothing imported
 printf 'name,birth,note\n鈴木　一,1981-01-01,c\n高橋　二,1981-13-45,d\n' >bad.csv
-n0=$(records small)
+n0=$(ds_records small)
 api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @bad.csv
 want_err 422 rejected
 [ "$(jq -c '.error.detail | [.rows, .imported, .rejected]' <<<"$BODY")" = '[2,0,1]' ] ||
@@ -74,7 +65,7 @@ want_err 422 rejected
 [ -n "$(jq -r '.error.detail.problems[0].rule' <<<"$BODY")" ] || die "no rule: $BODY"
 lacks "$BODY" '1981-13-45'
 lacks "$BODY" '高橋'
-[ "$(records small)" = "$n0" ] || die "422: records changed"
+[ "$(ds_records small)" = "$n0" ] || die "422: records changed"
 # Japanese by Accept-Language
 api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" -H 'Accept-Language: ja' \
     --data-binary @bad.csv
@@ -86,8 +77,8 @@ api POST "$IMP?skip_invalid=1" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @bad
 want 200
 [ "$(jq -c '[.rows, .imported, .rejected]' <<<"$BODY")" = '[2,1,1]' ] ||
     die "skip_invalid: $BODY"
-[ "$(records small)" = $((n0 + 1)) ] || die "skip_invalid: records"
-n1=$(records small)
+[ "$(ds_records small)" = $((n0 + 1)) ] || die "skip_invalid: records"
+n1=$(ds_records small)
 
 # refusals, each leaving the dataset as it was
 a0=$(audit_count)
@@ -117,7 +108,7 @@ api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @fmt.csv
 # a cookie session without the CSRF header
 api POST "$IMP" -H "Cookie: mamori_session=$OP" "${CSV[@]}" --data-binary @ok.csv
 want_err 403 csrf
-[ "$(records small)" = "$n1" ] || die "refusals: records changed"
+[ "$(ds_records small)" = "$n1" ] || die "refusals: records changed"
 
 # ---- the size limit: a server with a 1000-byte limit -----------------------
 srv_stop
@@ -138,8 +129,8 @@ ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -w '%{http_code}' \
 api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
 want 200
 got=$(jq -r .imported <<<"$BODY")
-[ "$(records small)" = $((n1 + got)) ] || die "limit: records: $BODY"
-n1=$(records small)
+[ "$(ds_records small)" = $((n1 + got)) ] || die "limit: records: $BODY"
+n1=$(ds_records small)
 grep -q 'mamorid: ' "$T/srv.err" && grep -i 'error\|abort' "$T/srv.err" &&
     die "server errors: $(cat "$T/srv.err")"
 
@@ -167,7 +158,7 @@ else
     [ "$hwm" -lt 122880 ] || die "200k upload: mamorid VmHWM $hwm KiB >= 120 MiB"
 fi
 echo "200k upload: $(awk -v a="$start" -v b="$end" 'BEGIN { printf "%.1f", b - a }') s, mamorid VmHWM ${hwm} KiB, file $(stat -c %s 200k.csv) bytes"
-[ "$(records bulk)" = 200000 ] || die "200k: record count"
+[ "$(ds_records bulk)" = 200000 ] || die "200k: record count"
 # no clear text of the upload on disk: the vault and the temp dir hold none
 name=$(head -2 200k.csv | tail -1 | iconv -f CP932 -t UTF-8 | cut -d, -f1)
 [ -n "$name" ] || die "no name to look for"
@@ -183,7 +174,7 @@ sleep 1.5
 kill -9 "$cpid" 2>/dev/null || die "the upload ended before the kill"
 wait "$cpid" 2>/dev/null || true
 sleep 0.5
-[ "$(records bulk)" = 200000 ] || die "cut-off upload: record count changed"
+[ "$(ds_records bulk)" = 200000 ] || die "cut-off upload: record count changed"
 api GET /api/v1/audit/verify -H "$(auth "$ADM")"
 want 200
 kill -0 "$SRV" || die "mamorid died"

@@ -11,16 +11,8 @@
 
 new_vault
 as admin
-ok dataset create bulk --client c --purpose p --field name:name:search \
-    --field kana:kana:search --field birthdate:date --field postal:postal \
-    --field address:address --field phone:phone:search --field email:email \
-    --field mynumber:mynumber
-ok dataset grant bulk op1 --handler
-ok dataset create slow --client c --purpose p --field name:name:search \
-    --field kana:kana:search --field birthdate:date --field postal:postal \
-    --field address:address --field phone:phone:search --field email:email \
-    --field mynumber:mynumber
-ok dataset grant slow op1 --handler
+synth_dataset bulk
+synth_dataset slow
 as op1
 ok record add people name='山田 太郎' kana='ヤマダ タロウ' phone='090-1111-2222'
 ID1=$OUT
@@ -43,11 +35,6 @@ api_login admin "$ADMIN_PW"
 ADM=$TOK
 
 
-records() { # records DATASET: its record count, as the admin sees it
-    api GET /api/v1/datasets -H "$(auth "$ADM")"
-    want 200
-    jq -r --arg d "$1" '.[] | select(.name == $d) | .records' <<<"$BODY"
-}
 # slow N: N uploads of big.csv at 50 kB/s in the background (pids in UP)
 slow() {
     local i
@@ -74,7 +61,7 @@ quick() { # quick CURL-ARGS...: one request that must answer within 2 s
     [ "$st" = "${WANT:-200}" ] ||
         die "want ${WANT:-200}, got $st: $(cat "$T/q.out")"
 }
-[ "$(records bulk)" = 0 ] || die "bulk not empty"
+[ "$(ds_records bulk)" = 0 ] || die "bulk not empty"
 
 # ---- one slow upload: the vault stays free, no clear text on disk ---------
 # Before issue 5 the import held the vault's lock while its body trickled
@@ -120,7 +107,7 @@ wait "$SLOW" || die "the slow upload failed"
 [ "$(cat "$T/slow.st")" = 200 ] ||
     die "slow upload: $(cat "$T/slow.st") $(head -c 400 "$T/slow.out")"
 [ "$(jq -r .imported "$T/slow.out")" = 3000 ] || die "slow upload: $(cat "$T/slow.out")"
-[ "$(records slow)" = 3000 ] || die "slow upload: record count"
+[ "$(ds_records slow)" = 3000 ] || die "slow upload: record count"
 
 # ---- 4 slow uploads: other requests still answer ------------------------
 # Their bodies go to their spools; before the spool, the first import held
@@ -136,20 +123,7 @@ quick -H "$(auth "$OP")" "https://localhost:$PORT/api/v1/datasets/people/records
 
 # ---- SIGTERM during the slow uploads: exit 0 within 10 s ------------------
 start=$(date +%s.%N)
-kill -TERM "$SRV"
-for _ in $(seq 100); do
-    kill -0 "$SRV" 2>/dev/null || break
-    sleep 0.1
-done
-if kill -0 "$SRV" 2>/dev/null; then
-    die "mamorid still running 10 s after SIGTERM: $(tail -5 "$T/srv.err")"
-fi
-set +e
-wait "$SRV"
-rc=$?
-set -e
-SRV=
-[ "$rc" -eq 0 ] || die "mamorid exit $rc after SIGTERM: $(cat "$T/srv.err")"
+srv_stop
 echo "SIGTERM with 4 uploads: $(awk -v a="$start" -v b="$(date +%s.%N)" \
     'BEGIN { printf "%.1f", b - a }') s"
 reap
@@ -169,7 +143,7 @@ api_login op1 "$OP_PW"
 OP=$TOK
 api_login admin "$ADMIN_PW"
 ADM=$TOK
-[ "$(records bulk)" = 0 ] || die "SIGTERM: records were imported"
+[ "$(ds_records bulk)" = 0 ] || die "SIGTERM: records were imported"
 api GET "/api/v1/audit?last=20" -H "$(auth "$ADM")"
 want 200
 BODY=$(jq -c '[.[] | select(.action == "import" and .dataset == "bulk")
@@ -190,7 +164,7 @@ reap
 sleep 1
 quick "https://localhost:$PORT/healthz"
 quick -H "$(auth "$OP")" "https://localhost:$PORT/api/v1/datasets/people/records/$ID1"
-[ "$(records bulk)" = 0 ] || die "killed upload: records were imported"
+[ "$(ds_records bulk)" = 0 ] || die "killed upload: records were imported"
 api GET /api/v1/audit/verify -H "$(auth "$ADM")"
 want 200
 # a complete upload still works after all this (and the server stops)
@@ -199,6 +173,6 @@ api POST /api/v1/datasets/bulk/import -H "$(auth "$OP")" \
     -H 'Content-Type: text/csv' --data-binary @small.csv
 want 200
 [ "$(jq -r .imported <<<"$BODY")" = 100 ] || die "import: $BODY"
-[ "$(records bulk)" = 100 ] || die "import: record count"
+[ "$(ds_records bulk)" = 100 ] || die "import: record count"
 kill -0 "$SRV" || die "mamorid died"
 srv_stop

@@ -205,11 +205,7 @@ rc_is 4 import staff mn2.csv
 # ---- 200,000 rows (CP932, CRLF) under a memory bound --------------------
 $SYNTH --count 200000 --seed 7 --header --encoding cp932 --crlf >200k.csv
 as admin
-ok dataset create bulk --client c --purpose p --field name:name:search \
-    --field kana:kana:search --field birthdate:date --field postal:postal \
-    --field address:address --field phone:phone:search --field email:email \
-    --field mynumber:mynumber
-ok dataset grant bulk op1 --handler
+synth_dataset bulk
 as op1
 /usr/bin/time -f %M -o rss.txt "$MAMORI" import bulk 200k.csv >out 2>err ||
     die "200k import failed: $(cat err)"
