@@ -28,11 +28,15 @@ $SYNTH --count 3000 --seed 9 --header |
 [ "$(stat -c %s slow.csv)" -gt 280000 ] || die "slow.csv too small"
 api_setup
 tick
-srv_start --threads 1
-api_login op1 "$OP_PW"
-OP=$TOK
-api_login admin "$ADMIN_PW"
-ADM=$TOK
+# up1: mamorid with one MHD thread; op1's token in OP, the admin's in ADM
+up1() {
+    srv_start --threads 1
+    api_login op1 "$OP_PW"
+    OP=$TOK
+    api_login admin "$ADMIN_PW"
+    ADM=$TOK
+}
+up1
 
 
 # slow N: N uploads of big.csv at 50 kB/s in the background (pids in UP)
@@ -138,11 +142,7 @@ ok dataset list
 tick
 
 # ---- a client killed mid-upload: nothing imported, the server answers -----
-srv_start --threads 1
-api_login op1 "$OP_PW"
-OP=$TOK
-api_login admin "$ADMIN_PW"
-ADM=$TOK
+up1
 [ "$(ds_records bulk)" = 0 ] || die "SIGTERM: records were imported"
 api GET "/api/v1/audit?last=20" -H "$(auth "$ADM")"
 want 200
