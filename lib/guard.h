@@ -25,6 +25,7 @@
 #ifndef MAMORI_GUARD_H
 #define MAMORI_GUARD_H
 
+#include <semaphore.h>
 #include <stddef.h>
 #include <stdint.h>
 
@@ -182,8 +183,8 @@ struct guard_wait {
     int64_t dataset_id;
     unsigned grant; /* the grant's flags the read was allowed under */
     int rc;         /* 0, GUARD_SLOW, or MAMORI_EAUDIT */
-    int done;
-    pthread_cond_t wake; /* done, or this thread is to write the next batch */
+    int done;       /* rc is the verdict (else: write the next batch) */
+    sem_t wake;     /* posted once per verdict or turn to write */
     struct guard_wait *next;
 };
 

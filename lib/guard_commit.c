@@ -8,7 +8,7 @@
  * reads that finish while a commit is under way wait in m->waiting, and
  * the next of their threads writes them all in one transaction of the
  * writer connection, under m->lock, like any other write. The others
- * wait on m->commit_done for their entry's verdict.
+ * sleep on their own semaphore until it is posted with their verdict.
  *
  * The read's checks ran on a snapshot. In the writer's transaction each
  * entry is checked again against the live rows: the session still exists
@@ -18,6 +18,7 @@
  * the ordinary gate, which refuses it and records the refusal. So a read
  * is never logged after the revocation that should have stopped it.
  */
+#include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
 
@@ -117,47 +118,64 @@ static void write_batch(struct mamori *m, struct guard_wait *batch)
     pthread_mutex_unlock(&m->lock);
 }
 
+/* Sleeps until w's semaphore is posted (a verdict or a turn to write). */
+static void wait_turn(struct guard_wait *w)
+{
+    while (sem_wait(&w->wake) != 0)
+        ; /* EINTR: a signal, not a post */
+}
+
 int guard_commit(struct mamori *m, struct guard_wait *w)
 {
-    struct guard_wait *batch, *p, *next;
+    struct guard_wait *batch, *p, *next, *head;
 
     w->done = 0;
     w->rc = MAMORI_EAUDIT;
-    if (pthread_cond_init(&w->wake, NULL) != 0)
+    w->next = NULL;
+    if (sem_init(&w->wake, 0, 0) != 0)
         return GUARD_SLOW;
     pthread_mutex_lock(&m->commit_lock);
-    /* Queued at the tail: the head is the oldest, woken to write next. */
-    w->next = NULL;
+    /* Queued at the tail: the head is the oldest, the next to write. */
     if (m->waiting)
         m->waiting_last->next = w;
     else
         m->waiting = w;
     m->waiting_last = w;
-    while (!w->done) {
-        if (m->committing || m->waiting != w) {
-            pthread_cond_wait(&w->wake, &m->commit_lock);
-            continue;
-        }
-        /* This thread writes what is waiting, its own entry first. */
-        m->committing = 1;
-        batch = m->waiting;
-        m->waiting = m->waiting_last = NULL;
+    for (;;) {
+        if (!m->committing && m->waiting == w)
+            break; /* this thread writes what is waiting */
+        /* Woken once: with the verdict, or as the head to write. The
+         * commit lock is not taken again for a verdict, so the threads of
+         * a batch do not queue on it as they wake. */
         pthread_mutex_unlock(&m->commit_lock);
-        write_batch(m, batch);
-        pthread_mutex_lock(&m->commit_lock);
-        /* Each writer of the batch learns its verdict; whoever waits
-         * longest writes the next batch. Only those threads wake. */
-        for (p = batch; p; p = next) {
-            next = p->next; /* p may be gone once done is seen */
-            p->done = 1;
-            if (p != w)
-                pthread_cond_signal(&p->wake);
+        wait_turn(w);
+        if (w->done) {
+            sem_destroy(&w->wake);
+            return w->rc;
         }
-        m->committing = 0;
-        if (m->waiting)
-            pthread_cond_signal(&m->waiting->wake);
+        pthread_mutex_lock(&m->commit_lock);
     }
+    m->committing = 1;
+    batch = m->waiting;
+    m->waiting = m->waiting_last = NULL;
     pthread_mutex_unlock(&m->commit_lock);
-    pthread_cond_destroy(&w->wake);
+    write_batch(m, batch);
+    /* Each writer of the batch learns its verdict. p->next is read first:
+     * p may be gone once its post is seen. */
+    for (p = batch; p; p = next) {
+        next = p->next;
+        if (p == w)
+            continue;
+        p->done = 1;
+        sem_post(&p->wake);
+    }
+    /* Whoever waits longest writes the next batch. */
+    pthread_mutex_lock(&m->commit_lock);
+    m->committing = 0;
+    head = m->waiting;
+    if (head)
+        sem_post(&head->wake);
+    pthread_mutex_unlock(&m->commit_lock);
+    sem_destroy(&w->wake);
     return w->rc;
 }

@@ -42,7 +42,6 @@ struct mamori {
     /* The group commit of the reads' audit entries (guard_commit.c):
      * entries waiting, and whether a thread is writing a batch. */
     pthread_mutex_t commit_lock;
-    pthread_cond_t commit_done;
     struct guard_wait *waiting, *waiting_last; /* oldest first */
     int committing;
     /* Guards ds_cache: entries are added, and freed only at close. */

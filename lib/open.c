@@ -52,8 +52,6 @@ static struct mamori *handle_new(const char *home)
         ok = 0;
     if (ok && pthread_mutex_init(&m->commit_lock, NULL) != 0)
         ok = 0;
-    if (ok && pthread_cond_init(&m->commit_done, NULL) != 0)
-        ok = 0;
     if (ok && pthread_mutex_init(&m->ds_lock, NULL) != 0)
         ok = 0;
     if (!ok) {
@@ -260,7 +258,6 @@ void mamori_close(mamori *m)
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->pool_lock);
     pthread_mutex_destroy(&m->commit_lock);
-    pthread_cond_destroy(&m->commit_done);
     pthread_mutex_destroy(&m->ds_lock);
     free(m);
 }

@@ -4,6 +4,7 @@
  *
  *   [vault]   home = DIR            key_file = FILE
  *   [server]  listen = HOST:PORT    threads = N      user = NAME
+ *             access_log = on|off  (a syslog line per request; default on)
  *   [tls]     cert = FILE           key = FILE
  *   [limits]  login_per_ip = N      login_per_user = N   (per minute)
  *             upload_max = BYTES   (streamed uploads; default 1 GiB)
@@ -26,13 +27,15 @@ static const char usage[] =
     "[--config FILE]\n"
     "               [--login-per-ip N] [--login-per-user N] "
     "[--upload-max BYTES]\n"
-    "               [--passphrase-fd N]\n"
+    "               [--passphrase-fd N] [--access-log on|off]\n"
     "       mamorid --routes\n"
     "The master key comes from --key-file, $MAMORI_KEY_FILE, the systemd\n"
     "credential $CREDENTIALS_DIRECTORY/mamori.key, or a passphrase read from\n"
     "the file descriptor of --passphrase-fd or $MAMORI_PASSPHRASE_FD, else\n"
     "asked for on the terminal. PORT 0 takes a free port: the line\n"
-    "\"mamorid: listening on URL\" on standard error names it.\n";
+    "\"mamorid: listening on URL\" on standard error names it.\n"
+    "--access-log off drops the syslog line of each request (the audit log\n"
+    "still records every data request; alerts are always sent).\n";
 
 static int set_str(char **dst, const char *v)
 {
@@ -83,6 +86,12 @@ static int set_one(struct srv_config *cfg, const char *sec, const char *key,
         if (parse_uint(v, 256, &x) || x == 0)
             return -1;
         cfg->threads = (unsigned)x;
+        return 0;
+    }
+    if (IS("server", "access_log")) {
+        if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
+            return -1;
+        cfg->access_log = strcmp(v, "on") == 0;
         return 0;
     }
     if (IS("limits", "login_per_ip") || IS("limits", "login_per_user")) {
@@ -144,6 +153,7 @@ enum {
     OPT_HELP,
     OPT_UPLOAD_MAX,
     OPT_PASSPHRASE_FD,
+    OPT_ACCESS_LOG,
 };
 
 static const struct option longopts[] = {
@@ -161,6 +171,7 @@ static const struct option longopts[] = {
     {"help", no_argument, NULL, OPT_HELP},
     {"upload-max", required_argument, NULL, OPT_UPLOAD_MAX},
     {"passphrase-fd", required_argument, NULL, OPT_PASSPHRASE_FD},
+    {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
     {NULL, 0, NULL, 0},
 };
 
@@ -179,6 +190,7 @@ static const struct {
     {OPT_PER_USER, "limits", "login_per_user"},
     {OPT_UPLOAD_MAX, "limits", "upload_max"},
     {OPT_PASSPHRASE_FD, "vault", "passphrase_fd"},
+    {OPT_ACCESS_LOG, "server", "access_log"},
 };
 
 int srv_config_load(struct srv_config *cfg, int argc, char **argv)
@@ -195,6 +207,7 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv)
     cfg->login_per_user = 5;
     cfg->upload_max = SRV_UPLOAD_MAX_DEFAULT;
     cfg->passphrase_fd = -1;
+    cfg->access_log = 1;
     /* Pass 1 finds --config; the file is read; pass 2 applies the flags
      * over it. */
     for (pass = 1; pass <= 2; pass++) {

@@ -64,6 +64,7 @@ struct srv {
     size_t openapi_len;
     const char *home;    /* the vault home (the export spool is under it) */
     uint64_t upload_max; /* streamed bodies (import), bytes */
+    int access_log;      /* a syslog line per request ([server] access_log) */
 };
 
 int srv_init(struct srv *S, mamori *m, int tls, double login_per_ip,
@@ -249,6 +250,7 @@ struct srv_config {
     char *key_file;
     char *user;
     unsigned threads;
+    int access_log; /* [server] access_log = on|off, --access-log */
     double login_per_ip, login_per_user;
     uint64_t upload_max; /* [limits] upload_max, --upload-max (bytes) */
     int passphrase_fd;   /* --passphrase-fd N, or -1 */

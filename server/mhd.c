@@ -663,15 +663,20 @@ static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
     return ret;
 }
 
-/* One syslog line per request: id, method, status, client address; never
- * the path (it may hold a search value). A failed audit write is an alert. */
-static void log_request(const char *reqid, const char *method,
-                        const struct srv_resp *rs, const char *addr)
+/* One syslog line per request, unless the access log is off: id, method,
+ * status, client address; never the path (it may hold a search value). A
+ * failed audit write is always an alert. The audit log records every data
+ * request whatever this setting. */
+static void log_request(const struct srv *S, const char *reqid,
+                        const char *method, const struct srv_resp *rs,
+                        const char *addr)
 {
     if (rs->alert)
         syslog(LOG_ALERT,
                "mamorid: audit write failed: request %s refused (503)", reqid);
-    syslog(LOG_INFO, "request %s %s %d %s", reqid, method, rs->status, addr);
+    if (S->access_log)
+        syslog(LOG_INFO, "request %s %s %d %s", reqid, method, rs->status,
+               addr);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
@@ -724,7 +729,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         default:
             return MHD_NO;
         }
-        log_request(k->reqid, method, &k->up->rs, k->up->addr);
+        log_request(S, k->reqid, method, &k->up->rs, k->up->addr);
         return queue(S, con, k, &k->up->rs);
     }
     if (*upload_data_size) {
@@ -751,7 +756,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     rq.body_len = k->len;
     rq.body_too_big = k->too_big;
     srv_handle(S, &rq, &rs);
-    log_request(k->reqid, method, &rs, addr);
+    log_request(S, k->reqid, method, &rs, addr);
     ret = queue(S, con, k, &rs);
     srv_resp_release(&rs);
     if (k->body) {

@@ -423,6 +423,14 @@ rc=$?
 set -e
 [ "$rc" -eq 2 ] || die "a bad config file: exit $rc"
 contains "$(cat "$T/err")" "threads"
+# the access log is on or off, nothing else
+set +e
+"$MAMORID" --home "$MAMORI_HOME" --listen 127.0.0.1:0 --access-log maybe \
+    2>"$T/err"
+rc=$?
+set -e
+[ "$rc" -eq 2 ] || die "--access-log maybe: exit $rc"
+contains "$(cat "$T/err")" "--access-log"
 
 # ---- plain HTTP on loopback is allowed; SIGINT also drains and exits 0 ----
 # (and it tells systemd it is ready: a datagram READY=1 on NOTIFY_SOCKET)
