@@ -779,11 +779,13 @@ struct mamori_export_result {
 };
 /* The requester only, once, after approval (a second run, or a run of a
  * request that is not approved, is MAMORI_ESTATE). Writes the file to path
- * through a temporary file in its directory (mode 0600) that is renamed
- * over path when complete, synced and audited; on any failure (a full
- * disk, a record that fails its integrity check, a value with no CP932
- * form - errdetail names the record and field) nothing is left and the
- * request stays approved. Wipe res with mamori_export_result_wipe. */
+ * through a file in its directory (mode 0600) that has no name until it is
+ * complete, synced and audited, then is linked over path (a named
+ * temporary file, renamed, where the file system cannot do this); on any
+ * failure (a full disk, a record that fails its integrity check, a value
+ * with no CP932 form - errdetail names the record and field) or a crash,
+ * nothing is left and the request stays approved. Wipe res with
+ * mamori_export_result_wipe. */
 int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
                       struct mamori_export_result *res) MAMORI_MUST_CHECK;
 void mamori_export_result_wipe(struct mamori_export_result *res);

@@ -9,9 +9,11 @@
  * writer - libzip pulls rows through a source callback (AES-256 WinZip
  * AE-2 over deflate), OpenSSL's CMS streaming BIO takes them as they come
  * - so memory stays bounded and no plaintext CSV is ever written to disk.
- * The writer's output goes to a temporary file in the target directory
- * (O_EXCL, 0600), which is synced and renamed over the target only after
- * the ledger update and the audit entries have committed.
+ * The writer's output goes to a file in the target directory with no name
+ * (O_TMPFILE, 0600; a named temporary file where the file system has
+ * none), which is synced and linked in place only after the ledger update
+ * and the audit entries have committed: a crash at any point leaves no
+ * file behind.
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -1254,9 +1256,8 @@ static int out_dir(mamori_sess *s, const char *path, char *dir, size_t size)
     return 0;
 }
 
-/* A new 0600 temporary file in dir; its name into tmp. */
-static int temp_open(mamori_sess *s, const char *dir, char *tmp, size_t size,
-                     int *fd)
+/* A name for a temporary file in dir: .mamori-export-HEX.tmp. */
+static int temp_name(const char *dir, char *tmp, size_t size)
 {
     uint8_t r[8];
     char hex[17];
@@ -1265,22 +1266,76 @@ static int temp_open(mamori_sess *s, const char *dir, char *tmp, size_t size,
     crypto_random(r, sizeof r);
     hex_of(r, sizeof r, hex);
     n = snprintf(tmp, size, "%s/.mamori-export-%s.tmp", dir, hex);
-    if (n < 0 || (size_t)n >= size)
-        return MAMORI_ETOOBIG;
-    *fd = open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    return n < 0 || (size_t)n >= size ? MAMORI_ETOOBIG : 0;
+}
+
+/* A new 0600 file in dir for the output. Where the file system allows it
+ * (O_TMPFILE, and /proc to link it by), the file has no name until it is
+ * put in place, so a crash at any point leaves nothing; tmp is then "".
+ * Elsewhere it is a named temporary file, its name in tmp. */
+static int temp_open(mamori_sess *s, const char *dir, char *tmp, size_t size,
+                     int *fd)
+{
+    int rc;
+
+    tmp[0] = '\0';
+    *fd = -1;
+    if (access("/proc/self/fd", X_OK) == 0)
+        *fd = open(dir, O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (*fd < 0 && (rc = temp_name(dir, tmp, size)) != 0)
+        return rc;
+    if (*fd < 0)
+        *fd =
+            open(tmp, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
     if (*fd < 0) {
         int e = errno;
         sess_detail(s, "output directory: cannot create a file there (%s)",
                     strerror(e));
+        tmp[0] = '\0';
         return e == ENOENT ? MAMORI_ENOTFOUND : MAMORI_EIO;
     }
     if (fchmod(*fd, 0600) != 0) {
         close(*fd);
         *fd = -1;
-        unlink(tmp);
+        if (tmp[0])
+            unlink(tmp);
+        tmp[0] = '\0';
         return MAMORI_EIO;
     }
     return 0;
+}
+
+/* Puts the finished output in place at path: the named temporary file tmp
+ * is renamed over it; an unnamed one (tmp "") is linked there, or, when
+ * path exists, linked beside it and renamed over it. */
+static int put_in_place(mamori_sess *s, int fd, const char *dir,
+                        const char *tmp, const char *path)
+{
+    char proc[64], side[PATH_MAX + 64];
+    int rc = 0;
+
+    if (tmp[0]) {
+        if (rename(tmp, path) == 0)
+            return 0;
+        goto fail;
+    }
+    snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+        return 0;
+    if (errno != EEXIST)
+        goto fail;
+    if ((rc = temp_name(dir, side, sizeof side)) != 0)
+        return rc;
+    if (linkat(AT_FDCWD, proc, AT_FDCWD, side, AT_SYMLINK_FOLLOW) != 0)
+        goto fail;
+    if (rename(side, path) == 0)
+        return 0;
+    rc = errno;
+    unlink(side);
+    errno = rc;
+fail:
+    sess_detail(s, "output file: cannot put it in place (%s)", strerror(errno));
+    return MAMORI_EIO;
 }
 
 /* Syncs the file and gives the SHA-256 of its bytes. */
@@ -1455,16 +1510,13 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     if (rc == 0)
         snprintf(c.detail, sizeof c.detail, "export %lld: %s %s sha256 %s",
                  (long long)id, e.format, e.encoding, sha);
-    if (k.fd >= 0 && close(k.fd) != 0 && rc == 0)
-        rc = MAMORI_EIO;
-    k.fd = -1;
     /* Released only once the ledger and the audit entries are committed. */
     rc = guard_end(&c, rc);
-    if (rc == 0 && rename(tmp, path) != 0) {
-        sess_detail(s, "output file: cannot put it in place (%s)",
-                    strerror(errno));
-        rc = MAMORI_EIO;
-    }
+    if (rc == 0)
+        rc = put_in_place(s, k.fd, dir, tmp, path);
+    if (k.fd >= 0)
+        close(k.fd); /* synced by file_finish: nothing left to fail */
+    k.fd = -1;
     if (rc == 0) {
         tmp[0] = '\0';
         (void)dir_sync(dir);

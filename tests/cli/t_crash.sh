@@ -1,6 +1,7 @@
 # Crash safety: a writer adding records in a loop is killed with SIGKILL at
 # random moments, 20 times; every id it reported is readable afterwards and
-# the audit chain verifies.
+# the audit chain verifies. An export killed while it writes its file
+# leaves nothing in the output directory.
 . "$ROOT/tests/cli/lib.sh"
 new_vault
 : >"$T/ids"
@@ -23,6 +24,41 @@ n=$(printf '%s\n' "$ids" | grep -c . || true)
 for id in $ids; do
     ok record get people "$id"
 done
+echo "$n reported ids all readable"
+
+# ---- SIGKILL while an export writes: no file, named or not, is left
+as admin
+synth_dataset bulk
+$SYNTH --count 30000 --seed 3 --header >"$T/bulk.csv"
+as op1
+ok import bulk "$T/bulk.csv"
+ok --quiet export request bulk --reason 'killed mid-write' --format zip
+idk=$(printf '%s\n' "$OUT" | head -n1)
+as admin
+ok export approve "$idk"
+as op1
+O=$T/killed
+mkdir -p "$O"
+"$MAMORI" export run "$idk" --out "$O/bulk.zip" >/dev/null 2>&1 &
+pid=$!
+# killed once its output file is open (a descriptor into $O)
+open_out=
+for _ in $(seq 400); do
+    for fd in /proc/"$pid"/fd/*; do
+        case "$(readlink "$fd" 2>/dev/null)" in "$O"/*) open_out=1 ;; esac
+    done
+    [ -n "$open_out" ] && break
+    kill -0 "$pid" 2>/dev/null || break
+    sleep 0.01
+done
+kill -KILL "$pid" 2>/dev/null || true
+wait "$pid" 2>/dev/null || true
+[ -n "$open_out" ] || die "the export ended before its file was seen open"
+[ -z "$(ls -A "$O")" ] || die "a killed export left: $(ls -A "$O")"
+# the approval was not used up: the run goes through now
+ok export run "$idk" --out "$O/bulk.zip"
+contains "$OUT" "records: 30000"
+[ "$(ls -A "$O")" = bulk.zip ] || die "after the run: $(ls -A "$O")"
+
 login aud1 "$AUD_PW"
 ok audit verify
-echo "$n reported ids all readable"

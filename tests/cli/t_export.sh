@@ -263,9 +263,13 @@ else
 fi
 # a directory that does not exist
 rc_is 3 export run "$idf" --out "$T/nodir/f.zip"
-# it stayed approved: it runs now, and the alert fires (403 > 100)
+# it stayed approved: it runs now, and the alert fires (403 > 100); a file
+# already at the target is replaced whole
+echo 'an older file' >"$O/big.zip"
 ok export run "$idf" --out "$O/big.zip"
 contains "$OUT" "records: 403"
+[ "$(head -c 2 "$O/big.zip")" = PK ] || die "the older file was not replaced"
+ls -A "$O" | grep '\.tmp' >/dev/null && die "a temporary file remains"
 as admin
 ok --json audit show
 contains "$OUT" '"action":"export.alert"'
