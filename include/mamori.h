@@ -835,8 +835,9 @@ int mamori_export_mark(mamori_sess *s, int64_t id,
  * derives from the vault's master key (KEK), so the key file or passphrase
  * is needed to read a backup. Dataset keys are not in it: `backup keys`
  * writes the key store apart, so that erasing a dataset's keys later also
- * makes old data backups unreadable for it. Plaintext snapshots only ever
- * sit in a private directory under the vault home (0700) and are wiped. */
+ * makes old data backups unreadable for it. Unencrypted snapshots (a copy
+ * of vault.db, whose personal values are ciphertexts) only ever sit in a
+ * private directory under the vault home (0700) and are removed. */
 #define MAMORI_BACKUP_DATA 1 /* a data backup (vault.db) */
 #define MAMORI_BACKUP_KEYS 2 /* a key-store backup (keys.db) */
 

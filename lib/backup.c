@@ -11,17 +11,18 @@
  * pass the gate twice: once to be allowed to start (an entry "started"),
  * once for the result (counts, SHA-256, or the error). The snapshot is
  * taken by a connection of its own (SQLite's backup API under one read
- * transaction: consistent, and writers go on meanwhile). Plaintext
- * snapshots live only in HOME/.backup-tmp.XXXXXX (0700), and are
- * overwritten and unlinked afterwards; one backup runs at a time per home
- * (an flock on HOME/.backup.lock), and each one removes what a killed one
- * left behind.
+ * transaction: consistent, and writers go on meanwhile). Unencrypted
+ * snapshots (a copy of vault.db: ciphertexts and the audit log) live only
+ * in HOME/.backup-tmp.XXXXXX (0700) and are unlinked afterwards; one
+ * backup runs at a time per home (an flock on HOME/.backup.lock), and each
+ * one removes what a killed one left behind.
  */
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
 #include <limits.h>
+#include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -134,32 +135,12 @@ static void pause_ms(long ms)
         ;
 }
 
-/* Overwrites a file with zeros (synced) and unlinks it. */
-static void wipe_file(const char *path)
-{
-    static const uint8_t zero[64 * 1024];
-    struct stat st;
-    int fd = open(path, O_WRONLY | O_NOFOLLOW | O_CLOEXEC);
-
-    if (fd >= 0) {
-        if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode)) {
-            off_t left = st.st_size;
-            while (left > 0) {
-                size_t k =
-                    left > (off_t)sizeof zero ? sizeof zero : (size_t)left;
-                ssize_t w = write(fd, zero, k);
-                if (w <= 0)
-                    break;
-                left -= w;
-            }
-            (void)fdatasync(fd);
-        }
-        close(fd);
-    }
-    (void)unlink(path);
-}
-
-/* Wipes every file in a private temp dir and removes it. */
+/* Removes a private temp dir and the files in it. They are unlinked, not
+ * overwritten first: a snapshot holds what vault.db holds (personal values
+ * only as ciphertexts under keys kept apart, and the audit log, which
+ * carries none), and overwriting it would write the whole vault to the
+ * disk a second time (and promise nothing on journalled or flash
+ * storage). */
 static void tmpdir_remove(const char *dir)
 {
     char p[PATH_MAX];
@@ -174,7 +155,7 @@ static void tmpdir_remove(const char *dir)
             if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
                 continue;
             if (join(p, sizeof p, dir, e->d_name) == 0)
-                wipe_file(p);
+                (void)unlink(p);
         }
         closedir(d);
     }
@@ -393,6 +374,41 @@ static int sha256_file(const char *path, uint8_t out[32], uint64_t *size)
         return errno_rc(errno);
     rc = backup_sha256_fd(fd, out, size);
     close(fd);
+    return rc;
+}
+
+struct sha_job {
+    const char *path;
+    uint8_t sha[32];
+    uint64_t size;
+    int rc;
+};
+
+static void *sha_job_run(void *arg)
+{
+    struct sha_job *j = arg;
+    j->rc = sha256_file(j->path, j->sha, &j->size);
+    return NULL;
+}
+
+/* The manifest of the snapshot file snap (in dir): its counts, and its
+ * SHA-256 and size, hashed on a second thread meanwhile. */
+static int snapshot_summary(const char *dir, const char *snap,
+                            struct backup_manifest *mf)
+{
+    struct sha_job j = {snap, {0}, 0, 0};
+    pthread_t th;
+    int threaded = pthread_create(&th, NULL, sha_job_run, &j) == 0;
+    int rc = snapshot_manifest(dir, mf);
+
+    if (threaded)
+        pthread_join(th, NULL);
+    else
+        sha_job_run(&j);
+    if (rc == 0)
+        rc = j.rc;
+    memcpy(mf->sha256, j.sha, sizeof mf->sha256);
+    mf->snapshot_size = j.size;
     return rc;
 }
 
@@ -763,9 +779,7 @@ static int create(struct actor *a, const char *dir_arg, int keep,
         goto out;
     }
     mf.created = mamori_now();
-    rc = snapshot_manifest(tmp, &mf);
-    if (rc == 0)
-        rc = sha256_file(snap, mf.sha256, &mf.snapshot_size);
+    rc = snapshot_summary(tmp, snap, &mf);
     if (rc != 0) {
         problem(info, "snapshot unreadable");
         goto out;

@@ -7,6 +7,7 @@
  * so this file uses OpenSSL's EVP interface for those two things itself.
  */
 #include <errno.h>
+#include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -355,12 +356,24 @@ static int chunk_run(struct chunker *ck, int enc, int last, uint8_t *buf,
 
 /* ---- writer -------------------------------------------------------------- */
 
+/* The writer seals chunk i+1 while a helper thread hashes and writes
+ * chunk i (the two halves cost about the same): out is the sealed chunk
+ * the helper owns while out_len > 0. */
 struct backup_writer {
     int fd;
     struct chunker ck;
     EVP_MD_CTX *md; /* SHA-256 of the file */
-    uint8_t *buf;   /* chunk_size + TAG_LEN */
+    uint8_t *buf;   /* the chunk being filled: chunk_size + TAG_LEN */
+    uint8_t *out;   /* the sealed chunk being written */
     size_t chunk, fill;
+    pthread_t th;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    size_t out_len; /* bytes of out still to write; 0: the helper is idle */
+    int stop;       /* the helper is to end */
+    int werr;       /* the helper's first error */
+    int started;    /* the helper runs */
+    int sync_ok;    /* mu and cv are initialised */
 };
 
 static int write_all(struct backup_writer *w, const uint8_t *p, size_t n)
@@ -379,18 +392,85 @@ static int write_all(struct backup_writer *w, const uint8_t *p, size_t n)
     return 0;
 }
 
+/* The helper: hashes and writes each sealed chunk handed to it. */
+static void *output_run(void *arg)
+{
+    struct backup_writer *w = arg;
+
+    pthread_mutex_lock(&w->mu);
+    for (;;) {
+        while (w->out_len == 0 && !w->stop)
+            pthread_cond_wait(&w->cv, &w->mu);
+        if (w->out_len == 0)
+            break; /* stopped, nothing left */
+        size_t n = w->out_len;
+        pthread_mutex_unlock(&w->mu);
+        int rc = w->werr ? 0 : write_all(w, w->out, n);
+        pthread_mutex_lock(&w->mu);
+        if (rc != 0 && w->werr == 0)
+            w->werr = rc;
+        w->out_len = 0;
+        pthread_cond_broadcast(&w->cv);
+    }
+    pthread_mutex_unlock(&w->mu);
+    return NULL;
+}
+
+/* Waits until the helper has written what it was given; its error. */
+static int output_idle(struct backup_writer *w)
+{
+    int rc;
+
+    if (!w->started)
+        return w->werr;
+    pthread_mutex_lock(&w->mu);
+    while (w->out_len != 0)
+        pthread_cond_wait(&w->cv, &w->mu);
+    rc = w->werr;
+    pthread_mutex_unlock(&w->mu);
+    return rc;
+}
+
+/* Ends the helper after what it was given is written. */
+static void output_stop(struct backup_writer *w)
+{
+    if (!w->started)
+        return;
+    pthread_mutex_lock(&w->mu);
+    w->stop = 1;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    pthread_join(w->th, NULL);
+    w->started = 0;
+}
+
+/* Seals the chunk in buf and hands it to the helper (started on the first
+ * chunk; written here if no thread can be had). */
 static int flush_chunk(struct backup_writer *w, int last)
 {
-    uint8_t tag[TAG_LEN];
-    int rc = chunk_run(&w->ck, 1, last, w->buf, w->fill, tag);
+    uint8_t tag[TAG_LEN], *t;
+    size_t n = w->fill;
+    int rc = chunk_run(&w->ck, 1, last, w->buf, n, tag);
 
-    if (rc == 0) {
-        memcpy(w->buf + w->fill, tag, TAG_LEN);
-        rc = write_all(w, w->buf, w->fill + TAG_LEN);
-    }
-    crypto_wipe(w->buf, w->fill);
     w->fill = 0;
-    return rc;
+    if (rc != 0)
+        return rc;
+    memcpy(w->buf + n, tag, TAG_LEN);
+    if ((rc = output_idle(w)) != 0)
+        return rc;
+    if (!w->started && w->sync_ok &&
+        pthread_create(&w->th, NULL, output_run, w) == 0)
+        w->started = 1;
+    if (!w->started)
+        return write_all(w, w->buf, n + TAG_LEN);
+    t = w->out; /* idle: the helper no longer reads it */
+    w->out = w->buf;
+    w->buf = t;
+    pthread_mutex_lock(&w->mu);
+    w->out_len = n + TAG_LEN;
+    pthread_cond_broadcast(&w->cv);
+    pthread_mutex_unlock(&w->mu);
+    return 0;
 }
 
 int backup_writer_write(struct backup_writer *w, const void *p, size_t n)
@@ -427,6 +507,9 @@ int backup_writer_finish(struct backup_writer *w, uint8_t file_sha256[32])
         rc = flush_chunk(w, 0);
     if (rc == 0)
         rc = flush_chunk(w, 1);
+    if (rc == 0)
+        rc = output_idle(w);
+    output_stop(w);
     if (rc == 0 && EVP_DigestFinal_ex(w->md, md, &mdlen) != 1)
         rc = MAMORI_ECRYPTO;
     if (rc == 0 && file_sha256)
@@ -438,11 +521,17 @@ void backup_writer_free(struct backup_writer *w)
 {
     if (!w)
         return;
+    output_stop(w);
+    if (w->sync_ok) {
+        pthread_mutex_destroy(&w->mu);
+        pthread_cond_destroy(&w->cv);
+    }
     chunker_release(&w->ck);
     EVP_MD_CTX_free(w->md);
     if (w->buf)
         crypto_wipe(w->buf, w->chunk + TAG_LEN);
     free(w->buf);
+    free(w->out); /* sealed: nothing to wipe */
     free(w);
 }
 
@@ -472,8 +561,15 @@ int backup_writer_new(int fd, struct backup_header *h,
     w->fd = fd;
     w->chunk = h->chunk_size;
     w->buf = malloc(w->chunk + TAG_LEN);
+    w->out = malloc(w->chunk + TAG_LEN);
     w->md = EVP_MD_CTX_new();
-    rc = w->buf && w->md ? 0 : MAMORI_ENOMEM;
+    rc = w->buf && w->out && w->md ? 0 : MAMORI_ENOMEM;
+    if (rc == 0 && pthread_mutex_init(&w->mu, NULL) == 0) {
+        if (pthread_cond_init(&w->cv, NULL) == 0)
+            w->sync_ok = 1;
+        else
+            pthread_mutex_destroy(&w->mu);
+    }
     if (rc == 0 && EVP_DigestInit_ex(w->md, EVP_sha256(), NULL) != 1)
         rc = MAMORI_ECRYPTO;
     if (rc == 0)

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -165,6 +166,44 @@ static void test_stream_roundtrip(void **state)
         free(c.p);
         free(m.p);
     }
+}
+
+/* A write that fails on the writer's output thread (here the file size
+ * limit, past the header) is the result of the writer's next call or of
+ * finish, never lost. */
+static void test_stream_write_fails(void **state)
+{
+    static uint8_t payload[256 * 1024];
+    struct backup_header h;
+    struct backup_writer *w = NULL;
+    struct rlimit old, lim;
+    char path[] = "/tmp/mamori-bk-XXXXXX";
+    int fd = mkstemp(path), rc = 0;
+
+    (void)state;
+    assert_true(fd >= 0);
+    unlink(path);
+    memset(&h, 0, sizeof h);
+    h.kind = BACKUP_KIND_DATA;
+    h.chunk_size = 4096;
+    memcpy(h.vault_id, test_vault, 37);
+    assert_int_equal(getrlimit(RLIMIT_FSIZE, &old), 0);
+    lim = old;
+    lim.rlim_cur = 64 * 1024;
+    signal(SIGXFSZ, SIG_IGN);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &lim), 0);
+    assert_int_equal(backup_writer_new(fd, &h, test_key, NULL, 0, &w), 0);
+    for (size_t at = 0; rc == 0 && at < sizeof payload; at += 1000)
+        rc = backup_writer_write(
+            w, payload + at,
+            sizeof payload - at < 1000 ? sizeof payload - at : 1000);
+    if (rc == 0)
+        rc = backup_writer_finish(w, NULL);
+    backup_writer_free(w);
+    assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
+    signal(SIGXFSZ, SIG_DFL);
+    assert_int_equal(rc, MAMORI_EIO);
+    close(fd);
 }
 
 static void test_stream_tamper(void **state)
@@ -759,6 +798,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_stream_roundtrip),
         cmocka_unit_test(test_stream_tamper),
+        cmocka_unit_test(test_stream_write_fails),
         cmocka_unit_test(test_header_hostile),
         cmocka_unit_test_setup_teardown(test_roundtrip_restore, setup,
                                         teardown),
