@@ -444,8 +444,8 @@ static void output_stop(struct backup_writer *w)
     w->started = 0;
 }
 
-/* Seals the chunk in buf and hands it to the helper (started on the first
- * chunk; written here if no thread can be had). */
+/* Seals the chunk in buf and hands it to the helper (written here if no
+ * thread could be had). */
 static int flush_chunk(struct backup_writer *w, int last)
 {
     uint8_t tag[TAG_LEN], *t;
@@ -458,9 +458,6 @@ static int flush_chunk(struct backup_writer *w, int last)
     memcpy(w->buf + n, tag, TAG_LEN);
     if ((rc = output_idle(w)) != 0)
         return rc;
-    if (!w->started && w->sync_ok &&
-        pthread_create(&w->th, NULL, output_run, w) == 0)
-        w->started = 1;
     if (!w->started)
         return write_all(w, w->buf, n + TAG_LEN);
     t = w->out; /* idle: the helper no longer reads it */
@@ -576,6 +573,10 @@ int backup_writer_new(int fd, struct backup_header *h,
         rc = chunker_init(&w->ck, base_key, hdr, h, 1);
     if (rc == 0)
         rc = write_all(w, hdr, sizeof hdr);
+    /* The header is out: chunks go to the helper from here on. */
+    if (rc == 0 && w->sync_ok &&
+        pthread_create(&w->th, NULL, output_run, w) == 0)
+        w->started = 1;
     put32(len4, (uint32_t)mlen);
     if (rc == 0)
         rc = backup_writer_write(w, len4, 4);

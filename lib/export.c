@@ -1312,7 +1312,7 @@ static int put_in_place(mamori_sess *s, int fd, const char *dir,
                         const char *tmp, const char *path)
 {
     char proc[64], side[PATH_MAX + 64];
-    int rc = 0;
+    int rc, e;
 
     if (tmp[0]) {
         if (rename(tmp, path) == 0)
@@ -1330,9 +1330,9 @@ static int put_in_place(mamori_sess *s, int fd, const char *dir,
         goto fail;
     if (rename(side, path) == 0)
         return 0;
-    rc = errno;
+    e = errno;
     unlink(side);
-    errno = rc;
+    errno = e;
 fail:
     sess_detail(s, "output file: cannot put it in place (%s)", strerror(errno));
     return MAMORI_EIO;

@@ -8,7 +8,6 @@
  * 2 for a usage or settings problem (plain HTTP off loopback, root
  * without --user, no key source).
  */
-#include <arpa/inet.h>
 #include <errno.h>
 #include <fcntl.h>
 #include <grp.h>
@@ -174,7 +173,6 @@ static int is_loopback(const struct sockaddr *sa)
     return 0;
 }
 
-/* Splits "HOST:PORT" or "[V6]:PORT". */
 /* The address fd is bound to, as HOST:PORT ([HOST]:PORT for IPv6): with
  * port 0 in --listen the kernel picks a free one, and this names it (the
  * tests start servers side by side that way). Falls back to listen. */
@@ -183,20 +181,17 @@ static void bound_address(int fd, const char *listen, char *out, size_t size)
     struct sockaddr_storage ss;
     socklen_t len = sizeof ss;
     char host[INET6_ADDRSTRLEN];
+    unsigned port;
 
     snprintf(out, size, "%s", listen);
-    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0)
+    if (getsockname(fd, (struct sockaddr *)&ss, &len) != 0 ||
+        srv_addr_text((struct sockaddr *)&ss, host, sizeof host, &port) != 0)
         return;
-    if (ss.ss_family == AF_INET) {
-        const struct sockaddr_in *a = (const struct sockaddr_in *)&ss;
-        if (inet_ntop(AF_INET, &a->sin_addr, host, sizeof host))
-            snprintf(out, size, "%s:%u", host, ntohs(a->sin_port));
-    } else if (ss.ss_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const struct sockaddr_in6 *)&ss;
-        if (inet_ntop(AF_INET6, &a->sin6_addr, host, sizeof host))
-            snprintf(out, size, "[%s]:%u", host, ntohs(a->sin6_port));
-    }
+    snprintf(out, size, ss.ss_family == AF_INET6 ? "[%s]:%u" : "%s:%u", host,
+             port);
 }
+
+/* Splits "HOST:PORT" or "[V6]:PORT". */
 
 static int split_listen(const char *s, char *host, size_t hsize, char *port,
                         size_t psize)

@@ -235,6 +235,11 @@ struct mhd_opts {
     unsigned threads;
     const char *cert_pem, *key_pem; /* NULL: plain HTTP */
 };
+struct sockaddr;
+/* The host of an IPv4 or IPv6 address as text into host, its port into
+ * *port (may be NULL); 0, or -1 for another family. */
+int srv_addr_text(const struct sockaddr *sa, char *host, size_t size,
+                  unsigned *port);
 /* Starts libmicrohttpd on an already bound listening socket. */
 struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o);
 /* Stops accepting, waits (at most timeout_s) for requests in flight,

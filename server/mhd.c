@@ -539,21 +539,38 @@ static int add_body(struct conn *k, const char *data, size_t n)
     return 0;
 }
 
+int srv_addr_text(const struct sockaddr *sa, char *host, size_t size,
+                  unsigned *port)
+{
+    const void *addr;
+    unsigned p;
+
+    if (sa->sa_family == AF_INET) {
+        const struct sockaddr_in *a = (const void *)sa;
+        addr = &a->sin_addr;
+        p = ntohs(a->sin_port);
+    } else if (sa->sa_family == AF_INET6) {
+        const struct sockaddr_in6 *a = (const void *)sa;
+        addr = &a->sin6_addr;
+        p = ntohs(a->sin6_port);
+    } else {
+        return -1;
+    }
+    if (!inet_ntop(sa->sa_family, addr, host, (socklen_t)size))
+        return -1;
+    if (port)
+        *port = p;
+    return 0;
+}
+
 static void client_address(struct MHD_Connection *con, char *out, size_t size)
 {
     const union MHD_ConnectionInfo *ci =
         MHD_get_connection_info(con, MHD_CONNECTION_INFO_CLIENT_ADDRESS);
 
-    snprintf(out, size, "unknown");
-    if (!ci || !ci->client_addr)
-        return;
-    if (ci->client_addr->sa_family == AF_INET) {
-        const struct sockaddr_in *a = (const void *)ci->client_addr;
-        inet_ntop(AF_INET, &a->sin_addr, out, (socklen_t)size);
-    } else if (ci->client_addr->sa_family == AF_INET6) {
-        const struct sockaddr_in6 *a = (const void *)ci->client_addr;
-        inet_ntop(AF_INET6, &a->sin6_addr, out, (socklen_t)size);
-    }
+    if (!ci || !ci->client_addr ||
+        srv_addr_text(ci->client_addr, out, size, NULL) != 0)
+        snprintf(out, size, "unknown");
 }
 
 /* A response body handed to MHD, wiped when MHD is done with it. */
