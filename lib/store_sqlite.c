@@ -15,6 +15,10 @@
  * enforced, defensive mode (no writable_schema tricks). The file is created
  * 0600; SQLite gives the -wal and -shm files the same mode.
  *
+ * Blind index entries put inside a transaction wait in memory and go in
+ * sorted, at commit or before anything reads the index: see
+ * store_sqlite_pending.c.
+ *
  * Schema: version in PRAGMA user_version. migrations[i] takes version i to
  * i + 1; store_open applies the missing steps in one transaction.
  *
@@ -206,8 +210,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
                      " VALUES(?1, ?2, ?3, (SELECT rid FROM records"
                      " WHERE dataset_id = ?1 AND id = ?4))"
                      " ON CONFLICT DO NOTHING",
-    [ST_INDEX_PUT_RID] = "INSERT INTO blind(dataset_id, field, mac, record)"
-                         " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING",
+    [ST_INDEX_PUT_RID] = sq_index_put_rid_sql,
     [ST_INDEX_DELETE] = "DELETE FROM blind WHERE dataset_id = ?1"
                         " AND field = ?2 AND mac = ?3 AND record = (SELECT"
                         " rid FROM records WHERE dataset_id = ?1 AND id = ?4)",
@@ -545,6 +548,7 @@ void store_close(struct store *s)
         return;
     if (s->db != NULL && s->in_tx && !sqlite3_get_autocommit(s->db))
         (void)exec_sql(s->db, "ROLLBACK");
+    sq_pending_free(s);
     for (i = 0; i < ST_COUNT_; i++)
         sqlite3_finalize(s->st[i]);
     /* The last connection to close checkpoints and removes the WAL. */
@@ -588,6 +592,7 @@ int store_commit(struct store *s)
     if (!s->in_tx)
         return MAMORI_ESTATE;
     rc = sq_exec(s, ST_COMMIT);
+    sq_pending_drop(s); /* flushed by the COMMIT, or lost with it */
     /* A commit that failed leaves nothing half done: roll back whatever
      * SQLite kept open, so the caller sees all or nothing. */
     if (rc != 0 && !sqlite3_get_autocommit(s->db))
@@ -603,6 +608,7 @@ void store_rollback(struct store *s)
     if (s == NULL || !s->in_tx)
         return;
     s->have_last = 0;
+    sq_pending_drop(s);
     /* SQLite may already have rolled back after an I/O or memory error. */
     if (!sqlite3_get_autocommit(s->db))
         (void)sq_exec(s, ST_ROLLBACK);
@@ -1153,6 +1159,11 @@ int store_index_put(struct store *s, int64_t dataset_id, int field,
         goto out;
     int known = s->have_last && s->last_ds == dataset_id &&
                 memcmp(s->last_id, id, STORE_RID_LEN) == 0;
+    if (known) {
+        rc = sq_pending_add(s, dataset_id, field, mac, maclen, s->last_rid);
+        if (rc <= 0)
+            return rc;
+    }
     rc = stmt_get(s, known ? ST_INDEX_PUT_RID : ST_INDEX_PUT, &st);
     if (rc != 0)
         goto out;

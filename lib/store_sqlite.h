@@ -109,7 +109,34 @@ struct store {
     int have_last;
     int64_t last_ds, last_rid;
     uint8_t last_id[STORE_RID_LEN];
+    /* Index entries waiting to be inserted (store_sqlite_pending.c). */
+    struct pending_entry *pending;
+    size_t npending;
 };
+
+/* One blind index entry held back (store_sqlite_pending.c). */
+struct pending_entry {
+    int64_t ds, rid;
+    int32_t field;
+    uint8_t maclen;
+    uint8_t mac[8];
+};
+
+/* The statement that inserts one index entry by rid. */
+extern const char sq_index_put_rid_sql[];
+/* Holds back an index entry of a record put in the open transaction: 0
+ * held, 1 not (outside a transaction, or a MAC too long: insert it now),
+ * or an error from flushing a full buffer. */
+int sq_pending_add(struct store *s, int64_t ds, int field, const uint8_t *mac,
+                   size_t maclen, int64_t rid);
+/* Inserts the held entries in key order. */
+int sq_pending_flush(struct store *s);
+/* Flushes before statement id (text sql) if it needs the entries: COMMIT,
+ * or any statement naming the blind table. */
+int sq_pending_before(struct store *s, enum stmt_id id, const char *sql);
+/* Forgets the held entries (rollback), or frees the buffer (close). */
+void sq_pending_drop(struct store *s);
+void sq_pending_free(struct store *s);
 
 /* Schema steps kept beside the tables they make (store_sqlite_auth.c). */
 extern const char store_migration_mfa[];

@@ -48,6 +48,9 @@ int sq_stmt(struct store *s, enum stmt_id id, const char *sql,
     *out = NULL;
     if (s == NULL || s->db == NULL)
         return MAMORI_EINVAL;
+    rc = sq_pending_before(s, id, sql);
+    if (rc != 0)
+        return rc;
     if (s->st[id] == NULL) {
         rc = sqlite3_prepare_v3(s->db, sql, -1, SQLITE_PREPARE_PERSISTENT,
                                 &s->st[id], NULL);

@@ -921,6 +921,94 @@ static void test_index(void **state)
         MAMORI_EINVAL);
 }
 
+/* Index entries put inside a transaction are held back and inserted in key
+ * order (store_sqlite_pending.c): whatever the buffer does, a lookup in the
+ * transaction sees them, a commit keeps exactly them and a rollback none. */
+static void pending_put(struct fx *f, unsigned i, size_t maclen)
+{
+    uint8_t ct[4] = {1, 2, 3, 4}, mac[12];
+    struct store_record r = {.dataset_id = f->ds,
+                             .version = 1,
+                             .key_version = 1,
+                             .ct = ct,
+                             .ctlen = 4};
+    uint32_t h = i * 2654435761u;
+
+    rid(r.id, i);
+    assert_int_equal(store_record_put(f->s, &r), 0);
+    for (int field = 0; field < 3; field++) {
+        memset(mac, field, sizeof mac);
+        memcpy(mac, &h, sizeof h);
+        mac[0] ^= (uint8_t)field;
+        assert_int_equal(store_index_put(f->s, f->ds, field, mac, maclen, r.id),
+                         0);
+    }
+}
+
+static size_t pending_hits(struct fx *f, unsigned i, int field, size_t maclen)
+{
+    uint8_t mac[12];
+    uint32_t h = i * 2654435761u;
+    struct store_record *ids = NULL;
+    size_t n = 0, found = 0;
+    uint8_t want[STORE_RID_LEN];
+
+    memset(mac, field, sizeof mac);
+    memcpy(mac, &h, sizeof h);
+    mac[0] ^= (uint8_t)field;
+    rid(want, i);
+    assert_int_equal(
+        store_index_lookup(f->s, f->ds, field, mac, maclen, &ids, &n), 0);
+    for (size_t k = 0; k < n; k++)
+        found += memcmp(ids[k].id, want, STORE_RID_LEN) == 0;
+    store_records_free(ids, n);
+    return found;
+}
+
+static void test_index_pending(void **state)
+{
+    struct fx *f = *state;
+    const unsigned n = 50000; /* 150,000 entries: the buffer fills once */
+
+    assert_int_equal(store_begin(f->s), 0);
+    for (unsigned i = 1; i <= n / 2; i++)
+        pending_put(f, i, 4);
+    /* A lookup inside the transaction sees entries not yet inserted. */
+    assert_int_equal(pending_hits(f, 7, 1, 4), 1);
+    assert_int_equal(pending_hits(f, n / 2, 2, 4), 1);
+    for (unsigned i = n / 2 + 1; i <= n; i++)
+        pending_put(f, i, 4);
+    pending_put(f, n, 4); /* the same entries again: kept once */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blind"), 3 * n);
+    assert_int_equal(pending_hits(f, n - 1, 0, 4), 1);
+    assert_int_equal(raw_int(f->path,
+                             "SELECT count(*) FROM blind b LEFT JOIN records r"
+                             " ON r.rid = b.record WHERE r.id IS NULL"),
+                     0);
+
+    /* A rollback drops held entries with their records. */
+    assert_int_equal(store_begin(f->s), 0);
+    for (unsigned i = n + 1; i <= n + 100; i++)
+        pending_put(f, i, 4);
+    store_rollback(f->s);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blind"), 3 * n);
+    assert_int_equal(pending_hits(f, n + 1, 0, 4), 0);
+    /* ... and the next transaction does not write them either. */
+    assert_int_equal(store_begin(f->s), 0);
+    pending_put(f, n + 200, 4);
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blind"), 3 * n + 3);
+
+    /* Long MACs, and puts outside a transaction, go in at once. */
+    assert_int_equal(store_begin(f->s), 0);
+    pending_put(f, n + 300, 12);
+    assert_int_equal(pending_hits(f, n + 300, 2, 12), 1);
+    assert_int_equal(store_commit(f->s), 0);
+    pending_put(f, n + 301, 4);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blind"), 3 * n + 9);
+}
+
 /* ---- audit --------------------------------------------------------------- */
 
 struct scan_ctx {
@@ -1324,6 +1412,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_datasets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_pending, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_scan_reentry, setup,
                                         teardown),
