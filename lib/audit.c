@@ -36,13 +36,48 @@ static size_t put_str(uint8_t *p, const char *s, size_t max)
     return n + 2;
 }
 
+/* Format 3: the vault id, seq, body (the fields as stored), record_ids and
+ * prev_mac, each length-prefixed or of fixed size. */
+static void mac_v3(const struct crypto_hmac_key *key, const char *vault_id,
+                   int64_t seq, const char *body, size_t body_len,
+                   const char *ids, size_t ids_len, const uint8_t *prev_mac,
+                   uint8_t out[CRYPTO_MAC_LEN])
+{
+    uint8_t head[16 + 2 + 37 + 8 + 8], tail[8];
+    size_t n;
+
+    memcpy(head, "mamori-audit-v3", 16);
+    n = 16;
+    n += put_str(head + n, vault_id, 37);
+    n += put_u64(head + n, (uint64_t)seq);
+    n += put_u64(head + n, (uint64_t)body_len);
+    put_u64(tail, (uint64_t)ids_len);
+    struct crypto_part parts[5] = {
+        {head, n},
+        {body, body_len},
+        {tail, sizeof tail},
+        {ids ? ids : "", ids_len},
+        {prev_mac, CRYPTO_MAC_LEN},
+    };
+    crypto_hmac_run(key, parts, 5, out);
+}
+
 void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
                const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN])
 {
-    /* Fixed-size header: every column but record_ids and prev_mac, each
-     * string length-prefixed so that no two rows encode alike. Format 2
-     * (a different magic, so that no entry verifies under the other
-     * format) adds the client address and the request id. */
+    if (row->format == AUDIT_FORMAT_V3) {
+        mac_v3(key, vault_id, row->seq, row->body ? row->body : "",
+               row->body ? row->body_len : 0, row->record_ids,
+               row->record_ids ? strlen(row->record_ids) : 0, row->prev_mac,
+               out);
+        return;
+    }
+    /* Formats 1 and 2, from the fields. Fixed-size header: every field
+     * but record_ids and prev_mac, each string length-prefixed so that no
+     * two rows encode alike. Format 2 (a different magic, so that no entry
+     * verifies under the other format) adds the client address and the
+     * request id. */
+
     uint8_t buf[16 + 2 + 37 + 8 * 3 + (2 + 64) * 3 + 2 + 32 + 2 + 16 + 2 + 128 +
                 8 + (2 + 64) * 2];
     size_t n = 0, idlen = row->record_ids ? strlen(row->record_ids) : 0;
@@ -137,26 +172,30 @@ int audit_append(struct mamori *m, struct store_audit_row *row)
 
 int audit_append_filled(struct mamori *m, struct store_audit_row *row)
 {
-    struct store_audit_row last;
+    char body[AUDIT_BODY_MAX];
+    int64_t last = 0;
     int rc;
 
-    memset(&last, 0, sizeof last);
-    rc = store_audit_last(m->store, &last);
+    rc = store_audit_head(m->store, &last, row->prev_mac);
     if (rc == MAMORI_ENOTFOUND) {
-        last.seq = 0;
-        memset(last.mac, 0, sizeof last.mac);
+        rc = 0;
+        last = 0;
+        memset(row->prev_mac, 0, CRYPTO_MAC_LEN);
     } else if (rc != 0) {
         return MAMORI_EAUDIT;
     }
-    row->seq = last.seq + 1;
-    row->format = AUDIT_FORMAT_V2;
-    memcpy(row->prev_mac, last.mac, CRYPTO_MAC_LEN);
-    store_audit_row_release(&last);
-
-    if (writer_key(m, epoch_of(row->seq)) != 0)
-        return MAMORI_EAUDIT;
-    audit_mac(m->audit_key, m->vault_id, row, row->mac);
-    rc = store_audit_append(m->store, row);
+    row->seq = last + 1;
+    row->format = AUDIT_FORMAT_V3;
+    row->body_len = audit_body_encode(row, body, sizeof body);
+    row->body = body;
+    if (row->body_len == 0 || writer_key(m, epoch_of(row->seq)) != 0)
+        rc = MAMORI_EAUDIT;
+    if (rc == 0) {
+        audit_mac(m->audit_key, m->vault_id, row, row->mac);
+        rc = store_audit_append(m->store, row);
+    }
+    row->body = NULL; /* not past this call */
+    row->body_len = 0;
     if (rc != 0)
         return MAMORI_EAUDIT;
     atomic_fetch_add_explicit(&appends_total, 1, memory_order_relaxed);
@@ -167,7 +206,8 @@ int audit_append_filled(struct mamori *m, struct store_audit_row *row)
 
 int audit_checkpoint(struct mamori *m, char **out, size_t *len)
 {
-    struct store_audit_row last;
+    int64_t seq = 0;
+    uint8_t mac[CRYPTO_MAC_LEN];
     char head[2 * CRYPTO_MAC_LEN + 1], pkhex[2 * CRYPTO_SIGN_PK_LEN + 1];
     char sighex[2 * CRYPTO_SIG_LEN + 1];
     uint8_t pk[CRYPTO_SIGN_PK_LEN], sig[CRYPTO_SIG_LEN];
@@ -176,18 +216,16 @@ int audit_checkpoint(struct mamori *m, char **out, size_t *len)
 
     *out = NULL;
     *len = 0;
-    memset(&last, 0, sizeof last);
-    rc = store_audit_last(m->store, &last);
+    rc = store_audit_head(m->store, &seq, mac);
     if (rc != 0)
         return rc;
-    crypto_hex(last.mac, CRYPTO_MAC_LEN, head);
+    crypto_hex(mac, CRYPTO_MAC_LEN, head);
     keys_sign_public(m->keys, pk);
     crypto_hex(pk, sizeof pk, pkhex);
     n = snprintf(body, sizeof body,
                  CP_MAGIC "\nvault %s\nseq %lld\nhead %s\ntime %lld\nkey %s\n",
-                 m->vault_id, (long long)last.seq, head,
-                 (long long)mamori_now(), pkhex);
-    store_audit_row_release(&last);
+                 m->vault_id, (long long)seq, head, (long long)mamori_now(),
+                 pkhex);
     if (n < 0 || (size_t)n >= sizeof body)
         return MAMORI_ETOOBIG;
     rc = keys_sign(m->keys, body, (size_t)n, sig);
@@ -312,6 +350,8 @@ struct verify_part {
     int64_t entries, bad_seq;
     char problem[160];
     struct store *store;
+    char *ids; /* record ids of entries of format 1 or 2 */
+    size_t ids_cap;
     int rc;
 };
 
@@ -328,10 +368,36 @@ static int part_bad(struct verify_part *p, int64_t seq, const char *fmt, ...)
     return 1;
 }
 
-static int verify_row(void *arg, const struct store_audit_row *row)
+/* An entry of format 1 or 2: its MAC covers the fields, decoded from the
+ * body they moved into at schema 9. */
+static int verify_fields(struct verify_part *p,
+                         const struct store_audit_raw *raw)
+{
+    struct store_audit_row row;
+    uint8_t want[CRYPTO_MAC_LEN];
+    int rc = audit_row_decode(raw, &row, &p->ids, &p->ids_cap);
+
+    if (rc == MAMORI_ETAMPER)
+        return part_bad(p, raw->seq, "entry %lld was altered",
+                        (long long)raw->seq);
+    if (rc != 0)
+        return rc;
+    /* Format 1 MACs do not cover the context: such an entry has none. */
+    if (row.format == AUDIT_FORMAT_V1 && (row.client[0] || row.request_id[0]))
+        return part_bad(p, raw->seq, "entry %lld was altered",
+                        (long long)raw->seq);
+    audit_mac(p->keys[epoch_of(raw->seq)], p->vault_id, &row, want);
+    if (!crypto_equal(want, raw->mac, CRYPTO_MAC_LEN))
+        return part_bad(p, raw->seq, "entry %lld was altered",
+                        (long long)raw->seq);
+    return 0;
+}
+
+static int verify_row(void *arg, const struct store_audit_raw *row)
 {
     struct verify_part *p = arg;
     uint8_t mac[CRYPTO_MAC_LEN];
+    int rc;
 
     if (row->seq != p->expect)
         return part_bad(p, p->expect,
@@ -345,18 +411,25 @@ static int verify_row(void *arg, const struct store_audit_row *row)
         return part_bad(p, row->seq,
                         "entry %lld does not follow its predecessor",
                         (long long)row->seq);
-    if (row->format != AUDIT_FORMAT_V1 && row->format != AUDIT_FORMAT_V2)
+    switch (row->format) {
+    case AUDIT_FORMAT_V3:
+        mac_v3(p->keys[epoch_of(row->seq)], p->vault_id, row->seq, row->body,
+               row->body_len, row->record_ids, row->ids_len, row->prev_mac,
+               mac);
+        if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN))
+            return part_bad(p, row->seq, "entry %lld was altered",
+                            (long long)row->seq);
+        break;
+    case AUDIT_FORMAT_V1:
+    case AUDIT_FORMAT_V2:
+        rc = verify_fields(p, row);
+        if (rc != 0)
+            return rc;
+        break;
+    default:
         return part_bad(p, row->seq, "entry %lld has an unknown format %d",
                         (long long)row->seq, row->format);
-    /* Format 1 MACs do not cover the context: such an entry has none. */
-    if (row->format == AUDIT_FORMAT_V1 &&
-        (row->client[0] || row->request_id[0]))
-        return part_bad(p, row->seq, "entry %lld was altered",
-                        (long long)row->seq);
-    audit_mac(p->keys[epoch_of(row->seq)], p->vault_id, row, mac);
-    if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN))
-        return part_bad(p, row->seq, "entry %lld was altered",
-                        (long long)row->seq);
+    }
     if (row->seq == p->cp_seq) {
         p->cp_seen = 1;
         p->cp_match = crypto_equal(row->mac, p->cp_head, CRYPTO_MAC_LEN);
@@ -374,8 +447,10 @@ static void *verify_part_run(void *arg)
     p->expect = p->lo;
     /* A long scan reads through a memory map: no copy per page. */
     (void)store_set_mmap(p->store, (int64_t)1 << 32);
-    p->rc = store_audit_scan(p->store, p->lo, p->hi, verify_row, p);
+    p->rc = store_audit_scan_raw(p->store, p->lo, p->hi, verify_row, p);
     (void)store_set_mmap(p->store, 0);
+    free(p->ids);
+    p->ids = NULL;
     if (p->rc == 0 && !p->problem[0] && p->expect != p->hi + 1)
         part_bad(p, p->expect, "entry %lld is missing (deleted or reordered)",
                  (long long)p->expect);
@@ -458,7 +533,7 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
     struct verify_part parts[MAMORI_READERS];
     struct crypto_hmac_key **keys = NULL;
     struct audit_checkpoint cp;
-    struct store_audit_row last;
+    uint8_t head[CRYPTO_MAC_LEN];
     pthread_t th[MAMORI_READERS];
     int started[MAMORI_READERS] = {0};
     int64_t n;
@@ -473,14 +548,12 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
         if (rc != 0)
             return rc;
     }
-    memset(&last, 0, sizeof last);
-    rc = store_audit_last(m->store, &last);
-    store_audit_row_release(&last);
+    n = 0;
+    rc = store_audit_head(m->store, &n, head);
     if (rc == MAMORI_ENOTFOUND)
-        last.seq = 0;
+        n = 0;
     else if (rc != 0)
         return rc;
-    n = last.seq;
     /* A forged huge newest seq must not drive the work below (keys for
      * every epoch up to it): a number the file cannot hold is tampering. */
     int64_t bound = 0;
@@ -647,12 +720,11 @@ int mamori_audit_show(mamori_sess *s, size_t last,
         return rc;
     rc = store_audit_count(s->m->store, &total);
     if (rc == 0) {
-        struct store_audit_row lastrow;
-        memset(&lastrow, 0, sizeof lastrow);
-        rc = store_audit_last(s->m->store, &lastrow);
-        if (rc == 0 && last > 0 && (int64_t)last < lastrow.seq)
-            from = lastrow.seq - (int64_t)last + 1;
-        store_audit_row_release(&lastrow);
+        int64_t head = 0;
+        uint8_t mac[CRYPTO_MAC_LEN];
+        rc = store_audit_head(s->m->store, &head, mac);
+        if (rc == 0 && last > 0 && (int64_t)last < head)
+            from = head - (int64_t)last + 1;
         if (rc == MAMORI_ENOTFOUND)
             rc = 0;
     }

@@ -4,10 +4,11 @@
  * Each entry (a row of table "audit") carries the MAC of its predecessor and
  * its own MAC: HMAC-SHA-256 under the key of its epoch (seq / AUDIT_EPOCH
  * entries share a key; k[e+1] = KDF(k[e]), the writer wipes old keys) over
- * the vault id, every column and prev_mac. Verification needs only k0, and
- * since each entry stores its predecessor's MAC, entries verify in parallel.
- * Checkpoints (seq, head MAC, time) are signed with the vault's Ed25519 key
- * and kept off the host; they reveal truncation of the newest entries.
+ * the vault id, the entry's fields and prev_mac. Verification needs only k0,
+ * and since each entry stores its predecessor's MAC, entries verify in
+ * parallel. Checkpoints (seq, head MAC, time) are signed with the vault's
+ * Ed25519 key and kept off the host; they reveal truncation of the newest
+ * entries.
  */
 #ifndef MAMORI_AUDIT_H
 #define MAMORI_AUDIT_H
@@ -20,10 +21,31 @@
 #define AUDIT_EPOCH 4096
 
 /* The MAC input of an entry, stored in its column format: 1 for entries
- * written before schema 8 (no request context), 2 since (client address and
- * request id covered too). */
+ * written before schema 8 (no request context), 2 until schema 9 (client
+ * address and request id covered too), 3 since: the bytes of the entry's
+ * body (audit_body) instead of each field. */
 #define AUDIT_FORMAT_V1 1
 #define AUDIT_FORMAT_V2 2
+#define AUDIT_FORMAT_V3 3
+
+/* Room for any body. */
+#define AUDIT_BODY_MAX 4096
+
+/* The body of an entry (audit_body.c): its fields but seq, record_ids and
+ * the MACs, as one compact JSON object. Encoding writes it into out (size
+ * >= AUDIT_BODY_MAX): its length, or 0 if a field has lost its NUL.
+ * Decoding (untrusted: the file may have been edited) fills the fields of
+ * row, or returns MAMORI_ETAMPER: not JSON, a key missing, extra or
+ * repeated, a value of the wrong type or too long for its field. */
+size_t audit_body_encode(const struct store_audit_row *row, char *out,
+                         size_t size);
+int audit_body_decode(const char *body, size_t len,
+                      struct store_audit_row *row);
+/* A stored row with its body decoded; record_ids is copied into *buf
+ * (grown as needed, reused across rows, freed by the caller) and
+ * row->record_ids points there, or is NULL. */
+int audit_row_decode(const struct store_audit_raw *raw,
+                     struct store_audit_row *row, char **buf, size_t *cap);
 
 /* Fills an empty row->client and row->request_id from the calling
  * thread's request context (mamori_set_request). */
@@ -66,7 +88,7 @@ int audit_checkpoint_parse(const char *text, size_t len,
                            struct audit_checkpoint *cp, const char **why);
 
 /* Computes an entry's MAC under key, with the input its row->format
- * selects (exposed for tests and verification). */
+ * selects: the fields, or for format 3 row->body (exposed for tests). */
 void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
                const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN]);
 

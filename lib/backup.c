@@ -328,11 +328,9 @@ static int snapshot_manifest(const char *dir, struct backup_manifest *mf)
 {
     struct store *st = NULL;
     struct store_dataset *ds = NULL;
-    struct store_audit_row last;
     size_t n = 0;
     int rc;
 
-    memset(&last, 0, sizeof last);
     rc = store_open_reader(dir, &st);
     if (rc == 0)
         rc = store_dataset_list(st, &ds, &n);
@@ -353,12 +351,10 @@ static int snapshot_manifest(const char *dir, struct backup_manifest *mf)
     if (rc == 0)
         rc = store_audit_count(st, &mf->audit_entries);
     if (rc == 0) {
-        rc = store_audit_last(st, &last);
-        if (rc == 0)
-            memcpy(mf->audit_head, last.mac, CRYPTO_MAC_LEN);
-        else if (rc == MAMORI_ENOTFOUND)
+        int64_t seq = 0;
+        rc = store_audit_head(st, &seq, mf->audit_head);
+        if (rc == MAMORI_ENOTFOUND)
             rc = 0;
-        store_audit_row_release(&last);
     }
     free(ds);
     store_close(st);
@@ -1389,14 +1385,13 @@ int mamori_backup_restore(const char *file, const char *keys_file,
     /* The key backup may be newer than the log (its audit key evolved
      * past the log's end): the restored log goes on from its own end. */
     {
-        struct store_audit_row last;
-        memset(&last, 0, sizeof last);
-        rc = store_audit_last(m->store, &last);
-        store_audit_row_release(&last);
+        int64_t last = 0;
+        uint8_t mac[CRYPTO_MAC_LEN];
+        rc = store_audit_head(m->store, &last, mac);
         if (rc == MAMORI_ENOTFOUND)
-            last.seq = 0, rc = 0;
+            last = 0, rc = 0;
         if (rc == 0)
-            rc = keys_audit_rewind(m->keys, (uint64_t)last.seq / AUDIT_EPOCH);
+            rc = keys_audit_rewind(m->keys, (uint64_t)last / AUDIT_EPOCH);
         if (rc != 0) {
             problem(info, "the restored key store's audit key");
             goto out;

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 8
+#define STORE_SCHEMA_VERSION 9
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -297,11 +297,17 @@ struct store_audit_row {
     int format;
     char client[64];     /* client address, "cli", or "" */
     char request_id[64]; /* front end's request id, or "" */
+    /* Schema 9: the fields above as stored, one JSON object that audit.c
+     * writes (audit_body) and the store keeps byte for byte; the fields
+     * are read back from it. Set for appending, NULL when read. */
+    const char *body;
+    size_t body_len;
 };
-/* The newest row, or MAMORI_ENOTFOUND if the log is empty. */
-int store_audit_last(struct store *s, struct store_audit_row *row);
-/* Appends row (row->seq must be last + 1). Fails with MAMORI_EAUDIT when
- * fault injection is on. */
+/* The seq and MAC of the newest row, or MAMORI_ENOTFOUND if the log is
+ * empty. */
+int store_audit_head(struct store *s, int64_t *seq, uint8_t mac[32]);
+/* Appends row: seq, format, body, record_ids and the MACs (row->seq must be
+ * last + 1). Fails with MAMORI_EAUDIT when fault injection is on. */
 int store_audit_append(struct store *s, const struct store_audit_row *row);
 /* Calls cb for each row with from <= seq <= to (ascending); stops early and
  * returns cb's value if it is non-zero. The row is only valid during the
@@ -309,6 +315,22 @@ int store_audit_append(struct store *s, const struct store_audit_row *row);
 int store_audit_scan(struct store *s, int64_t from, int64_t to,
                      int (*cb)(void *arg, const struct store_audit_row *row),
                      void *arg);
+/* A row as stored, for verification: pointers into the store, valid during
+ * the callback only; nothing is parsed. */
+struct store_audit_raw {
+    int64_t seq;
+    int format;
+    const char *body; /* not NUL-terminated */
+    size_t body_len;
+    const char *record_ids; /* NULL if none; not NUL-terminated */
+    size_t ids_len;
+    const uint8_t *prev_mac, *mac; /* 32 bytes each */
+};
+/* As store_audit_scan, with the rows as stored. */
+int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,
+                         int (*cb)(void *arg,
+                                   const struct store_audit_raw *raw),
+                         void *arg);
 int store_audit_count(struct store *s, int64_t *n);
 /* An upper bound on the number of audit rows the file can hold, found
  * without reading the table (count() reads it all). */

@@ -44,6 +44,7 @@
 
 #include "mamori.h"
 #include "store_sqlite.h"
+#include "audit.h"
 
 #include "banned.h"
 
@@ -154,6 +155,42 @@ static const char migration_8[] =
     "ALTER TABLE audit ADD COLUMN client TEXT NOT NULL DEFAULT '';"
     "ALTER TABLE audit ADD COLUMN request_id TEXT NOT NULL DEFAULT '';";
 
+/* The audit log keeps each entry's fields as one JSON object, body, the
+ * very bytes the MAC of a format 3 entry covers (audit_body.c), so that
+ * verification reads one column instead of ten. Entries of formats 1 and
+ * 2 move into body here (their MACs still cover the fields, which are
+ * read back from it); a value that JSON cannot hold, which only tampering
+ * can have put there, becomes null and so stays detected. */
+#define AUDIT_OLD(col)                                                         \
+    "CASE typeof(" col ") WHEN 'blob' THEN NULL ELSE " col " END"
+static const char migration_9[] =
+    "CREATE TABLE audit_v9(seq INTEGER PRIMARY KEY, format INTEGER NOT NULL,"
+    " body TEXT NOT NULL, record_ids TEXT, prev_mac BLOB NOT NULL,"
+    " mac BLOB NOT NULL);"
+    "INSERT INTO audit_v9(seq, format, body, record_ids, prev_mac, mac)"
+    " SELECT seq, format, json_object('t', " AUDIT_OLD(
+        "time") ","
+                " 'n', " AUDIT_OLD("count") ", 'u', " AUDIT_OLD(
+                    "user") ","
+                            " 'd', " AUDIT_OLD("device") ", 'a', " AUDIT_OLD(
+                                "action") ","
+                                          " 's', " AUDIT_OLD(
+                                              "dataset") ", "
+                                                         "'o',"
+                                                         " " AUDIT_OLD(
+                                                             "ou"
+                                                             "tc"
+                                                             "om"
+                                                             "e") ","
+                                                                  " 'x',"
+                                                                  " " AUDIT_OLD("detail") ", 'c', " AUDIT_OLD(
+                                                                      "client") ","
+                                                                                " 'r', " AUDIT_OLD(
+                                                                                    "request_id") "), record_ids, prev_mac, mac"
+                                                                                                  " FROM audit ORDER BY seq;"
+                                                                                                  "DROP TABLE audit;"
+                                                                                                  "ALTER TABLE audit_v9 RENAME TO audit;";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -164,6 +201,7 @@ static const char *const migrations[] = {
     migration_6,
     migration_7,
     migration_8,
+    migration_9,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -174,9 +212,7 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define DATASET_COLS                                                           \
     "id, uuid, name, client, purpose, ends, state, created, schema,"           \
     " require_reason"
-#define AUDIT_COLS                                                             \
-    "seq, time, user, device, action, dataset, record_ids, count, outcome,"    \
-    " detail, prev_mac, mac, format, client, request_id"
+#define AUDIT_COLS "seq, format, body, record_ids, prev_mac, mac"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -219,11 +255,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
                         " ON r.rid = b.record WHERE b.dataset_id = ?1"
                         " AND b.field = ?2 AND b.mac = ?3",
     [ST_AUDIT_MAX] = "SELECT max(seq) FROM audit",
-    [ST_AUDIT_LAST] = "SELECT " AUDIT_COLS " FROM audit"
-                      " ORDER BY seq DESC LIMIT 1",
-    [ST_AUDIT_APPEND] = "INSERT INTO audit(" AUDIT_COLS ")"
-                        " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10,"
-                        " ?11, ?12, ?13, ?14, ?15)",
+    [ST_AUDIT_HEAD] = "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_APPEND] = "INSERT INTO audit(seq, format, body, record_ids,"
+                        " prev_mac, mac) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
     [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq >= ?1"
                       " AND seq <= ?2 ORDER BY seq",
     [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
@@ -1265,101 +1299,70 @@ void store_records_free(struct store_record *r, size_t n)
 
 /* ---- audit --------------------------------------------------------------- */
 
-/*
- * Reads the current row of an AUDIT_COLS statement. record_ids goes into
- * *buf (grown as needed, reused across rows); row->record_ids points into it
- * or is NULL. Anything the store cannot have written is MAMORI_ETAMPER.
- */
-static int read_audit(sqlite3_stmt *st, struct store_audit_row *row, char **buf,
-                      size_t *cap)
+/* The current row of an AUDIT_COLS statement as stored, pointing into the
+ * statement. Anything the store cannot have written is MAMORI_ETAMPER. */
+static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
 {
-    const unsigned char *p;
-    int64_t format = 0;
-    size_t len;
-    char *nb;
-    int rc, n;
+    int n;
 
-    memset(row, 0, sizeof *row);
-    if ((rc = sq_col_i64(st, 0, &row->seq, MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_i64(st, 1, &row->time, MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 2, row->user, sizeof row->user,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 3, row->device, sizeof row->device,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 4, row->action, sizeof row->action,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 5, row->dataset, sizeof row->dataset,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_i64(st, 7, &row->count, MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 8, row->outcome, sizeof row->outcome,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 9, row->detail, sizeof row->detail,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_blob(st, 10, row->prev_mac, sizeof row->prev_mac,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_blob(st, 11, row->mac, sizeof row->mac, MAMORI_ETAMPER)) !=
-            0 ||
-        (rc = sq_col_i64(st, 12, &format, MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 13, row->client, sizeof row->client,
-                          MAMORI_ETAMPER)) != 0 ||
-        (rc = sq_col_text(st, 14, row->request_id, sizeof row->request_id,
-                          MAMORI_ETAMPER)) != 0)
-        return rc;
+    if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
+        sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
+        sqlite3_column_type(st, 2) != SQLITE_TEXT ||
+        sqlite3_column_type(st, 4) != SQLITE_BLOB ||
+        sqlite3_column_type(st, 5) != SQLITE_BLOB)
+        return MAMORI_ETAMPER;
+    raw->seq = sqlite3_column_int64(st, 0);
+    int64_t format = sqlite3_column_int64(st, 1);
     if (format < 0 || format > INT_MAX)
         return MAMORI_ETAMPER;
-    row->format = (int)format;
-
-    switch (sqlite3_column_type(st, 6)) {
+    raw->format = (int)format;
+    raw->body = (const char *)sqlite3_column_text(st, 2);
+    n = sqlite3_column_bytes(st, 2);
+    if (raw->body == NULL || n < 0)
+        return MAMORI_ENOMEM;
+    raw->body_len = (size_t)n;
+    raw->record_ids = NULL;
+    raw->ids_len = 0;
+    switch (sqlite3_column_type(st, 3)) {
     case SQLITE_NULL:
-        return 0;
+        break;
     case SQLITE_TEXT:
+        raw->record_ids = (const char *)sqlite3_column_text(st, 3);
+        n = sqlite3_column_bytes(st, 3);
+        if (raw->record_ids == NULL || n < 0)
+            return MAMORI_ENOMEM;
+        raw->ids_len = (size_t)n;
         break;
     default:
         return MAMORI_ETAMPER;
     }
-    p = sqlite3_column_text(st, 6);
-    if (p == NULL)
+    raw->prev_mac = sqlite3_column_blob(st, 4);
+    if (sqlite3_column_bytes(st, 4) != 32)
+        return MAMORI_ETAMPER;
+    raw->mac = sqlite3_column_blob(st, 5);
+    if (sqlite3_column_bytes(st, 5) != 32)
+        return MAMORI_ETAMPER;
+    if (raw->prev_mac == NULL || raw->mac == NULL)
         return MAMORI_ENOMEM;
-    n = sqlite3_column_bytes(st, 6);
-    if (n < 0)
-        return MAMORI_ETAMPER;
-    len = (size_t)n;
-    if (memchr(p, 0, len) != NULL)
-        return MAMORI_ETAMPER;
-    if (len + 1 > *cap) {
-        nb = realloc(*buf, len + 1);
-        if (nb == NULL)
-            return MAMORI_ENOMEM;
-        *buf = nb;
-        *cap = len + 1;
-    }
-    memcpy(*buf, p, len);
-    (*buf)[len] = '\0';
-    row->record_ids = *buf;
     return 0;
 }
 
-int store_audit_last(struct store *s, struct store_audit_row *row)
+int store_audit_head(struct store *s, int64_t *seq, uint8_t mac[32])
 {
     sqlite3_stmt *st = NULL;
-    char *buf = NULL;
-    size_t cap = 0;
     int rc = MAMORI_EINVAL;
 
-    if (row == NULL)
+    if (seq == NULL || mac == NULL)
         goto out;
-    rc = stmt_get(s, ST_AUDIT_LAST, &st);
+    rc = stmt_get(s, ST_AUDIT_HEAD, &st);
     if (rc == 0)
         rc = sq_step_row(st);
     if (rc == 0)
-        rc = read_audit(st, row, &buf, &cap);
+        rc = sq_col_i64(st, 0, seq, MAMORI_ETAMPER);
     if (rc == 0)
-        buf = NULL; /* now owned by row, freed by store_audit_row_release */
-    else
-        row->record_ids = NULL;
+        rc = sq_col_blob(st, 1, mac, 32, MAMORI_ETAMPER);
 out:
     sq_done(st);
-    free(buf);
     return rc;
 }
 
@@ -1385,26 +1388,20 @@ static int audit_max(struct store *s, int64_t *last)
 static int audit_insert(struct store *s, const struct store_audit_row *row)
 {
     sqlite3_stmt *st = NULL;
-    int rc = stmt_get(s, ST_AUDIT_APPEND, &st);
+    int rc = MAMORI_EINVAL;
 
+    if (row->body == NULL || row->body_len == 0 || row->body_len > INT_MAX)
+        goto out;
+    rc = stmt_get(s, ST_AUDIT_APPEND, &st);
     if (rc != 0)
         goto out;
     if ((rc = sq_bind_i64(st, 1, row->seq)) != 0 ||
-        (rc = sq_bind_i64(st, 2, row->time)) != 0 ||
-        (rc = sq_bind_field(st, 3, row->user, sizeof row->user)) != 0 ||
-        (rc = sq_bind_field(st, 4, row->device, sizeof row->device)) != 0 ||
-        (rc = sq_bind_field(st, 5, row->action, sizeof row->action)) != 0 ||
-        (rc = sq_bind_field(st, 6, row->dataset, sizeof row->dataset)) != 0 ||
-        (rc = sq_bind_str(st, 7, row->record_ids, 1)) != 0 ||
-        (rc = sq_bind_i64(st, 8, row->count)) != 0 ||
-        (rc = sq_bind_field(st, 9, row->outcome, sizeof row->outcome)) != 0 ||
-        (rc = sq_bind_field(st, 10, row->detail, sizeof row->detail)) != 0 ||
-        (rc = sq_bind_blob(st, 11, row->prev_mac, sizeof row->prev_mac)) != 0 ||
-        (rc = sq_bind_blob(st, 12, row->mac, sizeof row->mac)) != 0 ||
-        (rc = sq_bind_i64(st, 13, row->format)) != 0 ||
-        (rc = sq_bind_field(st, 14, row->client, sizeof row->client)) != 0 ||
-        (rc = sq_bind_field(st, 15, row->request_id, sizeof row->request_id)) !=
-            0)
+        (rc = sq_bind_i64(st, 2, row->format)) != 0 ||
+        (rc = sq_err(sqlite3_bind_text(st, 3, row->body, (int)row->body_len,
+                                       SQLITE_STATIC))) != 0 ||
+        (rc = sq_bind_str(st, 4, row->record_ids, 1)) != 0 ||
+        (rc = sq_bind_blob(st, 5, row->prev_mac, sizeof row->prev_mac)) != 0 ||
+        (rc = sq_bind_blob(st, 6, row->mac, sizeof row->mac)) != 0)
         goto out;
     rc = sq_step_done(st);
 out:
@@ -1452,14 +1449,13 @@ out:
     return rc;
 }
 
-int store_audit_scan(struct store *s, int64_t from, int64_t to,
-                     int (*cb)(void *arg, const struct store_audit_row *row),
-                     void *arg)
+int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,
+                         int (*cb)(void *arg,
+                                   const struct store_audit_raw *raw),
+                         void *arg)
 {
     sqlite3_stmt *st = NULL;
-    struct store_audit_row row;
-    char *buf = NULL;
-    size_t cap = 0;
+    struct store_audit_raw raw;
     int rc = MAMORI_EINVAL, r = SQLITE_DONE;
 
     if (cb == NULL)
@@ -1470,15 +1466,45 @@ int store_audit_scan(struct store *s, int64_t from, int64_t to,
     if (rc == 0)
         rc = sq_bind_i64(st, 2, to);
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = read_audit(st, &row, &buf, &cap);
+        rc = read_audit_raw(st, &raw);
         if (rc == 0)
-            rc = cb(arg, &row);
+            rc = cb(arg, &raw);
     }
     if (rc == 0 && r != SQLITE_DONE)
         rc = sq_err(r);
 out:
     sq_done(st);
-    free(buf);
+    return rc;
+}
+
+/* store_audit_scan's callback on top of the raw scan. */
+struct decode_ctx {
+    int (*cb)(void *arg, const struct store_audit_row *row);
+    void *arg;
+    char *buf;
+    size_t cap;
+};
+
+static int decode_cb(void *arg, const struct store_audit_raw *raw)
+{
+    struct decode_ctx *c = arg;
+    struct store_audit_row row;
+    int rc = audit_row_decode(raw, &row, &c->buf, &c->cap);
+
+    return rc != 0 ? rc : c->cb(c->arg, &row);
+}
+
+int store_audit_scan(struct store *s, int64_t from, int64_t to,
+                     int (*cb)(void *arg, const struct store_audit_row *row),
+                     void *arg)
+{
+    struct decode_ctx c = {cb, arg, NULL, 0};
+    int rc;
+
+    if (cb == NULL)
+        return MAMORI_EINVAL;
+    rc = store_audit_scan_raw(s, from, to, decode_cb, &c);
+    free(c.buf);
     return rc;
 }
 

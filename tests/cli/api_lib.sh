@@ -101,6 +101,12 @@ want() {
         die "line ${BASH_LINENO[1]:-?}/${BASH_LINENO[0]}: want HTTP $1, got $ST: $BODY"
 }
 ecode() { jq -r .error.code <<<"$BODY"; }
+# body_lacks TEXT: the body does not hold TEXT, request ids aside (random
+# hex, which may hold any short string of digits or a-f).
+body_lacks() {
+    lacks "$(jq -c 'del(..|.request_id?)' <<<"$BODY" 2>/dev/null ||
+        printf '%s' "$BODY")" "$1"
+}
 want_err() { # want_err STATUS CODE
     want "$1"
     [ "$(ecode)" = "$2" ] || die "want error code $2, got: $BODY"

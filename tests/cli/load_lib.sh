@@ -38,7 +38,8 @@ audit_seq() {
 # (names and counts only).
 audit_actions() {
     sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
-        "SELECT action, outcome, user, count(*) FROM audit WHERE seq > $1
+        "SELECT json_extract(body, '\$.a'), json_extract(body, '\$.o'),
+                json_extract(body, '\$.u'), count(*) FROM audit WHERE seq > $1
          GROUP BY 1, 2, 3"
 }
 

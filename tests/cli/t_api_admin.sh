@@ -60,7 +60,7 @@ api POST /api/v1/users -H "$(auth "$ADM")" "${JSON[@]}" --data-binary \
     "$(jq -n --arg p "$INIT_PW" '{name:"op2", role:"operator", password:$p}')"
 want 201
 [ "$(jq -r '.user + "/" + .role' <<<"$BODY")" = op2/operator ] || die "add: $BODY"
-lacks "$BODY" "$INIT_PW"
+body_lacks "$INIT_PW"
 api POST /api/v1/users -H "$(auth "$ADM")" "${JSON[@]}" --data-binary \
     "$(jq -n --arg p "$INIT_PW" '{name:"op2", role:"operator", password:$p}')"
 want_err 409 exists
@@ -85,7 +85,7 @@ want_err 400 invalid
 api POST /api/v1/users -H "$(auth "$ADM")" "${JSON[@]}" \
     --data-binary '{"name":"op3","role":"operator","password":"Qz7kw"}'
 want_err 400 invalid
-lacks "$BODY" Qz7kw
+body_lacks Qz7kw
 # a cookie session without the CSRF header changes nothing
 api POST /api/v1/users -H "Cookie: mamori_session=$ADM" "${JSON[@]}" \
     --data-binary "$(jq -n --arg p "$INIT_PW" '{name:"op3", role:"operator", password:$p}')"
@@ -99,7 +99,7 @@ jq -e 'map(.name) | sort == ["admin", "aud1", "op1", "op2", "op3"]' <<<"$BODY" \
 jq -e '.[] | select(.name == "op2") | .must_change_password == true and
     .role == "operator" and .last_login == null' <<<"$BODY" >/dev/null ||
     die "op2 listed: $BODY"
-lacks "$BODY" "$INIT_PW"
+body_lacks "$INIT_PW"
 api GET /api/v1/users -H "$(auth "$AUD")"
 want 200
 api GET /api/v1/users -H "$(auth "$OP")"
@@ -131,7 +131,7 @@ want_err 401 auth
 api POST /api/v1/session/password -H "$(auth "$OP2")" "${JSON[@]}" \
     --data-binary "$(jq -n --arg c "$INIT_PW" '{current:$c, new:"abc"}')"
 want_err 400 invalid
-lacks "$BODY" abc
+body_lacks abc
 api POST /api/v1/session/password -H "$(auth "$OP2")" "${JSON[@]}" \
     --data-binary "$(jq -n --arg c "$INIT_PW" --arg n "$OP2_PW" '{current:$c, new:$n}')"
 want 200
@@ -393,7 +393,7 @@ want_err 400 invalid
 api POST /api/v1/datasets/people/entries -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name":"x","birth":"2020-13-45"}'
 want_err 400 invalid
-lacks "$BODY" 2020-13-45
+body_lacks 2020-13-45
 api POST /api/v1/datasets/people/entries -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name":"x", "phone": "03-1'
 want_err 400 bad_json
@@ -412,7 +412,7 @@ want 200
 jq -e --arg id "$EID" '.[] | select(.id == $id) | .entered_by == "op1" and
     .dataset == "people" and .version == 1' <<<"$BODY" >/dev/null ||
     die "entries: $BODY"
-lacks "$BODY" SYNTHNOTE
+body_lacks SYNTHNOTE
 api GET "/api/v1/entries?dataset=people" -H "$(auth "$AUD")"
 want 200
 [ "$(jq -r length <<<"$BODY")" = 1 ] || die "auditor's entries: $BODY"
@@ -430,8 +430,8 @@ api POST "/api/v1/entries/$EID/verify" -H "$(auth "$OP3")" "${JSON[@]}" \
     --data-binary '{"name":"山田 太郎","kana":"ﾔﾏﾀﾞ ﾀﾛｳ","birth":"1980-04-01","phone":"090-1234-9999","note":"SYNTHNOTE-4471-QX"}'
 want_err 409 mismatch
 [ "$(jq -c .error.fields <<<"$BODY")" = '["phone"]' ] || die "fields: $BODY"
-lacks "$BODY" 9999
-lacks "$BODY" 5678
+body_lacks 9999
+body_lacks 5678
 [ "$(records)" = "$before" ] || die "a mismatch made a record"
 # only the first operator amends
 api PATCH "/api/v1/entries/$EID" -H "$(auth "$OP3")" "${JSON[@]}" \
@@ -482,7 +482,7 @@ want_err 400 invalid
 api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary "$(exreq 'call 090-1234-5678')"
 want_err 400 invalid
-lacks "$BODY" 5678
+body_lacks 5678
 api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary "$(exreq 'for the client' cms)"
 want_err 400 invalid
@@ -505,7 +505,7 @@ want 200
 jq -e --arg id "$XID2" '.[] | select((.id|tostring) == $id) |
     .search_field == "name" and .state == "pending" and .requester == "op1"' \
     <<<"$BODY" >/dev/null || die "ledger: $BODY"
-lacks "$BODY" "山田"
+body_lacks "山田"
 api GET /api/v1/exports -H "$(auth "$OP3")"
 want 200
 [ "$BODY" = "[]" ] || die "op3 sees op1's requests: $BODY"

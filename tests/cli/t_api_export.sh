@@ -67,7 +67,7 @@ SHA=$(jq -r .sha256 <<<"$BODY")
 # once
 api POST "/api/v1/exports/$XID/run" -H "$(auth "$OP")"
 want_err 409 state
-lacks "$BODY" "$PW"
+body_lacks "$PW"
 # the spool: 0700 directory, 0600 file, only ciphertext
 [ "$(stat -c %a "$SPOOL")" = 700 ] || die "spool mode $(stat -c %a "$SPOOL")"
 [ "$(stat -c %a "$SPOOL/$XID.export")" = 600 ] || die "file mode"
@@ -80,7 +80,7 @@ want 200
 jq -e --arg id "$XID" --arg s "$SHA" '.[] | select((.id|tostring) == $id) |
     .state == "done" and .count == 2 and .sha256 == $s' <<<"$BODY" >/dev/null ||
     die "ledger: $BODY"
-lacks "$BODY" "$PW"
+body_lacks "$PW"
 # another user: refused, the file stays
 api GET "/api/v1/exports/$XID/file" -H "$(auth "$ADM")"
 want_err 403 denied
@@ -100,13 +100,13 @@ contains "$(hdr Content-Disposition)" "attachment; filename=\"people-$XID.zip\""
 # the download is in the log under its request id, with the record count;
 # the refused ones too
 DRID=$(hdr X-Request-Id)
-[ "$(sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
-    "SELECT action || ' ' || outcome || ' ' || count FROM audit
+[ "$(audit_sql "file:$MAMORI_HOME/vault.db?mode=ro" \
+    "SELECT action || ' ' || outcome || ' ' || count FROM audit_v
      WHERE request_id = '$DRID'")" = "export.handover ok 2" ] ||
-    die "download not audited: $(sqlite3 "$MAMORI_HOME/vault.db" \
-        "SELECT action, outcome, count FROM audit ORDER BY seq DESC LIMIT 3")"
-[ "$(sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
-    "SELECT count(*) FROM audit WHERE action = 'export.handover'
+    die "download not audited: $(audit_sql "$MAMORI_HOME/vault.db" \
+        "SELECT action, outcome, count FROM audit_v ORDER BY seq DESC LIMIT 3")"
+[ "$(audit_sql "file:$MAMORI_HOME/vault.db?mode=ro" \
+    "SELECT count(*) FROM audit_v WHERE action = 'export.handover'
      AND outcome = 'denied'")" = 2 ] || die "refused downloads not audited"
 mkdir "$T/x"
 7z x -p"$PW" -o"$T/x" "$T/dl.zip" >/dev/null || die "7z cannot open it"

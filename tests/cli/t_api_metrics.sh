@@ -56,18 +56,20 @@ jq -e --arg r "$RID2" '[.[] | select(.request_id == $r)][0]
     >/dev/null || die "no error entry for $RID2: $BODY"
 # the CLI's entries name the CLI (read with the auditor's CLI session)
 DB="$MAMORI_HOME/vault.db"
-[ "$(sqlite3 "$DB" "SELECT client FROM audit WHERE seq = 1")" = cli ] ||
+[ "$(audit_sql "$DB" "SELECT client FROM audit_v WHERE seq = 1")" = cli ] ||
     die "the CLI's first entry does not name the CLI"
 # and the client column is sealed by the MAC
 api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 want 200
 [ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify: $BODY"
-seq_of=$(sqlite3 "$DB" "SELECT seq FROM audit WHERE request_id = '$RID'")
-sqlite3 "$DB" "UPDATE audit SET client = '198.51.100.9' WHERE seq = $seq_of"
+seq_of=$(audit_sql "$DB" "SELECT seq FROM audit_v WHERE request_id = '$RID'")
+sqlite3 "$DB" "UPDATE audit SET body = json_set(body, '\$.c', '198.51.100.9')
+    WHERE seq = $seq_of"
 api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 [ "$(ecode)" = tamper ] || die "changed client not found: $ST $BODY"
 contains "$(jq -r .error.detail <<<"$BODY")" "entry $seq_of was altered"
-sqlite3 "$DB" "UPDATE audit SET client = '127.0.0.1' WHERE seq = $seq_of"
+sqlite3 "$DB" "UPDATE audit SET body = json_set(body, '\$.c', '127.0.0.1')
+    WHERE seq = $seq_of"
 api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 [ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify after restore: $BODY"
 

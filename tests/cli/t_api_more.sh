@@ -51,7 +51,7 @@ want 200
     die "import: sha256: $BODY"
 [ "$(jq -c .problems <<<"$BODY")" = '[]' ] || die "import: problems: $BODY"
 [ "$(ds_records small)" = 2 ] || die "import: want 2 records"
-lacks "$BODY" '山田'
+body_lacks '山田'
 
 # a bad row: 422, the same object as error.detail, nothing imported
 printf 'name,birth,note\n鈴木　一,1981-01-01,c\n高橋　二,1981-13-45,d\n' >bad.csv
@@ -63,8 +63,8 @@ want_err 422 rejected
 [ "$(jq -c '.error.detail.problems[0] | [.line, .column]' <<<"$BODY")" = '[3,"birth"]' ] ||
     die "422 problems: $BODY"
 [ -n "$(jq -r '.error.detail.problems[0].rule' <<<"$BODY")" ] || die "no rule: $BODY"
-lacks "$BODY" '1981-13-45'
-lacks "$BODY" '高橋'
+body_lacks '1981-13-45'
+body_lacks '高橋'
 [ "$(ds_records small)" = "$n0" ] || die "422: records changed"
 # Japanese by Accept-Language
 api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" -H 'Accept-Language: ja' \
@@ -291,7 +291,7 @@ api GET /api/v1/sessions -H "$(auth "$AUD")"
 want_err 403 denied
 api GET /api/v1/sessions -H "$(auth "$ADM")"
 want 200
-lacks "$BODY" "$OP9"
+body_lacks "$OP9"
 ns=$(jq length <<<"$BODY")
 sid=$(jq -r 'map(select(.user == "op9")) | .[-1].id' <<<"$BODY")
 [[ "$sid" =~ ^[0-9a-f]{16}$ ]] || die "sessions: $BODY"

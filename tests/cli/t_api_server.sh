@@ -192,14 +192,14 @@ contains "$(jq -r .name <<<"$BODY")" "佐藤"
 api PATCH "/api/v1/datasets/people/records/$ID2" -H "$(auth "$OP")" \
     "${JSON[@]}" --data-binary '{"mynumber":"123456789012"}'
 want_err 400 invalid
-lacks "$BODY" 123456789012
+body_lacks 123456789012
 contains "$BODY" 'field \"mynumber\": check digit does not match'
 # in Japanese by Accept-Language: the field and its rule, not the value
 api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     -H 'Accept-Language: ja' --data-binary '{"name":"山田 花子","phone":"03x1234"}'
 want_err 400 invalid
 contains "$BODY" "項目「phone」: 使えるのは数字、ハイフン、空白、括弧だけです"
-lacks "$BODY" 03x1234
+body_lacks 03x1234
 api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name":"x","phone":12}'
 want_err 400 invalid
@@ -237,8 +237,8 @@ want 200
 api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$VIEW")"
 want 200
 [ "$(jq -r .masked <<<"$BODY")" = true ] || die "viewer unmasked: $BODY"
-lacks "$BODY" 123456789018
-lacks "$BODY" 09011112222
+body_lacks 123456789018
+body_lacks 09011112222
 api POST /api/v1/datasets/people/records -H "$(auth "$VIEW")" "${JSON[@]}" \
     --data-binary '{"name":"閲覧 者"}'
 want_err 403 denied
@@ -265,7 +265,7 @@ want 200
 jq -e --arg id "$ID1" 'map(select(.user == "op1" and .outcome == "ok"
     and (.record_ids | index($id)) and .device != "")) | length > 0' \
     <<<"$BODY" >/dev/null || die "op1's read not in the audit log: $BODY"
-lacks "$BODY" 09011112222
+body_lacks 09011112222
 api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 want 200
 [ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify: $BODY"
@@ -275,7 +275,7 @@ api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name": "秘密の値X'
 want_err 400 bad_json
 contains "$BODY" "line 1"
-lacks "$BODY" "秘密"
+body_lacks "秘密"
 api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary $'{"name":"a",\n "name":"b"}'
 want_err 400 bad_json
@@ -354,7 +354,7 @@ kill -USR1 "$SRV"
 sleep 0.2
 api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
 want_err 503 audit
-lacks "$BODY" 09011112222
+body_lacks 09011112222
 api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name":"監査 失敗"}'
 want_err 503 audit

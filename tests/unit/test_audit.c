@@ -48,7 +48,7 @@ static void chain_detects_changes(void **state)
     assert_true(vr.entries >= 12);
     assert_string_equal(vr.problem, "");
 
-    sql(tv, "UPDATE audit SET detail = 'x' WHERE seq = 8");
+    sql(tv, "UPDATE audit SET body = json_set(body, '$.x', 'x') WHERE seq = 8");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 8);
@@ -140,13 +140,17 @@ static void parallel_verify(void **state)
     assert_int_equal(store_audit_count(tv->m->store, &n), 0);
     int64_t seam = 1 + n / 2; /* first entry of the second range */
 
-    snprintf(q, sizeof q, "UPDATE audit SET count = 2 WHERE seq = %lld",
+    snprintf(q, sizeof q,
+             "UPDATE audit SET body = json_set(body, '$.n', 2)"
+             " WHERE seq = %lld",
              (long long)(seam + 100));
     sql(tv, q);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, seam + 100);
-    snprintf(q, sizeof q, "UPDATE audit SET count = 1 WHERE seq = %lld",
+    snprintf(q, sizeof q,
+             "UPDATE audit SET body = json_set(body, '$.n', 1)"
+             " WHERE seq = %lld",
              (long long)(seam + 100));
     sql(tv, q);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
@@ -306,14 +310,16 @@ static void request_context_is_logged_and_sealed(void **state)
 
     /* the context is covered by the MAC */
     snprintf(q, sizeof q,
-             "UPDATE audit SET client = '192.0.2.8' WHERE seq = %lld",
+             "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.8')"
+             " WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, seq);
     snprintf(q, sizeof q,
-             "UPDATE audit SET client = '192.0.2.7', request_id = 'x'"
+             "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.7',"
+             " '$.r', 'x')"
              " WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
@@ -322,7 +328,8 @@ static void request_context_is_logged_and_sealed(void **state)
     assert_int_equal(vr.first_bad, seq);
     /* a downgrade to format 1 (whose MAC does not cover the context) */
     snprintf(q, sizeof q,
-             "UPDATE audit SET request_id = '0123456789abcdef', format = 1"
+             "UPDATE audit SET body = json_set(body, '$.r',"
+             " '0123456789abcdef'), format = 1"
              " WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
@@ -330,7 +337,8 @@ static void request_context_is_logged_and_sealed(void **state)
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, seq);
     snprintf(q, sizeof q,
-             "UPDATE audit SET client = '', request_id = '' WHERE seq = %lld",
+             "UPDATE audit SET body = json_set(body, '$.c', '', '$.r', '')"
+             " WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
@@ -344,8 +352,8 @@ static void request_context_is_logged_and_sealed(void **state)
     assert_non_null(strstr(vr.problem, "format"));
     /* back as it was: intact again */
     snprintf(q, sizeof q,
-             "UPDATE audit SET format = 2, client = '192.0.2.7',"
-             " request_id = '0123456789abcdef' WHERE seq = %lld",
+             "UPDATE audit SET format = 3, body = json_set(body, '$.c',"
+             " '192.0.2.7', '$.r', '0123456789abcdef') WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
@@ -359,8 +367,9 @@ struct v1_state {
     size_t len, cap;
 };
 
-/* Rewrites the chain as a schema-7 writer would have written it. */
-static int v1_row(void *arg, const struct store_audit_row *row)
+/* Rewrites the chain as a schema-8 writer would have written it: entries
+ * 1 to 3 in format 1 (written before schema 8), the rest in format 2. */
+static int old_row(void *arg, const struct store_audit_row *row)
 {
     struct v1_state *st = arg;
     struct store_audit_row r = *row;
@@ -368,17 +377,19 @@ static int v1_row(void *arg, const struct store_audit_row *row)
     char line[512];
     int k;
 
-    r.format = AUDIT_FORMAT_V1;
-    r.client[0] = r.request_id[0] = '\0';
+    r.format = r.seq <= 3 ? AUDIT_FORMAT_V1 : AUDIT_FORMAT_V2;
+    if (r.format == AUDIT_FORMAT_V1)
+        r.client[0] = r.request_id[0] = '\0';
     memcpy(r.prev_mac, st->prev, CRYPTO_MAC_LEN);
     audit_mac(st->key, st->vault_id, &r, r.mac);
     memcpy(st->prev, r.mac, CRYPTO_MAC_LEN);
     crypto_hex(r.mac, CRYPTO_MAC_LEN, mac);
     crypto_hex(r.prev_mac, CRYPTO_MAC_LEN, prev);
     k = snprintf(line, sizeof line,
-                 "UPDATE audit SET mac = x'%s', prev_mac = x'%s' WHERE seq ="
-                 " %lld;",
-                 mac, prev, (long long)r.seq);
+                 "UPDATE audit SET mac = x'%s', prev_mac = x'%s', format = %d,"
+                 " body = json_set(body, '$.c', '%s', '$.r', '%s')"
+                 " WHERE seq = %lld;",
+                 mac, prev, r.format, r.client, r.request_id, (long long)r.seq);
     assert_true(k > 0 && (size_t)k < sizeof line);
     if (st->len + (size_t)k + 1 > st->cap) {
         st->cap = (st->len + (size_t)k + 1) * 2;
@@ -400,26 +411,42 @@ static void entries_before_the_migration_verify(void **state)
     const uint8_t *k0;
     char q[128];
 
+    mamori_set_request("192.0.2.5", "00000000deadbeef");
     add_some(tv, 3);
+    mamori_set_request(NULL, NULL);
     memset(&st, 0, sizeof st);
     assert_int_equal(keys_audit_initial(tv->m->keys, &k0), 0);
     st.key = crypto_hmac_key_new(k0, CRYPTO_KEY_LEN);
     assert_non_null(st.key);
     st.vault_id = tv->m->vault_id;
-    /* A schema-7 vault: no context columns, format-1 MACs. */
-    assert_int_equal(store_audit_scan(tv->m->store, 1, INT64_MAX, v1_row, &st),
+    assert_int_equal(store_audit_scan(tv->m->store, 1, INT64_MAX, old_row, &st),
                      0);
     crypto_hmac_key_free(st.key);
     sql(tv, st.sql);
     free(st.sql);
-    sql(tv, "ALTER TABLE audit DROP COLUMN request_id;"
-            "ALTER TABLE audit DROP COLUMN client;"
-            "ALTER TABLE audit DROP COLUMN format;"
-            "PRAGMA user_version = 7;");
-    /* Opening it migrates: every old entry is format 1 and verifies. */
+    /* A schema-8 vault: one column per field. */
+    sql(tv, "CREATE TABLE audit8(seq INTEGER PRIMARY KEY,"
+            " time INTEGER NOT NULL, user TEXT NOT NULL, device TEXT NOT NULL,"
+            " action TEXT NOT NULL, dataset TEXT NOT NULL, record_ids TEXT,"
+            " count INTEGER NOT NULL, outcome TEXT NOT NULL,"
+            " detail TEXT NOT NULL, prev_mac BLOB NOT NULL,"
+            " mac BLOB NOT NULL, format INTEGER NOT NULL DEFAULT 1,"
+            " client TEXT NOT NULL DEFAULT '',"
+            " request_id TEXT NOT NULL DEFAULT '');"
+            "INSERT INTO audit8 SELECT seq, json_extract(body, '$.t'),"
+            " json_extract(body, '$.u'), json_extract(body, '$.d'),"
+            " json_extract(body, '$.a'), json_extract(body, '$.s'),"
+            " record_ids, json_extract(body, '$.n'),"
+            " json_extract(body, '$.o'), json_extract(body, '$.x'),"
+            " prev_mac, mac, format, json_extract(body, '$.c'),"
+            " json_extract(body, '$.r') FROM audit;"
+            "DROP TABLE audit; ALTER TABLE audit8 RENAME TO audit;"
+            "PRAGMA user_version = 8;");
+    /* Opening it migrates: every old entry keeps its format and verifies. */
     assert_int_equal(store_open(tv->home, 0, &s), 0);
     store_close(s);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_true(vr.entries > 3);
     mamori_set_request("198.51.100.1", "feedface00000000");
     add_some(tv, 2);
     mamori_set_request(NULL, NULL);
@@ -427,14 +454,30 @@ static void entries_before_the_migration_verify(void **state)
     assert_string_equal(e.client, "198.51.100.1");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* an old entry given a context it never had is caught */
-    sql(tv, "UPDATE audit SET client = '203.0.113.9' WHERE seq = 2");
+    sql(tv, "UPDATE audit SET body = json_set(body, '$.c', '203.0.113.9')"
+            " WHERE seq = 2");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 2);
-    snprintf(q, sizeof q, "UPDATE audit SET client = '' WHERE seq = 2");
+    snprintf(q, sizeof q,
+             "UPDATE audit SET body = json_set(body, '$.c', '') WHERE seq = 2");
     sql(tv, q);
-    /* an old entry claimed as format 2 is caught */
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    /* a format 2 entry's context is covered */
+    sql(tv, "CREATE TABLE keep AS SELECT body FROM audit WHERE seq = 5;"
+            "UPDATE audit SET body = json_set(body, '$.r', 'x') WHERE seq = 5");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, 5);
+    sql(tv, "UPDATE audit SET body = (SELECT body FROM keep) WHERE seq = 5;"
+            "DROP TABLE keep");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    /* an old entry claimed as format 2, or as 3, is caught */
     sql(tv, "UPDATE audit SET format = 2 WHERE seq = 3");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, 3);
+    sql(tv, "UPDATE audit SET format = 3 WHERE seq = 3");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 3);
