@@ -17,29 +17,41 @@
 #include <jansson.h>
 
 #include "audit.h"
+#include "text.h"
 #include "banned.h"
 
 /* Appends the text s (at most max bytes) as a JSON string: quote,
- * backslash and control characters escaped, everything else (UTF-8) as it
- * is; at most 6 * max + 2 bytes. */
+ * backslash and control characters escaped, valid UTF-8 as it is, and a
+ * byte that is not (which no writer should pass) as U+FFFD, so that every
+ * body decodes; at most 6 * max + 2 bytes. */
 static size_t json_str(char *out, const char *s, size_t max)
 {
     static const char hex[] = "0123456789abcdef";
     const unsigned char *p = (const unsigned char *)s;
-    size_t n = 0, len = strnlen(s, max);
+    size_t n = 0, len = strnlen(s, max), i = 0;
+    uint32_t c;
 
     out[n++] = '"';
-    for (size_t i = 0; i < len; i++) {
-        if (p[i] == '"' || p[i] == '\\') {
+    while (i < len) {
+        size_t k = text_utf8_char(p + i, len - i, &c);
+        if (k == 0) {
+            memcpy(out + n, "\\ufffd", 6);
+            n += 6, i++;
+        } else if (k > 1) {
+            memcpy(out + n, p + i, k);
+            n += k, i += k;
+        } else if (c == '"' || c == '\\') {
             out[n++] = '\\';
-            out[n++] = (char)p[i];
-        } else if (p[i] < 0x20 || p[i] == 0x7f) {
+            out[n++] = (char)c;
+            i++;
+        } else if (c < 0x20 || c == 0x7f) {
             memcpy(out + n, "\\u00", 4);
-            out[n + 4] = hex[p[i] >> 4];
-            out[n + 5] = hex[p[i] & 15];
-            n += 6;
+            out[n + 4] = hex[c >> 4];
+            out[n + 5] = hex[c & 15];
+            n += 6, i++;
         } else {
-            out[n++] = (char)p[i];
+            out[n++] = (char)c;
+            i++;
         }
     }
     out[n++] = '"';

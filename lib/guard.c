@@ -13,6 +13,7 @@
 #include "config.h"
 #include "guard.h"
 #include "store.h"
+#include "text.h"
 #include "banned.h"
 
 enum role_bit {
@@ -140,41 +141,6 @@ static int is_record_read(enum guard_op op)
  * characters and bad UTF-8 are dropped, and a reason that looks like it
  * holds a My Number or another long number is refused and never logged. */
 
-/* Length of the UTF-8 sequence at p (at most n bytes) and its code point,
- * or 0 if it is not a valid sequence. */
-static size_t utf8_next(const unsigned char *p, size_t n, uint32_t *cp)
-{
-    size_t len;
-    uint32_t c, min;
-
-    if (n == 0)
-        return 0;
-    if (p[0] < 0x80) {
-        *cp = p[0];
-        return 1;
-    }
-    if ((p[0] & 0xE0) == 0xC0) {
-        len = 2, c = p[0] & 0x1F, min = 0x80;
-    } else if ((p[0] & 0xF0) == 0xE0) {
-        len = 3, c = p[0] & 0x0F, min = 0x800;
-    } else if ((p[0] & 0xF8) == 0xF0) {
-        len = 4, c = p[0] & 0x07, min = 0x10000;
-    } else {
-        return 0;
-    }
-    if (len > n)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((p[i] & 0xC0) != 0x80)
-            return 0;
-        c = c << 6 | (p[i] & 0x3F);
-    }
-    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
-        return 0;
-    *cp = c;
-    return len;
-}
-
 static int hidden_char(uint32_t c)
 {
     return c < 0x20 || (c >= 0x7F && c <= 0x9F) || c == 0x200E || c == 0x200F ||
@@ -191,7 +157,7 @@ size_t guard_clean_text(const char *in, char *out, size_t size)
         return 0;
     while (n > 0) {
         uint32_t c = 0;
-        size_t len = utf8_next(p, n, &c);
+        size_t len = text_utf8_char(p, n, &c);
         if (len == 0) {
             p++, n--;
             continue;
@@ -218,7 +184,7 @@ int guard_text_has_number(const char *text)
 
     while (n > 0) {
         uint32_t c = 0;
-        size_t len = utf8_next(p, n, &c);
+        size_t len = text_utf8_char(p, n, &c);
         if (len == 0)
             len = 1, c = 0xFFFD;
         if ((c >= '0' && c <= '9') || (c >= 0xFF10 && c <= 0xFF19)) {

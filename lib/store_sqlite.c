@@ -163,33 +163,22 @@ static const char migration_8[] =
  * can have put there, becomes null and so stays detected. */
 #define AUDIT_OLD(col)                                                         \
     "CASE typeof(" col ") WHEN 'blob' THEN NULL ELSE " col " END"
+/* clang-format off */
 static const char migration_9[] =
     "CREATE TABLE audit_v9(seq INTEGER PRIMARY KEY, format INTEGER NOT NULL,"
     " body TEXT NOT NULL, record_ids TEXT, prev_mac BLOB NOT NULL,"
     " mac BLOB NOT NULL);"
     "INSERT INTO audit_v9(seq, format, body, record_ids, prev_mac, mac)"
-    " SELECT seq, format, json_object('t', " AUDIT_OLD(
-        "time") ","
-                " 'n', " AUDIT_OLD("count") ", 'u', " AUDIT_OLD(
-                    "user") ","
-                            " 'd', " AUDIT_OLD("device") ", 'a', " AUDIT_OLD(
-                                "action") ","
-                                          " 's', " AUDIT_OLD(
-                                              "dataset") ", "
-                                                         "'o',"
-                                                         " " AUDIT_OLD(
-                                                             "ou"
-                                                             "tc"
-                                                             "om"
-                                                             "e") ","
-                                                                  " 'x',"
-                                                                  " " AUDIT_OLD("detail") ", 'c', " AUDIT_OLD(
-                                                                      "client") ","
-                                                                                " 'r', " AUDIT_OLD(
-                                                                                    "request_id") "), record_ids, prev_mac, mac"
-                                                                                                  " FROM audit ORDER BY seq;"
-                                                                                                  "DROP TABLE audit;"
-                                                                                                  "ALTER TABLE audit_v9 RENAME TO audit;";
+    " SELECT seq, format, json_object("
+    "'t', " AUDIT_OLD("time") ", 'n', " AUDIT_OLD("count") ","
+    " 'u', " AUDIT_OLD("user") ", 'd', " AUDIT_OLD("device") ","
+    " 'a', " AUDIT_OLD("action") ", 's', " AUDIT_OLD("dataset") ","
+    " 'o', " AUDIT_OLD("outcome") ", 'x', " AUDIT_OLD("detail") ","
+    " 'c', " AUDIT_OLD("client") ", 'r', " AUDIT_OLD("request_id") "),"
+    " record_ids, prev_mac, mac FROM audit ORDER BY seq;"
+    "DROP TABLE audit;"
+    "ALTER TABLE audit_v9 RENAME TO audit;";
+/* clang-format on */
 
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {

@@ -272,55 +272,50 @@ static int32_t fold_kanji(int32_t c)
 
 /* ---- UTF-8 ---------------------------------------------------------------*/
 
+size_t text_utf8_char(const unsigned char *p, size_t n, uint32_t *cp)
+{
+    size_t len;
+    uint32_t c, min;
+
+    if (n == 0)
+        return 0;
+    if (p[0] < 0x80) {
+        *cp = p[0];
+        return 1;
+    }
+    if ((p[0] & 0xE0) == 0xC0) {
+        len = 2, c = p[0] & 0x1F, min = 0x80;
+    } else if ((p[0] & 0xF0) == 0xE0) {
+        len = 3, c = p[0] & 0x0F, min = 0x800;
+    } else if ((p[0] & 0xF8) == 0xF0) {
+        len = 4, c = p[0] & 0x07, min = 0x10000;
+    } else {
+        return 0;
+    }
+    if (len > n)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((p[i] & 0xC0) != 0x80)
+            return 0;
+        c = c << 6 | (p[i] & 0x3F);
+    }
+    if (c < min || c > 0x10FFFF || (c >= 0xD800 && c <= 0xDFFF))
+        return 0;
+    *cp = c;
+    return len;
+}
+
 /* Decodes one code point at s[*i] (s valid up to len); -1 if malformed:
  * truncated, overlong, surrogate or above U+10FFFF. */
 static int utf8_next(const unsigned char *s, size_t len, size_t *i, int32_t *cp)
 {
-    size_t p = *i;
-    unsigned c = s[p];
-    unsigned lo = 0x80, hi = 0xBF;
-    size_t need, k;
-    int32_t v;
+    uint32_t c;
+    size_t n = text_utf8_char(s + *i, len - *i, &c);
 
-    if (c < 0x80) {
-        *cp = (int32_t)c;
-        *i = p + 1;
-        return 0;
-    }
-    if (c < 0xC2)
+    if (n == 0)
         return -1;
-    if (c < 0xE0) {
-        need = 1;
-        v = (int32_t)(c & 0x1F);
-    } else if (c < 0xF0) {
-        need = 2;
-        v = (int32_t)(c & 0x0F);
-        if (c == 0xE0)
-            lo = 0xA0;
-        else if (c == 0xED)
-            hi = 0x9F;
-    } else if (c < 0xF5) {
-        need = 3;
-        v = (int32_t)(c & 0x07);
-        if (c == 0xF0)
-            lo = 0x90;
-        else if (c == 0xF4)
-            hi = 0x8F;
-    } else {
-        return -1;
-    }
-    if (len - p - 1 < need)
-        return -1;
-    for (k = 1; k <= need; k++) {
-        unsigned b = s[p + k];
-        if (b < lo || b > hi)
-            return -1;
-        lo = 0x80;
-        hi = 0xBF;
-        v = (v << 6) | (int32_t)(b & 0x3F);
-    }
-    *cp = v;
-    *i = p + 1 + need;
+    *cp = (int32_t)c;
+    *i += n;
     return 0;
 }
 

@@ -81,5 +81,9 @@ int text_date_parse(const char *in, size_t len, int *y, int *m, int *d,
 
 /* 1 if s[0..len) is valid UTF-8 (no overlongs, surrogates, > U+10FFFF). */
 int text_utf8_valid(const char *s, size_t len);
+/* Length of the UTF-8 sequence at p (at most n bytes) and its code point in
+ * *cp, or 0 if it is not one: truncated, overlong, a surrogate or above
+ * U+10FFFF. */
+size_t text_utf8_char(const unsigned char *p, size_t n, uint32_t *cp);
 
 #endif

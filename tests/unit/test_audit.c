@@ -483,10 +483,67 @@ static void entries_before_the_migration_verify(void **state)
     assert_int_equal(vr.first_bad, 3);
 }
 
+/* The stored body: what the encoder writes decodes to the same fields;
+ * anything else a hand on the file may leave is refused. */
+static void body_encoding(void **state)
+{
+    static const char *const bad[] = {
+        "",
+        "[]",
+        "{\"t\":1,",
+        "{\"t\":1,\"n\":1,\"u\":\"a\",\"d\":\"\",\"a\":\"x\",\"s\":\"\","
+        "\"o\":\"ok\",\"x\":\"\",\"c\":\"\"}", /* r missing */
+        "{\"t\":1,\"n\":1,\"u\":\"a\",\"u\":\"b\",\"d\":\"\",\"a\":\"x\","
+        "\"s\":\"\",\"o\":\"ok\",\"x\":\"\",\"c\":\"\",\"r\":\"\"}", /* u twice
+                                                                      */
+        "{\"t\":1.5,\"n\":1,\"u\":\"a\",\"d\":\"\",\"a\":\"x\",\"s\":\"\","
+        "\"o\":\"ok\",\"x\":\"\",\"c\":\"\",\"r\":\"\"}", /* t not an integer */
+        "{\"t\":1,\"n\":1,\"u\":\"a\\u0000b\",\"d\":\"\",\"a\":\"x\","
+        "\"s\":\"\",\"o\":\"ok\",\"x\":\"\",\"c\":\"\",\"r\":\"\"}", /* NUL */
+        "{\"t\":1,\"n\":1,\"u\":\"a\",\"d\":\"\",\"a\":\"x\",\"s\":\"\","
+        "\"o\":\"ok-but-much-too-long\",\"x\":\"\",\"c\":\"\",\"r\":\"\"}",
+    };
+    struct store_audit_row row, back;
+    char body[AUDIT_BODY_MAX];
+    size_t n;
+
+    (void)state;
+    memset(&row, 0, sizeof row);
+    row.time = -5;
+    row.count = INT64_MAX;
+    snprintf(row.user, sizeof row.user,
+             "op\xff\xfe"
+             "1"); /* not UTF-8 */
+    snprintf(row.device, sizeof row.device, "山田の端末");
+    snprintf(row.action, sizeof row.action, "record.get");
+    snprintf(row.detail, sizeof row.detail, "a\"b\\c\x01\x7f");
+    memset(row.request_id, 'f', sizeof row.request_id - 1);
+    n = audit_body_encode(&row, body, sizeof body);
+    assert_true(n > 0 && n < sizeof body);
+    memset(&back, 0, sizeof back);
+    assert_int_equal(audit_body_decode(body, n, &back), 0);
+    assert_int_equal(back.time, -5);
+    assert_int_equal(back.count, INT64_MAX);
+    assert_string_equal(back.user, "op\xef\xbf\xbd\xef\xbf\xbd"
+                                   "1");
+    assert_string_equal(back.device, row.device);
+    assert_string_equal(back.detail, row.detail);
+    assert_string_equal(back.request_id, row.request_id);
+    assert_string_equal(back.client, "");
+    /* A field that lost its NUL is not written. */
+    memset(row.outcome, 'o', sizeof row.outcome);
+    assert_int_equal(audit_body_encode(&row, body, sizeof body), 0);
+    assert_int_equal(audit_body_encode(&back, body, 100), 0);
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
+        assert_int_equal(audit_body_decode(bad[i], strlen(bad[i]), &back),
+                         MAMORI_ETAMPER);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(checkpoint_parser_rejects),
+        cmocka_unit_test(body_encoding),
         cmocka_unit_test_setup_teardown(chain_detects_changes, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(chain_detects_deletion, tv_group_setup,
