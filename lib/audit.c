@@ -368,6 +368,11 @@ static int part_bad(struct verify_part *p, int64_t seq, const char *fmt, ...)
     return 1;
 }
 
+static int altered(struct verify_part *p, int64_t seq)
+{
+    return part_bad(p, seq, "entry %lld was altered", (long long)seq);
+}
+
 /* An entry of format 1 or 2: its MAC covers the fields, decoded from the
  * body they moved into at schema 9. */
 static int verify_fields(struct verify_part *p,
@@ -378,18 +383,15 @@ static int verify_fields(struct verify_part *p,
     int rc = audit_row_decode(raw, &row, &p->ids, &p->ids_cap);
 
     if (rc == MAMORI_ETAMPER)
-        return part_bad(p, raw->seq, "entry %lld was altered",
-                        (long long)raw->seq);
+        return altered(p, raw->seq);
     if (rc != 0)
         return rc;
     /* Format 1 MACs do not cover the context: such an entry has none. */
     if (row.format == AUDIT_FORMAT_V1 && (row.client[0] || row.request_id[0]))
-        return part_bad(p, raw->seq, "entry %lld was altered",
-                        (long long)raw->seq);
+        return altered(p, raw->seq);
     audit_mac(p->keys[epoch_of(raw->seq)], p->vault_id, &row, want);
     if (!crypto_equal(want, raw->mac, CRYPTO_MAC_LEN))
-        return part_bad(p, raw->seq, "entry %lld was altered",
-                        (long long)raw->seq);
+        return altered(p, raw->seq);
     return 0;
 }
 
@@ -417,8 +419,7 @@ static int verify_row(void *arg, const struct store_audit_raw *row)
                row->body_len, row->record_ids, row->ids_len, row->prev_mac,
                mac);
         if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN))
-            return part_bad(p, row->seq, "entry %lld was altered",
-                            (long long)row->seq);
+            return altered(p, row->seq);
         break;
     case AUDIT_FORMAT_V1:
     case AUDIT_FORMAT_V2:

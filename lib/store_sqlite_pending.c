@@ -83,27 +83,23 @@ int sq_pending_add(struct store *s, int64_t ds, int field, const uint8_t *mac,
 int sq_pending_flush(struct store *s)
 {
     sqlite3_stmt *st = NULL;
-    size_t i, n = s->npending;
-    int rc = 0;
+    size_t n = s->npending;
+    int rc;
 
     if (n == 0)
         return 0;
     s->npending = 0;
     qsort(s->pending, n, sizeof *s->pending, entry_cmp);
-    for (i = 0; rc == 0 && i < n; i++) {
+    rc = sq_stmt(s, ST_INDEX_PUT_RID, sq_index_put_rid_sql, &st);
+    for (size_t i = 0; rc == 0 && i < n; i++) {
         const struct pending_entry *e = &s->pending[i];
-        rc = sq_stmt(s, ST_INDEX_PUT_RID, sq_index_put_rid_sql, &st);
-        if (rc == 0 && ((rc = sq_bind_i64(st, 1, e->ds)) != 0 ||
-                        (rc = sq_bind_i64(st, 2, e->field)) != 0 ||
-                        (rc = sq_bind_blob(st, 3, e->mac, e->maclen)) != 0 ||
-                        (rc = sq_bind_i64(st, 4, e->rid)) != 0))
-            break;
-        if (rc == 0)
+        if ((rc = sq_bind_i64(st, 1, e->ds)) == 0 &&
+            (rc = sq_bind_i64(st, 2, e->field)) == 0 &&
+            (rc = sq_bind_blob(st, 3, e->mac, e->maclen)) == 0 &&
+            (rc = sq_bind_i64(st, 4, e->rid)) == 0)
             rc = sq_step_done(st);
         sq_done(st);
-        st = NULL;
     }
-    sq_done(st);
     return rc;
 }
 
