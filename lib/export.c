@@ -892,8 +892,9 @@ static int search_prepare(struct run *x)
 {
     struct values vs;
     struct vault_field *f;
-    uint8_t ad[256], mac[4];
-    size_t adlen, ml;
+    uint8_t ad[256];
+    struct vault_probe probe;
+    size_t adlen;
     const char *v;
     int rc;
 
@@ -925,11 +926,13 @@ static int search_prepare(struct run *x)
     vault_values_wipe(&vs, VAULT_MAX_FIELDS);
     if (rc != 0)
         return rc == -2 ? MAMORI_ENOMEM : MAMORI_ECRYPTO;
-    ml = vault_index_mac(x->d, f, x->want, strlen(x->want), mac);
+    vault_probe_make(x->d, f, x->want, strlen(x->want), &probe);
     free(x->page);
     x->page = NULL;
-    rc = store_index_lookup(x->s->m->store, x->d->id, (int)x->fidx, mac, ml,
-                            &x->page, &x->npage);
+    rc = store_index_lookup(x->s->m->store, x->d->id, (int)x->fidx, probe.mac,
+                            probe.maclen, vault_probe_keep, &probe, &x->page,
+                            &x->npage);
+    crypto_wipe(&probe, sizeof probe);
     x->search = 1;
     return rc;
 }

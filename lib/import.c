@@ -439,12 +439,14 @@ static int row_key(struct importer *im, struct store *st, struct irow *r,
     /* Candidates through the first key field's blind index; the index's
      * deliberate false positives drop out on comparing every key field. */
     size_t f0 = im->keyidx[0];
-    uint8_t bmac[4];
+    struct vault_probe probe;
     struct store_record *cand = NULL;
     size_t ncand = 0;
-    size_t ml = vault_index_mac(im->d, &im->d->fields[f0], keys[0],
-                                strlen(keys[0]), bmac);
-    rc = store_index_lookup(st, im->d->id, (int)f0, bmac, ml, &cand, &ncand);
+    vault_probe_make(im->d, &im->d->fields[f0], keys[0], strlen(keys[0]),
+                     &probe);
+    rc = store_index_lookup(st, im->d->id, (int)f0, probe.mac, probe.maclen,
+                            vault_probe_keep, &probe, &cand, &ncand);
+    crypto_wipe(&probe, sizeof probe);
     for (size_t i = 0; rc == 0 && i < ncand && !r->dup_rec; i++) {
         struct values ev;
         int same = 1;

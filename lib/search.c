@@ -49,7 +49,7 @@ static int job_value(struct search_job *j, size_t vi)
 {
     struct store_record *rows = NULL;
     size_t nrows = 0;
-    uint8_t mac[4];
+    struct vault_probe probe;
     char *want = NULL;
     const char *value = j->values[vi];
     int rc;
@@ -61,9 +61,11 @@ static int job_value(struct search_job *j, size_t vi)
         rc = MAMORI_EINVAL;
         goto out;
     }
-    size_t ml = vault_index_mac(j->d, j->f, want, strlen(want), mac);
-    rc = store_index_lookup(j->store, j->d->id, (int)j->fidx, mac, ml, &rows,
+    vault_probe_make(j->d, j->f, want, strlen(want), &probe);
+    rc = store_index_lookup(j->store, j->d->id, (int)j->fidx, probe.mac,
+                            probe.maclen, vault_probe_keep, &probe, &rows,
                             &nrows);
+    crypto_wipe(&probe, sizeof probe);
     for (size_t i = 0; rc == 0 && i < nrows; i++) {
         struct values vs;
         char *key = NULL;

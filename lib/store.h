@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 9
+#define STORE_SCHEMA_VERSION 10
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -261,20 +261,27 @@ int store_record_delete(struct store *s, int64_t dataset_id,
                         const uint8_t id[STORE_RID_LEN]);
 int store_record_count(struct store *s, int64_t dataset_id, int64_t *n);
 
-/* ---- blind indexes: (dataset, field number, truncated MAC) -> record ---- */
+/* ---- blind indexes: (dataset, field number, truncated MAC) -> record ----
+ * An entry may carry a check (chk): bytes the domain code derives so that
+ * a lookup can drop most of the index's deliberate false positives before
+ * reading their records. The store keeps them opaque. */
+#define STORE_CHECK_MAX 16
 int store_index_put(struct store *s, int64_t dataset_id, int field,
-                    const uint8_t *mac, size_t maclen,
-                    const uint8_t id[STORE_RID_LEN]);
+                    const uint8_t *mac, size_t maclen, const uint8_t *chk,
+                    size_t chklen, const uint8_t id[STORE_RID_LEN]);
 /* Removes one entry, as store_index_put added it. Index entries go
  * before their record. */
 int store_index_delete(struct store *s, int64_t dataset_id, int field,
                        const uint8_t *mac, size_t maclen,
                        const uint8_t id[STORE_RID_LEN]);
-/* The records whose index entry matches, ciphertexts included (one join,
- * no second lookup); *out malloc'd, free with store_records_free. */
+/* Whether a lookup reads the record of an entry with this check (chk is
+ * NULL for an entry written without one). */
+typedef int (*store_index_keep)(void *arg, const uint8_t *chk, size_t len);
+/* The records whose index entry matches and that keep (NULL: all) wants,
+ * ciphertexts included; *out malloc'd, free with store_records_free. */
 int store_index_lookup(struct store *s, int64_t dataset_id, int field,
-                       const uint8_t *mac, size_t maclen,
-                       struct store_record **out, size_t *n);
+                       const uint8_t *mac, size_t maclen, store_index_keep keep,
+                       void *keep_arg, struct store_record **out, size_t *n);
 void store_records_free(struct store_record *r, size_t n);
 
 /* ---- audit log (table "audit") ---- */

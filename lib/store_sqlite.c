@@ -180,6 +180,10 @@ static const char migration_9[] =
     "ALTER TABLE audit_v9 RENAME TO audit;";
 /* clang-format on */
 
+/* Index entries carry a check that lets a lookup skip most false
+ * positives without reading their records; older entries have none. */
+static const char migration_10[] = "ALTER TABLE blind ADD COLUMN chk BLOB;";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -191,6 +195,7 @@ static const char *const migrations[] = {
     migration_7,
     migration_8,
     migration_9,
+    migration_10,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -231,18 +236,19 @@ static const char *const stmt_sql[ST_COUNT_] = {
                          " AND id = ?2",
     [ST_RECORD_COUNT] = "SELECT count(*) FROM records WHERE dataset_id = ?1",
     /* A missing record makes record NULL: NOT NULL fails, ENOTFOUND. */
-    [ST_INDEX_PUT] = "INSERT INTO blind(dataset_id, field, mac, record)"
+    [ST_INDEX_PUT] = "INSERT INTO blind(dataset_id, field, mac, record, chk)"
                      " VALUES(?1, ?2, ?3, (SELECT rid FROM records"
-                     " WHERE dataset_id = ?1 AND id = ?4))"
+                     " WHERE dataset_id = ?1 AND id = ?4), ?5)"
                      " ON CONFLICT DO NOTHING",
     [ST_INDEX_PUT_RID] = sq_index_put_rid_sql,
     [ST_INDEX_DELETE] = "DELETE FROM blind WHERE dataset_id = ?1"
                         " AND field = ?2 AND mac = ?3 AND record = (SELECT"
                         " rid FROM records WHERE dataset_id = ?1 AND id = ?4)",
-    [ST_INDEX_LOOKUP] = "SELECT r.version, r.key_version, r.updated, r.ct,"
-                        " r.id FROM blind b JOIN records r"
-                        " ON r.rid = b.record WHERE b.dataset_id = ?1"
-                        " AND b.field = ?2 AND b.mac = ?3",
+    [ST_INDEX_CANDIDATES] = "SELECT record, chk FROM blind"
+                            " WHERE dataset_id = ?1 AND field = ?2"
+                            " AND mac = ?3",
+    [ST_RECORD_BY_RID] = "SELECT version, key_version, updated, ct, id"
+                         " FROM records WHERE rid = ?1 AND dataset_id = ?2",
     [ST_AUDIT_MAX] = "SELECT max(seq) FROM audit",
     [ST_AUDIT_HEAD] = "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1",
     [ST_AUDIT_APPEND] = "INSERT INTO audit(seq, format, body, record_ids,"
@@ -1170,20 +1176,22 @@ static int check_mac(int field, const uint8_t *mac, size_t maclen)
 
 /* An entry already there is what the caller wants: not an error. */
 int store_index_put(struct store *s, int64_t dataset_id, int field,
-                    const uint8_t *mac, size_t maclen,
-                    const uint8_t id[STORE_RID_LEN])
+                    const uint8_t *mac, size_t maclen, const uint8_t *chk,
+                    size_t chklen, const uint8_t id[STORE_RID_LEN])
 {
     sqlite3_stmt *st = NULL;
     int rc = check_mac(field, mac, maclen);
 
-    if (rc == 0 && id == NULL)
+    if (rc == 0 &&
+        (id == NULL || chklen > STORE_CHECK_MAX || (chklen > 0 && chk == NULL)))
         rc = MAMORI_EINVAL;
     if (rc != 0)
         goto out;
     int known = s->have_last && s->last_ds == dataset_id &&
                 memcmp(s->last_id, id, STORE_RID_LEN) == 0;
     if (known) {
-        rc = sq_pending_add(s, dataset_id, field, mac, maclen, s->last_rid);
+        rc = sq_pending_add(s, dataset_id, field, mac, maclen, chk, chklen,
+                            s->last_rid);
         if (rc <= 0)
             return rc;
     }
@@ -1194,7 +1202,8 @@ int store_index_put(struct store *s, int64_t dataset_id, int field,
         (rc = sq_bind_i64(st, 2, field)) != 0 ||
         (rc = sq_bind_blob(st, 3, mac, maclen)) != 0 ||
         (rc = known ? sq_bind_i64(st, 4, s->last_rid)
-                    : sq_bind_blob(st, 4, id, STORE_RID_LEN)) != 0)
+                    : sq_bind_blob(st, 4, id, STORE_RID_LEN)) != 0 ||
+        (rc = sq_bind_blob_or_null(st, 5, chk, chklen)) != 0)
         goto out;
     rc = sq_step_done(st);
 out:
@@ -1227,44 +1236,100 @@ out:
     return rc;
 }
 
-int store_index_lookup(struct store *s, int64_t dataset_id, int field,
-                       const uint8_t *mac, size_t maclen,
-                       struct store_record **out, size_t *n)
+/* The rows of the entries matching mac that keep wants, in key order. The
+ * records are read after the scan, so that none is read for an entry the
+ * check rules out. */
+static int index_candidates(struct store *s, int64_t dataset_id, int field,
+                            const uint8_t *mac, size_t maclen,
+                            store_index_keep keep, void *keep_arg,
+                            int64_t **out, size_t *n)
 {
     sqlite3_stmt *st = NULL;
-    struct store_record *arr = NULL;
+    int64_t *rids = NULL;
     size_t cap = 0, cnt = 0;
-    int rc = MAMORI_EINVAL, r = SQLITE_DONE;
+    int rc, r = SQLITE_DONE;
 
-    if (out == NULL || n == NULL)
-        goto out;
-    *out = NULL;
-    *n = 0;
-    rc = check_mac(field, mac, maclen);
-    if (rc != 0)
-        goto out;
-    rc = stmt_get(s, ST_INDEX_LOOKUP, &st);
-    if (rc != 0)
-        goto out;
-    if ((rc = sq_bind_i64(st, 1, dataset_id)) != 0 ||
-        (rc = sq_bind_i64(st, 2, field)) != 0 ||
-        (rc = sq_bind_blob(st, 3, mac, maclen)) != 0)
+    rc = stmt_get(s, ST_INDEX_CANDIDATES, &st);
+    if (rc == 0 && ((rc = sq_bind_i64(st, 1, dataset_id)) != 0 ||
+                    (rc = sq_bind_i64(st, 2, field)) != 0 ||
+                    (rc = sq_bind_blob(st, 3, mac, maclen)) != 0))
         goto out;
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
-        rc = sq_grow((void **)&arr, &cap, cnt, sizeof *arr);
-        if (rc != 0)
+        const uint8_t *chk = NULL;
+        int len = 0;
+        if (sqlite3_column_type(st, 0) != SQLITE_INTEGER) {
+            rc = MAMORI_EIO;
             break;
-        memset(&arr[cnt], 0, sizeof *arr);
-        rc = sq_col_blob(st, 4, arr[cnt].id, STORE_RID_LEN, MAMORI_EIO);
-        if (rc == 0)
-            rc = read_record(st, &arr[cnt]);
-        if (rc == 0) {
-            arr[cnt].dataset_id = dataset_id;
-            cnt++;
         }
+        if (sqlite3_column_type(st, 1) == SQLITE_BLOB) {
+            chk = sqlite3_column_blob(st, 1);
+            len = sqlite3_column_bytes(st, 1);
+            if (len < 0 || (len > 0 && chk == NULL)) {
+                rc = MAMORI_ENOMEM;
+                break;
+            }
+        }
+        if (keep && !keep(keep_arg, chk, (size_t)len))
+            continue;
+        rc = sq_grow((void **)&rids, &cap, cnt, sizeof *rids);
+        if (rc == 0)
+            rids[cnt++] = sqlite3_column_int64(st, 0);
     }
     if (rc == 0 && r != SQLITE_DONE)
         rc = sq_err(r);
+out:
+    sq_done(st);
+    if (rc != 0) {
+        free(rids);
+        return rc;
+    }
+    *out = rids;
+    *n = cnt;
+    return 0;
+}
+
+int store_index_lookup(struct store *s, int64_t dataset_id, int field,
+                       const uint8_t *mac, size_t maclen, store_index_keep keep,
+                       void *keep_arg, struct store_record **out, size_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    struct store_record *arr = NULL;
+    int64_t *rids = NULL;
+    size_t nrids = 0, cnt = 0;
+    int rc = MAMORI_EINVAL;
+
+    if (out == NULL || n == NULL)
+        return MAMORI_EINVAL;
+    *out = NULL;
+    *n = 0;
+    rc = check_mac(field, mac, maclen);
+    if (rc == 0)
+        rc = index_candidates(s, dataset_id, field, mac, maclen, keep, keep_arg,
+                              &rids, &nrids);
+    if (rc != 0 || nrids == 0)
+        goto out;
+    arr = calloc(nrids, sizeof *arr);
+    if (arr == NULL) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    rc = stmt_get(s, ST_RECORD_BY_RID, &st);
+    for (size_t i = 0; rc == 0 && i < nrids; i++) {
+        if ((rc = sq_bind_i64(st, 1, rids[i])) != 0 ||
+            (rc = sq_bind_i64(st, 2, dataset_id)) != 0)
+            break;
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW) {
+            rc = sq_col_blob(st, 4, arr[cnt].id, STORE_RID_LEN, MAMORI_EIO);
+            if (rc == 0)
+                rc = read_record(st, &arr[cnt]);
+            if (rc == 0)
+                arr[cnt++].dataset_id = dataset_id;
+        } else if (r != SQLITE_DONE) {
+            rc = sq_err(r);
+        } /* an entry whose record is gone matches nothing */
+        sqlite3_reset(st);
+    }
     if (rc != 0)
         goto out;
     *out = arr;
@@ -1273,6 +1338,7 @@ int store_index_lookup(struct store *s, int64_t dataset_id, int field,
     cnt = 0;
 out:
     sq_done(st);
+    free(rids);
     store_records_free(arr, cnt);
     return rc;
 }

@@ -35,7 +35,8 @@ enum stmt_id {
     ST_INDEX_PUT,
     ST_INDEX_PUT_RID,
     ST_INDEX_DELETE,
-    ST_INDEX_LOOKUP,
+    ST_INDEX_CANDIDATES,
+    ST_RECORD_BY_RID,
     ST_AUDIT_MAX,
     ST_AUDIT_HEAD,
     ST_AUDIT_APPEND,
@@ -118,8 +119,9 @@ struct store {
 struct pending_entry {
     int64_t ds, rid;
     int32_t field;
-    uint8_t maclen;
+    uint8_t maclen, chklen;
     uint8_t mac[8];
+    uint8_t chk[STORE_CHECK_MAX];
 };
 
 /* The statement that inserts one index entry by rid. */
@@ -128,7 +130,8 @@ extern const char sq_index_put_rid_sql[];
  * held, 1 not (outside a transaction, or a MAC too long: insert it now),
  * or an error from flushing a full buffer. */
 int sq_pending_add(struct store *s, int64_t ds, int field, const uint8_t *mac,
-                   size_t maclen, int64_t rid);
+                   size_t maclen, const uint8_t *chk, size_t chklen,
+                   int64_t rid);
 /* Inserts the held entries in key order. */
 int sq_pending_flush(struct store *s);
 /* Flushes before statement id (text sql) if it needs the entries: COMMIT,
@@ -162,6 +165,8 @@ int sq_bind_field(sqlite3_stmt *st, int i, const char *v, size_t max);
 /* Binds a string of any length; NULL binds SQL NULL when null_ok. */
 int sq_bind_str(sqlite3_stmt *st, int i, const char *v, int null_ok);
 int sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
+/* An empty blob binds SQL NULL. */
+int sq_bind_blob_or_null(sqlite3_stmt *st, int i, const void *p, size_t n);
 int sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
 /* Column readers; bad is the code for content the store cannot have
  * written (MAMORI_EIO, or MAMORI_ETAMPER for the audit table). */

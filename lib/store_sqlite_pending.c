@@ -23,13 +23,13 @@
 #include "store_sqlite.h"
 #include "banned.h"
 
-/* 2 MiB of entries (and as much again while sorting): an import of a
+/* 3 MiB of entries (and as much again while sorting): an import of a
  * million 3-index rows flushes 46 times. */
 #define PENDING_MAX 65536
 
 const char sq_index_put_rid_sql[] =
-    "INSERT INTO blind(dataset_id, field, mac, record)"
-    " VALUES(?1, ?2, ?3, ?4) ON CONFLICT DO NOTHING";
+    "INSERT INTO blind(dataset_id, field, mac, record, chk)"
+    " VALUES(?1, ?2, ?3, ?4, ?5) ON CONFLICT DO NOTHING";
 
 static int entry_cmp(const void *a, const void *b)
 {
@@ -54,11 +54,12 @@ static int entry_cmp(const void *a, const void *b)
 }
 
 int sq_pending_add(struct store *s, int64_t ds, int field, const uint8_t *mac,
-                   size_t maclen, int64_t rid)
+                   size_t maclen, const uint8_t *chk, size_t chklen,
+                   int64_t rid)
 {
     struct pending_entry *e;
 
-    if (maclen > sizeof e->mac || !s->in_tx)
+    if (maclen > sizeof e->mac || chklen > sizeof e->chk || !s->in_tx)
         return 1; /* the caller inserts it at once */
     if (s->npending == PENDING_MAX) {
         int rc = sq_pending_flush(s);
@@ -77,6 +78,9 @@ int sq_pending_add(struct store *s, int64_t ds, int field, const uint8_t *mac,
     e->field = (int32_t)field;
     e->maclen = (uint8_t)maclen;
     memcpy(e->mac, mac, maclen);
+    e->chklen = (uint8_t)chklen;
+    if (chklen > 0)
+        memcpy(e->chk, chk, chklen);
     return 0;
 }
 
@@ -96,7 +100,8 @@ int sq_pending_flush(struct store *s)
         if ((rc = sq_bind_i64(st, 1, e->ds)) == 0 &&
             (rc = sq_bind_i64(st, 2, e->field)) == 0 &&
             (rc = sq_bind_blob(st, 3, e->mac, e->maclen)) == 0 &&
-            (rc = sq_bind_i64(st, 4, e->rid)) == 0)
+            (rc = sq_bind_i64(st, 4, e->rid)) == 0 &&
+            (rc = sq_bind_blob_or_null(st, 5, e->chk, e->chklen)) == 0)
             rc = sq_step_done(st);
         sq_done(st);
     }

@@ -133,6 +133,13 @@ int sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n)
     return sq_err(sqlite3_bind_blob64(st, i, p, n, SQLITE_STATIC));
 }
 
+int sq_bind_blob_or_null(sqlite3_stmt *st, int i, const void *p, size_t n)
+{
+    if (n == 0)
+        return sq_err(sqlite3_bind_null(st, i));
+    return sq_bind_blob(st, i, p, n);
+}
+
 int sq_bind_i64(sqlite3_stmt *st, int i, int64_t v)
 {
     return sq_err(sqlite3_bind_int64(st, i, v));

@@ -68,8 +68,10 @@ void vault_rid_format(const uint8_t rid[16], char out[37])
 
 static void ds_free(struct vault_ds *d)
 {
-    for (size_t i = 0; i < d->nfields; i++)
+    for (size_t i = 0; i < d->nfields; i++) {
         crypto_hmac_key_free(d->fields[i].index_key);
+        crypto_hmac_key_free(d->fields[i].check_key);
+    }
     free(d);
 }
 
@@ -137,8 +139,10 @@ int vault_ds_load(struct mamori *m, const struct store_dataset *row,
             continue;
         crypto_kdf(root, "mamori-blind-index", f->name, strlen(f->name), k);
         f->index_key = crypto_hmac_key_new(k, sizeof k);
+        crypto_kdf(root, "mamori-blind-check", f->name, strlen(f->name), k);
+        f->check_key = crypto_hmac_key_new(k, sizeof k);
         crypto_wipe(k, sizeof k);
-        if (!f->index_key) {
+        if (!f->index_key || !f->check_key) {
             rc = MAMORI_ENOMEM;
             goto fail;
         }
@@ -167,19 +171,54 @@ struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
     return NULL;
 }
 
-size_t vault_index_mac(const struct vault_ds *d, const struct vault_field *f,
-                       const char *key, size_t keylen, uint8_t out[4])
+void vault_probe_make(const struct vault_ds *d, const struct vault_field *f,
+                      const char *key, size_t keylen, struct vault_probe *p)
 {
     uint8_t mac[CRYPTO_MAC_LEN];
     struct crypto_part part = {key, keylen};
     size_t nbytes = ((size_t)d->index_bits + 7) / 8;
 
     crypto_hmac_run(f->index_key, &part, 1, mac);
-    memcpy(out, mac, nbytes);
+    p->f = f;
+    p->maclen = nbytes;
+    memcpy(p->mac, mac, nbytes);
     if (d->index_bits % 8)
-        out[nbytes - 1] &= (uint8_t)(0xFF << (8 - d->index_bits % 8));
+        p->mac[nbytes - 1] &= (uint8_t)(0xFF << (8 - d->index_bits % 8));
+    memcpy(p->check, mac + 8, sizeof p->check);
     crypto_wipe(mac, sizeof mac);
-    return nbytes;
+}
+
+/* XORs the mask of nonce into check. */
+static void check_mask(const struct vault_field *f, const uint8_t nonce[8],
+                       uint8_t check[4])
+{
+    uint8_t mask[CRYPTO_MAC_LEN];
+    struct crypto_part part = {nonce, 8};
+
+    crypto_hmac_run(f->check_key, &part, 1, mask);
+    for (size_t i = 0; i < 4; i++)
+        check[i] ^= mask[i];
+    crypto_wipe(mask, sizeof mask);
+}
+
+void vault_probe_seal(const struct vault_probe *p, const uint8_t rid[16],
+                      uint8_t out[VAULT_CHECK_LEN])
+{
+    memcpy(out, rid, 8);
+    memcpy(out + 8, p->check, 4);
+    check_mask(p->f, out, out + 8);
+}
+
+int vault_probe_keep(void *probe, const uint8_t *chk, size_t len)
+{
+    const struct vault_probe *p = probe;
+    uint8_t want[4];
+
+    if (chk == NULL || len != VAULT_CHECK_LEN)
+        return 1;
+    memcpy(want, chk + 8, sizeof want);
+    check_mask(p->f, chk, want);
+    return crypto_equal(want, p->check, sizeof want);
 }
 
 /* ---- record plaintext ---------------------------------------------------
@@ -436,9 +475,15 @@ static int prepare_index(const struct vault_ds *d, const struct values *vs,
         int rc = text_search_key(f->type, vs->v[i], strlen(vs->v[i]), &key);
         if (rc != 0)
             return rc == -2 ? MAMORI_ENOMEM : MAMORI_EINVAL;
-        p->maclen[i] =
-            (uint8_t)vault_index_mac(d, f, key, strlen(key), p->mac[i]);
+        struct vault_probe probe;
+        uint8_t chk[VAULT_CHECK_LEN];
+        vault_probe_make(d, f, key, strlen(key), &probe);
         crypto_wipe_free_str(key);
+        vault_probe_seal(&probe, p->r.id, chk);
+        p->maclen[i] = (uint8_t)probe.maclen;
+        memcpy(p->mac[i], probe.mac, probe.maclen);
+        memcpy(p->check[i], chk + 8, 4);
+        crypto_wipe(&probe, sizeof probe);
     }
     return 0;
 }
@@ -449,8 +494,11 @@ static int write_index(struct mamori *m, const struct vault_ds *d,
     for (size_t i = 0; i < d->nfields; i++) {
         if (!p->maclen[i])
             continue;
+        uint8_t chk[VAULT_CHECK_LEN];
+        memcpy(chk, p->r.id, 8);
+        memcpy(chk + 8, p->check[i], 4);
         int rc = store_index_put(m->store, d->id, (int)i, p->mac[i],
-                                 p->maclen[i], p->r.id);
+                                 p->maclen[i], chk, sizeof chk, p->r.id);
         if (rc != 0)
             return rc;
     }

@@ -23,6 +23,7 @@ struct vault_field {
     int searchable;
     int key; /* part of the dataset's record key (implies searchable) */
     struct crypto_hmac_key *index_key; /* when searchable */
+    struct crypto_hmac_key *check_key; /* masks the entries' checks */
 };
 
 /* A dataset as the domain code sees it, cached on the vault handle. */
@@ -55,7 +56,8 @@ struct refusal {
 struct prepared {
     struct store_record r;
     uint8_t mac[VAULT_MAX_FIELDS][4];
-    uint8_t maclen[VAULT_MAX_FIELDS]; /* 0: no index entry */
+    uint8_t maclen[VAULT_MAX_FIELDS];   /* 0: no index entry */
+    uint8_t check[VAULT_MAX_FIELDS][4]; /* masked, see vault_probe */
 };
 
 /* The cached dataset of a store row, or NULL if it was not loaded yet
@@ -129,9 +131,32 @@ int vault_schema_parse(const char *text, struct vault_ds *d);
 int vault_rid_parse(const char *text, uint8_t rid[16]);
 void vault_rid_format(const uint8_t rid[16], char out[37]);
 
-/* Blind-index value of a search key for field f of d (out: nbytes). */
-size_t vault_index_mac(const struct vault_ds *d, const struct vault_field *f,
-                       const char *key, size_t keylen, uint8_t out[4]);
+/* A search key's blind-index value (the MAC's first index_bits bits) and
+ * its check (4 further bytes of the MAC).
+ *
+ * The index is lossy on purpose (DESIGN.md: 2 <= expected collisions), so
+ * a lookup finds other values' entries too. Each entry therefore also
+ * stores VAULT_CHECK_LEN bytes: 8 bytes of its record's id (a nonce) and
+ * the check XORed with a mask, HMAC(field's check key, nonce). To anyone
+ * without the key the stored check is random and differs between two
+ * records with the same value, so the file tells no more than the index
+ * alone; a lookup recomputes the mask and reads only the records whose
+ * check fits (false positives 2^-32, still dropped after decryption). */
+#define VAULT_CHECK_LEN 12
+struct vault_probe {
+    const struct vault_field *f;
+    uint8_t mac[4];
+    size_t maclen;
+    uint8_t check[4];
+};
+void vault_probe_make(const struct vault_ds *d, const struct vault_field *f,
+                      const char *key, size_t keylen, struct vault_probe *p);
+/* The entry check of probe p for a record (out: VAULT_CHECK_LEN). */
+void vault_probe_seal(const struct vault_probe *p, const uint8_t rid[16],
+                      uint8_t out[VAULT_CHECK_LEN]);
+/* store_index_keep for a struct vault_probe: whether an entry's stored
+ * check fits (an entry without one always does). */
+int vault_probe_keep(void *probe, const uint8_t *chk, size_t len);
 
 /* The record plaintext form of vs sealed (AES-256-GCM) under the dataset's
  * record key with the caller's associated data (verified entries bind

@@ -820,8 +820,9 @@ static void test_index(void **state)
     for (i = 0; i < 4; i++)
         rid(id[i], (unsigned)i + 10);
     /* An entry needs its record. */
-    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, sizeof mac, id[0]),
-                     MAMORI_ENOTFOUND);
+    assert_int_equal(
+        store_index_put(f->s, f->ds, 1, mac, sizeof mac, NULL, 0, id[0]),
+        MAMORI_ENOTFOUND);
     for (i = 0; i < 4; i++) {
         uint8_t ct[4] = {1, 2, 3, 4};
         struct store_record r = {.dataset_id = f->ds,
@@ -839,25 +840,28 @@ static void test_index(void **state)
     /* Three records share a MAC in field 1. */
     for (i = 0; i < 3; i++)
         assert_int_equal(
-            store_index_put(f->s, f->ds, 1, mac, sizeof mac, id[i]), 0);
+            store_index_put(f->s, f->ds, 1, mac, sizeof mac, NULL, 0, id[i]),
+            0);
     /* Re-putting an entry is not an error and adds nothing. */
-    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, sizeof mac, id[0]),
-                     0);
-    /* Same MAC, other field or dataset; other MAC, same field. */
-    assert_int_equal(store_index_put(f->s, f->ds, 2, mac, sizeof mac, id[3]),
-                     0);
-    assert_int_equal(store_index_put(f->s, other, 1, mac, sizeof mac, id[3]),
-                     0);
-    assert_int_equal(store_index_put(f->s, f->ds, 1, mac2, sizeof mac2, id[3]),
-                     0);
-    /* A prefix of the MAC is a different MAC. */
-    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, 7, id[3]), 0);
-    /* The record id index also carries field 2 of record 0. */
-    assert_int_equal(store_index_put(f->s, f->ds, 2, mac2, sizeof mac2, id[0]),
-                     0);
-
     assert_int_equal(
-        store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, &ids, &n), 0);
+        store_index_put(f->s, f->ds, 1, mac, sizeof mac, NULL, 0, id[0]), 0);
+    /* Same MAC, other field or dataset; other MAC, same field. */
+    assert_int_equal(
+        store_index_put(f->s, f->ds, 2, mac, sizeof mac, NULL, 0, id[3]), 0);
+    assert_int_equal(
+        store_index_put(f->s, other, 1, mac, sizeof mac, NULL, 0, id[3]), 0);
+    assert_int_equal(
+        store_index_put(f->s, f->ds, 1, mac2, sizeof mac2, NULL, 0, id[3]), 0);
+    /* A prefix of the MAC is a different MAC. */
+    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, 7, NULL, 0, id[3]),
+                     0);
+    /* The record id index also carries field 2 of record 0. */
+    assert_int_equal(
+        store_index_put(f->s, f->ds, 2, mac2, sizeof mac2, NULL, 0, id[0]), 0);
+
+    assert_int_equal(store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, NULL,
+                                        NULL, &ids, &n),
+                     0);
     assert_int_equal(n, 3);
     for (i = 0; i < n; i++) {
         size_t k;
@@ -870,16 +874,18 @@ static void test_index(void **state)
     assert_int_equal(seen[2], 1);
     store_records_free(ids, n);
 
-    assert_int_equal(
-        store_index_lookup(f->s, other, 1, mac, sizeof mac, &ids, &n), 0);
+    assert_int_equal(store_index_lookup(f->s, other, 1, mac, sizeof mac, NULL,
+                                        NULL, &ids, &n),
+                     0);
     assert_int_equal(n, 1);
     assert_memory_equal(ids[0].id, id[3], STORE_RID_LEN);
     assert_int_equal(ids[0].ctlen, 4);
     assert_int_equal(ids[0].ct[3], 4);
     assert_int_equal(ids[0].version, 1);
     store_records_free(ids, n);
-    assert_int_equal(
-        store_index_lookup(f->s, f->ds, 3, mac, sizeof mac, &ids, &n), 0);
+    assert_int_equal(store_index_lookup(f->s, f->ds, 3, mac, sizeof mac, NULL,
+                                        NULL, &ids, &n),
+                     0);
     assert_int_equal(n, 0);
     assert_null(ids);
 
@@ -888,18 +894,21 @@ static void test_index(void **state)
                      0);
     assert_int_equal(
         store_index_delete(f->s, f->ds, 2, mac2, sizeof mac2, id[0]), 0);
-    assert_int_equal(
-        store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, &ids, &n), 0);
+    assert_int_equal(store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, NULL,
+                                        NULL, &ids, &n),
+                     0);
     assert_int_equal(n, 2);
     for (i = 0; i < n; i++)
         assert_memory_not_equal(ids[i].id, id[0], STORE_RID_LEN);
     store_records_free(ids, n);
-    assert_int_equal(
-        store_index_lookup(f->s, f->ds, 2, mac2, sizeof mac2, &ids, &n), 0);
+    assert_int_equal(store_index_lookup(f->s, f->ds, 2, mac2, sizeof mac2, NULL,
+                                        NULL, &ids, &n),
+                     0);
     assert_int_equal(n, 0);
     store_records_free(ids, n);
-    assert_int_equal(
-        store_index_lookup(f->s, f->ds, 2, mac, sizeof mac, &ids, &n), 0);
+    assert_int_equal(store_index_lookup(f->s, f->ds, 2, mac, sizeof mac, NULL,
+                                        NULL, &ids, &n),
+                     0);
     assert_int_equal(n, 1);
     store_records_free(ids, n);
     /* deleting what is not there is not an error */
@@ -910,22 +919,25 @@ static void test_index(void **state)
 
     /* Malformed arguments. */
     memset(big, 1, sizeof big);
-    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, 0, id[0]),
-                     MAMORI_EINVAL);
-    assert_int_equal(store_index_put(f->s, f->ds, 1, big, sizeof big, id[0]),
-                     MAMORI_EINVAL);
-    assert_int_equal(store_index_put(f->s, f->ds, -1, mac, sizeof mac, id[0]),
-                     MAMORI_EINVAL);
-    assert_int_equal(store_index_put(f->s, f->ds, 1, NULL, 8, id[0]),
-                     MAMORI_EINVAL);
-    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, sizeof mac, NULL),
+    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, 0, NULL, 0, id[0]),
                      MAMORI_EINVAL);
     assert_int_equal(
-        store_index_lookup(f->s, f->ds, 1, big, sizeof big, &ids, &n),
+        store_index_put(f->s, f->ds, 1, big, sizeof big, NULL, 0, id[0]),
         MAMORI_EINVAL);
     assert_int_equal(
-        store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, NULL, &n),
+        store_index_put(f->s, f->ds, -1, mac, sizeof mac, NULL, 0, id[0]),
         MAMORI_EINVAL);
+    assert_int_equal(store_index_put(f->s, f->ds, 1, NULL, 8, NULL, 0, id[0]),
+                     MAMORI_EINVAL);
+    assert_int_equal(
+        store_index_put(f->s, f->ds, 1, mac, sizeof mac, NULL, 0, NULL),
+        MAMORI_EINVAL);
+    assert_int_equal(store_index_lookup(f->s, f->ds, 1, big, sizeof big, NULL,
+                                        NULL, &ids, &n),
+                     MAMORI_EINVAL);
+    assert_int_equal(store_index_lookup(f->s, f->ds, 1, mac, sizeof mac, NULL,
+                                        NULL, NULL, &n),
+                     MAMORI_EINVAL);
 }
 
 /* Index entries put inside a transaction are held back and inserted in key
@@ -947,8 +959,8 @@ static void pending_put(struct fx *f, unsigned i, size_t maclen)
         memset(mac, field, sizeof mac);
         memcpy(mac, &h, sizeof h);
         mac[0] ^= (uint8_t)field;
-        assert_int_equal(store_index_put(f->s, f->ds, field, mac, maclen, r.id),
-                         0);
+        assert_int_equal(
+            store_index_put(f->s, f->ds, field, mac, maclen, NULL, 0, r.id), 0);
     }
 }
 
@@ -964,8 +976,9 @@ static size_t pending_hits(struct fx *f, unsigned i, int field, size_t maclen)
     memcpy(mac, &h, sizeof h);
     mac[0] ^= (uint8_t)field;
     rid(want, i);
-    assert_int_equal(
-        store_index_lookup(f->s, f->ds, field, mac, maclen, &ids, &n), 0);
+    assert_int_equal(store_index_lookup(f->s, f->ds, field, mac, maclen, NULL,
+                                        NULL, &ids, &n),
+                     0);
     for (size_t k = 0; k < n; k++)
         found += memcmp(ids[k].id, want, STORE_RID_LEN) == 0;
     store_records_free(ids, n);
@@ -1014,6 +1027,109 @@ static void test_index_pending(void **state)
     assert_int_equal(store_commit(f->s), 0);
     pending_put(f, n + 301, 4);
     assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blind"), 3 * n + 9);
+}
+
+/* Entry checks: stored as given (held back or not), shown to the keep
+ * filter before the record is read, NULL for an entry without one. */
+struct seen_checks {
+    int calls, nulls;
+    uint8_t want; /* keep entries whose check starts with this byte */
+    uint8_t last[STORE_CHECK_MAX];
+    size_t last_len;
+};
+
+static int keep_first_byte(void *arg, const uint8_t *chk, size_t len)
+{
+    struct seen_checks *c = arg;
+    c->calls++;
+    if (chk == NULL) {
+        c->nulls++;
+        return 1;
+    }
+    memcpy(c->last, chk, len);
+    c->last_len = len;
+    return chk[0] == c->want;
+}
+
+static void check_put(struct fx *f, unsigned i, const uint8_t *mac,
+                      const uint8_t *chk, size_t chklen)
+{
+    uint8_t ct[4] = {1, 2, 3, 4};
+    struct store_record r = {.dataset_id = f->ds,
+                             .version = 1,
+                             .key_version = 1,
+                             .ct = ct,
+                             .ctlen = 4};
+    rid(r.id, i);
+    assert_int_equal(store_record_put(f->s, &r), 0);
+    assert_int_equal(store_index_put(f->s, f->ds, 0, mac, 4, chk, chklen, r.id),
+                     0);
+}
+
+static void test_index_check(void **state)
+{
+    struct fx *f = *state;
+    uint8_t mac[4] = {9, 9, 9, 9}, a[12], b[12], long_chk[STORE_CHECK_MAX + 1];
+    struct store_record *rs = NULL;
+    struct seen_checks c;
+    size_t n = 0;
+    uint8_t want[STORE_RID_LEN];
+
+    memset(a, 0xA1, sizeof a);
+    memset(b, 0xB2, sizeof b);
+    check_put(f, 1, mac, a, sizeof a); /* at once */
+    assert_int_equal(store_begin(f->s), 0);
+    check_put(f, 2, mac, b, sizeof b); /* held back until the commit */
+    check_put(f, 3, mac, NULL, 0);     /* written without a check */
+    assert_int_equal(store_commit(f->s), 0);
+    assert_int_equal(raw_int(f->path, "SELECT count(*) FROM blind"
+                                      " WHERE length(chk) = 12"),
+                     2);
+    assert_int_equal(
+        raw_int(f->path, "SELECT count(*) FROM blind WHERE chk IS NULL"), 1);
+
+    /* Only the entry whose check fits, and the one without a check, are
+     * read; the filter saw each entry once. */
+    memset(&c, 0, sizeof c);
+    c.want = 0xB2;
+    assert_int_equal(store_index_lookup(f->s, f->ds, 0, mac, 4, keep_first_byte,
+                                        &c, &rs, &n),
+                     0);
+    assert_int_equal(c.calls, 3);
+    assert_int_equal(c.nulls, 1);
+    assert_int_equal(n, 2);
+    for (size_t i = 0; i < n; i++) {
+        rid(want, 1);
+        assert_memory_not_equal(rs[i].id, want, STORE_RID_LEN);
+        assert_int_equal(rs[i].ctlen, 4);
+    }
+    store_records_free(rs, n);
+    /* A filter that wants nothing but unchecked entries. */
+    memset(&c, 0, sizeof c);
+    c.want = 0x00;
+    assert_int_equal(store_index_lookup(f->s, f->ds, 0, mac, 4, keep_first_byte,
+                                        &c, &rs, &n),
+                     0);
+    assert_int_equal(n, 1);
+    rid(want, 3);
+    assert_memory_equal(rs[0].id, want, STORE_RID_LEN);
+    store_records_free(rs, n);
+    /* No filter: all three. */
+    assert_int_equal(
+        store_index_lookup(f->s, f->ds, 0, mac, 4, NULL, NULL, &rs, &n), 0);
+    assert_int_equal(n, 3);
+    store_records_free(rs, n);
+
+    /* A check too long, or a length without bytes, is refused. */
+    memset(long_chk, 1, sizeof long_chk);
+    rid(want, 1);
+    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, 4, long_chk,
+                                     sizeof long_chk, want),
+                     MAMORI_EINVAL);
+    assert_int_equal(store_index_put(f->s, f->ds, 1, mac, 4, NULL, 4, want),
+                     MAMORI_EINVAL);
+    assert_int_equal(
+        raw_int(f->path, "SELECT count(*) FROM blind WHERE field = 1"), 0);
 }
 
 /* ---- audit --------------------------------------------------------------- */
@@ -1391,8 +1507,9 @@ static void test_throughput(void **state)
         for (field = 0; field < 3; field++) {
             uint64_t m = x * (uint64_t)(field + 3) % 100003u;
             memcpy(mac, &m, sizeof mac);
-            assert_int_equal(
-                store_index_put(f->s, f->ds, field, mac, sizeof mac, r.id), 0);
+            assert_int_equal(store_index_put(f->s, f->ds, field, mac,
+                                             sizeof mac, NULL, 0, r.id),
+                             0);
         }
     }
     assert_int_equal(store_commit(f->s), 0);
@@ -1436,6 +1553,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_records, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_index_pending, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_index_check, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit, setup, teardown),
         cmocka_unit_test_setup_teardown(test_audit_scan_reentry, setup,
                                         teardown),

@@ -12,6 +12,7 @@
 #include <cmocka.h>
 #include <sqlite3.h>
 
+#include "crypto.h"
 #include "helpers.h"
 #include "vault.h"
 
@@ -84,6 +85,53 @@ static void rid_roundtrip(void **state)
     assert_int_not_equal(vault_rid_parse(NULL, back), 0);
 }
 
+/* An index entry's check fits the value and record it was made for, and
+ * nothing else; the stored bytes differ between records of one value. */
+static void index_check(void **state)
+{
+    struct vault_ds d;
+    struct vault_probe v, w;
+    uint8_t k1[CRYPTO_KEY_LEN], k2[CRYPTO_KEY_LEN], ra[16], rb[16];
+    uint8_t ca[VAULT_CHECK_LEN], cb[VAULT_CHECK_LEN], bad[VAULT_CHECK_LEN];
+    (void)state;
+
+    memset(&d, 0, sizeof d);
+    assert_int_equal(vault_schema_parse("v1;bits=18;tel:phone:s", &d), 0);
+    crypto_random(k1, sizeof k1);
+    crypto_random(k2, sizeof k2);
+    d.fields[0].index_key = crypto_hmac_key_new(k1, sizeof k1);
+    d.fields[0].check_key = crypto_hmac_key_new(k2, sizeof k2);
+    assert_non_null(d.fields[0].index_key);
+    assert_non_null(d.fields[0].check_key);
+    crypto_random(ra, sizeof ra);
+    crypto_random(rb, sizeof rb);
+
+    vault_probe_make(&d, &d.fields[0], "09012345678", 11, &v);
+    vault_probe_make(&d, &d.fields[0], "09012345679", 11, &w);
+    assert_int_equal(v.maclen, 3);
+    assert_int_equal(v.mac[2] & 0x3F, 0); /* 18 bits kept */
+    vault_probe_seal(&v, ra, ca);
+    vault_probe_seal(&v, rb, cb);
+    assert_memory_equal(ca, ra, 8); /* the nonce: the record id's start */
+    assert_int_equal(vault_probe_keep(&v, ca, sizeof ca), 1);
+    assert_int_equal(vault_probe_keep(&v, cb, sizeof cb), 1);
+    /* Same value, other record: the stored check differs. */
+    assert_memory_not_equal(ca + 8, cb + 8, 4);
+    assert_memory_not_equal(ca + 8, v.check, 4);
+    /* Another value does not fit, nor does any altered byte. */
+    assert_int_equal(vault_probe_keep(&w, ca, sizeof ca), 0);
+    for (size_t i = 0; i < sizeof ca; i++) {
+        memcpy(bad, ca, sizeof bad);
+        bad[i] ^= 0x01;
+        assert_int_equal(vault_probe_keep(&v, bad, sizeof bad), 0);
+    }
+    /* Entries without a check (older vaults) are always read. */
+    assert_int_equal(vault_probe_keep(&w, NULL, 0), 1);
+    assert_int_equal(vault_probe_keep(&w, ca, sizeof ca - 1), 1);
+    crypto_hmac_key_free(d.fields[0].index_key);
+    crypto_hmac_key_free(d.fields[0].check_key);
+}
+
 static const char *field(const struct mamori_record *r, const char *name)
 {
     for (size_t i = 0; i < r->n; i++)
@@ -92,8 +140,9 @@ static const char *field(const struct mamori_record *r, const char *name)
     return NULL;
 }
 
-/* Rows of the blind index, read straight from the file. */
-static int blind_rows(struct tvault *tv)
+/* Runs sql straight on the file: the count of its one row, or the rows
+ * changed when it returns none. */
+static int raw_sql(struct tvault *tv, const char *sql)
 {
     char path[600];
     sqlite3 *db;
@@ -101,14 +150,23 @@ static int blind_rows(struct tvault *tv)
     int n = -1;
     snprintf(path, sizeof path, "%s/vault.db", tv->home);
     if (sqlite3_open(path, &db) == SQLITE_OK &&
-        sqlite3_prepare_v2(db, "SELECT count(*) FROM blind", -1, &st, NULL) ==
-            SQLITE_OK) {
-        if (sqlite3_step(st) == SQLITE_ROW)
+        sqlite3_busy_timeout(db, 5000) == SQLITE_OK &&
+        sqlite3_prepare_v2(db, sql, -1, &st, NULL) == SQLITE_OK) {
+        int r = sqlite3_step(st);
+        if (r == SQLITE_ROW)
             n = sqlite3_column_int(st, 0);
+        else if (r == SQLITE_DONE)
+            n = sqlite3_changes(db);
         sqlite3_finalize(st);
     }
     sqlite3_close(db);
     return n;
+}
+
+/* Rows of the blind index, read straight from the file. */
+static int blind_rows(struct tvault *tv)
+{
+    return raw_sql(tv, "SELECT count(*) FROM blind");
 }
 
 /* The fixture's operator enters My Numbers here: a designated handler. */
@@ -245,6 +303,37 @@ static void bad_value_changes_nothing(void **state)
     assert_int_equal(mamori_dataset_list(tv->op, &ds, &n), 0);
     assert_int_equal(ds[0].records, before);
     mamori_dataset_list_free(ds, n);
+}
+
+static size_t found_by_phone(struct tvault *tv, const char *phone)
+{
+    struct mamori_record **rs = NULL;
+    size_t n = 0;
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "phone", phone, &rs, &n), 0);
+    mamori_record_array_free(rs, n);
+    return n;
+}
+
+/* A search reads a record only when its entry's check fits: with every
+ * check spoiled nothing is found; without checks (a vault indexed before
+ * schema 10) everything is, as before. */
+static void search_reads_by_check(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv kv[] = {{"name", "丙 三郎"}, {"phone", "03-1234-5678"}};
+    char id[MAMORI_ID_LEN + 1];
+
+    assert_int_equal(mamori_record_add(tv->op, "people", kv, 2, id, sizeof id),
+                     0);
+    assert_int_equal(
+        raw_sql(tv, "SELECT count(*) FROM blind WHERE length(chk) = 12"), 2);
+    assert_int_equal(found_by_phone(tv, "0312345678"), 1);
+    assert_int_equal(raw_sql(tv, "UPDATE blind SET chk = zeroblob(12)"), 2);
+    assert_int_equal(found_by_phone(tv, "0312345678"), 0);
+    assert_int_equal(raw_sql(tv, "UPDATE blind SET chk = NULL"), 2);
+    assert_int_equal(found_by_phone(tv, "0312345678"), 1);
+    assert_int_equal(found_by_phone(tv, "0312345679"), 0);
 }
 
 static void ciphertext_bound_to_record(void **state)
@@ -439,6 +528,7 @@ int main(void)
         cmocka_unit_test(schema_roundtrip),
         cmocka_unit_test(schema_hostile),
         cmocka_unit_test(rid_roundtrip),
+        cmocka_unit_test(index_check),
     };
     const struct CMUnitTest withvault[] = {
         cmocka_unit_test_setup_teardown(records_crud, tv_group_setup,
@@ -447,6 +537,8 @@ int main(void)
                                         tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(ciphertext_bound_to_record,
                                         tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(search_reads_by_check, tv_group_setup,
+                                        tv_group_teardown),
         cmocka_unit_test_setup_teardown(bulk_all_or_nothing, tv_group_setup,
                                         tv_group_teardown),
     };
