@@ -3,6 +3,7 @@
  * batch split over the vault's reader connections.
  */
 #include <pthread.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -16,13 +17,24 @@
 #include "banned.h"
 
 /* ---- search ------------------------------------------------------------
- * A lookup job runs a share of the values on one store connection: search
- * key, blind-index lookup with the ciphertexts, decryption, and the check
- * that drops the index's deliberate false positives. The calling thread
- * then releases the matches in value order, each id into the audit entry.
- * A batch of values is split over the vault's reader connections. */
+ * A lookup job runs values on one store connection: search key, blind-index
+ * lookup (the entries' checks drop most of the index's deliberate false
+ * positives), decryption, and the comparison that drops the rest. The
+ * calling thread then releases the matches in value order, each id into
+ * the audit entry. A batch is shared by the writer's connection (its cache
+ * outlives its commits) and the vault's readers: each job takes the next
+ * SEARCH_CHUNK values until none are left, so a job that starts late or is
+ * descheduled leaves its share to the others. */
 
 #define SEARCH_PARALLEL_MIN 64
+#define SEARCH_CHUNK 16
+
+/* The values of a batch, handed out in chunks. */
+struct search_work {
+    size_t n;
+    atomic_size_t next;
+    atomic_int stop; /* a job failed: take no further chunk */
+};
 
 struct hit {
     size_t value; /* index into the values */
@@ -36,11 +48,12 @@ struct search_job {
     struct vault_field *f;
     size_t fidx;
     const char *const *values;
-    size_t lo, hi;
+    struct search_work *work;
     struct store *store;
     struct hit *hits;
     size_t nhits, cap;
     int rc;
+    size_t bad_value;              /* the value that failed */
     int bad_empty;                 /* the failing value was empty */
     uint8_t bad_id[STORE_RID_LEN]; /* the record that failed integrity */
 };
@@ -106,15 +119,38 @@ out:
     return rc;
 }
 
+/* Chunks are taken in value order and a job finishes the chunk it holds:
+ * when one fails, every value before it has been or is being looked up, so
+ * the first failure in value order is among the jobs' failures. */
 static void *job_run(void *arg)
 {
     struct search_job *j = arg;
-    for (size_t vi = j->lo; vi < j->hi && j->rc == 0; vi++) {
-        j->rc = job_value(j, vi);
-        if (j->rc != 0)
-            j->hi = vi; /* the failing value */
+    struct search_work *w = j->work;
+
+    while (j->rc == 0 && !atomic_load(&w->stop)) {
+        size_t lo = atomic_fetch_add(&w->next, SEARCH_CHUNK);
+        size_t hi = lo + SEARCH_CHUNK < w->n ? lo + SEARCH_CHUNK : w->n;
+        if (lo >= w->n)
+            break;
+        for (size_t vi = lo; vi < hi && j->rc == 0; vi++) {
+            j->rc = job_value(j, vi);
+            if (j->rc != 0) {
+                j->bad_value = vi;
+                atomic_store(&w->stop, 1);
+            }
+        }
     }
     return NULL;
+}
+
+/* Hits in value order; one value's hits come from one job, in order. */
+static int hit_cmp(const void *a, const void *b)
+{
+    const struct hit *x = *(const struct hit *const *)a;
+    const struct hit *y = *(const struct hit *const *)b;
+    if (x->value != y->value)
+        return x->value < y->value ? -1 : 1;
+    return x < y ? -1 : x > y;
 }
 
 static void job_free(struct search_job *j)
@@ -138,6 +174,82 @@ static int search_field(mamori_sess *s, struct vault_ds *d, const char *field,
     return MAMORI_EINVAL;
 }
 
+/* The first failure in value order, named in the session's detail. */
+static int first_failure(mamori_sess *s, const struct vault_field *f,
+                         const struct search_job *jobs, size_t nj, size_t n)
+{
+    const struct search_job *j = NULL;
+
+    for (size_t i = 0; i < nj; i++)
+        if (jobs[i].rc != 0 && (!j || jobs[i].bad_value < j->bad_value))
+            j = &jobs[i];
+    if (!j)
+        return 0;
+    if (j->bad_empty && n == 1) {
+        sess_detail(s, "field \"%s\": search value is empty or not text",
+                    f->name);
+    } else if (j->bad_empty) {
+        sess_detail(s, "field \"%s\": search value %zu is empty or not text",
+                    f->name, j->bad_value + 1);
+    } else if (j->rc == MAMORI_ECRYPTO) {
+        char idtext[37];
+        vault_rid_format(j->bad_id, idtext);
+        sess_detail(s, "record %s failed its integrity check", idtext);
+    }
+    return j->rc;
+}
+
+/* The jobs' matches as records in value order, each id into the audit
+ * entry; first[i] is where value i's matches start. */
+static int release_hits(struct guard_call *c, struct vault_ds *d,
+                        struct search_job *jobs, size_t nj, size_t n,
+                        struct mamori_record ***out, size_t *nout,
+                        size_t *first)
+{
+    struct hit **order;
+    struct mamori_record **recs;
+    size_t total = 0, k = 0;
+    int rc = 0;
+
+    for (size_t i = 0; i < nj; i++)
+        total += jobs[i].nhits;
+    order = malloc((total ? total : 1) * sizeof *order);
+    recs = calloc(total ? total : 1, sizeof *recs);
+    if (!order || !recs) {
+        free(order);
+        free(recs);
+        return MAMORI_ENOMEM;
+    }
+    for (size_t i = 0; i < nj; i++)
+        for (size_t h = 0; h < jobs[i].nhits; h++)
+            order[k++] = &jobs[i].hits[h];
+    qsort(order, total, sizeof *order, hit_cmp);
+    k = 0;
+    for (size_t h = 0; rc == 0 && h < total; h++) {
+        struct hit *hit = order[h];
+        char idtext[37];
+        while (first && k <= hit->value)
+            first[k++] = *nout;
+        vault_rid_format(hit->r.id, idtext);
+        rc = guard_add_id(c, idtext);
+        if (rc == 0)
+            rc = vault_record_out(d, &hit->r, &hit->vs, c->view, &recs[*nout]);
+        if (rc == 0)
+            (*nout)++;
+    }
+    if (rc == 0 && first)
+        while (k <= n)
+            first[k++] = *nout;
+    free(order);
+    if (rc != 0) {
+        mamori_record_array_free(recs, *nout);
+        recs = NULL;
+        *nout = 0;
+    }
+    *out = recs;
+    return rc;
+}
+
 /* Runs the lookups of values[0..n) inside the guarded call c and gives the
  * matches in value order; first[i] is where value i's matches start. */
 static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
@@ -145,17 +257,20 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                       const char *const *values, size_t n,
                       struct mamori_record ***out, size_t *nout, size_t *first)
 {
-    struct search_job jobs[MAMORI_READERS];
-    pthread_t th[MAMORI_READERS];
-    int started[MAMORI_READERS] = {0};
-    size_t nj = 1, total = 0, k = 0;
-    struct mamori_record **recs = NULL;
+    struct search_job jobs[MAMORI_READERS + 1];
+    pthread_t th[MAMORI_READERS + 1];
+    int started[MAMORI_READERS + 1] = {0};
+    struct search_work work = {.n = n};
+    size_t nj = 1;
     int rc = 0;
 
+    atomic_init(&work.next, 0);
+    atomic_init(&work.stop, 0);
     if (n >= SEARCH_PARALLEL_MIN && !c->fast) {
         long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-        nj = cpus > 1 ? (cpus < MAMORI_READERS ? (size_t)cpus : MAMORI_READERS)
-                      : 1;
+        nj = cpus > 1
+                 ? (cpus <= MAMORI_READERS ? (size_t)cpus : MAMORI_READERS + 1)
+                 : 1;
     }
     memset(jobs, 0, sizeof jobs);
     for (size_t i = 0; i < nj; i++) {
@@ -164,75 +279,24 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                                       .f = f,
                                       .fidx = fidx,
                                       .values = values,
-                                      .lo = i * n / nj,
-                                      .hi = (i + 1) * n / nj,
+                                      .work = &work,
                                       .store = c->st};
-        if (nj > 1 && (rc = handle_reader(s->m, i, &jobs[i].store)) != 0)
+        if (i > 0 && (rc = handle_reader(s->m, i - 1, &jobs[i].store)) != 0)
             break;
     }
     for (size_t i = 1; rc == 0 && i < nj; i++)
         started[i] = pthread_create(&th[i], NULL, job_run, &jobs[i]) == 0;
     if (rc == 0)
         job_run(&jobs[0]);
-    for (size_t i = 1; rc == 0 && i < nj; i++) {
+    for (size_t i = 1; rc == 0 && i < nj; i++)
         if (started[i])
             pthread_join(th[i], NULL);
-        else
-            job_run(&jobs[i]);
-    }
-    /* The first failure in value order decides. */
-    for (size_t i = 0; rc == 0 && i < nj; i++) {
-        struct search_job *j = &jobs[i];
-        if (j->rc == 0)
-            continue;
-        rc = j->rc;
-        if (j->bad_empty && n == 1) {
-            sess_detail(s, "field \"%s\": search value is empty or not text",
-                        f->name);
-        } else if (j->bad_empty) {
-            sess_detail(s,
-                        "field \"%s\": search value %zu is empty or not "
-                        "text",
-                        f->name, j->hi + 1);
-        } else if (rc == MAMORI_ECRYPTO) {
-            char idtext[37];
-            vault_rid_format(j->bad_id, idtext);
-            sess_detail(s, "record %s failed its integrity check", idtext);
-        }
-    }
-    for (size_t i = 0; i < nj; i++)
-        total += jobs[i].nhits;
-    if (rc == 0) {
-        recs = calloc(total ? total : 1, sizeof *recs);
-        if (!recs)
-            rc = MAMORI_ENOMEM;
-    }
-    for (size_t i = 0; rc == 0 && i < nj; i++) {
-        for (size_t h = 0; rc == 0 && h < jobs[i].nhits; h++) {
-            struct hit *hit = &jobs[i].hits[h];
-            char idtext[37];
-            while (first && k <= hit->value)
-                first[k++] = *nout;
-            vault_rid_format(hit->r.id, idtext);
-            rc = guard_add_id(c, idtext);
-            if (rc == 0)
-                rc = vault_record_out(d, &hit->r, &hit->vs, c->view,
-                                      &recs[*nout]);
-            if (rc == 0)
-                (*nout)++;
-        }
-    }
-    if (rc == 0 && first)
-        while (k <= n)
-            first[k++] = *nout;
+    if (rc == 0)
+        rc = first_failure(s, f, jobs, nj, n);
+    if (rc == 0)
+        rc = release_hits(c, d, jobs, nj, n, out, nout, first);
     for (size_t i = 0; i < nj; i++)
         job_free(&jobs[i]);
-    if (rc != 0) {
-        mamori_record_array_free(recs, *nout);
-        recs = NULL;
-        *nout = 0;
-    }
-    *out = recs;
     return rc;
 }
 

@@ -336,6 +336,54 @@ static void search_reads_by_check(void **state)
     assert_int_equal(found_by_phone(tv, "0312345679"), 0);
 }
 
+/* A batch large enough to be shared between connections and threads:
+ * matches come back in value order, and of two bad values the first one
+ * is named, whichever job met it. */
+static void search_batch_shared(void **state)
+{
+    struct tvault *tv = *state;
+    enum { NV = 300 };
+    static char vals[NV][16];
+    const char *v[NV];
+    const size_t at[3] = {5, 150, 299};
+    char ids[3][MAMORI_ID_LEN + 1];
+    struct mamori_record **rs = NULL;
+    size_t n = 0, first[NV + 1];
+
+    for (size_t i = 0; i < NV; i++) {
+        snprintf(vals[i], sizeof vals[i], "0900000%04zu", i);
+        v[i] = vals[i];
+    }
+    for (size_t i = 0; i < 3; i++) {
+        struct mamori_kv kv[] = {{"name", "丁 四郎"}, {"phone", vals[at[i]]}};
+        assert_int_equal(
+            mamori_record_add(tv->op, "people", kv, 2, ids[i], sizeof ids[i]),
+            0);
+    }
+    v[200] = vals[5]; /* looked up twice */
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "phone", v, NV,
+                                               &rs, &n, first),
+                     0);
+    assert_int_equal(n, 4);
+    assert_string_equal(rs[0]->id, ids[0]);
+    assert_string_equal(rs[1]->id, ids[1]);
+    assert_string_equal(rs[2]->id, ids[0]);
+    assert_string_equal(rs[3]->id, ids[2]);
+    for (size_t i = 0; i <= NV; i++) {
+        size_t want = (i > 5) + (i > 150) + (i > 200) + (i > 299);
+        assert_int_equal(first[i], want);
+    }
+    mamori_record_array_free(rs, n);
+
+    v[250] = "";
+    v[100] = "";
+    assert_int_equal(mamori_record_search_many(tv->op, "people", "phone", v, NV,
+                                               &rs, &n, first),
+                     MAMORI_EINVAL);
+    assert_null(rs);
+    assert_non_null(strstr(mamori_errdetail(tv->op), "search value 101 "));
+}
+
 static void ciphertext_bound_to_record(void **state)
 {
     struct tvault *tv = *state;
@@ -538,6 +586,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(ciphertext_bound_to_record,
                                         tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(search_reads_by_check, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(search_batch_shared, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(bulk_all_or_nothing, tv_group_setup,
                                         tv_group_teardown),
