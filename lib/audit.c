@@ -37,23 +37,39 @@ static size_t put_str(uint8_t *p, const char *s, size_t max)
 }
 
 /* Format 3: the vault id, seq, body (the fields as stored), record_ids and
- * prev_mac, each length-prefixed or of fixed size. */
+ * prev_mac, each length-prefixed or of fixed size. An entry of ordinary
+ * size is hashed from one buffer: one call instead of five, and the hash
+ * buffers no partial block in between. */
 static void mac_v3(const struct crypto_hmac_key *key, const char *vault_id,
                    int64_t seq, const char *body, size_t body_len,
                    const char *ids, size_t ids_len, const uint8_t *prev_mac,
                    uint8_t out[CRYPTO_MAC_LEN])
 {
-    uint8_t head[16 + 2 + 37 + 8 + 8], tail[8];
+    uint8_t buf[1024];
     size_t n;
 
-    memcpy(head, "mamori-audit-v3", 16);
+    memcpy(buf, "mamori-audit-v3", 16);
     n = 16;
-    n += put_str(head + n, vault_id, 37);
-    n += put_u64(head + n, (uint64_t)seq);
-    n += put_u64(head + n, (uint64_t)body_len);
+    n += put_str(buf + n, vault_id, 37);
+    n += put_u64(buf + n, (uint64_t)seq);
+    n += put_u64(buf + n, (uint64_t)body_len);
+    if (n + body_len + 8 + ids_len + CRYPTO_MAC_LEN <= sizeof buf) {
+        memcpy(buf + n, body, body_len);
+        n += body_len;
+        n += put_u64(buf + n, (uint64_t)ids_len);
+        if (ids_len > 0)
+            memcpy(buf + n, ids, ids_len);
+        n += ids_len;
+        memcpy(buf + n, prev_mac, CRYPTO_MAC_LEN);
+        n += CRYPTO_MAC_LEN;
+        struct crypto_part one = {buf, n};
+        crypto_hmac_run(key, &one, 1, out);
+        return;
+    }
+    uint8_t tail[8];
     put_u64(tail, (uint64_t)ids_len);
     struct crypto_part parts[5] = {
-        {head, n},
+        {buf, n},
         {body, body_len},
         {tail, sizeof tail},
         {ids ? ids : "", ids_len},

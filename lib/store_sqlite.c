@@ -1358,32 +1358,37 @@ void store_records_free(struct store_record *r, size_t n)
  * statement. Anything the store cannot have written is MAMORI_ETAMPER. */
 static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
 {
+    sqlite3_value *v[6];
     int n;
 
-    if (sqlite3_column_type(st, 0) != SQLITE_INTEGER ||
-        sqlite3_column_type(st, 1) != SQLITE_INTEGER ||
-        sqlite3_column_type(st, 2) != SQLITE_TEXT ||
-        sqlite3_column_type(st, 4) != SQLITE_BLOB ||
-        sqlite3_column_type(st, 5) != SQLITE_BLOB)
+    /* Each column once, then the value calls, which skip the statement's
+     * per-call error bookkeeping: verification reads millions of rows. */
+    for (int i = 0; i < 6; i++)
+        v[i] = sqlite3_column_value(st, i);
+    if (sqlite3_value_type(v[0]) != SQLITE_INTEGER ||
+        sqlite3_value_type(v[1]) != SQLITE_INTEGER ||
+        sqlite3_value_type(v[2]) != SQLITE_TEXT ||
+        sqlite3_value_type(v[4]) != SQLITE_BLOB ||
+        sqlite3_value_type(v[5]) != SQLITE_BLOB)
         return MAMORI_ETAMPER;
-    raw->seq = sqlite3_column_int64(st, 0);
-    int64_t format = sqlite3_column_int64(st, 1);
+    raw->seq = sqlite3_value_int64(v[0]);
+    int64_t format = sqlite3_value_int64(v[1]);
     if (format < 0 || format > INT_MAX)
         return MAMORI_ETAMPER;
     raw->format = (int)format;
-    raw->body = (const char *)sqlite3_column_text(st, 2);
-    n = sqlite3_column_bytes(st, 2);
+    raw->body = (const char *)sqlite3_value_text(v[2]);
+    n = sqlite3_value_bytes(v[2]);
     if (raw->body == NULL || n < 0)
         return MAMORI_ENOMEM;
     raw->body_len = (size_t)n;
     raw->record_ids = NULL;
     raw->ids_len = 0;
-    switch (sqlite3_column_type(st, 3)) {
+    switch (sqlite3_value_type(v[3])) {
     case SQLITE_NULL:
         break;
     case SQLITE_TEXT:
-        raw->record_ids = (const char *)sqlite3_column_text(st, 3);
-        n = sqlite3_column_bytes(st, 3);
+        raw->record_ids = (const char *)sqlite3_value_text(v[3]);
+        n = sqlite3_value_bytes(v[3]);
         if (raw->record_ids == NULL || n < 0)
             return MAMORI_ENOMEM;
         raw->ids_len = (size_t)n;
@@ -1391,11 +1396,11 @@ static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
     default:
         return MAMORI_ETAMPER;
     }
-    raw->prev_mac = sqlite3_column_blob(st, 4);
-    if (sqlite3_column_bytes(st, 4) != 32)
+    raw->prev_mac = sqlite3_value_blob(v[4]);
+    if (sqlite3_value_bytes(v[4]) != 32)
         return MAMORI_ETAMPER;
-    raw->mac = sqlite3_column_blob(st, 5);
-    if (sqlite3_column_bytes(st, 5) != 32)
+    raw->mac = sqlite3_value_blob(v[5]);
+    if (sqlite3_value_bytes(v[5]) != 32)
         return MAMORI_ETAMPER;
     if (raw->prev_mac == NULL || raw->mac == NULL)
         return MAMORI_ENOMEM;

@@ -56,6 +56,28 @@ static void chain_detects_changes(void **state)
     assert_non_null(strstr(mamori_errdetail(tv->aud), "8"));
 }
 
+/* An entry too long for mac_v3's one-buffer path (40 record ids) is
+ * sealed part by part: it verifies, and a change to its ids is caught. */
+static void long_entries_verify(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+    struct mamori_record **rs = NULL;
+    size_t n = 0;
+
+    add_some(tv, 40);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n), 0);
+    assert_int_equal(n, 40);
+    mamori_record_array_free(rs, n);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    sql(tv, "UPDATE audit SET record_ids = replace(record_ids, '-', '+')"
+            " WHERE length(record_ids) > 1024");
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_non_null(strstr(vr.problem, "altered"));
+}
+
 static void chain_detects_deletion(void **state)
 {
     struct tvault *tv = *state;
@@ -546,6 +568,8 @@ int main(void)
         cmocka_unit_test(checkpoint_parser_rejects),
         cmocka_unit_test(body_encoding),
         cmocka_unit_test_setup_teardown(chain_detects_changes, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(long_entries_verify, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(chain_detects_deletion, tv_group_setup,
                                         tv_group_teardown),
