@@ -7,7 +7,6 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include <pthread.h>
 #include <stdatomic.h>
 
 #include "audit.h"
@@ -15,6 +14,7 @@
 #include "guard.h"
 #include "keys.h"
 #include "store.h"
+#include "workers.h"
 #include "banned.h"
 
 #define CP_MAGIC "mamori-audit-checkpoint v1"
@@ -548,11 +548,10 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
                  struct mamori_verify_result *res)
 {
     struct verify_part parts[MAMORI_READERS];
+    void *args[MAMORI_READERS];
     struct crypto_hmac_key **keys = NULL;
     struct audit_checkpoint cp;
     uint8_t head[CRYPTO_MAC_LEN];
-    pthread_t th[MAMORI_READERS];
-    int started[MAMORI_READERS] = {0};
     int64_t n;
     size_t np = 1;
     int rc;
@@ -605,6 +604,7 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
         p->cp_seq = cp.seq;
         memcpy(p->cp_head, cp.head, sizeof cp.head);
         p->store = m->store;
+        args[i] = p;
         if (np > 1 && rc == 0)
             rc = handle_reader(m, i, &p->store);
     }
@@ -612,17 +612,8 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
         free_epoch_keys(keys, n);
         return rc;
     }
-    for (size_t i = 1; i < np; i++)
-        started[i] =
-            pthread_create(&th[i], NULL, verify_part_run, &parts[i]) == 0;
     if (n > 0)
-        verify_part_run(&parts[0]);
-    for (size_t i = 1; i < np; i++) {
-        if (started[i])
-            pthread_join(th[i], NULL);
-        else
-            verify_part_run(&parts[i]);
-    }
+        workers_run(&m->workers, np, verify_part_run, args);
     free_epoch_keys(keys, n);
 
     /* The first problem in log order wins; then the seams. */

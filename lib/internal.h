@@ -25,12 +25,14 @@ struct vault_ds;
 #define MAMORI_POOL_CACHE_KIB 1024 /* page cache of each */
 
 struct guard_wait;
+struct workers;
 
 struct mamori {
     char home[4096];
     char vault_id[37];
     struct store *store;
     struct store *readers[MAMORI_READERS];
+    struct workers *workers; /* threads for parallel reads (workers.h) */
     struct keys *keys;
     /* One writer connection per handle: writes on a handle are
      * serialised. Record reads run outside it (guard_read_begin). */

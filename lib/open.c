@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "keys.h"
 #include "store.h"
+#include "workers.h"
 #include "banned.h"
 
 /* Processes that hold keys never dump core. */
@@ -244,6 +245,7 @@ void mamori_close(mamori *m)
 {
     if (!m)
         return;
+    workers_stop(m->workers);
     for (size_t i = 0; i < MAMORI_READERS; i++)
         if (m->readers[i])
             store_close(m->readers[i]);

@@ -2,7 +2,6 @@
  * search.c - exact-match search over the blind indexes, one value or a
  * batch split over the vault's reader connections.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -14,6 +13,7 @@
 #include "store.h"
 #include "text.h"
 #include "vault.h"
+#include "workers.h"
 #include "banned.h"
 
 /* ---- search ------------------------------------------------------------
@@ -258,8 +258,7 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                       struct mamori_record ***out, size_t *nout, size_t *first)
 {
     struct search_job jobs[MAMORI_READERS + 1];
-    pthread_t th[MAMORI_READERS + 1];
-    int started[MAMORI_READERS + 1] = {0};
+    void *args[MAMORI_READERS + 1];
     struct search_work work = {.n = n};
     size_t nj = 1;
     int rc = 0;
@@ -281,16 +280,12 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                                       .values = values,
                                       .work = &work,
                                       .store = c->st};
+        args[i] = &jobs[i];
         if (i > 0 && (rc = handle_reader(s->m, i - 1, &jobs[i].store)) != 0)
             break;
     }
-    for (size_t i = 1; rc == 0 && i < nj; i++)
-        started[i] = pthread_create(&th[i], NULL, job_run, &jobs[i]) == 0;
     if (rc == 0)
-        job_run(&jobs[0]);
-    for (size_t i = 1; rc == 0 && i < nj; i++)
-        if (started[i])
-            pthread_join(th[i], NULL);
+        workers_run(&s->m->workers, nj, job_run, args);
     if (rc == 0)
         rc = first_failure(s, f, jobs, nj, n);
     if (rc == 0)
