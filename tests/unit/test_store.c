@@ -804,6 +804,16 @@ static void test_records(void **state)
 
 /* ---- blind indexes ------------------------------------------------------- */
 
+/* A 4-byte record with id in dataset ds, for the index tests. */
+static void index_record(struct fx *f, int64_t ds, const uint8_t id[16])
+{
+    uint8_t ct[4] = {1, 2, 3, 4};
+    struct store_record r = {
+        .dataset_id = ds, .version = 1, .key_version = 1, .ct = ct, .ctlen = 4};
+    memcpy(r.id, id, STORE_RID_LEN);
+    assert_int_equal(store_record_put(f->s, &r), 0);
+}
+
 static void test_index(void **state)
 {
     struct fx *f = *state;
@@ -823,20 +833,9 @@ static void test_index(void **state)
     assert_int_equal(
         store_index_put(f->s, f->ds, 1, mac, sizeof mac, NULL, 0, id[0]),
         MAMORI_ENOTFOUND);
-    for (i = 0; i < 4; i++) {
-        uint8_t ct[4] = {1, 2, 3, 4};
-        struct store_record r = {.dataset_id = f->ds,
-                                 .version = 1,
-                                 .key_version = 1,
-                                 .ct = ct,
-                                 .ctlen = 4};
-        memcpy(r.id, id[i], STORE_RID_LEN);
-        assert_int_equal(store_record_put(f->s, &r), 0);
-        if (i == 3) {
-            r.dataset_id = other;
-            assert_int_equal(store_record_put(f->s, &r), 0);
-        }
-    }
+    for (i = 0; i < 4; i++)
+        index_record(f, f->ds, id[i]);
+    index_record(f, other, id[3]);
     /* Three records share a MAC in field 1. */
     for (i = 0; i < 3; i++)
         assert_int_equal(
@@ -945,22 +944,17 @@ static void test_index(void **state)
  * transaction sees them, a commit keeps exactly them and a rollback none. */
 static void pending_put(struct fx *f, unsigned i, size_t maclen)
 {
-    uint8_t ct[4] = {1, 2, 3, 4}, mac[12];
-    struct store_record r = {.dataset_id = f->ds,
-                             .version = 1,
-                             .key_version = 1,
-                             .ct = ct,
-                             .ctlen = 4};
+    uint8_t mac[12], id[STORE_RID_LEN];
     uint32_t h = i * 2654435761u;
 
-    rid(r.id, i);
-    assert_int_equal(store_record_put(f->s, &r), 0);
+    rid(id, i);
+    index_record(f, f->ds, id);
     for (int field = 0; field < 3; field++) {
         memset(mac, field, sizeof mac);
         memcpy(mac, &h, sizeof h);
         mac[0] ^= (uint8_t)field;
         assert_int_equal(
-            store_index_put(f->s, f->ds, field, mac, maclen, NULL, 0, r.id), 0);
+            store_index_put(f->s, f->ds, field, mac, maclen, NULL, 0, id), 0);
     }
 }
 
@@ -1054,15 +1048,10 @@ static int keep_first_byte(void *arg, const uint8_t *chk, size_t len)
 static void check_put(struct fx *f, unsigned i, const uint8_t *mac,
                       const uint8_t *chk, size_t chklen)
 {
-    uint8_t ct[4] = {1, 2, 3, 4};
-    struct store_record r = {.dataset_id = f->ds,
-                             .version = 1,
-                             .key_version = 1,
-                             .ct = ct,
-                             .ctlen = 4};
-    rid(r.id, i);
-    assert_int_equal(store_record_put(f->s, &r), 0);
-    assert_int_equal(store_index_put(f->s, f->ds, 0, mac, 4, chk, chklen, r.id),
+    uint8_t id[STORE_RID_LEN];
+    rid(id, i);
+    index_record(f, f->ds, id);
+    assert_int_equal(store_index_put(f->s, f->ds, 0, mac, 4, chk, chklen, id),
                      0);
 }
 
