@@ -1,6 +1,6 @@
 /*
  * search.c - exact-match search over the blind indexes, one value or a
- * batch split over the vault's reader connections.
+ * batch shared between the writer's connection and the vault's readers.
  */
 #include <stdatomic.h>
 #include <stdio.h>
