@@ -512,6 +512,7 @@ static int drop_index(struct mamori *m, const struct vault_ds *d,
 {
     struct prepared p;
     memset(&p, 0, sizeof p);
+    memcpy(p.r.id, rid, sizeof p.r.id); /* the checks are the entries' own */
     int rc = prepare_index(d, vs, &p);
     for (size_t i = 0; rc == 0 && i < d->nfields; i++)
         if (p.maclen[i])

@@ -29,6 +29,17 @@ static void sql(struct tvault *tv, const char *q)
     sqlite3_close(db);
 }
 
+/* Verification refuses the log after edit, naming entry seq first. */
+static void tampered_at(struct tvault *tv, const char *edit, int64_t seq)
+{
+    struct mamori_verify_result vr;
+
+    sql(tv, edit);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
+                     MAMORI_ETAMPER);
+    assert_int_equal(vr.first_bad, seq);
+}
+
 static void add_some(struct tvault *tv, int n)
 {
     struct mamori_kv kv[] = {{"name", "山田 太郎"}};
@@ -166,10 +177,7 @@ static void parallel_verify(void **state)
              "UPDATE audit SET body = json_set(body, '$.n', 2)"
              " WHERE seq = %lld",
              (long long)(seam + 100));
-    sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, seam + 100);
+    tampered_at(tv, q, seam + 100);
     snprintf(q, sizeof q,
              "UPDATE audit SET body = json_set(body, '$.n', 1)"
              " WHERE seq = %lld",
@@ -335,37 +343,25 @@ static void request_context_is_logged_and_sealed(void **state)
              "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.8')"
              " WHERE seq = %lld",
              (long long)seq);
-    sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, seq);
+    tampered_at(tv, q, seq);
     snprintf(q, sizeof q,
              "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.7',"
              " '$.r', 'x')"
              " WHERE seq = %lld",
              (long long)seq);
-    sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, seq);
+    tampered_at(tv, q, seq);
     /* a downgrade to format 1 (whose MAC does not cover the context) */
     snprintf(q, sizeof q,
              "UPDATE audit SET body = json_set(body, '$.r',"
              " '0123456789abcdef'), format = 1"
              " WHERE seq = %lld",
              (long long)seq);
-    sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, seq);
+    tampered_at(tv, q, seq);
     snprintf(q, sizeof q,
              "UPDATE audit SET body = json_set(body, '$.c', '', '$.r', '')"
              " WHERE seq = %lld",
              (long long)seq);
-    sql(tv, q);
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, seq);
+    tampered_at(tv, q, seq);
     snprintf(q, sizeof q, "UPDATE audit SET format = 9 WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
@@ -431,7 +427,6 @@ static void entries_before_the_migration_verify(void **state)
     struct mamori_audit_entry e;
     struct store *s = NULL;
     const uint8_t *k0;
-    char q[128];
 
     mamori_set_request("192.0.2.5", "00000000deadbeef");
     add_some(tv, 3);
@@ -477,33 +472,24 @@ static void entries_before_the_migration_verify(void **state)
     assert_string_equal(e.client, "198.51.100.1");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* an old entry given a context it never had is caught */
-    sql(tv, "UPDATE audit SET body = json_set(body, '$.c', '203.0.113.9')"
-            " WHERE seq = 2");
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, 2);
-    snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.c', '') WHERE seq = 2");
-    sql(tv, q);
+    tampered_at(tv,
+                "UPDATE audit SET body = json_set(body, '$.c', '203.0.113.9')"
+                " WHERE seq = 2",
+                2);
+    sql(tv, "UPDATE audit SET body = json_set(body, '$.c', '') WHERE seq = 2");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* a format 2 entry's context is covered */
-    sql(tv, "CREATE TABLE keep AS SELECT body FROM audit WHERE seq = 5;"
-            "UPDATE audit SET body = json_set(body, '$.r', 'x') WHERE seq = 5");
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, 5);
+    tampered_at(
+        tv,
+        "CREATE TABLE keep AS SELECT body FROM audit WHERE seq = 5;"
+        "UPDATE audit SET body = json_set(body, '$.r', 'x') WHERE seq = 5",
+        5);
     sql(tv, "UPDATE audit SET body = (SELECT body FROM keep) WHERE seq = 5;"
             "DROP TABLE keep");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* an old entry claimed as format 2, or as 3, is caught */
-    sql(tv, "UPDATE audit SET format = 2 WHERE seq = 3");
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, 3);
-    sql(tv, "UPDATE audit SET format = 3 WHERE seq = 3");
-    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
-                     MAMORI_ETAMPER);
-    assert_int_equal(vr.first_bad, 3);
+    tampered_at(tv, "UPDATE audit SET format = 2 WHERE seq = 3", 3);
+    tampered_at(tv, "UPDATE audit SET format = 3 WHERE seq = 3", 3);
 }
 
 /* The stored body: what the encoder writes decodes to the same fields;
