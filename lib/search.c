@@ -22,9 +22,10 @@
  * positives), decryption, and the comparison that drops the rest. The
  * calling thread then releases the matches in value order, each id into
  * the audit entry. A batch is shared by the writer's connection (its cache
- * outlives its commits) and the vault's readers: each job takes the next
- * SEARCH_CHUNK values until none are left, so a job that starts late or is
- * descheduled leaves its share to the others. */
+ * outlives its commits) and the vault's readers (their map of the file
+ * does, store_map_warm; each reads the batch in one snapshot): each job
+ * takes the next SEARCH_CHUNK values until none are left, so a job that
+ * starts late or is descheduled leaves its share to the others. */
 
 #define SEARCH_PARALLEL_MIN 64
 #define SEARCH_CHUNK 16
@@ -50,6 +51,7 @@ struct search_job {
     const char *const *values;
     struct search_work *work;
     struct store *store;
+    int reader; /* store is one of the vault's readers */
     struct hit *hits;
     size_t nhits, cap;
     int rc;
@@ -127,6 +129,13 @@ static void *job_run(void *arg)
     struct search_job *j = arg;
     struct search_work *w = j->work;
 
+    /* A reader's lookups share one snapshot: one read transaction for the
+     * job instead of one per statement. */
+    if (j->reader && (j->rc = store_read_begin(j->store)) != 0) {
+        j->bad_value = atomic_fetch_add(&w->next, SEARCH_CHUNK);
+        atomic_store(&w->stop, 1);
+        return NULL;
+    }
     while (j->rc == 0 && !atomic_load(&w->stop)) {
         size_t lo = atomic_fetch_add(&w->next, SEARCH_CHUNK);
         size_t hi = lo + SEARCH_CHUNK < w->n ? lo + SEARCH_CHUNK : w->n;
@@ -140,6 +149,8 @@ static void *job_run(void *arg)
             }
         }
     }
+    if (j->reader)
+        store_rollback(j->store);
     return NULL;
 }
 
@@ -281,7 +292,10 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                                       .work = &work,
                                       .store = c->st};
         args[i] = &jobs[i];
+        jobs[i].reader = i > 0;
         if (i > 0 && (rc = handle_reader(s->m, i - 1, &jobs[i].store)) != 0)
+            break;
+        if (i > 0 && (rc = store_map_warm(jobs[i].store)) != 0)
             break;
     }
     if (rc == 0)

@@ -469,7 +469,8 @@ void store_global_init(void)
     (void)sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
 }
 
-int store_open(const char *home, int create, struct store **out)
+static int open_with(const char *home, int create, const char *vfs,
+                     struct store **out)
 {
     struct store *s = NULL;
     char path[PATH_MAX];
@@ -508,7 +509,7 @@ int store_open(const char *home, int create, struct store **out)
     rc = sqlite3_open_v2(path, &s->db,
                          SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX |
                              SQLITE_OPEN_NOFOLLOW | SQLITE_OPEN_EXRESCODE,
-                         NULL);
+                         vfs);
     if (rc != SQLITE_OK) {
         rc = sq_err(rc);
         if (rc == 0)
@@ -531,15 +532,22 @@ out:
     return rc;
 }
 
+int store_open(const char *home, int create, struct store **out)
+{
+    return open_with(home, create, NULL, out);
+}
+
 int store_open_reader(const char *home, struct store **out)
 {
-    int rc = store_open(home, 0, out);
+    const char *vfs = sq_map_vfs();
+    int rc = vfs ? open_with(home, 0, vfs, out) : MAMORI_EIO;
     if (rc != 0)
         return rc;
     /* Readers serve batch lookups (imports check duplicates through them)
      * and verification. Each commit of the writer empties their page
      * cache anyway, so a large one buys little and would push an import
-     * past its memory bound: 8 MiB each. */
+     * past its memory bound: 8 MiB each. Searches read through a map
+     * instead (store_map_warm). */
     rc = exec_sql((*out)->db, "PRAGMA query_only = ON;"
                               "PRAGMA cache_size = -8192;");
     if (rc != 0) {
@@ -566,7 +574,27 @@ int store_set_cache(struct store *s, int64_t kib)
 
 int store_set_mmap(struct store *s, int64_t bytes)
 {
-    return pragma_set(s, "mmap_size", (long long)(bytes > 0 ? bytes : 0));
+    int rc;
+
+    if (bytes < 0)
+        bytes = 0;
+    if (s != NULL && s->mmap_bytes == bytes)
+        return 0;
+    rc = pragma_set(s, "mmap_size", (long long)bytes);
+    if (rc == 0)
+        s->mmap_bytes = bytes;
+    return rc;
+}
+
+int store_map_warm(struct store *s)
+{
+    int on = 1;
+    int rc = store_set_mmap(s, STORE_WARM_MAP);
+
+    if (rc == 0 &&
+        sqlite3_file_control(s->db, "main", SQ_FCNTL_WARM, &on) != SQLITE_OK)
+        rc = MAMORI_EINVAL; /* not a reader: its VFS does not keep maps */
+    return rc;
 }
 
 void store_close(struct store *s)

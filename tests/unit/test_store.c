@@ -26,6 +26,7 @@
 #include "mamori.h"
 #include "store.h"
 #include "audit.h"
+#include "store_sqlite.h"
 
 #include "banned.h"
 
@@ -1524,10 +1525,126 @@ static void test_throughput(void **state)
            (long long)naudit, t2 - t1, (double)naudit / (t2 - t1) / 1e6);
 }
 
+/* ---- readers' kept map --------------------------------------------------- */
+
+/* The map of f's vault.db in this process: how many there are, and the
+ * length of the last. */
+static int db_maps(const struct fx *f, size_t *len)
+{
+    char line[512], want[160];
+    int n = 0;
+    FILE *m = fopen("/proc/self/maps", "r");
+
+    assert_non_null(m);
+    snprintf(want, sizeof want, "%s/vault.db", f->dir);
+    *len = 0;
+    while (fgets(line, sizeof line, m)) {
+        unsigned long lo, hi;
+        line[strcspn(line, "\n")] = '\0';
+        size_t ll = strlen(line), wl = strlen(want);
+        if (ll < wl || strcmp(line + ll - wl, want) != 0)
+            continue;
+        assert_int_equal(sscanf(line, "%lx-%lx", &lo, &hi), 2);
+        *len = hi - lo;
+        n++;
+    }
+    fclose(m);
+    return n;
+}
+
+static int64_t db_size(const struct fx *f)
+{
+    char path[160];
+    struct stat sb;
+
+    snprintf(path, sizeof path, "%s/vault.db", f->dir);
+    assert_int_equal(stat(path, &sb), 0);
+    return (int64_t)sb.st_size;
+}
+
+/* Another connection's SQL, then a checkpoint that moves it into the file. */
+static void other_conn(const struct fx *f, const char *sql)
+{
+    char path[160];
+    sqlite3 *db = NULL;
+
+    snprintf(path, sizeof path, "%s/vault.db", f->dir);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)", NULL, NULL, NULL),
+        SQLITE_OK);
+    sqlite3_close(db);
+}
+
+static void reader_sees(struct store *r, int64_t want)
+{
+    int64_t n = -1;
+    assert_int_equal(store_audit_count(r, &n), 0);
+    assert_int_equal(n, want);
+}
+
+#define GROW_ROWS                                                              \
+    "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k"           \
+    " WHERE i < 2000) INSERT INTO audit(seq, format, body, prev_mac, mac)"     \
+    " SELECT coalesce((SELECT max(seq) FROM audit), 0) + i, 3,"                \
+    " hex(randomblob(500)), zeroblob(32), zeroblob(32) FROM k;"
+
+/* A warm reader keeps its map while another connection commits, remaps
+ * when the file has grown past the slack or shrunk, and always counts
+ * what was committed. */
+static void test_reader_map_kept(void **state)
+{
+    struct fx *f = *state;
+    struct store *r = NULL;
+    size_t len = 0, len0 = 0;
+    unsigned long made;
+
+    other_conn(f, GROW_ROWS);
+    assert_int_equal(store_open_reader(f->dir, &r), 0);
+    assert_int_equal(store_map_warm(r), 0);
+    made = sq_map_made();
+    reader_sees(r, 2000);
+    assert_int_equal(sq_map_made(), made + 1);
+    assert_int_equal(db_maps(f, &len0), 1);
+    assert_int_equal((int64_t)len0, db_size(f));
+
+    /* A small commit: the file grows by less than an eighth, the map stays
+     * as it was, and the new row is counted. */
+    other_conn(f, "INSERT INTO audit(seq, format, body, prev_mac, mac)"
+                  " VALUES(2001, 3, 'x', zeroblob(32), zeroblob(32));");
+    reader_sees(r, 2001);
+    assert_int_equal(sq_map_made(), made + 1);
+    assert_int_equal(db_maps(f, &len), 1);
+    assert_int_equal(len, len0);
+
+    /* Doubled: a new map covers the whole file. */
+    other_conn(f, GROW_ROWS);
+    reader_sees(r, 4001);
+    assert_int_equal(sq_map_made(), made + 2);
+    assert_int_equal(db_maps(f, &len), 1);
+    assert_true(len > len0);
+    assert_int_equal((int64_t)len, db_size(f));
+
+    /* Shrunk (VACUUM): the old map goes, never read past the file's end. */
+    other_conn(f, "DELETE FROM audit WHERE seq > 10; VACUUM;");
+    assert_true(db_size(f) < (int64_t)len);
+    reader_sees(r, 10);
+    assert_int_equal(sq_map_made(), made + 3);
+    assert_true(db_maps(f, &len) <= 1);
+    assert_true((int64_t)len <= db_size(f));
+    store_close(r);
+    assert_int_equal(db_maps(f, &len), 0);
+
+    /* The writer's connection keeps no such map. */
+    assert_int_equal(store_map_warm(f->s), MAMORI_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_create_open),
+        cmocka_unit_test_setup_teardown(test_reader_map_kept, setup, teardown),
         cmocka_unit_test(test_path_too_long),
         cmocka_unit_test(test_file_mode),
         cmocka_unit_test(test_hostile_files),
