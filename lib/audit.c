@@ -78,9 +78,47 @@ static void mac_v3(const struct crypto_hmac_key *key, const char *vault_id,
     crypto_hmac_run(key, parts, 5, out);
 }
 
+/* Format 4: the seq, then the entry as the store keeps it up to its MAC
+ * (format, prev_mac, body, NUL, record ids): verification hashes the
+ * stored bytes as they are. Its ninth byte, the format, is never the 'u'
+ * of the magic that begins every earlier format's input. */
+static void mac_v4(const struct crypto_hmac_key *key, int64_t seq,
+                   const uint8_t *entry, size_t len,
+                   uint8_t out[CRYPTO_MAC_LEN])
+{
+    uint8_t s[8];
+    put_u64(s, (uint64_t)seq);
+    struct crypto_part parts[2] = {{s, sizeof s}, {entry, len}};
+    crypto_hmac_run(key, parts, 2, out);
+}
+
+/* The same input from a row's parts, for appending. */
+static void mac_v4_row(const struct crypto_hmac_key *key,
+                       const struct store_audit_row *row,
+                       uint8_t out[CRYPTO_MAC_LEN])
+{
+    uint8_t head[8 + 1 + CRYPTO_MAC_LEN];
+    const char *ids = row->record_ids ? row->record_ids : "";
+
+    put_u64(head, (uint64_t)row->seq);
+    head[8] = AUDIT_FORMAT_V4;
+    memcpy(head + 9, row->prev_mac, CRYPTO_MAC_LEN);
+    struct crypto_part parts[4] = {
+        {head, sizeof head},
+        {row->body ? row->body : "", row->body ? row->body_len : 0},
+        {"", 1},
+        {ids, strlen(ids)},
+    };
+    crypto_hmac_run(key, parts, 4, out);
+}
+
 void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
                const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN])
 {
+    if (row->format == AUDIT_FORMAT_V4) {
+        mac_v4_row(key, row, out);
+        return;
+    }
     if (row->format == AUDIT_FORMAT_V3) {
         mac_v3(key, vault_id, row->seq, row->body ? row->body : "",
                row->body ? row->body_len : 0, row->record_ids,
@@ -201,7 +239,7 @@ int audit_append_filled(struct mamori *m, struct store_audit_row *row)
         return MAMORI_EAUDIT;
     }
     row->seq = last + 1;
-    row->format = AUDIT_FORMAT_V3;
+    row->format = AUDIT_FORMAT_V4;
     row->body_len = audit_body_encode(row, body, sizeof body);
     row->body = body;
     if (row->body_len == 0 || writer_key(m, epoch_of(row->seq)) != 0)
@@ -430,6 +468,12 @@ static int verify_row(void *arg, const struct store_audit_raw *row)
                         "entry %lld does not follow its predecessor",
                         (long long)row->seq);
     switch (row->format) {
+    case AUDIT_FORMAT_V4:
+        mac_v4(p->keys[epoch_of(row->seq)], row->seq, row->entry,
+               row->entry_len, mac);
+        if (!crypto_equal(mac, row->mac, CRYPTO_MAC_LEN))
+            return altered(p, row->seq);
+        break;
     case AUDIT_FORMAT_V3:
         mac_v3(p->keys[epoch_of(row->seq)], p->vault_id, row->seq, row->body,
                row->body_len, row->record_ids, row->ids_len, row->prev_mac,

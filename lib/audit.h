@@ -20,13 +20,15 @@
 
 #define AUDIT_EPOCH 4096
 
-/* The MAC input of an entry, stored in its column format: 1 for entries
+/* The MAC input of an entry, stored in its first byte: 1 for entries
  * written before schema 8 (no request context), 2 until schema 9 (client
- * address and request id covered too), 3 since: the bytes of the entry's
- * body (audit_body) instead of each field. */
+ * address and request id covered too), 3 until schema 11: the bytes of
+ * the entry's body (audit_body) instead of each field; 4 since: the seq,
+ * then the entry as stored up to its MAC (store.h, store_audit_raw). */
 #define AUDIT_FORMAT_V1 1
 #define AUDIT_FORMAT_V2 2
 #define AUDIT_FORMAT_V3 3
+#define AUDIT_FORMAT_V4 4
 
 /* Room for any body. */
 #define AUDIT_BODY_MAX 4096
@@ -88,7 +90,8 @@ int audit_checkpoint_parse(const char *text, size_t len,
                            struct audit_checkpoint *cp, const char **why);
 
 /* Computes an entry's MAC under key, with the input its row->format
- * selects: the fields, or for format 3 row->body (exposed for tests). */
+ * selects: the fields, or for formats 3 and 4 row->body (exposed for
+ * tests). */
 void audit_mac(const struct crypto_hmac_key *key, const char *vault_id,
                const struct store_audit_row *row, uint8_t out[CRYPTO_MAC_LEN]);
 

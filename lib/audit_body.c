@@ -1,7 +1,8 @@
 /*
  * audit_body.c - an audit entry's fields as stored: one compact JSON object,
- * the bytes a format 3 MAC covers (audit.c) and the store keeps as they are
- * (column "body"). One-letter keys, always in this order:
+ * bytes that format 3 and 4 MACs cover (audit.c) and the store keeps as they
+ * are (the body of the entry, store_sqlite.c). One-letter keys, always in
+ * this order:
  *
  *   t time, n count (integers); u user, d device, a action, s dataset,
  *   o outcome, x detail, c client, r request id (strings)

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 10
+#define STORE_SCHEMA_VERSION 11
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -339,6 +339,10 @@ struct store_audit_raw {
     const char *record_ids; /* NULL if none; not NUL-terminated */
     size_t ids_len;
     const uint8_t *prev_mac, *mac; /* 32 bytes each */
+    /* The entry as stored up to its MAC: what a format 4 MAC covers after
+     * the seq. */
+    const uint8_t *entry;
+    size_t entry_len;
 };
 /* As store_audit_scan, with the rows as stored. */
 int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,

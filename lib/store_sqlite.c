@@ -184,6 +184,19 @@ static const char migration_9[] =
  * positives without reading their records; older entries have none. */
 static const char migration_10[] = "ALTER TABLE blind ADD COLUMN chk BLOB;";
 
+/* The audit log keeps each entry as one blob (see read_audit_raw): the
+ * bytes a format 4 MAC covers, then the MAC, so that verification reads
+ * one column instead of five. Entries of earlier formats move in as they
+ * are; their MACs still cover the parts, which are read back from it.
+ * Whatever tampering left in a column moves along and stays detected. */
+static const char migration_11[] =
+    "CREATE TABLE audit_v11(seq INTEGER PRIMARY KEY, entry BLOB NOT NULL);"
+    "INSERT INTO audit_v11(seq, entry) SELECT seq, CAST(char(format)"
+    " || prev_mac || body || x'00' || coalesce(record_ids, '') || mac"
+    " AS BLOB) FROM audit ORDER BY seq;"
+    "DROP TABLE audit;"
+    "ALTER TABLE audit_v11 RENAME TO audit;";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -196,6 +209,7 @@ static const char *const migrations[] = {
     migration_8,
     migration_9,
     migration_10,
+    migration_11,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
@@ -206,7 +220,6 @@ _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,
 #define DATASET_COLS                                                           \
     "id, uuid, name, client, purpose, ends, state, created, schema,"           \
     " require_reason"
-#define AUDIT_COLS "seq, format, body, record_ids, prev_mac, mac"
 
 static const char *const stmt_sql[ST_COUNT_] = {
     [ST_BEGIN] = "BEGIN IMMEDIATE",
@@ -250,10 +263,10 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_RECORD_BY_RID] = "SELECT version, key_version, updated, ct, id"
                          " FROM records WHERE rid = ?1 AND dataset_id = ?2",
     [ST_AUDIT_MAX] = "SELECT max(seq) FROM audit",
-    [ST_AUDIT_HEAD] = "SELECT seq, mac FROM audit ORDER BY seq DESC LIMIT 1",
-    [ST_AUDIT_APPEND] = "INSERT INTO audit(seq, format, body, record_ids,"
-                        " prev_mac, mac) VALUES(?1, ?2, ?3, ?4, ?5, ?6)",
-    [ST_AUDIT_SCAN] = "SELECT " AUDIT_COLS " FROM audit WHERE seq >= ?1"
+    [ST_AUDIT_HEAD] = "SELECT seq, substr(entry, -32) FROM audit"
+                      " ORDER BY seq DESC LIMIT 1",
+    [ST_AUDIT_APPEND] = "INSERT INTO audit(seq, entry) VALUES(?1, ?2)",
+    [ST_AUDIT_SCAN] = "SELECT seq, entry FROM audit WHERE seq >= ?1"
                       " AND seq <= ?2 ORDER BY seq",
     [ST_AUDIT_COUNT] = "SELECT count(*) FROM audit",
 };
@@ -1382,56 +1395,47 @@ void store_records_free(struct store_record *r, size_t n)
 
 /* ---- audit --------------------------------------------------------------- */
 
-/* The current row of an AUDIT_COLS statement as stored, pointing into the
- * statement. Anything the store cannot have written is MAMORI_ETAMPER. */
+/* An entry as stored: format (1 byte), prev_mac (32), body, a NUL, the
+ * record ids (comma-separated, maybe none), mac (32). Neither body (JSON
+ * text, audit_body.c) nor the ids hold a NUL, so the first NUL after the
+ * prev_mac ends the body. Everything before the mac is what a format 4
+ * MAC covers, after the seq. */
+#define ENTRY_MIN (1 + 32 + 1 + 32)
+
+/* The current row of an ST_AUDIT_SCAN statement as stored, pointing into
+ * the statement. Anything the store cannot have written is MAMORI_ETAMPER. */
 static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
 {
-    sqlite3_value *v[6];
+    sqlite3_value *seq = sqlite3_column_value(st, 0);
+    sqlite3_value *entry = sqlite3_column_value(st, 1);
+    const uint8_t *e, *mid, *nul;
     int n;
 
-    /* Each column once, then the value calls, which skip the statement's
-     * per-call error bookkeeping: verification reads millions of rows. */
-    for (int i = 0; i < 6; i++)
-        v[i] = sqlite3_column_value(st, i);
-    if (sqlite3_value_type(v[0]) != SQLITE_INTEGER ||
-        sqlite3_value_type(v[1]) != SQLITE_INTEGER ||
-        sqlite3_value_type(v[2]) != SQLITE_TEXT ||
-        sqlite3_value_type(v[4]) != SQLITE_BLOB ||
-        sqlite3_value_type(v[5]) != SQLITE_BLOB)
+    /* The value calls skip the statement's per-call error bookkeeping:
+     * verification reads millions of rows. */
+    if (sqlite3_value_type(seq) != SQLITE_INTEGER ||
+        sqlite3_value_type(entry) != SQLITE_BLOB)
         return MAMORI_ETAMPER;
-    raw->seq = sqlite3_value_int64(v[0]);
-    int64_t format = sqlite3_value_int64(v[1]);
-    if (format < 0 || format > INT_MAX)
+    raw->seq = sqlite3_value_int64(seq);
+    e = sqlite3_value_blob(entry);
+    n = sqlite3_value_bytes(entry);
+    if (n < ENTRY_MIN)
         return MAMORI_ETAMPER;
-    raw->format = (int)format;
-    raw->body = (const char *)sqlite3_value_text(v[2]);
-    n = sqlite3_value_bytes(v[2]);
-    if (raw->body == NULL || n < 0)
+    if (e == NULL)
         return MAMORI_ENOMEM;
-    raw->body_len = (size_t)n;
-    raw->record_ids = NULL;
-    raw->ids_len = 0;
-    switch (sqlite3_value_type(v[3])) {
-    case SQLITE_NULL:
-        break;
-    case SQLITE_TEXT:
-        raw->record_ids = (const char *)sqlite3_value_text(v[3]);
-        n = sqlite3_value_bytes(v[3]);
-        if (raw->record_ids == NULL || n < 0)
-            return MAMORI_ENOMEM;
-        raw->ids_len = (size_t)n;
-        break;
-    default:
+    mid = e + 33;
+    nul = memchr(mid, 0, (size_t)n - ENTRY_MIN + 1);
+    if (nul == NULL)
         return MAMORI_ETAMPER;
-    }
-    raw->prev_mac = sqlite3_value_blob(v[4]);
-    if (sqlite3_value_bytes(v[4]) != 32)
-        return MAMORI_ETAMPER;
-    raw->mac = sqlite3_value_blob(v[5]);
-    if (sqlite3_value_bytes(v[5]) != 32)
-        return MAMORI_ETAMPER;
-    if (raw->prev_mac == NULL || raw->mac == NULL)
-        return MAMORI_ENOMEM;
+    raw->format = e[0];
+    raw->prev_mac = e + 1;
+    raw->body = (const char *)mid;
+    raw->body_len = (size_t)(nul - mid);
+    raw->ids_len = (size_t)(e + n - 32 - (nul + 1));
+    raw->record_ids = raw->ids_len > 0 ? (const char *)nul + 1 : NULL;
+    raw->mac = e + n - 32;
+    raw->entry = e;
+    raw->entry_len = (size_t)n - 32;
     return 0;
 }
 
@@ -1476,24 +1480,38 @@ static int audit_max(struct store *s, int64_t *last)
 static int audit_insert(struct store *s, const struct store_audit_row *row)
 {
     sqlite3_stmt *st = NULL;
+    size_t idlen = row->record_ids ? strlen(row->record_ids) : 0, n;
+    uint8_t *e = NULL;
     int rc = MAMORI_EINVAL;
 
-    if (row->body == NULL || row->body_len == 0 || row->body_len > INT_MAX)
+    if (row->body == NULL || row->body_len == 0 ||
+        memchr(row->body, 0, row->body_len) != NULL || row->format < 1 ||
+        row->format > 255 || row->body_len > (size_t)INT_MAX / 2 ||
+        idlen > (size_t)INT_MAX / 2 - ENTRY_MIN)
         goto out;
+    n = ENTRY_MIN + row->body_len + idlen;
+    e = malloc(n);
+    if (e == NULL) {
+        rc = MAMORI_ENOMEM;
+        goto out;
+    }
+    e[0] = (uint8_t)row->format;
+    memcpy(e + 1, row->prev_mac, 32);
+    memcpy(e + 33, row->body, row->body_len);
+    e[33 + row->body_len] = 0;
+    if (idlen > 0)
+        memcpy(e + 34 + row->body_len, row->record_ids, idlen);
+    memcpy(e + n - 32, row->mac, 32);
     rc = stmt_get(s, ST_AUDIT_APPEND, &st);
     if (rc != 0)
         goto out;
     if ((rc = sq_bind_i64(st, 1, row->seq)) != 0 ||
-        (rc = sq_bind_i64(st, 2, row->format)) != 0 ||
-        (rc = sq_err(sqlite3_bind_text(st, 3, row->body, (int)row->body_len,
-                                       SQLITE_STATIC))) != 0 ||
-        (rc = sq_bind_str(st, 4, row->record_ids, 1)) != 0 ||
-        (rc = sq_bind_blob(st, 5, row->prev_mac, sizeof row->prev_mac)) != 0 ||
-        (rc = sq_bind_blob(st, 6, row->mac, sizeof row->mac)) != 0)
+        (rc = sq_bind_blob(st, 2, e, n)) != 0)
         goto out;
     rc = sq_step_done(st);
 out:
     sq_done(st);
+    free(e);
     return rc;
 }
 

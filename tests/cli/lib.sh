@@ -82,16 +82,22 @@ synth_dataset() {
         --field email:email --field mynumber:mynumber
     ok dataset grant "$1" op1 --handler
 }
+# audit_cols DB SQL: SQL with the view audit_cols (docs/audit-cols.sql),
+# each audit entry split into its former columns; edits through it write
+# the entry back.
+audit_cols() {
+    sqlite3 "$1" -cmd ".read $ROOT/docs/audit-cols.sql" "$2"
+}
 # audit_sql DB SQL: SQL over the view audit_v, the audit log with its
 # fields as columns (since schema 9 they are stored as one JSON body).
 audit_sql() {
-    sqlite3 "$1" "CREATE TEMP VIEW audit_v AS SELECT seq, format, record_ids,
+    audit_cols "$1" "CREATE TEMP VIEW audit_v AS SELECT seq, format, record_ids,
         json_extract(body, '\$.t') AS time, json_extract(body, '\$.n') AS count,
         json_extract(body, '\$.u') AS user, json_extract(body, '\$.d') AS device,
         json_extract(body, '\$.a') AS action, json_extract(body, '\$.s') AS dataset,
         json_extract(body, '\$.o') AS outcome, json_extract(body, '\$.x') AS detail,
         json_extract(body, '\$.c') AS client, json_extract(body, '\$.r') AS request_id
-        FROM audit; $2"
+        FROM audit_cols; $2"
 }
 contains() { case "$1" in *"$2"*) ;; *) die "expected '$2' in: $1" ;; esac; }
 lacks() { case "$1" in *"$2"*) die "did not expect '$2' in: $1" ;; *) ;; esac; }

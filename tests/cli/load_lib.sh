@@ -37,9 +37,8 @@ audit_seq() {
 # audit_actions SEQ: entries after SEQ counted by action, outcome and user
 # (names and counts only).
 audit_actions() {
-    sqlite3 "file:$MAMORI_HOME/vault.db?mode=ro" \
-        "SELECT json_extract(body, '\$.a'), json_extract(body, '\$.o'),
-                json_extract(body, '\$.u'), count(*) FROM audit WHERE seq > $1
+    audit_sql "file:$MAMORI_HOME/vault.db?mode=ro" \
+        "SELECT action, outcome, user, count(*) FROM audit_v WHERE seq > $1
          GROUP BY 1, 2, 3"
 }
 

@@ -63,12 +63,12 @@ api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 want 200
 [ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify: $BODY"
 seq_of=$(audit_sql "$DB" "SELECT seq FROM audit_v WHERE request_id = '$RID'")
-sqlite3 "$DB" "UPDATE audit SET body = json_set(body, '\$.c', '198.51.100.9')
+audit_cols "$DB" "UPDATE audit_cols SET body = json_set(body, '\$.c', '198.51.100.9')
     WHERE seq = $seq_of"
 api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 [ "$(ecode)" = tamper ] || die "changed client not found: $ST $BODY"
 contains "$(jq -r .error.detail <<<"$BODY")" "entry $seq_of was altered"
-sqlite3 "$DB" "UPDATE audit SET body = json_set(body, '\$.c', '127.0.0.1')
+audit_cols "$DB" "UPDATE audit_cols SET body = json_set(body, '\$.c', '127.0.0.1')
     WHERE seq = $seq_of"
 api GET /api/v1/audit/verify -H "$(auth "$AUD")"
 [ "$(jq -r .ok <<<"$BODY")" = true ] || die "verify after restore: $BODY"

@@ -10,7 +10,7 @@ ok record search people name='山田太郎'
 login aud1 "$AUD_PW"
 ok audit verify
 DB="$MAMORI_HOME/vault.db"
-sq() { sqlite3 "$DB" "$1"; }
+sq() { audit_cols "$DB" "$1"; }
 save() { cp "$DB" "$T/good.db"; rm -f "$DB-wal" "$DB-shm"; }
 restore() { cp "$T/good.db" "$DB"; rm -f "$DB-wal" "$DB-shm"; }
 sq 'PRAGMA wal_checkpoint(TRUNCATE)' >/dev/null
@@ -24,41 +24,40 @@ expect_tamper() { # what
     save
 }
 
-sq "UPDATE audit SET body = json_set(body, '$.n', json_extract(body, '$.n') + 1) WHERE seq = 5"
+sq "UPDATE audit_cols SET body = json_set(body, '$.n', json_extract(body, '$.n') + 1) WHERE seq = 5"
 expect_tamper "changed count"
-sq "UPDATE audit SET body = json_set(body, '$.u', 'op2') WHERE seq = 6"
+sq "UPDATE audit_cols SET body = json_set(body, '$.u', 'op2') WHERE seq = 6"
 expect_tamper "changed user"
-sq "UPDATE audit SET body = json_set(body, '$.o', 'denied') WHERE seq = 7"
+sq "UPDATE audit_cols SET body = json_set(body, '$.o', 'denied') WHERE seq = 7"
 expect_tamper "changed outcome"
 sq "DELETE FROM audit WHERE seq = 4"
 expect_tamper "deleted middle row"
 # The request context (schema 8) is covered too: the CLI names itself.
 # Since schema 9 (format 3) the fields are stored as one JSON body, which
-# the MAC covers byte for byte; the columns are read from it.
-[ "$(audit_sql "$DB" "SELECT client || '/' || format FROM audit_v WHERE seq = 6")" = cli/3 ] ||
+# the MAC covers byte for byte; the columns are read from it. Since schema
+# 11 (format 4) the MAC covers the stored entry as it is.
+[ "$(audit_sql "$DB" "SELECT client || '/' || format FROM audit_v WHERE seq = 6")" = cli/4 ] ||
     die "the CLI's entries do not name it as the client"
-sq "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.1') WHERE seq = 6"
+sq "UPDATE audit_cols SET body = json_set(body, '$.c', '192.0.2.1') WHERE seq = 6"
 expect_tamper "changed client"
-sq "UPDATE audit SET body = json_set(body, '$.r', 'abcd') WHERE seq = 6"
+sq "UPDATE audit_cols SET body = json_set(body, '$.r', 'abcd') WHERE seq = 6"
 expect_tamper "changed request id"
-sq "UPDATE audit SET format = 1 WHERE seq = 6"
+sq "UPDATE audit_cols SET format = 1 WHERE seq = 6"
 expect_tamper "format downgraded"
-sq "UPDATE audit SET format = 2 WHERE seq = 6"
+sq "UPDATE audit_cols SET format = 2 WHERE seq = 6"
 expect_tamper "format downgraded to 2"
-sq "UPDATE audit SET body = replace(body, ':', ': ') WHERE seq = 6"
+sq "UPDATE audit_cols SET body = replace(body, ':', ': ') WHERE seq = 6"
 expect_tamper "body re-spaced (same JSON, other bytes)"
-sq "UPDATE audit SET body = 'not json' WHERE seq = 6"
+sq "UPDATE audit_cols SET body = 'not json' WHERE seq = 6"
 expect_tamper "body not JSON"
-sq "CREATE TEMP TABLE a AS SELECT seq, format, body, record_ids, prev_mac, mac FROM audit
-      WHERE seq IN (5,6);
-    UPDATE audit SET body=(SELECT body FROM a WHERE seq=6), record_ids=(SELECT record_ids FROM a WHERE seq=6),
-      prev_mac=(SELECT prev_mac FROM a WHERE seq=6), mac=(SELECT mac FROM a WHERE seq=6) WHERE seq=5;
-    UPDATE audit SET body=(SELECT body FROM a WHERE seq=5), record_ids=(SELECT record_ids FROM a WHERE seq=5),
-      prev_mac=(SELECT prev_mac FROM a WHERE seq=5), mac=(SELECT mac FROM a WHERE seq=5) WHERE seq=6;"
+sq "CREATE TEMP TABLE a AS SELECT seq, entry FROM audit WHERE seq IN (5,6);
+    UPDATE audit SET entry=(SELECT entry FROM a WHERE seq=6) WHERE seq=5;
+    UPDATE audit SET entry=(SELECT entry FROM a WHERE seq=5) WHERE seq=6;"
 expect_tamper "swapped rows"
-sq "INSERT INTO audit(seq, format, body, record_ids, prev_mac, mac)
-    SELECT seq + 1000, format, body, record_ids, prev_mac, mac FROM audit WHERE seq = 3"
+sq "INSERT INTO audit(seq, entry) SELECT seq + 1000, entry FROM audit WHERE seq = 3"
 expect_tamper "inserted row"
+sq "UPDATE audit_cols SET record_ids = 'x' WHERE seq = 6"
+expect_tamper "record ids added"
 sq "UPDATE audit SET seq = seq + 100 WHERE seq = (SELECT max(seq) FROM audit) - 2"
 expect_tamper "reordered row"
 

@@ -17,6 +17,7 @@
 #include "internal.h"
 #include "keys.h"
 #include "store.h"
+#include "audit_cols.h"
 
 static void sql(struct tvault *tv, const char *q)
 {
@@ -25,8 +26,30 @@ static void sql(struct tvault *tv, const char *q)
     snprintf(path, sizeof path, "%s/vault.db", tv->home);
     assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
     sqlite3_busy_timeout(db, 5000);
+    assert_int_equal(sqlite3_exec(db, audit_cols_sql(), NULL, NULL, NULL),
+                     SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, q, NULL, NULL, NULL), SQLITE_OK);
     sqlite3_close(db);
+}
+
+/* The integer the query q (through audit_cols) gives. */
+static int64_t sql_int(struct tvault *tv, const char *q)
+{
+    char path[600];
+    sqlite3 *db;
+    sqlite3_stmt *st = NULL;
+    int64_t v;
+
+    snprintf(path, sizeof path, "%s/vault.db", tv->home);
+    assert_int_equal(sqlite3_open(path, &db), SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, audit_cols_sql(), NULL, NULL, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_prepare_v2(db, q, -1, &st, NULL), SQLITE_OK);
+    assert_int_equal(sqlite3_step(st), SQLITE_ROW);
+    v = sqlite3_column_int64(st, 0);
+    sqlite3_finalize(st);
+    sqlite3_close(db);
+    return v;
 }
 
 /* Verification refuses the log after edit, naming entry seq first. */
@@ -59,7 +82,8 @@ static void chain_detects_changes(void **state)
     assert_true(vr.entries >= 12);
     assert_string_equal(vr.problem, "");
 
-    sql(tv, "UPDATE audit SET body = json_set(body, '$.x', 'x') WHERE seq = 8");
+    sql(tv, "UPDATE audit_cols SET body = json_set(body, '$.x', 'x') WHERE seq "
+            "= 8");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
     assert_int_equal(vr.first_bad, 8);
@@ -82,7 +106,7 @@ static void long_entries_verify(void **state)
     assert_int_equal(n, 40);
     mamori_record_array_free(rs, n);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
-    sql(tv, "UPDATE audit SET record_ids = replace(record_ids, '-', '+')"
+    sql(tv, "UPDATE audit_cols SET record_ids = replace(record_ids, '-', '+')"
             " WHERE length(record_ids) > 1024");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
                      MAMORI_ETAMPER);
@@ -174,12 +198,12 @@ static void parallel_verify(void **state)
     int64_t seam = 1 + n / 2; /* first entry of the second range */
 
     snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.n', 2)"
+             "UPDATE audit_cols SET body = json_set(body, '$.n', 2)"
              " WHERE seq = %lld",
              (long long)(seam + 100));
     tampered_at(tv, q, seam + 100);
     snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.n', 1)"
+             "UPDATE audit_cols SET body = json_set(body, '$.n', 1)"
              " WHERE seq = %lld",
              (long long)(seam + 100));
     sql(tv, q);
@@ -340,29 +364,29 @@ static void request_context_is_logged_and_sealed(void **state)
 
     /* the context is covered by the MAC */
     snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.8')"
+             "UPDATE audit_cols SET body = json_set(body, '$.c', '192.0.2.8')"
              " WHERE seq = %lld",
              (long long)seq);
     tampered_at(tv, q, seq);
     snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.c', '192.0.2.7',"
+             "UPDATE audit_cols SET body = json_set(body, '$.c', '192.0.2.7',"
              " '$.r', 'x')"
              " WHERE seq = %lld",
              (long long)seq);
     tampered_at(tv, q, seq);
     /* a downgrade to format 1 (whose MAC does not cover the context) */
     snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.r',"
+             "UPDATE audit_cols SET body = json_set(body, '$.r',"
              " '0123456789abcdef'), format = 1"
              " WHERE seq = %lld",
              (long long)seq);
     tampered_at(tv, q, seq);
     snprintf(q, sizeof q,
-             "UPDATE audit SET body = json_set(body, '$.c', '', '$.r', '')"
+             "UPDATE audit_cols SET body = json_set(body, '$.c', '', '$.r', '')"
              " WHERE seq = %lld",
              (long long)seq);
     tampered_at(tv, q, seq);
-    snprintf(q, sizeof q, "UPDATE audit SET format = 9 WHERE seq = %lld",
+    snprintf(q, sizeof q, "UPDATE audit_cols SET format = 9 WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr),
@@ -370,7 +394,7 @@ static void request_context_is_logged_and_sealed(void **state)
     assert_non_null(strstr(vr.problem, "format"));
     /* back as it was: intact again */
     snprintf(q, sizeof q,
-             "UPDATE audit SET format = 3, body = json_set(body, '$.c',"
+             "UPDATE audit_cols SET format = 4, body = json_set(body, '$.c',"
              " '192.0.2.7', '$.r', '0123456789abcdef') WHERE seq = %lld",
              (long long)seq);
     sql(tv, q);
@@ -403,11 +427,12 @@ static int old_row(void *arg, const struct store_audit_row *row)
     memcpy(st->prev, r.mac, CRYPTO_MAC_LEN);
     crypto_hex(r.mac, CRYPTO_MAC_LEN, mac);
     crypto_hex(r.prev_mac, CRYPTO_MAC_LEN, prev);
-    k = snprintf(line, sizeof line,
-                 "UPDATE audit SET mac = x'%s', prev_mac = x'%s', format = %d,"
-                 " body = json_set(body, '$.c', '%s', '$.r', '%s')"
-                 " WHERE seq = %lld;",
-                 mac, prev, r.format, r.client, r.request_id, (long long)r.seq);
+    k = snprintf(
+        line, sizeof line,
+        "UPDATE audit_cols SET mac = x'%s', prev_mac = x'%s', format = %d,"
+        " body = json_set(body, '$.c', '%s', '$.r', '%s')"
+        " WHERE seq = %lld;",
+        mac, prev, r.format, r.client, r.request_id, (long long)r.seq);
     assert_true(k > 0 && (size_t)k < sizeof line);
     if (st->len + (size_t)k + 1 > st->cap) {
         st->cap = (st->len + (size_t)k + 1) * 2;
@@ -417,6 +442,106 @@ static int old_row(void *arg, const struct store_audit_row *row)
     memcpy(st->sql + st->len, line, (size_t)k + 1);
     st->len += (size_t)k;
     return 0;
+}
+
+/* Appends to st->sql the statement that rewrites one entry. */
+static void add_sql(struct v1_state *st, const char *line, int k)
+{
+    assert_true(k > 0);
+    if (st->len + (size_t)k + 1 > st->cap) {
+        st->cap = (st->len + (size_t)k + 1) * 2;
+        st->sql = realloc(st->sql, st->cap);
+        assert_non_null(st->sql);
+    }
+    memcpy(st->sql + st->len, line, (size_t)k + 1);
+    st->len += (size_t)k;
+}
+
+/* Rewrites the chain as a schema-10 writer would have written it: every
+ * entry in format 3, its MAC over the body and record ids as stored. */
+static int v3_row(void *arg, const struct store_audit_raw *raw)
+{
+    struct v1_state *st = arg;
+    struct store_audit_row r;
+    char mac[2 * CRYPTO_MAC_LEN + 1], prev[2 * CRYPTO_MAC_LEN + 1];
+    char line[256], *ids = NULL;
+
+    memset(&r, 0, sizeof r);
+    if (raw->record_ids) {
+        ids = strndup(raw->record_ids, raw->ids_len);
+        assert_non_null(ids);
+    }
+    r.seq = raw->seq;
+    r.format = AUDIT_FORMAT_V3;
+    r.body = raw->body;
+    r.body_len = raw->body_len;
+    r.record_ids = ids;
+    memcpy(r.prev_mac, st->prev, CRYPTO_MAC_LEN);
+    audit_mac(st->key, st->vault_id, &r, r.mac);
+    free(ids);
+    memcpy(st->prev, r.mac, CRYPTO_MAC_LEN);
+    crypto_hex(r.mac, CRYPTO_MAC_LEN, mac);
+    crypto_hex(r.prev_mac, CRYPTO_MAC_LEN, prev);
+    add_sql(st, line,
+            snprintf(line, sizeof line,
+                     "UPDATE audit_cols SET mac = x'%s', prev_mac = x'%s',"
+                     " format = 3 WHERE seq = %lld;",
+                     mac, prev, (long long)r.seq));
+    return 0;
+}
+
+/* A schema-10 vault's log (format 3, one column per part) moves into one
+ * blob per entry and still verifies; its entries' changes are caught, a
+ * long one's (hashed in parts) too. */
+static void format3_entries_verify(void **state)
+{
+    struct tvault *tv = *state;
+    struct v1_state st;
+    struct mamori_verify_result vr;
+    struct mamori_record **rs = NULL;
+    struct store *s = NULL;
+    const uint8_t *k0;
+    size_t n = 0;
+
+    add_some(tv, 40);
+    assert_int_equal(
+        mamori_record_search(tv->op, "people", "name", "山田太郎", &rs, &n), 0);
+    assert_int_equal(n, 40);
+    mamori_record_array_free(rs, n);
+    memset(&st, 0, sizeof st);
+    assert_int_equal(keys_audit_initial(tv->m->keys, &k0), 0);
+    st.key = crypto_hmac_key_new(k0, CRYPTO_KEY_LEN);
+    assert_non_null(st.key);
+    st.vault_id = tv->m->vault_id;
+    assert_int_equal(
+        store_audit_scan_raw(tv->m->store, 1, INT64_MAX, v3_row, &st), 0);
+    crypto_hmac_key_free(st.key);
+    sql(tv, st.sql);
+    free(st.sql);
+    sql(tv, "CREATE TABLE audit10(seq INTEGER PRIMARY KEY,"
+            " format INTEGER NOT NULL, body TEXT NOT NULL, record_ids TEXT,"
+            " prev_mac BLOB NOT NULL, mac BLOB NOT NULL);"
+            "INSERT INTO audit10 SELECT seq, format, body, record_ids,"
+            " prev_mac, mac FROM audit_cols;"
+            "DROP VIEW audit_cols;"
+            "DROP TABLE audit; ALTER TABLE audit10 RENAME TO audit;"
+            "PRAGMA user_version = 10;");
+    assert_int_equal(store_open(tv->home, 0, &s), 0);
+    store_close(s);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_true(vr.entries > 40);
+    /* older entries keep format 3; new ones are format 4 */
+    add_some(tv, 1);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    int64_t seq = sql_int(tv, "SELECT seq FROM audit_cols"
+                              " WHERE length(record_ids) > 1024");
+    assert_int_equal(sql_int(tv, "SELECT format FROM audit_cols WHERE seq = 2"),
+                     AUDIT_FORMAT_V3);
+    tampered_at(
+        tv,
+        "UPDATE audit_cols SET record_ids ="
+        " replace(record_ids, '-', '+') WHERE length(record_ids) > 1024",
+        seq);
 }
 
 static void entries_before_the_migration_verify(void **state)
@@ -456,7 +581,8 @@ static void entries_before_the_migration_verify(void **state)
             " record_ids, json_extract(body, '$.n'),"
             " json_extract(body, '$.o'), json_extract(body, '$.x'),"
             " prev_mac, mac, format, json_extract(body, '$.c'),"
-            " json_extract(body, '$.r') FROM audit;"
+            " json_extract(body, '$.r') FROM audit_cols;"
+            "DROP VIEW audit_cols;" /* it names the table dropped next */
             "DROP TABLE audit; ALTER TABLE audit8 RENAME TO audit;"
             "ALTER TABLE blind DROP COLUMN chk;" /* added at schema 10 */
             "PRAGMA user_version = 8;");
@@ -472,24 +598,27 @@ static void entries_before_the_migration_verify(void **state)
     assert_string_equal(e.client, "198.51.100.1");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* an old entry given a context it never had is caught */
-    tampered_at(tv,
-                "UPDATE audit SET body = json_set(body, '$.c', '203.0.113.9')"
-                " WHERE seq = 2",
-                2);
-    sql(tv, "UPDATE audit SET body = json_set(body, '$.c', '') WHERE seq = 2");
+    tampered_at(
+        tv,
+        "UPDATE audit_cols SET body = json_set(body, '$.c', '203.0.113.9')"
+        " WHERE seq = 2",
+        2);
+    sql(tv,
+        "UPDATE audit_cols SET body = json_set(body, '$.c', '') WHERE seq = 2");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* a format 2 entry's context is covered */
     tampered_at(
         tv,
-        "CREATE TABLE keep AS SELECT body FROM audit WHERE seq = 5;"
-        "UPDATE audit SET body = json_set(body, '$.r', 'x') WHERE seq = 5",
+        "CREATE TABLE keep AS SELECT body FROM audit_cols WHERE seq = 5;"
+        "UPDATE audit_cols SET body = json_set(body, '$.r', 'x') WHERE seq = 5",
         5);
-    sql(tv, "UPDATE audit SET body = (SELECT body FROM keep) WHERE seq = 5;"
-            "DROP TABLE keep");
+    sql(tv,
+        "UPDATE audit_cols SET body = (SELECT body FROM keep) WHERE seq = 5;"
+        "DROP TABLE keep");
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     /* an old entry claimed as format 2, or as 3, is caught */
-    tampered_at(tv, "UPDATE audit SET format = 2 WHERE seq = 3", 3);
-    tampered_at(tv, "UPDATE audit SET format = 3 WHERE seq = 3", 3);
+    tampered_at(tv, "UPDATE audit_cols SET format = 2 WHERE seq = 3", 3);
+    tampered_at(tv, "UPDATE audit_cols SET format = 3 WHERE seq = 3", 3);
 }
 
 /* The stored body: what the encoder writes decodes to the same fields;
@@ -554,6 +683,8 @@ int main(void)
         cmocka_unit_test(checkpoint_parser_rejects),
         cmocka_unit_test(body_encoding),
         cmocka_unit_test_setup_teardown(chain_detects_changes, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(format3_entries_verify, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(long_entries_verify, tv_group_setup,
                                         tv_group_teardown),

@@ -27,6 +27,7 @@
 #include "store.h"
 #include "audit.h"
 #include "store_sqlite.h"
+#include "audit_cols.h"
 
 #include "banned.h"
 
@@ -71,6 +72,8 @@ static void raw_exec(const char *path, const char *sql)
     sqlite3 *db = NULL;
 
     assert_int_equal(sqlite3_open_v2(path, &db, SQLITE_OPEN_READWRITE, NULL),
+                     SQLITE_OK);
+    assert_int_equal(sqlite3_exec(db, audit_cols_sql(), NULL, NULL, NULL),
                      SQLITE_OK);
     assert_int_equal(sqlite3_exec(db, sql, NULL, NULL, NULL), SQLITE_OK);
     assert_int_equal(sqlite3_close(db), SQLITE_OK);
@@ -1363,19 +1366,24 @@ static int count_cb(void *arg, const struct store_audit_row *row)
 static void test_audit_tamper(void **state)
 {
     static const char *const edits[] = {
-        ("UPDATE audit SET body = json_set(body, '$.u', printf('%.70c', 'u'))"
-         " WHERE seq = 2"),
-        "UPDATE audit SET mac = x'00' WHERE seq = 2",
-        "UPDATE audit SET prev_mac = zeroblob(33) WHERE seq = 2",
-        "UPDATE audit SET body = json_set(body, '$.n', 'many') WHERE seq = 2",
-        "UPDATE audit SET body = json_set(body, '$.t', 1.5) WHERE seq = 2",
-        "UPDATE audit SET body = json_remove(body, '$.o') WHERE seq = 2",
-        "UPDATE audit SET body = '{\"t\":1,' WHERE seq = 2",
-        "UPDATE audit SET body = x'7b7d' WHERE seq = 2",
-        "UPDATE audit SET format = 'three' WHERE seq = 2",
-        "UPDATE audit SET record_ids = x'41' WHERE seq = 2",
-        ("UPDATE audit SET mac = 'text of 32 bytes................'"
-         " WHERE seq = 2"),
+        ("UPDATE audit_cols SET body = json_set(body, '$.u',"
+         " printf('%.70c', 'u')) WHERE seq = 2"),
+        "UPDATE audit SET entry = x'00' WHERE seq = 2",
+        "UPDATE audit SET entry = substr(entry, 1, 65) WHERE seq = 2",
+        "UPDATE audit SET entry = CAST(entry AS TEXT) WHERE seq = 2",
+        "UPDATE audit SET entry = 42 WHERE seq = 2",
+        /* no NUL ends the body */
+        ("UPDATE audit SET entry = CAST(substr(entry, 1, 33) || '{}'"
+         " || substr(entry, -32) AS BLOB) WHERE seq = 2"),
+        "UPDATE audit_cols SET body = json_set(body, '$.n', 'many') WHERE seq "
+        "= 2",
+        "UPDATE audit_cols SET body = json_set(body, '$.t', 1.5) WHERE seq = 2",
+        "UPDATE audit_cols SET body = json_remove(body, '$.o') WHERE seq = 2",
+        "UPDATE audit_cols SET body = '{\"t\":1,' WHERE seq = 2",
+        "UPDATE audit_cols SET body = '{}' WHERE seq = 2",
+        /* a NUL among the record ids */
+        "UPDATE audit_cols SET record_ids = 'a' || char(0) || 'b' WHERE seq = "
+        "2",
     };
     struct fx *f = *state;
     size_t i;
@@ -1384,8 +1392,7 @@ static void test_audit_tamper(void **state)
     append_n(f->s, 1, 3);
     store_close(f->s);
     f->s = NULL;
-    raw_exec(f->path, "CREATE TABLE saved AS SELECT seq, format, body,"
-                      " record_ids, prev_mac, mac FROM audit");
+    raw_exec(f->path, "CREATE TABLE saved AS SELECT seq, entry FROM audit");
     for (i = 0; i < sizeof edits / sizeof edits[0]; i++) {
         raw_exec(f->path, edits[i]);
         assert_int_equal(store_open(f->dir, 0, &f->s), 0);
@@ -1396,8 +1403,7 @@ static void test_audit_tamper(void **state)
         store_close(f->s);
         f->s = NULL;
         raw_exec(f->path, "DELETE FROM audit;"
-                          "INSERT INTO audit(seq, format, body, record_ids,"
-                          " prev_mac, mac) SELECT * FROM saved");
+                          "INSERT INTO audit(seq, entry) SELECT * FROM saved");
     }
     /* Restored: reads cleanly again; the newest row is checked too. */
     assert_int_equal(store_open(f->dir, 0, &f->s), 0);
@@ -1405,7 +1411,7 @@ static void test_audit_tamper(void **state)
     assert_int_equal(store_audit_scan(f->s, 1, INT64_MAX, count_cb, &calls), 0);
     assert_int_equal(calls, 3);
     store_close(f->s);
-    raw_exec(f->path, "UPDATE audit SET body = json_set(body, '$.x',"
+    raw_exec(f->path, "UPDATE audit_cols SET body = json_set(body, '$.x',"
                       " printf('%.200c', 'd')) WHERE seq = 3");
     assert_int_equal(store_open(f->dir, 0, &f->s), 0);
     calls = 0;
@@ -1586,9 +1592,9 @@ static void reader_sees(struct store *r, int64_t want)
 
 #define GROW_ROWS                                                              \
     "WITH RECURSIVE k(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM k"           \
-    " WHERE i < 2000) INSERT INTO audit(seq, format, body, prev_mac, mac)"     \
-    " SELECT coalesce((SELECT max(seq) FROM audit), 0) + i, 3,"                \
-    " hex(randomblob(500)), zeroblob(32), zeroblob(32) FROM k;"
+    " WHERE i < 2000) INSERT INTO audit(seq, entry)"                           \
+    " SELECT coalesce((SELECT max(seq) FROM audit), 0) + i, randomblob(1100)"  \
+    " FROM k;"
 
 /* A warm reader keeps its map while another connection commits, remaps
  * when the file has grown past the slack or shrunk, and always counts
@@ -1611,8 +1617,7 @@ static void test_reader_map_kept(void **state)
 
     /* A small commit: the file grows by less than an eighth, the map stays
      * as it was, and the new row is counted. */
-    other_conn(f, "INSERT INTO audit(seq, format, body, prev_mac, mac)"
-                  " VALUES(2001, 3, 'x', zeroblob(32), zeroblob(32));");
+    other_conn(f, "INSERT INTO audit(seq, entry) VALUES(2001, x'00');");
     reader_sees(r, 2001);
     assert_int_equal(sq_map_made(), made + 1);
     assert_int_equal(db_maps(f, &len), 1);
