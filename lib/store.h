@@ -344,6 +344,14 @@ struct store_audit_raw {
     const uint8_t *entry;
     size_t entry_len;
 };
+/* An entry as stored (untrusted: the file may have been edited): format
+ * (1 byte), prev_mac (32), body, a NUL, the record ids (comma-separated,
+ * maybe none), mac (32). Neither the body (JSON text, audit_body.c) nor
+ * the ids hold a NUL, so the first NUL after prev_mac ends the body;
+ * everything before the mac is what a format 4 MAC covers after the seq.
+ * Fills raw but its seq with pointers into e, or MAMORI_ETAMPER. */
+int store_audit_entry_split(const uint8_t *e, size_t n,
+                            struct store_audit_raw *raw);
 /* As store_audit_scan, with the rows as stored. */
 int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,
                          int (*cb)(void *arg,

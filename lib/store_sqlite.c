@@ -1395,36 +1395,18 @@ void store_records_free(struct store_record *r, size_t n)
 
 /* ---- audit --------------------------------------------------------------- */
 
-/* An entry as stored: format (1 byte), prev_mac (32), body, a NUL, the
- * record ids (comma-separated, maybe none), mac (32). Neither body (JSON
- * text, audit_body.c) nor the ids hold a NUL, so the first NUL after the
- * prev_mac ends the body. Everything before the mac is what a format 4
- * MAC covers, after the seq. */
+/* An entry as stored (store.h, store_audit_entry_split). */
 #define ENTRY_MIN (1 + 32 + 1 + 32)
 
-/* The current row of an ST_AUDIT_SCAN statement as stored, pointing into
- * the statement. Anything the store cannot have written is MAMORI_ETAMPER. */
-static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
+int store_audit_entry_split(const uint8_t *e, size_t n,
+                            struct store_audit_raw *raw)
 {
-    sqlite3_value *seq = sqlite3_column_value(st, 0);
-    sqlite3_value *entry = sqlite3_column_value(st, 1);
-    const uint8_t *e, *mid, *nul;
-    int n;
+    const uint8_t *mid, *nul;
 
-    /* The value calls skip the statement's per-call error bookkeeping:
-     * verification reads millions of rows. */
-    if (sqlite3_value_type(seq) != SQLITE_INTEGER ||
-        sqlite3_value_type(entry) != SQLITE_BLOB)
+    if (e == NULL || n < ENTRY_MIN || n > INT_MAX)
         return MAMORI_ETAMPER;
-    raw->seq = sqlite3_value_int64(seq);
-    e = sqlite3_value_blob(entry);
-    n = sqlite3_value_bytes(entry);
-    if (n < ENTRY_MIN)
-        return MAMORI_ETAMPER;
-    if (e == NULL)
-        return MAMORI_ENOMEM;
     mid = e + 33;
-    nul = memchr(mid, 0, (size_t)n - ENTRY_MIN + 1);
+    nul = memchr(mid, 0, n - ENTRY_MIN + 1);
     if (nul == NULL)
         return MAMORI_ETAMPER;
     raw->format = e[0];
@@ -1435,8 +1417,30 @@ static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
     raw->record_ids = raw->ids_len > 0 ? (const char *)nul + 1 : NULL;
     raw->mac = e + n - 32;
     raw->entry = e;
-    raw->entry_len = (size_t)n - 32;
+    raw->entry_len = n - 32;
     return 0;
+}
+
+/* The current row of an ST_AUDIT_SCAN statement as stored, pointing into
+ * the statement. Anything the store cannot have written is MAMORI_ETAMPER. */
+static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
+{
+    sqlite3_value *seq = sqlite3_column_value(st, 0);
+    sqlite3_value *entry = sqlite3_column_value(st, 1);
+    const uint8_t *e;
+    int n;
+
+    /* The value calls skip the statement's per-call error bookkeeping:
+     * verification reads millions of rows. */
+    if (sqlite3_value_type(seq) != SQLITE_INTEGER ||
+        sqlite3_value_type(entry) != SQLITE_BLOB)
+        return MAMORI_ETAMPER;
+    raw->seq = sqlite3_value_int64(seq);
+    e = sqlite3_value_blob(entry);
+    n = sqlite3_value_bytes(entry);
+    if (n >= ENTRY_MIN && e == NULL)
+        return MAMORI_ENOMEM;
+    return store_audit_entry_split(e, n > 0 ? (size_t)n : 0, raw);
 }
 
 int store_audit_head(struct store *s, int64_t *seq, uint8_t mac[32])
