@@ -290,9 +290,9 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                                       .fidx = fidx,
                                       .values = values,
                                       .work = &work,
-                                      .store = c->st};
+                                      .store = c->st,
+                                      .reader = i > 0};
         args[i] = &jobs[i];
-        jobs[i].reader = i > 0;
         if (i > 0 && (rc = handle_reader(s->m, i - 1, &jobs[i].store)) != 0)
             break;
         if (i > 0 && (rc = store_map_warm(jobs[i].store)) != 0)

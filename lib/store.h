@@ -352,6 +352,11 @@ struct store_audit_raw {
  * Fills raw but its seq with pointers into e, or MAMORI_ETAMPER. */
 int store_audit_entry_split(const uint8_t *e, size_t n,
                             struct store_audit_raw *raw);
+/* The entry of row as the store keeps it (row->mac last), malloc'd into
+ * *out; MAMORI_EINVAL for a body that is empty or holds a NUL, a format
+ * outside 1..255 or a part too long. */
+int store_audit_entry_encode(const struct store_audit_row *row, uint8_t **out,
+                             size_t *len);
 /* As store_audit_scan, with the rows as stored. */
 int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,
                          int (*cb)(void *arg,

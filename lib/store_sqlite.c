@@ -184,7 +184,7 @@ static const char migration_9[] =
  * positives without reading their records; older entries have none. */
 static const char migration_10[] = "ALTER TABLE blind ADD COLUMN chk BLOB;";
 
-/* The audit log keeps each entry as one blob (see read_audit_raw): the
+/* The audit log keeps each entry as one blob (store_audit_entry_split): the
  * bytes a format 4 MAC covers, then the MAC, so that verification reads
  * one column instead of five. Entries of earlier formats move in as they
  * are; their MACs still cover the parts, which are read back from it.
@@ -1481,24 +1481,23 @@ static int audit_max(struct store *s, int64_t *last)
     return rc;
 }
 
-static int audit_insert(struct store *s, const struct store_audit_row *row)
+int store_audit_entry_encode(const struct store_audit_row *row, uint8_t **out,
+                             size_t *len)
 {
-    sqlite3_stmt *st = NULL;
     size_t idlen = row->record_ids ? strlen(row->record_ids) : 0, n;
-    uint8_t *e = NULL;
-    int rc = MAMORI_EINVAL;
+    uint8_t *e;
 
+    *out = NULL;
+    *len = 0;
     if (row->body == NULL || row->body_len == 0 ||
         memchr(row->body, 0, row->body_len) != NULL || row->format < 1 ||
         row->format > 255 || row->body_len > (size_t)INT_MAX / 2 ||
         idlen > (size_t)INT_MAX / 2 - ENTRY_MIN)
-        goto out;
+        return MAMORI_EINVAL;
     n = ENTRY_MIN + row->body_len + idlen;
     e = malloc(n);
-    if (e == NULL) {
-        rc = MAMORI_ENOMEM;
-        goto out;
-    }
+    if (e == NULL)
+        return MAMORI_ENOMEM;
     e[0] = (uint8_t)row->format;
     memcpy(e + 1, row->prev_mac, 32);
     memcpy(e + 33, row->body, row->body_len);
@@ -1506,14 +1505,23 @@ static int audit_insert(struct store *s, const struct store_audit_row *row)
     if (idlen > 0)
         memcpy(e + 34 + row->body_len, row->record_ids, idlen);
     memcpy(e + n - 32, row->mac, 32);
-    rc = stmt_get(s, ST_AUDIT_APPEND, &st);
-    if (rc != 0)
-        goto out;
-    if ((rc = sq_bind_i64(st, 1, row->seq)) != 0 ||
-        (rc = sq_bind_blob(st, 2, e, n)) != 0)
-        goto out;
-    rc = sq_step_done(st);
-out:
+    *out = e;
+    *len = n;
+    return 0;
+}
+
+static int audit_insert(struct store *s, const struct store_audit_row *row)
+{
+    sqlite3_stmt *st = NULL;
+    uint8_t *e = NULL;
+    size_t n = 0;
+    int rc = store_audit_entry_encode(row, &e, &n);
+
+    if (rc == 0)
+        rc = stmt_get(s, ST_AUDIT_APPEND, &st);
+    if (rc == 0 && (rc = sq_bind_i64(st, 1, row->seq)) == 0 &&
+        (rc = sq_bind_blob(st, 2, e, n)) == 0)
+        rc = sq_step_done(st);
     sq_done(st);
     free(e);
     return rc;

@@ -168,17 +168,6 @@ int sq_bind_str(sqlite3_stmt *st, int i, const char *v, int null_ok);
 int sq_bind_blob(sqlite3_stmt *st, int i, const void *p, size_t n);
 /* An empty blob binds SQL NULL. */
 int sq_bind_blob_or_null(sqlite3_stmt *st, int i, const void *p, size_t n);
-
-/* The name of the readers' VFS (store_sqlite_map.c), registered on first
- * call; NULL if it could not be. */
-const char *sq_map_vfs(void);
-/* How many maps that VFS has made in this process (for tests). */
-unsigned long sq_map_made(void);
-/* File control of that VFS: *(int *)arg != 0 fills each new map with the
- * file's cached pages. */
-#define SQ_FCNTL_WARM 0x6d6d7701
-/* The map size a warm reader asks for (SQLite caps it). */
-#define STORE_WARM_MAP ((int64_t)1 << 40)
 int sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
 /* Column readers; bad is the code for content the store cannot have
  * written (MAMORI_EIO, or MAMORI_ETAMPER for the audit table). */
@@ -203,5 +192,16 @@ int sq_kv_set(struct store *s, enum stmt_id id, const char *sql,
 int sq_list_bound(sqlite3_stmt *st, size_t size,
                   int (*rd)(sqlite3_stmt *st, void *elem), void **out,
                   size_t *n);
+
+/* The name of the readers' VFS (store_sqlite_map.c), registered on first
+ * call; NULL if it could not be. */
+const char *sq_map_vfs(void);
+/* How many maps that VFS has made in this process (for tests). */
+unsigned long sq_map_made(void);
+/* File control of that VFS: *(int *)arg != 0 fills each new map with the
+ * file's cached pages. */
+#define SQ_FCNTL_WARM 0x6d6d7701
+/* The map size a warm reader asks for (SQLite caps it). */
+#define STORE_WARM_MAP ((int64_t)1 << 40)
 
 #endif
