@@ -166,6 +166,13 @@ int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
 int mamori_session_open(mamori *m, const char *token,
                         const struct mamori_client *client,
                         mamori_sess **out) MAMORI_MUST_CHECK;
+/* As mamori_session_open, for a caller whose next call is a record read
+ * (mamori_record_get, mamori_record_search): the session is checked in a
+ * snapshot that stays open for that read, which then need not check it
+ * again. Any other call, or mamori_session_close, ends the snapshot. */
+int mamori_session_open_read(mamori *m, const char *token,
+                             const struct mamori_client *client,
+                             mamori_sess **out) MAMORI_MUST_CHECK;
 
 /* Ends the session in the vault (token no longer valid) and frees s, also
  * when it fails. */

@@ -489,6 +489,7 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     if (!s)
         return MAMORI_ESESSION;
     s->errdetail[0] = '\0';
+    sess_snapshot_end(s);
     if (pthread_mutex_lock(&s->m->lock) != 0) {
         /* EDEADLK: this thread has the gate open already (a bulk add). */
         sess_detail(s, "finish the open bulk add first");
@@ -596,15 +597,25 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     memset(c, 0, sizeof *c);
     c->op = op;
     c->fast = 1;
+    if (s && (!dataset || !is_record_read(op) || s->restricted || gate_held))
+        sess_snapshot_end(s);
     if (!s || !dataset || !is_record_read(op) || s->restricted || gate_held)
         return GUARD_SLOW;
     c->s = s;
     s->errdetail[0] = '\0';
-    rc = handle_reader_take(s->m, &c->st);
-    if (rc == 0)
-        rc = store_read_begin(c->st);
-    if (rc == 0)
-        rc = session_live(c);
+    if (s->snap) {
+        /* The session was checked in this very snapshot (a disabled user
+         * is left to the ordinary gate, which refuses and records it). */
+        c->st = s->snap;
+        s->snap = NULL;
+        rc = s->user.disabled ? GUARD_SLOW : 0;
+    } else {
+        rc = handle_reader_take(s->m, &c->st);
+        if (rc == 0)
+            rc = store_read_begin(c->st);
+        if (rc == 0)
+            rc = session_live(c);
+    }
     if (rc == 0 && s->restricted)
         rc = GUARD_SLOW;
     if (rc == 0)

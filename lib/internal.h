@@ -69,7 +69,15 @@ struct mamori_sess {
     unsigned restricted; /* MAMORI_NEED_* still to do */
     char reason[256];
     char errdetail[256];
+    /* The reader whose snapshot mamori_session_open_read checked the
+     * session in, still open: the read gate (guard_read_begin) reads on in
+     * it instead of checking the session again; every other gate and
+     * mamori_session_close end it (sess_snapshot_end). */
+    struct store *snap;
 };
+
+/* Ends s's session-check snapshot, if it is still open. */
+void sess_snapshot_end(mamori_sess *s);
 
 /* Current time (unix seconds). Tests can pin it with MAMORI_TEST_HOOKS=1
  * and MAMORI_TEST_NOW=<seconds>. */

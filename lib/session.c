@@ -275,8 +275,9 @@ int mamori_device_request(mamori *m, const struct mamori_login_req *req,
     return login_run(m, req, client, &e, unused);
 }
 
-int mamori_session_open(mamori *m, const char *token,
-                        const struct mamori_client *client, mamori_sess **out)
+static int session_open(mamori *m, const char *token,
+                        const struct mamori_client *client, int keep,
+                        mamori_sess **out)
 {
     uint8_t raw[32];
     struct store_session ss;
@@ -302,8 +303,9 @@ int mamori_session_open(mamori *m, const char *token,
     client_copy(s, client);
 
     memset(&ss, 0, sizeof ss);
-    /* Only reads: through a reader, outside the handle lock (every call
-     * checks the session again in its own transaction). */
+    /* Only reads: through a reader, outside the handle lock. A gate checks
+     * the session again in its own transaction; the read gate after
+     * mamori_session_open_read reads on in this snapshot (s->snap). */
     rc = handle_reader_take(m, &st);
     if (rc == 0)
         rc = store_read_begin(st);
@@ -320,23 +322,52 @@ int mamori_session_open(mamori *m, const char *token,
         s->restricted = ss.restricted;
         snprintf(s->device, sizeof s->device, "%s", ss.device);
     }
-    if (st) {
-        store_rollback(st);
-        handle_reader_put(m, st);
-    }
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_ESESSION;
     if (rc != 0) {
+        if (st) {
+            store_rollback(st);
+            handle_reader_put(m, st);
+        }
         free(s);
         return rc;
+    }
+    if (keep) {
+        s->snap = st;
+    } else {
+        store_rollback(st);
+        handle_reader_put(m, st);
     }
     *out = s;
     return 0;
 }
 
+int mamori_session_open(mamori *m, const char *token,
+                        const struct mamori_client *client, mamori_sess **out)
+{
+    return session_open(m, token, client, 0, out);
+}
+
+int mamori_session_open_read(mamori *m, const char *token,
+                             const struct mamori_client *client,
+                             mamori_sess **out)
+{
+    return session_open(m, token, client, 1, out);
+}
+
+void sess_snapshot_end(mamori_sess *s)
+{
+    if (s->snap) {
+        store_rollback(s->snap);
+        handle_reader_put(s->m, s->snap);
+        s->snap = NULL;
+    }
+}
+
 void mamori_session_close(mamori_sess *s)
 {
     if (s) {
+        sess_snapshot_end(s);
         crypto_wipe(s, sizeof *s);
         free(s);
     }

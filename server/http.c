@@ -169,19 +169,32 @@ json_t *srv_json_time(int64_t t)
     return json_string(buf);
 }
 
+/* The first guess of a JSON body's size: most answers fit, and are
+ * dumped once; a longer one is dumped again into a buffer of its size. */
+#define BODY_GUESS 2048
+
 static void set_body(struct srv_resp *rs, int status, json_t *j)
 {
+    size_t cap = BODY_GUESS, n = 0;
     char *s = NULL;
-    size_t n;
 
     srv_resp_release(rs);
     rs->content_type = "application/json";
-    if (!j)
+    if (!j || !(s = malloc(cap)))
         goto oom;
-    n = json_dumpb(j, NULL, 0, JSON_COMPACT);
-    if (n == 0 || n >= SIZE_MAX - 1 || !(s = malloc(n + 1)))
-        goto oom;
-    if (json_dumpb(j, s, n, JSON_COMPACT) != n)
+    n = json_dumpb(j, s, cap - 1, JSON_COMPACT);
+    if (n >= cap) {
+        /* Too long: what was dumped is wiped, the rest dumped in full. */
+        char *big = n < SIZE_MAX - 1 ? malloc(n + 1) : NULL;
+
+        OPENSSL_cleanse(s, cap);
+        free(s);
+        s = big;
+        cap = n + 1;
+        if (!s || json_dumpb(j, s, n, JSON_COMPACT) != n)
+            goto oom;
+    }
+    if (n == 0)
         goto oom;
     s[n] = '\n';
     rs->body = s;
@@ -191,7 +204,7 @@ static void set_body(struct srv_resp *rs, int status, json_t *j)
     return;
 oom:
     if (s) {
-        OPENSSL_cleanse(s, n);
+        OPENSSL_cleanse(s, cap);
         free(s);
     }
     json_decref(j);
@@ -746,6 +759,8 @@ static void ctx_release(struct ctx *c)
         mamori_session_close(c->s);
         c->s = NULL;
     }
+    free(c->path);
+    c->path = NULL;
     OPENSSL_cleanse(c->token, sizeof c->token);
 }
 
@@ -820,9 +835,14 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     q = strchr(rq->uri ? rq->uri : "", '?');
     plen = q ? (size_t)(q - rq->uri) : strlen(rq->uri ? rq->uri : "");
     c->query = q ? q + 1 : "";
-    if (plen == 0 || plen >= sizeof c->path || rq->uri[0] != '/') {
+    if (plen == 0 || plen >= SRV_URI_MAX || rq->uri[0] != '/') {
         srv_fail_code(c, 400, "bad_path", MAMORI_EINVAL,
                       "the request path is malformed or too long");
+        goto out;
+    }
+    c->path = malloc(plen + 1);
+    if (!c->path) {
+        srv_fail(c, MAMORI_ENOMEM, NULL);
         goto out;
     }
     memcpy(c->path, rq->uri, plen);
@@ -907,7 +927,9 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
         goto out;
     }
     if (hit->flags & ROUTE_SESSION) {
-        rc = mamori_session_open(S->m, c->token, &c->client, &c->s);
+        rc = hit->flags & ROUTE_READ
+                 ? mamori_session_open_read(S->m, c->token, &c->client, &c->s)
+                 : mamori_session_open(S->m, c->token, &c->client, &c->s);
         if (rc) {
             c->s = NULL;
             srv_fail(c, rc,

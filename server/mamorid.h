@@ -144,6 +144,8 @@ enum route_flags {
     ROUTE_JSON = 1 << 1,    /* takes a JSON object body */
     ROUTE_VAULT = 1 << 2,   /* needs the vault (no session) */
     ROUTE_STREAM = 1 << 3,  /* the body is streamed (rq->upload) */
+    ROUTE_READ = 1 << 4,    /* a record read: its session is checked in the
+                             * read's snapshot (mamori_session_open_read) */
 };
 
 struct route {
@@ -168,7 +170,8 @@ struct ctx {
     const struct srv_req *rq;
     struct srv_resp *rs;
     const struct route *route;
-    char path[SRV_URI_MAX];       /* decoded only per segment, for matching */
+    char *path; /* the URI's path (before '?'), for matching; decoded only
+                 * per segment */
     char *params[SRV_MAX_PARAMS]; /* decoded path parameters */
     size_t nparams;
     const char *query; /* raw query string (after '?'), or "" */

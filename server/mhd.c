@@ -77,8 +77,7 @@ struct upl {
 
 struct conn {
     struct upl *up;
-    char uri[SRV_URI_MAX];
-    int uri_too_long;
+    char *uri; /* the request target; NULL if SRV_URI_MAX or longer */
     char reqid[SRV_REQID_LEN + 1];
     char *body;
     size_t len, cap;
@@ -100,26 +99,54 @@ static pthread_mutex_t upl_mu = PTHREAD_MUTEX_INITIALIZER;
 static struct upl *upl_live;
 static int upl_draining; /* new uploads start cut off */
 
+/* A request id: 16 random bytes in hex. Each thread draws them from its
+ * own block of RAND_bytes output, refilled every 256 ids. */
+static int reqid_new(char out[SRV_REQID_LEN + 1])
+{
+    static const char hex[] = "0123456789abcdef";
+    static __thread uint8_t pool[SRV_REQID_LEN / 2 * 256];
+    static __thread size_t left;
+    const uint8_t *b;
+    size_t i;
+
+    if (left < SRV_REQID_LEN / 2) {
+        if (RAND_bytes(pool, sizeof pool) != 1)
+            return -1;
+        left = sizeof pool;
+    }
+    b = pool + sizeof pool - left;
+    for (i = 0; i < SRV_REQID_LEN / 2; i++) {
+        out[2 * i] = hex[b[i] >> 4];
+        out[2 * i + 1] = hex[b[i] & 0x0f];
+    }
+    out[SRV_REQID_LEN] = '\0';
+    OPENSSL_cleanse(pool + sizeof pool - left, SRV_REQID_LEN / 2);
+    left -= SRV_REQID_LEN / 2;
+    return 0;
+}
+
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct conn *k = calloc(1, sizeof *k);
-    uint8_t raw[SRV_REQID_LEN / 2];
-    size_t i;
+    size_t n = strnlen(uri, SRV_URI_MAX);
 
     (void)cls;
     (void)con;
     if (!k)
         return NULL;
-    if (strlen(uri) >= sizeof k->uri)
-        k->uri_too_long = 1;
-    else
-        snprintf(k->uri, sizeof k->uri, "%s", uri);
-    if (RAND_bytes(raw, sizeof raw) != 1) {
+    if (n < SRV_URI_MAX) {
+        k->uri = malloc(n + 1);
+        if (!k->uri) {
+            free(k);
+            return NULL;
+        }
+        memcpy(k->uri, uri, n + 1);
+    }
+    if (reqid_new(k->reqid) != 0) {
+        free(k->uri);
         free(k);
         return NULL;
     }
-    for (i = 0; i < sizeof raw; i++)
-        snprintf(k->reqid + 2 * i, 3, "%02x", raw[i]);
     atomic_fetch_add(&in_flight, 1);
     return k;
 }
@@ -402,7 +429,7 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
     u->con = con;
     u->max = S->upload_max;
     snprintf(u->method, sizeof u->method, "%s", method);
-    memcpy(u->uri, k->uri, sizeof u->uri);
+    snprintf(u->uri, sizeof u->uri, "%s", k->uri ? k->uri : "");
     memcpy(u->reqid, k->reqid, sizeof u->reqid);
     client_address(con, u->addr, sizeof u->addr);
     u->iface.src.read = upl_read;
@@ -476,6 +503,7 @@ static void conn_free(struct conn *k)
         OPENSSL_cleanse(k->body, k->cap);
         free(k->body);
     }
+    free(k->uri);
     free(k);
 }
 
@@ -715,7 +743,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     if (!k->started) {
         /* Headers only: the body (if any) comes in the next calls. */
         k->started = 1;
-        if (!k->uri_too_long && srv_route_streamed(method, k->uri)) {
+        if (k->uri && srv_route_streamed(method, k->uri)) {
             if (atomic_load(&uploads) >= UPL_CONCURRENT_MAX)
                 return busy(S, con, k);
             k->up = upl_start(S, con, k, method);
@@ -758,7 +786,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     memset(&rq, 0, sizeof rq);
     client_address(con, addr, sizeof addr);
     rq.method = method;
-    rq.uri = k->uri_too_long ? "" : k->uri;
+    rq.uri = k->uri ? k->uri : "";
     rq.content_type =
         MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
     rq.authorization =
@@ -820,7 +848,7 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1024, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
-                                       64 * 1024, NULL};
+                                       16 * 1024, NULL};
     if (flags & MHD_USE_TLS) {
         ops[n++] = (struct MHD_OptionItem){MHD_OPTION_HTTPS_MEM_CERT, 0,
                                            (void *)o->cert_pem};

@@ -4,7 +4,8 @@
  * audited exactly once under its own thread's request id, the chain
  * intact; a grant revoked, a session ended or a failing audit write stops
  * the reads at once, and no read is logged as allowed after the
- * revocation.
+ * revocation, also for a read in the snapshot its session was checked in
+ * (mamori_session_open_read).
  */
 #include <pthread.h>
 #include <setjmp.h>
@@ -295,6 +296,60 @@ static void audit_failure_releases_nothing(void **state)
     chain_intact(w);
 }
 
+/* mamori_session_open_read: the read goes on in the snapshot the session
+ * was checked in, so what changes between the two is caught by the group
+ * commit's check against the live rows: an ended session, a revoked grant.
+ * Another call in between ends the snapshot and reads start afresh. */
+static void read_snapshot_checked_again(void **state)
+{
+    struct world *w = *state;
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    struct mamori_kv kv[] = {{"name", "快照 読子"}};
+    struct mamori_record *rec = NULL;
+    char tok[MAMORI_TOKEN_LEN + 1], id[MAMORI_ID_LEN + 1];
+    mamori_sess *a = NULL, *b = NULL;
+    int64_t from = last_seq(w);
+
+    assert_int_equal(tv_login_token(&w->tv, "op1", TV_OP_PW, NULL, tok), 0);
+    /* The grant is revoked after the session's check. */
+    assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    assert_int_equal(mamori_dataset_revoke(w->tv.admin, "people", "op1"), 0);
+    assert_int_equal(mamori_record_get(a, "people", w->rec, &rec),
+                     MAMORI_EDENIED);
+    assert_null(rec);
+    mamori_session_close(a);
+    assert_int_equal(mamori_dataset_grant(w->tv.admin, "people", "op1"), 0);
+    assert_int_equal(count_after(w, from, "record.get", "ok", NULL, NULL), 0);
+    assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
+                     1);
+
+    /* A write in between: the snapshot ends, the read sees the new record. */
+    assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    assert_int_equal(mamori_record_add(a, "people", kv, 1, id, sizeof id), 0);
+    assert_int_equal(mamori_record_get(a, "people", id, &rec), 0);
+    assert_string_equal(field(rec, "name"), "快照　読子");
+    mamori_record_free(rec);
+    rec = NULL;
+    assert_int_equal(mamori_record_delete(a, "people", id), 0);
+    mamori_session_close(a);
+
+    /* The session ends after its check. */
+    assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    assert_int_equal(mamori_session_open(w->tv.m, tok, &cl, &b), 0);
+    assert_int_equal(mamori_logout(b), 0);
+    assert_int_equal(mamori_record_get(a, "people", w->rec, &rec),
+                     MAMORI_ESESSION);
+    assert_null(rec);
+    assert_int_equal(count_after(w, from, "record.get", "ok", NULL, NULL), 1);
+    assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
+                     2);
+    mamori_session_close(a);
+    /* Closed unused, the snapshot is given back too (ASan: no leak). */
+    assert_int_equal(mamori_session_open_read(w->tv.m, w->token, &cl, &a), 0);
+    mamori_session_close(a);
+    chain_intact(w);
+}
+
 static void ended_session_refused(void **state)
 {
     struct world *w = *state;
@@ -323,6 +378,7 @@ int main(void)
         cmocka_unit_test(parallel_reads_each_audited_once),
         cmocka_unit_test(revoked_grant_stops_reads),
         cmocka_unit_test(audit_failure_releases_nothing),
+        cmocka_unit_test(read_snapshot_checked_again),
         cmocka_unit_test(ended_session_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
