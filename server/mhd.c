@@ -104,8 +104,8 @@ static int upl_draining; /* new uploads start cut off */
 static int reqid_new(char out[SRV_REQID_LEN + 1])
 {
     static const char hex[] = "0123456789abcdef";
-    static __thread uint8_t pool[SRV_REQID_LEN / 2 * 256];
-    static __thread size_t left;
+    static _Thread_local uint8_t pool[SRV_REQID_LEN / 2 * 256];
+    static _Thread_local size_t left;
     const uint8_t *b;
     size_t i;
 
@@ -847,6 +847,11 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
                                        (intptr_t)mhd_log, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_TIMEOUT, 30, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_LIMIT, 1024, NULL};
+    /* Each connection's pool holds its request head and read buffer, and
+     * is reset for every request: 16 KiB takes the longest path we
+     * accept (SRV_URI_MAX) with ordinary headers; a longer head gets
+     * libmicrohttpd's 414 or 431. Bodies are kept apart (add_body, the
+     * upload spool). */
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_CONNECTION_MEMORY_LIMIT,
                                        16 * 1024, NULL};
     if (flags & MHD_USE_TLS) {
