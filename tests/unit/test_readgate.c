@@ -20,6 +20,7 @@
 #include <cmocka.h>
 
 #include "helpers.h"
+#include "internal.h"
 
 #define THREADS 8
 #define READS 150 /* per thread: gets and searches, alternating */
@@ -323,9 +324,12 @@ static void read_snapshot_checked_again(void **state)
     assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
                      1);
 
-    /* A write in between: the snapshot ends, the read sees the new record. */
+    /* A write in between: the snapshot ends (no write, nor anything long,
+     * runs under it), the read sees the new record. */
     assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    assert_non_null(a->snap);
     assert_int_equal(mamori_record_add(a, "people", kv, 1, id, sizeof id), 0);
+    assert_null(a->snap);
     assert_int_equal(mamori_record_get(a, "people", id, &rec), 0);
     assert_string_equal(field(rec, "name"), "快照　読子");
     mamori_record_free(rec);
@@ -335,11 +339,13 @@ static void read_snapshot_checked_again(void **state)
 
     /* The session ends after its check. */
     assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    assert_non_null(a->snap);
     assert_int_equal(mamori_session_open(w->tv.m, tok, &cl, &b), 0);
     assert_int_equal(mamori_logout(b), 0);
     assert_int_equal(mamori_record_get(a, "people", w->rec, &rec),
                      MAMORI_ESESSION);
     assert_null(rec);
+    assert_null(a->snap); /* the read gate read on in it */
     assert_int_equal(count_after(w, from, "record.get", "ok", NULL, NULL), 1);
     assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
                      2);
