@@ -597,8 +597,7 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     memset(c, 0, sizeof *c);
     c->op = op;
     c->fast = 1;
-    if (s && (!dataset || !is_record_read(op) || s->restricted || gate_held))
-        sess_snapshot_end(s);
+    /* GUARD_SLOW: the caller's guard_begin ends a kept snapshot. */
     if (!s || !dataset || !is_record_read(op) || s->restricted || gate_held)
         return GUARD_SLOW;
     c->s = s;

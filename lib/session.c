@@ -324,19 +324,12 @@ static int session_open(mamori *m, const char *token,
     }
     if (rc == MAMORI_ENOTFOUND)
         rc = MAMORI_ESESSION;
+    s->snap = st;
+    if (rc != 0 || !keep)
+        sess_snapshot_end(s);
     if (rc != 0) {
-        if (st) {
-            store_rollback(st);
-            handle_reader_put(m, st);
-        }
         free(s);
         return rc;
-    }
-    if (keep) {
-        s->snap = st;
-    } else {
-        store_rollback(st);
-        handle_reader_put(m, st);
     }
     *out = s;
     return 0;

@@ -183,6 +183,8 @@ static void set_body(struct srv_resp *rs, int status, json_t *j)
     if (!j || !(s = malloc(cap)))
         goto oom;
     n = json_dumpb(j, s, cap - 1, JSON_COMPACT);
+    if (n == 0)
+        goto oom;
     if (n >= cap) {
         /* Too long: what was dumped is wiped, the rest dumped in full. */
         char *big = n < SIZE_MAX - 1 ? malloc(n + 1) : NULL;
@@ -194,8 +196,6 @@ static void set_body(struct srv_resp *rs, int status, json_t *j)
         if (!s || json_dumpb(j, s, n, JSON_COMPACT) != n)
             goto oom;
     }
-    if (n == 0)
-        goto oom;
     s[n] = '\n';
     rs->body = s;
     rs->body_len = n + 1;
@@ -840,13 +840,11 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
                       "the request path is malformed or too long");
         goto out;
     }
-    c->path = malloc(plen + 1);
+    c->path = strndup(rq->uri, plen);
     if (!c->path) {
         srv_fail(c, MAMORI_ENOMEM, NULL);
         goto out;
     }
-    memcpy(c->path, rq->uri, plen);
-    c->path[plen] = '\0';
     /* The web UI's files (static.c), outside the API's route table. */
     if (srv_static(c, rq->method ? rq->method : "", c->path))
         goto out;

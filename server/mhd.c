@@ -106,7 +106,7 @@ static int reqid_new(char out[SRV_REQID_LEN + 1])
     static const char hex[] = "0123456789abcdef";
     static _Thread_local uint8_t pool[SRV_REQID_LEN / 2 * 256];
     static _Thread_local size_t left;
-    const uint8_t *b;
+    uint8_t *b;
     size_t i;
 
     if (left < SRV_REQID_LEN / 2) {
@@ -120,7 +120,7 @@ static int reqid_new(char out[SRV_REQID_LEN + 1])
         out[2 * i + 1] = hex[b[i] & 0x0f];
     }
     out[SRV_REQID_LEN] = '\0';
-    OPENSSL_cleanse(pool + sizeof pool - left, SRV_REQID_LEN / 2);
+    OPENSSL_cleanse(b, SRV_REQID_LEN / 2);
     left -= SRV_REQID_LEN / 2;
     return 0;
 }
@@ -134,13 +134,9 @@ static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
     (void)con;
     if (!k)
         return NULL;
-    if (n < SRV_URI_MAX) {
-        k->uri = malloc(n + 1);
-        if (!k->uri) {
-            free(k);
-            return NULL;
-        }
-        memcpy(k->uri, uri, n + 1);
+    if (n < SRV_URI_MAX && !(k->uri = strdup(uri))) {
+        free(k);
+        return NULL;
     }
     if (reqid_new(k->reqid) != 0) {
         free(k->uri);
@@ -503,7 +499,11 @@ static void conn_free(struct conn *k)
         OPENSSL_cleanse(k->body, k->cap);
         free(k->body);
     }
-    free(k->uri);
+    if (k->uri) {
+        /* A search's query holds the value searched for. */
+        OPENSSL_cleanse(k->uri, strlen(k->uri));
+        free(k->uri);
+    }
     free(k);
 }
 
