@@ -283,7 +283,12 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                  : 1;
     }
     memset(jobs, 0, sizeof jobs);
+    /* Parallel jobs read through the readers' maps, which is cheaper than
+     * the writer's page cache (no copy per page); the writer's connection
+     * takes a job only when there are more jobs than readers. */
+    size_t r0 = nj > 1 && nj <= MAMORI_READERS ? 0 : 1;
     for (size_t i = 0; i < nj; i++) {
+        int rd = i >= r0;
         jobs[i] = (struct search_job){.m = s->m,
                                       .d = d,
                                       .f = f,
@@ -291,11 +296,11 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
                                       .values = values,
                                       .work = &work,
                                       .store = c->st,
-                                      .reader = i > 0};
+                                      .reader = rd};
         args[i] = &jobs[i];
-        if (i > 0 && (rc = handle_reader(s->m, i - 1, &jobs[i].store)) != 0)
+        if (rd && (rc = handle_reader(s->m, i - r0, &jobs[i].store)) != 0)
             break;
-        if (i > 0 && (rc = store_map_warm(jobs[i].store)) != 0)
+        if (rd && (rc = store_map_warm(jobs[i].store)) != 0)
             break;
     }
     if (rc == 0)
