@@ -81,6 +81,21 @@ printf 'lookup  sqlite3 %8.0f /s | sqlcipher %8.0f /s | mamori %8.0f /s\n' \
 printf '        mamori/sqlite3 = %s   mamori/sqlcipher = %s   (goal: mamori >= 100000 /s)\n' \
     "$(ratio "$m_lps" "$plain_lps")" "$(ratio "$m_lps" "$cipher_lps")"
 printf 'verify  mamori %.0f entries/s (goal >= 3000000 /s)\n' "$m_vps"
+# The two absolute goals were set on a machine where the sqlite3 .import of
+# 1,000,000 rows took about 14 s. This machine's speed drifts (a shared,
+# paravirtualised one was seen at half speed for hours), so each goal is
+# also shown scaled by the sqlite3 import of this same run. Both figures
+# are printed; the scaled one says what the raw one means here.
+if [ "$rows" -eq 1000000 ]; then
+    speed=$(echo "14 / $plain" | bc -l)
+    printf 'machine sqlite3 .import %.2f s against about 14 s where the goals were set: speed %.2f\n' \
+        "$plain" "$speed"
+    printf '        goals at this speed: lookup >= %.0f /s (mamori %s of it), verify >= %.0f /s (mamori %s of it)\n' \
+        "$(echo "100000 * $speed" | bc -l)" \
+        "$(ratio "$m_lps" "$(echo "100000 * $speed" | bc -l)")" \
+        "$(echo "3000000 * $speed" | bc -l)" \
+        "$(ratio "$m_vps" "$(echo "3000000 * $speed" | bc -l)")"
+fi
 
 # The data-in-and-out benchmarks (issue 4), each against its own peers in
 # this same run: import, export, backup; and the API against nginx (issue 5).
