@@ -549,48 +549,10 @@ out:
 
 static char stdout_buf[1 << 16];
 
-/* jansson copies every string it is given (record values included): make
- * its frees wipe. A size header in front of each block remembers the
- * length. */
-#define JHDR 16
-static void *json_wiping_malloc(size_t n)
-{
-    unsigned char *p;
-
-    if (n > SIZE_MAX - JHDR)
-        return NULL;
-    p = malloc(n + JHDR);
-    if (!p)
-        return NULL;
-    memcpy(p, &n, sizeof n);
-    return p + JHDR;
-}
-
-static void json_wiping_free(void *ptr)
-{
-    unsigned char *p;
-    size_t n;
-
-    if (!ptr)
-        return;
-    p = (unsigned char *)ptr - JHDR;
-    memcpy(&n, p, sizeof n);
-    explicit_bzero(p, n + JHDR);
-    free(p);
-}
-
 void cli_output_init(void)
 {
-    json_malloc_t mf;
-    json_free_t ff;
-
     setvbuf(stdout, stdout_buf, isatty(STDOUT_FILENO) ? _IOLBF : _IOFBF,
             sizeof stdout_buf);
-    /* Only if nobody (libmamori) installed allocators already: blocks must
-     * be freed by the allocator that made them. */
-    json_get_alloc_funcs(&mf, &ff);
-    if (mf == malloc && ff == free)
-        json_set_alloc_funcs(json_wiping_malloc, json_wiping_free);
 }
 
 int cli_output_finish(void)

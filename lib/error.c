@@ -143,6 +143,9 @@ int mamori_library_init(void)
     if (crypto_init() != 0)
         return MAMORI_ECRYPTO;
     store_global_init();
+    /* jansson's frees wipe (record values, passwords and tokens pass
+     * through it), before anything allocates through it. */
+    json_wipe_install();
     i18n_bind(NULL);
     done = 1;
     return 0;

@@ -83,6 +83,9 @@ void sess_snapshot_end(mamori_sess *s);
  * and MAMORI_TEST_NOW=<seconds>. */
 int64_t mamori_now(void);
 
+/* Makes jansson's frees wipe (json_wipe.c); mamori_library_init calls it. */
+void json_wipe_install(void);
+
 /* Sets s->errdetail (printf-style); never pass personal values. */
 void sess_detail(mamori_sess *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
