@@ -251,8 +251,10 @@ static int drop_to(const struct passwd *pw)
     /* No way back. */
     if (setuid(0) == 0 || geteuid() != pw->pw_uid)
         return -1;
-    /* setuid resets the dumpable flag on some kernels: set it again. */
-    prctl(PR_SET_DUMPABLE, 0, 0, 0, 0);
+    /* setuid resets the dumpable flag (to fs.suid_dumpable): set it again;
+     * the process holds the master key. */
+    if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
+        return -1;
     return 0;
 }
 

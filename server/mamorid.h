@@ -50,6 +50,9 @@ void ratelimit_release(struct ratelimit *r);
 /* Takes a token for key at time now (seconds). 0 if allowed; else the
  * seconds to wait (>= 1). per_minute 0 disables the limit. */
 int ratelimit_take(struct ratelimit *r, const char *key, double now);
+/* The bucket key of a client address: "ip:" and the address, or for IPv6
+ * its /64 (one site's network: a client has a whole /64 to pick from). */
+void ratelimit_ip_key(const char *addr, char *key, size_t size);
 
 /* ---- the server ---------------------------------------------------------- */
 
@@ -127,7 +130,7 @@ struct srv_resp {
      * mhd.c once sent) of file_len bytes, with a Content-Disposition. */
     int file_fd;
     uint64_t file_len;
-    char disposition[96];
+    char disposition[128];
 };
 
 void srv_resp_release(struct srv_resp *rs);

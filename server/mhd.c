@@ -35,6 +35,10 @@
 
 /* Streamed uploads at once (each holds a spool file and a thread). */
 #define UPL_CONCURRENT_MAX 16
+/* Of a JSON body over SRV_BODY_MAX without a Content-Length that says so
+ * (chunked), this much more is read and dropped for the 413; then the
+ * connection is closed. */
+#define BODY_DROP_MAX (16u * 1024 * 1024)
 /* The upload spools' directory, under the vault home. */
 #define UPL_SPOOL_DIR "upload-spool"
 
@@ -60,8 +64,9 @@ struct upl {
     uint64_t total, max;
     int eof, cut, cut_seen, too_big, reader_done;
     struct MHD_Connection *con;
-    int suspended; /* con is suspended (set by MHD's thread, under lock) */
-    int refs;      /* under lock */
+    int suspended;   /* con is suspended (set by MHD's thread, under lock) */
+    int refs;        /* under lock */
+    atomic_int slot; /* holds one of the UPL_CONCURRENT_MAX slots */
     struct upl *prev, *next; /* the live uploads (upl_mu) */
     struct srv *S;
     struct srv_req rq;
@@ -82,7 +87,8 @@ struct conn {
     char *body;
     size_t len, cap;
     int too_big;
-    int started; /* the first call (headers only) has been seen */
+    size_t dropped; /* bytes of a body over the limit, read and dropped */
+    int started;    /* the first call (headers only) has been seen */
 };
 
 static atomic_int in_flight;
@@ -168,6 +174,16 @@ static void upl_resume(struct MHD_Connection *con)
     atomic_fetch_sub(&resumes_pending, 1);
 }
 
+/* u's handler is done (or u is freed): its slot is free for another
+ * upload. The rest of a body still arriving is only counted and dropped,
+ * so it holds no slot: a client that trickles a refused upload cannot
+ * keep others out. */
+static void upl_slot_give(struct upl *u)
+{
+    if (atomic_exchange(&u->slot, 0))
+        atomic_fetch_sub(&uploads, 1);
+}
+
 /* The handler waits here for the whole body (or its end: cut off, over
  * the limit), before it takes the vault: 1, or 0 after seconds. */
 static int upl_wait(void *arg, unsigned seconds)
@@ -234,9 +250,11 @@ static int upl_write(struct upl *u, const char *data, size_t n)
     }
     if (u->too_big || u->cut) {
         rc = -1;
-    } else if (!u->reader_done && !u->spool_err) {
+    } else {
+        /* Counted even when dropped (the handler answered early, or the
+         * spool failed): no body goes past the limit. */
         u->total += n;
-        keep = 1;
+        keep = !u->reader_done && !u->spool_err;
     }
     pthread_mutex_unlock(&u->lock);
     /* Outside the lock (a disk write): the handler does not touch the
@@ -308,6 +326,7 @@ static void *upl_thread(void *arg)
     pthread_cond_broadcast(&u->cv);
     con = upl_unsuspend(u);
     pthread_mutex_unlock(&u->lock);
+    upl_slot_give(u);
     upl_resume(con);
     upl_put(u);
     return NULL;
@@ -352,11 +371,26 @@ static void upl_free(struct upl *u)
     spool_free(u->sp);
     pthread_cond_destroy(&u->cv);
     pthread_mutex_destroy(&u->lock);
+    upl_slot_give(u);
     free(u);
-    atomic_fetch_sub(&uploads, 1);
 }
 
 static void client_address(struct MHD_Connection *con, char *out, size_t size);
+
+/* The request's Content-Length says more than max bytes. */
+static int length_over(struct MHD_Connection *con, uint64_t max)
+{
+    const char *cl =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
+    unsigned long long len;
+    char *end;
+
+    if (!cl)
+        return 0;
+    errno = 0;
+    len = strtoull(cl, &end, 10);
+    return errno == ERANGE || (end != cl && !*end && len > max);
+}
 
 static char *hdr_copy(struct MHD_Connection *con, const char *name, int *bad)
 {
@@ -392,7 +426,8 @@ static void upl_spool_new(struct srv *S, struct upl *u)
     }
 }
 
-/* Starts the handler's thread of a streamed request. */
+/* Starts the handler's thread of a streamed request, with the slot the
+ * caller reserved in uploads (given back if this fails). */
 static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
                              struct conn *k, const char *method)
 {
@@ -405,18 +440,18 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
     int bad = 0;
     size_t i;
 
-    if (!u)
-        return NULL;
-    if (pthread_mutex_init(&u->lock, NULL) != 0) {
+    if (!u || pthread_mutex_init(&u->lock, NULL) != 0) {
         free(u);
+        atomic_fetch_sub(&uploads, 1);
         return NULL;
     }
     if (pthread_cond_init(&u->cv, NULL) != 0) {
         pthread_mutex_destroy(&u->lock);
         free(u);
+        atomic_fetch_sub(&uploads, 1);
         return NULL;
     }
-    atomic_fetch_add(&uploads, 1); /* upl_free gives it back */
+    atomic_init(&u->slot, 1); /* upl_slot_give gives it back */
     for (i = 0; names[i]; i++)
         u->hdr[i] = hdr_copy(con, names[i], &bad);
     if (bad)
@@ -443,25 +478,14 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
     u->rq.address = u->addr;
     u->rq.request_id = u->reqid;
     u->rq.upload = &u->iface;
-    {
-        const char *cl =
-            MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Length");
-        unsigned long long len;
-        char *end;
-
-        if (cl) {
-            errno = 0;
-            len = strtoull(cl, &end, 10);
-            if (errno == ERANGE || (end != cl && !*end && len > u->max))
-                u->too_big = 1; /* answered before the body is read */
-        }
-    }
+    u->too_big = length_over(con, u->max); /* answered before the body */
     if (u->too_big) {
         /* Answered before the body is read (413, or what comes first:
          * 401, 404...): no thread. */
         srv_handle(S, &u->rq, &u->rs);
         u->reader_done = 1;
         u->refs = 1;
+        upl_slot_give(u);
         return u;
     }
     upl_spool_new(S, u);
@@ -530,10 +554,16 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 static int add_body(struct conn *k, const char *data, size_t n)
 {
+    if (k->too_big || n > SRV_BODY_MAX - k->len) {
+        /* Keep reading (and dropping) so that the 413 can be sent, up to
+         * a bound: past it the connection is closed. */
+        if (n > BODY_DROP_MAX - k->dropped)
+            return -1;
+        k->dropped += n;
+    }
     if (k->too_big)
         return 0;
     if (n > SRV_BODY_MAX - k->len) {
-        /* Keep reading (and dropping) so that the 413 can be sent. */
         k->too_big = 1;
         if (k->body)
             OPENSSL_cleanse(k->body, k->cap);
@@ -616,12 +646,18 @@ static void owned_free(void *cls)
     free(o);
 }
 
+static int hdr(struct MHD_Response *r, const char *name, const char *value)
+{
+    return MHD_add_response_header(r, name, value) == MHD_YES;
+}
+
 static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
                              struct conn *k, struct srv_resp *rs)
 {
     struct MHD_Response *r;
     enum MHD_Result ret;
     char num[16];
+    int ok;
 
     if (rs->file_fd > 0) {
         /* A download (routes_export.c): MHD reads and closes the file. */
@@ -650,33 +686,35 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
         if (!r)
             return MHD_NO;
     }
-    MHD_add_response_header(r, "Content-Type",
-                            rs->content_type ? rs->content_type
-                                             : "application/json");
-    MHD_add_response_header(r, "Cache-Control", "no-store");
-    MHD_add_response_header(r, "X-Content-Type-Options", "nosniff");
-    MHD_add_response_header(r, "Referrer-Policy", "no-referrer");
-    /* Strict for the web UI (static.c) and the API alike: no inline
-     * script or style, nothing from elsewhere. */
-    MHD_add_response_header(r, "Content-Security-Policy",
-                            "default-src 'none'; script-src 'self'; "
-                            "style-src 'self'; img-src 'self' data:; "
-                            "connect-src 'self'; form-action 'self'; "
-                            "frame-ancestors 'none'; base-uri 'none'");
-    MHD_add_response_header(r, "X-Frame-Options", "DENY");
-    MHD_add_response_header(r, "X-Request-Id", k->reqid);
-    if (S->tls)
-        MHD_add_response_header(r, "Strict-Transport-Security",
-                                "max-age=63072000; includeSubDomains");
-    if (rs->disposition[0])
-        MHD_add_response_header(r, "Content-Disposition", rs->disposition);
-    if (rs->set_cookie[0])
-        MHD_add_response_header(r, "Set-Cookie", rs->set_cookie);
-    if (rs->status == 405 && rs->allow[0])
-        MHD_add_response_header(r, "Allow", rs->allow);
-    if (rs->retry_after > 0) {
+    /* Every header or none: a record without its no-store, or a page
+     * without its CSP, is not sent. */
+    ok = hdr(r, "Content-Type",
+             rs->content_type ? rs->content_type : "application/json") &&
+         hdr(r, "Cache-Control", "no-store") &&
+         hdr(r, "X-Content-Type-Options", "nosniff") &&
+         hdr(r, "Referrer-Policy", "no-referrer") &&
+         /* Strict for the web UI (static.c) and the API alike: no inline
+          * script or style, nothing from elsewhere. */
+         hdr(r, "Content-Security-Policy",
+             "default-src 'none'; script-src 'self'; "
+             "style-src 'self'; img-src 'self' data:; "
+             "connect-src 'self'; form-action 'self'; "
+             "frame-ancestors 'none'; base-uri 'none'") &&
+         hdr(r, "X-Frame-Options", "DENY") &&
+         hdr(r, "X-Request-Id", k->reqid) &&
+         (!S->tls || hdr(r, "Strict-Transport-Security",
+                         "max-age=63072000; includeSubDomains")) &&
+         (!rs->disposition[0] ||
+          hdr(r, "Content-Disposition", rs->disposition)) &&
+         (!rs->set_cookie[0] || hdr(r, "Set-Cookie", rs->set_cookie)) &&
+         (rs->status != 405 || !rs->allow[0] || hdr(r, "Allow", rs->allow));
+    if (ok && rs->retry_after > 0) {
         snprintf(num, sizeof num, "%d", rs->retry_after);
-        MHD_add_response_header(r, "Retry-After", num);
+        ok = hdr(r, "Retry-After", num);
+    }
+    if (!ok) {
+        MHD_destroy_response(r);
+        return MHD_NO;
     }
     ret = MHD_queue_response(con, (unsigned)rs->status, r);
     MHD_destroy_response(r);
@@ -724,6 +762,47 @@ static void log_request(const struct srv *S, const char *reqid,
                addr);
 }
 
+/* Handles the request whose body (if any) is in, and queues the answer. */
+static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
+                              struct conn *k, const char *method)
+{
+    struct srv_req rq;
+    struct srv_resp rs;
+    char addr[INET6_ADDRSTRLEN + 1];
+    enum MHD_Result ret;
+
+    memset(&rq, 0, sizeof rq);
+    client_address(con, addr, sizeof addr);
+    rq.method = method;
+    rq.uri = k->uri ? k->uri : "";
+    rq.content_type =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
+    rq.authorization =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+    rq.cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
+    rq.csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
+    rq.accept_language =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Language");
+    rq.address = addr;
+    rq.request_id = k->reqid;
+    rq.body = k->body;
+    rq.body_len = k->len;
+    rq.body_too_big = k->too_big;
+    srv_handle(S, &rq, &rs);
+    log_request(S, k->reqid, method, &rs, addr);
+    ret = queue(S, con, k, &rs);
+    srv_resp_release(&rs);
+    /* It carries the session token (MHD has its own copy). */
+    OPENSSL_cleanse(rs.set_cookie, sizeof rs.set_cookie);
+    if (k->body) {
+        OPENSSL_cleanse(k->body, k->cap);
+        free(k->body);
+        k->body = NULL;
+        k->len = k->cap = 0;
+    }
+    return ret;
+}
+
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
                                  const char *url, const char *method,
                                  const char *version, const char *upload_data,
@@ -731,10 +810,6 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
 {
     struct srv *S = cls;
     struct conn *k = *con_cls;
-    struct srv_req rq;
-    struct srv_resp rs;
-    char addr[INET6_ADDRSTRLEN + 1];
-    enum MHD_Result ret;
 
     (void)url;
     (void)version;
@@ -744,14 +819,22 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         /* Headers only: the body (if any) comes in the next calls. */
         k->started = 1;
         if (k->uri && srv_route_streamed(method, k->uri)) {
-            if (atomic_load(&uploads) >= UPL_CONCURRENT_MAX)
+            /* Reserved at once: two requests at the same moment cannot
+             * both take the last slot. */
+            if (atomic_fetch_add(&uploads, 1) >= UPL_CONCURRENT_MAX) {
+                atomic_fetch_sub(&uploads, 1);
                 return busy(S, con, k);
+            }
             k->up = upl_start(S, con, k, method);
             if (!k->up)
                 return MHD_NO;
             atomic_fetch_add(&upload_conns, 1);
             if (k->up->too_big) /* Content-Length over the limit */
                 return queue(S, con, k, &k->up->rs);
+        } else if (length_over(con, SRV_BODY_MAX)) {
+            /* The 413 at once, without reading the body. */
+            k->too_big = 1;
+            return answer(S, con, k, method);
         }
         return MHD_YES;
     }
@@ -783,34 +866,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         *upload_data_size = 0;
         return MHD_YES;
     }
-    memset(&rq, 0, sizeof rq);
-    client_address(con, addr, sizeof addr);
-    rq.method = method;
-    rq.uri = k->uri ? k->uri : "";
-    rq.content_type =
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
-    rq.authorization =
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
-    rq.cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
-    rq.csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
-    rq.accept_language =
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Language");
-    rq.address = addr;
-    rq.request_id = k->reqid;
-    rq.body = k->body;
-    rq.body_len = k->len;
-    rq.body_too_big = k->too_big;
-    srv_handle(S, &rq, &rs);
-    log_request(S, k->reqid, method, &rs, addr);
-    ret = queue(S, con, k, &rs);
-    srv_resp_release(&rs);
-    if (k->body) {
-        OPENSSL_cleanse(k->body, k->cap);
-        free(k->body);
-        k->body = NULL;
-        k->len = k->cap = 0;
-    }
-    return ret;
+    return answer(S, con, k, method);
 }
 
 __attribute__((format(printf, 2, 0))) static void

@@ -3,6 +3,7 @@
  * user name), for login attempts. The table is bounded: when full, the
  * bucket that has been idle longest is reused (it has refilled the most).
  */
+#include <arpa/inet.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -80,4 +81,22 @@ int ratelimit_take(struct ratelimit *r, const char *key, double now)
     }
     pthread_mutex_unlock(&r->lock);
     return wait;
+}
+
+void ratelimit_ip_key(const char *addr, char *key, size_t size)
+{
+    static const uint8_t v4mapped[12] = {0, 0, 0, 0, 0,    0,
+                                         0, 0, 0, 0, 0xff, 0xff};
+    struct in6_addr a;
+    char text[INET6_ADDRSTRLEN];
+
+    if (addr && strchr(addr, ':') && inet_pton(AF_INET6, addr, &a) == 1 &&
+        memcmp(a.s6_addr, v4mapped, sizeof v4mapped) != 0) {
+        memset(a.s6_addr + 8, 0, 8);
+        if (inet_ntop(AF_INET6, &a, text, sizeof text)) {
+            snprintf(key, size, "ip:%s/64", text);
+            return;
+        }
+    }
+    snprintf(key, size, "ip:%s", addr ? addr : "");
 }

@@ -193,7 +193,7 @@ static void h_challenge(struct ctx *c)
     char ch[MAMORI_CHALLENGE_LEN + 1], key[80];
     int rc, wait;
 
-    snprintf(key, sizeof key, "ip:%s", c->rq->address ? c->rq->address : "");
+    ratelimit_ip_key(c->rq->address, key, sizeof key);
     wait = ratelimit_take(&c->S->rl_challenge, key, srv_now());
     if (wait) {
         c->rs->retry_after = wait;
@@ -235,7 +235,7 @@ static void h_login(struct ctx *c)
         goto out;
     }
     /* Rate limits first, so that a flood costs no password hashing. */
-    snprintf(key, sizeof key, "ip:%s", c->rq->address ? c->rq->address : "");
+    ratelimit_ip_key(c->rq->address, key, sizeof key);
     wait = ratelimit_take(&c->S->rl_ip, key, srv_now());
     if (!wait) {
         snprintf(key, sizeof key, "user:%.64s", req.user);

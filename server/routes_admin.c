@@ -381,7 +381,7 @@ void h_device_request(struct ctx *c)
                       "public_key: 64 hex digits are required");
         goto out;
     }
-    snprintf(key, sizeof key, "ip:%s", c->rq->address ? c->rq->address : "");
+    ratelimit_ip_key(c->rq->address, key, sizeof key);
     wait = ratelimit_take(&c->S->rl_ip, key, srv_now());
     if (!wait) {
         snprintf(key, sizeof key, "user:%.64s", req.user);

@@ -165,7 +165,7 @@ void h_export_file(struct ctx *c)
     char path[4200], taken[4300];
     struct stat st;
     int64_t id;
-    int rc, fd = -1, zip;
+    int rc, fd = -1, zip, n;
 
     if (xid_param(c, &id))
         return;
@@ -214,8 +214,12 @@ void h_export_file(struct ctx *c)
     c->rs->content_type = zip ? "application/zip" : "application/pkcs7-mime";
     c->rs->file_fd = fd;
     c->rs->file_len = (uint64_t)st.st_size;
-    snprintf(c->rs->disposition, sizeof c->rs->disposition,
-             "attachment; filename=\"%s-%lld.%s\"", x.dataset, (long long)id,
-             zip ? "zip" : "p7m");
+    n = snprintf(c->rs->disposition, sizeof c->rs->disposition,
+                 "attachment; filename=\"%s-%lld.%s\"", x.dataset,
+                 (long long)id, zip ? "zip" : "p7m");
+    if (n < 0 || (size_t)n >= sizeof c->rs->disposition)
+        snprintf(c->rs->disposition, sizeof c->rs->disposition,
+                 "attachment; filename=\"export-%lld.%s\"", (long long)id,
+                 zip ? "zip" : "p7m");
     OPENSSL_cleanse(&x, sizeof x);
 }

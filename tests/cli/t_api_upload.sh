@@ -176,3 +176,45 @@ want 200
 [ "$(ds_records bulk)" = 100 ] || die "import: record count"
 kill -0 "$SRV" || die "mamorid died"
 srv_stop
+
+# ---- refused uploads: no slot held, no body past the limit ----------------
+# 20 uploads with a bad token whose bodies never end (a trickle): each is
+# answered by its handler at once, and its slot is free again although its
+# bytes still come; before, each held one of the 16 upload slots until its
+# body ended, and a real import got 503 busy.
+tick
+srv_start --threads 2 --upload-max 2000000
+api_login op1 "$OP_PW"
+OP=$TOK
+UP=()
+for i in $(seq 20); do
+    curl -sS --cacert "$T/cert.pem" -o /dev/null -X POST -T /dev/zero \
+        --limit-rate 2k -H 'Authorization: Bearer not-a-token' \
+        -H 'Content-Type: text/csv' \
+        "https://localhost:$PORT/api/v1/datasets/bulk/import" 2>/dev/null &
+    UP+=($!)
+done
+sleep 3
+for p in "${UP[@]}"; do kill -0 "$p" 2>/dev/null || die "a trickle ended early"; done
+api POST /api/v1/datasets/bulk/import -H "$(auth "$OP")" \
+    -H 'Content-Type: text/csv' --data-binary @small.csv
+want 200
+[ "$(jq -r .rows <<<"$BODY")" = 100 ] || die "import beside trickles: $BODY"
+reap
+# A refused upload sent at full speed without end is cut off at the limit
+# (2 MB here) instead of being read for ever.
+st=0
+timeout 60 curl -sS --cacert "$T/cert.pem" -o /dev/null -X POST -T /dev/zero \
+    -H 'Authorization: Bearer not-a-token' -H 'Content-Type: text/csv' \
+    "https://localhost:$PORT/api/v1/datasets/bulk/import" 2>/dev/null || st=$?
+[ "$st" != 124 ] || die "an endless refused upload was still read after 60 s"
+[ "$st" != 0 ] || die "an endless upload ended well"
+# a JSON body declared over 1 MiB: the 413 before the body is read
+st=$(curl -sS --cacert "$T/cert.pem" -o "$T/big.out" -w '%{http_code}' \
+    --max-time 20 -H "$(auth "$OP")" -H 'Content-Type: application/json' \
+    -H 'Content-Length: 5000000' --data-binary '{"name":"x"}' \
+    "https://localhost:$PORT/api/v1/datasets/people/records" 2>/dev/null || true)
+[ "$st" = 413 ] || die "declared 5 MB JSON: want 413, got $st $(cat "$T/big.out")"
+quick -H "$(auth "$OP")" "https://localhost:$PORT/api/v1/datasets/people/records/$ID1"
+kill -0 "$SRV" || die "mamorid died"
+srv_stop
