@@ -7,7 +7,7 @@
  * just after a CR or LF (or at the end of a chunk), so a row-end callback
  * always fires on the last byte of the segment being parsed; the next row
  * starts at the first segment that does not begin with CR or LF (libcsv
- * skips blank lines). Lines are counted by LF.
+ * skips blank lines). Lines end at LF, CRLF or a CR alone.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -42,6 +42,7 @@ struct csv_reader {
     int started;        /* first chunk seen (BOM check) */
     uint64_t bytes;
     uint64_t line;     /* physical line of buf[pos] */
+    int after_cr;      /* the byte before buf[pos] was a CR */
     int want_start;    /* the next non-CR/LF byte starts a row */
     uint64_t row_line; /* where the row being parsed started */
     size_t row_raw;    /* raw bytes of the row so far */
@@ -191,6 +192,11 @@ static void on_field(void *data, size_t len, void *arg)
         fail(r, MAMORI_ETOOBIG, r->row_line, col, "field too long");
         return;
     }
+    /* Fields go on as C strings: a NUL would cut the value short. */
+    if (len && memchr(data, '\0', len)) {
+        fail(r, MAMORI_EINVAL, r->row_line, col, "contains a NUL byte");
+        return;
+    }
     r->row_raw += len;
     if (r->row_raw > r->lim.row_bytes) {
         fail(r, MAMORI_ETOOBIG, r->row_line, col, "row too long");
@@ -301,19 +307,65 @@ static size_t utf8_prefix(const unsigned char *s, size_t n, int *cut)
     return i;
 }
 
-/* Decides the encoding from a chunk, at its first non-ASCII byte. */
+/* Tallies the non-ASCII bytes of s[0..n) that are in valid UTF-8 sequences
+ * (*good) and those that are not (*bad); a sequence cut off by the end of
+ * the chunk counts for neither, unless the input has ended there. */
+static void utf8_tally(const unsigned char *s, size_t n, int eof, size_t *good,
+                       size_t *bad)
+{
+    size_t i = 0;
+    int cut;
+
+    *good = *bad = 0;
+    while (i < n) {
+        size_t ok = utf8_prefix(s + i, n - i, &cut);
+        for (size_t k = i; k < i + ok; k++)
+            *good += s[k] >= 0x80;
+        i += ok;
+        if (i == n || (cut && !eof))
+            break;
+        (*bad)++;
+        i++;
+    }
+}
+
+/* 1 if s[0..n) decodes as CP932 (a character cut off by the end of the
+ * chunk is fine unless the input has ended there). */
+static int cp932_decodes(struct cp932 *conv, const unsigned char *s, size_t n,
+                         int eof)
+{
+    char out[3 * (512 + 8) + 8];
+    size_t outlen;
+    int rc = 0;
+
+    cp932_reset(conv);
+    for (size_t i = 0; i < n && rc == 0; i += 512) {
+        size_t take = n - i < 512 ? n - i : 512;
+        rc = cp932_convert(conv, s + i, take, eof && i + take == n, out,
+                           sizeof out, &outlen);
+        crypto_wipe(out, outlen);
+    }
+    cp932_reset(conv);
+    return rc == 0;
+}
+
+/* Decides the encoding from a chunk, at its first non-ASCII byte: UTF-8
+ * unless the bytes are mostly not UTF-8 (fewer than 4 in 5 of the
+ * non-ASCII ones) and decode as CP932. CP932 text is hardly ever valid
+ * UTF-8 for long (its lead bytes 0x81-0x9F are UTF-8 continuation bytes),
+ * while a UTF-8 file with a stray byte stays mostly valid. */
 static void detect(struct csv_reader *r)
 {
     const unsigned char *b = r->buf + r->pos;
-    size_t n = r->len - r->pos, i = 0;
-    int cut;
+    size_t n = r->len - r->pos, i = 0, good, bad;
 
     while (i < n && b[i] < 0x80)
         i++;
     if (i == n)
         return; /* still ASCII: undecided */
-    size_t ok = utf8_prefix(b + i, n - i, &cut);
-    if (i + ok == n || (cut && !r->eof))
+    utf8_tally(b + i, n - i, r->eof, &good, &bad);
+    if (bad == 0 || good >= 4 * bad ||
+        !cp932_decodes(r->conv, b + i, n - i, r->eof))
         r->enc = CSV_ENC_UTF8;
     else
         r->enc = CSV_ENC_CP932;
@@ -469,8 +521,11 @@ static void parse_segment(struct csv_reader *r)
         fail(r, MAMORI_ETOOBIG, r->row_line, r->nfields + 1, "row too long");
         return;
     }
-    if (b[k - 1] == '\n')
+    /* CRLF, LF and a CR alone (old Mac) each end a line; a CRLF may be
+     * split between two chunks. */
+    if (b[k - 1] == '\r' || (b[k - 1] == '\n' && !(k == 1 && r->after_cr)))
         r->line++;
+    r->after_cr = b[k - 1] == '\r';
     r->pos += k;
 }
 

@@ -1,6 +1,6 @@
 /*
  * csvread.h - a streaming RFC 4180 reader (libcsv underneath) for imports from
- * Excel: CP932 or UTF-8 (with or without a BOM), CRLF or LF, quoted fields
+ * Excel: CP932 or UTF-8 (with or without a BOM), CRLF, LF or CR, quoted fields
  * holding commas, quotes and newlines.
  *
  * The reader pulls bytes from a read function in fixed-size chunks and
@@ -8,8 +8,10 @@
  * physical line on which the row starts. Memory stays bounded whatever the
  * input: a field, a row and the number of fields per row have limits, and
  * going over one is an error naming the line. The encoding is forced, or
- * detected: a UTF-8 BOM, else UTF-8 if the bytes are valid UTF-8 (decided
- * at the first non-ASCII byte, over the rest of its chunk), else CP932.
+ * detected: a UTF-8 BOM, else (decided at the first non-ASCII byte, over
+ * the rest of its chunk) UTF-8 if the bytes are mostly valid UTF-8 or do
+ * not decode as CP932, else CP932. A stray byte in a UTF-8 file is then
+ * refused in its field rather than turning the whole file into mojibake.
  * Fields may hold personal data: every buffer is wiped before it is
  * released. (libcsv's function names start with csv_ too: ours are
  * csv_reader_*.)
@@ -47,7 +49,7 @@ struct csv_limits {
 /* One row: n fields of UTF-8 text (NUL-terminated, len[i] bytes), valid
  * until the next csv_reader_next or csv_reader_free. */
 struct csv_row {
-    uint64_t line; /* physical line (1-based, counting LF) where it starts */
+    uint64_t line; /* physical line (1-based; LF, CRLF or CR) where it starts */
     size_t n;
     char **field;
     const size_t *len;
@@ -70,9 +72,9 @@ int csv_reader_new(csv_read_fn rd, void *arg, enum csv_encoding enc,
 
 /* The next row: 0 with *row filled; 1 at the end of the input;
  * MAMORI_EINVAL (malformed CSV, a quoted field still open at the end, bytes
- * not valid in the encoding), MAMORI_ETOOBIG (a limit), MAMORI_EIO (read),
- * MAMORI_ENOMEM: csv_reader_error says where. After an error the reader
- * returns that error again. */
+ * not valid in the encoding, a NUL byte in a field), MAMORI_ETOOBIG (a limit),
+ * MAMORI_EIO (read), MAMORI_ENOMEM: csv_reader_error says where. After an error
+ * the reader returns that error again. */
 int csv_reader_next(struct csv_reader *r, struct csv_row *row);
 
 const struct csv_error *csv_reader_error(const struct csv_reader *r);

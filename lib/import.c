@@ -259,6 +259,38 @@ static void header_norm(const char *in, size_t len, char *out, size_t size)
     free(n);
 }
 
+/* The field a (normalised) header names, itself or through --map: 1 and
+ * *idx, or 0. */
+static int header_field(struct importer *im, const char *name, size_t *idx)
+{
+    const char *want = name;
+
+    for (size_t k = 0; im->o && k < im->o->nmap; k++) {
+        char mc[256];
+        const char *col = im->o->map[k].name;
+        if (!col || !im->o->map[k].value)
+            continue;
+        header_norm(col, strlen(col), mc, sizeof mc);
+        if (strcmp(mc, name) == 0) {
+            want = im->o->map[k].value;
+            break;
+        }
+    }
+    return vault_field_find(im->d, want, idx) != NULL;
+}
+
+/* How a problem names header cell i: by its text only when that is a
+ * well-formed field name (schema vocabulary, as vault_refusal_report does),
+ * else by its number. A file without a header row has a record there. */
+static const char *header_label(const struct colmap *cm, size_t i, char *buf,
+                                size_t size)
+{
+    if (vault_field_name_ok(cm->name[i], strlen(cm->name[i])))
+        return cm->name[i];
+    snprintf(buf, size, "#%zu", i + 1);
+    return buf;
+}
+
 /* The header row: each column to a field (by its name or --map). Every
  * problem is reported; 0 or MAMORI_EINVAL. */
 static int map_header(struct importer *im, const struct csv_row *row,
@@ -267,6 +299,7 @@ static int map_header(struct importer *im, const struct csv_row *row,
     int rc = 0;
     char rule[160];
     int used[VAULT_MAX_FIELDS] = {0};
+    size_t idx, mapped = 0;
 
     memset(cm, 0, sizeof *cm);
     if (row->n > VAULT_MAX_FIELDS) {
@@ -277,51 +310,49 @@ static int map_header(struct importer *im, const struct csv_row *row,
     }
     cm->n = row->n;
     for (size_t i = 0; i < row->n; i++) {
-        const char *want;
-        size_t idx;
-        char colno[32];
         cm->field[i] = -1;
         header_norm(row->field[i], row->len[i], cm->name[i],
                     sizeof cm->name[i]);
-        snprintf(colno, sizeof colno, "#%zu", i + 1);
+        mapped += cm->name[i][0] && header_field(im, cm->name[i], &idx);
+    }
+    if (mapped == 0) {
+        /* Most likely a record: say so once, naming no cell. */
+        snprintf(rule, sizeof rule,
+                 "%s: no column is a field of the dataset (the first row is "
+                 "not a header)",
+                 which);
+        report(im, row->line, "", MAMORI_PROBLEM_FORMAT, rule);
+        return MAMORI_EINVAL;
+    }
+    for (size_t i = 0; i < row->n; i++) {
+        char colno[32];
+        const char *label = header_label(cm, i, colno, sizeof colno);
         if (cm->name[i][0] == '\0') {
             snprintf(rule, sizeof rule, "%s: empty column header", which);
-            report(im, row->line, colno, MAMORI_PROBLEM_FORMAT, rule);
+            report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
             continue;
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cm->name[i], cm->name[j]) == 0) {
                 snprintf(rule, sizeof rule, "%s: column given twice", which);
-                report(im, row->line, cm->name[i], MAMORI_PROBLEM_FORMAT, rule);
+                report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
                 rc = MAMORI_EINVAL;
             }
         }
-        want = cm->name[i];
-        for (size_t k = 0; im->o && k < im->o->nmap; k++) {
-            char mc[256];
-            const char *col = im->o->map[k].name;
-            if (!col || !im->o->map[k].value)
-                continue;
-            header_norm(col, strlen(col), mc, sizeof mc);
-            if (strcmp(mc, cm->name[i]) == 0) {
-                want = im->o->map[k].value;
-                break;
-            }
-        }
-        if (!vault_field_find(im->d, want, &idx)) {
+        if (!header_field(im, cm->name[i], &idx)) {
             snprintf(rule, sizeof rule,
                      "%s: unknown column (not a field of the dataset; map "
                      "it with --map COLUMN=FIELD)",
                      which);
-            report(im, row->line, cm->name[i], MAMORI_PROBLEM_FORMAT, rule);
+            report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
             continue;
         }
         if (used[idx]) {
             snprintf(rule, sizeof rule, "%s: a second column for field %s",
                      which, im->d->fields[idx].name);
-            report(im, row->line, cm->name[i], MAMORI_PROBLEM_FORMAT, rule);
+            report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
             continue;
         }
@@ -332,7 +363,7 @@ static int map_header(struct importer *im, const struct csv_row *row,
     for (size_t k = 0; im->o && k < im->o->nmap; k++) {
         char mc[256];
         const char *col = im->o->map[k].name;
-        size_t i, idx;
+        size_t i;
         header_norm(col ? col : "", col ? strlen(col) : 0, mc, sizeof mc);
         for (i = 0; i < cm->n; i++)
             if (strcmp(mc, cm->name[i]) == 0)

@@ -40,6 +40,7 @@
 #define R_EMPTY N_("must not be empty")
 #define R_CTRL N_("contains a control character")
 #define R_MARK_START N_("starts with a combining mark")
+#define R_PRIVATE N_("contains a private-use (user-defined) character")
 #define R_NOMEM N_("out of memory")
 
 /* ---- character classes --------------------------------------------------*/
@@ -143,6 +144,14 @@ static int is_mark(int32_t c)
     cat = utf8proc_category(c);
     return cat == UTF8PROC_CATEGORY_MN || cat == UTF8PROC_CATEGORY_MC ||
            cat == UTF8PROC_CATEGORY_ME;
+}
+
+/* Private Use (category Co): CP932's user-defined characters (外字,
+ * F040-F9FC) decode to U+E000-U+E757, which mean nothing outside the PC
+ * that drew them. */
+static int is_private_use(int32_t c)
+{
+    return c >= 0xE000 && utf8proc_category(c) == UTF8PROC_CATEGORY_CO;
 }
 
 static int is_number(int32_t c)
@@ -688,6 +697,7 @@ static const struct era eras[] = {
 #define R_DATE_DAY N_("day does not exist in that month")
 #define R_DATE_ERA N_("date is outside its era")
 #define R_DATE_ERA0 N_("era year must be 1 or more")
+#define R_DATE_ERA_DIGITS N_("era year must have at most 2 digits")
 #define R_DATE_OLD N_("dates before 1873 (lunisolar calendar) are not accepted")
 #define R_DATE_LATE N_("year must not be after 9999")
 #define R_DATE_YEAR4 N_("year must have 4 digits")
@@ -806,6 +816,11 @@ static int date_parse_cps(const int32_t *cp, size_t n, int *y, int *m, int *d,
         }
     }
     if (era != NULL) {
+        /* The longest era, Showa, reached 64. */
+        if (ydigits > 2) {
+            *rule = R_DATE_ERA_DIGITS;
+            return -1;
+        }
         if (year < 1) {
             *rule = R_DATE_ERA0;
             return -1;
@@ -846,7 +861,7 @@ bad_format:
 /* ---- canonical forms -----------------------------------------------------*/
 
 /* text and address: NFC, no control characters (text: TAB and LF allowed,
- * CRLF becomes LF), trimmed, non-empty. */
+ * CRLF becomes LF) nor private-use ones, trimmed, non-empty. */
 static int canon_text(struct cpbuf *b, int allow_tab_lf, int32_t **start,
                       size_t *count, const char **rule)
 {
@@ -859,6 +874,10 @@ static int canon_text(struct cpbuf *b, int allow_tab_lf, int32_t **start,
             continue;
         if (is_cc(c) && !(allow_tab_lf && (c == '\t' || c == '\n'))) {
             *rule = R_CTRL;
+            return -1;
+        }
+        if (is_private_use(c)) {
+            *rule = R_PRIVATE;
             return -1;
         }
         cp[w++] = c;
@@ -883,6 +902,7 @@ static int canon_text(struct cpbuf *b, int allow_tab_lf, int32_t **start,
 #define R_NAME_DIGIT N_("must not contain digits")
 #define R_NAME_CHAR N_("contains a character that is not allowed in a name")
 #define R_NAME_MARK N_("contains a combining mark that is not part of a letter")
+#define R_NAME_LETTER N_("must contain a letter")
 
 enum prev_class { PREV_NONE, PREV_HAN, PREV_KANA, PREV_LATIN, PREV_OTHER };
 
@@ -892,13 +912,14 @@ enum prev_class { PREV_NONE, PREV_HAN, PREV_KANA, PREV_LATIN, PREV_OTHER };
  * katakana (ー ヶ ヽ ヾ), ・ ゠, Latin letters with their accents, and ASCII
  * space . - '. Dash look-alikes other than "-" and ー become ー after kana
  * and "-" elsewhere; typographic apostrophes become '. Variation
- * selectors may follow a kanji.
+ * selectors may follow a kanji. At least one letter (a kanji, a kana other
+ * than ー, a Latin letter): punctuation alone is no name.
  */
 static int canon_name(struct cpbuf *b, const char **rule)
 {
     int32_t *cp = b->cp;
     size_t i, w = 0;
-    int pend = 0;
+    int pend = 0, letters = 0;
     enum prev_class prev = PREV_NONE, cls;
 
     for (i = 0; i < b->n; i++) {
@@ -951,9 +972,14 @@ static int canon_name(struct cpbuf *b, const char **rule)
         }
         cp[w++] = c;
         prev = cls;
+        letters += cls != PREV_OTHER && c != 0x30FC;
     }
     if (w == 0) {
         *rule = R_EMPTY;
+        return -1;
+    }
+    if (letters == 0) {
+        *rule = R_NAME_LETTER;
         return -1;
     }
     b->n = w;
@@ -962,14 +988,16 @@ static int canon_name(struct cpbuf *b, const char **rule)
 
 #define R_KANA_CHAR                                                            \
     N_("may contain only kana, long vowel marks, middle dots and spaces")
+#define R_KANA_LETTER N_("must contain a kana letter")
 
 /* kana: NFKC, hiragana -> katakana, spaces as for name; only katakana, ー,
- * ・; a dash look-alike right after a kana becomes ー. */
+ * ・, and at least one kana that is not ー; a dash look-alike right after a
+ * kana becomes ー. */
 static int canon_kana(struct cpbuf *b, const char **rule)
 {
     int32_t *cp = b->cp;
     size_t i, w = 0;
-    int pend = 0, prev_kana = 0;
+    int pend = 0, prev_kana = 0, letters = 0;
 
     for (i = 0; i < b->n; i++) {
         int32_t c = to_katakana(cp[i]);
@@ -998,9 +1026,14 @@ static int canon_kana(struct cpbuf *b, const char **rule)
         }
         cp[w++] = c;
         prev_kana = c != 0x30FB;
+        letters += c != 0x30FB && c != 0x30FC;
     }
     if (w == 0) {
         *rule = R_EMPTY;
+        return -1;
+    }
+    if (letters == 0) {
+        *rule = R_KANA_LETTER;
         return -1;
     }
     b->n = w;
@@ -1086,8 +1119,10 @@ static int phone_digits(const struct cpbuf *b, char *digits, size_t *count,
     for (; i < b->n; i++) {
         int32_t c = b->cp[i];
         if (is_ascii_digit(c)) {
-            if (intl && n == 1 && c == '0')
+            if (intl && n == 1 && c == '0') {
+                intl = 0; /* one trunk 0 only */
                 continue;
+            }
             if (n < PHONE_MAX + 1)
                 digits[n] = (char)c;
             n++;
@@ -1516,8 +1551,10 @@ static void key_digits(struct cpbuf *b, int phone)
         int32_t c = cp[i];
         if (!is_ascii_digit(c))
             continue;
-        if (intl && w == 1 && c == '0')
+        if (intl && w == 1 && c == '0') {
+            intl = 0; /* one trunk 0 only */
             continue;
+        }
         cp[w++] = c;
     }
     b->n = w;

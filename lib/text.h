@@ -35,14 +35,17 @@ const char *text_type_name(enum field_type t);
  * Validates in (len bytes, need not be NUL-terminated) as a value of type t
  * and returns its canonical form in *out:
  *   text, address  valid UTF-8, no control characters except (text) TAB and
- *                  LF, NFC, trimmed; non-empty
+ *                  LF, no private-use (外字) characters, NFC, trimmed;
+ *                  non-empty
  *   name           NFKC, spaces (U+0020, U+3000) trimmed and runs collapsed
- *                  to one U+3000; no digits or symbols besides ・ー々〆 etc.
+ *                  to one U+3000; no digits or symbols besides ・ー々〆 etc.;
+ *                  at least one letter
  *   kana           NFKC, hiragana -> katakana, spaces as for name; only
- *                  katakana, ー, ・ and spaces
+ *                  katakana, ー, ・ and spaces; at least one kana besides ー
  *   date           "YYYY-MM-DD" from 1980-04-01, 1980/4/1, 1980年4月1日,
  *                  昭和55年4月1日, S55.4.1, S55/4/1, 元年, full-width digits;
- *                  impossible dates and dates outside their era rejected
+ *                  era years of 1 or 2 digits; impossible dates and dates
+ *                  outside their era rejected
  *   postal         "NNN-NNNN" from 7 digits, 〒, hyphen variants, full-width
  *   phone          digits only, per Japanese numbering lengths
  *   email          local@domain, NFKC, domain lower-cased

@@ -1,8 +1,9 @@
 /*
  * test_csv.c - the streaming CSV reader: RFC 4180 quoting, CRLF, line
- * numbers of rows spanning lines, every chunk size, BOM and encoding
- * detection, CP932, and the errors (truncated, malformed, limits, bad
- * bytes, read failure) with their line and column.
+ * numbers of rows spanning lines, every chunk size, CR-only line ends, BOM
+ * and encoding detection (a stray byte in UTF-8), CP932, and the errors
+ * (truncated, malformed, limits, bad bytes, NUL bytes, read failure) with
+ * their line and column.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -321,7 +322,7 @@ static void test_read_error(void **state)
                      MAMORI_EINVAL);
 }
 
-static void test_empty_and_nul(void **state)
+static void test_empty(void **state)
 {
     char out[64];
     struct csv_error err;
@@ -333,18 +334,116 @@ static void test_empty_and_nul(void **state)
                               sizeof out, &err, NULL),
                      1);
     assert_string_equal(out, "");
-    /* A NUL byte passes the reader with its length (the validators refuse
-     * it later). */
-    struct src s = {"a\0b\n", 4, 0, 0, 0, 0};
-    struct csv_reader *r;
-    struct csv_row row;
-    assert_int_equal(csv_reader_new(src_read, &s, CSV_ENC_AUTO, NULL, &r), 0);
-    assert_int_equal(csv_reader_next(r, &row), 0);
-    assert_int_equal(row.n, 1);
-    assert_int_equal(row.len[0], 3);
-    assert_memory_equal(row.field[0], "a\0b", 4);
-    assert_int_equal(csv_reader_next(r, &row), 1);
-    csv_reader_free(r);
+}
+
+/* A NUL byte would cut a field short wherever it goes on as a C string:
+ * the field is refused, naming its line and column. */
+static void test_nul_refused(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        enum csv_encoding enc;
+        uint64_t line;
+        size_t column;
+        const char *before;
+    } bad[] = {
+        {"a\0b\n", 4, CSV_ENC_AUTO, 1, 1, ""},
+        {"id,mn\n1,123456789018\0ZZZ\n", 25, CSV_ENC_AUTO, 2, 2, "L1:id|mn\n"},
+        {"id,name\r\n1,\"\0\xe5\xb1\xb1\"\r\n", 19, CSV_ENC_AUTO, 2, 2,
+         "L1:id|name\n"},
+        {"id,name\r\n1,\"x\ny\0\"\r\n", 19, CSV_ENC_UTF8, 2, 2, "L1:id|name\n"},
+        {"id,name\r\n1,\x8e\x52\0\r\n", 16, CSV_ENC_CP932, 2, 2,
+         "L1:id|name\n"},
+    };
+    char out[256];
+    struct csv_error err;
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (size_t step = 0; step < 4; step++) {
+            assert_int_equal(read_all(bad[i].in, bad[i].len, step, bad[i].enc,
+                                      NULL, out, sizeof out, &err, NULL),
+                             MAMORI_EINVAL);
+            assert_int_equal(err.line, bad[i].line);
+            assert_int_equal(err.column, bad[i].column);
+            assert_string_equal(err.what, "contains a NUL byte");
+            assert_string_equal(out, bad[i].before);
+        }
+    }
+}
+
+/* A CR alone ends a line (old Mac, some Excel exports), as LF and CRLF
+ * do; a CRLF split between two reads is one line end. */
+static void test_cr_line_ends(void **state)
+{
+    static const struct {
+        const char *in, *want;
+    } cases[] = {
+        {"a,b\rc,d\r\re,f\r", "L1:a|b\nL2:c|d\nL4:e|f\n"},
+        {"a,b\rc,d\r\ne,f\nx,y", "L1:a|b\nL2:c|d\nL3:e|f\nL4:x|y\n"},
+        {"a,\"x\ry\"\rb,c\r\n\r\nd,e", "L1:a|x\ry\nL3:b|c\nL5:d|e\n"},
+        {"a\r\n\r\n\rb\r\r\nc", "L1:a\nL4:b\nL6:c\n"},
+    };
+    static const size_t steps[] = {0, 1, 2, 3, 4, 5, 7};
+    char out[256];
+    (void)state;
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+            assert_int_equal(read_all(cases[i].in, strlen(cases[i].in),
+                                      steps[k], CSV_ENC_AUTO, NULL, out,
+                                      sizeof out, NULL, NULL),
+                             1);
+            assert_string_equal(out, cases[i].want);
+        }
+    }
+    /* An error names the right line too. */
+    struct csv_error err;
+    assert_int_equal(read_all("a,b\rc,d\rx,y\"z\r", 14, 0, CSV_ENC_AUTO, NULL,
+                              out, sizeof out, &err, NULL),
+                     MAMORI_EINVAL);
+    assert_int_equal(err.line, 3);
+}
+
+/* A UTF-8 file with one stray byte stays UTF-8 (the field holding the byte
+ * is refused), even when the whole sample would decode as CP932, which
+ * would import every value as mojibake. */
+static void test_utf8_stray_byte(void **state)
+{
+    /* アイ,アイ / イア,イア / 0xE9 アイ,アイ: all of it decodes as CP932. */
+    static const char in[] =
+        "name,kana\n"
+        "\xe3\x82\xa2\xe3\x82\xa4,\xe3\x82\xa2\xe3\x82\xa4\n"
+        "\xe3\x82\xa4\xe3\x82\xa2,\xe3\x82\xa4\xe3\x82\xa2\n"
+        "\xe9\xe3\x82\xa2\xe3\x82\xa4,\xe3\x82\xa2\xe3\x82\xa4\n";
+    /* 山田,ヤマダ / 田中 0xE9,タナカ. */
+    static const char in2[] = "name,kana\r\n"
+                              "\xe5\xb1\xb1\xe7\x94\xb0,\xe3\x83\xa4\xe3\x83"
+                              "\x9e\xe3\x83\x80\r\n"
+                              "\xe7\x94\xb0\xe4\xb8\xad\xe9,\xe3\x82\xbf\xe3"
+                              "\x83\x8a\xe3\x82\xab\r\n";
+    char out[256];
+    struct csv_error err;
+    enum csv_encoding e;
+    (void)state;
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_AUTO, NULL, out,
+                              sizeof out, &err, &e),
+                     MAMORI_EINVAL);
+    assert_int_equal(e, CSV_ENC_UTF8);
+    assert_int_equal(err.line, 4);
+    assert_int_equal(err.column, 1);
+    assert_non_null(strstr(err.what, "UTF-8"));
+    assert_string_equal(out, "L1:name|kana\n"
+                             "L2:\xe3\x82\xa2\xe3\x82\xa4|\xe3\x82\xa2\xe3\x82"
+                             "\xa4\n"
+                             "L3:\xe3\x82\xa4\xe3\x82\xa2|\xe3\x82\xa4\xe3\x82"
+                             "\xa2\n");
+    assert_int_equal(read_all(in2, strlen(in2), 0, CSV_ENC_AUTO, NULL, out,
+                              sizeof out, &err, &e),
+                     MAMORI_EINVAL);
+    assert_int_equal(e, CSV_ENC_UTF8);
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, 1);
+    assert_non_null(strstr(err.what, "UTF-8"));
 }
 
 static void test_encoding_names(void **state)
@@ -377,7 +476,10 @@ int main(void)
         cmocka_unit_test(test_limits),
         cmocka_unit_test(test_huge_field_bounded),
         cmocka_unit_test(test_read_error),
-        cmocka_unit_test(test_empty_and_nul),
+        cmocka_unit_test(test_empty),
+        cmocka_unit_test(test_nul_refused),
+        cmocka_unit_test(test_cr_line_ends),
+        cmocka_unit_test(test_utf8_stray_byte),
         cmocka_unit_test(test_encoding_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -2,8 +2,9 @@
  * test_import.c - mamori_import through the public API: a pull source in
  * small reads, counts and SHA-256, all or nothing, skip_invalid, problems
  * (line, column, kind, rule; never a value), duplicates on a composite key
- * against records and within the file, the verify source, header errors,
- * the My Number rule, roles, and the audit entry.
+ * against records and within the file, the verify source, header errors
+ * (naming no value), NUL bytes, the My Number rule, roles, and the audit
+ * entry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -86,6 +87,20 @@ static int do_import(mamori_sess *s, const char *ds, const char *csv,
     o.progress = on_progress;
     o.arg = ps;
     return mamori_import(s, ds, &sa, verify ? &sb : NULL, &o, res);
+}
+
+/* do_import of len bytes (which may hold a NUL), without a verify file. */
+static int do_import_n(mamori_sess *s, const char *ds, const char *csv,
+                       size_t len, struct probs *ps,
+                       struct mamori_import_result *res)
+{
+    struct msrc a = {csv, len, 0, 3};
+    struct mamori_source sa = {mread, &a};
+    struct mamori_import_opts o = {0};
+    memset(ps, 0, sizeof *ps);
+    o.problem = on_problem;
+    o.arg = ps;
+    return mamori_import(s, ds, &sa, NULL, &o, res);
 }
 
 static size_t found(mamori_sess *s, const char *ds, const char *field,
@@ -213,6 +228,89 @@ static void test_header_problems(void **state)
     o.map = NULL;
     assert_int_equal(mamori_import(tv->op, "people", &sa, NULL, &o, &res),
                      MAMORI_EINVAL);
+}
+
+/* A header cell is named in a problem only when it is a well-formed field
+ * name; a file with no header row has a record there. */
+static void test_header_names_no_value(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_import_result res;
+    struct probs ps;
+    const char *detail;
+
+    /* No header row at all: one problem, naming no cell. */
+    assert_int_equal(do_import(tv->op, "people",
+                               "123456789018,山田　太郎,090-1234-5678\n"
+                               "123456789018,山田　花子,090-1234-5679\n",
+                               NULL, 0, &ps, &res),
+                     MAMORI_EINVAL);
+    assert_int_equal(ps.n, 1);
+    assert_int_equal(ps.line[0], 1);
+    assert_string_equal(ps.column[0], "");
+    assert_int_equal(ps.kind[0], MAMORI_PROBLEM_FORMAT);
+    assert_non_null(strstr(ps.rule[0], "not a header"));
+    detail = mamori_errdetail(tv->op);
+    assert_non_null(strstr(detail, "not a header"));
+    assert_null(strstr(detail, "123456789018"));
+    assert_null(strstr(detail, "山田"));
+    assert_null(strstr(ps.all, "123456789018"));
+    assert_null(strstr(ps.all, "山田"));
+    assert_null(strstr(ps.all, "090"));
+    assert_int_equal(res.imported, 0);
+
+    /* A header with value-like cells: those go by their number. */
+    assert_int_equal(do_import(tv->op, "people",
+                               "name,123456789018,山田,山田,shoe\nx,y,z,w,v\n",
+                               NULL, 0, &ps, &res),
+                     MAMORI_EINVAL);
+    assert_int_equal(ps.n, 5);
+    assert_string_equal(ps.column[0], "#2");
+    assert_non_null(strstr(ps.rule[0], "unknown column"));
+    assert_string_equal(ps.column[1], "#3");
+    assert_string_equal(ps.column[2], "#4"); /* given twice */
+    assert_non_null(strstr(ps.rule[2], "twice"));
+    assert_string_equal(ps.column[3], "#4");
+    assert_string_equal(ps.column[4], "shoe"); /* a field name's form */
+    detail = mamori_errdetail(tv->op);
+    assert_non_null(strstr(detail, "column #2"));
+    assert_null(strstr(detail, "123456789018"));
+    assert_null(strstr(ps.all, "123456789018"));
+    assert_null(strstr(ps.all, "山田"));
+    assert_int_equal(res.imported, 0);
+}
+
+/* A NUL byte in a field is refused, not taken as the end of the value. */
+static void test_nul_in_field(void **state)
+{
+    struct tvault *tv = *state;
+    static const char a[] = "name,kana,note\n"
+                            "石川　一,イシカワ,123456789018\0ZZZ\n";
+    static const char b[] = "name,kana,note\n"
+                            "石川　二,イシカワ,ok\n"
+                            "\0山田,イシカワ,x\n";
+    struct mamori_import_result res;
+    struct probs ps;
+
+    assert_int_equal(do_import_n(tv->op, "people", a, sizeof a - 1, &ps, &res),
+                     MAMORI_EINVAL);
+    assert_int_equal(res.imported, 0);
+    assert_int_equal(ps.n, 1);
+    assert_int_equal(ps.line[0], 2);
+    assert_string_equal(ps.column[0], "note");
+    assert_int_equal(ps.kind[0], MAMORI_PROBLEM_FORMAT);
+    assert_non_null(strstr(ps.rule[0], "NUL"));
+    assert_null(strstr(ps.all, "123456789018"));
+    assert_null(strstr(mamori_errdetail(tv->op), "123456789018"));
+
+    assert_int_equal(do_import_n(tv->op, "people", b, sizeof b - 1, &ps, &res),
+                     MAMORI_EINVAL);
+    assert_int_equal(res.imported, 0);
+    assert_int_equal(ps.n, 1);
+    assert_int_equal(ps.line[0], 3);
+    assert_string_equal(ps.column[0], "name");
+    assert_non_null(strstr(ps.rule[0], "NUL"));
+    assert_int_equal(found(tv->op, "people", "kana", "イシカワ"), 0);
 }
 
 static void test_mynumber_and_roles(void **state)
@@ -391,6 +489,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_all_or_nothing, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_header_problems, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_header_names_no_value,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_nul_in_field, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_mynumber_and_roles, tv_group_setup,
                                         tv_group_teardown),
