@@ -787,11 +787,14 @@ struct mamori_export_result {
 /* The requester only, once, after approval (a second run, or a run of a
  * request that is not approved, is MAMORI_ESTATE). Writes the file to path
  * through a file in its directory (mode 0600) that has no name until it is
- * complete, synced and audited, then is linked over path (a named
- * temporary file, renamed, where the file system cannot do this); on any
- * failure (a full disk, a record that fails its integrity check, a value
- * with no CP932 form - errdetail names the record and field) or a crash,
- * nothing is left and the request stays approved. Wipe res with
+ * complete and synced; it is put in place at path just before the run's
+ * audit entry commits (a file already there kept aside), and taken back
+ * (the old one restored) if that commit fails, so that the ledger and the
+ * file agree. On any failure (a full disk, a record that fails its
+ * integrity check, a value with no CP932 form - errdetail names the
+ * record and field) nothing is left and the request stays approved; a
+ * crash in the moment of the commit may leave the file with the request
+ * still approved (running it again replaces it). Wipe res with
  * mamori_export_result_wipe. */
 int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
                       struct mamori_export_result *res) MAMORI_MUST_CHECK;

@@ -40,6 +40,7 @@
 #include "internal.h"
 #include "keys.h"
 #include "store.h"
+#include "workers.h"
 #include "banned.h"
 
 #define DATA_LABEL "mamori-backup-data"
@@ -465,45 +466,58 @@ out:
     return rc;
 }
 
-/* Writes an encrypted file for snapshot src to a temp name in dir, and
- * renames it to final_path (no_replace: a new name, never over another
- * file; otherwise over it). */
-static int write_backup(struct mamori *m, struct backup_header *h,
-                        const struct backup_manifest *mf,
-                        const uint8_t base[CRYPTO_KEY_LEN], const char *src,
-                        const char *dir, const char *final_path, int no_replace,
-                        uint8_t file_sha[32])
+/* Writes an encrypted file for snapshot src to a new temp name in dir
+ * (returned in tmp, "" on failure), synced. */
+static int write_temp(struct mamori *m, struct backup_header *h,
+                      const struct backup_manifest *mf,
+                      const uint8_t base[CRYPTO_KEY_LEN], const char *src,
+                      const char *dir, char *tmp, size_t tmp_size,
+                      uint8_t file_sha[32])
 {
-    char tmp[PATH_MAX];
-    int fd = -1, rc, n;
+    int fd, rc, n;
 
-    n = snprintf(tmp, sizeof tmp, "%s/" OUT_TMP_PREFIX "%.8s-XXXXXX.tmp", dir,
+    n = snprintf(tmp, tmp_size, "%s/" OUT_TMP_PREFIX "%.8s-XXXXXX.tmp", dir,
                  h->vault_id);
-    if (n < 0 || (size_t)n >= sizeof tmp)
+    if (n < 0 || (size_t)n >= tmp_size) {
+        tmp[0] = '\0';
         return MAMORI_ETOOBIG;
+    }
     fd = mkostemps(tmp, 4, O_CLOEXEC); /* 0600 */
-    if (fd < 0)
+    if (fd < 0) {
+        tmp[0] = '\0';
         return errno_rc(errno);
+    }
     rc = encrypt_file(m, fd, h, mf, base, src, file_sha);
     if (rc == 0 && fsync(fd) != 0)
         rc = errno_rc(errno);
     if (close(fd) != 0 && rc == 0)
         rc = MAMORI_EIO;
-    if (rc == 0) {
-        if (no_replace) {
-            /* link fails if the name is taken: no backup overwrites
-             * another. */
-            if (link(tmp, final_path) != 0)
-                rc = errno_rc(errno);
-            (void)unlink(tmp);
-        } else if (rename(tmp, final_path) != 0) {
-            rc = errno_rc(errno);
-        }
+    if (rc != 0) {
+        (void)unlink(tmp);
+        tmp[0] = '\0';
     }
+    return rc;
+}
+
+/* Writes an encrypted file for snapshot src to a temp name in dir, and
+ * links it to final_path: a new name, never over another file. */
+static int write_backup(struct mamori *m, struct backup_header *h,
+                        const struct backup_manifest *mf,
+                        const uint8_t base[CRYPTO_KEY_LEN], const char *src,
+                        const char *dir, const char *final_path,
+                        uint8_t file_sha[32])
+{
+    char tmp[PATH_MAX];
+    int rc = write_temp(m, h, mf, base, src, dir, tmp, sizeof tmp, file_sha);
+
+    if (rc != 0)
+        return rc;
+    /* link fails if the name is taken: no backup overwrites another. */
+    if (link(tmp, final_path) != 0)
+        rc = errno_rc(errno);
+    (void)unlink(tmp);
     if (rc == 0)
         rc = fsync_dir(dir);
-    if (rc != 0)
-        (void)unlink(tmp);
     return rc;
 }
 
@@ -816,7 +830,7 @@ static int create(struct actor *a, const char *dir_arg, int keep,
         }
         if (access(final, F_OK) == 0)
             continue;
-        rc = write_backup(m, &h, &mf, base, snap, dir, final, 1, fsha);
+        rc = write_backup(m, &h, &mf, base, snap, dir, final, fsha);
         if (rc != MAMORI_EEXIST)
             break;
         rc = 0;
@@ -899,7 +913,8 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
 {
     struct mamori_backup_info local;
     struct mamori_backup_info *info = out ? out : &local;
-    char tmp[PATH_MAX] = "", snap[PATH_MAX], dir[PATH_MAX];
+    char tmp[PATH_MAX] = "", snap[PATH_MAX], dir[PATH_MAX],
+         out_tmp[PATH_MAX] = "";
     struct backup_manifest mf;
     struct backup_header h;
     struct guard_call c;
@@ -943,8 +958,10 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     h.snapshot_size = mf.snapshot_size;
     base = crypto_secret_alloc(CRYPTO_KEY_LEN);
     rc = base ? keys_derive(m->keys, KEYS_LABEL, base) : MAMORI_ENOMEM;
+    /* Put in place over file only once the entry is committed. */
     if (rc == 0)
-        rc = write_backup(m, &h, &mf, base, snap, dir, file, 0, fsha);
+        rc = write_temp(m, &h, &mf, base, snap, dir, out_tmp, sizeof out_tmp,
+                        fsha);
     if (rc != 0) {
         problem(info, "writing the key backup failed");
         goto out;
@@ -954,7 +971,7 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     hex32(fsha, info->file_sha256);
     {
         struct stat st;
-        if (stat(file, &st) == 0)
+        if (stat(out_tmp, &st) == 0)
             info->size = (int64_t)st.st_size;
     }
     snprintf(c.detail, sizeof c.detail, "sha256 %s", info->file_sha256);
@@ -962,12 +979,25 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
 out:
     if (tmp[0])
         tmpdir_remove(tmp);
-    unlock_home(lockfd);
     crypto_secret_free(base);
     if (rc != 0)
         snprintf(c.detail, sizeof c.detail, "%.120s", info->problem);
     crypto_wipe(&h.seal, sizeof h.seal);
-    return guard_end(&c, rc);
+    rc = guard_end(&c, rc);
+    /* Fail closed: without its entry, the file at that path stays as it
+     * was. (Still under the lock: a create clears temp outputs.) */
+    if (out_tmp[0]) {
+        if (rc == 0 && rename(out_tmp, file) != 0)
+            rc = errno_rc(errno);
+        if (rc == 0)
+            rc = fsync_dir(dir);
+        else
+            (void)unlink(out_tmp);
+    }
+    unlock_home(lockfd);
+    if (rc != 0)
+        info->path[0] = '\0';
+    return rc;
 }
 
 /* ---- reading a backup file ---------------------------------------------- */
@@ -1091,6 +1121,8 @@ static int check_snapshot(struct mamori *m, const char *dir,
         problem(info, "the snapshot does not open");
         rc = MAMORI_ECRYPTO;
     }
+    /* A long chain is checked on the handle's worker threads. */
+    workers_stop(v->workers);
     for (size_t i = 0; i < MAMORI_READERS; i++)
         if (v->readers[i])
             store_close(v->readers[i]);

@@ -1274,7 +1274,7 @@ static int temp_name(const char *dir, char *tmp, size_t size)
 
 /* A new 0600 file in dir for the output. Where the file system allows it
  * (O_TMPFILE, and /proc to link it by), the file has no name until it is
- * put in place, so a crash at any point leaves nothing; tmp is then "".
+ * put in place, so a crash before that leaves nothing; tmp is then "".
  * Elsewhere it is a named temporary file, its name in tmp. */
 static int temp_open(mamori_sess *s, const char *dir, char *tmp, size_t size,
                      int *fd)
@@ -1308,37 +1308,47 @@ static int temp_open(mamori_sess *s, const char *dir, char *tmp, size_t size,
     return 0;
 }
 
-/* Puts the finished output in place at path: the named temporary file tmp
- * is renamed over it; an unnamed one (tmp "") is linked there, or, when
- * path exists, linked beside it and renamed over it. */
-static int put_in_place(mamori_sess *s, int fd, const char *dir,
-                        const char *tmp, const char *path)
+/* Puts the finished output in place at path, before the run commits: the
+ * file (the named temporary file tmp, or an unnamed one, tmp "") is linked
+ * there; when path exists, what it holds is first kept under a temporary
+ * name, returned in old ("" if none), for the caller to put back if the
+ * commit fails, and the output is renamed over it (through a name beside
+ * it, in tmp, if it has none; tmp is "" once renamed). */
+static int put_in_place(mamori_sess *s, int fd, const char *dir, char *tmp,
+                        size_t tmp_size, const char *path, char *old,
+                        size_t old_size)
 {
-    char proc[64], side[PATH_MAX + 64];
-    int rc, e;
+    char proc[64];
+    int rc = 0, e;
 
-    if (tmp[0]) {
-        if (rename(tmp, path) == 0)
-            return 0;
-        goto fail;
-    }
+    old[0] = '\0';
     snprintf(proc, sizeof proc, "/proc/self/fd/%d", fd);
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, path, AT_SYMLINK_FOLLOW) == 0)
+    if (linkat(AT_FDCWD, tmp[0] ? tmp : proc, AT_FDCWD, path,
+               AT_SYMLINK_FOLLOW) == 0)
         return 0;
     if (errno != EEXIST)
         goto fail;
-    if ((rc = temp_name(dir, side, sizeof side)) != 0)
-        return rc;
-    if (linkat(AT_FDCWD, proc, AT_FDCWD, side, AT_SYMLINK_FOLLOW) != 0)
+    if ((rc = temp_name(dir, old, old_size)) != 0 || link(path, old) != 0) {
+        old[0] = '\0';
         goto fail;
-    if (rename(side, path) == 0)
+    }
+    if (!tmp[0] &&
+        ((rc = temp_name(dir, tmp, tmp_size)) != 0 ||
+         linkat(AT_FDCWD, proc, AT_FDCWD, tmp, AT_SYMLINK_FOLLOW) != 0)) {
+        tmp[0] = '\0';
+        goto fail;
+    }
+    if (rename(tmp, path) == 0) {
+        tmp[0] = '\0';
         return 0;
-    e = errno;
-    unlink(side);
-    errno = e;
+    }
 fail:
-    sess_detail(s, "output file: cannot put it in place (%s)", strerror(errno));
-    return MAMORI_EIO;
+    e = errno;
+    if (old[0])
+        unlink(old);
+    old[0] = '\0';
+    sess_detail(s, "output file: cannot put it in place (%s)", strerror(e));
+    return rc != 0 ? rc : MAMORI_EIO;
 }
 
 /* Syncs the file and gives the SHA-256 of its bytes. */
@@ -1446,8 +1456,9 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     struct run x;
     struct sink k = {-1, 0, {0}};
     char dsname[64], dir[PATH_MAX], tmp[PATH_MAX + 64], sha[65] = "";
+    char old[PATH_MAX + 64] = "";
     char *password = NULL;
-    int threshold = 0, alert = 0, rc;
+    int threshold = 0, alert = 0, placed = 0, rc;
 
     if (!s || !res)
         return MAMORI_EINVAL;
@@ -1513,15 +1524,23 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     if (rc == 0)
         snprintf(c.detail, sizeof c.detail, "export %lld: %s %s sha256 %s",
                  (long long)id, e.format, e.encoding, sha);
-    /* Released only once the ledger and the audit entries are committed. */
+    /* The ledger and the file agree: in place before the commit, and taken
+     * back (what path held before put back) if the commit fails. */
+    if (rc == 0) {
+        rc = put_in_place(s, k.fd, dir, tmp, sizeof tmp, path, old, sizeof old);
+        placed = rc == 0;
+    }
     rc = guard_end(&c, rc);
-    if (rc == 0)
-        rc = put_in_place(s, k.fd, dir, tmp, path);
+    if (placed && rc != 0 && !old[0])
+        (void)unlink(path);
+    else if (placed && rc != 0)
+        (void)rename(old, path);
+    else if (old[0])
+        (void)unlink(old);
     if (k.fd >= 0)
         close(k.fd); /* synced by file_finish: nothing left to fail */
     k.fd = -1;
     if (rc == 0) {
-        tmp[0] = '\0';
         (void)dir_sync(dir);
         res->count = x.count;
         snprintf(res->sha256, sizeof res->sha256, "%s", sha);

@@ -174,10 +174,12 @@ int sq_bind_i64(sqlite3_stmt *st, int i, int64_t v);
 int sq_col_i64(sqlite3_stmt *st, int col, int64_t *v, int bad);
 int sq_col_text(sqlite3_stmt *st, int col, char *dst, size_t size, int bad);
 int sq_col_blob(sqlite3_stmt *st, int col, void *dst, size_t len, int bad);
-/* Makes room for one more element of an array of *cap elements. */
+/* Makes room for one more element of an array of *cap elements; a
+ * growth copies them to a new block and wipes the old one. */
 int sq_grow(void **arr, size_t *cap, size_t n, size_t elem);
 /* Every row of the statement (slot id, text sql), each read by rd into an
- * element of size bytes of a malloc'd array. */
+ * element of size bytes of a malloc'd array (wiped before it is freed on
+ * failure). */
 int sq_list_rows(struct store *s, enum stmt_id id, const char *sql, size_t size,
                  int (*rd)(sqlite3_stmt *st, void *elem), void **out,
                  size_t *n);

@@ -8,6 +8,7 @@
 
 #include <sqlite3.h>
 
+#include "crypto.h"
 #include "mamori.h"
 #include "store_sqlite.h"
 #include "banned.h"
@@ -189,7 +190,10 @@ int sq_col_blob(sqlite3_stmt *st, int col, void *dst, size_t len, int bad)
     return 0;
 }
 
-/* Makes room for one more element of an array of *cap elements. */
+/* Makes room for one more element of an array of *cap elements. Not with
+ * realloc: the elements may be secrets (password hashes, sealed TOTP
+ * secrets), so they are copied to a new block and the old one is wiped
+ * before it is freed. */
 int sq_grow(void **arr, size_t *cap, size_t n, size_t elem)
 {
     size_t ncap;
@@ -205,9 +209,14 @@ int sq_grow(void **arr, size_t *cap, size_t n, size_t elem)
     }
     if (ncap > SIZE_MAX / elem)
         return MAMORI_ENOMEM;
-    p = realloc(*arr, ncap * elem);
+    p = malloc(ncap * elem);
     if (p == NULL)
         return MAMORI_ENOMEM;
+    if (*arr != NULL) {
+        memcpy(p, *arr, *cap * elem);
+        crypto_wipe(*arr, *cap * elem);
+        free(*arr);
+    }
     *arr = p;
     *cap = ncap;
     return 0;
@@ -237,6 +246,7 @@ int sq_list_bound(sqlite3_stmt *st, size_t size,
     if (rc == 0 && r != SQLITE_DONE)
         rc = sq_err(r);
     if (rc != 0) {
+        crypto_wipe(arr, cap * size); /* rows read so far may be secrets */
         free(arr);
         return rc;
     }

@@ -692,6 +692,80 @@ static void test_key_backup_newer(void **state)
     mamori_close(tv2.m);
 }
 
+/* A key backup whose audit entry cannot be written changes nothing: no
+ * new file, a file already at the path keeps what it held, no temporary
+ * file is left. */
+static void test_keys_fail_closed(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_backup_info kb;
+    char kold[256], knew[256];
+
+    mkpath(kold, sizeof kold, "kold.mbak");
+    mkpath(knew, sizeof knew, "knew.mbak");
+    FILE *f = fopen(kold, "w");
+    assert_non_null(f);
+    fputs("the previous key backup", f);
+    fclose(f);
+    mamori_test_fail_audit(tv->m, 1);
+    assert_int_equal(mamori_backup_keys(tv->admin, kold, &kb), MAMORI_EAUDIT);
+    assert_int_equal(mamori_backup_keys(tv->admin, knew, &kb), MAMORI_EAUDIT);
+    mamori_test_fail_audit(tv->m, 0);
+    assert_true(file_has(kold, "the previous key backup"));
+    assert_int_equal(access(knew, F_OK), -1);
+    assert_int_equal(count_files(tmpdir_base, ".tmp"), 0);
+    /* Once the log can be written, the backup replaces the old file. */
+    assert_int_equal(mamori_backup_keys(tv->admin, kold, &kb), 0);
+    assert_false(file_has(kold, "the previous key backup"));
+    assert_int_equal(mamori_backup_verify(tv->admin, kold, &kb), 0);
+    assert_int_equal(count_files(tmpdir_base, ".tmp"), 0);
+}
+
+static long thread_count(void)
+{
+    FILE *f = fopen("/proc/self/status", "r");
+    char line[256];
+    long n = -1;
+
+    assert_non_null(f);
+    while (fgets(line, sizeof line, f))
+        if (strncmp(line, "Threads:", 8) == 0)
+            n = strtol(line + 8, NULL, 10);
+    fclose(f);
+    assert_true(n > 0);
+    return n;
+}
+
+/* Verifying a backup with a log long enough to be checked in parallel
+ * leaves no thread behind (the throwaway handle's workers are stopped). */
+static void test_verify_threads(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_backup_info b, v;
+    struct store_audit_row row;
+    char dir[256];
+
+    if (sysconf(_SC_NPROCESSORS_ONLN) < 2)
+        skip();
+    mkpath(dir, sizeof dir, "bk7");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    pthread_mutex_lock(&tv->m->lock);
+    assert_int_equal(store_begin(tv->m->store), 0);
+    for (int i = 0; i < 65536; i++) {
+        guard_event_row(&row, "admin", "", OP_DATASET_LIST, "ok", "filler");
+        assert_int_equal(audit_append(tv->m, &row), 0);
+    }
+    assert_int_equal(store_commit(tv->m->store), 0);
+    pthread_mutex_unlock(&tv->m->lock);
+    assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
+    assert_true(b.audit_entries >= 65536);
+    assert_int_equal(mamori_backup_verify(tv->admin, b.path, &v), 0);
+    long before = thread_count();
+    assert_int_equal(mamori_backup_verify(tv->admin, b.path, &v), 0);
+    assert_int_equal(mamori_backup_verify(tv->admin, b.path, &v), 0);
+    assert_int_equal(thread_count(), before);
+}
+
 /* SIGKILL in the middle of a backup of a larger vault: no file that
  * verifies, the vault intact, and the next backup clears the debris. */
 static void test_sigkill(void **state)
@@ -806,6 +880,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keep_and_system, setup, teardown),
         cmocka_unit_test_setup_teardown(test_shredding, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_backup_newer, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_keys_fail_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_verify_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -523,6 +523,53 @@ static void cp932_refuses_and_leaves_nothing(void **state)
     mamori_export_result_wipe(&res);
 }
 
+/* The ledger and the file agree. An output that cannot be put in place
+ * leaves the request approved; a run whose audit entry cannot be written
+ * leaves no new file, and a file at the path as it was. */
+static void place_and_audit_fail_closed(void **state)
+{
+    struct ctx *x = *state;
+    struct mamori_export_result res;
+    char out[400], keep[420], fresh[400];
+    char *body;
+
+    int64_t id = approved(x, x->tv.op, "zip", NULL, NULL, NULL, NULL);
+    /* the path is a directory that is not empty */
+    snprintf(out, sizeof out, "%s/d.zip", x->dir);
+    assert_int_equal(mkdir(out, 0700), 0);
+    snprintf(keep, sizeof keep, "%s/keep", out);
+    assert_int_equal(sh("echo kept > '%s'", keep), 0);
+    assert_int_not_equal(mamori_export_run(x->tv.op, id, out, &res), 0);
+    assert_int_equal(access(keep, F_OK), 0);
+    /* the audit entry cannot be written */
+    snprintf(out, sizeof out, "%s/e.zip", x->dir);
+    snprintf(fresh, sizeof fresh, "%s/f.zip", x->dir);
+    assert_int_equal(sh("echo previous > '%s'", out), 0);
+    mamori_test_fail_audit(x->tv.m, 1);
+    assert_int_equal(mamori_export_run(x->tv.op, id, out, &res), MAMORI_EAUDIT);
+    assert_int_equal(mamori_export_run(x->tv.op, id, fresh, &res),
+                     MAMORI_EAUDIT);
+    mamori_test_fail_audit(x->tv.m, 0);
+    body = slurp(out, NULL);
+    assert_non_null(body);
+    assert_string_equal(body, "previous\n");
+    free(body);
+    assert_int_equal(access(fresh, F_OK), -1);
+    /* nothing else left: d.zip and e.zip */
+    assert_int_equal(sh("test \"$(ls -A '%s' | wc -l)\" -eq 2", x->dir), 0);
+    /* still approved: it runs now, over the old file */
+    assert_int_equal(mamori_export_run(x->tv.op, id, out, &res), 0);
+    assert_int_equal(res.count, 3);
+    mamori_export_result_wipe(&res);
+    body = slurp(out, NULL);
+    assert_non_null(body);
+    assert_int_equal(memcmp(body, "PK", 2), 0);
+    free(body);
+    assert_int_equal(sh("test \"$(ls -A '%s' | wc -l)\" -eq 2", x->dir), 0);
+    assert_int_equal(mamori_export_run(x->tv.op, id, fresh, &res),
+                     MAMORI_ESTATE);
+}
+
 static void bulk_alert(void **state)
 {
     struct ctx *x = *state;
@@ -562,6 +609,8 @@ int main(void)
                                         teardown),
         cmocka_unit_test_setup_teardown(cms_and_cp932, setup, teardown),
         cmocka_unit_test_setup_teardown(cp932_refuses_and_leaves_nothing, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(place_and_audit_fail_closed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bulk_alert, setup, teardown),
     };

@@ -592,6 +592,29 @@ static void test_users(void **state)
     assert_int_equal(store_user_get(f->s, NULL, &g), MAMORI_EINVAL);
 }
 
+/* sq_grow keeps the elements across every growth (it copies them to a new
+ * block and wipes the old one) and refuses a size that overflows. */
+static void test_grow(void **state)
+{
+    uint64_t *a = NULL;
+    void *p = NULL;
+    size_t cap = 0, big = SIZE_MAX / 2 + 1;
+
+    (void)state;
+    for (size_t i = 0; i < 1000; i++) {
+        assert_int_equal(sq_grow((void **)&a, &cap, i, sizeof *a), 0);
+        assert_true(cap > i);
+        a[i] = (uint64_t)i * 2654435761u;
+    }
+    for (size_t i = 0; i < 1000; i++)
+        assert_int_equal(a[i], (uint64_t)i * 2654435761u);
+    free(a);
+    assert_int_equal(sq_grow(&p, &big, big, 1), MAMORI_ENOMEM);
+    big = 8;
+    assert_int_equal(sq_grow(&p, &big, 8, SIZE_MAX / 8), MAMORI_ENOMEM);
+    assert_null(p);
+}
+
 /* ---- sessions ------------------------------------------------------------ */
 
 static void test_sessions(void **state)
@@ -1659,6 +1682,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_transactions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_meta, setup, teardown),
         cmocka_unit_test_setup_teardown(test_users, setup, teardown),
+        cmocka_unit_test(test_grow),
         cmocka_unit_test_setup_teardown(test_sessions, setup, teardown),
         cmocka_unit_test_setup_teardown(test_datasets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_records, setup, teardown),
