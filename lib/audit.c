@@ -185,25 +185,58 @@ static uint64_t epoch_of(int64_t seq)
     return (uint64_t)(seq - 1) / AUDIT_EPOCH;
 }
 
-/* The writer's key schedule for epoch, evolving the stored key as needed. */
+/* The writer's key schedule for epoch, derived forward from the key store
+ * as needed. The store itself moves on only when the entries that needed
+ * the newer key are committed (audit_commit): were it moved now and the
+ * transaction rolled back, the log would end in an epoch whose key the
+ * store no longer holds, and no entry could be written again. */
 static int writer_key(struct mamori *m, uint64_t epoch)
 {
     uint8_t k[CRYPTO_KEY_LEN];
+    uint64_t stored = 0;
     int rc;
 
     if (m->audit_key && m->audit_epoch == epoch)
         return 0;
-    rc = keys_audit_key(m->keys, epoch, k);
+    rc = keys_audit_key(m->keys, epoch, k, &stored);
     if (rc != 0)
         return rc;
     struct crypto_hmac_key *hk = crypto_hmac_key_new(k, sizeof k);
     crypto_wipe(k, sizeof k);
     if (!hk)
         return MAMORI_ENOMEM;
-    crypto_hmac_key_free(m->audit_key);
+    crypto_hmac_key_free(m->audit_key); /* the older epoch's: wiped */
     m->audit_key = hk;
     m->audit_epoch = epoch;
+    m->audit_stored = stored;
     return 0;
+}
+
+int audit_commit(struct mamori *m)
+{
+    uint8_t mac[CRYPTO_MAC_LEN];
+    int64_t head = 0;
+    int rc = store_commit(m->store);
+
+    if (rc != 0 || !m->audit_key || m->audit_epoch <= m->audit_stored)
+        return rc;
+    /* Up to the committed head's epoch, not the key in hand's: that may
+     * be left from a transaction rolled back without audit_rollback. The
+     * head is read only when an update is due, about once an epoch. */
+    if (store_audit_head(m->store, &head, mac) == 0 && head > 0 &&
+        epoch_of(head) > m->audit_stored &&
+        keys_audit_advance(m->keys, epoch_of(head)) == 0)
+        m->audit_stored = epoch_of(head);
+    return 0;
+}
+
+void audit_rollback(struct mamori *m)
+{
+    store_rollback(m->store);
+    if (m->audit_key && m->audit_epoch > m->audit_stored) {
+        crypto_hmac_key_free(m->audit_key);
+        m->audit_key = NULL;
+    }
 }
 
 int audit_append(struct mamori *m, struct store_audit_row *row)

@@ -65,6 +65,17 @@ int audit_append(struct mamori *m, struct store_audit_row *row);
  * entries). */
 int audit_append_filled(struct mamori *m, struct store_audit_row *row);
 
+/* Commits the writer's transaction (store_commit, whose result it
+ * returns); then, if its entries stepped into a new epoch, moves the key
+ * store's audit key up to the epoch of the log's committed end, wiping
+ * the older key. Should that fail, the store stays behind, which the next
+ * commit or the next open derives forward from. Callers hold m->lock. */
+int audit_commit(struct mamori *m);
+/* Rolls the writer's transaction back (store_rollback) and forgets a key
+ * its entries stepped to that the key store does not hold: the next
+ * append derives its key from the store again. Callers hold m->lock. */
+void audit_rollback(struct mamori *m);
+
 /* Verifies the chain from the first entry; with a checkpoint text, also
  * that the log reaches it. */
 int audit_verify(struct mamori *m, const char *checkpoint, size_t len,

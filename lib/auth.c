@@ -145,7 +145,13 @@ int auth_login_failed(struct mamori *m, int64_t user_id, const char *name,
         rc = audit_append(m, &row);
     }
     if (rc == 0)
-        rc = store_commit(m->store);
+        rc = audit_commit(m);
+    if (rc != 0) {
+        audit_rollback(m);
+        guard_alert_audit_failure(guard_action(OP_LOGIN));
+        rc = MAMORI_EAUDIT;
+        goto out;
+    }
 fail:
     if (rc != 0)
         store_rollback(m->store);

@@ -3,6 +3,7 @@
  * entry in the same transaction as the work. See guard.h.
  */
 #include <limits.h>
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -271,9 +272,17 @@ static int append_entry(struct guard_call *c, const char *outcome,
     return audit_append(c->s->m, &row);
 }
 
-static void alert_audit_failure(const char *action)
+static atomic_llong alerts_total;
+
+int64_t guard_audit_alerts_total(void)
 {
-    /* The fail-closed alert: no personal values, just what was refused. */
+    return (int64_t)atomic_load_explicit(&alerts_total, memory_order_relaxed);
+}
+
+void guard_alert_audit_failure(const char *action)
+{
+    /* No personal values, just what was refused. */
+    atomic_fetch_add_explicit(&alerts_total, 1, memory_order_relaxed);
     syslog(LOG_ALERT, "mamori: audit log write failed; %s refused", action);
 }
 
@@ -283,12 +292,12 @@ static void record_outcome(struct guard_call *c, const char *outcome,
 {
     struct store *st = c->s->m->store;
     if (store_begin(st) != 0) {
-        alert_audit_failure(guard_action(c->op));
+        guard_alert_audit_failure(guard_action(c->op));
         return;
     }
-    if (append_entry(c, outcome, detail) != 0 || store_commit(st) != 0) {
-        store_rollback(st);
-        alert_audit_failure(guard_action(c->op));
+    if (append_entry(c, outcome, detail) != 0 || audit_commit(c->s->m) != 0) {
+        audit_rollback(c->s->m);
+        guard_alert_audit_failure(guard_action(c->op));
     }
 }
 
@@ -506,10 +515,13 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     rc = session_live(c);
     if (rc == MAMORI_ESESSION) {
         /* The expired session's deletion commits with its audit entry. */
-        if (append_entry(c, "denied", c->detail) == 0)
-            (void)store_commit(s->m->store);
-        else
-            store_rollback(s->m->store);
+        if (append_entry(c, "denied", c->detail) != 0 ||
+            audit_commit(s->m) != 0) {
+            audit_rollback(s->m);
+            guard_alert_audit_failure(guard_action(op));
+            sess_detail(s, "the audit entry could not be written");
+            rc = MAMORI_EAUDIT;
+        }
         c->in_tx = 0;
         goto fail;
     }
@@ -654,7 +666,7 @@ static int read_end(struct guard_call *c, int rc)
         w.grant = c->grant;
         rc = guard_commit(s->m, &w);
         if (rc == MAMORI_EAUDIT) {
-            alert_audit_failure(guard_action(c->op));
+            guard_alert_audit_failure(guard_action(c->op));
             sess_detail(s, "the audit entry could not be written");
         }
     } else {
@@ -718,13 +730,11 @@ int guard_add_id(struct guard_call *c, const char *id)
 int guard_end(struct guard_call *c, int rc)
 {
     mamori_sess *s = c->s;
-    struct store *st;
 
     if (!s)
         return rc;
     if (c->fast)
         return read_end(c, rc);
-    st = s->m->store;
     if (rc == 0 && c->admins >= 0)
         rc = admin_cap_check(c);
     if (rc == 0) {
@@ -738,15 +748,15 @@ int guard_end(struct guard_call *c, int rc)
         }
         rc = append_entry(c, "ok", c->detail);
         if (rc == 0)
-            rc = store_commit(st);
+            rc = audit_commit(s->m);
         if (rc != 0) {
-            store_rollback(st);
-            alert_audit_failure(guard_action(c->op));
+            audit_rollback(s->m);
+            guard_alert_audit_failure(guard_action(c->op));
             sess_detail(s, "the audit entry could not be written");
             rc = MAMORI_EAUDIT;
         }
     } else {
-        store_rollback(st);
+        audit_rollback(s->m);
         /* A failed operation leaves an entry of its own; its ids and count
          * describe what was attempted. A refusal found by the operation
          * (My Number rules, the admin cap) is a refusal like the gate's. */
@@ -793,12 +803,12 @@ int guard_audit_event(struct mamori *m, const char *user, const char *device,
     if (rc == 0)
         rc = audit_append(m, &row);
     if (rc == 0)
-        rc = store_commit(m->store);
+        rc = audit_commit(m);
     if (rc != 0)
-        store_rollback(m->store);
+        audit_rollback(m);
     pthread_mutex_unlock(&m->lock);
     if (rc != 0) {
-        alert_audit_failure(guard_action(op));
+        guard_alert_audit_failure(guard_action(op));
         return MAMORI_EAUDIT;
     }
     return 0;

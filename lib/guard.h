@@ -203,6 +203,13 @@ void guard_event_row(struct store_audit_row *row, const char *user,
                      const char *device, enum guard_op op, const char *outcome,
                      const char *detail);
 
+/* The fail-closed alert (syslog, LOG_ALERT): an audit entry could not be
+ * written or committed, so action was refused. Every such failure raises
+ * it; the caller then returns the error. */
+void guard_alert_audit_failure(const char *action);
+/* Alerts raised in this process (any handle). */
+int64_t guard_audit_alerts_total(void);
+
 /* Writes a stand-alone audit entry in its own transaction (login, init).
  * user may be "" when unknown. */
 int guard_audit_event(struct mamori *m, const char *user, const char *device,

@@ -105,12 +105,12 @@ static void write_batch(struct mamori *m, struct guard_wait *batch)
         }
     }
     if (rc == 0 && written) {
-        rc = store_commit(m->store);
+        rc = audit_commit(m);
         atomic_fetch_add_explicit(&commits_total, 1, memory_order_relaxed);
     } else if (rc == 0)
         store_rollback(m->store); /* nothing to keep but touches */
     if (rc != 0) {
-        store_rollback(m->store);
+        audit_rollback(m);
         for (w = batch; w; w = w->next)
             if (w->rc == 0)
                 w->rc = MAMORI_EAUDIT;

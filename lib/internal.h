@@ -48,9 +48,12 @@ struct mamori {
     int committing;
     /* Guards ds_cache: entries are added, and freed only at close. */
     pthread_mutex_t ds_lock;
-    /* Audit writer: the current epoch's key schedule. */
+    /* Audit writer: the current epoch's key schedule, and the epoch of
+     * the key store's key as last seen (audit_epoch is ahead of it from
+     * an append that stepped into a new epoch until its commit). */
     uint64_t audit_epoch;
     struct crypto_hmac_key *audit_key;
+    uint64_t audit_stored;
     /* Datasets opened so far (keys and parsed schema), see vault.c. */
     struct vault_ds *ds_cache;
     int test_hooks;

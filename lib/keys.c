@@ -1216,13 +1216,46 @@ static int audit_ad(const struct keys *k, uint64_t epoch, char *ad, size_t size)
     return make_ad(ad, size, "audit-cur", k->vault_id, e);
 }
 
-int keys_audit_key(struct keys *k, uint64_t epoch, uint8_t out[CRYPTO_KEY_LEN])
+/* Unwraps the stored current key into cur and steps it forward to epoch,
+ * in the caller's keys.db transaction; *stored is the stored epoch. */
+static int audit_derive(struct keys *k, uint64_t epoch,
+                        uint8_t cur[2 * CRYPTO_KEY_LEN], int64_t *stored)
 {
     uint8_t blob[WRAP_LEN(CRYPTO_KEY_LEN)];
-    uint8_t *cur = NULL; /* current key, then the next one */
     char ad[AD_MAX];
-    int64_t stored = 0;
     uint64_t e;
+    int rc;
+
+    rc = corrupt(meta_get_int(k->db, "audit_epoch", stored));
+    if (rc == 0 && *stored < 0)
+        rc = MAMORI_ECRYPTO;
+    if (rc != 0)
+        return rc;
+    e = (uint64_t)*stored;
+    if (epoch < e)
+        return MAMORI_ESTATE; /* that key was wiped: forward only */
+    if (epoch - e > AUDIT_MAX_STEPS)
+        return MAMORI_EINVAL;
+    if ((rc = corrupt(
+             meta_get(k->db, "audit_cur", blob, sizeof(blob), NULL, 0))) != 0 ||
+        (rc = audit_ad(k, e, ad, sizeof(ad))) != 0 ||
+        (rc = unwrap(k->sec->kek, ad, blob, sizeof(blob), cur,
+                     CRYPTO_KEY_LEN)) != 0)
+        goto out;
+    for (; e < epoch; e++) {
+        keys_audit_evolve(cur, cur + CRYPTO_KEY_LEN);
+        memcpy(cur, cur + CRYPTO_KEY_LEN, CRYPTO_KEY_LEN);
+    }
+out:
+    crypto_wipe(blob, sizeof(blob));
+    return rc;
+}
+
+int keys_audit_key(struct keys *k, uint64_t epoch, uint8_t out[CRYPTO_KEY_LEN],
+                   uint64_t *stored_epoch)
+{
+    uint8_t *cur = NULL; /* current key, then the next one */
+    int64_t stored = 0;
     int rc, locked = 0;
 
     if (k == NULL || out == NULL || epoch > INT64_MAX)
@@ -1235,48 +1268,65 @@ int keys_audit_key(struct keys *k, uint64_t epoch, uint8_t out[CRYPTO_KEY_LEN])
         goto out;
     }
     locked = 1;
+    /* Epoch and key from one snapshot: another process may be advancing
+     * them. Nothing is written: the log's transaction that needs the key
+     * may yet roll back (keys_audit_advance). */
+    rc = db_exec(k->db, "BEGIN");
+    if (rc == 0)
+        rc = audit_derive(k, epoch, cur, &stored);
+    if (rc != 0)
+        goto out;
+    rc = db_exec(k->db, "COMMIT");
+    if (rc != 0)
+        goto out;
+    memcpy(out, cur, CRYPTO_KEY_LEN);
+    if (stored_epoch != NULL)
+        *stored_epoch = (uint64_t)stored;
+out:
+    if (rc != 0)
+        db_rollback(k->db);
+    if (locked)
+        pthread_mutex_unlock(&k->mu);
+    crypto_secret_free(cur); /* wipes the keys */
+    return rc;
+}
+
+int keys_audit_advance(struct keys *k, uint64_t epoch)
+{
+    uint8_t blob[WRAP_LEN(CRYPTO_KEY_LEN)];
+    uint8_t *cur = NULL;
+    char ad[AD_MAX];
+    int64_t stored = 0;
+    int rc, locked = 0;
+
+    if (k == NULL || epoch > INT64_MAX)
+        return MAMORI_EINVAL;
+    cur = crypto_secret_alloc(2 * CRYPTO_KEY_LEN);
+    if (cur == NULL)
+        return MAMORI_ENOMEM;
+    if (pthread_mutex_lock(&k->mu) != 0) {
+        rc = MAMORI_EIO;
+        goto out;
+    }
+    locked = 1;
     /* Read and replace under one write lock: another process may be
-     * evolving the same key. */
+     * advancing the same key. */
     rc = db_exec(k->db, "BEGIN IMMEDIATE");
-    if (rc != 0)
-        goto out;
-    rc = corrupt(meta_get_int(k->db, "audit_epoch", &stored));
-    if (rc == 0 && stored < 0)
-        rc = MAMORI_ECRYPTO;
-    if (rc != 0)
-        goto out;
-    e = (uint64_t)stored;
-    if (epoch < e) {
-        rc = MAMORI_ESTATE; /* that key was wiped: forward only */
-        goto out;
-    }
-    if (epoch - e > AUDIT_MAX_STEPS) {
-        rc = MAMORI_EINVAL;
-        goto out;
-    }
-    if ((rc = corrupt(
-             meta_get(k->db, "audit_cur", blob, sizeof(blob), NULL, 0))) != 0 ||
-        (rc = audit_ad(k, e, ad, sizeof(ad))) != 0 ||
-        (rc = unwrap(k->sec->kek, ad, blob, sizeof(blob), cur,
-                     CRYPTO_KEY_LEN)) != 0)
-        goto out;
-    for (; e < epoch; e++) {
-        keys_audit_evolve(cur, cur + CRYPTO_KEY_LEN);
-        memcpy(cur, cur + CRYPTO_KEY_LEN, CRYPTO_KEY_LEN);
-    }
-    if (epoch > (uint64_t)stored) {
+    if (rc == 0)
+        rc = audit_derive(k, epoch, cur, &stored);
+    if (rc == MAMORI_ESTATE)
+        rc = 0; /* later already: another process advanced it */
+    else if (rc == 0 && epoch > (uint64_t)stored) {
         if ((rc = audit_ad(k, epoch, ad, sizeof(ad))) != 0 ||
             (rc = wrap(k->sec->kek, ad, cur, CRYPTO_KEY_LEN, blob)) != 0 ||
             (rc = meta_put_blob(k->db, "audit_cur", blob, sizeof(blob))) != 0 ||
             (rc = meta_put_int(k->db, "audit_epoch", (int64_t)epoch)) != 0)
             goto out;
     }
-    rc = db_exec(k->db, "COMMIT");
-    if (rc != 0)
-        goto out;
-    memcpy(out, cur, CRYPTO_KEY_LEN);
+    if (rc == 0)
+        rc = db_exec(k->db, "COMMIT");
 out:
-    if (rc != 0)
+    if (rc != 0 && locked)
         db_rollback(k->db);
     if (locked)
         pthread_mutex_unlock(&k->mu);

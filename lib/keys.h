@@ -65,10 +65,19 @@ int keys_dataset_destroy(struct keys *k, const char *dataset_uuid);
 /* The audit chain's initial key k0 (guarded memory owned by k). */
 int keys_audit_initial(struct keys *k, const uint8_t **k0);
 /* The audit key for epoch: derived forward from the stored current key
- * (k[e+1] = crypto_kdf(k[e], "mamori-audit-epoch")), which is then replaced
- * by the newer one and the old wiped. An epoch older than the stored one is
- * MAMORI_ESTATE. out is caller-provided (wipe it). */
-int keys_audit_key(struct keys *k, uint64_t epoch, uint8_t out[CRYPTO_KEY_LEN]);
+ * (k[e+1] = crypto_kdf(k[e], "mamori-audit-epoch")). The store is not
+ * changed: the entries that need the key may yet be rolled back, and the
+ * store must keep the key of the log's committed end (keys_audit_advance
+ * once they are committed). An epoch older than the stored one is
+ * MAMORI_ESTATE. out is caller-provided (wipe it); *stored_epoch (if not
+ * NULL) is the stored key's epoch. */
+int keys_audit_key(struct keys *k, uint64_t epoch, uint8_t out[CRYPTO_KEY_LEN],
+                   uint64_t *stored_epoch);
+/* Replaces the stored current key by the one of epoch (derived forward)
+ * and wipes the older one, for a log whose committed entries reached
+ * epoch: never beyond, or the log's next entry would need a wiped key.
+ * Nothing if the stored key is of epoch or later. */
+int keys_audit_advance(struct keys *k, uint64_t epoch);
 /* Steps a key one epoch forward (what keys_audit_key and verifiers use). */
 void keys_audit_evolve(const uint8_t in[CRYPTO_KEY_LEN],
                        uint8_t out[CRYPTO_KEY_LEN]);

@@ -147,11 +147,15 @@ static int login_commit(struct mamori *m, const struct store_user *u,
                      k ? "; " : "");
         guard_event_row(&row, u->name, ss->device, op, "ok", detail);
         rc = audit_append(m, &row);
+        if (rc == 0)
+            rc = audit_commit(m);
+        if (rc != 0) {
+            guard_alert_audit_failure(guard_action(op));
+            rc = MAMORI_EAUDIT;
+        }
     }
-    if (rc == 0)
-        rc = store_commit(m->store);
     if (rc != 0)
-        store_rollback(m->store);
+        audit_rollback(m);
     auth_user_wipe(&cur);
     crypto_wipe(cur.mfa_secret, sizeof cur.mfa_secret);
     return rc;

@@ -13,6 +13,7 @@
 #include <sqlite3.h>
 
 #include "audit.h"
+#include "guard.h"
 #include "helpers.h"
 #include "internal.h"
 #include "keys.h"
@@ -651,6 +652,111 @@ static void body_encoding(void **state)
                          MAMORI_ETAMPER);
 }
 
+/* ---- epochs and transactions ------------------------------------------- */
+
+/* The seq of the log's newest entry (the writer's view). */
+static int64_t head_seq(struct tvault *tv)
+{
+    uint8_t mac[CRYPTO_MAC_LEN];
+    int64_t seq = 0;
+    assert_int_equal(store_audit_head(tv->m->store, &seq, mac), 0);
+    return seq;
+}
+
+/* Appends entries in the open gate's transaction, as a long import or
+ * export does, until the head is seq to. */
+static void append_until(struct tvault *tv, int64_t to)
+{
+    struct store_audit_row row;
+
+    for (int64_t seq = head_seq(tv); seq < to; seq++) {
+        guard_event_row(&row, "admin", "", OP_IMPORT, "ok", "part");
+        assert_int_equal(audit_append(tv->m, &row), 0);
+    }
+}
+
+/* The epoch of the key store's audit key; the key before it is gone. */
+static uint64_t stored_epoch(struct tvault *tv)
+{
+    uint8_t k[CRYPTO_KEY_LEN];
+    uint64_t e = 0;
+
+    assert_int_equal(keys_audit_key(tv->m->keys, 100, k, &e), 0);
+    if (e > 0)
+        assert_int_equal(keys_audit_key(tv->m->keys, e - 1, k, NULL),
+                         MAMORI_ESTATE);
+    crypto_wipe(k, sizeof k);
+    return e;
+}
+
+/* A transaction whose entries cross into the next epoch (seq AUDIT_EPOCH +
+ * 1 starts it) and is then rolled back leaves the log in the older epoch:
+ * the key store must still hold that epoch's key, or every later append
+ * fails and the vault refuses everything. */
+static void epoch_crossed_then_rolled_back(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+    struct mamori_audit_entry e;
+    struct guard_call c;
+    int64_t n;
+
+    assert_true(head_seq(tv) < AUDIT_EPOCH);
+    assert_int_equal(guard_begin(&c, tv->admin, OP_USER_LIST, NULL), 0);
+    append_until(tv, AUDIT_EPOCH + 3);
+    assert_int_equal(guard_end(&c, MAMORI_EIO), MAMORI_EIO);
+    assert_true(head_seq(tv) < AUDIT_EPOCH);
+    /* the failure was recorded, and the vault goes on */
+    newest(tv, &e);
+    assert_string_equal(e.action, "user.list");
+    assert_string_equal(e.outcome, "error");
+    add_some(tv, 1);
+    n = head_seq(tv);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_int_equal(vr.entries, n);
+
+    /* twice across and back; then across and committed */
+    assert_int_equal(guard_begin(&c, tv->admin, OP_USER_LIST, NULL), 0);
+    append_until(tv, 2 * AUDIT_EPOCH + 3);
+    assert_int_equal(guard_end(&c, MAMORI_EIO), MAMORI_EIO);
+    assert_int_equal(guard_begin(&c, tv->admin, OP_USER_LIST, NULL), 0);
+    append_until(tv, AUDIT_EPOCH + 3);
+    /* not before the commit */
+    assert_int_equal(stored_epoch(tv), 0);
+    assert_int_equal(guard_end(&c, 0), 0);
+    /* the key store follows the committed log, its older key wiped */
+    assert_int_equal(stored_epoch(tv), 1);
+    add_some(tv, 1);
+    n = head_seq(tv);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_int_equal(vr.entries, n);
+}
+
+/* A process that dies between the log's commit and the key store's leaves
+ * the store an epoch behind: the next writer derives forward from it, and
+ * moves it on with its own commit. */
+static void key_store_behind_the_log(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_verify_result vr;
+    struct guard_call c;
+    int64_t n;
+
+    assert_int_equal(guard_begin(&c, tv->admin, OP_USER_LIST, NULL), 0);
+    append_until(tv, AUDIT_EPOCH + 3);
+    assert_int_equal(guard_end(&c, 0), 0);
+    assert_int_equal(stored_epoch(tv), 1);
+    assert_int_equal(keys_audit_rewind(tv->m->keys, 0), 0);
+    crypto_hmac_key_free(tv->m->audit_key); /* as a new process */
+    tv->m->audit_key = NULL;
+    assert_int_equal(stored_epoch(tv), 0);
+    add_some(tv, 1);
+    assert_int_equal(stored_epoch(tv), 1);
+    n = head_seq(tv);
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+    assert_int_equal(vr.entries, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -671,6 +777,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(request_context_is_logged_and_sealed,
                                         tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(entries_before_the_migration_verify,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(epoch_crossed_then_rolled_back,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(key_store_behind_the_log,
                                         tv_group_setup, tv_group_teardown),
     };
     if (mamori_library_init() != 0)

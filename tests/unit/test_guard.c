@@ -177,6 +177,64 @@ static void fail_closed(void **state)
     assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
 }
 
+/* Every audit write that fails outside the gate's end raises the alert too,
+ * and the call returns the failure: a failed login's entry, a login's, an
+ * expired session's. */
+static void audit_failures_alert(void **state)
+{
+    struct tvault *tv = *state;
+    char token[MAMORI_TOKEN_LEN + 1];
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    struct mamori_dataset_info *d = NULL;
+    size_t n = 0;
+    int64_t alerts = guard_audit_alerts_total(), seq;
+    struct mamori_audit_entry *e = NULL;
+
+    assert_int_equal(mamori_audit_show(tv->aud, 1, &e, &n), 0);
+    seq = e[0].seq + 1; /* that show's own entry */
+    mamori_audit_entries_free(e, n);
+    mamori_test_fail_audit(tv->m, 1);
+    assert_int_equal(
+        mamori_login(tv->m, "op1", "nope", 4, &cl, token, sizeof token),
+        MAMORI_EAUDIT);
+    assert_int_equal(guard_audit_alerts_total(), alerts + 1);
+    assert_int_equal(
+        mamori_login(tv->m, "ghost", "nope", 4, &cl, token, sizeof token),
+        MAMORI_EAUDIT);
+    assert_int_equal(guard_audit_alerts_total(), alerts + 2);
+    assert_int_equal(tv_login_token(tv, "op1", TV_OP_PW, &cl, token),
+                     MAMORI_EAUDIT);
+    assert_int_equal(guard_audit_alerts_total(), alerts + 3);
+    /* the session has expired; its deletion goes with the entry */
+    tv_clock_set(tv_clock() + 16 * 60);
+    assert_int_equal(mamori_dataset_list(tv->op, &d, &n), MAMORI_EAUDIT);
+    assert_int_equal(guard_audit_alerts_total(), alerts + 4);
+    mamori_test_fail_audit(tv->m, 0);
+    assert_int_equal(mamori_dataset_list(tv->op, &d, &n), MAMORI_ESESSION);
+    assert_int_equal(guard_audit_alerts_total(), alerts + 4);
+    mamori_session_close(tv->op);
+    mamori_session_close(tv->aud);
+    tv->op = tv_login(tv, "op1", TV_OP_PW);
+    tv->aud = tv_login(tv, "aud1", TV_AUD_PW);
+    assert_non_null(tv->op);
+    assert_non_null(tv->aud);
+    assert_int_equal(guard_audit_alerts_total(), alerts + 4);
+
+    /* nothing of the failed writes reached the log */
+    assert_int_equal(mamori_audit_show(tv->aud, 3, &e, &n), 0);
+    assert_int_equal(n, 3);
+    assert_int_equal(e[0].seq, seq + 1);
+    assert_string_equal(e[0].user, "op1");
+    assert_string_equal(e[0].action, "dataset.list");
+    assert_string_equal(e[0].outcome, "denied");
+    assert_string_equal(e[1].user, "op1");
+    assert_string_equal(e[1].action, "login");
+    assert_string_equal(e[2].user, "aud1");
+    mamori_audit_entries_free(e, n);
+    struct mamori_verify_result vr;
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+}
+
 static void sessions(void **state)
 {
     struct tvault *tv = *state;
@@ -265,6 +323,7 @@ int main(void)
         cmocka_unit_test(role_table),
         cmocka_unit_test_setup_teardown(role_matrix, setup, teardown),
         cmocka_unit_test_setup_teardown(fail_closed, setup, teardown),
+        cmocka_unit_test_setup_teardown(audit_failures_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(sessions, setup, teardown),
     };
     if (mamori_library_init() != 0)
