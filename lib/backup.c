@@ -606,10 +606,12 @@ static int act_finish(struct actor *a, enum guard_op op, int rc,
         if (arc == 0)
             arc = audit_append(m, &row);
         if (arc == 0)
-            arc = store_commit(m->store);
+            arc = audit_commit(m);
         if (arc != 0)
-            store_rollback(m->store);
+            audit_rollback(m);
         pthread_mutex_unlock(&m->lock);
+        if (arc != 0)
+            guard_alert_audit_failure(guard_action(op));
         if (rc != 0)
             return rc;
         return arc != 0 ? MAMORI_EAUDIT : 0;

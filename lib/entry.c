@@ -244,11 +244,14 @@ static int expire_locked(struct mamori *m)
     }
     free(rows);
     if (rc == 0 && n > 0)
-        rc = store_commit(m->store);
+        rc = audit_commit(m);
     else if (rc == 0)
         store_rollback(m->store); /* nothing was written */
-    if (rc != 0)
-        store_rollback(m->store);
+    if (rc != 0) {
+        audit_rollback(m);
+        if (n > 0) /* the wipe's entries were not written */
+            guard_alert_audit_failure(guard_action(OP_ENTRY_EXPIRE));
+    }
     return rc;
 }
 
