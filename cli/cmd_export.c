@@ -75,8 +75,8 @@ static int parse_id(struct cli *c, int64_t *id)
 int cmd_export_request(struct cli *c)
 {
     struct mamori_export_req req;
-    char *cert = NULL, *field = NULL;
-    size_t cert_len = 0;
+    char *cert = NULL, *field = NULL, value[CLI_ARG_MAX];
+    size_t cert_len = 0, vlen = 0;
     int64_t id = 0;
     int rc;
 
@@ -99,6 +99,18 @@ int cmd_export_request(struct cli *c)
         }
         req.search_field = field;
         req.search_value = eq + 1;
+        if (strcmp(eq + 1, "-") == 0) {
+            /* The value from stdin: not in ps, /proc or the history. */
+            if (cli_read_line(STDIN_FILENO, value, sizeof value, &vlen) != 0 ||
+                vlen == 0) {
+                free(cert);
+                free(field);
+                explicit_bzero(value, sizeof value);
+                return cli_usage(c, _("--search FIELD=-: expected the value "
+                                      "on a line of standard input"));
+            }
+            req.search_value = value;
+        }
     }
     req.dataset = c->args[0];
     req.reason = c->a.reason;
@@ -113,6 +125,7 @@ int cmd_export_request(struct cli *c)
         rc = mamori_export_request(c->s, &req, &id);
     free(cert);
     free(field);
+    explicit_bzero(value, sizeof value);
     if (rc)
         return cli_fail(c, _("export request"), rc);
     if (c->a.json)

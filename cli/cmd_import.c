@@ -99,7 +99,9 @@ int check_import(struct cli *c)
     if (parse_encoding(c->a.encoding, &e) != 0)
         return cli_usage(c, _("--encoding: expected auto, utf-8 or cp932"));
     for (size_t i = 0; i < c->a.nmaps; i++) {
-        const char *eq = strchr(c->a.maps[i], '=');
+        /* Split as the import splits it: at the last '=' (a column name
+         * may hold one). */
+        const char *eq = strrchr(c->a.maps[i], '=');
         if (!eq || eq == c->a.maps[i] || !eq[1])
             return cli_usage(c, _("--map (argument %d): expected COLUMN=FIELD"),
                              c->a.map_argi[i]);

@@ -272,7 +272,8 @@ static int tty_prompt(const char *prompt, char *buf, size_t size, size_t *len)
         else
             tty_active = 0;
     }
-    if (write(fd, prompt, strlen(prompt)) < 0)
+    /* A secret is never read with echo on. */
+    if (!echo_off || write(fd, prompt, strlen(prompt)) < 0)
         goto out;
     rc = cli_read_line(fd, buf, size, len);
 out:

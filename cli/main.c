@@ -439,6 +439,8 @@ const struct cli_cmd cli_commands[] = {
         "the whole dataset, or the records matching --search. --reason\n"
         "says why (no personal data in it). An admin approves or rejects\n"
         "the request; then `mamori export run` writes the file once.\n"
+        "--search FIELD=- reads the value from standard input, which\n"
+        "keeps it off the command line.\n"
         "\n"
         "--format zip writes an AES-256 encrypted ZIP that holds a CSV;\n"
         "its password is shown once, to be sent by another channel.\n"

@@ -168,6 +168,17 @@ rm -rf "$T/y" && mkdir "$T/y"
 grep -q "$id1" "$T/y/people.csv" || die "match missing"
 grep -q '123456789018' "$T/y/people.csv" && die "non-handler got a My Number"
 grep -q '\*\*\*\*\*\*\*\*9018' "$T/y/people.csv" || die "My Number not masked"
+# the value from standard input (--search FIELD=-): not on the command line
+ok_in '山田太郎' --quiet export request people --reason 'one person, stdin' \
+    --format zip --search name=-
+ids=$OUT
+as admin
+ok export approve "$ids"
+as op2
+ok export run "$ids" --out "$O/one-stdin.zip"
+contains "$OUT" "records: 1"
+rc_is 2 export request people --reason 'no value' --format zip --search name=-
+contains "$ERR" "standard input"
 ok --json record search people name='山田太郎'
 contains "$OUT" '"mynumber":"********9018"'
 # the search value is kept sealed, not in plain text
