@@ -181,7 +181,7 @@ size_t guard_clean_text(const char *in, char *out, size_t size)
 int guard_text_has_number(const char *text)
 {
     const unsigned char *p = (const unsigned char *)(text ? text : "");
-    size_t n = strlen((const char *)p), run = 0;
+    size_t n = strlen((const char *)p), run = 0, group = 0;
 
     while (n > 0) {
         uint32_t c = 0;
@@ -189,11 +189,20 @@ int guard_text_has_number(const char *text)
         if (len == 0)
             len = 1, c = 0xFFFD;
         if ((c >= '0' && c <= '9') || (c >= 0xFF10 && c <= 0xFF19)) {
+            group++;
             if (++run >= GUARD_NUMBER_RUN)
                 return 1;
-        } else if (c != '-' && c != 0xFF0D && c != 0x2010 && c != 0x2011 &&
-                   c != 0x2012 && c != 0x2013 && c != 0x2212) {
-            run = 0; /* dashes may split a number into groups */
+        } else if (c == '-' || c == 0xFF0D || (c >= 0x2010 && c <= 0x2013) ||
+                   c == 0x2212) {
+            group = 0; /* dashes may split a number into groups */
+        } else if ((c == ' ' || c == 0x3000) && group >= 3 && group <= 4) {
+            /* so may spaces, as on the card (1234 5678 9012) or in a
+             * phone number; a group of one or two digits before a space
+             * is a date's or a time's ("2026-11-28 10:00"), and a longer
+             * one a number of its own: either ends the run */
+            group = 0;
+        } else {
+            run = group = 0;
         }
         p += len, n -= len;
     }

@@ -1156,6 +1156,11 @@ static void clean_text(void **state)
     assert_true(guard_text_has_number("１２３４５６７８９０"));
     assert_false(guard_text_has_number("123456789"));
     assert_false(guard_text_has_number("2026-11-28 10:00"));
+    /* spaces split groups as on the card, in either width */
+    assert_true(guard_text_has_number("マイナンバー 1234 5678 9012 確認"));
+    assert_true(guard_text_has_number("１２３４　５６７８　９０１２"));
+    assert_false(guard_text_has_number("第 123 456 号"));
+    assert_false(guard_text_has_number("1234  5678  90"));
     assert_false(guard_text_has_number("12345 67890"));
     assert_false(guard_text_has_number(NULL));
     assert_false(guard_text_has_number("\xff\xff"));
