@@ -521,6 +521,8 @@ int mamori_export_mark(mamori_sess *s, int64_t id, const char *state)
     return guard_end(&c, rc);
 }
 
+static int request_dataset(mamori_sess *s, int64_t id, char name[64]);
+
 int mamori_export_handover(mamori_sess *s, int64_t id,
                            struct mamori_export_info *out)
 {
@@ -528,10 +530,22 @@ int mamori_export_handover(mamori_sess *s, int64_t id,
     struct store_export e;
     int rc;
 
-    if (!out)
+    char dsname[64];
+
+    if (!s || !out)
         return MAMORI_EINVAL;
     memset(out, 0, sizeof *out);
-    rc = guard_begin(&c, s, OP_EXPORT_HANDOVER, NULL);
+    /* The file is the dataset's records: taken only while the dataset is
+     * still granted (a revoked grant stops the download too). */
+    rc = request_dataset(s, id, dsname);
+    if (rc == MAMORI_ENOTFOUND) {
+        if (guard_begin(&c, s, OP_EXPORT_HANDOVER, NULL) == 0)
+            (void)guard_end(&c, MAMORI_ENOTFOUND);
+        sess_detail(s, "no export request with that id");
+    }
+    if (rc != 0)
+        return rc;
+    rc = guard_begin(&c, s, OP_EXPORT_HANDOVER, dsname);
     if (rc != 0)
         return rc;
     memset(&e, 0, sizeof e);

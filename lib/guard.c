@@ -128,7 +128,8 @@ static int is_record_op(enum guard_op op)
            op == OP_RECORD_UPDATE || op == OP_RECORD_DELETE ||
            op == OP_RECORD_SEARCH || op == OP_IMPORT || op == OP_ENTRY_START ||
            op == OP_ENTRY_VERIFY || op == OP_ENTRY_AMEND ||
-           op == OP_EXPORT_REQUEST || op == OP_EXPORT_RUN;
+           op == OP_EXPORT_REQUEST || op == OP_EXPORT_RUN ||
+           op == OP_EXPORT_HANDOVER;
 }
 
 static int is_record_read(enum guard_op op)

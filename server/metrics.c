@@ -266,6 +266,7 @@ static int allowed(struct ctx *c)
     char tok[MAMORI_TOKEN_LEN + 1];
     mamori_sess *s = NULL;
     const char *role;
+    unsigned needs;
     int rc;
 
     if (metrics_loopback(c->rq->address))
@@ -286,11 +287,18 @@ static int allowed(struct ctx *c)
     rc = role && (strcmp(role, "admin") == 0 || strcmp(role, "auditor") == 0)
              ? 0
              : -1;
+    /* As everywhere else: nothing before the first-login password change
+     * and the MFA enrolment are done. */
+    needs = mamori_session_needs(s);
     mamori_session_close(s);
     if (rc != 0)
         srv_fail_code(c, 403, "denied", MAMORI_EDENIED,
                       "metrics: admins and auditors only");
-    return rc;
+    else if (needs != 0)
+        srv_fail_code(c, 403, "denied", MAMORI_EDENIED,
+                      "metrics: change the password and set up the one-time "
+                      "code first");
+    return rc != 0 || needs != 0 ? -1 : 0;
 }
 
 void h_metrics(struct ctx *c)

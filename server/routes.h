@@ -46,6 +46,9 @@ void h_record_delete(struct ctx *c);
 int rt_user_name_ok(const char *s);
 /* Sends j (consumed) and wipes the strings it held afterwards. */
 void rt_json_wiped(struct ctx *c, int status, json_t *j);
+/* Removes export id's file from the download spool (marked returned or
+ * destroyed before it was downloaded). */
+void rt_export_spool_drop(struct ctx *c, int64_t id);
 
 void h_passwd(struct ctx *c);
 void h_mfa_enroll(struct ctx *c);

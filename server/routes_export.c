@@ -11,6 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <syslog.h>
 #include <unistd.h>
 
 #include <openssl/crypto.h>
@@ -70,6 +71,18 @@ static int spool_path(struct ctx *c, int64_t id, char *out, size_t size)
         return rc;
     n = snprintf(out, size, "%s/%lld.export", dir, (long long)id);
     return n < 0 || (size_t)n >= size ? MAMORI_ETOOBIG : 0;
+}
+
+void rt_export_spool_drop(struct ctx *c, int64_t id)
+{
+    char path[4200];
+
+    /* A file never downloaded, marked returned or destroyed: the ledger
+     * says it is gone, so it goes. */
+    if (spool_path(c, id, path, sizeof path) == 0 && unlink(path) != 0 &&
+        errno != ENOENT)
+        syslog(LOG_ERR, "export %lld: the spool file could not be removed",
+               (long long)id);
 }
 
 void h_export_run(struct ctx *c)

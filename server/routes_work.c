@@ -344,6 +344,7 @@ void h_export_mark(struct ctx *c)
         srv_fail(c, rc, NULL);
         return;
     }
+    rt_export_spool_drop(c, id);
     srv_json(c, 200,
              json_pack("{s:I, s:s}", "id", (json_int_t)id, "state", state));
 }

@@ -135,4 +135,20 @@ openssl cms -decrypt -inform DER -in "$T/dl.p7m" -inkey "$T/rk.pem" \
 grep -q "佐藤　花子" "$T/cms.csv" || die "cms csv"
 api GET "/api/v1/exports/$XID2/file" -H "$(auth "$OP")"
 want_err 410 gone
+# run, never downloaded, then marked destroyed: the ledger says it is gone,
+# and so is its spool file
+api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" --data-binary "$(exreq)"
+want 201
+XID3=$(jq -r .id <<<"$BODY")
+api POST "/api/v1/exports/$XID3/approve" -H "$(auth "$ADM")"
+want 200
+api POST "/api/v1/exports/$XID3/run" -H "$(auth "$OP")"
+want 200
+[ -f "$SPOOL/$XID3.export" ] || die "no spool file after the run"
+api POST "/api/v1/exports/$XID3/mark" -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"state":"destroyed"}'
+want 200
+[ ! -e "$SPOOL/$XID3.export" ] || die "a destroyed export's file is still spooled"
+api GET "/api/v1/exports/$XID3/file" -H "$(auth "$OP")"
+[ "$ST" -ge 400 ] || die "a destroyed export was downloaded: $ST"
 srv_stop

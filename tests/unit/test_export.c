@@ -184,6 +184,25 @@ static void roles_and_states(void **state)
     mamori_export_result_wipe(&res);
     assert_int_equal(res.password[0], '\0');
     assert_int_equal(mamori_export_run(x->tv.op, id, out, &res), MAMORI_ESTATE);
+    /* the file is handed over to the requester only, and only while the
+     * dataset is still granted to them */
+    {
+        struct mamori_export_info info;
+        assert_int_equal(mamori_export_handover(x->tv.op, id, &info), 0);
+        assert_string_equal(info.dataset, "people");
+        assert_int_equal(mamori_export_handover(x->op2, id, &info),
+                         MAMORI_EDENIED);
+        assert_int_equal(mamori_dataset_revoke(x->tv.admin, "people", "op1"),
+                         0);
+        assert_int_equal(mamori_export_handover(x->tv.op, id, &info),
+                         MAMORI_EDENIED);
+        assert_int_equal(mamori_dataset_grant_flags(x->tv.admin, "people",
+                                                    "op1",
+                                                    MAMORI_GRANT_HANDLER),
+                         0);
+        assert_int_equal(mamori_export_handover(x->tv.op, 9999, &info),
+                         MAMORI_ENOTFOUND);
+    }
     /* mark: admin only, then not again */
     assert_int_equal(mamori_export_mark(x->tv.op, id, "returned"),
                      MAMORI_EDENIED);
