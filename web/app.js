@@ -54,6 +54,8 @@ function flash(kind, text) {
   f.replaceChildren(text ? msg(kind, text) : '');
 }
 function screen(title, ...kids) {
+  // A screen whose data arrives after a logout is not drawn.
+  if (stale()) return;
   main.replaceChildren(h('h2', { text: title }), ...kids);
   document.title = `${title} - mamori`;
 }
@@ -115,19 +117,94 @@ $('lang-toggle').addEventListener('click', () => {
 });
 $('logout').addEventListener('click', () => logout(''));
 
-async function logout(why) {
-  try {
-    if (session.user) await api('DELETE', '/api/v1/session', undefined, true);
-  } catch (e) {
-    /* already ended */
-  }
+// What belongs to one session: sessionGen counts the sessions this page
+// has seen (a logout, another user); a screen drawn for an older one is
+// stale. Cached data goes with its session.
+let sessionGen = 0;
+let drawGen = 0;
+const stale = () => drawGen !== sessionGen;
+function sessionReset() {
+  sessionGen++;
+  datasetsCache = null;
+}
+
+// A tab logged out stays out: while this mark is set, the page does not
+// take up the session cookie again by itself (the server may not have
+// ended that session); only a login clears it.
+const OUT = 'mamori.out';
+
+// Logging out clears the page first, before any request, so that nothing
+// stays readable while the server answers; then it ends the session on
+// the server. Repeated calls (the idle timer ticks on) join the first.
+let loggingOut = null;
+function logout(why) {
+  if (!loggingOut) loggingOut = logoutNow(why).finally(() => { loggingOut = null; });
+  return loggingOut;
+}
+async function logoutNow(why) {
+  const had = !!session.user;
+  const csrf = session.csrf;
+  sessionStorage.setItem(OUT, '1');
+  sessionStorage.setItem('mamori.why', why);
+  sessionReset();
   Object.assign(session, { csrf: null, user: null, role: null, needs: [] });
   idleStop();
-  sessionStorage.setItem('mamori.why', why);
+  main.replaceChildren();
+  flash('', '');
+  frame();
+  document.title = 'mamori';
+  if (had) await endSession(csrf);
   if (location.hash !== '#/login') location.hash = '#/login';
   else route();
 }
 onSessionGone(() => logout('session_gone'));
+
+// DELETE /api/v1/session with the ended session's CSRF token. Until the
+// server confirms (2xx, or 401: already ended) the login screen says the
+// session may still be open, and the request is retried, less often each
+// time; a login stops it (the cookie is then another session's).
+const END_TIMEOUT_MS = 10000;
+let ending = null; // { csrf, tries, timer } while not confirmed
+async function endSession(csrf) {
+  endCancel();
+  const e = { csrf, tries: 0, timer: null };
+  ending = e;
+  await endTry(e);
+}
+function endCancel() {
+  if (ending && ending.timer) clearTimeout(ending.timer);
+  ending = null;
+}
+async function endTry(e) {
+  e.timer = null;
+  e.tries++;
+  const ac = new AbortController();
+  const tm = setTimeout(() => ac.abort(), END_TIMEOUT_MS);
+  let done = false;
+  try {
+    const headers = { 'Accept-Language': lang() === 'en' ? 'en' : 'ja' };
+    if (e.csrf) headers['X-CSRF-Token'] = e.csrf;
+    const r = await fetch('/api/v1/session', { method: 'DELETE', headers, credentials: 'same-origin', cache: 'no-store', signal: ac.signal });
+    done = r.ok || r.status === 401;
+  } catch (err) {
+    /* no answer in time, or none at all: not confirmed */
+  } finally {
+    clearTimeout(tm);
+  }
+  if (ending !== e) return; // a login came in between
+  if (done) {
+    ending = null;
+  } else {
+    e.timer = setTimeout(() => endTry(e), Math.min(60, 3 * 2 ** (e.tries - 1)) * 1000);
+  }
+  const box = $('logout-state');
+  if (box) box.replaceChildren(...endNote(done));
+}
+// What the login screen says about the last logout.
+function endNote(confirmed) {
+  if (ending) return [msg('err', t('logout_unconfirmed'))];
+  return confirmed ? [msg('ok', t('logout_confirmed'))] : [];
+}
 
 // ---- idle timeout (the screen-lock measure) ----------------------------------
 // The limit comes from the server (GET /api/v1/session: idle_seconds); a
@@ -144,7 +221,7 @@ function idleStop() {
   if ($('idle-dialog').open) $('idle-dialog').close();
 }
 function idleTick() {
-  if (!session.user) return;
+  if (!session.user || loggingOut) return;
   const left = session.idle - (Date.now() - session.last) / 1000;
   const warnAt = Math.min(60, session.idle / 2);
   const d = $('idle-dialog');
@@ -171,6 +248,7 @@ $('idle-continue').addEventListener('click', async () => {
 
 async function whoami() {
   const s = await api('GET', '/api/v1/session');
+  if (s.user !== session.user) sessionReset();
   Object.assign(session, { user: s.user, role: s.role, csrf: s.csrf, needs: s.needs || [] });
   if (s.idle_seconds) session.idle = s.idle_seconds;
   return s;
@@ -189,6 +267,7 @@ async function scrLogin() {
   const why = sessionStorage.getItem('mamori.why');
   sessionStorage.removeItem('mamori.why');
   if (why) out.append(msg('info', t(why)));
+  const ended = h('div', { id: 'logout-state' }, ...endNote(false));
   const fm = form('stack', [
     ...field(t('user'), { name: 'user', autocomplete: 'username', required: true, autofocus: true }),
     ...field(t('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
@@ -213,6 +292,9 @@ async function scrLogin() {
       }
       throw e;
     }
+    sessionStorage.removeItem(OUT);
+    endCancel();
+    ended.replaceChildren();
     if (d && d.keys && d.state !== 'approved') {
       d.state = 'approved';
       await devicePut(d);
@@ -222,7 +304,7 @@ async function scrLogin() {
     idleStart();
     location.hash = session.needs.includes('password') ? '#/passwd' : session.needs.includes('mfa') ? '#/mfa' : '#/dash';
   }, out);
-  screen(t('login_title'), h('section.card', {}, fm, out,
+  screen(t('login_title'), h('section.card', {}, ended, fm, out,
     h('p.muted', { id: 'device-state', text: await deviceStateText() }),
     h('p', {}, h('a', { href: '#/enrol', text: t('go_enrol') }))));
   fm.querySelector('input').focus();
@@ -338,10 +420,14 @@ async function scrDash() {
 
 // ---- records -----------------------------------------------------------------
 
+// The session's datasets (reset with the session: sessionReset).
 let datasetsCache = null;
 async function datasets() {
-  if (!datasetsCache) datasetsCache = await api('GET', '/api/v1/datasets');
-  return datasetsCache;
+  if (datasetsCache) return datasetsCache;
+  const gen = sessionGen;
+  const list = await api('GET', '/api/v1/datasets');
+  if (gen === sessionGen) datasetsCache = list;
+  return list;
 }
 
 function recordTable(rec, fields) {
@@ -362,7 +448,7 @@ async function scrRecords(ds0, field0, value0) {
     fs.replaceChildren(...searchable(d).map((n) => h('option', { value: n, text: n })));
   });
   const fm = form('inline', [h('label', {}, dsl.textContent, dss), h('label', {}, fl.textContent, fs),
-    h('label', {}, t('value'), h('input', { name: 'value', required: true, value: value0 || '', id: 'search-value' })),
+    h('label', {}, t('value'), h('input', { name: 'value', required: true, value: value0 || '', id: 'search-value', autocomplete: 'off', spellcheck: 'false' })),
     submit(t('search'))], async (v) => {
     const q = new URLSearchParams([[v.field, v.value]]);
     const rows = await api('GET', `/api/v1/datasets/${encodeURIComponent(v.ds)}/records?${q}`);
@@ -389,7 +475,7 @@ async function scrRecord(ds, id) {
 
 // A form with one input per field of dataset d (values left empty).
 function fieldInputs(d) {
-  return d.fields.flatMap((f) => field(`${f.name} (${f.type})`, { name: `v.${f.name}`, autocomplete: 'off' }));
+  return d.fields.flatMap((f) => field(`${f.name} (${f.type})`, { name: `v.${f.name}`, autocomplete: 'off', spellcheck: 'false' }));
 }
 function fieldValues(v) {
   const o = {};
@@ -434,6 +520,7 @@ async function scrEntry() {
     }, out);
     return h('div', {}, h('h3', { text: t('entry_first') }), fm, out);
   });
+  if (stale()) return;
   main.append(h('section.card', {}, h('h3', { text: t('entry_pending') }), pend));
   async function loadPending() {
     try {
@@ -463,6 +550,7 @@ async function scrEntry() {
     }, out);
     fm.id = 'verify-form';
     const box = h('section.card', { id: 'second-keying' }, h('h3', { text: `${t('entry_second')} (${r.dataset})` }), fm, out);
+    if (!pend.isConnected) return; // the screen is gone (a logout)
     const old = $('second-keying');
     if (old) old.replaceWith(box);
     else main.append(box);
@@ -595,8 +683,8 @@ async function scrAudit() {
   const out = h('div', { id: 'audit-list' });
   const vout = h('div', { id: 'audit-verify' });
   const fm = form('inline', [
-    h('label', {}, t('user'), h('input', { name: 'user', size: 12 })),
-    h('label', {}, t('action'), h('input', { name: 'action', size: 14 })),
+    h('label', {}, t('user'), h('input', { name: 'user', size: 12, autocomplete: 'off', spellcheck: 'false' })),
+    h('label', {}, t('action'), h('input', { name: 'action', size: 14, autocomplete: 'off', spellcheck: 'false' })),
     h('label', {}, t('from'), h('input', { name: 'from', type: 'date' })),
     h('label', {}, t('to'), h('input', { name: 'to', type: 'date' })),
     h('label', {}, t('last_n'), h('input', { name: 'last', type: 'number', min: 1, max: 10000, value: 200 })),
@@ -701,7 +789,7 @@ async function routeNow() {
   const parts = location.hash.replace(/^#\/?/, '').split('/').map(decodeURIComponent);
   const name = parts[0] || 'dash';
   flash('', '');
-  if (!session.user) {
+  if (!session.user && !sessionStorage.getItem(OUT)) {
     try {
       await whoami();
       idleStart();
@@ -709,6 +797,7 @@ async function routeNow() {
       /* no session */
     }
   }
+  drawGen = sessionGen;
   frame();
   if (!session.user && !OPEN[name]) {
     location.hash = '#/login';

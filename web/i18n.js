@@ -62,6 +62,8 @@ const M = {
     idle_warn: '操作がないため、まもなく自動的にログアウトします ({0} 秒)。',
     idle_continue: '続ける', idle_out: '一定時間操作がなかったため、ログアウトしました。',
     session_gone: 'セッションが終了しました。もう一度ログインしてください。',
+    logout_unconfirmed: 'ログアウトをサーバーで確認できませんでした。セッションがサーバーでまだ有効な可能性があります。ログアウトを再試行しています…',
+    logout_confirmed: 'ログアウトをサーバーで確認しました。',
     saved: '保存しました。', error: 'エラー: {0}', loading: '読み込み中…',
   },
   en: {
@@ -123,6 +125,8 @@ const M = {
     idle_warn: 'No activity: you will be logged out soon ({0} s).',
     idle_continue: 'Continue', idle_out: 'You were logged out after a time without activity.',
     session_gone: 'The session ended. Please log in again.',
+    logout_unconfirmed: 'The logout could not be confirmed: the session may still be open on the server. Trying again…',
+    logout_confirmed: 'The server has confirmed the logout.',
     saved: 'Saved.', error: 'Error: {0}', loading: 'Loading…',
   },
 };

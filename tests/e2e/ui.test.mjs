@@ -3,7 +3,8 @@
 // masked data; two operators complete a verified entry; an export is
 // approved and run, its password shown once; a CP932 CSV imported (and a
 // bad one refused by line and column); first login with MFA
-// enrolment (the QR code read back with zbarimg); every screen without a
+// enrolment (the QR code read back with zbarimg), after which the tab shows
+// nothing of its previous user (dataset names); every screen without a
 // CSP violation or a JS error.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
@@ -288,6 +289,14 @@ test('first login: password change, MFA enrolment with a QR code, recovery codes
     assert.equal(await q.locator('#recovery-codes li').count(), 10);
     await q.getByRole('button', { name: '完了' }).click();
     await q.getByRole('heading', { name: 'ダッシュボード' }).waitFor();
+    // op9 has no dataset: the users before it in this tab (vw1 searched
+    // "people") leave nothing behind
+    await q.locator('#main table[aria-label="データセット"]').waitFor();
+    assert.doesNotMatch(await q.locator('#main').innerText(), /people/);
+    await q.goto(`${BASE}/#/records`);
+    await q.getByRole('heading', { name: '記録の検索' }).waitFor();
+    assert.doesNotMatch(await q.locator('#main').innerText(), /people/);
+    assert.equal(await q.locator('#main select').count(), 0);
     await logout(q);
   }));
 
