@@ -147,9 +147,7 @@ int auth_login_failed(struct mamori *m, int64_t user_id, const char *name,
     if (rc == 0)
         rc = audit_commit(m);
     if (rc != 0) {
-        audit_rollback(m);
-        guard_alert_audit_failure(guard_action(OP_LOGIN));
-        rc = MAMORI_EAUDIT;
+        rc = guard_audit_failed(m, OP_LOGIN);
         goto out;
     }
 fail:

@@ -608,13 +608,9 @@ static int act_finish(struct actor *a, enum guard_op op, int rc,
         if (arc == 0)
             arc = audit_commit(m);
         if (arc != 0)
-            audit_rollback(m);
+            arc = guard_audit_failed(m, op);
         pthread_mutex_unlock(&m->lock);
-        if (arc != 0)
-            guard_alert_audit_failure(guard_action(op));
-        if (rc != 0)
-            return rc;
-        return arc != 0 ? MAMORI_EAUDIT : 0;
+        return rc != 0 ? rc : arc;
     }
 }
 

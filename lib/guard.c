@@ -297,6 +297,13 @@ void guard_alert_audit_failure(const char *action)
 }
 
 /* Records a refusal or failure in a transaction of its own. */
+int guard_audit_failed(struct mamori *m, enum guard_op op)
+{
+    audit_rollback(m);
+    guard_alert_audit_failure(guard_action(op));
+    return MAMORI_EAUDIT;
+}
+
 static void record_outcome(struct guard_call *c, const char *outcome,
                            const char *detail)
 {
@@ -305,10 +312,8 @@ static void record_outcome(struct guard_call *c, const char *outcome,
         guard_alert_audit_failure(guard_action(c->op));
         return;
     }
-    if (append_entry(c, outcome, detail) != 0 || audit_commit(c->s->m) != 0) {
-        audit_rollback(c->s->m);
-        guard_alert_audit_failure(guard_action(c->op));
-    }
+    if (append_entry(c, outcome, detail) != 0 || audit_commit(c->s->m) != 0)
+        (void)guard_audit_failed(c->s->m, c->op);
 }
 
 static const char *err_code(int rc)
@@ -527,10 +532,8 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
         /* The expired session's deletion commits with its audit entry. */
         if (append_entry(c, "denied", c->detail) != 0 ||
             audit_commit(s->m) != 0) {
-            audit_rollback(s->m);
-            guard_alert_audit_failure(guard_action(op));
+            rc = guard_audit_failed(s->m, op);
             sess_detail(s, "the audit entry could not be written");
-            rc = MAMORI_EAUDIT;
         }
         c->in_tx = 0;
         goto fail;
@@ -760,10 +763,8 @@ int guard_end(struct guard_call *c, int rc)
         if (rc == 0)
             rc = audit_commit(s->m);
         if (rc != 0) {
-            audit_rollback(s->m);
-            guard_alert_audit_failure(guard_action(c->op));
+            rc = guard_audit_failed(s->m, c->op);
             sess_detail(s, "the audit entry could not be written");
-            rc = MAMORI_EAUDIT;
         }
     } else {
         audit_rollback(s->m);
@@ -815,11 +816,7 @@ int guard_audit_event(struct mamori *m, const char *user, const char *device,
     if (rc == 0)
         rc = audit_commit(m);
     if (rc != 0)
-        audit_rollback(m);
+        rc = guard_audit_failed(m, op);
     pthread_mutex_unlock(&m->lock);
-    if (rc != 0) {
-        guard_alert_audit_failure(guard_action(op));
-        return MAMORI_EAUDIT;
-    }
-    return 0;
+    return rc;
 }

@@ -209,6 +209,10 @@ void guard_event_row(struct store_audit_row *row, const char *user,
 void guard_alert_audit_failure(const char *action);
 /* Alerts raised in this process (any handle). */
 int64_t guard_audit_alerts_total(void);
+/* The writer's audit entry for op could not be appended or committed:
+ * rolls the transaction back (audit_rollback), raises the alert and
+ * returns MAMORI_EAUDIT. Callers hold m->lock. */
+int guard_audit_failed(struct mamori *m, enum guard_op op);
 
 /* Writes a stand-alone audit entry in its own transaction (login, init).
  * user may be "" when unknown. */

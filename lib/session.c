@@ -149,13 +149,11 @@ static int login_commit(struct mamori *m, const struct store_user *u,
         rc = audit_append(m, &row);
         if (rc == 0)
             rc = audit_commit(m);
-        if (rc != 0) {
-            guard_alert_audit_failure(guard_action(op));
-            rc = MAMORI_EAUDIT;
-        }
+        if (rc != 0)
+            rc = guard_audit_failed(m, op);
     }
     if (rc != 0)
-        audit_rollback(m);
+        audit_rollback(m); /* a step before the entry failed (no-op after) */
     auth_user_wipe(&cur);
     crypto_wipe(cur.mfa_secret, sizeof cur.mfa_secret);
     return rc;

@@ -554,22 +554,20 @@ static size_t no_unescape(void *cls, struct MHD_Connection *c, char *s)
 
 static int add_body(struct conn *k, const char *data, size_t n)
 {
-    if (k->too_big || n > SRV_BODY_MAX - k->len) {
-        /* Keep reading (and dropping) so that the 413 can be sent, up to
-         * a bound: past it the connection is closed. */
-        if (n > BODY_DROP_MAX - k->dropped)
-            return -1;
-        k->dropped += n;
-    }
-    if (k->too_big)
-        return 0;
-    if (n > SRV_BODY_MAX - k->len) {
+    if (!k->too_big && n > SRV_BODY_MAX - k->len) {
         k->too_big = 1;
         if (k->body)
             OPENSSL_cleanse(k->body, k->cap);
         free(k->body);
         k->body = NULL;
         k->len = k->cap = 0;
+    }
+    if (k->too_big) {
+        /* Keep reading (and dropping) so that the 413 can be sent, up to
+         * a bound: past it the connection is closed. */
+        if (n > BODY_DROP_MAX - k->dropped)
+            return -1;
+        k->dropped += n;
         return 0;
     }
     if (k->len + n + 1 > k->cap) {
