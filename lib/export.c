@@ -521,7 +521,8 @@ int mamori_export_mark(mamori_sess *s, int64_t id, const char *state)
     return guard_end(&c, rc);
 }
 
-static int request_dataset(mamori_sess *s, int64_t id, char name[64]);
+static int request_gate(struct guard_call *c, mamori_sess *s, int64_t id,
+                        enum guard_op op);
 
 int mamori_export_handover(mamori_sess *s, int64_t id,
                            struct mamori_export_info *out)
@@ -530,22 +531,12 @@ int mamori_export_handover(mamori_sess *s, int64_t id,
     struct store_export e;
     int rc;
 
-    char dsname[64];
-
     if (!s || !out)
         return MAMORI_EINVAL;
     memset(out, 0, sizeof *out);
     /* The file is the dataset's records: taken only while the dataset is
      * still granted (a revoked grant stops the download too). */
-    rc = request_dataset(s, id, dsname);
-    if (rc == MAMORI_ENOTFOUND) {
-        if (guard_begin(&c, s, OP_EXPORT_HANDOVER, NULL) == 0)
-            (void)guard_end(&c, MAMORI_ENOTFOUND);
-        sess_detail(s, "no export request with that id");
-    }
-    if (rc != 0)
-        return rc;
-    rc = guard_begin(&c, s, OP_EXPORT_HANDOVER, dsname);
+    rc = request_gate(&c, s, id, OP_EXPORT_HANDOVER);
     if (rc != 0)
         return rc;
     memset(&e, 0, sizeof e);
@@ -1462,6 +1453,23 @@ static int request_dataset(mamori_sess *s, int64_t id, char name[64])
     return rc;
 }
 
+/* guard_begin for op on request id's dataset (its grant is checked). An
+ * unknown id is still audited: the gate refuses a dataset operation that
+ * names no dataset, and logs the refusal. */
+static int request_gate(struct guard_call *c, mamori_sess *s, int64_t id,
+                        enum guard_op op)
+{
+    char dsname[64];
+    int rc = request_dataset(s, id, dsname);
+
+    if (rc == MAMORI_ENOTFOUND) {
+        if (guard_begin(c, s, op, NULL) == 0)
+            (void)guard_end(c, MAMORI_ENOTFOUND);
+        sess_detail(s, "no export request with that id");
+    }
+    return rc != 0 ? rc : guard_begin(c, s, op, dsname);
+}
+
 int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
                       struct mamori_export_result *res)
 {
@@ -1469,7 +1477,7 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     struct store_export e;
     struct run x;
     struct sink k = {-1, 0, {0}};
-    char dsname[64], dir[PATH_MAX], tmp[PATH_MAX + 64], sha[65] = "";
+    char dir[PATH_MAX], tmp[PATH_MAX + 64], sha[65] = "";
     char old[PATH_MAX + 64] = "";
     char *password = NULL;
     int threshold = 0, alert = 0, placed = 0, rc;
@@ -1480,17 +1488,7 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     memset(&e, 0, sizeof e);
     memset(&x, 0, sizeof x);
     tmp[0] = '\0';
-    rc = request_dataset(s, id, dsname);
-    if (rc == MAMORI_ENOTFOUND) {
-        /* Still audited: the gate refuses a dataset operation that names
-         * no dataset, and logs the refusal. */
-        if (guard_begin(&c, s, OP_EXPORT_RUN, NULL) == 0)
-            (void)guard_end(&c, MAMORI_ENOTFOUND);
-        sess_detail(s, "no export request with that id");
-    }
-    if (rc != 0)
-        return rc;
-    rc = guard_begin(&c, s, OP_EXPORT_RUN, dsname);
+    rc = request_gate(&c, s, id, OP_EXPORT_RUN);
     if (rc != 0)
         return rc;
     snprintf(c.detail, sizeof c.detail, "export %lld", (long long)id);
@@ -1564,7 +1562,7 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
             syslog(LOG_ALERT,
                    "mamori: bulk export %lld by %s of dataset %s: %lld "
                    "records > threshold %d",
-                   (long long)id, s->user.name, dsname, (long long)x.count,
+                   (long long)id, s->user.name, c.ds.name, (long long)x.count,
                    threshold);
     }
     if (tmp[0])
