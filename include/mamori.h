@@ -553,6 +553,20 @@ void mamori_bulk_abort(mamori_bulk *b);
  * stated purpose (MAMORI_EINVAL). The same holds for the searches. */
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out) MAMORI_MUST_CHECK;
+/* mamori_record_get for a server whose threads must not wait for the disk:
+ * either the answer now (*later NULL, as mamori_record_get), or 0 with
+ * *later set: the record is held back until its audit entry is committed,
+ * ready(arg) is called once, from another thread, when the verdict is in,
+ * and mamori_later_end then gives what mamori_record_get would have (it
+ * waits for the verdict if called before, and frees later). s must stay
+ * open until then. */
+typedef struct mamori_later mamori_later;
+int mamori_record_get_later(mamori_sess *s, const char *dataset, const char *id,
+                            void (*ready)(void *arg), void *arg,
+                            struct mamori_record **out,
+                            mamori_later **later) MAMORI_MUST_CHECK;
+int mamori_later_end(mamori_later *l,
+                     struct mamori_record **out) MAMORI_MUST_CHECK;
 /* Replaces the given fields, keeps the others. */
 int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
                          const struct mamori_kv *kv,

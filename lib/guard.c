@@ -659,6 +659,25 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     return 0;
 }
 
+/* Ends the read gate's snapshot and fills w (and row, which w points to)
+ * for the group commit of its entry. */
+static void read_entry(struct guard_call *c, struct guard_wait *w,
+                       struct store_audit_row *row)
+{
+    mamori_sess *s = c->s;
+
+    read_close(c);
+    entry_row(c, "ok", c->detail, row);
+    audit_fill_context(row);
+    memset(w, 0, sizeof *w);
+    w->row = row;
+    w->token_hash = s->token_hash;
+    w->user_id = s->user.id;
+    set_str(w->role, sizeof w->role, s->user.role);
+    w->dataset_id = c->ds.id;
+    w->grant = c->grant;
+}
+
 /* guard_end for the read gate: the entry goes to the group commit. */
 static int read_end(struct guard_call *c, int rc)
 {
@@ -666,28 +685,41 @@ static int read_end(struct guard_call *c, int rc)
     struct store_audit_row row;
     struct guard_wait w;
 
-    read_close(c);
     if (rc == 0) {
-        entry_row(c, "ok", c->detail, &row);
-        audit_fill_context(&row);
-        memset(&w, 0, sizeof w);
-        w.row = &row;
-        w.token_hash = s->token_hash;
-        w.user_id = s->user.id;
-        set_str(w.role, sizeof w.role, s->user.role);
-        w.dataset_id = c->ds.id;
-        w.grant = c->grant;
+        read_entry(c, &w, &row);
         rc = guard_commit(s->m, &w);
-        if (rc == MAMORI_EAUDIT) {
-            guard_alert_audit_failure(guard_action(c->op));
-            sess_detail(s, "the audit entry could not be written");
-        }
+        if (rc == MAMORI_EAUDIT)
+            guard_read_audit_failed(s, c->op);
     } else {
+        read_close(c);
         rc = GUARD_SLOW;
     }
     free(c->ids);
     c->ids = NULL;
     return rc;
+}
+
+void guard_read_audit_failed(mamori_sess *s, enum guard_op op)
+{
+    guard_alert_audit_failure(guard_action(op));
+    sess_detail(s, "the audit entry could not be written");
+}
+
+int guard_end_later(struct guard_call *c, int rc, struct guard_wait *w,
+                    struct store_audit_row *row,
+                    void (*notify)(struct guard_wait *w))
+{
+    if (!c->s)
+        return rc;
+    if (rc == 0 && c->fast) {
+        read_entry(c, w, row);
+        w->notify = notify;
+        /* The entry's ids go with it: the caller frees row->record_ids
+         * after the verdict. */
+        c->ids = NULL;
+        return guard_commit_submit(c->s->m, w);
+    }
+    return guard_end(c, rc);
 }
 
 /* Writes the ids gathered so far as an entry of their own (same transaction)

@@ -183,19 +183,59 @@ struct guard_wait {
     int64_t dataset_id;
     unsigned grant; /* the grant's flags the read was allowed under */
     int rc;         /* 0, GUARD_SLOW, or MAMORI_EAUDIT */
-    int done;       /* rc is the verdict (else: write the next batch) */
-    sem_t wake;     /* posted once per verdict or turn to write */
+    int done;       /* rc is the verdict */
+    sem_t wake;     /* guard_commit: posted with the verdict */
+    /* guard_commit_submit: called with the verdict in rc, on the
+     * committer's thread; w may be freed from then on. */
+    void (*notify)(struct guard_wait *w);
     struct guard_wait *next;
 };
 
-/* Commits w's entry with those of the other reads waiting (one of the
- * callers writes the batch under m->lock, the others wait for it) and
+/* Commits w's entry with those of the other reads waiting (the handle's
+ * committer thread writes them in one transaction under m->lock) and
  * returns w->rc: 0 once the entry is committed; GUARD_SLOW if the session,
  * user or grant changed since the read (nothing written for it);
  * MAMORI_EAUDIT if the batch could not be written (fail closed). */
 int guard_commit(struct mamori *m, struct guard_wait *w);
+/* The same without waiting: queues w (with w->notify set) and returns 0;
+ * w->notify(w) follows with the verdict. GUARD_SLOW if w could not be
+ * queued (the handle is closing): nothing was queued. */
+int guard_commit_submit(struct mamori *m, struct guard_wait *w);
+/* Writes what still waits and ends the committer (mamori_close). */
+void guard_commit_stop(struct mamori *m);
 /* Batches guard_commit wrote in this process (any handle). */
 int64_t guard_commits_total(void);
+
+/* guard_end without waiting for the read gate's group commit: for a call
+ * opened by guard_read_begin that succeeded (rc 0), queues its entry
+ * (filled into *row; w and row must outlive the verdict, and the caller
+ * frees row->record_ids after it) to be told to notify, and returns 0 or
+ * GUARD_SLOW as guard_commit_submit; otherwise the same as guard_end. */
+int guard_end_later(struct guard_call *c, int rc, struct guard_wait *w,
+                    struct store_audit_row *row,
+                    void (*notify)(struct guard_wait *w));
+/* A read gate's entry was not written (MAMORI_EAUDIT): the alert, and the
+ * session's detail. */
+void guard_read_audit_failed(mamori_sess *s, enum guard_op op);
+
+/* A record read waiting for its audit entry's group commit (later.c).
+ * w comes first: the committer's notify gets &w. */
+struct mamori_later {
+    struct guard_wait w;
+    struct store_audit_row row;
+    pthread_mutex_t mu;
+    pthread_cond_t cv;
+    int done; /* the verdict is in w.rc and ready has returned */
+    void (*ready)(void *arg);
+    void *arg;
+    mamori_sess *s;
+    struct mamori_record *rec; /* held back until the verdict */
+    char *dataset, *id;
+};
+
+/* Queues c's entry for l (the read gate's call, rc its outcome so far):
+ * 0 once queued; otherwise as guard_end. */
+int later_queue(struct mamori_later *l, struct guard_call *c, int rc);
 
 /* Fills an audit row for an event outside an operation (login, init); the
  * caller appends it in its own transaction. */

@@ -6,9 +6,13 @@
  * commit waits for the disk (synchronous=FULL). One commit per read would
  * make the disk the limit of every reader together; instead the entries of
  * reads that finish while a commit is under way wait in m->waiting, and
- * the next of their threads writes them all in one transaction of the
- * writer connection, under m->lock, like any other write. The others
- * sleep on their own semaphore until it is posted with their verdict.
+ * the handle's committer thread (started with the first entry, stopped by
+ * mamori_close) writes them all in the next transaction of the writer
+ * connection, under m->lock, like any other write. A reader either sleeps
+ * on its own semaphore until it is posted with its verdict (guard_commit)
+ * or goes on with other work and is told by a callback (the server's
+ * requests: guard_commit_submit), so that no thread of the server waits
+ * for the disk.
  *
  * The read's checks ran on a snapshot. In the writer's transaction each
  * entry is checked again against the live rows: the session still exists
@@ -83,8 +87,7 @@ static void write_batch(struct mamori *m, struct guard_wait *batch)
     for (w = batch; w; w = w->next)
         w->rc = MAMORI_EAUDIT;
     if (pthread_mutex_lock(&m->lock) != 0) {
-        /* This thread holds the gate (an open bulk add): the ordinary
-         * gate refuses it, and the others go that way too. */
+        /* (The committer never holds the gate: cannot happen.) */
         for (w = batch; w; w = w->next)
             w->rc = GUARD_SLOW;
         return;
@@ -118,64 +121,101 @@ static void write_batch(struct mamori *m, struct guard_wait *batch)
     pthread_mutex_unlock(&m->lock);
 }
 
-/* Sleeps until w's semaphore is posted (a verdict or a turn to write). */
-static void wait_turn(struct guard_wait *w)
+/* Posts each entry's verdict: its notify, or its waiting thread. p->next
+ * is read first: p may be gone once its verdict is out. */
+static void deliver(struct guard_wait *batch)
 {
-    while (sem_wait(&w->wake) != 0)
-        ; /* EINTR: a signal, not a post */
+    struct guard_wait *p, *next;
+
+    for (p = batch; p; p = next) {
+        next = p->next;
+        if (p->notify) {
+            p->notify(p);
+        } else {
+            p->done = 1;
+            sem_post(&p->wake);
+        }
+    }
 }
 
-int guard_commit(struct mamori *m, struct guard_wait *w)
+/* The committer: writes whatever waits, one batch at a time, until told to
+ * stop with nothing left. */
+static void *committer_run(void *arg)
 {
-    struct guard_wait *batch, *p, *next, *head;
+    struct mamori *m = arg;
+    struct guard_wait *batch;
 
+    pthread_mutex_lock(&m->commit_lock);
+    for (;;) {
+        while (!m->waiting && !m->commit_stop)
+            pthread_cond_wait(&m->commit_cv, &m->commit_lock);
+        if (!m->waiting)
+            break;
+        batch = m->waiting;
+        m->waiting = m->waiting_last = NULL;
+        pthread_mutex_unlock(&m->commit_lock);
+        write_batch(m, batch);
+        deliver(batch);
+        pthread_mutex_lock(&m->commit_lock);
+    }
+    pthread_mutex_unlock(&m->commit_lock);
+    return NULL;
+}
+
+int guard_commit_submit(struct mamori *m, struct guard_wait *w)
+{
     w->done = 0;
     w->rc = MAMORI_EAUDIT;
     w->next = NULL;
-    if (sem_init(&w->wake, 0, 0) != 0)
-        return GUARD_SLOW;
     pthread_mutex_lock(&m->commit_lock);
-    /* Queued at the tail: the head is the oldest, the next to write. */
+    if (m->commit_stop) {
+        pthread_mutex_unlock(&m->commit_lock);
+        return GUARD_SLOW; /* closing: the ordinary gate */
+    }
+    if (!m->commit_started) {
+        if (pthread_create(&m->commit_thread, NULL, committer_run, m) != 0) {
+            pthread_mutex_unlock(&m->commit_lock);
+            return GUARD_SLOW;
+        }
+        m->commit_started = 1;
+    }
+    /* Queued at the tail: the batch is written oldest first. */
     if (m->waiting)
         m->waiting_last->next = w;
     else
         m->waiting = w;
     m->waiting_last = w;
-    for (;;) {
-        if (!m->committing && m->waiting == w)
-            break; /* this thread writes what is waiting */
-        /* Woken once: with the verdict, or as the head to write. The
-         * commit lock is not taken again for a verdict, so the threads of
-         * a batch do not queue on it as they wake. */
-        pthread_mutex_unlock(&m->commit_lock);
-        wait_turn(w);
-        if (w->done) {
-            sem_destroy(&w->wake);
-            return w->rc;
-        }
-        pthread_mutex_lock(&m->commit_lock);
-    }
-    m->committing = 1;
-    batch = m->waiting;
-    m->waiting = m->waiting_last = NULL;
+    pthread_cond_signal(&m->commit_cv);
     pthread_mutex_unlock(&m->commit_lock);
-    write_batch(m, batch);
-    /* Each writer of the batch learns its verdict. p->next is read first:
-     * p may be gone once its post is seen. */
-    for (p = batch; p; p = next) {
-        next = p->next;
-        if (p == w)
-            continue;
-        p->done = 1;
-        sem_post(&p->wake);
+    return 0;
+}
+
+int guard_commit(struct mamori *m, struct guard_wait *w)
+{
+    int rc;
+
+    w->notify = NULL;
+    if (sem_init(&w->wake, 0, 0) != 0)
+        return GUARD_SLOW;
+    rc = guard_commit_submit(m, w);
+    if (rc == 0) {
+        while (sem_wait(&w->wake) != 0)
+            ; /* EINTR: a signal, not a post */
+        rc = w->rc;
     }
-    /* Whoever waits longest writes the next batch. */
-    pthread_mutex_lock(&m->commit_lock);
-    m->committing = 0;
-    head = m->waiting;
-    if (head)
-        sem_post(&head->wake);
-    pthread_mutex_unlock(&m->commit_lock);
     sem_destroy(&w->wake);
-    return w->rc;
+    return rc;
+}
+
+void guard_commit_stop(struct mamori *m)
+{
+    int started;
+
+    pthread_mutex_lock(&m->commit_lock);
+    m->commit_stop = 1;
+    started = m->commit_started;
+    pthread_cond_signal(&m->commit_cv);
+    pthread_mutex_unlock(&m->commit_lock);
+    if (started)
+        pthread_join(m->commit_thread, NULL);
 }

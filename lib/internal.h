@@ -42,10 +42,12 @@ struct mamori {
     struct store *pool[MAMORI_POOL_MAX];
     size_t npool;
     /* The group commit of the reads' audit entries (guard_commit.c):
-     * entries waiting, and whether a thread is writing a batch. */
+     * entries waiting, and the committer thread that writes them. */
     pthread_mutex_t commit_lock;
+    pthread_cond_t commit_cv; /* signalled when an entry waits, or stop */
     struct guard_wait *waiting, *waiting_last; /* oldest first */
-    int committing;
+    pthread_t commit_thread;
+    int commit_started, commit_stop;
     /* Guards ds_cache: entries are added, and freed only at close. */
     pthread_mutex_t ds_lock;
     /* Audit writer: the current epoch's key schedule, and the epoch of

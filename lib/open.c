@@ -53,6 +53,8 @@ static struct mamori *handle_new(const char *home)
         ok = 0;
     if (ok && pthread_mutex_init(&m->commit_lock, NULL) != 0)
         ok = 0;
+    if (ok && pthread_cond_init(&m->commit_cv, NULL) != 0)
+        ok = 0;
     if (ok && pthread_mutex_init(&m->ds_lock, NULL) != 0)
         ok = 0;
     if (!ok) {
@@ -245,6 +247,7 @@ void mamori_close(mamori *m)
 {
     if (!m)
         return;
+    guard_commit_stop(m);
     workers_stop(m->workers);
     for (size_t i = 0; i < MAMORI_READERS; i++)
         if (m->readers[i])
@@ -260,6 +263,7 @@ void mamori_close(mamori *m)
     pthread_mutex_destroy(&m->lock);
     pthread_mutex_destroy(&m->pool_lock);
     pthread_mutex_destroy(&m->commit_lock);
+    pthread_cond_destroy(&m->commit_cv);
     pthread_mutex_destroy(&m->ds_lock);
     free(m);
 }

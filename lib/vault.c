@@ -787,9 +787,9 @@ static int add_index(struct mamori *m, const struct vault_ds *d,
     return rc;
 }
 
-/* Record get through the read gate (fast) or the ordinary one. */
-static int record_get(mamori_sess *s, int fast, const char *dataset,
-                      const char *id, struct mamori_record **out)
+int vault_record_get(mamori_sess *s, int fast, const char *dataset,
+                     const char *id, struct mamori_record **out,
+                     struct mamori_later *later)
 {
     struct guard_call c;
     struct opened o;
@@ -806,21 +806,29 @@ static int record_get(mamori_sess *s, int fast, const char *dataset,
         rc = vault_record_out(o.d, &o.r, &o.vs, c.view, &rec);
     c.count = rc == 0;
     close_record(&o);
-    rc = guard_end(&c, rc);
-    if (rc != 0) {
-        /* Fail closed: nothing is released without its audit entry. */
-        mamori_record_free(rec);
-        return rc;
+    if (later && fast) {
+        /* Held back with the entry until its verdict (later.c). */
+        later->rec = rec;
+        rc = later_queue(later, &c, rc);
+        if (rc != 0)
+            later->rec = NULL;
+    } else {
+        rc = guard_end(&c, rc);
+        if (rc == 0)
+            *out = rec;
     }
-    *out = rec;
-    return 0;
+    if (rc != 0)
+        mamori_record_free(rec); /* fail closed: nothing is released
+                                  * without its audit entry */
+    return rc;
 }
 
 int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
                       struct mamori_record **out)
 {
-    int rc = record_get(s, 1, dataset, id, out);
-    return rc == GUARD_SLOW ? record_get(s, 0, dataset, id, out) : rc;
+    int rc = vault_record_get(s, 1, dataset, id, out, NULL);
+    return rc == GUARD_SLOW ? vault_record_get(s, 0, dataset, id, out, NULL)
+                            : rc;
 }
 
 int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,

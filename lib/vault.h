@@ -105,6 +105,13 @@ struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
 int vault_unseal(struct mamori *m, const struct vault_ds *d,
                  const struct store_record *r, struct values *vs);
 
+/* Reads a record through the read gate (fast) or the ordinary one. With
+ * later (and fast), the record is held in later->rec until its entry's
+ * verdict (later_queue): 0 then means queued, and *out stays NULL. */
+int vault_record_get(mamori_sess *s, int fast, const char *dataset,
+                     const char *id, struct mamori_record **out,
+                     struct mamori_later *later);
+
 /* The public form of a decrypted record; takes over the values. view
  * (GUARD_VIEW_*) says which values are replaced by their masked form
  * (mask_value); the record's masked flag is set if any was. */

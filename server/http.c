@@ -744,7 +744,7 @@ no:
     return 0;
 }
 
-static void ctx_release(struct ctx *c)
+void srv_ctx_release(struct ctx *c)
 {
     size_t i;
 
@@ -939,9 +939,15 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     }
     hit->handler(c);
 out:
-    ctx_release(c);
-    free(c);
     mamori_set_request(NULL, NULL);
+    if (rs->later) {
+        /* c lives on with the later; it is observed when it finishes. */
+        srv_later_started(rs->later,
+                          hit ? (size_t)(hit - srv_routes) : srv_nroutes, t0);
+        return;
+    }
+    srv_ctx_release(c);
+    free(c);
     if (rs->status == 0)
         rs->status = 500;
     metrics_observe(hit ? (size_t)(hit - srv_routes) : srv_nroutes, rs->status,

@@ -131,12 +131,30 @@ struct srv_resp {
     int file_fd;
     uint64_t file_len;
     char disposition[128];
+    /* Set instead of a body when the answer waits for its audit entry's
+     * group commit (later.c); the caller parks the connection. */
+    struct srv_later *later;
 };
 
 void srv_resp_release(struct srv_resp *rs);
 
-/* Handles one request: always fills rs (status, body). */
+/* Handles one request: always fills rs (status, body), or rs->later. */
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
+
+/* ---- answers that wait for the group commit (later.c) -------------------- */
+
+/* A record read answers only once its audit entry is committed; MHD's
+ * thread does not wait for that. The handler defers its answer (srv_defer),
+ * srv_handle returns rs->later instead of a body, and the caller parks the
+ * connection: srv_later_park suspends it (suspend(arg)) unless the verdict
+ * is in already (1: finish now). When it comes, resume(arg) is called from
+ * the committer's thread, and the caller, called again by MHD, finishes:
+ * srv_later_finish fills rs and frees the later. A connection closed while
+ * parked finishes into a response it throws away. */
+struct srv_later;
+int srv_later_park(struct srv_later *l, void (*suspend)(void *arg),
+                   void (*resume)(void *arg), void *arg);
+void srv_later_finish(struct srv_later *l, struct srv_resp *rs);
 
 /* ---- routes (routes.c) --------------------------------------------------- */
 
@@ -184,6 +202,20 @@ struct ctx {
     int via_cookie;
     struct mamori_client client;
 };
+
+/* For a handler that may defer its answer: a later for c, to pass to
+ * mamori_record_get_later with srv_later_ready; then either srv_defer (the
+ * library queued the read: finish(c, ml) fills c->rs once its verdict is
+ * in) or srv_later_cancel (the answer is here already). */
+struct srv_later *srv_later_new(struct ctx *c);
+void srv_later_ready(void *arg);
+void srv_defer(struct ctx *c, struct srv_later *l, mamori_later *ml,
+               void (*finish)(struct ctx *c, mamori_later *ml));
+void srv_later_cancel(struct srv_later *l);
+/* srv_handle hands a deferred answer's route and start time over. */
+void srv_later_started(struct srv_later *l, size_t route, double t0);
+/* Frees what c holds (http.c). */
+void srv_ctx_release(struct ctx *c);
 
 /* Sets rs to the error for a MAMORI_E* code; detail (may be NULL) is
  * technical English naming the problem, never a value. With a session,

@@ -82,6 +82,7 @@ struct upl {
 
 struct conn {
     struct upl *up;
+    struct srv_later *later; /* an answer waiting for its commit */
     char *uri; /* the request target; NULL if SRV_URI_MAX or longer */
     char reqid[SRV_REQID_LEN + 1];
     char *body;
@@ -93,6 +94,12 @@ struct conn {
 
 static atomic_int in_flight;
 static atomic_int uploads;
+/* The drain has begun: answers close their connection, and no more
+ * answers are parked (MHD must not stop with a connection suspended).
+ * Each parking counts itself (lates_parked) before it looks at the flag,
+ * and the drain sets the flag before it waits for that count to reach 0:
+ * one of the two sees the other. */
+static atomic_int draining;
 /* Connections with a streamed upload (struct conn with up). */
 static atomic_int upload_conns;
 /* MHD_resume_connection calls decided (under an upload's lock) but not yet
@@ -519,6 +526,15 @@ static void conn_free(struct conn *k)
         upl_conn_done(k->up);
         atomic_fetch_sub(&upload_conns, 1);
     }
+    if (k->later) {
+        /* Closed while parked: finished, and the answer thrown away. */
+        struct srv_resp rs;
+
+        srv_later_finish(k->later, &rs);
+        srv_resp_release(&rs);
+        OPENSSL_cleanse(rs.set_cookie, sizeof rs.set_cookie);
+        k->later = NULL;
+    }
     if (k->body) {
         OPENSSL_cleanse(k->body, k->cap);
         free(k->body);
@@ -705,7 +721,10 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
          (!rs->disposition[0] ||
           hdr(r, "Content-Disposition", rs->disposition)) &&
          (!rs->set_cookie[0] || hdr(r, "Set-Cookie", rs->set_cookie)) &&
-         (rs->status != 405 || !rs->allow[0] || hdr(r, "Allow", rs->allow));
+         (rs->status != 405 || !rs->allow[0] || hdr(r, "Allow", rs->allow)) &&
+         /* A client that keeps its connection open would hold the drain
+          * up to its timeout. */
+         (!atomic_load(&draining) || hdr(r, "Connection", "close"));
     if (ok && rs->retry_after > 0) {
         snprintf(num, sizeof num, "%d", rs->retry_after);
         ok = hdr(r, "Retry-After", num);
@@ -760,14 +779,73 @@ static void log_request(const struct srv *S, const char *reqid,
                addr);
 }
 
-/* Handles the request whose body (if any) is in, and queues the answer. */
+/* Connections parked, or about to be, for their answer's commit. */
+static atomic_int lates_parked;
+
+static void later_suspend(void *con)
+{
+    MHD_suspend_connection(con);
+}
+
+static void later_resume(void *con)
+{
+    MHD_resume_connection(con);
+    atomic_fetch_sub(&lates_parked, 1);
+}
+
+/* Parks k's deferred answer: 1 if it is to be finished now instead. */
+static int later_park(struct MHD_Connection *con, struct conn *k)
+{
+    atomic_fetch_add(&lates_parked, 1);
+    if (!atomic_load(&draining) &&
+        !srv_later_park(k->later, later_suspend, later_resume, con))
+        return 0;
+    atomic_fetch_sub(&lates_parked, 1);
+    return 1; /* (draining: this thread waits for the verdict) */
+}
+
+/* Logs and queues rs, then lets go of what it and the request held. */
+static enum MHD_Result send_answer(struct srv *S, struct MHD_Connection *con,
+                                   struct conn *k, const char *method,
+                                   struct srv_resp *rs, const char *addr)
+{
+    enum MHD_Result ret;
+
+    log_request(S, k->reqid, method, rs, addr);
+    ret = queue(S, con, k, rs);
+    srv_resp_release(rs);
+    /* It carries the session token (MHD has its own copy). */
+    OPENSSL_cleanse(rs->set_cookie, sizeof rs->set_cookie);
+    if (k->body) {
+        OPENSSL_cleanse(k->body, k->cap);
+        free(k->body);
+        k->body = NULL;
+        k->len = k->cap = 0;
+    }
+    return ret;
+}
+
+/* The deferred answer's verdict is in: finish and send it. */
+static enum MHD_Result later_answer(struct srv *S, struct MHD_Connection *con,
+                                    struct conn *k, const char *method)
+{
+    struct srv_resp rs;
+    char addr[INET6_ADDRSTRLEN + 1];
+
+    client_address(con, addr, sizeof addr);
+    srv_later_finish(k->later, &rs);
+    k->later = NULL;
+    return send_answer(S, con, k, method, &rs, addr);
+}
+
+/* Handles the request whose body (if any) is in, and queues the answer,
+ * or parks the connection until the answer's audit entry is committed. */
 static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
                               struct conn *k, const char *method)
 {
     struct srv_req rq;
     struct srv_resp rs;
     char addr[INET6_ADDRSTRLEN + 1];
-    enum MHD_Result ret;
 
     memset(&rq, 0, sizeof rq);
     client_address(con, addr, sizeof addr);
@@ -787,18 +865,13 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
     rq.body_len = k->len;
     rq.body_too_big = k->too_big;
     srv_handle(S, &rq, &rs);
-    log_request(S, k->reqid, method, &rs, addr);
-    ret = queue(S, con, k, &rs);
-    srv_resp_release(&rs);
-    /* It carries the session token (MHD has its own copy). */
-    OPENSSL_cleanse(rs.set_cookie, sizeof rs.set_cookie);
-    if (k->body) {
-        OPENSSL_cleanse(k->body, k->cap);
-        free(k->body);
-        k->body = NULL;
-        k->len = k->cap = 0;
+    if (rs.later) {
+        k->later = rs.later;
+        if (!later_park(con, k))
+            return MHD_YES; /* MHD calls again once resumed */
+        return later_answer(S, con, k, method);
     }
-    return ret;
+    return send_answer(S, con, k, method, &rs, addr);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
@@ -836,6 +909,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         }
         return MHD_YES;
     }
+    if (k->later)
+        return later_answer(S, con, k, method);
     if (k->up) {
         if (*upload_data_size) {
             int wr = upl_write(k->up, upload_data, *upload_data_size);
@@ -954,6 +1029,7 @@ void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s)
     fd = MHD_quiesce_daemon(d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
+    atomic_store(&draining, 1);
     upl_cut_all();
     /* The other requests finish; the uploads cut off are closed by MHD
      * when it stops. */
@@ -963,8 +1039,8 @@ void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s)
         waited++;
     }
     /* No connection may be suspended (nor a resume be under way) when MHD
-     * stops. */
-    while (atomic_load(&resumes_pending) > 0)
+     * stops. The parked answers' verdicts come within a commit. */
+    while (atomic_load(&resumes_pending) > 0 || atomic_load(&lates_parked) > 0)
         usleep(1000);
     MHD_stop_daemon(d);
     /* The handlers' threads use the vault: they end (their uploads are cut

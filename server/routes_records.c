@@ -164,16 +164,11 @@ out:
     srv_query_free(names, values, nq);
 }
 
-void h_record_get(struct ctx *c)
+/* A record read's answer: the record as JSON, or the error. */
+static void record_answer(struct ctx *c, int rc, struct mamori_record *r)
 {
-    struct mamori_record *r = NULL;
-    const char *ds, *id;
     json_t *o;
-    int rc;
 
-    if (rt_ds_param(c, &ds) || id_param(c, &id))
-        return;
-    rc = mamori_record_get(c->s, ds, id, &r);
     if (rc) {
         srv_fail(c, rc, NULL);
         return;
@@ -188,6 +183,41 @@ void h_record_get(struct ctx *c)
     srv_json(c, 200, o);
     rt_wipe_json(o);
     json_decref(o);
+}
+
+/* The deferred read's verdict is in. */
+static void record_get_finish(struct ctx *c, mamori_later *ml)
+{
+    struct mamori_record *r = NULL;
+    int rc = mamori_later_end(ml, &r);
+
+    record_answer(c, rc, r);
+}
+
+/* The read does not wait for its audit entry's commit in MHD's thread:
+ * the answer is deferred until it is (later.c). */
+void h_record_get(struct ctx *c)
+{
+    struct mamori_record *r = NULL;
+    struct srv_later *l;
+    mamori_later *ml = NULL;
+    const char *ds, *id;
+    int rc;
+
+    if (rt_ds_param(c, &ds) || id_param(c, &id))
+        return;
+    l = srv_later_new(c);
+    if (!l) {
+        srv_fail(c, MAMORI_ENOMEM, NULL);
+        return;
+    }
+    rc = mamori_record_get_later(c->s, ds, id, srv_later_ready, l, &r, &ml);
+    if (rc == 0 && ml) {
+        srv_defer(c, l, ml, record_get_finish);
+        return;
+    }
+    srv_later_cancel(l);
+    record_answer(c, rc, r);
 }
 
 void h_record_add(struct ctx *c)

@@ -5,10 +5,14 @@
  * intact; a grant revoked, a session ended or a failing audit write stops
  * the reads at once, and no read is logged as allowed after the
  * revocation, also for a read in the snapshot its session was checked in
- * (mamori_session_open_read).
+ * (mamori_session_open_read). Half the gets go through
+ * mamori_record_get_later (the server's way: the verdict comes by
+ * callback), under the same rules.
  */
 #include <pthread.h>
+#include <semaphore.h>
 #include <setjmp.h>
+#include <stdatomic.h>
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
@@ -39,7 +43,38 @@ struct reader {
     int fail_ok;         /* count MAMORI_EAUDIT answers instead of failing */
     int ok, refused, audit_failed, wrong, leaked;
     int last_rc;
+    int queued;         /* reads mamori_record_get_later queued */
+    atomic_int readies; /* its ready calls */
+    sem_t ready_sem;    /* posted by each */
 };
+
+static void on_ready(void *arg)
+{
+    struct reader *r = arg;
+
+    atomic_fetch_add(&r->readies, 1);
+    sem_post(&r->ready_sem);
+}
+
+/* mamori_record_get the server's way; every other time the verdict is
+ * waited for before mamori_later_end, else mamori_later_end waits. */
+static int get_later(struct reader *r, mamori_sess *s, int i,
+                     struct mamori_record **rec)
+{
+    mamori_later *ml = NULL;
+    int rc =
+        mamori_record_get_later(s, "people", r->w->rec, on_ready, r, rec, &ml);
+
+    if (rc != 0 || !ml)
+        return rc;
+    if (*rec)
+        r->leaked++; /* held back until the verdict */
+    r->queued++;
+    if (i % 8 == 2)
+        while (sem_wait(&r->ready_sem) != 0)
+            ;
+    return mamori_later_end(ml, rec);
+}
 
 static const char *field(const struct mamori_record *r, const char *name)
 {
@@ -84,7 +119,8 @@ static int read_once(struct reader *r, mamori_sess *s, int i)
 
     if (i % 2 == 0) {
         struct mamori_record *rec = NULL;
-        rc = mamori_record_get(s, "people", r->w->rec, &rec);
+        rc = i % 4 == 0 ? mamori_record_get(s, "people", r->w->rec, &rec)
+                        : get_later(r, s, i, &rec);
         if (rc == 0 && (!rec || !field(rec, "name") ||
                         strcmp(field(rec, "name"), r->w->name) != 0))
             r->wrong++;
@@ -145,12 +181,17 @@ static void run_readers(struct world *w, struct reader *r, int stop,
     for (int i = 0; i < THREADS; i++) {
         r[i] = (struct reader){
             .w = w, .index = i, .stop_on_refusal = stop, .fail_ok = fail_ok};
+        assert_int_equal(sem_init(&r[i].ready_sem, 0, 0), 0);
         assert_int_equal(pthread_create(&th[i], NULL, reader_run, &r[i]), 0);
     }
     if (meanwhile)
         meanwhile(w);
-    for (int i = 0; i < THREADS; i++)
+    for (int i = 0; i < THREADS; i++) {
         assert_int_equal(pthread_join(th[i], NULL), 0);
+        /* Each read queued was told its verdict exactly once. */
+        assert_int_equal(atomic_load(&r[i].readies), r[i].queued);
+        sem_destroy(&r[i].ready_sem);
+    }
 }
 
 /* Entries after seq from, by action and outcome and (if not NULL) request
@@ -202,6 +243,7 @@ static void parallel_reads_each_audited_once(void **state)
     for (int i = 0; i < THREADS; i++) {
         char reqid[32];
         assert_int_equal(r[i].ok, READS);
+        assert_int_equal(r[i].queued, READS / 4);
         assert_int_equal(r[i].wrong + r[i].leaked + r[i].refused, 0);
         /* Each thread's entries carry its own request id, whichever
          * thread wrote the batch they were in. */
@@ -323,6 +365,28 @@ static void read_snapshot_checked_again(void **state)
     assert_int_equal(count_after(w, from, "record.get", "ok", NULL, NULL), 0);
     assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
                      1);
+    /* The same the server's way: the read is queued (the snapshot still
+     * shows the grant), the commit's check finds it gone, and the read
+     * runs again through the ordinary gate, which refuses it. */
+    {
+        struct reader r = {.w = w};
+        assert_int_equal(sem_init(&r.ready_sem, 0, 0), 0);
+        assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+        assert_int_equal(mamori_dataset_revoke(w->tv.admin, "people", "op1"),
+                         0);
+        assert_int_equal(get_later(&r, a, 2, &rec), MAMORI_EDENIED);
+        assert_null(rec);
+        assert_int_equal(r.queued, 1);
+        assert_int_equal(atomic_load(&r.readies), 1);
+        assert_int_equal(r.leaked, 0);
+        mamori_session_close(a);
+        sem_destroy(&r.ready_sem);
+        assert_int_equal(mamori_dataset_grant(w->tv.admin, "people", "op1"), 0);
+        assert_int_equal(count_after(w, from, "record.get", "ok", NULL, NULL),
+                         0);
+        assert_int_equal(
+            count_after(w, from, "record.get", "denied", NULL, NULL), 2);
+    }
 
     /* A write in between: the snapshot ends (no write, nor anything long,
      * runs under it), the read sees the new record. */
@@ -348,7 +412,7 @@ static void read_snapshot_checked_again(void **state)
     assert_null(a->snap); /* the read gate read on in it */
     assert_int_equal(count_after(w, from, "record.get", "ok", NULL, NULL), 1);
     assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
-                     2);
+                     3);
     mamori_session_close(a);
     /* Closed unused, the snapshot is given back too (ASan: no leak). */
     assert_int_equal(mamori_session_open_read(w->tv.m, w->token, &cl, &a), 0);
