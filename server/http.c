@@ -710,8 +710,11 @@ static int parse_body(struct ctx *c)
 
 /* Matches the raw path against a pattern segment by segment; each {param}
  * segment is percent-decoded on its own (so "%2F" stays inside it). */
-static int match(const char *pattern, const char *path, char **params,
-                 size_t *np)
+/* Walks pattern and path segment by segment; with params NULL only checks
+ * that they match (1), else also decodes each parameter segment into
+ * params (0 if one does not decode). */
+static int match_walk(const char *pattern, const char *path, char **params,
+                      size_t *np)
 {
     const char *p = pattern, *u = path;
     size_t n = 0;
@@ -722,12 +725,11 @@ static int match(const char *pattern, const char *path, char **params,
         size_t ul = ue ? (size_t)(ue - u - 1) : strlen(u + 1);
 
         if (pl >= 2 && p[1] == '{') {
-            char *v = NULL;
-
-            if (ul == 0 || n >= SRV_MAX_PARAMS ||
-                srv_pct_decode(u + 1, ul, 0, &v) != 0)
+            if (ul == 0 || n >= SRV_MAX_PARAMS)
                 goto no;
-            params[n++] = v;
+            if (params && srv_pct_decode(u + 1, ul, 0, &params[n]) != 0)
+                goto no;
+            n++;
         } else if (pl != ul || memcmp(p + 1, u + 1, pl) != 0) {
             goto no;
         }
@@ -739,9 +741,20 @@ static int match(const char *pattern, const char *path, char **params,
     *np = n;
     return 1;
 no:
-    while (n)
+    while (params && n)
         free(params[--n]);
     return 0;
+}
+
+/* 1 if path matches pattern, its parameters decoded into params. Only a
+ * path that matches is decoded (most patterns are tried and fail). */
+static int match(const char *pattern, const char *path, char **params,
+                 size_t *np)
+{
+    size_t n = 0;
+
+    return match_walk(pattern, path, NULL, &n) &&
+           match_walk(pattern, path, params, np);
 }
 
 void srv_ctx_release(struct ctx *c)
