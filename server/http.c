@@ -710,33 +710,47 @@ static int parse_body(struct ctx *c)
 
 /* Matches the raw path against a pattern segment by segment; each {param}
  * segment is percent-decoded on its own (so "%2F" stays inside it). */
-/* Walks pattern and path segment by segment; with params NULL only checks
- * that they match (1), else also decodes each parameter segment into
- * params (0 if one does not decode). */
+/* Walks pattern and path segment by segment, in one pass over each (every
+ * request is tried against every pattern); with params NULL only checks
+ * that they match (1), else also decodes each parameter segment ("{...}")
+ * into params (0 if one does not decode). */
 static int match_walk(const char *pattern, const char *path, char **params,
                       size_t *np)
 {
     const char *p = pattern, *u = path;
     size_t n = 0;
 
-    while (*p == '/' && *u == '/') {
-        const char *pe = strchr(p + 1, '/'), *ue = strchr(u + 1, '/');
-        size_t pl = pe ? (size_t)(pe - p - 1) : strlen(p + 1);
-        size_t ul = ue ? (size_t)(ue - u - 1) : strlen(u + 1);
+    while (*p) {
+        if (*p != '/' || *u != '/')
+            goto no;
+        p++;
+        u++;
+        if (p[0] == '{' && p[1] && p[1] != '/') {
+            const char *ue = u;
 
-        if (pl >= 2 && p[1] == '{') {
-            if (ul == 0 || n >= SRV_MAX_PARAMS)
+            while (*ue && *ue != '/')
+                ue++;
+            if (ue == u || n >= SRV_MAX_PARAMS)
                 goto no;
-            if (params && srv_pct_decode(u + 1, ul, 0, &params[n]) != 0)
+            if (params &&
+                srv_pct_decode(u, (size_t)(ue - u), 0, &params[n]) != 0)
                 goto no;
             n++;
-        } else if (pl != ul || memcmp(p + 1, u + 1, pl) != 0) {
-            goto no;
+            u = ue;
+            while (*p && *p != '/')
+                p++;
+        } else {
+            while (*p && *p != '/') {
+                if (*p != *u)
+                    goto no;
+                p++;
+                u++;
+            }
+            if (*u && *u != '/')
+                goto no;
         }
-        p += pl + 1;
-        u += ul + 1;
     }
-    if (*p || *u)
+    if (*u)
         goto no;
     *np = n;
     return 1;
