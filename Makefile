@@ -193,8 +193,9 @@ $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_BUILD)/libmamori.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 	  $(FUZZ_BUILD)/libmamori.a $(LDLIBS)
 
-$(FUZZ_BUILD)/fuzz_http: fuzz/fuzz_http.c $(FUZZ_SRV_OBJ) \
-                         $(FUZZ_BUILD)/libmamori.a
+# The targets of the server's code link its objects too.
+$(FUZZ_BUILD)/fuzz_http $(FUZZ_BUILD)/fuzz_json_out: \
+    $(FUZZ_BUILD)/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRV_OBJ) $(FUZZ_BUILD)/libmamori.a
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer,address,undefined -o $@ $< \
 	  $(FUZZ_SRV_OBJ) $(FUZZ_BUILD)/libmamori.a $(SRV_LIBS) $(LDLIBS)
 

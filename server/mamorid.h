@@ -217,6 +217,27 @@ void srv_later_started(struct srv_later *l, size_t route, double t0);
 /* Frees what c holds (http.c). */
 void srv_ctx_release(struct ctx *c);
 
+/* An answer's text written straight into a buffer (json_out.c), wiped as
+ * it grows; oom once an allocation failed. */
+struct srv_out {
+    char *buf;
+    size_t len, cap;
+    int oom;
+};
+void srv_out_raw(struct srv_out *o, const char *s, size_t n);
+/* s as a JSON string, as jansson's dump of srv_json_str(s) writes it. */
+void srv_out_str(struct srv_out *o, const char *s);
+void srv_out_free(struct srv_out *o);
+/* A record as the compact JSON text of its object (id, version, masked,
+ * then the fields), newline-terminated, exactly as dumping the jansson
+ * object the records routes build would give; -1 if that object is one
+ * this does not write (over SRV_RECORD_TEXT_FIELDS fields, keys that
+ * clash or are not UTF-8) or memory ran out. */
+#define SRV_RECORD_TEXT_FIELDS 64
+int srv_record_text(const struct mamori_record *r, char **out, size_t *len);
+/* The jansson object of a record (routes_records.c). */
+json_t *srv_record_json(const struct mamori_record *r);
+
 /* Sets rs to the error for a MAMORI_E* code; detail (may be NULL) is
  * technical English naming the problem, never a value. With a session,
  * mamori_errdetail() is used when detail is NULL. */

@@ -23,7 +23,7 @@ static int id_param(struct ctx *c, const char **id)
     return 0;
 }
 
-static json_t *record_json(const struct mamori_record *r)
+json_t *srv_record_json(const struct mamori_record *r)
 {
     json_t *o = json_object();
     char id[MAMORI_ID_LEN + 1];
@@ -144,7 +144,7 @@ void h_search(struct ctx *c)
     }
     arr = json_array();
     for (i = 0; arr && i < n; i++) {
-        json_t *o = record_json(rs[i]);
+        json_t *o = srv_record_json(rs[i]);
 
         if (!o || json_array_append_new(arr, o)) {
             json_decref(arr);
@@ -168,12 +168,23 @@ out:
 static void record_answer(struct ctx *c, int rc, struct mamori_record *r)
 {
     json_t *o;
+    char *text;
+    size_t len;
 
     if (rc) {
         srv_fail(c, rc, NULL);
         return;
     }
-    o = record_json(r);
+    if (srv_record_text(r, &text, &len) == 0) {
+        mamori_record_free(r);
+        srv_resp_release(c->rs);
+        c->rs->content_type = "application/json";
+        c->rs->body = text;
+        c->rs->body_len = len;
+        c->rs->status = 200;
+        return;
+    }
+    o = srv_record_json(r);
     mamori_record_free(r);
     if (!o) {
         srv_fail(c, MAMORI_ENOMEM, NULL);
