@@ -199,9 +199,9 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv)
     int ch, pass;
 
     memset(cfg, 0, sizeof *cfg);
-    /* Handler threads mostly wait: for the disk, as the audit entries of
-     * their reads commit together (guard_commit.c). The more wait at
-     * once, the more entries share a commit. */
+    /* A record GET does not hold its thread while its audit entry
+     * commits (later.c), but logins (Argon2id), writes and searches do:
+     * enough threads that a few of those do not stop the rest. */
     cfg->threads = 32;
     cfg->login_per_ip = 10;
     cfg->login_per_user = 5;
