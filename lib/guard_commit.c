@@ -51,6 +51,19 @@ static int seen_session(const struct guard_wait *batch,
     return 0;
 }
 
+/* 1 if an earlier entry of the batch (up to w) was found valid for the
+ * same user, dataset and grant flags: in the same transaction, its grant
+ * check holds for w too. */
+static int seen_grant(const struct guard_wait *batch,
+                      const struct guard_wait *w)
+{
+    for (const struct guard_wait *p = batch; p != w; p = p->next)
+        if (p->rc == 0 && p->user_id == w->user_id &&
+            p->dataset_id == w->dataset_id && p->grant == w->grant)
+            return 1;
+    return 0;
+}
+
 /* 0 if w's session, user and grant still stand; GUARD_SLOW if not; or a
  * store error. */
 static int still_allowed(struct mamori *m, const struct guard_wait *batch,
@@ -71,6 +84,8 @@ static int still_allowed(struct mamori *m, const struct guard_wait *batch,
         if (u.disabled || strcmp(u.role, w->role) != 0)
             return GUARD_SLOW;
     }
+    if (seen_grant(batch, w))
+        return 0;
     rc = store_grant_get(m->store, w->dataset_id, w->user_id, &flags);
     if (rc < 0)
         return rc;
