@@ -1291,48 +1291,67 @@ out:
     return rc;
 }
 
-int keys_audit_advance(struct keys *k, uint64_t epoch)
+/* Wraps key as the audit key of epoch and stores both, in the caller's
+ * keys.db transaction. */
+static int audit_store(struct keys *k, uint64_t epoch, const uint8_t *key)
 {
     uint8_t blob[WRAP_LEN(CRYPTO_KEY_LEN)];
-    uint8_t *cur = NULL;
     char ad[AD_MAX];
-    int64_t stored = 0;
-    int rc, locked = 0;
+    int rc;
 
-    if (k == NULL || epoch > INT64_MAX)
-        return MAMORI_EINVAL;
-    cur = crypto_secret_alloc(2 * CRYPTO_KEY_LEN);
+    if ((rc = audit_ad(k, epoch, ad, sizeof(ad))) == 0 &&
+        (rc = wrap(k->sec->kek, ad, key, CRYPTO_KEY_LEN, blob)) == 0 &&
+        (rc = meta_put_blob(k->db, "audit_cur", blob, sizeof(blob))) == 0)
+        rc = meta_put_int(k->db, "audit_epoch", (int64_t)epoch);
+    crypto_wipe(blob, sizeof(blob));
+    return rc;
+}
+
+/* Runs step(k, epoch, cur) in one write transaction of keys.db under k's
+ * lock (another process may be moving the same key), with cur a wiped
+ * scratch of two keys; commits if it returns 0. */
+static int audit_key_txn(struct keys *k, uint64_t epoch,
+                         int (*step)(struct keys *k, uint64_t epoch,
+                                     uint8_t *cur))
+{
+    uint8_t *cur = crypto_secret_alloc(2 * CRYPTO_KEY_LEN);
+    int rc;
+
     if (cur == NULL)
         return MAMORI_ENOMEM;
     if (pthread_mutex_lock(&k->mu) != 0) {
-        rc = MAMORI_EIO;
-        goto out;
+        crypto_secret_free(cur);
+        return MAMORI_EIO;
     }
-    locked = 1;
-    /* Read and replace under one write lock: another process may be
-     * advancing the same key. */
     rc = db_exec(k->db, "BEGIN IMMEDIATE");
     if (rc == 0)
-        rc = audit_derive(k, epoch, cur, &stored);
-    if (rc == MAMORI_ESTATE)
-        rc = 0; /* later already: another process advanced it */
-    else if (rc == 0 && epoch > (uint64_t)stored) {
-        if ((rc = audit_ad(k, epoch, ad, sizeof(ad))) != 0 ||
-            (rc = wrap(k->sec->kek, ad, cur, CRYPTO_KEY_LEN, blob)) != 0 ||
-            (rc = meta_put_blob(k->db, "audit_cur", blob, sizeof(blob))) != 0 ||
-            (rc = meta_put_int(k->db, "audit_epoch", (int64_t)epoch)) != 0)
-            goto out;
-    }
+        rc = step(k, epoch, cur);
     if (rc == 0)
         rc = db_exec(k->db, "COMMIT");
-out:
-    if (rc != 0 && locked)
+    if (rc != 0)
         db_rollback(k->db);
-    if (locked)
-        pthread_mutex_unlock(&k->mu);
-    crypto_secret_free(cur); /* wipes the old keys */
-    crypto_wipe(blob, sizeof(blob));
+    pthread_mutex_unlock(&k->mu);
+    crypto_secret_free(cur); /* wipes the keys */
     return rc;
+}
+
+static int advance_step(struct keys *k, uint64_t epoch, uint8_t *cur)
+{
+    int64_t stored = 0;
+    int rc = audit_derive(k, epoch, cur, &stored);
+
+    if (rc == MAMORI_ESTATE)
+        return 0; /* later already: another process advanced it */
+    if (rc == 0 && epoch > (uint64_t)stored)
+        rc = audit_store(k, epoch, cur);
+    return rc;
+}
+
+int keys_audit_advance(struct keys *k, uint64_t epoch)
+{
+    if (k == NULL || epoch > INT64_MAX)
+        return MAMORI_EINVAL;
+    return audit_key_txn(k, epoch, advance_step);
 }
 
 /* ---- signing ------------------------------------------------------------- */
@@ -1494,32 +1513,17 @@ out:
     return rc;
 }
 
-int keys_audit_rewind(struct keys *k, uint64_t epoch)
+static int rewind_step(struct keys *k, uint64_t epoch, uint8_t *cur)
 {
-    uint8_t blob[WRAP_LEN(CRYPTO_KEY_LEN)];
-    uint8_t *cur = NULL;
-    char ad[AD_MAX];
     int64_t stored = 0;
-    int rc, locked = 0;
+    int rc = corrupt(meta_get_int(k->db, "audit_epoch", &stored));
 
-    if (k == NULL || epoch > AUDIT_MAX_STEPS)
-        return MAMORI_EINVAL;
-    cur = crypto_secret_alloc(2 * CRYPTO_KEY_LEN);
-    if (cur == NULL)
-        return MAMORI_ENOMEM;
-    if (pthread_mutex_lock(&k->mu) != 0) {
-        rc = MAMORI_EIO;
-        goto out;
-    }
-    locked = 1;
-    rc = db_exec(k->db, "BEGIN IMMEDIATE");
     if (rc != 0)
-        goto out;
-    rc = corrupt(meta_get_int(k->db, "audit_epoch", &stored));
-    if (rc != 0 || stored < 0 || (uint64_t)stored <= epoch) {
-        rc = rc != 0 ? rc : (stored < 0 ? MAMORI_ECRYPTO : 0);
-        goto out;
-    }
+        return rc;
+    if (stored < 0)
+        return MAMORI_ECRYPTO;
+    if ((uint64_t)stored <= epoch)
+        return 0; /* not ahead: nothing to take back */
     /* k0 is in the store anyway: stepping it forward again gives nothing
      * that was not there. */
     memcpy(cur, k->sec->k0, CRYPTO_KEY_LEN);
@@ -1527,19 +1531,12 @@ int keys_audit_rewind(struct keys *k, uint64_t epoch)
         keys_audit_evolve(cur, cur + CRYPTO_KEY_LEN);
         memcpy(cur, cur + CRYPTO_KEY_LEN, CRYPTO_KEY_LEN);
     }
-    if ((rc = audit_ad(k, epoch, ad, sizeof(ad))) != 0 ||
-        (rc = wrap(k->sec->kek, ad, cur, CRYPTO_KEY_LEN, blob)) != 0 ||
-        (rc = meta_put_blob(k->db, "audit_cur", blob, sizeof(blob))) != 0 ||
-        (rc = meta_put_int(k->db, "audit_epoch", (int64_t)epoch)) != 0)
-        goto out;
-out:
-    if (rc == 0 && locked && sqlite3_get_autocommit(k->db) == 0)
-        rc = db_exec(k->db, "COMMIT");
-    if (rc != 0 && locked)
-        db_rollback(k->db);
-    if (locked)
-        pthread_mutex_unlock(&k->mu);
-    crypto_secret_free(cur);
-    crypto_wipe(blob, sizeof(blob));
-    return rc;
+    return audit_store(k, epoch, cur);
+}
+
+int keys_audit_rewind(struct keys *k, uint64_t epoch)
+{
+    if (k == NULL || epoch > AUDIT_MAX_STEPS)
+        return MAMORI_EINVAL;
+    return audit_key_txn(k, epoch, rewind_step);
 }

@@ -82,7 +82,8 @@ struct upl {
 
 struct conn {
     struct upl *up;
-    struct srv_later *later; /* an answer waiting for its commit */
+    struct srv_later *later;         /* an answer waiting for its commit */
+    char addr[INET6_ADDRSTRLEN + 1]; /* the client's, for the log line */
     char *uri; /* the request target; NULL if SRV_URI_MAX or longer */
     char reqid[SRV_REQID_LEN + 1];
     char *body;
@@ -830,12 +831,10 @@ static enum MHD_Result later_answer(struct srv *S, struct MHD_Connection *con,
                                     struct conn *k, const char *method)
 {
     struct srv_resp rs;
-    char addr[INET6_ADDRSTRLEN + 1];
 
-    client_address(con, addr, sizeof addr);
     srv_later_finish(k->later, &rs);
     k->later = NULL;
-    return send_answer(S, con, k, method, &rs, addr);
+    return send_answer(S, con, k, method, &rs, k->addr);
 }
 
 /* Handles the request whose body (if any) is in, and queues the answer,
@@ -845,10 +844,9 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
 {
     struct srv_req rq;
     struct srv_resp rs;
-    char addr[INET6_ADDRSTRLEN + 1];
 
     memset(&rq, 0, sizeof rq);
-    client_address(con, addr, sizeof addr);
+    client_address(con, k->addr, sizeof k->addr);
     rq.method = method;
     rq.uri = k->uri ? k->uri : "";
     rq.content_type =
@@ -859,7 +857,7 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
     rq.csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
     rq.accept_language =
         MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Language");
-    rq.address = addr;
+    rq.address = k->addr;
     rq.request_id = k->reqid;
     rq.body = k->body;
     rq.body_len = k->len;
@@ -871,7 +869,7 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
             return MHD_YES; /* MHD calls again once resumed */
         return later_answer(S, con, k, method);
     }
-    return send_answer(S, con, k, method, &rs, addr);
+    return send_answer(S, con, k, method, &rs, k->addr);
 }
 
 static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
