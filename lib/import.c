@@ -298,7 +298,7 @@ static int map_header(struct importer *im, const struct csv_row *row,
 {
     int rc = 0;
     char rule[160];
-    int used[VAULT_MAX_FIELDS] = {0};
+    int used[VAULT_MAX_FIELDS] = {0}, found[VAULT_MAX_FIELDS];
     size_t idx, mapped = 0;
 
     memset(cm, 0, sizeof *cm);
@@ -313,7 +313,11 @@ static int map_header(struct importer *im, const struct csv_row *row,
         cm->field[i] = -1;
         header_norm(row->field[i], row->len[i], cm->name[i],
                     sizeof cm->name[i]);
-        mapped += cm->name[i][0] && header_field(im, cm->name[i], &idx);
+        /* Each column's field, looked up once. */
+        found[i] = cm->name[i][0] && header_field(im, cm->name[i], &idx)
+                       ? (int)idx
+                       : -1;
+        mapped += found[i] >= 0;
     }
     if (mapped == 0) {
         /* Most likely a record: say so once, naming no cell. */
@@ -340,7 +344,7 @@ static int map_header(struct importer *im, const struct csv_row *row,
                 rc = MAMORI_EINVAL;
             }
         }
-        if (!header_field(im, cm->name[i], &idx)) {
+        if (found[i] < 0) {
             snprintf(rule, sizeof rule,
                      "%s: unknown column (not a field of the dataset; map "
                      "it with --map COLUMN=FIELD)",
@@ -349,6 +353,7 @@ static int map_header(struct importer *im, const struct csv_row *row,
             rc = MAMORI_EINVAL;
             continue;
         }
+        idx = (size_t)found[i];
         if (used[idx]) {
             snprintf(rule, sizeof rule, "%s: a second column for field %s",
                      which, im->d->fields[idx].name);
