@@ -100,58 +100,63 @@ int auth_locked(const struct store_user *u, int64_t now)
     return u->locked_until > now;
 }
 
-int auth_login_failed(struct mamori *m, int64_t user_id, const char *name,
-                      const char *device, const char *why)
+int auth_login_failed_in(struct mamori *m, struct store_user *u,
+                         const char *device, const char *why)
 {
-    struct store_user u;
     struct store_audit_row row;
     char detail[128];
     int64_t now = mamori_now();
     int rc, locked_now = 0;
 
-    pthread_mutex_lock(&m->lock);
-    rc = store_begin(m->store);
-    if (rc != 0)
-        goto out;
-    memset(&u, 0, sizeof u);
-    if (user_id != 0 && (rc = store_user_get_id(m->store, user_id, &u)) != 0)
-        goto fail;
     snprintf(detail, sizeof detail, "%s", why);
-    if (user_id != 0 && !auth_locked(&u, now)) {
-        u.failures++;
-        if (u.failures >= config_int(m, CFG_LOCKOUT_THRESHOLD)) {
-            u.locked_until =
+    if (u && !auth_locked(u, now)) {
+        u->failures++;
+        if (u->failures >= config_int(m, CFG_LOCKOUT_THRESHOLD)) {
+            u->locked_until =
                 now + (int64_t)config_int(m, CFG_LOCKOUT_MINUTES) * 60;
-            u.failures = 0;
+            u->failures = 0;
             locked_now = 1;
         }
         snprintf(detail, sizeof detail, "%s (%d in a row)", why,
                  locked_now ? config_int(m, CFG_LOCKOUT_THRESHOLD)
-                            : u.failures);
-        rc = store_user_update(m->store, &u);
+                            : u->failures);
+        rc = store_user_update(m->store, u);
         if (rc != 0)
-            goto fail;
+            return rc;
     }
     /* The name is logged only when it is a real user's: an unknown "name"
      * is often a password typed into the wrong box. */
-    guard_event_row(&row, user_id ? name : "", device, OP_LOGIN, "denied",
-                    detail);
+    guard_event_row(&row, u ? u->name : "", device, OP_LOGIN, "denied", detail);
     rc = audit_append(m, &row);
     if (rc == 0 && locked_now) {
         snprintf(detail, sizeof detail, "locked for %d min after %d failures",
                  config_int(m, CFG_LOCKOUT_MINUTES),
                  config_int(m, CFG_LOCKOUT_THRESHOLD));
-        guard_event_row(&row, name, device, OP_USER_LOCK, "ok", detail);
+        guard_event_row(&row, u->name, device, OP_USER_LOCK, "ok", detail);
         rc = audit_append(m, &row);
     }
-    if (rc == 0)
-        rc = audit_commit(m);
-    if (rc != 0) {
-        rc = guard_audit_failed(m, OP_LOGIN);
+    return rc == 0 ? 0 : MAMORI_EAUDIT;
+}
+
+int auth_login_failed(struct mamori *m, int64_t user_id, const char *device,
+                      const char *why)
+{
+    struct store_user u;
+    int rc;
+
+    memset(&u, 0, sizeof u);
+    pthread_mutex_lock(&m->lock);
+    rc = store_begin(m->store);
+    if (rc != 0)
+        goto out;
+    if (user_id != 0 && (rc = store_user_get_id(m->store, user_id, &u)) != 0) {
+        store_rollback(m->store);
         goto out;
     }
-fail:
-    if (rc != 0)
+    rc = auth_login_failed_in(m, user_id != 0 ? &u : NULL, device, why);
+    if (rc == MAMORI_EAUDIT || (rc == 0 && audit_commit(m) != 0))
+        rc = guard_audit_failed(m, OP_LOGIN);
+    else if (rc != 0)
         store_rollback(m->store);
 out:
     pthread_mutex_unlock(&m->lock);
@@ -344,7 +349,7 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
     auth_user_wipe(&u);
     rc = guard_end(&c, rc);
     if (wrong)
-        (void)auth_login_failed(s->m, s->user.id, s->user.name, s->device,
+        (void)auth_login_failed(s->m, s->user.id, s->device,
                                 "passwd: wrong current password");
     return rc;
 }

@@ -32,11 +32,18 @@ int auth_password_ok(struct mamori *m, const char *user, const char *pw,
 int auth_user_create(struct mamori *m, const char *name, const char *role,
                      const char *pw, size_t len, int must_change);
 
-/* A failed password check for user id (0: no such user), in a transaction
- * of its own: counts the failure, locks the account at the threshold,
- * audits both. Takes m->lock. */
-int auth_login_failed(struct mamori *m, int64_t user_id, const char *name,
-                      const char *device, const char *why);
+/* A failed login of user id (0: no such user), in a transaction of its
+ * own: auth_login_failed_in, committed. Takes m->lock. */
+int auth_login_failed(struct mamori *m, int64_t user_id, const char *device,
+                      const char *why);
+
+/* The same inside the caller's transaction, for the user row u as loaded
+ * there (NULL: no such user): counts the failure in u (unless it is
+ * locked already), locks the account at the threshold, writes u, and
+ * appends the denial (and the lock) to the audit log. MAMORI_EAUDIT when
+ * an entry could not be appended. */
+int auth_login_failed_in(struct mamori *m, struct store_user *u,
+                         const char *device, const char *why);
 
 /* 1 if the account is locked at time now. */
 int auth_locked(const struct store_user *u, int64_t now);

@@ -73,9 +73,8 @@ struct enrolment {
     char *id;
 };
 
-/* After the credentials held: a session row for a login (from an approved
- * device, when device.required), or a pending device for an enrolment.
- * Fills the audit entry's action and detail. */
+/* After the credentials held: a session row for a login, or a pending
+ * device for an enrolment. Fills the audit entry's action and detail. */
 static int login_outcome(struct mamori *m, const struct store_user *cur,
                          const struct enrolment *e, struct store_session *ss,
                          enum guard_op *op, char *detail, size_t size)
@@ -92,8 +91,6 @@ static int login_outcome(struct mamori *m, const struct store_user *cur,
         return rc;
     }
     *op = OP_LOGIN;
-    if (!ss->device[0] && config_int(m, CFG_DEVICE_REQUIRED))
-        return MAMORI_EDEVICE;
     ss->restricted = cur->must_change ? MAMORI_NEED_PASSWD : 0;
     if (cur->mfa_state != STORE_MFA_ACTIVE && auth_mfa_required(m, cur->role))
         ss->restricted |= MAMORI_NEED_MFA;
@@ -102,19 +99,83 @@ static int login_outcome(struct mamori *m, const struct store_user *cur,
     return store_session_add(m->store, ss);
 }
 
-/* Under the lock, in one transaction: the user row as it is now must still
- * match what the password was checked against; the one-time code when the
- * user has MFA; the device proof; then the session row (or the pending
- * device), the user's last login (and a rehashed password), and the audit
- * entry. */
+/* The checks of login_commit that may refuse, in order: the user row as it
+ * is now must still match what the password was checked against; the
+ * one-time code when the user has MFA; the device proof; an approved
+ * device when device.required. A code or a challenge that was checked is
+ * used up in cur and in the store, whatever comes after. *why: the
+ * refusal's reason for the audit log. */
+static int login_checks(struct mamori *m, const struct store_user *u,
+                        struct store_user *cur,
+                        const struct mamori_login_req *req,
+                        struct store_session *ss, const struct enrolment *e,
+                        char *detail, size_t size, const char **why)
+{
+    int rc = 0;
+
+    if (cur->disabled || auth_locked(cur, ss->created) ||
+        !crypto_equal(cur->pwhash, u->pwhash, sizeof u->pwhash)) {
+        *why = "account changed during login";
+        return MAMORI_EAUTH;
+    }
+    if (cur->mfa_state == STORE_MFA_ACTIVE) {
+        rc = auth_mfa_check(m, cur, req->otp, ss->created, detail, size);
+        *why =
+            rc == MAMORI_EOTP ? "one-time code needed" : "wrong one-time code";
+    }
+    if (rc == 0 && !e) {
+        rc = auth_device_check(m, cur->name, req, ss->created, ss->device);
+        *why = "device proof failed";
+        if (rc == 0 && !ss->device[0] && config_int(m, CFG_DEVICE_REQUIRED)) {
+            rc = MAMORI_EDEVICE;
+            *why = "device not approved (device.required)";
+        }
+    }
+    return rc;
+}
+
+/* A refusal by login_checks, recorded in its transaction, which is then
+ * committed, so that what the checks used up stays used: a wrong code or
+ * proof counts toward the lockout; a missing code or device does not. */
+static int login_refused(struct mamori *m, struct store_user *cur,
+                         const struct enrolment *e, const char *dev, int rc,
+                         const char *why)
+{
+    struct store_audit_row row;
+    int arc;
+
+    if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY) {
+        arc = auth_login_failed_in(m, cur, dev, why);
+        rc = MAMORI_EAUTH;
+    } else {
+        arc = store_user_update(m->store, cur); /* the used-up code */
+        if (arc == 0) {
+            guard_event_row(&row, cur->name, dev,
+                            e ? OP_DEVICE_ENROLL : OP_LOGIN, "denied", why);
+            arc = audit_append(m, &row) == 0 ? 0 : MAMORI_EAUDIT;
+        }
+    }
+    if (arc == 0 && audit_commit(m) != 0)
+        arc = MAMORI_EAUDIT;
+    if (arc == MAMORI_EAUDIT)
+        return guard_audit_failed(m, e ? OP_DEVICE_ENROLL : OP_LOGIN);
+    return arc == 0 ? rc : arc;
+}
+
+/* Under the lock, in one transaction: login_checks; then the session row
+ * (or the pending device), the user's last login (and a rehashed
+ * password), and the audit entry. A refusal is recorded here too
+ * (login_refused). */
 static int login_commit(struct mamori *m, const struct store_user *u,
                         const struct mamori_login_req *req, const char *rehash,
-                        struct store_session *ss, const struct enrolment *e)
+                        struct store_session *ss, const struct enrolment *e,
+                        const char *dev)
 {
     struct store_user cur;
     struct store_audit_row row;
     enum guard_op op = OP_LOGIN;
     char detail[128] = "";
+    const char *why = "";
     int rc;
 
     memset(&cur, 0, sizeof cur);
@@ -122,14 +183,14 @@ static int login_commit(struct mamori *m, const struct store_user *u,
     if (rc != 0)
         return rc;
     rc = store_user_get_id(m->store, u->id, &cur);
-    if (rc == 0 && (cur.disabled || auth_locked(&cur, ss->created) ||
-                    !crypto_equal(cur.pwhash, u->pwhash, sizeof u->pwhash)))
-        rc = MAMORI_EAUTH;
-    if (rc == 0 && cur.mfa_state == STORE_MFA_ACTIVE)
-        rc = auth_mfa_check(m, &cur, req->otp, ss->created, detail,
-                            sizeof detail);
-    if (rc == 0 && !e)
-        rc = auth_device_check(m, cur.name, req, ss->created, ss->device);
+    if (rc == 0) {
+        rc = login_checks(m, u, &cur, req, ss, e, detail, sizeof detail, &why);
+        if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY || rc == MAMORI_EOTP ||
+            rc == MAMORI_EDEVICE) {
+            rc = login_refused(m, &cur, e, dev, rc, why);
+            goto out;
+        }
+    }
     if (rc == 0) {
         cur.failures = 0;
         if (!e)
@@ -152,6 +213,7 @@ static int login_commit(struct mamori *m, const struct store_user *u,
         if (rc != 0)
             rc = guard_audit_failed(m, op);
     }
+out:
     if (rc != 0)
         audit_rollback(m); /* a step before the entry failed (no-op after) */
     auth_user_wipe(&cur);
@@ -209,7 +271,7 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
                           : u.disabled ? "user disabled"
                                        : "account locked";
         auth_user_wipe(&u);
-        rc = auth_login_failed(m, found ? u.id : 0, u.name, dev, why);
+        rc = auth_login_failed(m, found ? u.id : 0, dev, why);
         return rc == 0 ? MAMORI_EAUTH : rc;
     }
     /* Parameters older than today's are upgraded now that we have the
@@ -226,24 +288,10 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
     ss.created = ss.last_seen = now;
 
     pthread_mutex_lock(&m->lock);
-    rc = login_commit(m, &u, req, rehash, &ss, e);
+    rc = login_commit(m, &u, req, rehash, &ss, e, dev);
     pthread_mutex_unlock(&m->lock);
-    if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY) {
-        /* The password was right: the one-time code or the device proof
-         * was wrong (or the account changed meanwhile). */
-        int arc = auth_login_failed(m, u.id, u.name, dev,
-                                    rc == MAMORI_EKEY ? "device proof failed"
-                                                      : "wrong one-time code");
-        rc = arc == 0 ? MAMORI_EAUTH : arc;
-    } else if (rc == MAMORI_EOTP || rc == MAMORI_EDEVICE) {
-        int arc = guard_audit_event(
-            m, u.name, dev, e ? OP_DEVICE_ENROLL : OP_LOGIN, "denied",
-            rc == MAMORI_EOTP ? "one-time code needed"
-                              : "device not approved (device.required)");
-        rc = arc == 0 ? rc : arc;
-    } else if (rc == 0 && !e) {
+    if (rc == 0 && !e)
         crypto_b64(raw, sizeof raw, token);
-    }
     auth_user_wipe(&u);
     crypto_wipe(rehash, sizeof rehash);
     crypto_wipe(raw, sizeof raw);

@@ -178,6 +178,80 @@ static void unapproved_device(void **state)
     mamori_session_close(admin);
 }
 
+/* What a refused login checked stays used up: a one-time code and a
+ * challenge work once even when the login they came with was refused for
+ * another reason, and the refusal is audited. */
+static void refusal_uses_up(void **state)
+{
+    struct tvault *tv = *state;
+    char token[MAMORI_TOKEN_LEN + 1], ch[MAMORI_CHALLENGE_LEN + 1];
+    char ch2[MAMORI_CHALLENGE_LEN + 1], code[7];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN], forged[MAMORI_DEVICE_SIG_LEN];
+    uint8_t pk2[MAMORI_DEVICE_PK_LEN], sk2[MAMORI_DEVICE_SK_LEN];
+    struct mamori_login_req req = {
+        "op1", TV_OP_PW, strlen(TV_OP_PW), code, NULL, NULL, NULL};
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+
+    /* a right code with a forged device proof: refused... */
+    mamori_device_keygen(pk2, sk2);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(mamori_device_sign(tv->m, sk2, "op1", ch, forged), 0);
+    req.device_pk = tv->device_pk;
+    req.challenge = ch;
+    req.signature = forged;
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+    /* ...and neither that code nor that challenge works again */
+    assert_int_equal(mamori_device_sign(tv->m, tv->device_sk, "op1", ch, sig),
+                     0);
+    req.signature = sig;
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+    /* the code of the refusal just above, with a fresh proof: a replay */
+    assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+
+    /* a right code without a device (device.required): refused, and the
+     * code is used up; it does not count toward the lockout */
+    req.device_pk = NULL;
+    req.challenge = NULL;
+    req.signature = NULL;
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+    /* three wrong tries in a row, the fourth would still be allowed; a
+     * fresh code with a fresh proof logs in */
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
+
+    assert_int_equal(mamori_audit_show(tv->admin, 6, &e, &n), 0);
+    assert_int_equal(n, 6);
+    const char *want[][3] = {
+        {"login", "denied", "device proof failed (1 in a row)"},
+        {"login", "denied", "device proof failed (2 in a row)"},
+        {"login", "denied", "wrong one-time code (3 in a row)"},
+        {"login", "denied", "device not approved (device.required)"},
+        {"login", "denied", "wrong one-time code (4 in a row)"},
+        {"login", "ok", ""},
+    };
+    for (size_t i = 0; i < n; i++) {
+        assert_string_equal(e[i].action, want[i][0]);
+        assert_string_equal(e[i].outcome, want[i][1]);
+        if (want[i][2][0])
+            assert_string_equal(e[i].detail, want[i][2]);
+        assert_string_equal(e[i].user, "op1");
+    }
+    mamori_audit_entries_free(e, n);
+}
+
 static void key_file_text(void **state)
 {
     uint8_t pk[MAMORI_DEVICE_PK_LEN], sk[MAMORI_DEVICE_SK_LEN];
@@ -216,6 +290,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(unapproved_device, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(refusal_uses_up, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test(key_file_text),
     };
