@@ -640,6 +640,7 @@ static int begin(struct store *s, enum stmt_id stmt)
     rc = sq_exec(s, stmt);
     if (rc == 0)
         s->in_tx = 1;
+    s->have_head = 0;
     return rc;
 }
 
@@ -669,6 +670,7 @@ int store_commit(struct store *s)
         (void)sq_exec(s, ST_ROLLBACK);
     if (rc != 0)
         s->have_last = 0;
+    s->have_head = 0;
     s->in_tx = 0;
     return rc;
 }
@@ -678,6 +680,7 @@ void store_rollback(struct store *s)
     if (s == NULL || !s->in_tx)
         return;
     s->have_last = 0;
+    s->have_head = 0;
     sq_pending_drop(s);
     /* SQLite may already have rolled back after an I/O or memory error. */
     if (!sqlite3_get_autocommit(s->db))
@@ -1450,6 +1453,11 @@ int store_audit_head(struct store *s, int64_t *seq, uint8_t mac[32])
 
     if (seq == NULL || mac == NULL)
         goto out;
+    if (s->in_tx && s->have_head) {
+        *seq = s->head_seq;
+        memcpy(mac, s->head_mac, 32);
+        return 0;
+    }
     rc = stmt_get(s, ST_AUDIT_HEAD, &st);
     if (rc == 0)
         rc = sq_step_row(st);
@@ -1549,14 +1557,22 @@ int store_audit_append(struct store *s, const struct store_audit_row *row)
             goto out;
         own_tx = 1;
     }
-    rc = audit_max(s, &last);
-    if (rc != 0)
+    if (s->have_head)
+        last = s->head_seq; /* this transaction's own last append */
+    else if ((rc = audit_max(s, &last)) != 0)
         goto out;
     if (last == INT64_MAX || row->seq != last + 1) {
         rc = MAMORI_ESTATE;
         goto out;
     }
     rc = audit_insert(s, row);
+    if (rc == 0) {
+        s->have_head = 1;
+        s->head_seq = row->seq;
+        memcpy(s->head_mac, row->mac, 32);
+    } else {
+        s->have_head = 0;
+    }
     if (rc == 0 && own_tx) {
         own_tx = 0;
         rc = store_commit(s);

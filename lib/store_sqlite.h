@@ -111,6 +111,12 @@ struct store {
     int have_last;
     int64_t last_ds, last_rid;
     uint8_t last_id[STORE_RID_LEN];
+    /* The audit entry this transaction appended last, so that the next
+     * append of a group commit chains from it without reading it back
+     * (valid until the transaction ends). */
+    int have_head;
+    int64_t head_seq;
+    uint8_t head_mac[32];
     /* Index entries waiting to be inserted (store_sqlite_pending.c). */
     struct pending_entry *pending;
     size_t npending;

@@ -839,7 +839,7 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
 {
     struct ctx *c = calloc(1, sizeof *c);
     const struct route *hit = NULL;
-    const char *q;
+    const char *method = rq->method ? rq->method : "", *q;
     size_t i, plen;
     int rc, path_hit = 0;
     double t0 = srv_now();
@@ -873,32 +873,35 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
         goto out;
     }
     /* The web UI's files (static.c), outside the API's route table. */
-    if (srv_static(c, rq->method ? rq->method : "", c->path))
+    if (srv_static(c, method, c->path))
         goto out;
 
-    for (i = 0; i < srv_nroutes; i++) {
+    /* The first route of the method whose pattern matches; only when there
+     * is none are all patterns tried, for a 405's Allow. */
+    for (i = 0; i < srv_nroutes && !hit; i++) {
         char *params[SRV_MAX_PARAMS];
         size_t np = 0;
 
-        if (!match(srv_routes[i].pattern, c->path, params, &np))
+        if (strcmp(srv_routes[i].method, method) != 0 ||
+            !match(srv_routes[i].pattern, c->path, params, &np))
             continue;
-        path_hit = 1;
-        {
-            size_t used = strlen(rs->allow);
+        hit = &srv_routes[i];
+        memcpy(c->params, params, np * sizeof *params);
+        c->nparams = np;
+    }
+    if (!hit) {
+        for (i = 0; i < srv_nroutes; i++) {
+            char *params[SRV_MAX_PARAMS];
+            size_t np = 0, used = strlen(rs->allow);
 
+            if (!match(srv_routes[i].pattern, c->path, params, &np))
+                continue;
+            while (np)
+                free(params[--np]);
+            path_hit = 1;
             snprintf(rs->allow + used, sizeof rs->allow - used, "%s%s",
                      used ? ", " : "", srv_routes[i].method);
         }
-        if (!hit && strcmp(srv_routes[i].method, rq->method) == 0) {
-            hit = &srv_routes[i];
-            memcpy(c->params, params, np * sizeof *params);
-            c->nparams = np;
-        } else {
-            while (np)
-                free(params[--np]);
-        }
-    }
-    if (!hit) {
         if (path_hit) {
             srv_fail_code(c, 405, "method_not_allowed", MAMORI_EINVAL,
                           "this method is not allowed on this path");
