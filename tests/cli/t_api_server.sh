@@ -130,6 +130,8 @@ contains "$ck" "Secure"
 contains "$ck" "Path=/"
 api_login aud1 "$AUD_PW"
 AUD=$TOK
+# (the refused login above used up view1's code: the next one)
+tick
 api_login view1 "$VIEW_PW"
 VIEW=$TOK
 api GET /api/v1/session -H "$(auth "$OP")"
