@@ -60,6 +60,14 @@ int auth_user_list_names(struct mamori *m, struct store_user **out, size_t *n);
  * it): "" for id 0, "?" for an id not in the list. */
 const char *auth_user_name(const struct store_user *u, size_t n, int64_t id);
 
+/* A session's last_seen moves in steps of this many seconds: a request
+ * within it of the last one stored does not rewrite the row (with every
+ * audited read touching its session, the row would be written at each
+ * group commit, and every reader would read its page back from the WAL).
+ * The idle limit is counted from last_seen plus this, so a session never
+ * ends before its idle time; it may last this much longer. */
+#define AUTH_TOUCH_GRAIN 10
+
 /* 0 if the session row is live at time now (idle and absolute limits from
  * the settings, read through st: the handle's store with m->lock held, or
  * a reader), else MAMORI_ESESSION with *why. */

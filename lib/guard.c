@@ -374,7 +374,9 @@ static int session_live(struct guard_call *c)
     }
     s->restricted = ss.restricted;
     snprintf(s->device, sizeof s->device, "%s", ss.device);
-    return c->fast ? 0 : store_session_touch(c->st, s->token_hash, now);
+    return c->fast ? 0
+                   : store_session_touch(c->st, s->token_hash, now,
+                                         AUTH_TOUCH_GRAIN);
 }
 
 /* Users with the admin role who are not disabled. */

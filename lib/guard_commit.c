@@ -74,7 +74,8 @@ static int still_allowed(struct mamori *m, const struct guard_wait *batch,
     int rc;
 
     if (!seen_session(batch, w)) {
-        rc = store_session_touch(m->store, w->token_hash, now);
+        rc =
+            store_session_touch(m->store, w->token_hash, now, AUTH_TOUCH_GRAIN);
         if (rc != 0)
             return rc == MAMORI_ENOTFOUND ? GUARD_SLOW : rc;
         rc = store_user_get_id(m->store, w->user_id, &u);

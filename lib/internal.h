@@ -22,7 +22,8 @@ struct vault_ds;
 
 /* Idle reader connections a handle keeps for reads outside its lock. */
 #define MAMORI_POOL_MAX 64
-#define MAMORI_POOL_CACHE_KIB 1024 /* page cache of each */
+#define MAMORI_POOL_CACHE_KIB 1024         /* page cache of each */
+#define MAMORI_POOL_MAP ((int64_t)1 << 40) /* and a map of the whole file */
 
 struct guard_wait;
 struct workers;

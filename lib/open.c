@@ -221,8 +221,13 @@ int handle_reader_take(struct mamori *m, struct store **out)
     rc = store_open_reader(m->home, out);
     /* Point reads in a snapshot that a commit soon makes stale (the
      * writer's commits empty a reader's cache): a small cache each, so
-     * that a pool of dozens stays small. */
-    if (rc == 0 && (rc = store_set_cache(*out, MAMORI_POOL_CACHE_KIB)) != 0) {
+     * that a pool of dozens stays small, and a map of the file, which the
+     * readers' VFS keeps across commits (store_sqlite_map.c): a page read
+     * again is then found in memory, not read with a system call (a
+     * served record read took 7 of them, now 2). */
+    if (rc == 0 && (rc = store_set_cache(*out, MAMORI_POOL_CACHE_KIB)) == 0)
+        rc = store_set_mmap(*out, MAMORI_POOL_MAP);
+    if (rc != 0) {
         store_close(*out);
         *out = NULL;
     }

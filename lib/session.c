@@ -26,7 +26,7 @@ int auth_session_live(struct store *st, const struct store_session *ss,
         *why = "session expired (lifetime)";
         return MAMORI_ESESSION;
     }
-    if (now - ss->last_seen > idle) {
+    if (now - ss->last_seen > idle + AUTH_TOUCH_GRAIN) {
         *why = "session expired (idle)";
         return MAMORI_ESESSION;
     }
@@ -478,7 +478,8 @@ int mamori_session_keepalive(mamori_sess *s)
     if (rc == 0)
         rc = auth_session_live(s->m->store, &ss, now, &why);
     if (rc == 0)
-        rc = store_session_touch(s->m->store, s->token_hash, now);
+        rc = store_session_touch(s->m->store, s->token_hash, now,
+                                 AUTH_TOUCH_GRAIN);
     pthread_mutex_unlock(&s->m->lock);
     crypto_wipe(&ss, sizeof ss);
     return rc == MAMORI_ENOTFOUND ? MAMORI_ESESSION : rc;

@@ -106,8 +106,11 @@ struct store_session {
 int store_session_add(struct store *s, const struct store_session *ss);
 int store_session_get(struct store *s, const uint8_t token_hash[32],
                       struct store_session *ss);
+/* Sets the session's last_seen to now, unless it is within grain seconds
+ * before now already (the row is then left alone). MAMORI_ENOTFOUND if
+ * there is no such session. */
 int store_session_touch(struct store *s, const uint8_t token_hash[32],
-                        int64_t now);
+                        int64_t now, int64_t grain);
 int store_session_delete(struct store *s, const uint8_t token_hash[32]);
 /* Sets the session's restricted bits. */
 int store_session_restrict(struct store *s, const uint8_t token_hash[32],

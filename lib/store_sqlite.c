@@ -11,9 +11,10 @@
  *
  * Durability and hygiene, set on every open: WAL with synchronous=FULL (a
  * commit that returned 0 survives power loss), secure_delete (freed content
- * is zeroed), temp_store=MEMORY (no temporary files), no mmap, foreign keys
- * enforced, defensive mode (no writable_schema tricks). The file is created
- * 0600; SQLite gives the -wal and -shm files the same mode.
+ * is zeroed), temp_store=MEMORY (no temporary files), no mmap (but for
+ * readers, store_sqlite_map.c), foreign keys enforced, defensive mode (no
+ * writable_schema tricks). The file is created 0600; SQLite gives the -wal and
+ * -shm files the same mode.
  *
  * Blind index entries put inside a transaction wait in memory and go in
  * sorted, at commit or before anything reads the index: see

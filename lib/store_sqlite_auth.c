@@ -48,6 +48,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
         "SELECT " SESSION_COLS " FROM sessions WHERE token_hash = ?1",
     [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2"
                          " WHERE token_hash = ?1",
+    [ST_SESSION_SEEN] = "SELECT last_seen FROM sessions WHERE token_hash = ?1",
     [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
     [ST_SESSION_RESTRICT] = "UPDATE sessions SET restricted = ?2"
                             " WHERE token_hash = ?1",
@@ -414,12 +415,26 @@ int store_session_delete_user(struct store *s, int64_t user_id,
 }
 
 int store_session_touch(struct store *s, const uint8_t token_hash[32],
-                        int64_t now)
+                        int64_t now, int64_t grain)
 {
     sqlite3_stmt *st = NULL;
+    int64_t seen = 0;
     int rc = MAMORI_EINVAL;
 
     if (token_hash == NULL)
+        goto out;
+    /* Read first: a session seen within grain keeps its row (and page)
+     * as it is. */
+    rc = stmt_get(s, ST_SESSION_SEEN, &st);
+    if (rc == 0)
+        rc = sq_bind_blob(st, 1, token_hash, 32);
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_i64(st, 0, &seen, MAMORI_EIO);
+    sq_done(st);
+    st = NULL;
+    if (rc != 0 || (now >= seen && now - seen < grain))
         goto out;
     rc = stmt_get(s, ST_SESSION_TOUCH, &st);
     if (rc == 0)

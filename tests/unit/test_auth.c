@@ -16,6 +16,7 @@
 #include <sodium.h>
 #include <sqlite3.h>
 
+#include "auth.h"
 #include "helpers.h"
 
 static int setup(void **state)
@@ -280,6 +281,22 @@ static void session_limits(void **state)
     assert_int_equal(mamori_session_keepalive(s), MAMORI_ESESSION);
     assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     assert_int_equal(mamori_session_keepalive(NULL), MAMORI_ESESSION);
+    mamori_session_close(s);
+    /* requests closer together than the touch grain are not all stored,
+     * yet the idle time counts from the last of them: never shorter */
+    s = tv_login(tv, "aud1", TV_AUD_PW);
+    assert_non_null(s);
+    tv_clock_set(tv_clock() + 60);
+    assert_int_equal(mamori_user_list(s, &u, &n), 0); /* stored */
+    free(u);
+    tv_clock_set(tv_clock() + AUTH_TOUCH_GRAIN - 1);
+    assert_int_equal(mamori_user_list(s, &u, &n), 0); /* within the grain */
+    free(u);
+    tv_clock_set(tv_clock() + 30 * 60);
+    assert_int_equal(mamori_user_list(s, &u, &n), 0);
+    free(u);
+    tv_clock_set(tv_clock() + 30 * 60 + AUTH_TOUCH_GRAIN + 1);
+    assert_int_equal(mamori_user_list(s, &u, &n), MAMORI_ESESSION);
     mamori_session_close(s);
     mamori_session_close(admin);
 }

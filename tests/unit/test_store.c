@@ -641,15 +641,28 @@ static void test_sessions(void **state)
     assert_int_equal(g.last_seen, 100);
     assert_int_equal(g.expires, 3700);
 
-    assert_int_equal(store_session_touch(f->s, ss.token_hash, 200), 0);
+    assert_int_equal(store_session_touch(f->s, ss.token_hash, 200, 10), 0);
     assert_int_equal(store_session_get(f->s, ss.token_hash, &g), 0);
     assert_int_equal(g.last_seen, 200);
     assert_int_equal(g.created, 100);
+    /* within the grain the row stays; at it, it moves; a clock that went
+     * back moves it too */
+    assert_int_equal(store_session_touch(f->s, ss.token_hash, 209, 10), 0);
+    assert_int_equal(store_session_get(f->s, ss.token_hash, &g), 0);
+    assert_int_equal(g.last_seen, 200);
+    assert_int_equal(store_session_touch(f->s, ss.token_hash, 210, 10), 0);
+    assert_int_equal(store_session_get(f->s, ss.token_hash, &g), 0);
+    assert_int_equal(g.last_seen, 210);
+    assert_int_equal(store_session_touch(f->s, ss.token_hash, 150, 10), 0);
+    assert_int_equal(store_session_get(f->s, ss.token_hash, &g), 0);
+    assert_int_equal(g.last_seen, 150);
+    assert_int_equal(store_session_touch(f->s, ss.token_hash, 200, 0), 0);
 
     memcpy(other, ss.token_hash, 32);
     other[0] ^= 1;
     assert_int_equal(store_session_get(f->s, other, &g), MAMORI_ENOTFOUND);
-    assert_int_equal(store_session_touch(f->s, other, 1), MAMORI_ENOTFOUND);
+    assert_int_equal(store_session_touch(f->s, other, 1, 10), MAMORI_ENOTFOUND);
+    assert_int_equal(store_session_touch(f->s, other, 1, 0), MAMORI_ENOTFOUND);
     assert_int_equal(store_session_delete(f->s, other), MAMORI_ENOTFOUND);
 
     /* Negative uid (no OS user) round-trips. */
