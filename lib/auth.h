@@ -73,6 +73,9 @@ const char *auth_user_name(const struct store_user *u, size_t n, int64_t id);
  * a reader), else MAMORI_ESESSION with *why. */
 int auth_session_live(struct store *st, const struct store_session *ss,
                       int64_t now, const char **why);
+/* The same with the idle limit given (session.idle_minutes). */
+int auth_session_check(const struct store_session *ss, int64_t now,
+                       int idle_minutes, const char **why);
 
 /* 1 if the role must use MFA (admin and auditor always; operator and
  * viewer per the settings). Call with m->lock held. */

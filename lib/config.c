@@ -131,16 +131,28 @@ int config_int(struct mamori *m, enum config_key k)
     return config_int_in(m ? m->store : NULL, k);
 }
 
-int config_int_in(struct store *st, enum config_key k)
+int config_int_read(struct store *st, enum config_key k, int *v)
 {
     char text[MAMORI_CONFIG_VALUE_MAX];
+    int rc;
+
+    *v = k < CFG_COUNT ? settings[k].def : 0;
+    if (k >= CFG_COUNT || !st)
+        return 0;
+    rc = store_config_get(st, settings[k].key, text, sizeof text);
+    if (rc == MAMORI_ENOTFOUND)
+        return 0;
+    if (rc == 0 && parse_value(&settings[k], text, v) != 0)
+        *v = settings[k].def;
+    return rc;
+}
+
+int config_int_in(struct store *st, enum config_key k)
+{
     int v;
 
-    if (k >= CFG_COUNT)
-        return 0;
-    if (!st || store_config_get(st, settings[k].key, text, sizeof text) != 0 ||
-        parse_value(&settings[k], text, &v) != 0)
-        return settings[k].def;
+    if (config_int_read(st, k, &v) != 0 && k < CFG_COUNT)
+        v = settings[k].def;
     return v;
 }
 

@@ -35,5 +35,8 @@ enum config_key {
 int config_int(struct mamori *m, enum config_key k);
 /* As config_int, read through the connection st (a reader). */
 int config_int_in(struct store *st, enum config_key k);
+/* The same into *v, but a failed read is told (its error; *v is then the
+ * default) from a setting never set (0). */
+int config_int_read(struct store *st, enum config_key k, int *v);
 
 #endif

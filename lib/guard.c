@@ -10,6 +10,7 @@
 #include <syslog.h>
 
 #include "audit.h"
+#include "authcache.h"
 #include "auth.h"
 #include "config.h"
 #include "guard.h"
@@ -446,7 +447,9 @@ static int record_access(struct guard_call *c)
                     guard_action(c->op));
         return MAMORI_EDENIED;
     }
-    rc = store_grant_get(c->st, c->ds.id, s->user.id, &flags);
+    rc = c->gen_ok ? authcache_grant(s->m->authcache, c->st, c->gen, c->ds.id,
+                                     s->user.id, &flags)
+                   : store_grant_get(c->st, c->ds.id, s->user.id, &flags);
     if (rc < 0)
         return rc;
     c->grant = flags;
@@ -634,18 +637,22 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
          * is left to the ordinary gate, which refuses and records it). */
         c->st = s->snap;
         s->snap = NULL;
+        c->gen = s->snap_gen;
         rc = s->user.disabled ? GUARD_SLOW : 0;
     } else {
         rc = handle_reader_take(s->m, &c->st);
         if (rc == 0)
             rc = store_read_begin(c->st);
         if (rc == 0)
+            rc = store_auth_gen(c->st, &c->gen);
+        if (rc == 0)
             rc = session_live(c);
     }
+    c->gen_ok = rc == 0;
     if (rc == 0 && s->restricted)
         rc = GUARD_SLOW;
     if (rc == 0)
-        rc = store_dataset_get(c->st, dataset, &c->ds);
+        rc = authcache_dataset(s->m->authcache, c->st, c->gen, dataset, &c->ds);
     if (rc == 0) {
         c->has_ds = 1;
         rc = record_access(c);

@@ -116,6 +116,8 @@ struct guard_call {
      * for a read gate a reader of the pool. */
     struct store *st;
     int fast;       /* opened by guard_read_begin */
+    int gen_ok;     /* the read gate knows st's auth generation: */
+    int64_t gen;    /* it reads the dataset and grant through authcache */
     unsigned grant; /* the grant's flags seen by guard_read_begin */
 };
 

@@ -57,6 +57,9 @@ struct mamori {
     uint64_t audit_epoch;
     struct crypto_hmac_key *audit_key;
     uint64_t audit_stored;
+    /* The rows session checks and read gates read (authcache.h); NULL
+     * if it could not be made (the store is then read every time). */
+    struct authcache *authcache;
     /* Datasets opened so far (keys and parsed schema), see vault.c. */
     struct vault_ds *ds_cache;
     int test_hooks;
@@ -80,6 +83,7 @@ struct mamori_sess {
      * it instead of checking the session again; every other gate and
      * mamori_session_close end it (sess_snapshot_end). */
     struct store *snap;
+    int64_t snap_gen; /* its auth generation (authcache.h) */
 };
 
 /* Ends s's session-check snapshot, if it is still open. */

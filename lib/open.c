@@ -12,6 +12,7 @@
 #include <unistd.h>
 
 #include "audit.h"
+#include "authcache.h"
 #include "auth.h"
 #include "guard.h"
 #include "internal.h"
@@ -63,6 +64,7 @@ static struct mamori *handle_new(const char *home)
     }
     const char *h = getenv("MAMORI_TEST_HOOKS");
     m->test_hooks = h && strcmp(h, "1") == 0;
+    m->authcache = authcache_new();
     return m;
 }
 
@@ -260,6 +262,7 @@ void mamori_close(mamori *m)
     for (size_t i = 0; i < m->npool; i++)
         store_close(m->pool[i]);
     vault_cache_free(m);
+    authcache_free(m->authcache);
     crypto_hmac_key_free(m->audit_key);
     if (m->keys)
         keys_close(m->keys);

@@ -12,6 +12,7 @@
 
 #include "audit.h"
 #include "auth.h"
+#include "authcache.h"
 #include "config.h"
 #include "crypto.h"
 #include "guard.h"
@@ -21,7 +22,14 @@
 int auth_session_live(struct store *st, const struct store_session *ss,
                       int64_t now, const char **why)
 {
-    int64_t idle = (int64_t)config_int_in(st, CFG_SESSION_IDLE_MINUTES) * 60;
+    return auth_session_check(ss, now,
+                              config_int_in(st, CFG_SESSION_IDLE_MINUTES), why);
+}
+
+int auth_session_check(const struct store_session *ss, int64_t now,
+                       int idle_minutes, const char **why)
+{
+    int64_t idle = (int64_t)idle_minutes * 60;
     if (now > ss->expires) {
         *why = "session expired (lifetime)";
         return MAMORI_ESESSION;
@@ -325,6 +333,25 @@ int mamori_device_request(mamori *m, const struct mamori_login_req *req,
     return login_run(m, req, client, &e, unused);
 }
 
+/* The live session row of s's token, through the cache (read again from
+ * st when the cached row looks idle: its last_seen may have moved). */
+static int session_row(mamori *m, struct store *st, mamori_sess *s,
+                       struct store_session *ss, int64_t now)
+{
+    int idle = authcache_idle_minutes(m->authcache, st, s->snap_gen);
+    const char *why;
+    int rc;
+
+    rc = authcache_session(m->authcache, st, s->snap_gen, s->token_hash, 0, ss);
+    if (rc == 0 && auth_session_check(ss, now, idle, &why) != 0) {
+        rc = authcache_session(m->authcache, st, s->snap_gen, s->token_hash, 1,
+                               ss);
+        if (rc == 0)
+            rc = auth_session_check(ss, now, idle, &why);
+    }
+    return rc;
+}
+
 static int session_open(mamori *m, const char *token,
                         const struct mamori_client *client, int keep,
                         mamori_sess **out)
@@ -332,7 +359,6 @@ static int session_open(mamori *m, const char *token,
     uint8_t raw[32];
     struct store_session ss;
     struct store *st = NULL;
-    const char *why;
     mamori_sess *s;
     int rc;
 
@@ -360,14 +386,14 @@ static int session_open(mamori *m, const char *token,
     if (rc == 0)
         rc = store_read_begin(st);
     if (rc == 0)
-        rc = store_session_get(st, s->token_hash, &ss);
+        rc = store_auth_gen(st, &s->snap_gen);
     if (rc == 0)
-        rc = auth_session_live(st, &ss, mamori_now(), &why);
+        rc = session_row(m, st, s, &ss, mamori_now());
     if (rc == 0 && ss.os_uid >= 0 && client && client->os_uid != ss.os_uid)
         rc = MAMORI_ESESSION; /* a CLI token is bound to its OS user */
     if (rc == 0)
-        rc = store_user_get_id(st, ss.user_id, &s->user);
-    auth_user_wipe(&s->user);
+        rc =
+            authcache_user(m->authcache, st, s->snap_gen, ss.user_id, &s->user);
     if (rc == 0) {
         s->restricted = ss.restricted;
         snprintf(s->device, sizeof s->device, "%s", ss.device);

@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 11
+#define STORE_SCHEMA_VERSION 12
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -112,6 +112,10 @@ int store_session_get(struct store *s, const uint8_t token_hash[32],
 int store_session_touch(struct store *s, const uint8_t token_hash[32],
                         int64_t now, int64_t grain);
 int store_session_delete(struct store *s, const uint8_t token_hash[32]);
+/* The generation of what a session check reads (users, sessions but for
+ * last_seen, datasets, grants, settings): a new value after any change to
+ * it, in this process or another (authcache.c). */
+int store_auth_gen(struct store *s, int64_t *gen);
 /* Sets the session's restricted bits. */
 int store_session_restrict(struct store *s, const uint8_t token_hash[32],
                            unsigned restricted);

@@ -198,6 +198,30 @@ static const char migration_11[] =
     "DROP TABLE audit;"
     "ALTER TABLE audit_v11 RENAME TO audit;";
 
+/* What a session check and a read gate read (users, sessions but for
+ * last_seen, datasets, grants, settings) is cached in memory against
+ * authgen.gen (authcache.c): any change to it, by any process, gives gen a
+ * new random value in the same transaction. Random, not a count: a vault
+ * put back from a backup cannot bring back a value seen with other rows.
+ * (IF NOT EXISTS: tests take a vault's version back to replay a step.) */
+/* clang-format off */
+#define GEN_BUMP " BEGIN UPDATE authgen SET gen = random(); END;"
+#define GEN_TRIGGER(t, when) \
+    "CREATE TRIGGER IF NOT EXISTS authgen_" t "_" when " AFTER " when \
+    " ON " t GEN_BUMP
+#define GEN_TRIGGERS(t) \
+    GEN_TRIGGER(t, "INSERT") GEN_TRIGGER(t, "UPDATE") GEN_TRIGGER(t, "DELETE")
+static const char migration_12[] =
+    "CREATE TABLE IF NOT EXISTS authgen(id INTEGER PRIMARY KEY"
+    " CHECK (id = 1), gen INTEGER NOT NULL);"
+    "INSERT OR IGNORE INTO authgen(id, gen) VALUES(1, random());"
+    GEN_TRIGGERS("users") GEN_TRIGGERS("datasets") GEN_TRIGGERS("grants")
+    GEN_TRIGGERS("config") GEN_TRIGGER("sessions", "DELETE")
+    "CREATE TRIGGER IF NOT EXISTS authgen_sessions_UPDATE AFTER UPDATE OF"
+    " token_hash, user_id, os_uid, created, expires, restricted, device"
+    " ON sessions" GEN_BUMP;
+/* clang-format on */
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -211,6 +235,7 @@ static const char *const migrations[] = {
     migration_9,
     migration_10,
     migration_11,
+    migration_12,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,

@@ -49,6 +49,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_SESSION_TOUCH] = "UPDATE sessions SET last_seen = ?2"
                          " WHERE token_hash = ?1",
     [ST_SESSION_SEEN] = "SELECT last_seen FROM sessions WHERE token_hash = ?1",
+    [ST_AUTH_GEN] = "SELECT gen FROM authgen WHERE id = 1",
     [ST_SESSION_DELETE] = "DELETE FROM sessions WHERE token_hash = ?1",
     [ST_SESSION_RESTRICT] = "UPDATE sessions SET restricted = ?2"
                             " WHERE token_hash = ?1",
@@ -446,6 +447,19 @@ int store_session_touch(struct store *s, const uint8_t token_hash[32],
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = MAMORI_ENOTFOUND;
 out:
+    sq_done(st);
+    return rc;
+}
+
+int store_auth_gen(struct store *s, int64_t *gen)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_AUTH_GEN, &st);
+
+    if (rc == 0)
+        rc = sq_step_row(st);
+    if (rc == 0)
+        rc = sq_col_i64(st, 0, gen, MAMORI_EIO);
     sq_done(st);
     return rc;
 }

@@ -52,6 +52,9 @@ srv_start() {
         scheme=http
         tls=()
     fi
+    # Emptied here, not only by the redirection below: that happens in the
+    # child, and until then listening could read an earlier server's port.
+    : >"$T/srv.err"
     "$MAMORID" --home "$MAMORI_HOME" --listen "127.0.0.1:0" \
         "${tls[@]}" --key-file "$KEY" \
         "${RUNAS[@]}" "${LIMITS[@]}" "$@" \

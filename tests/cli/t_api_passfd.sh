@@ -42,6 +42,7 @@ stop() {
 }
 
 # --passphrase-fd 3 3<file
+: >"$T/srv.err" # (see srv_start)
 "$MAMORID" --home "$V2" --listen "127.0.0.1:0" "${RUNAS[@]}" \
     --passphrase-fd 3 3<"$T/pass" 2>"$T/srv.err" </dev/null &
 SRV=$!
@@ -54,6 +55,7 @@ stop
 lacks "$(cat "$T/srv.err")" "$PASS"
 
 # the flag wins over the environment
+: >"$T/srv.err" # (see srv_start)
 MAMORI_PASSPHRASE_FD=4 "$MAMORID" --home "$V2" --listen "127.0.0.1:0" \
     "${RUNAS[@]}" --passphrase-fd 3 3<"$T/pass" 4<"$T/wrong" \
     2>"$T/srv.err" </dev/null &

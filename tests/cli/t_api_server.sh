@@ -460,6 +460,7 @@ print(s.recv(4096).decode())
 PY
 NPID=$!
 for _ in $(seq 100); do [ -S "$T/notify" ] && break; sleep 0.05; done
+: >"$T/srv.err" # (see srv_start)
 NOTIFY_SOCKET="$T/notify" "$MAMORID" --home "$MAMORI_HOME" \
     --listen "127.0.0.1:0" --key-file "$KEY" "${RUNAS[@]}" 2>"$T/srv.err" &
 SRV=$!

@@ -23,6 +23,7 @@ fi
 up() {
     local home=$1 i st rc
     shift
+    : >"$T/srv.err" # (see srv_start)
     "$MAMORID" --home "$home" --listen "127.0.0.1:0" "${RUNAS[@]}" "$@" \
         2>"$T/srv.err" &
     SRV=$!

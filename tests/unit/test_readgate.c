@@ -442,6 +442,56 @@ static void ended_session_refused(void **state)
     mamori_session_close(a);
 }
 
+/* What a session check and a read gate keep in memory (authcache.h)
+ * follows changes made through another handle (another process, say):
+ * a shorter idle limit set there ends this handle's idle session, though
+ * its rows were cached under the longer one, and no check at commit would
+ * catch it. */
+static void cache_follows_other_handles(void **state)
+{
+    struct world *w = *state;
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    struct mamori_keysrc src = {.key_file = w->tv.key};
+    struct mamori_record *rec = NULL;
+    struct tvault other = w->tv;
+    char tok[MAMORI_TOKEN_LEN + 1];
+    mamori_sess *a = NULL, *adm = NULL;
+
+    assert_int_equal(mamori_open(w->tv.home, &src, &other.m), 0);
+    adm = tv_login(&other, "admin", "Vault#Keeper-2026");
+    assert_non_null(adm);
+    assert_int_equal(tv_login_token(&w->tv, "op1", TV_OP_PW, NULL, tok), 0);
+    /* read twice (the second from the cache), under the default 15 min */
+    for (int i = 0; i < 2; i++) {
+        assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+        assert_int_equal(mamori_record_get(a, "people", w->rec, &rec), 0);
+        mamori_record_free(rec);
+        rec = NULL;
+        mamori_session_close(a);
+    }
+    assert_int_equal(mamori_config_set(adm, "session.idle_minutes", "5"), 0);
+    tv_clock_set(tv_clock() + 6 * 60);
+    assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a),
+                     MAMORI_ESESSION);
+    assert_null(a);
+    /* and the other way: a longer limit set there is seen here too */
+    assert_int_equal(tv_login_token(&w->tv, "op1", TV_OP_PW, NULL, tok), 0);
+    assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    mamori_session_close(a);
+    mamori_session_close(adm); /* idled out as well */
+    adm = tv_login(&other, "admin", "Vault#Keeper-2026");
+    assert_non_null(adm);
+    assert_int_equal(mamori_config_set(adm, "session.idle_minutes", "15"), 0);
+    tv_clock_set(tv_clock() + 6 * 60);
+    assert_int_equal(mamori_session_open_read(w->tv.m, tok, &cl, &a), 0);
+    assert_int_equal(mamori_record_get(a, "people", w->rec, &rec), 0);
+    mamori_record_free(rec);
+    mamori_session_close(a);
+    mamori_session_close(adm);
+    mamori_close(other.m);
+    chain_intact(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -450,6 +500,7 @@ int main(void)
         cmocka_unit_test(audit_failure_releases_nothing),
         cmocka_unit_test(read_snapshot_checked_again),
         cmocka_unit_test(ended_session_refused),
+        cmocka_unit_test(cache_follows_other_handles),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }

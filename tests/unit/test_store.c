@@ -657,6 +657,18 @@ static void test_sessions(void **state)
     assert_int_equal(store_session_get(f->s, ss.token_hash, &g), 0);
     assert_int_equal(g.last_seen, 150);
     assert_int_equal(store_session_touch(f->s, ss.token_hash, 200, 0), 0);
+    /* the auth generation: last_seen is not part of it, the rest is */
+    int64_t g0 = 0, g1 = 0;
+    assert_int_equal(store_auth_gen(f->s, &g0), 0);
+    assert_int_equal(store_session_touch(f->s, ss.token_hash, 500, 0), 0);
+    assert_int_equal(store_auth_gen(f->s, &g1), 0);
+    assert_true(g1 == g0);
+    assert_int_equal(store_session_restrict(f->s, ss.token_hash, 0), 0);
+    assert_int_equal(store_auth_gen(f->s, &g1), 0);
+    assert_true(g1 != g0);
+    assert_int_equal(store_config_set(f->s, "session.idle_minutes", "20"), 0);
+    assert_int_equal(store_auth_gen(f->s, &g0), 0);
+    assert_true(g1 != g0);
 
     memcpy(other, ss.token_hash, 32);
     other[0] ^= 1;
