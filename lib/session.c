@@ -142,9 +142,10 @@ static int login_checks(struct mamori *m, const struct store_user *u,
     return rc;
 }
 
-/* A refusal by login_checks, recorded in its transaction, which is then
- * committed, so that what the checks used up stays used: a wrong code or
- * proof counts toward the lockout; a missing code or device does not. */
+/* A refusal by login_checks (or of an enrolment whose key is known),
+ * recorded in its transaction, which is then committed, so that what the
+ * checks used up stays used: a wrong code or proof counts toward the
+ * lockout; a missing code or device, or a known key, does not. */
 static int login_refused(struct mamori *m, struct store_user *cur,
                          const struct enrolment *e, const char *dev, int rc,
                          const char *why)
@@ -209,6 +210,11 @@ static int login_commit(struct mamori *m, const struct store_user *u,
     }
     if (rc == 0)
         rc = login_outcome(m, &cur, e, ss, &op, detail, sizeof detail);
+    if (rc == MAMORI_EEXIST && e) {
+        /* The code and the password were right: the code stays used. */
+        rc = login_refused(m, &cur, e, dev, rc, "device key already enrolled");
+        goto out;
+    }
     if (rc == 0) {
         size_t k = strlen(detail);
         if (rehash[0])

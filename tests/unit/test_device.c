@@ -81,6 +81,22 @@ static void unapproved_device(void **state)
     assert_int_equal(
         mamori_device_request(tv->m, &req, "again", pk, &cl, again),
         MAMORI_EEXIST);
+    /* refused, recorded, and its code used up: a new key cannot come in
+     * on it */
+    assert_int_equal(mamori_audit_show(tv->admin, 1, &last, &n), 0);
+    assert_string_equal(last[0].action, "device.enroll");
+    assert_string_equal(last[0].outcome, "denied");
+    assert_string_equal(last[0].detail, "device key already enrolled");
+    mamori_audit_entries_free(last, n);
+    uint8_t pk3[MAMORI_DEVICE_PK_LEN], sk3[MAMORI_DEVICE_SK_LEN];
+    mamori_device_keygen(pk3, sk3);
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "third", pk3, &cl, again),
+        MAMORI_EAUTH);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(
+        mamori_device_request(tv->m, &req, "third", pk3, &cl, again), 0);
+    assert_int_equal(mamori_device_revoke(tv->admin, again), 0);
 
     /* pending: logins from it are still refused */
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
@@ -136,9 +152,13 @@ static void unapproved_device(void **state)
     struct mamori_device_info *d = NULL;
     assert_int_equal(mamori_device_list(tv->op, &d, &n), MAMORI_EDENIED);
     assert_int_equal(mamori_device_list(admin, &d, &n), 0);
-    assert_int_equal(n, 2);
+    assert_int_equal(n, 3); /* with "third", revoked while pending */
     int seen = 0;
     for (size_t i = 0; i < n; i++) {
+        if (strcmp(d[i].name, "third") == 0) {
+            assert_string_equal(d[i].state, "revoked");
+            seen++;
+        }
         if (strcmp(d[i].id, id) == 0) {
             assert_string_equal(d[i].state, "revoked");
             assert_string_equal(d[i].name, "経理部 PC-3");
@@ -151,7 +171,7 @@ static void unapproved_device(void **state)
             seen++;
         }
     }
-    assert_int_equal(seen, 2);
+    assert_int_equal(seen, 3);
     free(d);
     struct mamori_audit_entry *e = NULL;
     assert_int_equal(mamori_audit_show(admin, 0, &e, &n), 0);
