@@ -5,6 +5,9 @@
  *   [vault]   home = DIR            key_file = FILE
  *   [server]  listen = HOST:PORT    threads = N      user = NAME
  *             access_log = on|off  (a syslog line per request; default on)
+ *             threads: requests that may block (logins, writes, searches)
+ *             handled at once, default 16; quick ones (record reads, the
+ *             web UI's files) do not take one (mhd.c, pool.c)
  *   [tls]     cert = FILE           key = FILE
  *   [limits]  login_per_ip = N      login_per_user = N   (per minute)
  *             upload_max = BYTES   (streamed uploads; default 1 GiB)
@@ -199,10 +202,9 @@ int srv_config_load(struct srv_config *cfg, int argc, char **argv)
     int ch, pass;
 
     memset(cfg, 0, sizeof *cfg);
-    /* A record GET does not hold its thread while its audit entry
-     * commits (later.c), but logins (Argon2id), writes and searches do:
-     * enough threads that a few of those do not stop the rest. */
-    cfg->threads = 32;
+    /* The pool's threads (pool.c): logins (Argon2id, 64 MiB each),
+     * writes and searches at once. */
+    cfg->threads = 16;
     cfg->login_per_ip = 10;
     cfg->login_per_user = 5;
     cfg->upload_max = SRV_UPLOAD_MAX_DEFAULT;

@@ -791,31 +791,38 @@ void srv_ctx_release(struct ctx *c)
     OPENSSL_cleanse(c->token, sizeof c->token);
 }
 
-int srv_route_streamed(const char *method, const char *uri)
+/* The flags of the first METHOD route that uri (the raw request target)
+ * matches, as handle() would pick it; -1 if none does. */
+static int route_flags(const char *method, const char *uri)
 {
     char path[SRV_URI_MAX];
     const char *q = strchr(uri ? uri : "", '?');
     size_t i, plen = q ? (size_t)(q - uri) : strlen(uri ? uri : "");
 
     if (!method || plen == 0 || plen >= sizeof path)
-        return 0;
+        return -1;
     memcpy(path, uri, plen);
     path[plen] = '\0';
     for (i = 0; i < srv_nroutes; i++) {
-        char *params[SRV_MAX_PARAMS];
         size_t np = 0;
-        int hit;
 
-        if (!(srv_routes[i].flags & ROUTE_STREAM) ||
-            strcmp(srv_routes[i].method, method) != 0)
-            continue;
-        hit = match(srv_routes[i].pattern, path, params, &np);
-        while (np)
-            free(params[--np]);
-        if (hit)
-            return 1;
+        if (strcmp(srv_routes[i].method, method) == 0 &&
+            match_walk(srv_routes[i].pattern, path, NULL, &np))
+            return (int)srv_routes[i].flags;
     }
-    return 0;
+    return -1;
+}
+
+int srv_route_streamed(const char *method, const char *uri)
+{
+    int f = route_flags(method, uri);
+    return f >= 0 && (f & ROUTE_STREAM);
+}
+
+int srv_route_quick(const char *method, const char *uri)
+{
+    int f = route_flags(method, uri);
+    return f < 0 || (f & ROUTE_QUICK);
 }
 
 static void handle(struct srv *S, const struct srv_req *rq,

@@ -114,6 +114,8 @@ struct srv_upload {
 
 /* Whether METHOD uri (the raw request target) is a ROUTE_STREAM route. */
 int srv_route_streamed(const char *method, const char *uri);
+/* Whether it is a ROUTE_QUICK route, or no route (a static file, 404). */
+int srv_route_quick(const char *method, const char *uri);
 
 /* What to send back. body is malloc'ed (or NULL), freed with
  * srv_resp_release (wiped first: it may hold personal data). */
@@ -167,6 +169,8 @@ enum route_flags {
     ROUTE_STREAM = 1 << 3,  /* the body is streamed (rq->upload) */
     ROUTE_READ = 1 << 4,    /* a record read: its session is checked in the
                              * read's snapshot (mamori_session_open_read) */
+    ROUTE_QUICK = 1 << 5,   /* never waits for long (no disk flush, no
+                             * Argon2id): handled on MHD's thread */
 };
 
 struct route {
@@ -291,7 +295,7 @@ double srv_now(void);
 struct MHD_Daemon;
 struct mhd_opts {
     int listen_fd;
-    unsigned threads;
+    unsigned threads;               /* for requests that may block (pool.c) */
     const char *cert_pem, *key_pem; /* NULL: plain HTTP */
 };
 struct sockaddr;
@@ -304,6 +308,19 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o);
 /* Stops accepting, waits (at most timeout_s) for requests in flight,
  * stops the daemon. */
 void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s);
+
+/* ---- pool.c -------------------------------------------------------------- */
+
+/* A task for the pool: run is called once, on one of its threads. */
+struct srv_task {
+    void (*run)(struct srv_task *t);
+    struct srv_task *next;
+};
+/* Starts n threads; 0, or -1 (none left running). */
+int srv_pool_start(unsigned n);
+void srv_pool_push(struct srv_task *t);
+/* Runs what is queued, then joins the threads. */
+void srv_pool_stop(void);
 
 /* ---- config.c ------------------------------------------------------------ */
 

@@ -33,6 +33,10 @@
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-RSA:-DHE-RSA:"            \
     "%SERVER_PRECEDENCE"
 
+/* The pool's threads when not configured (pool.c); MHD's own threads, at
+ * most (event_threads). */
+#define MHD_POOL_DEFAULT 16
+#define MHD_EVENT_THREADS_MAX 8
 /* Streamed uploads at once (each holds a spool file and a thread). */
 #define UPL_CONCURRENT_MAX 16
 /* Of a JSON body over SRV_BODY_MAX without a Content-Length that says so
@@ -80,9 +84,13 @@ struct upl {
     char reqid[SRV_REQID_LEN + 1];
 };
 
+struct job;
+static void job_free(struct job *j);
+
 struct conn {
     struct upl *up;
     struct srv_later *later;         /* an answer waiting for its commit */
+    struct job *job;                 /* handled on the pool (pool.c) */
     char addr[INET6_ADDRSTRLEN + 1]; /* the client's, for the log line */
     char *uri; /* the request target; NULL if SRV_URI_MAX or longer */
     char reqid[SRV_REQID_LEN + 1];
@@ -527,6 +535,8 @@ static void conn_free(struct conn *k)
         upl_conn_done(k->up);
         atomic_fetch_sub(&upload_conns, 1);
     }
+    if (k->job)
+        job_free(k->job); /* closed once resumed, before it was sent */
     if (k->later) {
         /* Closed while parked: finished, and the answer thrown away. */
         struct srv_resp rs;
@@ -805,6 +815,65 @@ static int later_park(struct MHD_Connection *con, struct conn *k)
     return 1; /* (draining: this thread waits for the verdict) */
 }
 
+/* ---- requests that may block: on the pool --------------------------------
+ * Logins (Argon2id), writes and searches may take a while: on one of MHD's
+ * few threads they would hold that thread's other connections. Their
+ * connection is suspended, the request handled on the pool (pool.c), and
+ * the connection resumed with the answer, which MHD's thread then sends
+ * (job_answer). Counted in lates_parked like a parked answer: the drain
+ * waits for both. */
+struct job {
+    struct srv_task task; /* first: the pool hands it back */
+    struct srv *S;
+    struct MHD_Connection *con;
+    struct srv_req rq; /* points into the connection, which waits */
+    struct srv_resp rs;
+};
+
+static void job_free(struct job *j)
+{
+    srv_resp_release(&j->rs);
+    OPENSSL_cleanse(j->rs.set_cookie, sizeof j->rs.set_cookie);
+    free(j);
+}
+
+static void job_run(struct srv_task *t)
+{
+    struct job *j = (struct job *)t;
+
+    srv_handle(j->S, &j->rq, &j->rs);
+    if (j->rs.later) /* a deferred answer: this thread may wait for it */
+        srv_later_finish(j->rs.later, &j->rs);
+    MHD_resume_connection(j->con);
+    atomic_fetch_sub(&lates_parked, 1);
+}
+
+/* Hands the request to the pool: 1, or 0 if it is to be handled here
+ * (draining, or no memory). */
+static int job_start(struct srv *S, struct MHD_Connection *con, struct conn *k,
+                     const struct srv_req *rq)
+{
+    struct job *j = calloc(1, sizeof *j);
+
+    if (!j)
+        return 0;
+    atomic_fetch_add(&lates_parked, 1);
+    if (atomic_load(&draining)) {
+        atomic_fetch_sub(&lates_parked, 1);
+        free(j);
+        return 0;
+    }
+    j->task.run = job_run;
+    j->S = S;
+    j->con = con;
+    j->rq = *rq;
+    k->job = j;
+    /* Suspended before the pool can resume it. */
+    MHD_suspend_connection(con);
+    srv_pool_push(&j->task);
+    return 1;
+}
+
 /* Logs and queues rs, then lets go of what it and the request held. */
 static enum MHD_Result send_answer(struct srv *S, struct MHD_Connection *con,
                                    struct conn *k, const char *method,
@@ -837,6 +906,19 @@ static enum MHD_Result later_answer(struct srv *S, struct MHD_Connection *con,
     return send_answer(S, con, k, method, &rs, k->addr);
 }
 
+/* The pool is done with k's request: send its answer. */
+static enum MHD_Result job_answer(struct srv *S, struct MHD_Connection *con,
+                                  struct conn *k, const char *method)
+{
+    struct job *j = k->job;
+    enum MHD_Result ret;
+
+    k->job = NULL;
+    ret = send_answer(S, con, k, method, &j->rs, k->addr);
+    free(j); /* send_answer released and wiped its answer */
+    return ret;
+}
+
 /* Handles the request whose body (if any) is in, and queues the answer,
  * or parks the connection until the answer's audit entry is committed. */
 static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
@@ -862,6 +944,8 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
     rq.body = k->body;
     rq.body_len = k->len;
     rq.body_too_big = k->too_big;
+    if (!srv_route_quick(method, rq.uri) && job_start(S, con, k, &rq))
+        return MHD_YES; /* MHD calls again once resumed */
     srv_handle(S, &rq, &rs);
     if (rs.later) {
         k->later = rs.later;
@@ -907,6 +991,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         }
         return MHD_YES;
     }
+    if (k->job)
+        return job_answer(S, con, k, method);
     if (k->later)
         return later_answer(S, con, k, method);
     if (k->up) {
@@ -950,20 +1036,34 @@ mhd_log(void *cls, const char *fmt, va_list ap)
     syslog(LOG_WARNING, "libmicrohttpd: %s", buf);
 }
 
+/* MHD's own threads only read, route, answer quick requests and write:
+ * one per CPU (up to the pool's size) keeps each epoll_wait busy with
+ * many connections. */
+static unsigned event_threads(const struct mhd_opts *o)
+{
+    long cpus = sysconf(_SC_NPROCESSORS_ONLN);
+    unsigned most = o->threads ? o->threads : MHD_POOL_DEFAULT;
+    unsigned n = cpus > 0 ? (unsigned)cpus : 1;
+
+    if (n > MHD_EVENT_THREADS_MAX)
+        n = MHD_EVENT_THREADS_MAX;
+    return n < most ? n : most;
+}
+
 struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
 {
     unsigned flags = MHD_USE_EPOLL_INTERNAL_THREAD | MHD_USE_ITC |
                      MHD_USE_ERROR_LOG | MHD_ALLOW_SUSPEND_RESUME;
     struct MHD_OptionItem ops[16];
+    struct MHD_Daemon *d;
     size_t n = 0;
 
     if (o->cert_pem && o->key_pem)
         flags |= MHD_USE_TLS;
     ops[n++] =
         (struct MHD_OptionItem){MHD_OPTION_LISTEN_SOCKET, o->listen_fd, NULL};
-    ops[n++] =
-        (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
-                                (intptr_t)(o->threads ? o->threads : 32), NULL};
+    ops[n++] = (struct MHD_OptionItem){MHD_OPTION_THREAD_POOL_SIZE,
+                                       (intptr_t)event_threads(o), NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_URI_LOG_CALLBACK,
                                        (intptr_t)uri_log, NULL};
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_NOTIFY_COMPLETED,
@@ -990,8 +1090,13 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
                                            (void *)TLS_PRIORITIES};
     }
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    return MHD_start_daemon(flags, 0, NULL, NULL, access_cb, S,
-                            MHD_OPTION_ARRAY, ops, MHD_OPTION_END);
+    if (srv_pool_start(o->threads ? o->threads : MHD_POOL_DEFAULT) != 0)
+        return NULL;
+    d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, S, MHD_OPTION_ARRAY,
+                         ops, MHD_OPTION_END);
+    if (!d)
+        srv_pool_stop();
+    return d;
 }
 
 /* Cuts every live upload off: its handler sees a read error (nothing is
@@ -1041,6 +1146,7 @@ void mhd_drain_stop(struct MHD_Daemon *d, int timeout_s)
     while (atomic_load(&resumes_pending) > 0 || atomic_load(&lates_parked) > 0)
         usleep(1000);
     MHD_stop_daemon(d);
+    srv_pool_stop(); /* idle: every job resumed its connection */
     /* The handlers' threads use the vault: they end (their uploads are cut
      * off) before the caller closes it. */
     for (waited = 0;; waited++) {

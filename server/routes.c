@@ -586,9 +586,9 @@ static void h_audit_verify(struct ctx *c)
 
 #define DS "/api/v1/datasets/{ds}/records"
 const struct route srv_routes[] = {
-    {"GET", "/healthz", h_healthz, 0},
-    {"GET", "/api/v1/openapi.yaml", h_openapi, 0},
-    {"GET", "/metrics", h_metrics, 0},
+    {"GET", "/healthz", h_healthz, ROUTE_QUICK},
+    {"GET", "/api/v1/openapi.yaml", h_openapi, ROUTE_QUICK},
+    {"GET", "/metrics", h_metrics, ROUTE_QUICK},
     {"GET", "/api/v1/session/challenge", h_challenge, ROUTE_VAULT},
     {"POST", "/api/v1/session", h_login, ROUTE_VAULT | ROUTE_JSON},
     {"GET", "/api/v1/session", h_whoami, ROUTE_SESSION},
@@ -596,7 +596,7 @@ const struct route srv_routes[] = {
     {"GET", "/api/v1/datasets", h_datasets, ROUTE_SESSION},
     {"GET", DS, h_search, ROUTE_SESSION | ROUTE_READ},
     {"POST", DS, h_record_add, ROUTE_SESSION | ROUTE_JSON},
-    {"GET", DS "/{id}", h_record_get, ROUTE_SESSION | ROUTE_READ},
+    {"GET", DS "/{id}", h_record_get, ROUTE_SESSION | ROUTE_READ | ROUTE_QUICK},
     {"PATCH", DS "/{id}", h_record_update, ROUTE_SESSION | ROUTE_JSON},
     {"DELETE", DS "/{id}", h_record_delete, ROUTE_SESSION},
     {"GET", "/api/v1/audit", h_audit, ROUTE_SESSION},
