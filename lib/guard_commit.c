@@ -25,12 +25,17 @@
 #include <semaphore.h>
 #include <stdatomic.h>
 #include <string.h>
+#include <time.h>
 
 #include "audit.h"
 #include "auth.h"
 #include "guard.h"
 #include "store.h"
 #include "banned.h"
+
+/* gather(): batches this large make the next one wait up to GATHER_NS. */
+#define GATHER_MIN 8
+#define GATHER_NS 300000L
 
 static atomic_llong commits_total;
 
@@ -154,12 +159,36 @@ static void deliver(struct guard_wait *batch)
     }
 }
 
+/* Under m->commit_lock, with entries waiting: when the last batch was
+ * large (many readers at once), waits a moment for as many entries as it
+ * had, so that one flush of the disk serves them all; an entry alone is
+ * written at once. */
+static void gather(struct mamori *m, size_t last)
+{
+    struct timespec until;
+
+    if (last < GATHER_MIN || m->nwaiting >= last)
+        return;
+    clock_gettime(CLOCK_MONOTONIC, &until);
+    until.tv_nsec += GATHER_NS;
+    if (until.tv_nsec >= 1000000000L) {
+        until.tv_sec++;
+        until.tv_nsec -= 1000000000L;
+    }
+    m->gather = last;
+    while (m->nwaiting < last && !m->commit_stop &&
+           pthread_cond_timedwait(&m->commit_cv, &m->commit_lock, &until) == 0)
+        ;
+    m->gather = 0;
+}
+
 /* The committer: writes whatever waits, one batch at a time, until told to
  * stop with nothing left. */
 static void *committer_run(void *arg)
 {
     struct mamori *m = arg;
     struct guard_wait *batch;
+    size_t last = 0;
 
     pthread_mutex_lock(&m->commit_lock);
     for (;;) {
@@ -167,8 +196,11 @@ static void *committer_run(void *arg)
             pthread_cond_wait(&m->commit_cv, &m->commit_lock);
         if (!m->waiting)
             break;
+        gather(m, last);
         batch = m->waiting;
+        last = m->nwaiting;
         m->waiting = m->waiting_last = NULL;
+        m->nwaiting = 0;
         pthread_mutex_unlock(&m->commit_lock);
         write_batch(m, batch);
         deliver(batch);
@@ -201,7 +233,10 @@ int guard_commit_submit(struct mamori *m, struct guard_wait *w)
     else
         m->waiting = w;
     m->waiting_last = w;
-    pthread_cond_signal(&m->commit_cv);
+    m->nwaiting++;
+    /* (While it gathers, the committer wakes for the last one it wants.) */
+    if (m->nwaiting == 1 || m->nwaiting >= m->gather)
+        pthread_cond_signal(&m->commit_cv);
     pthread_mutex_unlock(&m->commit_lock);
     return 0;
 }

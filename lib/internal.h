@@ -47,6 +47,8 @@ struct mamori {
     pthread_mutex_t commit_lock;
     pthread_cond_t commit_cv; /* signalled when an entry waits, or stop */
     struct guard_wait *waiting, *waiting_last; /* oldest first */
+    size_t nwaiting;
+    size_t gather; /* the committer waits for this many (0: any) */
     pthread_t commit_thread;
     int commit_started, commit_stop;
     /* Guards ds_cache: entries are added, and freed only at close. */

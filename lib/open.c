@@ -54,8 +54,15 @@ static struct mamori *handle_new(const char *home)
         ok = 0;
     if (ok && pthread_mutex_init(&m->commit_lock, NULL) != 0)
         ok = 0;
-    if (ok && pthread_cond_init(&m->commit_cv, NULL) != 0)
+    /* The committer's timed waits count on the monotonic clock. */
+    pthread_condattr_t cattr;
+    if (ok && pthread_condattr_init(&cattr) != 0)
         ok = 0;
+    if (ok) {
+        ok = pthread_condattr_setclock(&cattr, CLOCK_MONOTONIC) == 0 &&
+             pthread_cond_init(&m->commit_cv, &cattr) == 0;
+        pthread_condattr_destroy(&cattr);
+    }
     if (ok && pthread_mutex_init(&m->ds_lock, NULL) != 0)
         ok = 0;
     if (!ok) {
