@@ -23,7 +23,7 @@
  * calling thread then releases the matches in value order, each id into
  * the audit entry. A batch is shared by the writer's connection (its cache
  * outlives its commits) and the vault's readers (their map of the file
- * does, store_map_warm; each reads the batch in one snapshot): each job
+ * does, store_map_kept; each reads the batch in one snapshot): each job
  * takes the next SEARCH_CHUNK values until none are left, so a job that
  * starts late or is descheduled leaves its share to the others. */
 
@@ -300,7 +300,7 @@ static int search_run(mamori_sess *s, struct guard_call *c, struct vault_ds *d,
         args[i] = &jobs[i];
         if (rd && (rc = handle_reader(s->m, i - r0, &jobs[i].store)) != 0)
             break;
-        if (rd && (rc = store_map_warm(jobs[i].store)) != 0)
+        if (rd && (rc = store_map_kept(jobs[i].store)) != 0)
             break;
     }
     if (rc == 0)

@@ -45,10 +45,11 @@ int store_set_mmap(struct store *s, int64_t bytes);
 
 /* For a reader that serves many lookups: reads pages through a map of the
  * file that outlives other connections' commits (up to SQLite's limit, 2
- * GiB as Debian builds it; pages beyond are read), filled at once with the
- * file's pages the system has cached, where a fault per page would cost
- * more than reading it. The map's pages count in the process's RSS. */
-int store_map_warm(struct store *s);
+ * GiB as Debian builds it; pages beyond are read). Pages come in as they
+ * are first touched (filling the whole map at once cost a first batch of
+ * lookups more than the faults it saved). The map's pages count in the
+ * process's RSS. MAMORI_EINVAL if s is not a reader. */
+int store_map_kept(struct store *s);
 
 /* One write transaction at a time (BEGIN IMMEDIATE; waits for other writers
  * up to a busy timeout). Reads outside a transaction see committed data. */

@@ -586,7 +586,7 @@ int store_open_reader(const char *home, struct store **out)
      * and verification. Each commit of the writer empties their page
      * cache anyway, so a large one buys little and would push an import
      * past its memory bound: 8 MiB each. Searches read through a map
-     * instead (store_map_warm). */
+     * instead (store_map_kept). */
     rc = exec_sql((*out)->db, "PRAGMA query_only = ON;"
                               "PRAGMA cache_size = -8192;");
     if (rc != 0) {
@@ -625,13 +625,12 @@ int store_set_mmap(struct store *s, int64_t bytes)
     return rc;
 }
 
-int store_map_warm(struct store *s)
+int store_map_kept(struct store *s)
 {
-    int on = 1;
-    int rc = store_set_mmap(s, STORE_WARM_MAP);
+    int rc = store_set_mmap(s, STORE_KEPT_MAP);
 
-    if (rc == 0 &&
-        sqlite3_file_control(s->db, "main", SQ_FCNTL_WARM, &on) != SQLITE_OK)
+    if (rc == 0 && sqlite3_file_control(s->db, "main", SQ_FCNTL_KEEPS_MAP,
+                                        NULL) != SQLITE_OK)
         rc = MAMORI_EINVAL; /* not a reader: its VFS does not keep maps */
     return rc;
 }

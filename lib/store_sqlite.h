@@ -208,10 +208,9 @@ int sq_list_bound(sqlite3_stmt *st, size_t size,
 const char *sq_map_vfs(void);
 /* How many maps that VFS has made in this process (for tests). */
 unsigned long sq_map_made(void);
-/* File control of that VFS: *(int *)arg != 0 fills each new map with the
- * file's cached pages. */
-#define SQ_FCNTL_WARM 0x6d6d7701
-/* The map size a warm reader asks for (SQLite caps it). */
-#define STORE_WARM_MAP ((int64_t)1 << 40)
+/* File control that only that VFS answers (SQLITE_OK): is this a reader? */
+#define SQ_FCNTL_KEEPS_MAP 0x6d6d7701
+/* The map size store_map_kept asks for (SQLite caps it). */
+#define STORE_KEPT_MAP ((int64_t)1 << 40)
 
 #endif

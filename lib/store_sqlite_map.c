@@ -16,11 +16,7 @@
  */
 #include <pthread.h>
 #include <stdatomic.h>
-#include <stdint.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
-#include <unistd.h>
 
 #include <sqlite3.h>
 
@@ -33,15 +29,11 @@
 #define MAP_SLACK 8
 /* SQLite's largest map (SQLITE_MAX_MMAP_SIZE of Debian's build). */
 #define MAP_LIMIT ((sqlite3_int64)0x7fff0000)
-#ifndef MADV_POPULATE_READ
-#define MADV_POPULATE_READ 22 /* Linux 5.14 */
-#endif
 
 /* Our file, the default VFS's file right after it. */
 struct map_file {
     sqlite3_file base;
     int main_db;
-    int warm;                  /* fill each new map with cached pages */
     sqlite3_int64 mapped_size; /* file size when the map was made; -1 none */
 };
 
@@ -117,10 +109,8 @@ static int mf_file_control(sqlite3_file *f, int op, void *arg)
 {
     sqlite3_file *r = real_file(f);
 
-    if (op == SQ_FCNTL_WARM) {
-        ((struct map_file *)f)->warm = *(int *)arg != 0;
-        return SQLITE_OK;
-    }
+    if (op == SQ_FCNTL_KEEPS_MAP)
+        return SQLITE_OK; /* (the default VFS answers SQLITE_NOTFOUND) */
     return r->pMethods->xFileControl(r, op, arg);
 }
 
@@ -161,35 +151,6 @@ static int mf_shm_unmap(sqlite3_file *f, int del)
     return r->pMethods->xShmUnmap(r, del);
 }
 
-/* Maps in the pages of [base, base + len) that the system has cached:
- * populating a run of them costs far less than a fault for each, and
- * pages not cached are left to fault in when used (no disk reads now). */
-static void fill_cached(uint8_t *base, size_t len)
-{
-    long pg = sysconf(_SC_PAGESIZE);
-    size_t n, i, j;
-    unsigned char *vec;
-
-    if (pg <= 0 || len == 0)
-        return;
-    n = (len + (size_t)pg - 1) / (size_t)pg;
-    vec = malloc(n);
-    if (vec == NULL || mincore(base, len, vec) != 0) {
-        free(vec);
-        return;
-    }
-    for (i = 0; i < n; i = j) {
-        for (j = i; j < n && (vec[j] & 1) == (vec[i] & 1); j++)
-            ;
-        /* Advice only: a kernel without it, or a file that shrank under
-         * the map, leaves pages to fault in as before. */
-        if (vec[i] & 1)
-            (void)madvise(base + i * (size_t)pg, (j - i) * (size_t)pg,
-                          MADV_POPULATE_READ);
-    }
-    free(vec);
-}
-
 static int mf_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
 {
     struct map_file *m = (struct map_file *)f;
@@ -208,10 +169,6 @@ static int mf_fetch(sqlite3_file *f, sqlite3_int64 off, int n, void **pp)
         return rc;
     }
     atomic_fetch_add(&maps_made, 1);
-    if (m->warm)
-        fill_cached(
-            (uint8_t *)*pp - off,
-            (size_t)(m->mapped_size < MAP_LIMIT ? m->mapped_size : MAP_LIMIT));
     return rc;
 }
 

@@ -1644,7 +1644,7 @@ static void reader_sees(struct store *r, int64_t want)
     " SELECT coalesce((SELECT max(seq) FROM audit), 0) + i, randomblob(1100)"  \
     " FROM k;"
 
-/* A warm reader keeps its map while another connection commits, remaps
+/* A reader keeps its map while another connection commits, remaps
  * when the file has grown past the slack or shrunk, and always counts
  * what was committed. */
 static void test_reader_map_kept(void **state)
@@ -1656,7 +1656,7 @@ static void test_reader_map_kept(void **state)
 
     other_conn(f, GROW_ROWS);
     assert_int_equal(store_open_reader(f->dir, &r), 0);
-    assert_int_equal(store_map_warm(r), 0);
+    assert_int_equal(store_map_kept(r), 0);
     made = sq_map_made();
     reader_sees(r, 2000);
     assert_int_equal(sq_map_made(), made + 1);
@@ -1690,7 +1690,7 @@ static void test_reader_map_kept(void **state)
     assert_int_equal(db_maps(f, &len), 0);
 
     /* The writer's connection keeps no such map. */
-    assert_int_equal(store_map_warm(f->s), MAMORI_EINVAL);
+    assert_int_equal(store_map_kept(f->s), MAMORI_EINVAL);
 }
 
 int main(void)
