@@ -319,6 +319,8 @@ struct srv_task {
 /* Starts n threads; 0, or -1 (none left running). */
 int srv_pool_start(unsigned n);
 void srv_pool_push(struct srv_task *t);
+/* Its threads, how many run a task now, how many tasks wait (/metrics). */
+void srv_pool_stats(unsigned *nthreads, unsigned *busy, unsigned *queued);
 /* Runs what is queued, then joins the threads. */
 void srv_pool_stop(void);
 

@@ -155,6 +155,7 @@ static void render(struct buf *b, const struct mamori_stats *st, int have_st)
 {
     size_t r, i;
     const char *method, *route;
+    unsigned threads, busy, queued;
 
     put(b, "# HELP mamorid_requests_total Requests handled, by route and "
            "HTTP status.\n# TYPE mamorid_requests_total counter\n");
@@ -213,6 +214,19 @@ static void render(struct buf *b, const struct mamori_stats *st, int have_st)
         "# TYPE mamorid_audit_failures_total counter\n"
         "mamorid_audit_failures_total %llu\n",
         load(&audit_failures));
+    srv_pool_stats(&threads, &busy, &queued);
+    put(b,
+        "# HELP mamorid_pool_threads Threads for requests that may block "
+        "(threads = N).\n"
+        "# TYPE mamorid_pool_threads gauge\n"
+        "mamorid_pool_threads %u\n"
+        "# HELP mamorid_pool_busy Pool threads handling a request now.\n"
+        "# TYPE mamorid_pool_busy gauge\n"
+        "mamorid_pool_busy %u\n"
+        "# HELP mamorid_pool_queued Requests waiting for a pool thread.\n"
+        "# TYPE mamorid_pool_queued gauge\n"
+        "mamorid_pool_queued %u\n",
+        threads, busy, queued);
     if (!have_st)
         return;
     put(b,

@@ -14,6 +14,7 @@
 static pthread_mutex_t mu = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t cv = PTHREAD_COND_INITIALIZER;
 static struct srv_task *head, *tail;
+static unsigned queued, busy; /* under mu */
 static int stopping;
 static pthread_t *threads;
 static unsigned nthreads;
@@ -34,9 +35,12 @@ static void *pool_main(void *arg)
         head = t->next;
         if (!head)
             tail = NULL;
+        queued--;
+        busy++;
         pthread_mutex_unlock(&mu);
         t->run(t);
         pthread_mutex_lock(&mu);
+        busy--;
     }
     pthread_mutex_unlock(&mu);
     return NULL;
@@ -68,7 +72,18 @@ void srv_pool_push(struct srv_task *t)
     else
         head = t;
     tail = t;
+    queued++;
     pthread_cond_signal(&cv);
+    pthread_mutex_unlock(&mu);
+}
+
+void srv_pool_stats(unsigned *nthreads_out, unsigned *busy_out,
+                    unsigned *queued_out)
+{
+    pthread_mutex_lock(&mu);
+    *nthreads_out = nthreads;
+    *busy_out = busy;
+    *queued_out = queued;
     pthread_mutex_unlock(&mu);
 }
 

@@ -132,6 +132,17 @@ rc0=$(sample mamorid_audit_read_commits_total)
 [ "$(sample mamorid_sessions_active)" -ge 3 ] || die "sessions: $(cat "$T/m")"
 [ "$(sample mamorid_accounts_locked)" = 0 ] || die "locked accounts"
 [ "$(sample mamorid_audit_failures_total)" = 0 ] || die "audit failures"
+# The pool (server/pool.c): the default 16 threads. /metrics itself is not
+# handled there; once the last pooled request (a login) has let go of its
+# thread, none is busy and nothing waits.
+[ "$(sample mamorid_pool_threads)" = 16 ] || die "pool: $(grep pool "$T/m")"
+for _ in 1 2 3 4 5; do
+    [ "$(sample mamorid_pool_busy)" = 0 ] && break
+    sleep 0.2
+    metrics
+done
+[ "$(sample mamorid_pool_busy)" = 0 ] && [ "$(sample mamorid_pool_queued)" = 0 ] ||
+    die "pool: $(grep pool "$T/m")"
 grep -q '^mamorid_requests_total{method="",route="none",status="404"} ' "$T/m" ||
     die "unmatched requests not counted as route none"
 for _ in 1 2 3; do
