@@ -791,9 +791,7 @@ void srv_ctx_release(struct ctx *c)
     OPENSSL_cleanse(c->token, sizeof c->token);
 }
 
-/* The flags of the first METHOD route that uri (the raw request target)
- * matches, as handle() would pick it; -1 if none does. */
-static int route_flags(const char *method, const char *uri)
+int srv_route_flags(const char *method, const char *uri)
 {
     char path[SRV_URI_MAX];
     const char *q = strchr(uri ? uri : "", '?');
@@ -811,18 +809,6 @@ static int route_flags(const char *method, const char *uri)
             return (int)srv_routes[i].flags;
     }
     return -1;
-}
-
-int srv_route_streamed(const char *method, const char *uri)
-{
-    int f = route_flags(method, uri);
-    return f >= 0 && (f & ROUTE_STREAM);
-}
-
-int srv_route_quick(const char *method, const char *uri)
-{
-    int f = route_flags(method, uri);
-    return f < 0 || (f & ROUTE_QUICK);
 }
 
 static void handle(struct srv *S, const struct srv_req *rq,

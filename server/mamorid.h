@@ -112,10 +112,10 @@ struct srv_upload {
 #define SRV_UPLOAD_SPOOL 3 /* the spool could not be made or written */
 #define SRV_UPLOAD_MAX_DEFAULT (1024ULL * 1024 * 1024)
 
-/* Whether METHOD uri (the raw request target) is a ROUTE_STREAM route. */
-int srv_route_streamed(const char *method, const char *uri);
-/* Whether it is a ROUTE_QUICK route, or no route (a static file, 404). */
-int srv_route_quick(const char *method, const char *uri);
+/* The flags (enum route_flags) of the route METHOD uri (the raw request
+ * target) goes to, as srv_handle picks it; -1 if none (a static file, a
+ * 404 or 405). */
+int srv_route_flags(const char *method, const char *uri);
 
 /* What to send back. body is malloc'ed (or NULL), freed with
  * srv_resp_release (wiped first: it may hold personal data). */

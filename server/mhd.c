@@ -99,6 +99,7 @@ struct conn {
     int too_big;
     size_t dropped; /* bytes of a body over the limit, read and dropped */
     int started;    /* the first call (headers only) has been seen */
+    int flags;      /* its route's (srv_route_flags), known from then on */
 };
 
 static atomic_int in_flight;
@@ -944,7 +945,8 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
     rq.body = k->body;
     rq.body_len = k->len;
     rq.body_too_big = k->too_big;
-    if (!srv_route_quick(method, rq.uri) && job_start(S, con, k, &rq))
+    /* No route (a file of the web UI, 404, 405) is quick too. */
+    if (k->flags >= 0 && !(k->flags & ROUTE_QUICK) && job_start(S, con, k, &rq))
         return MHD_YES; /* MHD calls again once resumed */
     srv_handle(S, &rq, &rs);
     if (rs.later) {
@@ -971,7 +973,8 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     if (!k->started) {
         /* Headers only: the body (if any) comes in the next calls. */
         k->started = 1;
-        if (k->uri && srv_route_streamed(method, k->uri)) {
+        k->flags = k->uri ? srv_route_flags(method, k->uri) : -1;
+        if (k->flags >= 0 && (k->flags & ROUTE_STREAM)) {
             /* Reserved at once: two requests at the same moment cannot
              * both take the last slot. */
             if (atomic_fetch_add(&uploads, 1) >= UPL_CONCURRENT_MAX) {
