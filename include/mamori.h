@@ -556,15 +556,20 @@ int mamori_record_get(mamori_sess *s, const char *dataset, const char *id,
 /* mamori_record_get for a server whose threads must not wait for the disk:
  * either the answer now (*later NULL, as mamori_record_get), or 0 with
  * *later set: the record is held back until its audit entry is committed,
- * ready(arg) is called once, from another thread, when the verdict is in,
- * and mamori_later_end then gives what mamori_record_get would have (it
- * waits for the verdict if called before, and frees later). s must stay
- * open until then. */
+ * ready(arg) is called once when the verdict is in: from another thread,
+ * or from this one before mamori_record_get_later returns when the read
+ * cannot go the quick way (a refusal, say). mamori_later_end
+ * then gives what mamori_record_get would have (it waits for the verdict
+ * if called before, and frees later). s must stay open until then.
+ * mamori_later_blocks (after ready) is 1 when mamori_later_end will read
+ * again through the ordinary gate and so wait for a commit of its own:
+ * end such a later on a thread that may wait. */
 typedef struct mamori_later mamori_later;
 int mamori_record_get_later(mamori_sess *s, const char *dataset, const char *id,
                             void (*ready)(void *arg), void *arg,
                             struct mamori_record **out,
                             mamori_later **later) MAMORI_MUST_CHECK;
+int mamori_later_blocks(mamori_later *l);
 int mamori_later_end(mamori_later *l,
                      struct mamori_record **out) MAMORI_MUST_CHECK;
 /* Replaces the given fields, keeps the others. */

@@ -343,6 +343,18 @@ static const char *err_code(int rc)
     }
 }
 
+/* The detail of c's entry for its outcome rc: c's own, after the error's
+ * code when it failed. */
+static void fail_detail(const struct guard_call *c, int rc, char *out,
+                        size_t size)
+{
+    if (rc == 0)
+        snprintf(out, size, "%s", c->detail);
+    else
+        snprintf(out, size, "%s%s%s", err_code(rc), c->detail[0] ? ": " : "",
+                 c->detail);
+}
+
 /* Checks the session row; 0 if live. The read gate only looks: the
  * ordinary gate also deletes an expired session and touches a live one. */
 static int session_live(struct guard_call *c)
@@ -668,15 +680,27 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     return 0;
 }
 
+/* The read gate writes the entry of a read that found its record, and of
+ * one that found none (a link to a deleted record, a mistyped id: common,
+ * and no reason to take the ordinary gate's own commit). Any other failure
+ * goes to the ordinary gate, which finds and records its reason. */
+static int read_keeps(int rc)
+{
+    return rc == 0 || rc == MAMORI_ENOTFOUND;
+}
+
 /* Ends the read gate's snapshot and fills w (and row, which w points to)
- * for the group commit of its entry. */
-static void read_entry(struct guard_call *c, struct guard_wait *w,
+ * for the group commit of its entry, the read's outcome rc (read_keeps):
+ * the same entry the ordinary gate would write. */
+static void read_entry(struct guard_call *c, int rc, struct guard_wait *w,
                        struct store_audit_row *row)
 {
     mamori_sess *s = c->s;
+    char detail[sizeof c->detail + 32];
 
     read_close(c);
-    entry_row(c, "ok", c->detail, row);
+    fail_detail(c, rc, detail, sizeof detail);
+    entry_row(c, rc == 0 ? "ok" : "error", detail, row);
     audit_fill_context(row);
     memset(w, 0, sizeof *w);
     w->row = row;
@@ -694,11 +718,14 @@ static int read_end(struct guard_call *c, int rc)
     struct store_audit_row row;
     struct guard_wait w;
 
-    if (rc == 0) {
-        read_entry(c, &w, &row);
+    if (read_keeps(rc)) {
+        int op_rc = rc;
+        read_entry(c, rc, &w, &row);
         rc = guard_commit(s->m, &w);
         if (rc == MAMORI_EAUDIT)
             guard_read_audit_failed(s, c->op);
+        else if (rc == 0)
+            rc = op_rc;
     } else {
         read_close(c);
         rc = GUARD_SLOW;
@@ -720,8 +747,8 @@ int guard_end_later(struct guard_call *c, int rc, struct guard_wait *w,
 {
     if (!c->s)
         return rc;
-    if (rc == 0 && c->fast) {
-        read_entry(c, w, row);
+    if (read_keeps(rc) && c->fast) {
+        read_entry(c, rc, w, row);
         w->notify = notify;
         /* The entry's ids go with it: the caller frees row->record_ids
          * after the verdict. */
@@ -813,8 +840,7 @@ int guard_end(struct guard_call *c, int rc)
          * describe what was attempted. A refusal found by the operation
          * (My Number rules, the admin cap) is a refusal like the gate's. */
         char detail[sizeof c->detail + 32];
-        snprintf(detail, sizeof detail, "%s%s%s", err_code(rc),
-                 c->detail[0] ? ": " : "", c->detail);
+        fail_detail(c, rc, detail, sizeof detail);
         record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error", detail);
     }
     if (rc == 0 && c->breakglass)

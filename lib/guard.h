@@ -159,11 +159,14 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
  * the group commit (guard_commit.c), which writes the entries of
  * concurrent reads in one transaction of the writer, checking again there
  * that each session and grant still stands, and returns once the entry is
- * committed. Only the plain case passes: a refusal, a failure, an admin's
- * break-glass read, a restricted session, a dataset not yet in the cache,
- * an id list longer than one entry: the gate (begin or end) returns
- * GUARD_SLOW with nothing written, and the caller runs the operation again
- * through guard_begin, which records the refusal or failure. */
+ * committed. Only the plain cases pass: a read that found its record, and
+ * one that found none (its entry is the ordinary gate's, and guard_end
+ * returns MAMORI_ENOTFOUND once it is committed). A refusal, any other
+ * failure, an admin's break-glass read, a restricted session, a dataset not
+ * yet in the cache, an id list longer than one entry: the gate (begin or
+ * end) returns GUARD_SLOW with nothing written, and the caller runs the
+ * operation again through guard_begin, which records the refusal or
+ * failure. */
 #define GUARD_SLOW 1
 int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
                      const char *dataset);
@@ -209,10 +212,11 @@ void guard_commit_stop(struct mamori *m);
 int64_t guard_commits_total(void);
 
 /* guard_end without waiting for the read gate's group commit: for a call
- * opened by guard_read_begin that succeeded (rc 0), queues its entry
- * (filled into *row; w and row must outlive the verdict, and the caller
- * frees row->record_ids after it) to be told to notify, and returns 0 or
- * GUARD_SLOW as guard_commit_submit; otherwise the same as guard_end. */
+ * opened by guard_read_begin whose outcome the read gate writes (rc 0 or
+ * MAMORI_ENOTFOUND; the caller keeps rc to give once committed), queues
+ * its entry (filled into *row; w and row must outlive the verdict, and the
+ * caller frees row->record_ids after it) to be told to notify, and returns
+ * 0 or GUARD_SLOW as guard_commit_submit; otherwise the same as guard_end. */
 int guard_end_later(struct guard_call *c, int rc, struct guard_wait *w,
                     struct store_audit_row *row,
                     void (*notify)(struct guard_wait *w));
@@ -232,6 +236,7 @@ struct mamori_later {
     void *arg;
     mamori_sess *s;
     struct mamori_record *rec; /* held back until the verdict */
+    int op_rc;                 /* the read's own outcome (0, not found) */
     char *dataset, *id;
 };
 

@@ -13,7 +13,10 @@
  * since the read) the record is dropped and the read runs again through
  * the ordinary gate, which refuses and records it; on a failed commit the
  * record is dropped and the caller gets MAMORI_EAUDIT. Nothing is released
- * before its entry is committed.
+ * before its entry is committed. A read the read gate does not take at all
+ * (a refusal, say) gets the GUARD_SLOW verdict at once: the ordinary
+ * gate waits for a commit, which the server's event thread must not, so
+ * mamori_later_blocks tells the caller to end it on a thread that may.
  */
 #include <pthread.h>
 #include <stdlib.h>
@@ -87,14 +90,35 @@ int mamori_record_get_later(mamori_sess *s, const char *dataset, const char *id,
         return MAMORI_ENOMEM;
     }
     rc = vault_record_get(s, 1, dataset, id, out, l);
+    if (rc == GUARD_SLOW) {
+        /* Not for the read gate (a refusal, a malformed id, a changed
+         * session): the verdict is in already, and the ordinary gate's
+         * read waits for mamori_later_end, in a thread that may wait. */
+        l->w.rc = GUARD_SLOW;
+        l->done = 1;
+        ready(arg);
+        rc = 0;
+    }
     if (rc == 0) {
         *later = l; /* queued: ready follows */
         return 0;
     }
     later_free(l);
-    /* Not through the read gate (or not queued): the ordinary gate, now. */
-    return rc == GUARD_SLOW ? vault_record_get(s, 0, dataset, id, out, NULL)
-                            : rc;
+    return rc;
+}
+
+int mamori_later_blocks(mamori_later *l)
+{
+    int slow;
+
+    if (!l)
+        return 0;
+    pthread_mutex_lock(&l->mu);
+    while (!l->done)
+        pthread_cond_wait(&l->cv, &l->mu);
+    slow = l->w.rc == GUARD_SLOW;
+    pthread_mutex_unlock(&l->mu);
+    return slow;
 }
 
 int mamori_later_end(mamori_later *l, struct mamori_record **out)
@@ -109,7 +133,9 @@ int mamori_later_end(mamori_later *l, struct mamori_record **out)
         pthread_cond_wait(&l->cv, &l->mu);
     pthread_mutex_unlock(&l->mu);
     rc = l->w.rc;
-    if (rc == 0) {
+    if (rc == 0 && l->op_rc != 0) {
+        rc = l->op_rc; /* committed: the record was not there */
+    } else if (rc == 0) {
         *out = l->rec;
         l->rec = NULL;
     } else if (rc == GUARD_SLOW) {

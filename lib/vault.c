@@ -809,6 +809,7 @@ int vault_record_get(mamori_sess *s, int fast, const char *dataset,
     if (later && fast) {
         /* Held back with the entry until its verdict (later.c). */
         later->rec = rec;
+        later->op_rc = rc;
         rc = later_queue(later, &c, rc);
         if (rc != 0)
             later->rec = NULL;

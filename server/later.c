@@ -125,6 +125,11 @@ int srv_later_park(struct srv_later *l, void (*suspend)(void *arg),
     return now;
 }
 
+int srv_later_blocks(struct srv_later *l)
+{
+    return mamori_later_blocks(l->ml);
+}
+
 void srv_later_finish(struct srv_later *l, struct srv_resp *rs)
 {
     struct ctx *c = l->c;

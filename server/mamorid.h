@@ -152,10 +152,13 @@ void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
  * is in already (1: finish now). When it comes, resume(arg) is called from
  * the committer's thread, and the caller, called again by MHD, finishes:
  * srv_later_finish fills rs and frees the later. A connection closed while
- * parked finishes into a response it throws away. */
+ * parked finishes into a response it throws away. srv_later_blocks (once
+ * ready) is 1 when finishing waits for a commit of its own (a refusal:
+ * mamori_later_blocks): not on MHD's thread, then. */
 struct srv_later;
 int srv_later_park(struct srv_later *l, void (*suspend)(void *arg),
                    void (*resume)(void *arg), void *arg);
+int srv_later_blocks(struct srv_later *l);
 void srv_later_finish(struct srv_later *l, struct srv_resp *rs);
 
 /* ---- routes (routes.c) --------------------------------------------------- */

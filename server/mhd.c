@@ -842,15 +842,17 @@ static void job_run(struct srv_task *t)
 {
     struct job *j = (struct job *)t;
 
-    srv_handle(j->S, &j->rq, &j->rs);
+    if (!j->rs.later) /* (else only its deferred answer is left to do) */
+        srv_handle(j->S, &j->rq, &j->rs);
     if (j->rs.later) /* a deferred answer: this thread may wait for it */
         srv_later_finish(j->rs.later, &j->rs);
     MHD_resume_connection(j->con);
     atomic_fetch_sub(&lates_parked, 1);
 }
 
-/* Hands the request to the pool: 1, or 0 if it is to be handled here
- * (draining, or no memory). */
+/* Hands the request to the pool, or with rq NULL k's deferred answer
+ * (to be finished there): 1, or 0 if it is to be done here (draining, or
+ * no memory). */
 static int job_start(struct srv *S, struct MHD_Connection *con, struct conn *k,
                      const struct srv_req *rq)
 {
@@ -867,7 +869,12 @@ static int job_start(struct srv *S, struct MHD_Connection *con, struct conn *k,
     j->task.run = job_run;
     j->S = S;
     j->con = con;
-    j->rq = *rq;
+    if (rq) {
+        j->rq = *rq;
+    } else {
+        j->rs.later = k->later;
+        k->later = NULL;
+    }
     k->job = j;
     /* Suspended before the pool can resume it. */
     MHD_suspend_connection(con);
@@ -896,12 +903,15 @@ static enum MHD_Result send_answer(struct srv *S, struct MHD_Connection *con,
     return ret;
 }
 
-/* The deferred answer's verdict is in: finish and send it. */
+/* The deferred answer's verdict is in: finish and send it; or, when
+ * finishing waits for a commit, have the pool finish it. */
 static enum MHD_Result later_answer(struct srv *S, struct MHD_Connection *con,
                                     struct conn *k, const char *method)
 {
     struct srv_resp rs;
 
+    if (srv_later_blocks(k->later) && job_start(S, con, k, NULL))
+        return MHD_YES; /* MHD calls again once resumed */
     srv_later_finish(k->later, &rs);
     k->later = NULL;
     return send_answer(S, con, k, method, &rs, k->addr);

@@ -7,7 +7,9 @@
  * revocation, also for a read in the snapshot its session was checked in
  * (mamori_session_open_read). Half the gets go through
  * mamori_record_get_later (the server's way: the verdict comes by
- * callback), under the same rules.
+ * callback), under the same rules. A read of a missing record is written
+ * by the read gate too; a refused one by the ordinary gate, which the
+ * later way says it will wait for (mamori_later_blocks).
  */
 #include <pthread.h>
 #include <semaphore.h>
@@ -492,6 +494,117 @@ static void cache_follows_other_handles(void **state)
     chain_intact(w);
 }
 
+/* The newest entry's outcome, detail, ids and count. */
+static void newest(struct world *w, const char *action, const char *outcome,
+                   const char *detail_prefix, const char *ids, int64_t count)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+
+    assert_int_equal(mamori_audit_show(w->tv.aud, 1, &e, &n), 0);
+    assert_int_equal(n, 1);
+    assert_string_equal(e[0].action, action);
+    assert_string_equal(e[0].outcome, outcome);
+    assert_int_equal(strncmp(e[0].detail, detail_prefix, strlen(detail_prefix)),
+                     0);
+    assert_string_equal(e[0].record_ids ? e[0].record_ids : "", ids);
+    assert_int_equal(e[0].count, count);
+    mamori_audit_entries_free(e, n);
+}
+
+static int64_t read_commits(struct world *w)
+{
+    struct mamori_stats st;
+    assert_int_equal(mamori_stats(w->tv.m, &st), 0);
+    return st.read_commits;
+}
+
+/* A read of a record that is not there is written by the read gate, in a
+ * group commit, with the entry the ordinary gate would write; the later
+ * way gives the same answer, and does not send its caller to a thread
+ * that may wait (mamori_later_blocks). */
+static void missing_record_through_read_gate(void **state)
+{
+    static const char missing[] = "0d9c7a61-52e4-4b8f-9f3e-2a61c0b4d7e5";
+    struct world *w = *state;
+    struct reader r;
+    struct mamori_record *rec = NULL;
+    mamori_later *ml = NULL;
+    int64_t c0 = read_commits(w);
+
+    assert_int_equal(mamori_record_get(w->tv.op, "people", missing, &rec),
+                     MAMORI_ENOTFOUND);
+    assert_null(rec);
+    assert_int_equal(read_commits(w), c0 + 1);
+    newest(w, "record.get", "error", "not-found", missing, 0);
+
+    memset(&r, 0, sizeof r);
+    assert_int_equal(sem_init(&r.ready_sem, 0, 0), 0);
+    assert_int_equal(mamori_record_get_later(w->tv.op, "people", missing,
+                                             on_ready, &r, &rec, &ml),
+                     0);
+    assert_non_null(ml);
+    assert_null(rec);
+    while (sem_wait(&r.ready_sem) != 0)
+        ;
+    assert_int_equal(mamori_later_blocks(ml), 0);
+    assert_int_equal(mamori_later_end(ml, &rec), MAMORI_ENOTFOUND);
+    assert_null(rec);
+    assert_int_equal(read_commits(w), c0 + 2);
+    newest(w, "record.get", "error", "not-found", missing, 0);
+
+    /* the record that is there: the same way, and nothing to wait for */
+    ml = NULL;
+    assert_int_equal(mamori_record_get_later(w->tv.op, "people", w->rec,
+                                             on_ready, &r, &rec, &ml),
+                     0);
+    assert_non_null(ml);
+    while (sem_wait(&r.ready_sem) != 0)
+        ;
+    assert_int_equal(mamori_later_blocks(ml), 0);
+    assert_int_equal(mamori_later_end(ml, &rec), 0);
+    assert_non_null(rec);
+    assert_string_equal(field(rec, "name"), w->name);
+    mamori_record_free(rec);
+    rec = NULL;
+    newest(w, "record.get", "ok", "", w->rec, 1);
+    assert_int_equal(atomic_load(&r.readies), 2);
+    sem_destroy(&r.ready_sem);
+    chain_intact(w);
+}
+
+/* A read the read gate does not take (the admin may not read records):
+ * the verdict is in before mamori_record_get_later returns, ending it
+ * waits for the ordinary gate's own commit (mamori_later_blocks), and the
+ * answer and the entry are the ordinary gate's. */
+static void refused_later_blocks(void **state)
+{
+    struct world *w = *state;
+    struct reader r;
+    struct mamori_record *rec = NULL;
+    mamori_later *ml = NULL;
+    int64_t from = last_seq(w), c0 = read_commits(w);
+
+    memset(&r, 0, sizeof r);
+    assert_int_equal(sem_init(&r.ready_sem, 0, 0), 0);
+    assert_int_equal(mamori_record_get_later(w->tv.admin, "people", w->rec,
+                                             on_ready, &r, &rec, &ml),
+                     0);
+    assert_non_null(ml);
+    assert_null(rec);
+    assert_int_equal(atomic_load(&r.readies), 1); /* already */
+    assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
+                     0); /* not written yet */
+    assert_int_equal(mamori_later_blocks(ml), 1);
+    assert_int_equal(mamori_later_end(ml, &rec), MAMORI_EDENIED);
+    assert_null(rec);
+    assert_int_equal(count_after(w, from, "record.get", "denied", NULL, NULL),
+                     1);
+    assert_int_equal(read_commits(w), c0); /* the ordinary gate's commit */
+    sem_destroy(&r.ready_sem);
+    chain_intact(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -501,6 +614,8 @@ int main(void)
         cmocka_unit_test(read_snapshot_checked_again),
         cmocka_unit_test(ended_session_refused),
         cmocka_unit_test(cache_follows_other_handles),
+        cmocka_unit_test(missing_record_through_read_gate),
+        cmocka_unit_test(refused_later_blocks),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
