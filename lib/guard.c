@@ -355,6 +355,19 @@ static void fail_detail(const struct guard_call *c, int rc, char *out,
                  c->detail);
 }
 
+/* The outcome and detail of a refusal rc by the gate, before the
+ * operation. */
+static const char *refusal_entry(const struct guard_call *c, int rc,
+                                 char *detail, size_t size)
+{
+    if (c->detail[0])
+        snprintf(detail, size, "%s", c->detail);
+    else
+        snprintf(detail, size, "%s",
+                 rc == MAMORI_EDENIED ? "role or grant" : err_code(rc));
+    return rc == MAMORI_EDENIED ? "denied" : "error";
+}
+
 /* Checks the session row; 0 if live. The read gate only looks: the
  * ordinary gate also deletes an expired session and touches a live one. */
 static int session_live(struct guard_call *c)
@@ -606,11 +619,11 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
 refuse:
     store_rollback(s->m->store);
     c->in_tx = 0;
-    if (c->detail[0])
-        record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error", c->detail);
-    else
-        record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error",
-                       rc == MAMORI_EDENIED ? "role or grant" : err_code(rc));
+    {
+        char detail[sizeof c->detail];
+        const char *outcome = refusal_entry(c, rc, detail, sizeof detail);
+        record_outcome(c, outcome, detail);
+    }
 fail:
     if (c->in_tx)
         store_rollback(s->m->store);
@@ -663,30 +676,44 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     c->gen_ok = rc == 0;
     if (rc == 0 && s->restricted)
         rc = GUARD_SLOW;
-    if (rc == 0)
+    if (rc == 0) {
         rc = authcache_dataset(s->m->authcache, c->st, c->gen, dataset, &c->ds);
+        if (rc == MAMORI_ENOTFOUND) {
+            sess_detail(s, "no dataset of that name");
+            c->refused = rc;
+        }
+    }
     if (rc == 0) {
         c->has_ds = 1;
         rc = record_access(c);
+        if (rc == MAMORI_EDENIED)
+            c->refused = rc;
     }
-    if (rc == 0)
+    if (rc == 0) {
         rc = purpose_check(c);
+        if (rc == MAMORI_EINVAL)
+            c->refused = rc;
+    }
+    c->admins = -1;
+    if (rc != 0 && c->refused)
+        return rc; /* open: guard_end writes the refusal */
     if (rc != 0) {
         read_close(c);
         c->s = NULL;
         return GUARD_SLOW;
     }
-    c->admins = -1;
     return 0;
 }
 
-/* The read gate writes the entry of a read that found its record, and of
- * one that found none (a link to a deleted record, a mistyped id: common,
- * and no reason to take the ordinary gate's own commit). Any other failure
- * goes to the ordinary gate, which finds and records its reason. */
-static int read_keeps(int rc)
+/* The read gate writes the entry of a read that found its record, of one
+ * that found none (a link to a deleted record, a mistyped id), and of its
+ * own refusals: common, and no reason to take the ordinary gate's own
+ * commit, each on the writer's lock. Any other failure goes to the
+ * ordinary gate, which finds and records its reason. */
+static int read_keeps(const struct guard_call *c, int rc)
 {
-    return rc == 0 || rc == MAMORI_ENOTFOUND;
+    return rc == 0 || rc == MAMORI_ENOTFOUND ||
+           (c->refused && rc == c->refused);
 }
 
 /* Ends the read gate's snapshot and fills w (and row, which w points to)
@@ -697,10 +724,14 @@ static void read_entry(struct guard_call *c, int rc, struct guard_wait *w,
 {
     mamori_sess *s = c->s;
     char detail[sizeof c->detail + 32];
+    const char *outcome = rc == 0 ? "ok" : "error";
 
     read_close(c);
-    fail_detail(c, rc, detail, sizeof detail);
-    entry_row(c, rc == 0 ? "ok" : "error", detail, row);
+    if (c->refused)
+        outcome = refusal_entry(c, rc, detail, sizeof detail);
+    else
+        fail_detail(c, rc, detail, sizeof detail);
+    entry_row(c, outcome, detail, row);
     audit_fill_context(row);
     memset(w, 0, sizeof *w);
     w->row = row;
@@ -709,6 +740,7 @@ static void read_entry(struct guard_call *c, int rc, struct guard_wait *w,
     set_str(w->role, sizeof w->role, s->user.role);
     w->dataset_id = c->ds.id;
     w->grant = c->grant;
+    w->refusal = c->refused != 0;
 }
 
 /* guard_end for the read gate: the entry goes to the group commit. */
@@ -718,7 +750,7 @@ static int read_end(struct guard_call *c, int rc)
     struct store_audit_row row;
     struct guard_wait w;
 
-    if (read_keeps(rc)) {
+    if (read_keeps(c, rc)) {
         int op_rc = rc;
         read_entry(c, rc, &w, &row);
         rc = guard_commit(s->m, &w);
@@ -747,7 +779,7 @@ int guard_end_later(struct guard_call *c, int rc, struct guard_wait *w,
 {
     if (!c->s)
         return rc;
-    if (read_keeps(rc) && c->fast) {
+    if (c->fast && read_keeps(c, rc)) {
         read_entry(c, rc, w, row);
         w->notify = notify;
         /* The entry's ids go with it: the caller frees row->record_ids

@@ -119,6 +119,7 @@ struct guard_call {
     int gen_ok;     /* the read gate knows st's auth generation: */
     int64_t gen;    /* it reads the dataset and grant through authcache */
     unsigned grant; /* the grant's flags seen by guard_read_begin */
+    int refused;    /* guard_read_begin's refusal, for guard_end to write */
 };
 
 /* How a record operation releases values. */
@@ -159,14 +160,17 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
  * the group commit (guard_commit.c), which writes the entries of
  * concurrent reads in one transaction of the writer, checking again there
  * that each session and grant still stands, and returns once the entry is
- * committed. Only the plain cases pass: a read that found its record, and
- * one that found none (its entry is the ordinary gate's, and guard_end
- * returns MAMORI_ENOTFOUND once it is committed). A refusal, any other
- * failure, an admin's break-glass read, a restricted session, a dataset not
- * yet in the cache, an id list longer than one entry: the gate (begin or
- * end) returns GUARD_SLOW with nothing written, and the caller runs the
- * operation again through guard_begin, which records the refusal or
- * failure. */
+ * committed. Only the plain cases pass: a read that found its record, one
+ * that found none, and a plain refusal (no such dataset, no grant, a
+ * reason missing). Their entries are the ordinary gate's, and guard_end
+ * returns the failure once its entry is committed. A refused read comes
+ * back from guard_read_begin as its error with c->refused set: the caller
+ * skips the operation and hands the error to guard_end (or
+ * guard_end_later), which writes it. An expired session, any other
+ * failure, an admin's break-glass read, a restricted session, an id list
+ * longer than one entry: the gate (begin or end) returns GUARD_SLOW with
+ * nothing written, and the caller runs the operation again through
+ * guard_begin, which records the refusal or failure. */
 #define GUARD_SLOW 1
 int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
                      const char *dataset);
@@ -187,6 +191,7 @@ struct guard_wait {
     char role[16];
     int64_t dataset_id;
     unsigned grant; /* the grant's flags the read was allowed under */
+    int refusal;    /* a refused read's: written without checks */
     int rc;         /* 0, GUARD_SLOW, or MAMORI_EAUDIT */
     int done;       /* rc is the verdict */
     sem_t wake;     /* guard_commit: posted with the verdict */
@@ -212,8 +217,9 @@ void guard_commit_stop(struct mamori *m);
 int64_t guard_commits_total(void);
 
 /* guard_end without waiting for the read gate's group commit: for a call
- * opened by guard_read_begin whose outcome the read gate writes (rc 0 or
- * MAMORI_ENOTFOUND; the caller keeps rc to give once committed), queues
+ * opened by guard_read_begin whose outcome the read gate writes (rc 0, a
+ * missing record, c's refusal; the caller keeps rc to give once
+ * committed), queues
  * its entry (filled into *row; w and row must outlive the verdict, and the
  * caller frees row->record_ids after it) to be told to notify, and returns
  * 0 or GUARD_SLOW as guard_commit_submit; otherwise the same as guard_end. */

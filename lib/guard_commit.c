@@ -50,7 +50,8 @@ static int seen_session(const struct guard_wait *batch,
                         const struct guard_wait *w)
 {
     for (const struct guard_wait *p = batch; p != w; p = p->next)
-        if (p->rc == 0 && memcmp(p->token_hash, w->token_hash, 32) == 0 &&
+        if (p->rc == 0 && !p->refusal &&
+            memcmp(p->token_hash, w->token_hash, 32) == 0 &&
             p->user_id == w->user_id)
             return 1;
     return 0;
@@ -63,7 +64,7 @@ static int seen_grant(const struct guard_wait *batch,
                       const struct guard_wait *w)
 {
     for (const struct guard_wait *p = batch; p != w; p = p->next)
-        if (p->rc == 0 && p->user_id == w->user_id &&
+        if (p->rc == 0 && !p->refusal && p->user_id == w->user_id &&
             p->dataset_id == w->dataset_id && p->grant == w->grant)
             return 1;
     return 0;
@@ -115,7 +116,8 @@ static void write_batch(struct mamori *m, struct guard_wait *batch)
     }
     rc = store_begin(m->store);
     for (w = batch; rc == 0 && w; w = w->next) {
-        int ok = still_allowed(m, batch, w, now);
+        /* A refusal is written as it is: nothing was allowed. */
+        int ok = w->refusal ? 0 : still_allowed(m, batch, w, now);
         if (ok == GUARD_SLOW) {
             w->rc = GUARD_SLOW;
             continue;

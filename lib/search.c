@@ -343,9 +343,10 @@ static int search_many(mamori_sess *s, int fast, const char *dataset,
         return MAMORI_EINVAL;
     rc = fast ? guard_read_begin(&c, s, OP_RECORD_SEARCH, dataset)
               : guard_begin(&c, s, OP_RECORD_SEARCH, dataset);
-    if (rc != 0)
+    if (rc != 0 && !c.refused)
         return rc;
-    rc = vault_ds_of(&c, &d);
+    if (rc == 0) /* (refused: the gate's end writes it) */
+        rc = vault_ds_of(&c, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
     if (rc == 0 && f->type == FT_MYNUMBER && !c.handler) {

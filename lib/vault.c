@@ -797,11 +797,13 @@ int vault_record_get(mamori_sess *s, int fast, const char *dataset,
     int rc;
 
     *out = NULL;
+    memset(&o, 0, sizeof o);
     rc = fast ? guard_read_begin(&c, s, OP_RECORD_GET, dataset)
               : guard_begin(&c, s, OP_RECORD_GET, dataset);
-    if (rc != 0)
+    if (rc != 0 && !c.refused)
         return rc;
-    rc = open_record(s, &c, id, &o);
+    if (rc == 0) /* (refused: the gate's end writes it) */
+        rc = open_record(s, &c, id, &o);
     if (rc == 0)
         rc = vault_record_out(o.d, &o.r, &o.vs, c.view, &rec);
     c.count = rc == 0;

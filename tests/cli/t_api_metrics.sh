@@ -149,26 +149,29 @@ for _ in 1 2 3; do
     api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")"
     want 200
 done
-# and one of a record that is not there: the read gate writes its entry
-# too (a group commit, not a transaction of its own)
+# and one of a record that is not there, one of a dataset that is not
+# there: the read gate writes their entries too (a group commit, not a
+# transaction of its own on the writer's lock)
 api GET "/api/v1/datasets/people/records/7b2e4c1a-0f3d-4e5b-8a6c-9d1e2f3a4b5c" \
     -H "$(auth "$OP")"
+want_err 404 not_found
+api GET "/api/v1/datasets/nosuch/records/$ID1" -H "$(auth "$OP")"
 want_err 404 not_found
 metrics
 check_format "$T/m"
 [ "$(sample "mamorid_requests_total{$ROUTE,status=\"200\"}")" -eq $((ok0 + 3)) ] ||
     die "counter did not move by 3"
-[ "$(sample "mamorid_requests_total{$ROUTE,status=\"404\"}")" -eq $((nf0 + 1)) ] ||
-    die "404 counter did not move by 1"
-[ "$(sample "mamorid_request_duration_seconds_count{$ROUTE}")" -eq $((cnt0 + 4)) ] ||
-    die "histogram did not move by 4"
-[ "$(sample "mamorid_request_duration_seconds_bucket{$ROUTE,le=\"+Inf\"}")" -eq $((cnt0 + 4)) ] ||
+[ "$(sample "mamorid_requests_total{$ROUTE,status=\"404\"}")" -eq $((nf0 + 2)) ] ||
+    die "404 counter did not move by 2"
+[ "$(sample "mamorid_request_duration_seconds_count{$ROUTE}")" -eq $((cnt0 + 5)) ] ||
+    die "histogram did not move by 5"
+[ "$(sample "mamorid_request_duration_seconds_bucket{$ROUTE,le=\"+Inf\"}")" -eq $((cnt0 + 5)) ] ||
     die "+Inf bucket"
-# 4 record reads and the metrics scrape itself is not audited: +4 at least
+# 5 record reads and the metrics scrape itself is not audited: +5 at least
 app1=$(sample mamorid_audit_appends_total)
-[ "$app1" -ge $((app0 + 4)) ] || die "audit appends $app0 -> $app1"
+[ "$app1" -ge $((app0 + 5)) ] || die "audit appends $app0 -> $app1"
 # one after the other, each read is a group of its own
-[ "$(sample mamorid_audit_read_commits_total)" -eq $((rc0 + 4)) ] ||
+[ "$(sample mamorid_audit_read_commits_total)" -eq $((rc0 + 5)) ] ||
     die "read commits $rc0 -> $(sample mamorid_audit_read_commits_total)"
 # the metrics hold no names or values
 lacks "$(cat "$T/m")" "op1"

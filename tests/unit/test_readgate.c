@@ -494,6 +494,23 @@ static void cache_follows_other_handles(void **state)
     chain_intact(w);
 }
 
+/* A read the later way whose verdict is in and needs no thread that may
+ * wait (mamori_later_blocks 0): what mamori_later_end gives. */
+static int later_quick(struct reader *r, mamori_sess *s, const char *ds,
+                       const char *id, struct mamori_record **rec)
+{
+    mamori_later *ml = NULL;
+
+    assert_int_equal(mamori_record_get_later(s, ds, id, on_ready, r, rec, &ml),
+                     0);
+    assert_non_null(ml);
+    assert_null(*rec); /* held back until the verdict */
+    while (sem_wait(&r->ready_sem) != 0)
+        ;
+    assert_int_equal(mamori_later_blocks(ml), 0);
+    return mamori_later_end(ml, rec);
+}
+
 /* The newest entry's outcome, detail, ids and count. */
 static void newest(struct world *w, const char *action, const char *outcome,
                    const char *detail_prefix, const char *ids, int64_t count)
@@ -529,7 +546,6 @@ static void missing_record_through_read_gate(void **state)
     struct world *w = *state;
     struct reader r;
     struct mamori_record *rec = NULL;
-    mamori_later *ml = NULL;
     int64_t c0 = read_commits(w);
 
     assert_int_equal(mamori_record_get(w->tv.op, "people", missing, &rec),
@@ -540,29 +556,14 @@ static void missing_record_through_read_gate(void **state)
 
     memset(&r, 0, sizeof r);
     assert_int_equal(sem_init(&r.ready_sem, 0, 0), 0);
-    assert_int_equal(mamori_record_get_later(w->tv.op, "people", missing,
-                                             on_ready, &r, &rec, &ml),
-                     0);
-    assert_non_null(ml);
-    assert_null(rec);
-    while (sem_wait(&r.ready_sem) != 0)
-        ;
-    assert_int_equal(mamori_later_blocks(ml), 0);
-    assert_int_equal(mamori_later_end(ml, &rec), MAMORI_ENOTFOUND);
+    assert_int_equal(later_quick(&r, w->tv.op, "people", missing, &rec),
+                     MAMORI_ENOTFOUND);
     assert_null(rec);
     assert_int_equal(read_commits(w), c0 + 2);
     newest(w, "record.get", "error", "not-found", missing, 0);
 
     /* the record that is there: the same way, and nothing to wait for */
-    ml = NULL;
-    assert_int_equal(mamori_record_get_later(w->tv.op, "people", w->rec,
-                                             on_ready, &r, &rec, &ml),
-                     0);
-    assert_non_null(ml);
-    while (sem_wait(&r.ready_sem) != 0)
-        ;
-    assert_int_equal(mamori_later_blocks(ml), 0);
-    assert_int_equal(mamori_later_end(ml, &rec), 0);
+    assert_int_equal(later_quick(&r, w->tv.op, "people", w->rec, &rec), 0);
     assert_non_null(rec);
     assert_string_equal(field(rec, "name"), w->name);
     mamori_record_free(rec);
@@ -605,6 +606,53 @@ static void refused_later_blocks(void **state)
     chain_intact(w);
 }
 
+/* A plain refusal (no such dataset, a dataset not granted) is written by
+ * the read gate in a group commit, as the ordinary gate would write it,
+ * and the later way needs no thread that may wait. */
+static void refusals_through_read_gate(void **state)
+{
+    static const struct mamori_field_def fields[] = {{"name", "name", 1}};
+    struct mamori_dataset_def d = {"other", "別会社", "名簿", NULL, fields, 1};
+    struct world *w = *state;
+    struct reader r;
+    struct mamori_record *rec = NULL, **recs = NULL;
+    size_t n = 0;
+    int64_t c0;
+
+    assert_int_equal(mamori_dataset_create(w->tv.admin, &d), 0);
+    c0 = read_commits(w);
+    assert_int_equal(mamori_record_get(w->tv.op, "nosuch", w->rec, &rec),
+                     MAMORI_ENOTFOUND);
+    assert_null(rec);
+    assert_int_equal(read_commits(w), c0 + 1);
+    newest(w, "record.get", "error", "not-found", "", 0);
+    assert_int_equal(mamori_record_get(w->tv.op, "other", w->rec, &rec),
+                     MAMORI_EDENIED);
+    assert_int_equal(read_commits(w), c0 + 2);
+    newest(w, "record.get", "denied", "not granted", "", 0);
+    assert_int_equal(
+        mamori_record_search(w->tv.op, "other", "name", "山田", &recs, &n),
+        MAMORI_EDENIED);
+    assert_null(recs);
+    assert_int_equal(read_commits(w), c0 + 3);
+    newest(w, "record.search", "denied", "not granted", "", 0);
+
+    memset(&r, 0, sizeof r);
+    assert_int_equal(sem_init(&r.ready_sem, 0, 0), 0);
+    assert_int_equal(later_quick(&r, w->tv.op, "other", w->rec, &rec),
+                     MAMORI_EDENIED);
+    assert_null(rec);
+    assert_int_equal(read_commits(w), c0 + 4);
+    newest(w, "record.get", "denied", "not granted", "", 0);
+    sem_destroy(&r.ready_sem);
+    /* granted now: the same read goes through (nothing cached the no) */
+    assert_int_equal(mamori_dataset_grant(w->tv.admin, "other", "op1"), 0);
+    assert_int_equal(mamori_record_get(w->tv.op, "other", w->rec, &rec),
+                     MAMORI_ENOTFOUND);
+    newest(w, "record.get", "error", "not-found", w->rec, 0);
+    chain_intact(w);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -616,6 +664,7 @@ int main(void)
         cmocka_unit_test(cache_follows_other_handles),
         cmocka_unit_test(missing_record_through_read_gate),
         cmocka_unit_test(refused_later_blocks),
+        cmocka_unit_test(refusals_through_read_gate),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
