@@ -4,7 +4,9 @@
 # audit entry committed before the answer) against nginx serving the same
 # JSON as a static file, both on plain HTTP on loopback, in the same run:
 # wrk -t2 -c64 -d${BENCH_API_SECONDS:-30}s --latency on each. Prints each
-# requests/s, the ratio (goal: mamorid/nginx >= 0.7) and each p99.
+# requests/s, the ratio (goal: mamorid/nginx >= 0.7) and each p99; then
+# the record GET on half the connections while the other half ask for a
+# record that is not there.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -108,4 +110,26 @@ printf 'mamorid %10.0f req/s  p99 %8.2f ms  (%d audit entries written in %d comm
 printf 'nginx   %10.0f req/s  p99 %8.2f ms\n' \
     "$n_rps" "$(wrk_field "$T/wrk-nginx" p99_ms)"
 printf 'mamorid/nginx = %s (goal >= 0.7)\n' "$(echo "scale=3; $m_rps / $n_rps" | bc -l)"
+
+# Reads of a record that is not there are audited too, in the same group
+# commits as the others: half the connections asking for one must not hold
+# the other half back. Shown against the record GET alone above; no goal.
+MISS="${RPATH%/*}/00000000-0000-4000-8000-000000000000"
+echo
+echo "== mamorid: wrk -t1 -c32 on the record and wrk -t1 -c32 on a missing one, at once"
+wrk -t1 -c32 -d"${secs}s" --latency -H "$(auth "$TOK")" \
+    "http://127.0.0.1:$PORT$MISS" >"$T/wrk-miss" &
+wpid=$!
+wrk -t1 -c32 -d"${secs}s" --latency -H "$(auth "$TOK")" \
+    "http://127.0.0.1:$PORT$RPATH" >"$T/wrk-mixed"
+wait "$wpid"
+[ "$(wrk_field "$T/wrk-mixed" errors)" -eq 0 ] &&
+    [ "$(wrk_field "$T/wrk-mixed" non2xx)" -eq 0 ] &&
+    [ "$(wrk_field "$T/wrk-miss" errors)" -eq 0 ] ||
+    { echo "bench_api: the mixed run had errors" >&2; cat "$T/wrk-mixed" "$T/wrk-miss" >&2; exit 1; }
+x_rps=$(wrk_field "$T/wrk-mixed" rps)
+printf 'record  %10.0f req/s  p99 %8.2f ms  (%s of the record GET alone)\n' \
+    "$x_rps" "$(wrk_field "$T/wrk-mixed" p99_ms)" "$(echo "scale=2; $x_rps / $m_rps" | bc -l)"
+printf 'missing %10.0f req/s  p99 %8.2f ms  (404, each audited)\n' \
+    "$(wrk_field "$T/wrk-miss" rps)" "$(wrk_field "$T/wrk-miss" p99_ms)"
 srv_stop
