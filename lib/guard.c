@@ -343,17 +343,24 @@ static const char *err_code(int rc)
     }
 }
 
-/* The detail of c's entry for its outcome rc: c's own, after the error's
- * code when it failed. */
-static void fail_detail(const struct guard_call *c, int rc, char *out,
-                        size_t size)
+/* The outcome and detail of c's entry for the operation's result rc: c's
+ * own detail, after the error's code when it failed. A refusal found by
+ * the operation (My Number rules, the admin cap) is a refusal like the
+ * gate's. */
+static const char *result_entry(const struct guard_call *c, int rc,
+                                char *detail, size_t size)
 {
-    if (rc == 0)
-        snprintf(out, size, "%s", c->detail);
-    else
-        snprintf(out, size, "%s%s%s", err_code(rc), c->detail[0] ? ": " : "",
-                 c->detail);
+    if (rc == 0) {
+        snprintf(detail, size, "%s", c->detail);
+        return "ok";
+    }
+    snprintf(detail, size, "%s%s%s", err_code(rc), c->detail[0] ? ": " : "",
+             c->detail);
+    return rc == MAMORI_EDENIED ? "denied" : "error";
 }
+
+/* The detail the session gets when the dataset named is not there. */
+static const char no_dataset[] = "no dataset of that name";
 
 /* The outcome and detail of a refusal rc by the gate, before the
  * operation. */
@@ -574,7 +581,7 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     if (dataset) {
         rc = store_dataset_get(c->st, dataset, &c->ds);
         if (rc == MAMORI_ENOTFOUND) {
-            sess_detail(s, "no dataset of that name");
+            sess_detail(s, no_dataset);
             goto refuse;
         }
         if (rc != 0)
@@ -679,7 +686,7 @@ int guard_read_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     if (rc == 0) {
         rc = authcache_dataset(s->m->authcache, c->st, c->gen, dataset, &c->ds);
         if (rc == MAMORI_ENOTFOUND) {
-            sess_detail(s, "no dataset of that name");
+            sess_detail(s, no_dataset);
             c->refused = rc;
         }
     }
@@ -724,13 +731,11 @@ static void read_entry(struct guard_call *c, int rc, struct guard_wait *w,
 {
     mamori_sess *s = c->s;
     char detail[sizeof c->detail + 32];
-    const char *outcome = rc == 0 ? "ok" : "error";
+    const char *outcome = c->refused
+                              ? refusal_entry(c, rc, detail, sizeof detail)
+                              : result_entry(c, rc, detail, sizeof detail);
 
     read_close(c);
-    if (c->refused)
-        outcome = refusal_entry(c, rc, detail, sizeof detail);
-    else
-        fail_detail(c, rc, detail, sizeof detail);
     entry_row(c, outcome, detail, row);
     audit_fill_context(row);
     memset(w, 0, sizeof *w);
@@ -869,11 +874,10 @@ int guard_end(struct guard_call *c, int rc)
     } else {
         audit_rollback(s->m);
         /* A failed operation leaves an entry of its own; its ids and count
-         * describe what was attempted. A refusal found by the operation
-         * (My Number rules, the admin cap) is a refusal like the gate's. */
+         * describe what was attempted. */
         char detail[sizeof c->detail + 32];
-        fail_detail(c, rc, detail, sizeof detail);
-        record_outcome(c, rc == MAMORI_EDENIED ? "denied" : "error", detail);
+        const char *outcome = result_entry(c, rc, detail, sizeof detail);
+        record_outcome(c, outcome, detail);
     }
     if (rc == 0 && c->breakglass)
         syslog(LOG_ALERT,

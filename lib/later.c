@@ -107,18 +107,19 @@ int mamori_record_get_later(mamori_sess *s, const char *dataset, const char *id,
     return rc;
 }
 
-int mamori_later_blocks(mamori_later *l)
+/* l's verdict (w.rc), once later_notify has returned. */
+static int verdict(struct mamori_later *l)
 {
-    int slow;
-
-    if (!l)
-        return 0;
     pthread_mutex_lock(&l->mu);
     while (!l->done)
         pthread_cond_wait(&l->cv, &l->mu);
-    slow = l->w.rc == GUARD_SLOW;
     pthread_mutex_unlock(&l->mu);
-    return slow;
+    return l->w.rc;
+}
+
+int mamori_later_blocks(mamori_later *l)
+{
+    return l && verdict(l) == GUARD_SLOW;
 }
 
 int mamori_later_end(mamori_later *l, struct mamori_record **out)
@@ -128,11 +129,7 @@ int mamori_later_end(mamori_later *l, struct mamori_record **out)
     *out = NULL;
     if (!l)
         return MAMORI_EINVAL;
-    pthread_mutex_lock(&l->mu);
-    while (!l->done)
-        pthread_cond_wait(&l->cv, &l->mu);
-    pthread_mutex_unlock(&l->mu);
-    rc = l->w.rc;
+    rc = verdict(l);
     if (rc == 0 && l->op_rc != 0) {
         rc = l->op_rc; /* committed: the record was not there */
     } else if (rc == 0) {

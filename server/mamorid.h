@@ -298,7 +298,7 @@ double srv_now(void);
 struct MHD_Daemon;
 struct mhd_opts {
     int listen_fd;
-    unsigned threads;               /* for requests that may block (pool.c) */
+    unsigned threads; /* for requests that may block (pool.c), >= 1 */
     const char *cert_pem, *key_pem; /* NULL: plain HTTP */
 };
 struct sockaddr;

@@ -33,9 +33,7 @@
     "-MAC-ALL:+AEAD:-KX-ALL:+ECDHE-ECDSA:+ECDHE-RSA:-RSA:-DHE-RSA:"            \
     "%SERVER_PRECEDENCE"
 
-/* The pool's threads when not configured (pool.c); MHD's own threads, at
- * most (event_threads). */
-#define MHD_POOL_DEFAULT 16
+/* MHD's own threads, at most (event_threads). */
 #define MHD_EVENT_THREADS_MAX 8
 /* Streamed uploads at once (each holds a spool file and a thread). */
 #define UPL_CONCURRENT_MAX 16
@@ -1055,12 +1053,11 @@ mhd_log(void *cls, const char *fmt, va_list ap)
 static unsigned event_threads(const struct mhd_opts *o)
 {
     long cpus = sysconf(_SC_NPROCESSORS_ONLN);
-    unsigned most = o->threads ? o->threads : MHD_POOL_DEFAULT;
     unsigned n = cpus > 0 ? (unsigned)cpus : 1;
 
     if (n > MHD_EVENT_THREADS_MAX)
         n = MHD_EVENT_THREADS_MAX;
-    return n < most ? n : most;
+    return n < o->threads ? n : o->threads;
 }
 
 struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
@@ -1103,7 +1100,7 @@ struct MHD_Daemon *mhd_start(struct srv *S, const struct mhd_opts *o)
                                            (void *)TLS_PRIORITIES};
     }
     ops[n++] = (struct MHD_OptionItem){MHD_OPTION_END, 0, NULL};
-    if (srv_pool_start(o->threads ? o->threads : MHD_POOL_DEFAULT) != 0)
+    if (srv_pool_start(o->threads) != 0) /* (refuses 0) */
         return NULL;
     d = MHD_start_daemon(flags, 0, NULL, NULL, access_cb, S, MHD_OPTION_ARRAY,
                          ops, MHD_OPTION_END);
