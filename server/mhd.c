@@ -108,6 +108,9 @@ static atomic_int uploads;
  * and the drain sets the flag before it waits for that count to reach 0:
  * one of the two sees the other. */
 static atomic_int draining;
+/* Connections parked, or about to be, for their answer's commit, and the
+ * pool's jobs (a parked answer finished there counts too). */
+static atomic_int lates_parked;
 /* Connections with a streamed upload (struct conn with up). */
 static atomic_int upload_conns;
 /* MHD_resume_connection calls decided (under an upload's lock) but not yet
@@ -526,6 +529,52 @@ fail:
     return NULL;
 }
 
+/* A parked answer whose connection has closed: finished (its entry
+ * written), and the answer thrown away. */
+static void later_discard(struct srv_later *l)
+{
+    struct srv_resp rs;
+
+    srv_later_finish(l, &rs);
+    srv_resp_release(&rs);
+    OPENSSL_cleanse(rs.set_cookie, sizeof rs.set_cookie);
+}
+
+struct orphan {
+    struct srv_task task; /* first: the pool hands it back */
+    struct srv_later *later;
+};
+
+static void orphan_run(struct srv_task *t)
+{
+    struct orphan *o = (struct orphan *)t;
+
+    later_discard(o->later);
+    free(o);
+    atomic_fetch_sub(&lates_parked, 1);
+}
+
+/* Discards l; on the pool when finishing it waits for a commit of its own
+ * (a refusal: srv_later_blocks), as later_answer does, unless the drain
+ * has begun (then here). */
+static void later_drop(struct srv_later *l)
+{
+    struct orphan *o = srv_later_blocks(l) ? calloc(1, sizeof *o) : NULL;
+
+    if (o) {
+        atomic_fetch_add(&lates_parked, 1);
+        if (!atomic_load(&draining)) {
+            o->task.run = orphan_run;
+            o->later = l;
+            srv_pool_push(&o->task);
+            return;
+        }
+        atomic_fetch_sub(&lates_parked, 1);
+        free(o);
+    }
+    later_discard(l);
+}
+
 static void conn_free(struct conn *k)
 {
     if (!k)
@@ -537,12 +586,7 @@ static void conn_free(struct conn *k)
     if (k->job)
         job_free(k->job); /* closed once resumed, before it was sent */
     if (k->later) {
-        /* Closed while parked: finished, and the answer thrown away. */
-        struct srv_resp rs;
-
-        srv_later_finish(k->later, &rs);
-        srv_resp_release(&rs);
-        OPENSSL_cleanse(rs.set_cookie, sizeof rs.set_cookie);
+        later_drop(k->later); /* closed while parked */
         k->later = NULL;
     }
     if (k->body) {
@@ -788,9 +832,6 @@ static void log_request(const struct srv *S, const char *reqid,
         syslog(LOG_INFO, "request %s %s %d %s", reqid, method, rs->status,
                addr);
 }
-
-/* Connections parked, or about to be, for their answer's commit. */
-static atomic_int lates_parked;
 
 static void later_suspend(void *con)
 {
