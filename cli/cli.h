@@ -234,6 +234,12 @@ int cli_generate_password(char *buf, size_t size);
 
 /* ---- io.c: files ------------------------------------------------------- */
 
+/* 0 when path may take this command's output file (mamori_output_check:
+ * not the vault's files, its key file, --key-file or MAMORI_KEY_FILE, nor
+ * reads[0..n)); else names opt and the reason and returns the exit code. */
+int cli_output_ok(struct cli *c, const char *opt, const char *path,
+                  const char *const *reads, size_t n);
+
 /* Writes data to path through a temporary file in the same directory
  * (O_EXCL|O_NOFOLLOW, mode 0600, fsync), renamed over path. Returns 0 or
  * MAMORI_EIO (errno kept). */

@@ -166,6 +166,9 @@ int cmd_audit_checkpoint(struct cli *c)
     size_t len = 0;
     int rc, ret = CLI_EXIT_FAIL;
 
+    if (strcmp(c->a.out, "-") != 0 &&
+        (ret = cli_output_ok(c, "--out", c->a.out, NULL, 0)) != 0)
+        return ret;
     rc = mamori_audit_checkpoint(c->s, &text, &len);
     if (rc)
         return cli_fail(c, _("audit checkpoint"), rc);

@@ -148,6 +148,8 @@ int cmd_backup_keys(struct cli *c)
     struct mamori_backup_info b;
     int rc;
 
+    if ((rc = cli_output_ok(c, "--out", c->a.out, NULL, 0)) != 0)
+        return rc;
     rc = mamori_backup_keys(c->s, c->a.out, &b);
     if (rc)
         return cli_fail_detail(c, _("backup keys"), rc,

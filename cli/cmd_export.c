@@ -180,6 +180,8 @@ int cmd_export_run(struct cli *c)
 
     if (rc)
         return rc;
+    if ((rc = cli_output_ok(c, "--out", c->a.out, NULL, 0)) != 0)
+        return rc;
     rc = mamori_export_run(c->s, id, c->a.out, &res);
     if (rc)
         return cli_fail(c, _("export run"), rc);

@@ -237,7 +237,10 @@ int cmd_import(struct cli *c)
             goto out;
     }
     if (c->a.report) {
-        ret = report_open(c, &sink);
+        const char *reads[] = {c->args[1], c->a.verify_against};
+        ret = cli_output_ok(c, "--report", c->a.report, reads, 2);
+        if (ret == 0)
+            ret = report_open(c, &sink);
         if (ret != 0)
             goto out;
     }

@@ -428,6 +428,24 @@ out:
 
 /* ---- files -------------------------------------------------------------- */
 
+int cli_output_ok(struct cli *c, const char *opt, const char *path,
+                  const char *const *reads, size_t n)
+{
+    const char *all[8], *why;
+    size_t k = 0;
+
+    if (n > sizeof all / sizeof all[0] - 2)
+        return cli_error(c, MAMORI_EINVAL, "%s: too many inputs", opt);
+    all[k++] = c->a.key_file;
+    all[k++] = getenv("MAMORI_KEY_FILE");
+    for (size_t i = 0; i < n; i++)
+        all[k++] = reads[i];
+    if (mamori_output_check(c->home, path, all, k, &why) == 0)
+        return 0;
+    return cli_error(c, MAMORI_EINVAL, _("%s: will not write %s: %s"), opt,
+                     path, _(why));
+}
+
 int cli_write_private_file(const char *path, const void *data, size_t len)
 {
     static const char hex[] = "0123456789abcdef";

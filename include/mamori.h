@@ -185,6 +185,16 @@ void mamori_session_close(mamori_sess *s);
  * line), never the value. Empty string if none. */
 const char *mamori_errdetail(const mamori_sess *s);
 
+/* 0 when path may take an output file of the vault at home (an export, a
+ * report, a key backup, a checkpoint): it is not in the vault's own
+ * directory, and it would not replace a file there, the vault's key file,
+ * or any of reads[0..nreads) (the files the command reads). Otherwise
+ * MAMORI_EINVAL, with *why an English reason (a msgid of the "mamori"
+ * text domain). home may be NULL: only reads are then protected. */
+int mamori_output_check(const char *home, const char *path,
+                        const char *const *reads, size_t nreads,
+                        const char **why);
+
 /* The user of the session and their role name. */
 const char *mamori_session_user(const mamori_sess *s);
 const char *mamori_session_role(const mamori_sess *s);

@@ -931,7 +931,12 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     if (rc != 0)
         return rc;
     struct mamori *m = s->m;
-    rc = dir_of(file, dir, sizeof dir);
+    const char *why;
+    rc = mamori_output_check(m->home, file, NULL, 0, &why);
+    if (rc != 0)
+        problem(info, why);
+    if (rc == 0)
+        rc = dir_of(file, dir, sizeof dir);
     if (rc == 0)
         rc = lock_home(m->home, 0, &lockfd);
     if (rc == 0)

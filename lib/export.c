@@ -42,6 +42,7 @@
 #include "cp932.h"
 #include "crypto.h"
 #include "guard.h"
+#include "i18n.h"
 #include "store.h"
 #include "text.h"
 #include "vault.h"
@@ -1240,11 +1241,15 @@ out:
 /* Splits path into its directory (for the temporary file) and checks it. */
 static int out_dir(mamori_sess *s, const char *path, char *dir, size_t size)
 {
-    const char *slash;
+    const char *slash, *why;
     size_t n;
 
     if (!path || !*path || strlen(path) >= PATH_MAX) {
         sess_detail(s, "output file: a path is required");
+        return MAMORI_EINVAL;
+    }
+    if (mamori_output_check(s->m->home, path, NULL, 0, &why) != 0) {
+        sess_detail(s, "output file: %s", _(why));
         return MAMORI_EINVAL;
     }
     slash = strrchr(path, '/');

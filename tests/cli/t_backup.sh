@@ -41,6 +41,10 @@ records=$(printf '%s' "$OUT" | sed -n 's/.*"records":\([0-9]*\).*/\1/p')
 [ "$records" -ge 12 ] || die "records in the manifest: $records"
 [ "$imported" -ne 0 ] || [ "$records" -ge 3012 ] || die "import not in backup"
 audit_n=$(printf '%s' "$OUT" | sed -n 's/.*"audit_entries":\([0-9]*\).*/\1/p')
+rc_is 5 backup keys --out "$MAMORI_HOME/vault.db"
+contains "$ERR" "vault's own directory"
+rc_is 5 backup keys --out "$KEY"
+contains "$ERR" "key file"
 ok backup keys --out "$T/keys.mbak"
 [ "$(stat -c %a "$T/keys.mbak")" = 600 ] || die "key backup not 0600"
 

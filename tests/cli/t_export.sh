@@ -84,6 +84,18 @@ first_login op2 "$OP_PW"
 rc_is 4 export run "$idz" --out "$O/other.zip"
 [ ! -e "$O/other.zip" ] || die "another operator ran the export"
 as op1
+# An output never replaces the vault's own files or its key file: refused
+# before anything runs (the export stays approved), and the vault opens.
+sum0=$(sha256sum "$KEY")
+rc_is 5 export run "$idz" --out "$MAMORI_HOME/vault.db"
+contains "$ERR" "vault's own directory"
+rc_is 5 export run "$idz" --out "$KEY"
+contains "$ERR" "vault's key file"
+ln "$MAMORI_HOME/keys.db" "$O/hard-link"
+rc_is 5 export run "$idz" --out "$O/hard-link"
+contains "$ERR" "one of the vault's own files"
+rm "$O/hard-link"
+[ "$(sha256sum "$KEY")" = "$sum0" ] || die "a refused export changed the key"
 ok export run "$idz" --out "$O/people.zip"
 run_out=$OUT
 pw=$(printf '%s\n' "$OUT" | tail -n1)

@@ -103,6 +103,17 @@ contains "$OUT" "Imported: 0"
 # ... and with --skip-invalid the good row goes in (exit 0), the report file
 # lists the others, 0600, with no personal value in it.
 as op1
+# The report never replaces the file it reports on, the second keying, the
+# vault's files or its key file.
+cp bad.csv bad-copy.csv
+rc_is 5 import staff bad.csv --skip-invalid --report bad.csv
+contains "$ERR" "a file this command reads"
+cmp -s bad.csv bad-copy.csv || die "the report replaced its input"
+rc_is 5 import staff bad.csv --report "$MAMORI_HOME/vault.db"
+contains "$ERR" "--report"
+rc_is 5 import staff bad.csv --report "$KEY"
+contains "$ERR" "key file"
+ok dataset list # (the vault still opens)
 ok import staff bad.csv --skip-invalid --report rep.txt
 contains "$OUT" "Imported: 1"
 contains "$OUT" "Rejected: 9"

@@ -47,6 +47,10 @@ ok --json audit show
 contains "$OUT" '"action":"record.get"'
 lacks "$OUT" '山田'
 lacks "$OUT" '123456789018'
+rc_is 5 audit checkpoint --out "$MAMORI_HOME/cp"
+contains "$ERR" "vault's own directory"
+rc_is 5 audit checkpoint --out "$KEY"
+[ -s "$KEY" ] || die "the key file was replaced"
 ok audit checkpoint --out "$T/cp"
 ok audit verify --checkpoint "$T/cp"
 ok audit verify

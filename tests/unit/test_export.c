@@ -177,6 +177,20 @@ static void roles_and_states(void **state)
     assert_int_equal(access(out, F_OK), -1);
     assert_int_equal(mamori_export_mark(x->tv.admin, id, "returned"),
                      MAMORI_ESTATE);
+    /* never over the vault's own files or its key file: refused, audited,
+     * and the export may still run */
+    {
+        char own[400];
+        int before = audit_has(x, "export.run", NULL);
+        snprintf(own, sizeof own, "%s/vault.db", x->tv.home);
+        assert_int_equal(mamori_export_run(x->tv.op, id, own, &res),
+                         MAMORI_EINVAL);
+        assert_non_null(strstr(mamori_errdetail(x->tv.op), "own directory"));
+        assert_int_equal(mamori_export_run(x->tv.op, id, x->tv.key, &res),
+                         MAMORI_EINVAL);
+        assert_non_null(strstr(mamori_errdetail(x->tv.op), "key file"));
+        assert_int_equal(audit_has(x, "export.run", NULL), before + 2);
+    }
     assert_int_equal(mamori_export_run(x->tv.op, id, out, &res), 0);
     assert_int_equal(res.count, 3);
     assert_true(strlen(res.password) >= 20);
