@@ -463,25 +463,45 @@ static void cpbuf_touch(struct cpbuf *b, size_t n)
         b->local_used = n > CP_LOCAL ? CP_LOCAL : n;
 }
 
-static utf8proc_int32_t premap_katakana(utf8proc_int32_t c, void *data)
+/* What is mapped before normalisation (cpbuf_normalise's premap). */
+enum premap {
+    PREMAP_NONE,
+    /* The spacing voiced and semi-voiced sound marks ゛゜ (U+309B, U+309C,
+     * as older conversions to full width write ﾀﾞ: タ゛) become the
+     * combining ones, which compose with the kana before them as ﾞ does
+     * (NFKC alone gives a space and the combining mark). */
+    PREMAP_MARKS,
+    /* The same, and hiragana -> katakana. */
+    PREMAP_KATAKANA,
+};
+
+static utf8proc_int32_t premap_marks(utf8proc_int32_t c, void *data)
 {
     (void)data;
-    return to_katakana(c);
+    return c == 0x309B ? 0x3099 : c == 0x309C ? 0x309A : c;
+}
+
+static utf8proc_int32_t premap_katakana(utf8proc_int32_t c, void *data)
+{
+    return to_katakana(premap_marks(c, data));
 }
 
 /* utf8proc_decompose_custom into b, growing it as needed: the
  * decomposition can be longer than the input (U+FDFA gives 18 code
  * points), and utf8proc says how much it needs. */
 static int cpbuf_decompose(struct cpbuf *b, const unsigned char *u, size_t len,
-                           utf8proc_option_t opts, int kana)
+                           utf8proc_option_t opts, enum premap premap)
 {
     utf8proc_ssize_t r;
     int rc;
 
     for (;;) {
-        r = utf8proc_decompose_custom(u, (utf8proc_ssize_t)len, b->cp,
-                                      (utf8proc_ssize_t)b->cap, opts,
-                                      kana ? premap_katakana : NULL, NULL);
+        r = utf8proc_decompose_custom(
+            u, (utf8proc_ssize_t)len, b->cp, (utf8proc_ssize_t)b->cap, opts,
+            premap == PREMAP_KATAKANA ? premap_katakana
+            : premap == PREMAP_MARKS  ? premap_marks
+                                      : NULL,
+            NULL);
         cpbuf_touch(b, b->cap);
         if (r < 0)
             return MAMORI_EINVAL;
@@ -497,12 +517,12 @@ static int cpbuf_decompose(struct cpbuf *b, const unsigned char *u, size_t len,
 
 /*
  * Decodes in[0..len) (valid UTF-8, len <= TEXT_MAX_VALUE) into b, normalised
- * with the utf8proc options opts. kana: map hiragana to katakana before
- * composition (so that わ+゛ composes like ワ+゛). Returns 0, MAMORI_EINVAL or
- * MAMORI_ENOMEM.
+ * with the utf8proc options opts, after premap (PREMAP_KATAKANA maps
+ * hiragana to katakana before composition, so that わ+゛ composes like
+ * ワ+゛). Returns 0, MAMORI_EINVAL or MAMORI_ENOMEM.
  */
 static int cpbuf_normalise(struct cpbuf *b, const char *in, size_t len,
-                           utf8proc_option_t opts, int kana)
+                           utf8proc_option_t opts, enum premap premap)
 {
     const unsigned char *u = (const unsigned char *)in;
     int fold = (opts & UTF8PROC_CASEFOLD) != 0;
@@ -549,7 +569,7 @@ static int cpbuf_normalise(struct cpbuf *b, const char *in, size_t len,
         unsigned char *tmp;
         size_t tlen = 0, k, w = 0;
 
-        rc = cpbuf_decompose(b, u, len, opts & ~UTF8PROC_CASEFOLD, kana);
+        rc = cpbuf_decompose(b, u, len, opts & ~UTF8PROC_CASEFOLD, premap);
         if (rc != 0)
             return rc;
         for (k = 0; k < b->n; k++)
@@ -563,7 +583,7 @@ static int cpbuf_normalise(struct cpbuf *b, const char *in, size_t len,
         explicit_bzero(tmp, tlen + 1);
         free(tmp);
     } else {
-        rc = cpbuf_decompose(b, u, len, opts, kana);
+        rc = cpbuf_decompose(b, u, len, opts, premap);
     }
     if (rc != 0)
         return rc;
@@ -1089,6 +1109,9 @@ out:
     N_("may contain only digits, hyphens, spaces and parentheses")
 #define R_PHONE_CC N_("only Japanese numbers (+81) are accepted")
 #define R_PHONE_START N_("must start with 0 or +81")
+#define R_PHONE_INTL                                                           \
+    N_("must not start with 00 (a prefix for calls abroad): give 0... or "     \
+       "+81...")
 #define R_PHONE_LEN N_("wrong number of digits for its prefix")
 
 /*
@@ -1158,8 +1181,14 @@ static int canon_phone(const struct cpbuf *b, char **out, const char **rule)
 
     if (phone_digits(b, digits, &n, rule) != 0)
         goto out;
-    if (n == 0 || digits[0] != '0' || (n > 1 && digits[1] == '0')) {
+    if (n == 0 || digits[0] != '0') {
         *rule = R_PHONE_START;
+        goto out;
+    }
+    if (n > 1 && digits[1] == '0') {
+        /* (after +81, 00 is a trunk zero too many) */
+        size_t k = skip_spaces(b->cp, b->n, 0);
+        *rule = k < b->n && b->cp[k] == '+' ? R_PHONE_START : R_PHONE_INTL;
         goto out;
     }
     if (n > PHONE_MAX || n != phone_expected(digits, n)) {
@@ -1389,7 +1418,9 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
     }
     rc = cpbuf_normalise(
         &b, in, len, (t == FT_TEXT || t == FT_ADDRESS) ? NFC_OPTS : NFKC_OPTS,
-        t == FT_KANA);
+        t == FT_KANA   ? PREMAP_KATAKANA
+        : t == FT_NAME ? PREMAP_MARKS
+                       : PREMAP_NONE);
     if (rc != 0) {
         *r = rc == MAMORI_ENOMEM ? R_NOMEM : R_UTF8;
         goto out;
@@ -1469,7 +1500,7 @@ int text_date_parse(const char *in, size_t len, int *y, int *m, int *d,
         goto out;
     }
     /* text.h promises -1 for every failure here, out of memory included. */
-    rc = cpbuf_normalise(&b, in, len, NFKC_OPTS, 0);
+    rc = cpbuf_normalise(&b, in, len, NFKC_OPTS, PREMAP_NONE);
     if (rc != 0) {
         *r = rc == MAMORI_ENOMEM ? R_NOMEM : R_UTF8;
         rc = MAMORI_EINVAL;
@@ -1580,13 +1611,13 @@ int text_search_key(enum field_type t, const char *in, size_t len, char **out)
     case FT_POSTAL:
     case FT_MYNUMBER:
     case FT_CORPNUMBER:
-        rc = cpbuf_normalise(&b, in, len, NFKC_OPTS, 0);
+        rc = cpbuf_normalise(&b, in, len, NFKC_OPTS, PREMAP_NONE);
         if (rc != 0)
             goto out;
         key_digits(&b, t == FT_PHONE);
         break;
     case FT_DATE:
-        rc = cpbuf_normalise(&b, in, len, NFKC_OPTS, 0);
+        rc = cpbuf_normalise(&b, in, len, NFKC_OPTS, PREMAP_NONE);
         if (rc != 0)
             goto out;
         if (date_parse_cps(b.cp, b.n, &y, &m, &d, &rule) == 0) {
@@ -1594,7 +1625,7 @@ int text_search_key(enum field_type t, const char *in, size_t len, char **out)
             goto out;
         }
         /* Not a date: fold it like text; it matches no date's key. */
-        rc = cpbuf_normalise(&b, in, len, KEY_OPTS, 0);
+        rc = cpbuf_normalise(&b, in, len, KEY_OPTS, PREMAP_NONE);
         if (rc != 0)
             goto out;
         key_fold(&b, 0);
@@ -1610,8 +1641,9 @@ int text_search_key(enum field_type t, const char *in, size_t len, char **out)
         goto fold;
     default: /* FT_TEXT, FT_EMAIL */
     fold:
-        rc =
-            cpbuf_normalise(&b, in, len, KEY_OPTS, (flags & KEY_KATAKANA) != 0);
+        rc = cpbuf_normalise(&b, in, len, KEY_OPTS,
+                             (flags & KEY_KATAKANA) ? PREMAP_KATAKANA
+                                                    : PREMAP_NONE);
         if (rc != 0)
             goto out;
         key_fold(&b, flags);

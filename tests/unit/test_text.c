@@ -470,7 +470,12 @@ static void test_phone(void **state)
     canon_bad(FT_PHONE, "090123456789012345678",
               "wrong number of digits for its prefix");
     canon_bad(FT_PHONE, "90-1234-5678", "must start with 0 or +81");
-    canon_bad(FT_PHONE, "0012-345-6789", "must start with 0 or +81");
+    canon_bad(FT_PHONE, "0012-345-6789",
+              "must not start with 00 (a prefix for calls abroad): give 0... "
+              "or +81...");
+    canon_bad(FT_PHONE, "００－００００－００００",
+              "must not start with 00 (a prefix for calls abroad): give 0... "
+              "or +81...");
     canon_bad(FT_PHONE, "", "must start with 0 or +81");
     canon_bad(FT_PHONE, "+1 555 123 4567",
               "only Japanese numbers (+81) are accepted");
@@ -640,6 +645,16 @@ static void test_kana(void **state)
     canon_ok(FT_KANA, "ジョン・スミス", "ジョン・スミス");
     canon_ok(FT_KANA, "か\xe3\x82\x99", "ガ"); /* か + U+3099 */
     canon_ok(FT_KANA, "わ\xe3\x82\x99", "ヷ"); /* わ + U+3099 */
+    /* The spacing marks ゛゜ (U+309B, U+309C) of older full-width text. */
+    canon_ok(FT_KANA, "ヤマタ゛　タロウ", "ヤマダ　タロウ");
+    canon_ok(FT_KANA, "やまた゛", "ヤマダ");
+    canon_ok(FT_KANA, "ハ゜ク", "パク");
+    canon_ok(FT_NAME, "ヤマタ゛　タロウ", "ヤマダ　タロウ");
+    canon_ok(FT_NAME, "やまた゛", "やまだ");
+    key_same(FT_KANA, "ヤマタ゛", "ﾔﾏﾀﾞ");
+    key_same(FT_NAME, "ハ゜ク", "ﾊﾟｸ");
+    canon_bad(FT_KANA, "゛ヤマダ", NULL); /* a mark with nothing to mark */
+    canon_bad(FT_NAME, "゛ヤマダ", NULL);
 
     canon_bad(FT_KANA, "山田",
               "may contain only kana, long vowel marks, middle dots and "
