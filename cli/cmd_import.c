@@ -58,7 +58,7 @@ static void on_problem(void *arg, const struct mamori_problem *p)
     char *col = cli_sanitize(p->column ? p->column : "", 0);
     const char *kind = p->kind == MAMORI_PROBLEM_INVALID
                            ? ""
-                           : mamori_problem_kind_name(p->kind);
+                           : _(mamori_problem_kind_name(p->kind));
     char where[600];
 
     if (p->line && col && col[0])

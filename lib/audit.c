@@ -852,7 +852,7 @@ int mamori_audit_verify(mamori_sess *s, const char *checkpoint, size_t len,
              vrc == 0 ? "intact"
                       : (vrc == MAMORI_ETAMPER ? "tampered" : "not checked"));
     if (vrc != 0 && res->problem[0])
-        sess_detail(s, "%s", res->problem);
+        sess_detail_text(s, res->problem);
     /* The verification itself is logged whatever it found. A log tampered
      * with so that nothing more can be appended still reports the
      * tampering, the finding that matters (no personal data is released). */

@@ -11,6 +11,7 @@
 #include "config.h"
 #include "crypto.h"
 #include "guard.h"
+#include "i18n.h"
 #include "pwpolicy.h"
 #include "store.h"
 #include "banned.h"
@@ -41,9 +42,9 @@ int auth_password_ok(struct mamori *m, const char *user, const char *pw,
         .min_length = config_int(m, CFG_PASSWORD_MIN_LENGTH),
         .has_mfa = has_mfa,
     };
-    *rule = "invalid";
+    *rule = N_("invalid");
     if (!pw || len > AUTH_PW_MAX) {
-        *rule = "longer than 1024 bytes";
+        *rule = N_("longer than 1024 bytes");
         return MAMORI_EINVAL;
     }
     return pwpolicy_check(&p, user, pw, len, old, oldlen, rule) == 0
@@ -209,11 +210,24 @@ static int set_password(struct mamori *m, struct store_user *u, const char *pw,
     return rc;
 }
 
+/* The password rule broken (auth_password_ok), in the user's language. */
+static const char *pw_rule_text(const char *rule, char *buf, size_t size)
+{
+    int min = pwpolicy_rule_min(rule);
+
+    if (min > 0) {
+        snprintf(buf, size, _("shorter than %d characters"), min);
+        return buf;
+    }
+    return rule ? _(rule) : "";
+}
+
 int mamori_user_add(mamori_sess *s, const char *name, const char *role,
                     const char *password, size_t password_len)
 {
     struct guard_call c;
     const char *rule;
+    char text[96];
     int rc = guard_begin(&c, s, OP_USER_ADD, NULL);
     if (rc != 0)
         return rc;
@@ -225,7 +239,7 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
         rc = MAMORI_EINVAL;
     } else if (auth_password_ok(s->m, name, password, password_len, NULL, 0, 0,
                                 &rule) != 0) {
-        sess_detail(s, "password: %s", rule);
+        sess_detail(s, "password: %s", pw_rule_text(rule, text, sizeof text));
         rc = MAMORI_EINVAL;
     } else {
         rc = auth_user_create(s->m, name, role, password, password_len, 1);
@@ -275,6 +289,7 @@ int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
     struct guard_call c;
     struct store_user u;
     const char *rule;
+    char text[96];
     int64_t ended = 0;
     int rc = guard_begin(&c, s, OP_USER_RESET, NULL);
     if (rc != 0)
@@ -284,7 +299,7 @@ int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
     if (rc == 0 &&
         auth_password_ok(s->m, u.name, password, password_len, NULL, 0,
                          u.mfa_state == STORE_MFA_ACTIVE, &rule) != 0) {
-        sess_detail(s, "password: %s", rule);
+        sess_detail(s, "password: %s", pw_rule_text(rule, text, sizeof text));
         rc = MAMORI_EINVAL;
     }
     if (rc == 0)
@@ -307,6 +322,7 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
     struct guard_call c;
     struct store_user u;
     const char *rule;
+    char text[96];
     int64_t ended = 0;
     int rc, wrong = 0;
 
@@ -325,7 +341,8 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
         auth_password_ok(s->m, u.name, password, password_len, current,
                          current_len, u.mfa_state == STORE_MFA_ACTIVE,
                          &rule) != 0) {
-        sess_detail(s, "new password: %s", rule);
+        sess_detail(s, "new password: %s",
+                    pw_rule_text(rule, text, sizeof text));
         rc = MAMORI_EINVAL;
     }
     if (rc == 0 && pw_reused(s->m, &u, password, password_len)) {

@@ -21,6 +21,7 @@
 #include "mamori.h"
 #include "cp932.h"
 #include "csvread.h"
+#include "i18n.h"
 #include "text.h"
 #include "banned.h"
 
@@ -185,21 +186,21 @@ static void on_field(void *data, size_t len, void *arg)
     if (r->rc)
         return;
     if (r->nfields >= r->lim.fields) {
-        fail(r, MAMORI_ETOOBIG, r->row_line, col, "too many fields in row");
+        fail(r, MAMORI_ETOOBIG, r->row_line, col, N_("too many fields in row"));
         return;
     }
     if (len > r->lim.field_bytes) {
-        fail(r, MAMORI_ETOOBIG, r->row_line, col, "field too long");
+        fail(r, MAMORI_ETOOBIG, r->row_line, col, N_("field too long"));
         return;
     }
     /* Fields go on as C strings: a NUL would cut the value short. */
     if (len && memchr(data, '\0', len)) {
-        fail(r, MAMORI_EINVAL, r->row_line, col, "contains a NUL byte");
+        fail(r, MAMORI_EINVAL, r->row_line, col, N_("contains a NUL byte"));
         return;
     }
     r->row_raw += len;
     if (r->row_raw > r->lim.row_bytes) {
-        fail(r, MAMORI_ETOOBIG, r->row_line, col, "row too long");
+        fail(r, MAMORI_ETOOBIG, r->row_line, col, N_("row too long"));
         return;
     }
     if (r->nfields == r->cap_fields) {
@@ -209,7 +210,7 @@ static void on_field(void *data, size_t len, void *arg)
             r->field = f;
         size_t *l = f ? realloc(r->flen, cap * sizeof *l) : NULL;
         if (!f || !l) {
-            fail(r, MAMORI_ENOMEM, r->row_line, col, "out of memory");
+            fail(r, MAMORI_ENOMEM, r->row_line, col, N_("out of memory"));
             return;
         }
         r->flen = l;
@@ -219,7 +220,7 @@ static void on_field(void *data, size_t len, void *arg)
         size_t max = cp932_out_max(r->conv, len);
         rc = max ? arena_reserve(r, max + 1) : MAMORI_ETOOBIG;
         if (rc != 0) {
-            fail(r, rc, r->row_line, col, "out of memory");
+            fail(r, rc, r->row_line, col, N_("out of memory"));
             return;
         }
         dst = r->arena + r->arena_len;
@@ -228,19 +229,19 @@ static void on_field(void *data, size_t len, void *arg)
         if (rc != 0) {
             crypto_wipe(dst, outlen);
             fail(r, MAMORI_EINVAL, r->row_line, col,
-                 "bytes that are not CP932 (Shift_JIS)");
+                 N_("bytes that are not CP932 (Shift_JIS)"));
             return;
         }
     } else {
         /* UTF-8, or ASCII while the encoding is still undecided. */
         if (r->enc == CSV_ENC_UTF8 && len && !text_utf8_valid(data, len)) {
             fail(r, MAMORI_EINVAL, r->row_line, col,
-                 "bytes that are not UTF-8");
+                 N_("bytes that are not UTF-8"));
             return;
         }
         rc = arena_reserve(r, len + 1);
         if (rc != 0) {
-            fail(r, rc, r->row_line, col, "out of memory");
+            fail(r, rc, r->row_line, col, N_("out of memory"));
             return;
         }
         dst = r->arena + r->arena_len;
@@ -462,7 +463,7 @@ static int fill(struct csv_reader *r)
         long n = r->rd(r->arg, r->buf + r->len, CHUNK - r->len);
         if (n < 0 || (size_t)n > CHUNK - r->len)
             return fail(r, MAMORI_EIO, r->line, 0,
-                        "the input could not be read");
+                        N_("the input could not be read"));
         if (n == 0)
             r->eof = 1;
         r->len += (size_t)n;
@@ -502,23 +503,25 @@ static void parse_segment(struct csv_reader *r)
         int e = csv_error(&r->p);
         if (e == CSV_EPARSE)
             fail(r, MAMORI_EINVAL, r->line, r->nfields + 1,
-                 "malformed quoting (a quote inside an unquoted field, or "
-                 "text after a closing quote)");
+                 N_("malformed quoting (a quote inside an unquoted field, or "
+                    "text after a closing quote)"));
         else if (e == CSV_ETOOBIG)
             fail(r, MAMORI_ETOOBIG, r->row_line, r->nfields + 1,
-                 "field too long");
+                 N_("field too long"));
         else
             fail(r, MAMORI_ENOMEM, r->row_line, r->nfields + 1,
-                 "out of memory");
+                 N_("out of memory"));
         return;
     }
     /* A field still being read must stay within its limit too. */
     if (r->p.entry_pos > r->lim.field_bytes) {
-        fail(r, MAMORI_ETOOBIG, r->row_line, r->nfields + 1, "field too long");
+        fail(r, MAMORI_ETOOBIG, r->row_line, r->nfields + 1,
+             N_("field too long"));
         return;
     }
     if (r->row_raw + r->p.entry_pos > r->lim.row_bytes) {
-        fail(r, MAMORI_ETOOBIG, r->row_line, r->nfields + 1, "row too long");
+        fail(r, MAMORI_ETOOBIG, r->row_line, r->nfields + 1,
+             N_("row too long"));
         return;
     }
     /* CRLF, LF and a CR alone (old Mac) each end a line; a CRLF may be
@@ -557,11 +560,11 @@ int csv_reader_next(struct csv_reader *r, struct csv_row *row)
         if (csv_fini(&r->p, on_field, on_row, r) != 0 && !r->rc) {
             if (csv_error(&r->p) == CSV_EPARSE)
                 fail(r, MAMORI_EINVAL, r->row_line, r->nfields + 1,
-                     "quoted field not closed at the end of the file "
-                     "(truncated?)");
+                     N_("quoted field not closed at the end of the file "
+                        "(truncated?)"));
             else
                 fail(r, MAMORI_ENOMEM, r->row_line, r->nfields + 1,
-                     "out of memory");
+                     N_("out of memory"));
         }
     }
     if (r->rc)

@@ -56,7 +56,8 @@ struct csv_row {
 };
 
 /* What went wrong: the line, the 1-based column (0 when it is not about
- * one field) and a static English text. Never a value. */
+ * one field) and a static English text (in the message catalog: show it
+ * with _()). Never a value. */
 struct csv_error {
     uint64_t line;
     size_t column;

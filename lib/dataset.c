@@ -11,6 +11,7 @@
 #include "auth.h"
 #include "crypto.h"
 #include "guard.h"
+#include "i18n.h"
 #include "keys.h"
 #include "store.h"
 #include "text.h"
@@ -150,7 +151,7 @@ static int dataset_def_check(mamori_sess *s,
         const char *rule = NULL;
         if (text_canonical(FT_DATE, def->ends, strlen(def->ends), &canon,
                            &rule) != 0) {
-            sess_detail(s, "ends: %s", rule ? rule : "not a date");
+            sess_detail(s, "ends: %s", rule ? _(rule) : _("not a date"));
             free(canon);
             return MAMORI_EINVAL;
         }

@@ -171,14 +171,65 @@ int64_t mamori_now(void)
     return (int64_t)time(NULL);
 }
 
+/* Cuts buf (len bytes long, NUL-terminated) back to its last complete
+ * UTF-8 character, so that a detail cut short by its buffer stays valid. */
+static void utf8_cut(char *buf, size_t len)
+{
+    size_t lead = len, back = 0;
+
+    /* the start of the last character: at most 3 continuation bytes */
+    while (lead > 0 && back < 3 &&
+           ((unsigned char)buf[lead - 1] & 0xC0) == 0x80) {
+        lead--;
+        back++;
+    }
+    if (lead > 0) {
+        unsigned char c = (unsigned char)buf[lead - 1];
+        size_t need = c < 0x80             ? 1
+                      : (c & 0xE0) == 0xC0 ? 2
+                      : (c & 0xF0) == 0xE0 ? 3
+                      : (c & 0xF8) == 0xF0 ? 4
+                                           : 0;
+        if (need == back + 1)
+            return; /* the last character is whole */
+        lead--;     /* incomplete or stray: drop it with its tail */
+    }
+    buf[lead] = '\0';
+}
+
 void sess_detail(mamori_sess *s, const char *fmt, ...)
 {
     va_list ap;
+    int n;
+
     if (!s)
         return;
+    /* The detail is shown to the user, in their language (an empty format
+     * is left alone: its "translation" is the catalog's header). */
     va_start(ap, fmt);
-    vsnprintf(s->errdetail, sizeof s->errdetail, fmt, ap);
+    n = vsnprintf(s->errdetail, sizeof s->errdetail,
+                  fmt[0] ? dgettext(MAMORI_TEXTDOMAIN, fmt) : fmt, ap);
     va_end(ap);
+    if (n < 0)
+        s->errdetail[0] = '\0';
+    else if ((size_t)n >= sizeof s->errdetail)
+        utf8_cut(s->errdetail, sizeof s->errdetail - 1);
+}
+
+void sess_detail_text(mamori_sess *s, const char *text)
+{
+    size_t n;
+
+    if (!s)
+        return;
+    n = strlen(text);
+    if (n >= sizeof s->errdetail) {
+        memcpy(s->errdetail, text, sizeof s->errdetail - 1);
+        s->errdetail[sizeof s->errdetail - 1] = '\0';
+        utf8_cut(s->errdetail, sizeof s->errdetail - 1);
+    } else {
+        memcpy(s->errdetail, text, n + 1);
+    }
 }
 
 const char *mamori_errdetail(const mamori_sess *s)

@@ -97,6 +97,19 @@ static int get_request(struct guard_call *c, int64_t id, struct store_export *e)
     return rc;
 }
 
+/* An export's state in the user's language. */
+static const char *state_word(const char *state)
+{
+    static const char *const words[] = {N_("pending"),  N_("approved"),
+                                        N_("rejected"), N_("done"),
+                                        N_("returned"), N_("destroyed")};
+
+    for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
+        if (strcmp(state, words[i]) == 0)
+            return _(words[i]);
+    return state;
+}
+
 /* Request id, the caller's own and in state want (get_request): else
  * MAMORI_EDENIED or MAMORI_ESTATE, with the detail. doing and when word
  * the refusals. */
@@ -107,13 +120,13 @@ static int own_request(struct guard_call *c, int64_t id, const char *want,
     int rc = get_request(c, id, e);
 
     if (rc == 0 && e->requested_by != c->s->user.id) {
-        sess_detail(c->s, "only the requester may %s", doing);
+        sess_detail(c->s, "only the requester may %s", _(doing));
         snprintf(c->detail, sizeof c->detail, "export %lld: not the requester",
                  (long long)id);
         rc = MAMORI_EDENIED;
     } else if (rc == 0 && strcmp(e->state, want) != 0) {
-        sess_detail(c->s, "export %lld is %s: %s", (long long)id, e->state,
-                    when);
+        sess_detail(c->s, "export %lld is %s: %s", (long long)id,
+                    state_word(e->state), _(when));
         snprintf(c->detail, sizeof c->detail, "export %lld: %s", (long long)id,
                  e->state);
         rc = MAMORI_ESTATE;
@@ -192,8 +205,8 @@ static int cert_usable(mamori_sess *s, X509 *x, int64_t now)
         sess_detail(s,
                     "recipient certificate: its key usage does not allow "
                     "%s",
-                    type == EVP_PKEY_RSA ? "key encipherment"
-                                         : "key agreement");
+                    type == EVP_PKEY_RSA ? _("key encipherment")
+                                         : _("key agreement"));
         return MAMORI_EINVAL;
     }
     return 0;
@@ -464,7 +477,7 @@ static int decide(mamori_sess *s, int64_t id, enum guard_op op, const char *to)
         rc = MAMORI_EDENIED;
     } else if (rc == 0 && strcmp(e.state, "pending") != 0) {
         sess_detail(s, "export %lld is %s, not pending", (long long)id,
-                    e.state);
+                    state_word(e.state));
         snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
                  e.state);
         rc = MAMORI_ESTATE;
@@ -507,7 +520,7 @@ int mamori_export_mark(mamori_sess *s, int64_t id, const char *state)
         rc = get_request(&c, id, &e);
     if (rc == 0 && strcmp(e.state, "done") != 0) {
         sess_detail(s, "export %lld is %s: only a done export can be marked",
-                    (long long)id, e.state);
+                    (long long)id, state_word(e.state));
         snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
                  e.state);
         rc = MAMORI_ESTATE;
@@ -541,8 +554,8 @@ int mamori_export_handover(mamori_sess *s, int64_t id,
     if (rc != 0)
         return rc;
     memset(&e, 0, sizeof e);
-    rc = own_request(&c, id, "done", "take an export's file",
-                     "only the file of a run export can be taken", &e);
+    rc = own_request(&c, id, "done", N_("take an export's file"),
+                     N_("only the file of a run export can be taken"), &e);
     if (rc == 0) {
         out->id = e.id;
         snprintf(out->dataset, sizeof out->dataset, "%s", c.ds.name);
@@ -1497,8 +1510,8 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     if (rc != 0)
         return rc;
     snprintf(c.detail, sizeof c.detail, "export %lld", (long long)id);
-    rc = own_request(&c, id, "approved", "run an export",
-                     "it runs once, after approval", &e);
+    rc = own_request(&c, id, "approved", N_("run an export"),
+                     N_("it runs once, after approval"), &e);
     if (rc == 0)
         rc = out_dir(s, path, dir, sizeof dir);
     x.s = s;

@@ -14,6 +14,7 @@
 #include "auth.h"
 #include "config.h"
 #include "guard.h"
+#include "i18n.h"
 #include "store.h"
 #include "text.h"
 #include "banned.h"
@@ -360,7 +361,7 @@ static const char *result_entry(const struct guard_call *c, int rc,
 }
 
 /* The detail the session gets when the dataset named is not there. */
-static const char no_dataset[] = "no dataset of that name";
+static const char no_dataset[] = N_("no dataset of that name");
 
 /* The outcome and detail of a refusal rc by the gate, before the
  * operation. */
@@ -590,11 +591,12 @@ int guard_begin(struct guard_call *c, mamori_sess *s, enum guard_op op,
     }
     if (s->restricted && !restricted_allows(op)) {
         rc = MAMORI_EDENIED;
-        sess_detail(s, (s->restricted & MAMORI_NEED_PASSWD)
-                           ? "change the initial password first (mamori "
-                             "passwd)"
-                           : "enrol a one-time code first (mamori mfa "
-                             "enroll)");
+        if (s->restricted & MAMORI_NEED_PASSWD)
+            sess_detail(s, "change the initial password first (mamori "
+                           "passwd)");
+        else
+            sess_detail(s, "enrol a one-time code first (mamori mfa "
+                           "enroll)");
         goto refuse;
     }
     if (is_record_op(op) && !c->has_ds) {

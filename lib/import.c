@@ -37,16 +37,18 @@
 const char *mamori_problem_kind_name(enum mamori_problem_kind kind)
 {
     switch (kind) {
+    /* English, as the API's "kind" names them; in the catalog for a front
+     * end that shows them to a reader (_()). */
     case MAMORI_PROBLEM_INVALID:
-        return "invalid";
+        return N_("invalid");
     case MAMORI_PROBLEM_DUP_FILE:
-        return "duplicate in file";
+        return N_("duplicate in file");
     case MAMORI_PROBLEM_DUP_RECORD:
-        return "duplicate of a record";
+        return N_("duplicate of a record");
     case MAMORI_PROBLEM_MISMATCH:
-        return "mismatch";
+        return N_("mismatch");
     case MAMORI_PROBLEM_FORMAT:
-        return "file format";
+        return N_("file format");
     }
     return "?";
 }
@@ -220,13 +222,13 @@ static void report(struct importer *im, uint64_t line, const char *column,
     if (!im->first_set) {
         im->first_set = 1;
         if (line && p.column[0])
-            sess_detail(im->s, _("import: line %llu, column %s: %s"),
+            sess_detail(im->s, "import: line %llu, column %s: %s",
                         (unsigned long long)line, p.column, _(rule));
         else if (line)
-            sess_detail(im->s, _("import: line %llu: %s"),
+            sess_detail(im->s, "import: line %llu: %s",
                         (unsigned long long)line, _(rule));
         else
-            sess_detail(im->s, _("import: %s"), _(rule));
+            sess_detail(im->s, "import: %s", _(rule));
     }
     if (im->o && im->o->problem)
         im->o->problem(im->o->arg, &p);
@@ -297,13 +299,13 @@ static int map_header(struct importer *im, const struct csv_row *row,
                       struct colmap *cm, const char *which)
 {
     int rc = 0;
-    char rule[160];
+    char rule[256];
     int used[VAULT_MAX_FIELDS] = {0}, found[VAULT_MAX_FIELDS];
     size_t idx, mapped = 0;
 
     memset(cm, 0, sizeof *cm);
     if (row->n > VAULT_MAX_FIELDS) {
-        snprintf(rule, sizeof rule, "%s: more than %d columns", which,
+        snprintf(rule, sizeof rule, _("%s: more than %d columns"), _(which),
                  VAULT_MAX_FIELDS);
         report(im, row->line, "", MAMORI_PROBLEM_FORMAT, rule);
         return MAMORI_EINVAL;
@@ -322,9 +324,9 @@ static int map_header(struct importer *im, const struct csv_row *row,
     if (mapped == 0) {
         /* Most likely a record: say so once, naming no cell. */
         snprintf(rule, sizeof rule,
-                 "%s: no column is a field of the dataset (the first row is "
-                 "not a header)",
-                 which);
+                 _("%s: no column is a field of the dataset (the first row "
+                   "is not a header)"),
+                 _(which));
         report(im, row->line, "", MAMORI_PROBLEM_FORMAT, rule);
         return MAMORI_EINVAL;
     }
@@ -332,31 +334,32 @@ static int map_header(struct importer *im, const struct csv_row *row,
         char colno[32];
         const char *label = header_label(cm, i, colno, sizeof colno);
         if (cm->name[i][0] == '\0') {
-            snprintf(rule, sizeof rule, "%s: empty column header", which);
+            snprintf(rule, sizeof rule, _("%s: empty column header"), _(which));
             report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
             continue;
         }
         for (size_t j = 0; j < i; j++) {
             if (strcmp(cm->name[i], cm->name[j]) == 0) {
-                snprintf(rule, sizeof rule, "%s: column given twice", which);
+                snprintf(rule, sizeof rule, _("%s: column given twice"),
+                         _(which));
                 report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
                 rc = MAMORI_EINVAL;
             }
         }
         if (found[i] < 0) {
             snprintf(rule, sizeof rule,
-                     "%s: unknown column (not a field of the dataset; map "
-                     "it with --map COLUMN=FIELD)",
-                     which);
+                     _("%s: unknown column (not a field of the dataset; map "
+                       "it with --map COLUMN=FIELD)"),
+                     _(which));
             report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
             continue;
         }
         idx = (size_t)found[i];
         if (used[idx]) {
-            snprintf(rule, sizeof rule, "%s: a second column for field %s",
-                     which, im->d->fields[idx].name);
+            snprintf(rule, sizeof rule, _("%s: a second column for field %s"),
+                     _(which), im->d->fields[idx].name);
             report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
             continue;
@@ -375,15 +378,15 @@ static int map_header(struct importer *im, const struct csv_row *row,
                 break;
         if (i == cm->n) {
             snprintf(rule, sizeof rule,
-                     "%s: --map names a column that is "
-                     "not in the header",
-                     which);
+                     _("%s: --map names a column that is not in the header"),
+                     _(which));
             report(im, row->line, mc, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
         } else if (!im->o->map[k].value ||
                    !vault_field_find(im->d, im->o->map[k].value, &idx)) {
             snprintf(rule, sizeof rule,
-                     "%s: --map to a field the dataset does not have", which);
+                     _("%s: --map to a field the dataset does not have"),
+                     _(which));
             report(im, row->line, mc, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
         }
@@ -595,7 +598,7 @@ static const char *column_of(const struct importer *im, const struct irow *r)
 static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
 {
     struct mamori_import_result *res = im->res;
-    char rule[96];
+    char rule[160];
 
     for (size_t i = 0; i < nrows; i++) {
         struct irow *r = &rows[i];
@@ -605,7 +608,7 @@ static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
         if (r->shape) {
             res->rejected++;
             snprintf(rule, sizeof rule,
-                     "%zu fields, but the header has %zu columns", r->n,
+                     _("%zu fields, but the header has %zu columns"), r->n,
                      im->cols.n);
             report(im, r->line, "", MAMORI_PROBLEM_INVALID, rule);
             if (!im->o->skip_invalid)
@@ -686,7 +689,7 @@ static int compare_rows(struct importer *im, const struct csv_row *a,
                         const struct csv_row *b)
 {
     int differ = 0;
-    char rule[96];
+    char rule[160];
 
     for (size_t fi = 0; fi < im->d->nfields; fi++) {
         int in_a = 0, in_b = 0;
@@ -709,7 +712,7 @@ static int compare_rows(struct importer *im, const struct csv_row *a,
         }
         if (strcmp(va, vb) != 0) {
             snprintf(rule, sizeof rule,
-                     "differs from the verify file (its line %llu)",
+                     _("differs from the verify file (its line %llu)"),
                      (unsigned long long)b->line);
             report(im, a->line, col, MAMORI_PROBLEM_MISMATCH, rule);
             differ = 1;
@@ -730,7 +733,7 @@ static int csv_problem(struct importer *im, struct csv_reader *rd,
                        const struct colmap *cm, int rc, const char *which)
 {
     const struct csv_error *e = csv_reader_error(rd);
-    char rule[200], colno[32];
+    char rule[320], colno[32];
     const char *col = "";
     if (e->column >= 1 && e->column <= cm->n && cm->name[e->column - 1][0])
         col = cm->name[e->column - 1];
@@ -738,8 +741,8 @@ static int csv_problem(struct importer *im, struct csv_reader *rd,
         snprintf(colno, sizeof colno, "#%zu", e->column);
         col = colno;
     }
-    snprintf(rule, sizeof rule, "%s%s", which,
-             e->what ? e->what : "unreadable");
+    snprintf(rule, sizeof rule, "%s%s", which[0] ? _(which) : "",
+             e->what ? _(e->what) : _("unreadable"));
     report(im, e->line, col, MAMORI_PROBLEM_FORMAT, rule);
     return rc;
 }
@@ -764,7 +767,7 @@ static int run(struct importer *im, struct csv_reader *rd,
 {
     struct csv_row row, vrow;
     int rc, vrc, eof = 0, vend = 0, fewer = 0;
-    const char *vw = "verify file: ";
+    const char *vw = N_("verify file: ");
 
     rc = csv_reader_next(rd, &row);
     if (rc == 1) {
@@ -773,17 +776,17 @@ static int run(struct importer *im, struct csv_reader *rd,
     }
     if (rc != 0)
         return csv_problem(im, rd, &im->cols, rc, "");
-    rc = map_header(im, &row, &im->cols, "header");
+    rc = map_header(im, &row, &im->cols, N_("header"));
     if (vrd) {
         int r2 = csv_reader_next(vrd, &vrow);
         if (r2 == 1) {
             report(im, 0, "", MAMORI_PROBLEM_FORMAT,
-                   "verify file: the file is empty");
+                   N_("verify file: the file is empty"));
             r2 = MAMORI_EINVAL;
         } else if (r2 != 0) {
             r2 = csv_problem(im, vrd, &im->vcols, r2, vw);
         } else {
-            r2 = map_header(im, &vrow, &im->vcols, "verify file header");
+            r2 = map_header(im, &vrow, &im->vcols, N_("verify file header"));
         }
         if (rc == 0)
             rc = r2;
@@ -1011,12 +1014,12 @@ out:
         rc = res->mismatches ? MAMORI_EMISMATCH : MAMORI_EINVAL;
         if (res->mismatches)
             sess_detail(s,
-                        _("%s (%llu rows differ from the verify file; "
-                          "nothing imported)"),
+                        "%s (%llu rows differ from the verify file; "
+                        "nothing imported)",
                         first, (unsigned long long)res->mismatches);
         else
-            sess_detail(s, _("%s (%llu rows rejected; nothing imported)"),
-                        first, (unsigned long long)res->rejected);
+            sess_detail(s, "%s (%llu rows rejected; nothing imported)", first,
+                        (unsigned long long)res->rejected);
     }
     if (rc != 0)
         res->imported = 0;

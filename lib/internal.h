@@ -79,7 +79,7 @@ struct mamori_sess {
     long os_uid;
     unsigned restricted; /* MAMORI_NEED_* still to do */
     char reason[256];
-    char errdetail[256];
+    char errdetail[512];
     /* The reader whose snapshot mamori_session_open_read checked the
      * session in, still open: the read gate (guard_read_begin) reads on in
      * it instead of checking the session again; every other gate and
@@ -98,9 +98,17 @@ int64_t mamori_now(void);
 /* Makes jansson's frees wipe (json_wipe.c); mamori_library_init calls it. */
 void json_wipe_install(void);
 
-/* Sets s->errdetail (printf-style); never pass personal values. */
+/* Sets s->errdetail (printf-style); never pass personal values. The
+ * format is translated (the user's language): po/POTFILES extracts it with
+ * --keyword=sess_detail:2, so pass a literal, or N_() one; translate any
+ * rule passed as an argument with _(). A detail too long for errdetail is
+ * cut at a character boundary. What goes to the audit log (guard_call's
+ * detail) stays English: never copy errdetail there. */
 void sess_detail(mamori_sess *s, const char *fmt, ...)
     __attribute__((format(printf, 2, 3)));
+/* Sets s->errdetail to text as it is (not translated; cut at a character
+ * boundary when too long). */
+void sess_detail_text(mamori_sess *s, const char *text);
 
 /* Reader connection i (< MAMORI_READERS) of m, opened on first use. Call
  * with m->lock held; each reader serves one thread at a time. */

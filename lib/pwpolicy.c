@@ -105,6 +105,7 @@
 #include <utf8proc.h>
 
 #include "crypto.h"
+#include "i18n.h"
 #include "mamori.h"
 #include "pwpolicy.h"
 #include "text.h"
@@ -125,37 +126,38 @@
 
 /* ---- rule texts ---------------------------------------------------------- */
 
-static const char R_NO_POLICY[] = "no password policy";
-static const char R_BAD_POLICY[] = "invalid password policy";
-static const char R_NO_PASSWORD[] = "password missing";
-static const char R_TOO_LONG[] = "longer than 1024 bytes";
-static const char R_NOT_UTF8[] = "not valid UTF-8";
-static const char R_CONTROL[] = "contains a control character";
-static const char R_UPPER[] = "needs an upper-case letter";
-static const char R_LOWER[] = "needs a lower-case letter";
-static const char R_DIGIT[] = "needs a digit";
-static const char R_SYMBOL[] = "needs a symbol";
-static const char R_OLD_TOO_LONG[] = "current password longer than 1024 bytes";
-static const char R_OLD_NOT_UTF8[] = "current password not valid UTF-8";
-static const char R_SAME[] = "same as the current password";
-static const char R_SIMILAR[] = "too similar to the current password";
-static const char R_USER_TOO_LONG[] = "user name longer than 1024 bytes";
-static const char R_USER_NOT_UTF8[] = "user name not valid UTF-8";
-static const char R_USER[] = "contains the user name";
-static const char R_REPEAT[] = "repeats a character more than 4 times";
+static const char R_NO_POLICY[] = N_("no password policy");
+static const char R_BAD_POLICY[] = N_("invalid password policy");
+static const char R_NO_PASSWORD[] = N_("password missing");
+static const char R_TOO_LONG[] = N_("longer than 1024 bytes");
+static const char R_NOT_UTF8[] = N_("not valid UTF-8");
+static const char R_CONTROL[] = N_("contains a control character");
+static const char R_UPPER[] = N_("needs an upper-case letter");
+static const char R_LOWER[] = N_("needs a lower-case letter");
+static const char R_DIGIT[] = N_("needs a digit");
+static const char R_SYMBOL[] = N_("needs a symbol");
+static const char R_OLD_TOO_LONG[] =
+    N_("current password longer than 1024 bytes");
+static const char R_OLD_NOT_UTF8[] = N_("current password not valid UTF-8");
+static const char R_SAME[] = N_("same as the current password");
+static const char R_SIMILAR[] = N_("too similar to the current password");
+static const char R_USER_TOO_LONG[] = N_("user name longer than 1024 bytes");
+static const char R_USER_NOT_UTF8[] = N_("user name not valid UTF-8");
+static const char R_USER[] = N_("contains the user name");
+static const char R_REPEAT[] = N_("repeats a character more than 4 times");
 static const char R_SEQUENCE[] =
-    "contains a sequence of 5 characters, like abcde or 54321";
-static const char R_RUNS[] = "is made of sequences or repeated characters";
-static const char R_PATTERN[] = "repeats a pattern";
-static const char R_COMMON[] = "is a common password";
-static const char R_DICT[] = "is based on a dictionary word";
+    N_("contains a sequence of 5 characters, like abcde or 54321");
+static const char R_RUNS[] = N_("is made of sequences or repeated characters");
+static const char R_PATTERN[] = N_("repeats a pattern");
+static const char R_COMMON[] = N_("is a common password");
+static const char R_DICT[] = N_("is based on a dictionary word");
 static const char R_FEW_CHARS[] =
-    "does not contain enough different characters";
-static const char R_SYSTEMATIC[] = "is too simplistic or systematic";
-static const char R_SIMPLE[] = "is too simple";
-static const char R_CHECKER[] = "refused by the password checker";
-static const char R_DICT_MISSING[] = "password dictionary missing";
-static const char R_NOMEM[] = "out of memory";
+    N_("does not contain enough different characters");
+static const char R_SYSTEMATIC[] = N_("is too simplistic or systematic");
+static const char R_SIMPLE[] = N_("is too simple");
+static const char R_CHECKER[] = N_("refused by the password checker");
+static const char R_DICT_MISSING[] = N_("password dictionary missing");
+static const char R_NOMEM[] = N_("out of memory");
 
 /* "shorter than N characters" for every minimum a policy can have. */
 #define SHORT(n) "shorter than " #n " characters"
@@ -174,6 +176,14 @@ static const char *const k_short[] = {
 _Static_assert(sizeof k_short / sizeof *k_short ==
                    PWPOLICY_CEIL_MIN - PWPOLICY_FLOOR_MIN + 1,
                "one text per possible minimum");
+
+int pwpolicy_rule_min(const char *rule)
+{
+    for (size_t i = 0; rule && i < sizeof k_short / sizeof *k_short; i++)
+        if (rule == k_short[i])
+            return PWPOLICY_FLOOR_MIN + (int)i;
+    return 0;
+}
 
 /* ---- our list -------------------------------------------------------------
  * Lower case, already folded; at least 4 bytes (3 kana/kanji). Compared

@@ -78,4 +78,10 @@ int pwpolicy_check(const struct pw_policy *p, const char *user, const char *pw,
                    size_t len, const char *old, size_t oldlen,
                    const char **rule) __attribute__((warn_unused_result));
 
+/* The minimum length a rule from pwpolicy_check names when it is one of
+ * the "shorter than N characters" texts (to translate it as one message
+ * with N), else 0. The other rule texts are in the message catalog as they
+ * are: translate them with _(). */
+int pwpolicy_rule_min(const char *rule);
+
 #endif

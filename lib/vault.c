@@ -392,18 +392,18 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
         why->field = -1;
         why->arg = i + 1;
         if (!kv[i].name || !kv[i].value) {
-            why->rule = "missing field name or value";
+            why->rule = N_("missing field name or value");
             return MAMORI_EINVAL;
         }
         struct vault_field *f =
             vault_field_find((struct vault_ds *)d, kv[i].name, &idx);
         if (!f) {
-            why->rule = "no such field in dataset";
+            why->rule = N_("no such field in dataset");
             return MAMORI_EINVAL;
         }
         why->field = (int)idx;
         if (seen[idx]) {
-            why->rule = "given twice";
+            why->rule = N_("given twice");
             return MAMORI_EINVAL;
         }
         seen[idx] = 1;
@@ -417,7 +417,7 @@ int vault_values_from_kv(const struct vault_ds *d, const struct mamori_kv *kv,
             return MAMORI_ENOMEM;
         if (rc != 0) {
             if (!why->rule)
-                why->rule = "invalid value";
+                why->rule = N_("invalid value");
             return MAMORI_EINVAL;
         }
     }
@@ -430,21 +430,24 @@ void vault_refusal_report(mamori_sess *s, struct guard_call *c,
                           const struct vault_ds *d, const struct mamori_kv *kv,
                           size_t row, const struct refusal *why)
 {
-    char where[96];
-    if (row)
+    /* the user's in their language, the audit log's in English */
+    char where[96], where_log[32];
+    if (row) {
         snprintf(where, sizeof where, _("row %zu, "), row);
-    else
-        where[0] = '\0';
+        snprintf(where_log, sizeof where_log, "row %zu, ", row);
+    } else {
+        where[0] = where_log[0] = '\0';
+    }
     if (why->field >= 0) {
         const char *name = d->fields[why->field].name;
-        sess_detail(s, _("%sfield \"%s\": %s"), where, name, _(why->rule));
-        snprintf(c->detail, sizeof c->detail, "%sfield %s: %s", where, name,
+        sess_detail(s, "%sfield \"%s\": %s", where, name, _(why->rule));
+        snprintf(c->detail, sizeof c->detail, "%sfield %s: %s", where_log, name,
                  why->rule);
     } else if (kv && kv[why->arg - 1].name &&
                vault_field_name_ok(kv[why->arg - 1].name,
                                    strlen(kv[why->arg - 1].name))) {
         /* A well-formed unknown name is schema vocabulary, not a value. */
-        sess_detail(s, _("%sfield \"%s\": %s"), where, kv[why->arg - 1].name,
+        sess_detail(s, "%sfield \"%s\": %s", where, kv[why->arg - 1].name,
                     _(why->rule));
     } else {
         sess_detail(s, "%svalue %zu: not a field name", where, why->arg);
@@ -621,7 +624,7 @@ int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
                          const struct vault_ds *d, const struct mamori_kv *kv,
                          size_t n, size_t row, int update)
 {
-    char where[32];
+    char where[64], where_log[32];
 
     if (c->handler)
         return 0;
@@ -635,16 +638,18 @@ int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
             continue;
         if (!update && (!kv[i].value || kv[i].value[0] == '\0'))
             continue;
-        if (row)
+        if (row) {
             snprintf(where, sizeof where, _("row %zu, "), row);
-        else
-            where[0] = '\0';
+            snprintf(where_log, sizeof where_log, "row %zu, ", row);
+        } else {
+            where[0] = where_log[0] = '\0';
+        }
         sess_detail(s,
                     "%sfield \"%s\": only the dataset's My Number handlers "
                     "may enter or change My Numbers",
                     where, f->name);
         snprintf(c->detail, sizeof c->detail,
-                 "%sfield %s: My Number, not a handler", where, f->name);
+                 "%sfield %s: My Number, not a handler", where_log, f->name);
         return MAMORI_EDENIED;
     }
     return 0;

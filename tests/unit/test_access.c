@@ -10,7 +10,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <errno.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <cmocka.h>
 
@@ -609,6 +611,17 @@ static int op_export_approve(struct world *w, mamori_sess *s, int col)
     return mamori_export_approve(s, export_pending(w));
 }
 
+/* path: a file of the test's own under the vault's home (outputs never go
+ * in the home itself: mamori_output_check). */
+static void out_path(struct world *w, const char *name, int col, char *path,
+                     size_t size)
+{
+    snprintf(path, size, "%s/out", w->tv.home);
+    if (mkdir(path, 0700) != 0)
+        assert_int_equal(errno, EEXIST);
+    snprintf(path, size, "%s/out/%s-%d", w->tv.home, name, col);
+}
+
 static int op_export_run(struct world *w, mamori_sess *s, int col)
 {
     int64_t id = export_pending(w);
@@ -616,7 +629,7 @@ static int op_export_run(struct world *w, mamori_sess *s, int col)
     struct mamori_export_result res;
     int rc;
     assert_int_equal(mamori_export_approve(w->s[ADM], id), 0);
-    snprintf(path, sizeof path, "%s/export-%d.zip", w->tv.home, col);
+    out_path(w, "export.zip", col, path, sizeof path);
     rc = mamori_export_run(s, id, path, &res);
     mamori_export_result_wipe(&res);
     return rc;
@@ -630,7 +643,7 @@ static int op_export_handover(struct world *w, mamori_sess *s, int col)
     struct mamori_export_info x;
     int rc;
     assert_int_equal(mamori_export_approve(w->s[ADM], id), 0);
-    snprintf(path, sizeof path, "%s/handover-%d.zip", w->tv.home, col);
+    out_path(w, "handover.zip", col, path, sizeof path);
     assert_int_equal(mamori_export_run(w->s[OP], id, path, &res), 0);
     mamori_export_result_wipe(&res);
     rc = mamori_export_handover(s, id, &x);
@@ -671,7 +684,7 @@ static int op_backup_keys(struct world *w, mamori_sess *s, int col)
 {
     struct mamori_backup_info b;
     char path[400];
-    snprintf(path, sizeof path, "%s/keys-%d.mbak", w->tv.home, col);
+    out_path(w, "keys.mbak", col, path, sizeof path);
     return mamori_backup_keys(s, path, &b);
 }
 

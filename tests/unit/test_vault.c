@@ -6,14 +6,19 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <stdio.h>
+#include <limits.h>
+#include <locale.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <cmocka.h>
 #include <sqlite3.h>
 
 #include "crypto.h"
 #include "helpers.h"
+#include "i18n.h"
 #include "vault.h"
 
 static void schema_roundtrip(void **state)
@@ -570,6 +575,142 @@ static void bulk_all_or_nothing(void **state)
     free(ids);
 }
 
+/* A detail too long for its buffer is cut after its last whole character:
+ * what the CLI prints and the JSON carries stays valid UTF-8. Every
+ * alignment of 2-, 3- and 4-byte characters against the cut. */
+static void long_detail_cut_at_character(void **state)
+{
+    struct tvault *tv = *state;
+    static const char *chars[] = {"é", "あ", "𠮷"};
+    char text[2048];
+
+    for (size_t c = 0; c < sizeof chars / sizeof *chars; c++) {
+        for (size_t pad = 0; pad < 4; pad++) {
+            size_t len = 0;
+            for (size_t i = 0; i < pad; i++)
+                text[len++] = 'x';
+            while (len + 8 < sizeof text) {
+                memcpy(text + len, chars[c], strlen(chars[c]));
+                len += strlen(chars[c]);
+            }
+            text[len] = '\0';
+            for (int verbatim = 0; verbatim < 2; verbatim++) {
+                if (verbatim)
+                    sess_detail_text(tv->op, text);
+                else
+                    sess_detail(tv->op, "field \"%s\": %s", "note", text);
+                const char *d = mamori_errdetail(tv->op);
+                const char *full = text;
+                size_t n = strlen(d), skip = 0;
+                if (!verbatim) {
+                    assert_memory_equal(d, "field \"note\": ", 14);
+                    skip = 14;
+                }
+                assert_true(n < 512 && n + 4 >= 511);
+                assert_true(text_utf8_valid(d, n));
+                /* a prefix of the text, cut before a character's first
+                 * byte */
+                assert_memory_equal(d + skip, full, n - skip);
+                assert_true(((unsigned char)full[n - skip] & 0xC0) != 0x80);
+            }
+        }
+    }
+    /* A detail that fits is left whole. */
+    sess_detail(tv->op, "field \"%s\": %s", "note", "あいう");
+    assert_string_equal(mamori_errdetail(tv->op), "field \"note\": あいう");
+}
+
+/* Binds the catalog the build made (<build>/locale, next to tests/). */
+static int bind_build_catalog(void)
+{
+    char exe[PATH_MAX], dir[PATH_MAX + 16];
+    struct stat st;
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    char *slash;
+
+    if (n <= 0)
+        return -1;
+    exe[n] = '\0';
+    slash = strrchr(exe, '/');
+    if (!slash)
+        return -1;
+    *slash = '\0';
+    snprintf(dir, sizeof dir, "%s/../locale", exe);
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode))
+        return -1;
+    i18n_bind(dir);
+    return 0;
+}
+
+/* Under a Japanese locale the details come in Japanese, rules included;
+ * the audit log's details stay English. */
+static void detail_in_japanese(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_kv unknown[] = {{"nosuch", "1"}};
+    struct mamori_kv bad[] = {{"birth", "2024-13-01"}};
+    struct mamori_config_item *items = NULL;
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    struct mamori_record *r = NULL;
+    char id[MAMORI_ID_LEN + 1];
+
+    if (!setlocale(LC_ALL, "ja_JP.UTF-8") && !setlocale(LC_ALL, "ja_JP.utf8"))
+        fail_msg("locale ja_JP.UTF-8 missing (make deps)");
+    if (bind_build_catalog() != 0)
+        fail_msg("no message catalog next to the test (make all)");
+
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", unknown, 1, id, sizeof id),
+        MAMORI_EINVAL);
+    assert_string_equal(mamori_errdetail(tv->op),
+                        "項目「nosuch」: データセットにない項目です");
+    assert_int_equal(mamori_record_add(tv->op, "people", bad, 1, id, sizeof id),
+                     MAMORI_EINVAL);
+    assert_string_equal(mamori_errdetail(tv->op),
+                        "項目「birth」: 月は 1 から 12 までです");
+    assert_int_equal(mamori_config_list(tv->op, &items, &n), MAMORI_EDENIED);
+    assert_string_equal(mamori_errdetail(tv->op),
+                        "役割 operator は config.list を実行できません");
+    assert_int_equal(mamori_record_get(tv->op, "nosuch",
+                                       "00000000-0000-4000-8000-000000000000",
+                                       &r),
+                     MAMORI_ENOTFOUND);
+    assert_string_equal(mamori_errdetail(tv->op),
+                        "その名前のデータセットはありません");
+    assert_true(text_utf8_valid(mamori_errdetail(tv->op),
+                                strlen(mamori_errdetail(tv->op))));
+
+    /* the audit log: English, whatever the locale */
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    int seen = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (strstr(e[i].detail, "field birth: month must be 1 to 12"))
+            seen = 1;
+        if (strcmp(e[i].outcome, "ok") == 0)
+            continue; /* the refusals above */
+        for (const unsigned char *p = (const unsigned char *)e[i].detail; *p;
+             p++)
+            assert_true(*p < 0x80);
+    }
+    assert_true(seen);
+    mamori_audit_entries_free(e, n);
+
+    /* English again in the C locale */
+    assert_non_null(setlocale(LC_ALL, "C"));
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", unknown, 1, id, sizeof id),
+        MAMORI_EINVAL);
+    assert_string_equal(mamori_errdetail(tv->op),
+                        "field \"nosuch\": no such field in dataset");
+}
+
+static int restore_locale(void **state)
+{
+    setlocale(LC_ALL, "C");
+    return tv_group_teardown(state);
+}
+
 int main(void)
 {
     const struct CMUnitTest pure[] = {
@@ -591,6 +732,10 @@ int main(void)
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(bulk_all_or_nothing, tv_group_setup,
                                         tv_group_teardown),
+        cmocka_unit_test_setup_teardown(long_detail_cut_at_character,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(detail_in_japanese, tv_group_setup,
+                                        restore_locale),
     };
     if (mamori_library_init() != 0)
         return 1;
