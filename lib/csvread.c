@@ -330,13 +330,14 @@ static void utf8_tally(const unsigned char *s, size_t n, int eof, size_t *good,
     }
 }
 
-/* 1 if s[0..n) decodes as CP932 (a character cut off by the end of the
- * chunk is fine unless the input has ended there). */
-static int cp932_decodes(struct cp932 *conv, const unsigned char *s, size_t n,
-                         int eof)
+/* How far s[0..n) decodes as CP932: n, or the offset of the first bad
+ * sequence (a character cut off by the end of the chunk is fine unless the
+ * input has ended there). */
+static size_t cp932_reach(struct cp932 *conv, const unsigned char *s, size_t n,
+                          int eof)
 {
     char out[3 * (512 + 8) + 8];
-    size_t outlen;
+    size_t outlen, reach = n;
     int rc = 0;
 
     cp932_reset(conv);
@@ -346,19 +347,29 @@ static int cp932_decodes(struct cp932 *conv, const unsigned char *s, size_t n,
                            sizeof out, &outlen);
         crypto_wipe(out, outlen);
     }
+    if (rc != 0) {
+        uint64_t at = 0;
+        uint32_t cp = 0;
+        cp932_error(conv, &at, &cp);
+        reach = at < n ? (size_t)at : n;
+    }
     cp932_reset(conv);
-    return rc == 0;
+    return reach;
 }
 
 /* Decides the encoding from a chunk, at its first non-ASCII byte: UTF-8
  * unless the bytes are mostly not UTF-8 (fewer than 4 in 5 of the
- * non-ASCII ones) and decode as CP932. CP932 text is hardly ever valid
- * UTF-8 for long (its lead bytes 0x81-0x9F are UTF-8 continuation bytes),
- * while a UTF-8 file with a stray byte stays mostly valid. */
+ * non-ASCII ones) and decode as CP932 further than as UTF-8. CP932 text is
+ * hardly ever valid UTF-8 for long (its lead bytes 0x81-0x9F are UTF-8
+ * continuation bytes), while a UTF-8 file with a stray byte stays mostly
+ * valid. A CP932 file with a corrupt byte further on is still CP932: its
+ * error is then named where the corrupt byte is, not at the first line
+ * that is not UTF-8. */
 static void detect(struct csv_reader *r)
 {
     const unsigned char *b = r->buf + r->pos;
     size_t n = r->len - r->pos, i = 0, good, bad;
+    int cut = 0;
 
     while (i < n && b[i] < 0x80)
         i++;
@@ -366,7 +377,8 @@ static void detect(struct csv_reader *r)
         return; /* still ASCII: undecided */
     utf8_tally(b + i, n - i, r->eof, &good, &bad);
     if (bad == 0 || good >= 4 * bad ||
-        !cp932_decodes(r->conv, b + i, n - i, r->eof))
+        cp932_reach(r->conv, b + i, n - i, r->eof) <=
+            utf8_prefix(b + i, n - i, &cut))
         r->enc = CSV_ENC_UTF8;
     else
         r->enc = CSV_ENC_CP932;

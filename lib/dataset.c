@@ -167,8 +167,16 @@ static int dataset_def_check(mamori_sess *s,
     for (size_t i = 0; i < def->nfields; i++) {
         const struct mamori_field_def *fd = &def->fields[i];
         struct vault_field *f = &d->fields[i];
+        if (fd->name &&
+            (strcmp(fd->name, "id") == 0 || strcmp(fd->name, "version") == 0)) {
+            sess_detail(s, "field %zu: the name %s is reserved", i + 1,
+                        fd->name);
+            return MAMORI_EINVAL;
+        }
         if (!fd->name || !vault_field_name_ok(fd->name, strlen(fd->name))) {
-            sess_detail(s, "field %zu: name must be a-z, 0-9, _ (max 63)",
+            sess_detail(s,
+                        "field %zu: name must be a-z, 0-9, _ (max 63), "
+                        "starting with a letter",
                         i + 1);
             return MAMORI_EINVAL;
         }

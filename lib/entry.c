@@ -98,14 +98,6 @@ static int entry_id_canon(const char *id, char out[37])
     return 0;
 }
 
-static int has_value(const struct vault_ds *d, const struct values *vs)
-{
-    for (size_t i = 0; i < d->nfields; i++)
-        if (vs->v[i])
-            return 1;
-    return 0;
-}
-
 static int holds_mynumber(const struct vault_ds *d, const struct values *vs)
 {
     for (size_t i = 0; i < d->nfields; i++)
@@ -354,7 +346,7 @@ int mamori_entry_start(mamori_sess *s, const char *dataset,
         rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, &c, d, kv, n, &vs);
-    if (rc == 0 && !has_value(d, &vs)) {
+    if (rc == 0 && !vault_has_value(d, &vs)) {
         sess_detail(s, "no field has a value");
         snprintf(c.detail, sizeof c.detail, "no values");
         rc = MAMORI_EINVAL;
@@ -486,7 +478,7 @@ int mamori_entry_verify(mamori_sess *s, const char *id,
         rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, &c, d, kv, n, &second);
-    if (rc == 0 && !has_value(d, &second)) {
+    if (rc == 0 && !vault_has_value(d, &second)) {
         sess_detail(s, "no field has a value");
         rc = MAMORI_EINVAL;
     }
@@ -516,6 +508,8 @@ int mamori_entry_verify(mamori_sess *s, const char *id,
         }
         rc = MAMORI_EMISMATCH;
     }
+    if (rc == 0)
+        rc = vault_key_check(s, &c, d, &second, NULL);
     if (rc == 0)
         rc = vault_prepare_new(s->m, d, &second, mamori_now(), &p);
     if (rc == 0)
@@ -586,12 +580,12 @@ int mamori_entry_amend(mamori_sess *s, const char *id,
     if (rc == 0)
         rc = vault_ds_load(s->m, &c.ds, &d);
     if (rc == 0)
-        rc = vault_mynumber_check(s, &c, d, kv, n, 0, 1);
+        rc = vault_mynumber_check(s, &c, d, kv, n, 0, VAULT_MN_UPDATE);
     if (rc == 0)
         rc = unseal_entry(s, &c, d, &e, &vs);
     if (rc == 0)
         rc = take_values(s, &c, d, kv, n, &vs);
-    if (rc == 0 && !has_value(d, &vs)) {
+    if (rc == 0 && !vault_has_value(d, &vs)) {
         sess_detail(s, "no field would have a value");
         rc = MAMORI_EINVAL;
     }

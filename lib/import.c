@@ -162,7 +162,8 @@ struct colmap {
 /* One row read, with its values copied (kv[i] is column i). */
 struct irow {
     uint64_t line;
-    size_t n;
+    size_t n;    /* values taken (at most the header's columns) */
+    size_t ncsv; /* fields in the file's row */
     struct mamori_kv kv[VAULT_MAX_FIELDS];
     char *buf;
     size_t buflen;
@@ -195,7 +196,6 @@ struct importer {
     struct mamori_import_result *res;
     struct colmap cols, vcols;
     size_t nkeys;
-    size_t keyidx[VAULT_MAX_FIELDS];
     int64_t existing; /* records in the dataset before the import */
     struct keyset ks;
 
@@ -401,6 +401,7 @@ static int take_row(const struct colmap *cm, const struct vault_ds *d,
     size_t total = 0, n = row->n < cm->n ? row->n : cm->n;
 
     r->line = row->line;
+    r->ncsv = row->n;
     r->shape = row->n != cm->n;
     r->n = 0;
     for (size_t i = 0; i < n; i++)
@@ -449,65 +450,27 @@ static int row_key(struct importer *im, struct store *st, struct irow *r,
                    const struct values *vs)
 {
     struct crypto_part parts[2 * VAULT_MAX_FIELDS];
-    char *keys[VAULT_MAX_FIELDS] = {0};
+    char *keys[VAULT_MAX_FIELDS];
     uint32_t lens[VAULT_MAX_FIELDS];
     uint8_t mac[CRYPTO_MAC_LEN];
-    int rc = 0;
+    size_t nkeys = 0;
+    int rc = vault_key_of(im->d, vs, keys, &nkeys);
 
-    for (size_t k = 0; k < im->nkeys; k++) {
-        size_t fi = im->keyidx[k];
-        const char *v = vs->v[fi];
-        if (!v)
-            goto out; /* an incomplete key identifies nothing */
-        if (text_search_key(im->d->fields[fi].type, v, strlen(v), &keys[k]) !=
-            0) {
-            rc = MAMORI_ENOMEM;
-            goto out;
-        }
+    if (rc != 0 || nkeys == 0)
+        return rc; /* (an incomplete key identifies nothing) */
+    for (size_t k = 0; k < nkeys; k++) {
         lens[k] = (uint32_t)strlen(keys[k]);
         parts[2 * k] = (struct crypto_part){&lens[k], sizeof lens[k]};
         parts[2 * k + 1] = (struct crypto_part){keys[k], lens[k]};
     }
-    crypto_hmac_run(im->ks.key, parts, 2 * im->nkeys, mac);
+    crypto_hmac_run(im->ks.key, parts, 2 * nkeys, mac);
     memcpy(&r->dig, mac, sizeof r->dig);
     crypto_wipe(mac, sizeof mac);
     r->has_key = 1;
-    if (im->existing == 0)
-        goto out;
-
-    /* Candidates through the first key field's blind index; the index's
-     * deliberate false positives drop out on comparing every key field. */
-    size_t f0 = im->keyidx[0];
-    struct vault_probe probe;
-    struct store_record *cand = NULL;
-    size_t ncand = 0;
-    vault_probe_make(im->d, &im->d->fields[f0], keys[0], strlen(keys[0]),
-                     &probe);
-    rc = store_index_lookup(st, im->d->id, (int)f0, probe.mac, probe.maclen,
-                            vault_probe_keep, &probe, &cand, &ncand);
-    crypto_wipe(&probe, sizeof probe);
-    for (size_t i = 0; rc == 0 && i < ncand && !r->dup_rec; i++) {
-        struct values ev;
-        int same = 1;
-        rc = vault_unseal(im->s->m, im->d, &cand[i], &ev);
-        if (rc != 0)
-            break;
-        for (size_t k = 0; same && k < im->nkeys; k++) {
-            size_t fi = im->keyidx[k];
-            char *ek = NULL;
-            same = ev.v[fi] &&
-                   text_search_key(im->d->fields[fi].type, ev.v[fi],
-                                   strlen(ev.v[fi]), &ek) == 0 &&
-                   strcmp(ek, keys[k]) == 0;
-            crypto_wipe_free_str(ek);
-        }
-        vault_values_wipe(&ev, VAULT_MAX_FIELDS);
-        r->dup_rec = same;
-    }
-    store_records_free(cand, ncand);
-out:
-    for (size_t k = 0; k < im->nkeys; k++)
-        crypto_wipe_free_str(keys[k]);
+    if (im->existing != 0)
+        rc = vault_key_taken(im->s->m, st, im->d, keys, nkeys, NULL,
+                             &r->dup_rec);
+    vault_key_free(keys, nkeys);
     return rc;
 }
 
@@ -608,7 +571,7 @@ static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
         if (r->shape) {
             res->rejected++;
             snprintf(rule, sizeof rule,
-                     _("%zu fields, but the header has %zu columns"), r->n,
+                     _("%zu fields, but the header has %zu columns"), r->ncsv,
                      im->cols.n);
             report(im, r->line, "", MAMORI_PROBLEM_INVALID, rule);
             if (!im->o->skip_invalid)
@@ -845,7 +808,7 @@ static int run(struct importer *im, struct csv_reader *rd,
             /* Entering a My Number is handling it: only for handlers. */
             if (!im->c.handler && !r->shape) {
                 rc = vault_mynumber_check(im->s, &im->c, im->d, r->kv, r->n,
-                                          im->res->rows, 0);
+                                          r->line, VAULT_MN_LINE);
                 if (rc != 0) {
                     const char *col = "";
                     for (size_t i = 0; i < r->n; i++) {
@@ -957,7 +920,7 @@ int mamori_import(mamori_sess *s, const char *dataset,
         goto out;
     for (size_t i = 0; i < im->d->nfields; i++)
         if (im->d->fields[i].key)
-            im->keyidx[im->nkeys++] = i;
+            im->nkeys++;
     if (im->nkeys) {
         rc = store_record_count(s->m->store, im->d->id, &im->existing);
         if (rc == 0)

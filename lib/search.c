@@ -196,9 +196,18 @@ static int first_failure(mamori_sess *s, const struct vault_field *f,
             j = &jobs[i];
     if (!j)
         return 0;
-    if (j->bad_empty && n == 1) {
+    /* A number's search key is its digits: a value without any is no
+     * number (a name typed into the phone field, say). */
+    int digits = f->type == FT_PHONE || f->type == FT_POSTAL ||
+                 f->type == FT_MYNUMBER || f->type == FT_CORPNUMBER;
+    if (j->bad_empty && n == 1 && digits) {
+        sess_detail(s, "field \"%s\": search value has no digits", f->name);
+    } else if (j->bad_empty && n == 1) {
         sess_detail(s, "field \"%s\": search value is empty or not text",
                     f->name);
+    } else if (j->bad_empty && digits) {
+        sess_detail(s, "field \"%s\": search value %zu has no digits", f->name,
+                    j->bad_value + 1);
     } else if (j->bad_empty) {
         sess_detail(s, "field \"%s\": search value %zu is empty or not text",
                     f->name, j->bad_value + 1);
@@ -356,6 +365,19 @@ static int search_many(mamori_sess *s, int fast, const char *dataset,
                     "may search by My Number",
                     f->name);
         snprintf(c.detail, sizeof c.detail, "by %s: My Number, not a handler",
+                 f->name);
+        rc = MAMORI_EDENIED;
+    }
+    if (rc == 0 && c.view == GUARD_VIEW_MASKED && f->type != FT_NAME &&
+        f->type != FT_KANA) {
+        /* A viewer sees the field masked: searches by it would tell the
+         * hidden part, one guess at a time (a birth date in 366). A
+         * person is looked up by name. */
+        sess_detail(s,
+                    "field \"%s\": a viewer sees it masked, so may search "
+                    "only by a name or its reading",
+                    f->name);
+        snprintf(c.detail, sizeof c.detail, "by %s: masked for a viewer",
                  f->name);
         rc = MAMORI_EDENIED;
     }

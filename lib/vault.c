@@ -622,9 +622,10 @@ int vault_record_out(const struct vault_ds *d, const struct store_record *r,
 
 int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
                          const struct vault_ds *d, const struct mamori_kv *kv,
-                         size_t n, size_t row, int update)
+                         size_t n, uint64_t at, unsigned how)
 {
     char where[64], where_log[32];
+    int update = (how & VAULT_MN_UPDATE) != 0;
 
     if (c->handler)
         return 0;
@@ -638,9 +639,14 @@ int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
             continue;
         if (!update && (!kv[i].value || kv[i].value[0] == '\0'))
             continue;
-        if (row) {
-            snprintf(where, sizeof where, _("row %zu, "), row);
-            snprintf(where_log, sizeof where_log, "row %zu, ", row);
+        if (at && (how & VAULT_MN_LINE)) {
+            snprintf(where, sizeof where, _("line %llu, "),
+                     (unsigned long long)at);
+            snprintf(where_log, sizeof where_log, "line %llu, ",
+                     (unsigned long long)at);
+        } else if (at) {
+            snprintf(where, sizeof where, _("row %zu, "), (size_t)at);
+            snprintf(where_log, sizeof where_log, "row %zu, ", (size_t)at);
         } else {
             where[0] = where_log[0] = '\0';
         }
@@ -699,6 +705,13 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
         rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, d, kv, n, &vs, seen, &c);
+    if (rc == 0 && !vault_has_value(d, &vs)) {
+        sess_detail(s, "no field has a value");
+        snprintf(c.detail, sizeof c.detail, "no values");
+        rc = MAMORI_EINVAL;
+    }
+    if (rc == 0)
+        rc = vault_key_check(s, &c, d, &vs, NULL);
     if (rc == 0)
         rc = vault_prepare_new(s->m, d, &vs, mamori_now(), &p);
     if (rc == 0)
@@ -856,12 +869,19 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
         rc = MAMORI_EINVAL;
     }
     if (rc == 0)
-        rc = vault_mynumber_check(s, &c, o.d, kv, n, 0, 1);
+        rc = vault_mynumber_check(s, &c, o.d, kv, n, 0, VAULT_MN_UPDATE);
     /* The old values' index entries go, the new ones come after. */
     if (rc == 0)
         rc = drop_index(s->m, o.d, &o.vs, o.rid);
     if (rc == 0)
         rc = take_values(s, o.d, kv, n, &o.vs, seen, &c);
+    if (rc == 0 && !vault_has_value(o.d, &o.vs)) {
+        sess_detail(s, "no field would have a value");
+        snprintf(c.detail, sizeof c.detail, "no values");
+        rc = MAMORI_EINVAL;
+    }
+    if (rc == 0)
+        rc = vault_key_check(s, &c, o.d, &o.vs, o.rid);
     if (rc == 0) {
         free(o.r.ct);
         o.r.ct = NULL;

@@ -124,10 +124,14 @@ int vault_record_out(const struct vault_ds *d, const struct store_record *r,
  * pairs) gives no mynumber field a value - or, with update, names no
  * mynumber field at all (clearing one is handling it too) - else
  * MAMORI_EDENIED with the session's and the audit entry's detail naming
- * the field and the rule (row: 1-based, 0 for a single record). */
+ * the field and the rule (at: 1-based row of a batch, or with
+ * VAULT_MN_LINE an import's line of the file as its problems name it; 0
+ * for a single record). */
+#define VAULT_MN_UPDATE 1u /* kv changes a record: naming a field is enough */
+#define VAULT_MN_LINE 2u   /* at is a line of a file */
 int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
                          const struct vault_ds *d, const struct mamori_kv *kv,
-                         size_t n, size_t row, int update);
+                         size_t n, uint64_t at, unsigned how);
 
 /* Schema text kept in the store: "v1;bits=18;name:type[:s[:k]];..." (":k":
  * a key field, always searchable; older text without it parses). */
@@ -164,6 +168,26 @@ void vault_probe_seal(const struct vault_probe *p, const uint8_t rid[16],
 /* store_index_keep for a struct vault_probe: whether an entry's stored
  * check fits (an entry without one always does). */
 int vault_probe_keep(void *probe, const uint8_t *chk, size_t len);
+
+/* The record key (recordkey.c): the search keys of vs's key fields, in
+ * schema order, into keys[0..*nkeys) (wipe with vault_key_free); *nkeys 0
+ * when the dataset has no key or one of its fields is empty. */
+int vault_key_of(const struct vault_ds *d, const struct values *vs,
+                 char *keys[VAULT_MAX_FIELDS], size_t *nkeys);
+void vault_key_free(char *keys[VAULT_MAX_FIELDS], size_t nkeys);
+/* *taken: whether a record of d other than self (NULL: any) has the key
+ * keys[0..nkeys), read in st. */
+int vault_key_taken(struct mamori *m, struct store *st,
+                    const struct vault_ds *d,
+                    char *const keys[VAULT_MAX_FIELDS], size_t nkeys,
+                    const uint8_t *self, int *taken);
+/* MAMORI_EEXIST (with the details) when a record of d other than self
+ * (NULL: any) has vs's record key, read in c's connection. */
+int vault_key_check(mamori_sess *s, struct guard_call *c,
+                    const struct vault_ds *d, const struct values *vs,
+                    const uint8_t *self);
+/* Whether vs has a value at all (a record needs one). */
+int vault_has_value(const struct vault_ds *d, const struct values *vs);
 
 /* The record plaintext form of vs sealed (AES-256-GCM) under the dataset's
  * record key with the caller's associated data (verified entries bind

@@ -196,6 +196,17 @@ contains "$ERR" "empty"
 rc_is 2 import staff h1.csv --encoding latin1
 rc_is 2 import staff h1.csv --map nothing
 rc_is 3 import staff does-not-exist.csv
+# a row with more or fewer fields than the header: each count as it is
+printf 'name,kana,birth\n山田　一,ヤマダ,1980-01-01,x\n山田　二,ヤマダ\n' >shape.csv
+rc_is 5 import staff shape.csv
+contains "$ERR" "line 2: 4 fields, but the header has 3 columns"
+contains "$ERR" "line 3: 2 fields, but the header has 3 columns"
+# the key (--key name,birth) holds for single records too: a second record
+# with it, in another width or era, is refused, named by the key's fields
+ok record add staff name='重複　太郎' birth=1970-05-05
+rc_is 1 record add staff name='重複 太郎' birth='昭和45年5月5日'
+contains "$ERR" "name, birth"
+lacks "$ERR" "重複"
 
 # ---- who may import -----------------------------------------------------
 for u in view1 aud1 admin; do
@@ -203,9 +214,12 @@ for u in view1 aud1 admin; do
     rc_is 4 import staff va.csv
 done
 as op2
-printf 'name,birth,mynumber\n松本　一,1985-01-01,123456789018\n' >mn.csv
+printf 'name,birth,mynumber\n松本　二,1985-01-02,\n松本　一,1985-01-01,123456789018\n' >mn.csv
 rc_is 4 import staff mn.csv
 contains "$ERR" "My Number"
+# (one line number for the row, in the problem and in the refusal)
+contains "$ERR" "line 3"
+lacks "$ERR" "row "
 printf 'name,birth,mynumber\n松本　一,1985-01-01,\n' >mn2.csv
 ok import staff mn2.csv
 as admin

@@ -446,6 +446,30 @@ static void test_utf8_stray_byte(void **state)
     assert_non_null(strstr(err.what, "UTF-8"));
 }
 
+/* A CP932 file with a corrupt byte further on: still CP932, and the error
+ * names the corrupt line, not the first line that is not UTF-8. */
+static void test_cp932_corrupt_later(void **state)
+{
+    /* name,kana / 山田,ヤマダ / 0xFF 0xFE,タ */
+    static const char in[] = "name,kana\r\n"
+                             "\x8e\x52\x93\x63,\x83\x84\x83\x7d\x83\x5f\r\n"
+                             "\xff\xfe,\x83\x5e\r\n";
+    char out[256];
+    struct csv_error err;
+    enum csv_encoding e;
+    (void)state;
+    assert_int_equal(read_all(in, strlen(in), 0, CSV_ENC_AUTO, NULL, out,
+                              sizeof out, &err, &e),
+                     MAMORI_EINVAL);
+    assert_int_equal(e, CSV_ENC_CP932);
+    assert_int_equal(err.line, 3);
+    assert_int_equal(err.column, 1);
+    assert_non_null(strstr(err.what, "CP932"));
+    assert_string_equal(out, "L1:name|kana\n"
+                             "L2:\xe5\xb1\xb1\xe7\x94\xb0|\xe3\x83\xa4\xe3\x83"
+                             "\x9e\xe3\x83\x80\n");
+}
+
 static void test_encoding_names(void **state)
 {
     enum csv_encoding e;
@@ -480,6 +504,7 @@ int main(void)
         cmocka_unit_test(test_nul_refused),
         cmocka_unit_test(test_cr_line_ends),
         cmocka_unit_test(test_utf8_stray_byte),
+        cmocka_unit_test(test_cp932_corrupt_later),
         cmocka_unit_test(test_encoding_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -821,9 +821,39 @@ static void mismatch_list_is_cut(void **state)
     assert_string_equal(mis, "name,...");
 }
 
+/* A verified entry makes a record as record add does: not a second one
+ * with a record key that is taken; the entry stays for amending. */
+static void key_of_another_record(void **state)
+{
+    struct ev *e = *state;
+    struct tvault *tv = &e->tv;
+    static const struct mamori_field_def fields[] = {{"empno", "text", 1, 1},
+                                                     {"name", "name", 1, 0}};
+    struct mamori_dataset_def d = {"staff", "テスト商事", "人事",
+                                   NULL,    fields,       2};
+    struct mamori_kv one[] = {{"empno", "E001"}, {"name", "山田　太郎"}};
+    struct mamori_kv two[] = {{"empno", "ｅ００１"}, {"name", "佐藤　花子"}};
+    char rid[MAMORI_ID_LEN + 1], id[MAMORI_ID_LEN + 1];
+
+    assert_int_equal(mamori_dataset_create(tv->admin, &d), 0);
+    assert_int_equal(mamori_dataset_grant(tv->admin, "staff", "op1"), 0);
+    assert_int_equal(mamori_dataset_grant(tv->admin, "staff", "op2"), 0);
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", one, 2, rid, sizeof rid), 0);
+    assert_int_equal(mamori_entry_start(tv->op, "staff", two, 2, id, sizeof id),
+                     0);
+    assert_int_equal(
+        mamori_entry_verify(e->op2, id, two, 2, rid, sizeof rid, NULL, 0),
+        MAMORI_EEXIST);
+    assert_non_null(strstr(mamori_errdetail(e->op2), "empno"));
+    assert_int_equal(pending(e->op2), 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(key_of_another_record, ev_setup,
+                                        ev_teardown),
         cmocka_unit_test_setup_teardown(match_creates_record, ev_setup,
                                         ev_teardown),
         cmocka_unit_test_setup_teardown(mismatch_then_amend, ev_setup,

@@ -276,6 +276,63 @@ static void records_crud(void **state)
                      MAMORI_EINVAL);
 }
 
+/* A dataset's record key (--key): no two records share one, whatever the
+ * width or form it was typed in; an incomplete key identifies nothing; a
+ * record needs a value at all. */
+static void record_key_and_empty_records(void **state)
+{
+    struct tvault *tv = *state;
+    static const struct mamori_field_def fields[] = {{"empno", "text", 1, 1},
+                                                     {"name", "name", 1, 0},
+                                                     {"note", "text", 0, 0}};
+    struct mamori_dataset_def d = {"staff", "テスト商事", "人事",
+                                   NULL,    fields,       3};
+    struct mamori_kv e001[] = {{"empno", "E001"}, {"name", "山田　太郎"}};
+    struct mamori_kv wide[] = {{"empno", "Ｅ００１"}, {"name", "佐藤　花子"}};
+    struct mamori_kv e002[] = {{"empno", "E002"}, {"name", "佐藤　花子"}};
+    struct mamori_kv to_e001[] = {{"empno", "e001"}};
+    struct mamori_kv same[] = {{"empno", "E001"}, {"note", "x"}};
+    struct mamori_kv nokey[] = {{"name", "鈴木　一郎"}};
+    struct mamori_kv empty[] = {{"name", ""}, {"note", ""}};
+    struct mamori_kv clear[] = {{"empno", ""}, {"name", ""}};
+    char id1[MAMORI_ID_LEN + 1], id2[MAMORI_ID_LEN + 1], id3[MAMORI_ID_LEN + 1];
+    struct mamori_record *r = NULL;
+
+    assert_int_equal(mamori_dataset_create(tv->admin, &d), 0);
+    assert_int_equal(mamori_dataset_grant(tv->admin, "staff", "op1"), 0);
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", e001, 2, id1, sizeof id1), 0);
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", wide, 2, id2, sizeof id2),
+        MAMORI_EEXIST);
+    assert_non_null(strstr(mamori_errdetail(tv->op), "empno"));
+    assert_null(strstr(mamori_errdetail(tv->op), "E001"));
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", e002, 2, id2, sizeof id2), 0);
+    /* an update may not take another record's key; its own is kept */
+    assert_int_equal(mamori_record_update(tv->op, "staff", id2, to_e001, 1),
+                     MAMORI_EEXIST);
+    assert_int_equal(mamori_record_update(tv->op, "staff", id1, same, 2), 0);
+    assert_int_equal(mamori_record_get(tv->op, "staff", id2, &r), 0);
+    assert_string_equal(r->fields[0].value, "E002");
+    mamori_record_free(r);
+    /* no key value: nothing to compare, both are kept */
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", nokey, 1, id3, sizeof id3), 0);
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", nokey, 1, id3, sizeof id3), 0);
+    /* a record with no value at all is no record */
+    assert_int_equal(
+        mamori_record_add(tv->op, "staff", empty, 2, id3, sizeof id3),
+        MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(tv->op), "no field has a value"));
+    assert_int_equal(mamori_record_update(tv->op, "staff", id2, clear, 2),
+                     MAMORI_EINVAL);
+    assert_int_equal(mamori_record_get(tv->op, "staff", id2, &r), 0);
+    assert_string_equal(r->fields[0].value, "E002");
+    mamori_record_free(r);
+}
+
 static void bad_value_changes_nothing(void **state)
 {
     struct tvault *tv = *state;
@@ -722,6 +779,8 @@ int main(void)
     const struct CMUnitTest withvault[] = {
         cmocka_unit_test_setup_teardown(records_crud, tv_group_setup,
                                         tv_group_teardown),
+        cmocka_unit_test_setup_teardown(record_key_and_empty_records,
+                                        tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(bad_value_changes_nothing,
                                         tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(ciphertext_bound_to_record,
