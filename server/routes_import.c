@@ -76,14 +76,85 @@ static int media_is_csv(const char *ct)
     return n == 8 && strncasecmp(ct, "text/csv", 8) == 0;
 }
 
-static int query_opts(struct ctx *c, struct mamori_import_opts *o)
-{
-    char *enc = NULL, *skip = NULL;
-    int rc = -1;
+/* Column maps of one import (map=COLUMN=FIELD, repeated): at most
+ * IMPORT_MAPS_MAX, each at most IMPORT_MAP_LEN bytes (a header cell's 255,
+ * '=' and a field name's 63). */
+#define IMPORT_MAPS_MAX 32
+#define IMPORT_MAP_LEN 320
 
-    if (srv_query_get(c->query, "encoding", &enc) ||
-        srv_query_get(c->query, "skip_invalid", &skip))
-        goto bad;
+/* The query, decoded; the maps point into its values. */
+struct import_query {
+    char **names, **values;
+    size_t n;
+    struct mamori_kv map[IMPORT_MAPS_MAX];
+    size_t nmap;
+};
+
+static void import_query_free(struct import_query *q)
+{
+    srv_query_free(q->names, q->values, q->n);
+    memset(q, 0, sizeof *q);
+}
+
+/* map parameter k (from 1), value v: split at its last '=' as the CLI's
+ * --map is (a column name may hold one); 0, or -1 with the answer set. */
+static int query_map(struct ctx *c, struct import_query *q, char *v)
+{
+    char detail[256], *eq;
+    size_t k = q->nmap + 1;
+
+    if (q->nmap == IMPORT_MAPS_MAX) {
+        snprintf(detail, sizeof detail, _("query: more than %d map parameters"),
+                 IMPORT_MAPS_MAX);
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL, detail);
+        return -1;
+    }
+    if (strlen(v) > IMPORT_MAP_LEN) {
+        snprintf(detail, sizeof detail,
+                 _("query: map %zu is longer than %d bytes"), k,
+                 IMPORT_MAP_LEN);
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL, detail);
+        return -1;
+    }
+    eq = strrchr(v, '=');
+    if (!eq || eq == v || !eq[1]) {
+        snprintf(detail, sizeof detail,
+                 _("query: map %zu: expected COLUMN=FIELD (a column of the "
+                   "file, '=', a field of the dataset)"),
+                 k);
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL, detail);
+        return -1;
+    }
+    *eq = '\0';
+    q->map[q->nmap].name = v;
+    q->map[q->nmap].value = eq + 1;
+    q->nmap++;
+    return 0;
+}
+
+static int query_opts(struct ctx *c, struct mamori_import_opts *o,
+                      struct import_query *q)
+{
+    const char *enc = NULL, *skip = NULL;
+    size_t i;
+
+    if (srv_query_all(c->query, &q->names, &q->values, &q->n) != 0) {
+        srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
+                      "query: bad percent-encoding or too many parameters");
+        return -1;
+    }
+    for (i = 0; i < q->n; i++) {
+        if (strcmp(q->names[i], "encoding") == 0) {
+            if (!enc)
+                enc = q->values[i];
+        } else if (strcmp(q->names[i], "skip_invalid") == 0) {
+            if (!skip)
+                skip = q->values[i];
+        } else if (strcmp(q->names[i], "map") == 0) {
+            if (query_map(c, q, q->values[i]) != 0)
+                return -1;
+        }
+    }
     if (!enc || strcmp(enc, "auto") == 0)
         o->encoding = MAMORI_ENC_AUTO;
     else if (strcmp(enc, "utf-8") == 0)
@@ -98,16 +169,14 @@ static int query_opts(struct ctx *c, struct mamori_import_opts *o)
         o->skip_invalid = 1;
     else
         goto bad;
-    rc = 0;
-    goto out;
+    o->map = q->nmap ? q->map : NULL;
+    o->nmap = q->nmap;
+    return 0;
 bad:
     srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                   "query: encoding must be auto, utf-8 or cp932 and "
                   "skip_invalid 0 or 1");
-out:
-    free(enc);
-    free(skip);
-    return rc;
+    return -1;
 }
 
 static json_t *result_json(const struct mamori_import_result *r,
@@ -130,6 +199,7 @@ void h_import(struct ctx *c)
 {
     const struct srv_upload *up = c->rq->upload;
     struct mamori_import_opts o;
+    struct import_query q;
     struct mamori_import_result res;
     struct mamori_source src;
     struct mem_src mem;
@@ -139,6 +209,7 @@ void h_import(struct ctx *c)
     int rc, st;
 
     memset(&o, 0, sizeof o);
+    memset(&q, 0, sizeof q);
     memset(&res, 0, sizeof res);
     memset(&pr, 0, sizeof pr);
     if (rt_ds_param(c, &ds) != 0)
@@ -154,12 +225,12 @@ void h_import(struct ctx *c)
                       "the body must be text/csv");
         return;
     }
-    if (query_opts(c, &o) != 0)
-        return;
+    if (query_opts(c, &o, &q) != 0)
+        goto out;
     pr.arr = json_array();
     if (!pr.arr) {
         srv_fail(c, MAMORI_ENOMEM, NULL);
-        return;
+        goto out;
     }
     o.problem = on_problem;
     o.arg = &pr;
@@ -174,8 +245,7 @@ void h_import(struct ctx *c)
         if (up->state(up->src.arg) == SRV_UPLOAD_SPOOL) {
             srv_fail_code(c, 503, "unavailable", MAMORI_EIO,
                           "the upload could not be stored: nothing imported");
-            json_decref(pr.arr);
-            return;
+            goto out;
         }
         /* Cut off or over the limit: the import fails on its first read
          * (audited as a failed import), as it did when it was streamed. */
@@ -204,5 +274,7 @@ void h_import(struct ctx *c)
     } else {
         srv_fail(c, rc, NULL);
     }
+out:
     json_decref(pr.arr);
+    import_query_free(&q);
 }

@@ -3,11 +3,18 @@
 // exceptions ({status, code, message, detail, body}).
 import { lang } from './i18n.js';
 
-export const session = { csrf: null, user: null, role: null, idle: 900, last: Date.now() };
+export const session = { csrf: null, user: null, role: null, idle: 900 };
 let onGone = null;
+let onCall = null;
 
 export function onSessionGone(f) {
   onGone = f;
+}
+// f(background) after each answered call (the server has seen the session)
+// and as an upload goes on; background: a call the user did not ask for
+// (the keep-alive), which is no activity of theirs.
+export function onApiCall(f) {
+  onCall = f;
 }
 
 export class ApiError extends Error {
@@ -27,7 +34,8 @@ function headers(extra) {
   return h;
 }
 
-export async function api(method, path, body, quiet) {
+// opts: quiet (a 401 does not end the page's session), background.
+export async function api(method, path, body, opts = {}) {
   const init = { method, headers: headers({}), credentials: 'same-origin', cache: 'no-store' };
   if (body !== undefined) {
     init.headers['Content-Type'] = 'application/json';
@@ -36,12 +44,12 @@ export async function api(method, path, body, quiet) {
   const r = await fetch(path, init);
   let data = null;
   if ((r.headers.get('Content-Type') || '').startsWith('application/json')) data = await r.json();
+  if (r.status !== 401 && onCall) onCall(!!opts.background);
   if (!r.ok) {
     const err = new ApiError(r.status, data);
-    if (r.status === 401 && err.code === 'session' && session.user && !quiet && onGone) onGone();
+    if (r.status === 401 && err.code === 'session' && session.user && !opts.quiet && onGone) onGone();
     throw err;
   }
-  session.last = Date.now();
   return data;
 }
 
@@ -55,6 +63,7 @@ export function upload(path, file, contentType, progress) {
     for (const k of Object.keys(h)) x.setRequestHeader(k, h[k]);
     x.upload.onprogress = (e) => {
       if (e.lengthComputable) progress(e.loaded / e.total);
+      if (onCall) onCall(false);
     };
     x.onload = () => {
       let data = null;
@@ -63,7 +72,7 @@ export function upload(path, file, contentType, progress) {
       } catch (e) {
         data = null;
       }
-      session.last = Date.now();
+      if (x.status !== 401 && onCall) onCall(false);
       if (x.status >= 200 && x.status < 300) resolve(data);
       else reject(new ApiError(x.status, data));
     };

@@ -2,8 +2,8 @@
 // Every datum comes from the JSON API (api.js) and is put in the page as
 // text (never as HTML). No inline script or style: the server's CSP
 // forbids both.
-import { t, lang, setLang } from './i18n.js';
-import { api, upload, session, onSessionGone, ApiError } from './api.js';
+import { t, tv, T, live, Label, lang, setLang } from './i18n.js';
+import { api, upload, session, onSessionGone, onApiCall, ApiError } from './api.js';
 import { deviceGet, devicePut, deviceNew, deviceSign } from './device.js';
 import { qrDraw } from './qr.js';
 
@@ -11,18 +11,50 @@ const $ = (id) => document.getElementById(id);
 const main = $('main');
 
 // h('tag.class', {attr: value, onclick: f}, children...): an element.
+// Text, attributes and children may be Labels (i18n.js T, live): they are
+// kept with their node, and relabel() gives them again in a new language.
+const LBL = Symbol('labels');
+function labelled(node, where, l) {
+  node[LBL] = node[LBL] || {};
+  node[LBL][where] = l;
+}
 function h(spec, attrs, ...kids) {
   const [tag, ...cls] = spec.split('.');
   const e = document.createElement(tag);
   if (cls.length) e.className = cls.join(' ');
   for (const [k, v] of Object.entries(attrs || {})) {
     if (v === undefined || v === null || v === false) continue;
-    if (k.startsWith('on')) e.addEventListener(k.slice(2), v);
-    else if (k === 'text') e.textContent = v;
+    if (k.startsWith('on')) {
+      e.addEventListener(k.slice(2), v);
+      continue;
+    }
+    if (v instanceof Label) labelled(e, k, v);
+    if (k === 'text') e.textContent = String(v);
     else e.setAttribute(k, v === true ? '' : String(v));
   }
-  for (const k of kids.flat()) if (k !== null && k !== undefined && k !== false) e.append(k instanceof Node ? k : String(k));
+  for (const k of kids.flat()) {
+    if (k === null || k === undefined || k === false) continue;
+    if (k instanceof Label) {
+      const n = document.createTextNode(String(k));
+      labelled(n, 'text', k);
+      e.append(n);
+    } else {
+      e.append(k instanceof Node ? k : String(k));
+    }
+  }
   return e;
+}
+// The Labels under root (and the page's title) in the current language.
+let title = '';
+function relabel(root) {
+  const w = document.createTreeWalker(root, NodeFilter.SHOW_ELEMENT | NodeFilter.SHOW_TEXT);
+  for (let n = w.currentNode; n; n = w.nextNode()) {
+    for (const [k, l] of Object.entries(n[LBL] || {})) {
+      if (k === 'text') n.textContent = String(l);
+      else n.setAttribute(k, String(l));
+    }
+  }
+  document.title = title ? `${title} - mamori` : 'mamori';
 }
 
 let uid = 0;
@@ -45,19 +77,32 @@ function select(label, name, options, value) {
   return [h('label', { for: id, text: label }), s];
 }
 const msg = (kind, text) => h(`div.msg.${kind}`, { role: kind === 'err' ? 'alert' : 'status', text });
+// An error as a Label: the server's message stays in the language it came
+// in (the page asked for it in that one).
 function errText(e) {
-  if (e instanceof ApiError) return t('error', e.message + (e.detail ? ` (${e.detail})` : ''));
-  return t('error', String(e && e.message ? e.message : e));
+  if (e instanceof ApiError) {
+    const m = e.message + (e.detail ? ` (${e.detail})` : '');
+    return T('error', m);
+  }
+  if (e && e.label instanceof Label) return T('error', e.label);
+  return T('error', String(e && e.message ? e.message : e));
+}
+// An error of the page's own, in the language of the moment.
+function fail(key, ...args) {
+  const e = new Error(t(key, ...args));
+  e.label = T(key, ...args);
+  return e;
 }
 function flash(kind, text) {
   const f = $('flash');
   f.replaceChildren(text ? msg(kind, text) : '');
 }
-function screen(title, ...kids) {
+function screen(heading, ...kids) {
   // A screen whose data arrives after a logout is not drawn.
   if (stale()) return;
-  main.replaceChildren(h('h2', { text: title }), ...kids);
-  document.title = `${title} - mamori`;
+  main.replaceChildren(h('h2', { text: heading }), ...kids);
+  title = heading;
+  document.title = `${heading} - mamori`;
 }
 // A form whose submit (Enter too) runs f(form data), showing errors in out.
 function form(cls, kids, f, out) {
@@ -78,42 +123,66 @@ function form(cls, kids, f, out) {
   return fm;
 }
 const submit = (text) => h('button', { type: 'submit', text });
-const fmtTime = (s) => (s ? new Date(s).toLocaleString(lang() === 'en' ? 'en-GB' : 'ja-JP') : '');
+const timeText = (s) => (s ? new Date(s).toLocaleString(lang() === 'en' ? 'en-GB' : 'ja-JP') : '');
+const fmtTime = (s) => (s ? live(() => timeText(s)) : '');
 
-// A table of objects: columns [[key, heading, (row) => node?]].
+// A table of objects: columns [[key, heading, (row) => node?, class?]]
+// (class "word": a column of identifiers, not broken inside one).
 function table(rows, cols, label) {
   return h('table', { 'aria-label': label || null },
     h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c[1] })))),
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => {
       const v = c[2] ? c[2](r) : r[c[0]];
-      return h(typeof v === 'number' ? 'td.num' : 'td', {}, v instanceof Node ? v : v === null || v === undefined ? '' : String(v));
+      const cls = typeof v === 'number' ? '.num' : c[3] ? `.${c[3]}` : '';
+      return h(`td${cls}`, {}, v instanceof Node || v instanceof Label ? v : v === null || v === undefined ? '' : String(v));
     })))));
 }
 
 // ---- the frame: navigation, language, logout --------------------------------
 
+// The screens of each role, as the server's rules allow them (lib/guard.c):
+// admins run the vault and never read personal data; operators work on
+// the records of the datasets granted to them; viewers search and read
+// them masked; auditors read the log, the ledger and the access review.
+// A screen a role cannot use is not in its menu, and is refused by name.
+const ANY = ['admin', 'operator', 'viewer', 'auditor'];
 const NAV = [
-  ['dash', 'nav_dash'], ['records', 'nav_records'], ['add', 'nav_add'], ['entry', 'nav_entry'],
-  ['import', 'nav_import'], ['exports', 'nav_exports'], ['audit', 'nav_audit'], ['admin', 'nav_admin', 'admin'],
+  ['dash', 'nav_dash', ANY], ['records', 'nav_records', ['operator', 'viewer']],
+  ['add', 'nav_add', ['operator']], ['entry', 'nav_entry', ['operator']],
+  ['import', 'nav_import', ['operator']], ['exports', 'nav_exports', ['operator', 'admin', 'auditor']],
+  ['audit', 'nav_audit', ['admin', 'auditor']], ['review', 'nav_review', ['admin', 'auditor']],
+  ['admin', 'nav_admin', ['admin']],
 ];
+const ROLE_SCREENS = {
+  ...Object.fromEntries(NAV.map((n) => [n[0], n[2]])),
+  record: ['operator', 'viewer'], passwd: ANY, mfa: ANY,
+};
+const allowed = (name) => (ROLE_SCREENS[name] || ANY).includes(session.role);
+const roleName = (r) => live(() => tv('role_', r));
+
 function frame() {
   $('app-title').textContent = t('app');
   $('lang-toggle').textContent = t('lang');
   $('logout').textContent = t('logout');
   $('idle-continue').textContent = t('idle_continue');
+  $('nav').setAttribute('aria-label', t('menu'));
   document.documentElement.lang = lang();
   const logged = session.user && !session.needs.length;
   $('nav').hidden = !logged;
   $('logout').hidden = !session.user;
-  $('who').textContent = session.user ? `${session.user} (${session.role})` : '';
+  $('who').textContent = session.user ? `${session.user} (${tv('role_', session.role)})` : '';
   const cur = (location.hash.slice(2).split('/')[0]) || 'dash';
-  $('nav').replaceChildren(...NAV.filter((n) => !n[2] || n[2] === session.role).map(([k, m]) =>
+  $('nav').replaceChildren(...NAV.filter((n) => n[2].includes(session.role)).map(([k, m]) =>
     h(`a${k === cur ? '.active' : ''}`, { href: `#/${k}`, text: t(m), 'aria-current': k === cur ? 'page' : null })));
 }
 
+// The language changes the words only: the screen stays as it is, with
+// what was typed, found or shown once.
 $('lang-toggle').addEventListener('click', () => {
   setLang(lang() === 'ja' ? 'en' : 'ja');
-  route();
+  frame();
+  relabel(document.body);
+  if ($('idle-dialog').open) idleTick();
 });
 $('logout').addEventListener('click', () => logout(''));
 
@@ -136,12 +205,15 @@ const OUT = 'mamori.out';
 // Logging out clears the page first, before any request, so that nothing
 // stays readable while the server answers; then it ends the session on
 // the server. Repeated calls (the idle timer ticks on) join the first.
+// The session is the browser's (one cookie for every tab): a logout in
+// one tab is said to the others (LOGGED_OUT, the storage event), which
+// log out too, without asking the server again (elsewhere).
 let loggingOut = null;
-function logout(why) {
-  if (!loggingOut) loggingOut = logoutNow(why).finally(() => { loggingOut = null; });
+function logout(why, elsewhere) {
+  if (!loggingOut) loggingOut = logoutNow(why, elsewhere).finally(() => { loggingOut = null; });
   return loggingOut;
 }
-async function logoutNow(why) {
+async function logoutNow(why, elsewhere) {
   const had = !!session.user;
   const csrf = session.csrf;
   sessionStorage.setItem(OUT, '1');
@@ -152,8 +224,12 @@ async function logoutNow(why) {
   main.replaceChildren();
   flash('', '');
   frame();
+  title = '';
   document.title = 'mamori';
-  if (had) await endSession(csrf);
+  if (had && !elsewhere) {
+    localStorage.setItem(LOGGED_OUT, JSON.stringify({ at: Date.now(), why }));
+    await endSession(csrf);
+  }
   if (location.hash !== '#/login') location.hash = '#/login';
   else route();
 }
@@ -202,17 +278,32 @@ async function endTry(e) {
 }
 // What the login screen says about the last logout.
 function endNote(confirmed) {
-  if (ending) return [msg('err', t('logout_unconfirmed'))];
-  return confirmed ? [msg('ok', t('logout_confirmed'))] : [];
+  if (ending) return [msg('err', T('logout_unconfirmed'))];
+  return confirmed ? [msg('ok', T('logout_confirmed'))] : [];
 }
 
 // ---- idle timeout (the screen-lock measure) ----------------------------------
-// The limit comes from the server (GET /api/v1/session: idle_seconds); a
-// dialog warns before it (a minute, or half the limit if shorter) and its
-// "continue" makes a request; at the limit the page logs out.
+// The limit comes from the server (GET /api/v1/session: idle_seconds). It
+// counts the user's idleness, not a tab's: any activity (a key, a click,
+// the pointer, a scroll, a call to the server) in any tab of the browser
+// sets one shared time (ACTIVE, in localStorage), and each tab counts from
+// it. So the warning (a minute before, or half the limit if shorter) comes
+// only when every tab has been idle, and its "continue" in one tab
+// dismisses it in all (the storage event). At the limit the page logs
+// out, and with it every tab. The server ends a session idle by its own
+// clock, which only requests move: while the user works without one (a
+// long form), a request now and then (TOUCHED: the last one) keeps it.
+const ACTIVE = 'mamori.active';
+const TOUCHED = 'mamori.touched';
+const LOGGED_OUT = 'mamori.logout';
 let idleTimer = null;
+let activeLocal = 0; // this tab's last write of ACTIVE
+let keeping = false; // a keep-alive request is on its way
+const stamp = (k) => Number(localStorage.getItem(k)) || 0;
 function idleStart() {
   idleStop();
+  localStorage.setItem(TOUCHED, String(Date.now()));
+  activity(true);
   idleTimer = setInterval(idleTick, 500);
 }
 function idleStop() {
@@ -220,14 +311,34 @@ function idleStop() {
   idleTimer = null;
   if ($('idle-dialog').open) $('idle-dialog').close();
 }
+// The user did something (force: "continue", a login). While the warning
+// is up, only its button counts: the page under it stays hidden until the
+// user answers it. Written at most once a second.
+function activity(force) {
+  if (!session.user || loggingOut || (!force && $('idle-dialog').open)) return;
+  const now = Date.now();
+  if (!force && now - activeLocal < 1000) return;
+  activeLocal = now;
+  localStorage.setItem(ACTIVE, String(now));
+}
+for (const ev of ['keydown', 'pointerdown', 'pointermove', 'wheel', 'scroll', 'input', 'touchstart'])
+  window.addEventListener(ev, () => activity(false), { capture: true, passive: true });
+onApiCall((background) => {
+  if (session.user) localStorage.setItem(TOUCHED, String(Date.now()));
+  if (!background) activity(false);
+});
 function idleTick() {
   if (!session.user || loggingOut) return;
-  const left = session.idle - (Date.now() - session.last) / 1000;
+  const now = Date.now();
+  const last = Math.max(activeLocal, stamp(ACTIVE));
+  const left = session.idle - (now - last) / 1000;
   const warnAt = Math.min(60, session.idle / 2);
   const d = $('idle-dialog');
   if (left <= 0) {
     logout('idle_out');
-  } else if (left <= warnAt) {
+    return;
+  }
+  if (left <= warnAt) {
     $('idle-text').textContent = t('idle_warn', Math.ceil(left));
     if (!d.open) {
       d.showModal();
@@ -236,18 +347,43 @@ function idleTick() {
   } else if (d.open) {
     d.close();
   }
+  const touched = stamp(TOUCHED);
+  if (!keeping && last > touched && now - touched >= Math.min(60, session.idle / 3) * 1000) {
+    keeping = true;
+    whoami({ background: true }).catch(() => { /* onSessionGone has logged out */ })
+      .finally(() => { keeping = false; });
+  }
 }
 $('idle-continue').addEventListener('click', async () => {
+  activity(true);
+  $('idle-dialog').close();
   try {
     await whoami();
-    $('idle-dialog').close();
   } catch (e) {
     /* onSessionGone has logged out */
   }
 });
+// The other tabs: their activity and "continue" (ACTIVE), their logout,
+// their language.
+window.addEventListener('storage', (e) => {
+  if (e.key === ACTIVE) {
+    idleTick();
+  } else if (e.key === LOGGED_OUT && e.newValue && session.user && !loggingOut) {
+    let why = '';
+    try {
+      why = JSON.parse(e.newValue).why;
+    } catch (err) {
+      /* not ours */
+    }
+    logout(why || 'logout_elsewhere', true);
+  } else if (e.key === 'mamori.lang') {
+    frame();
+    relabel(document.body);
+  }
+});
 
-async function whoami() {
-  const s = await api('GET', '/api/v1/session');
+async function whoami(opts) {
+  const s = await api('GET', '/api/v1/session', undefined, opts);
   if (s.user !== session.user) sessionReset();
   Object.assign(session, { user: s.user, role: s.role, csrf: s.csrf, needs: s.needs || [] });
   if (s.idle_seconds) session.idle = s.idle_seconds;
@@ -258,21 +394,21 @@ async function whoami() {
 
 async function deviceStateText() {
   const d = await deviceGet();
-  if (!d || d.state === 'new') return t('device_state', t('device_none'));
-  return t('device_state', d.state === 'approved' ? t('device_ok') : t('device_pend'));
+  if (!d || d.state === 'new') return T('device_state', T('device_none'));
+  return T('device_state', d.state === 'approved' ? T('device_ok') : T('device_pend'));
 }
 
 async function scrLogin() {
   const out = h('div');
   const why = sessionStorage.getItem('mamori.why');
   sessionStorage.removeItem('mamori.why');
-  if (why) out.append(msg('info', t(why)));
+  if (why) out.append(msg('info', T(why)));
   const ended = h('div', { id: 'logout-state' }, ...endNote(false));
   const fm = form('stack', [
-    ...field(t('user'), { name: 'user', autocomplete: 'username', required: true, autofocus: true }),
-    ...field(t('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
-    ...field(t('otp'), { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 12 }),
-    h('div.full', {}, submit(t('login'))),
+    ...field(T('user'), { name: 'user', autocomplete: 'username', required: true, autofocus: true }),
+    ...field(T('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    ...field(T('otp'), { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code', maxlength: 12 }),
+    h('div.full', {}, submit(T('login'))),
   ], async (v) => {
     const d = await deviceGet();
     const body = { user: v.user, password: v.password };
@@ -286,8 +422,8 @@ async function scrLogin() {
       r = await api('POST', '/api/v1/session', body);
     } catch (e) {
       if (e.code === 'device_not_approved') {
-        out.replaceChildren(msg('err', !d || !d.keys ? t('no_device') : d.state === 'pending' ? t('device_pending') : t('device_refused')),
-          h('p', {}, h('a', { href: '#/enrol', text: t('go_enrol') })));
+        out.replaceChildren(msg('err', !d || !d.keys ? T('no_device') : d.state === 'pending' ? T('device_pending') : T('device_refused')),
+          h('p', {}, h('a', { href: '#/enrol', text: T('go_enrol') })));
         return;
       }
       throw e;
@@ -304,9 +440,9 @@ async function scrLogin() {
     idleStart();
     location.hash = session.needs.includes('password') ? '#/passwd' : session.needs.includes('mfa') ? '#/mfa' : '#/dash';
   }, out);
-  screen(t('login_title'), h('section.card', {}, ended, fm, out,
+  screen(T('login_title'), h('section.card', {}, ended, fm, out,
     h('p.muted', { id: 'device-state', text: await deviceStateText() }),
-    h('p', {}, h('a', { href: '#/enrol', text: t('go_enrol') }))));
+    h('p', {}, h('a', { href: '#/enrol', text: T('go_enrol') }))));
   fm.querySelector('input').focus();
 }
 
@@ -314,19 +450,19 @@ async function scrEnrol() {
   const out = h('div');
   const d = await deviceGet();
   const fm = form('stack', [
-    ...field(t('user'), { name: 'user', autocomplete: 'username', required: true }),
-    ...field(t('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
-    ...field(t('otp'), { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code' }),
-    ...field(t('device_name'), { name: 'name', required: true, maxlength: 60, value: d && d.name ? d.name : '' }),
-    h('div.full', {}, submit(t('enrol'))),
+    ...field(T('user'), { name: 'user', autocomplete: 'username', required: true }),
+    ...field(T('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
+    ...field(T('otp'), { name: 'otp', inputmode: 'numeric', autocomplete: 'one-time-code' }),
+    ...field(T('device_name'), { name: 'name', required: true, maxlength: 60, value: d && d.name ? d.name : '' }),
+    h('div.full', {}, submit(T('enrol'))),
   ], async (v) => {
-    if (!crypto.subtle || !window.CryptoKey) throw new Error(t('webcrypto_missing'));
+    if (!crypto.subtle || !window.CryptoKey) throw fail('webcrypto_missing');
     let dev = await deviceGet();
     if (!dev || !dev.keys) {
       try {
         dev = await deviceNew(v.name);
       } catch (e) {
-        throw new Error(t('webcrypto_missing'));
+        throw fail('webcrypto_missing');
       }
     }
     const body = { user: v.user, password: v.password, name: v.name, public_key: dev.pk };
@@ -336,36 +472,37 @@ async function scrEnrol() {
     dev.id = r.id;
     dev.name = v.name;
     await devicePut(dev);
-    out.replaceChildren(msg('ok', t('enrolled_wait')));
-    $('device-state').textContent = await deviceStateText();
+    out.replaceChildren(msg('ok', T('enrolled_wait')));
+    const st = $('device-state');
+    if (st) st.replaceChildren(h('span', { text: await deviceStateText() }));
   }, out);
-  screen(t('enrol_title'), h('section.card', {}, h('p', { text: t('enrol_help') }), fm, out,
+  screen(T('enrol_title'), h('section.card', {}, h('p', { text: T('enrol_help') }), fm, out,
     h('p.muted', { id: 'device-state', text: await deviceStateText() }),
-    h('p', {}, h('a', { href: '#/login', text: t('back_login') }))));
+    h('p', {}, h('a', { href: '#/login', text: T('back_login') }))));
   fm.querySelector('input').focus();
 }
 
 function scrPasswd() {
   const out = h('div');
   const fm = form('stack', [
-    ...field(t('current_pw'), { name: 'current', type: 'password', autocomplete: 'current-password', required: true }),
-    ...field(t('new_pw'), { name: 'new', type: 'password', autocomplete: 'new-password', required: true }),
-    ...field(t('new_pw2'), { name: 'new2', type: 'password', autocomplete: 'new-password', required: true }),
-    h('div.full', {}, submit(t('change'))),
+    ...field(T('current_pw'), { name: 'current', type: 'password', autocomplete: 'current-password', required: true }),
+    ...field(T('new_pw'), { name: 'new', type: 'password', autocomplete: 'new-password', required: true }),
+    ...field(T('new_pw2'), { name: 'new2', type: 'password', autocomplete: 'new-password', required: true }),
+    h('div.full', {}, submit(T('change'))),
   ], async (v) => {
-    if (v.new !== v.new2) throw new Error(t('pw_differ'));
+    if (v.new !== v.new2) throw fail('pw_differ');
     const r = await api('POST', '/api/v1/session/password', { current: v.current, new: v.new });
     session.needs = r.needs || [];
     await whoami();
     location.hash = session.needs.includes('mfa') ? '#/mfa' : '#/dash';
   }, out);
-  screen(t('passwd_title'), h('section.card', {}, h('p', { text: t('passwd_help') }), fm, out));
+  screen(T('passwd_title'), h('section.card', {}, h('p', { text: T('passwd_help') }), fm, out));
   fm.querySelector('input').focus();
 }
 
 async function scrMfa() {
   const out = h('div');
-  screen(t('mfa_title'), h('p', { text: t('loading') }));
+  screen(T('mfa_title'), h('p', { text: T('loading') }));
   let e;
   try {
     e = await api('POST', '/api/v1/mfa/enroll');
@@ -373,49 +510,56 @@ async function scrMfa() {
     main.append(msg('err', errText(err)));
     return;
   }
-  const canvas = h('canvas.qr', { id: 'mfa-qr', role: 'img', 'aria-label': 'QR' });
+  const canvas = h('canvas.qr', { id: 'mfa-qr', role: 'img', 'aria-label': T('qr') });
   qrDraw(canvas, e.uri);
   const fm = form('stack', [
-    ...field(t('confirm_code'), { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true }),
-    h('div.full', {}, submit(t('confirm'))),
+    ...field(T('confirm_code'), { name: 'code', inputmode: 'numeric', autocomplete: 'one-time-code', required: true }),
+    h('div.full', {}, submit(T('confirm'))),
   ], async (v) => {
     const r = await api('POST', '/api/v1/mfa/confirm', { code: v.code });
-    const done = h('button', { type: 'button', text: t('done'), onclick: async () => {
+    const done = h('button', { type: 'button', text: T('done'), onclick: async () => {
       await whoami();
       location.hash = '#/dash';
     } });
-    screen(t('recovery_title'), h('section.card', {}, h('p', { text: t('recovery_help') }),
+    screen(T('recovery_title'), h('section.card', {}, h('p', { text: T('recovery_help') }),
       h('ul.codes', { id: 'recovery-codes' }, r.recovery_codes.map((c) => h('li', { text: c }))), done));
     done.focus();
   }, out);
-  screen(t('mfa_title'), h('section.card', {}, h('p', { text: t('mfa_help') }), canvas,
-    h('p', {}, `${t('secret')}: `, h('span.secretbox', { id: 'mfa-secret', text: e.secret })), fm, out));
+  screen(T('mfa_title'), h('section.card', {}, h('p', { text: T('mfa_help') }), canvas,
+    h('p', {}, live(() => `${t('secret')}: `), h('span.secretbox', { id: 'mfa-secret', text: e.secret })), fm, out));
   fm.querySelector('input').focus();
 }
 
 // ---- dashboard ---------------------------------------------------------------
 
 async function scrDash() {
-  screen(t('dash_title'), h('p', { text: t('loading') }));
+  screen(T('dash_title'), h('p', { text: T('loading') }));
   const safe = (p) => p.then((v) => ({ v }), (e) => ({ e }));
+  const none = Promise.resolve({ v: null });
+  // Only what the role may read: no refusal to show (or to log).
   const admin = session.role === 'admin';
+  const overseer = admin || session.role === 'auditor';
   const [ds, bk, ver, ex, dv] = await Promise.all([
-    safe(api('GET', '/api/v1/datasets')), safe(api('GET', '/api/v1/backups')),
-    safe(api('GET', '/api/v1/audit/verify')), safe(api('GET', '/api/v1/exports')),
-    admin ? safe(api('GET', '/api/v1/devices')) : Promise.resolve({ v: null })]);
+    safe(api('GET', '/api/v1/datasets')),
+    overseer ? safe(api('GET', '/api/v1/backups')) : none,
+    overseer ? safe(api('GET', '/api/v1/audit/verify')) : none,
+    admin ? safe(api('GET', '/api/v1/exports')) : none,
+    admin ? safe(api('GET', '/api/v1/devices')) : none]);
   const kids = [];
-  kids.push(h('h3', { text: t('datasets') }), ds.e ? msg('err', errText(ds.e))
-    : table(ds.v, [['name', t('dataset')], ['records', t('records_n')], ['client', 'client'], ['purpose', 'purpose']], t('datasets')));
-  const last = bk.v && bk.v.length ? bk.v[0] : null;
-  kids.push(h('h3', { text: t('last_backup') }), h('p', { id: 'dash-backup', text: bk.e ? t('not_allowed') : last ? `${fmtTime(last.created)} (${last.records})` : t('none') }));
-  kids.push(h('h3', { text: t('chain') }), h('p', { id: 'dash-chain', text: ver.e ? (ver.e.code === 'tamper' ? t('chain_bad', ver.e.detail) : t('not_allowed')) : t('chain_ok', ver.v.entries) }));
+  kids.push(h('h3', { text: T('datasets') }), ds.e ? msg('err', errText(ds.e))
+    : table(ds.v, [['name', T('dataset')], ['records', T('records_n')], ['client', T('client')], ['purpose', T('purpose')]], T('datasets')));
+  if (overseer) {
+    const last = bk.v && bk.v.length ? bk.v[0] : null;
+    kids.push(h('h3', { text: T('last_backup') }), h('p', { id: 'dash-backup', text: bk.e ? errText(bk.e) : last ? live(() => `${timeText(last.created)} (${last.records})`) : T('none') }));
+    kids.push(h('h3', { text: T('chain') }), h('p', { id: 'dash-chain', text: ver.e ? (ver.e.code === 'tamper' ? T('chain_bad', ver.e.detail) : errText(ver.e)) : T('chain_ok', ver.v.entries) }));
+  }
   if (admin) {
     const pe = (ex.v || []).filter((x) => x.state === 'pending');
     const pd = (dv.v || []).filter((x) => x.state === 'pending');
-    kids.push(h('h3', { text: t('pending_exports') }), pe.length ? table(pe, [['id', '#'], ['dataset', t('dataset')], ['requester', t('requester')], ['reason', t('reason')]]) : h('p', { text: t('none') }));
-    kids.push(h('h3', { text: t('pending_devices') }), pd.length ? table(pd, [['name', t('device_name')], ['requested_by', t('requester')], ['created', t('created'), (r) => fmtTime(r.created)]]) : h('p', { text: t('none') }));
+    kids.push(h('h3', { text: T('pending_exports') }), pe.length ? table(pe, [['id', '#'], ['dataset', T('dataset')], ['requester', T('requester')], ['reason', T('reason')]]) : h('p', { text: T('none') }));
+    kids.push(h('h3', { text: T('pending_devices') }), pd.length ? table(pd, [['name', T('device_name')], ['requested_by', T('requester')], ['created', T('created'), (r) => fmtTime(r.created)]]) : h('p', { text: T('none') }));
   }
-  screen(t('dash_title'), h('section.card', {}, kids));
+  screen(T('dash_title'), h('section.card', {}, kids));
 }
 
 // ---- records -----------------------------------------------------------------
@@ -432,50 +576,54 @@ async function datasets() {
 
 function recordTable(rec, fields) {
   const names = fields ? fields.map((f) => f.name) : Object.keys(rec).filter((k) => !['id', 'version', 'masked'].includes(k));
-  return table(names.map((n) => ({ n, v: rec[n] ?? '' })), [['n', t('field')], ['v', t('value')]], t('record_title'));
+  return table(names.map((n) => ({ n, v: rec[n] ?? '' })), [['n', T('field')], ['v', T('value')]], T('record_title'));
 }
 
 async function scrRecords(ds0, field0, value0) {
   const out = h('div');
   const list = await datasets();
-  if (!list.length) return screen(t('nav_records'), h('p', { text: t('none') }));
+  if (!list.length) return screen(T('nav_records'), h('p', { text: T('none') }));
   const cur = list.find((d) => d.name === ds0) || list[0];
-  const searchable = (d) => d.fields.filter((f) => f.searchable).map((f) => f.name);
-  const [dsl, dss] = select(t('dataset'), 'ds', list.map((d) => d.name), cur.name);
-  const [fl, fs] = select(t('field'), 'field', searchable(cur), field0);
+  // A viewer sees values masked: a search by anything but a name or its
+  // reading would tell the hidden part, and the server refuses it.
+  const viewer = session.role === 'viewer';
+  const searchable = (d) => d.fields.filter((f) => f.searchable &&
+    (!viewer || f.type === 'name' || f.type === 'kana')).map((f) => f.name);
+  const [, dss] = select(T('dataset'), 'ds', list.map((d) => d.name), cur.name);
+  const [, fs] = select(T('field'), 'field', searchable(cur), field0);
   dss.addEventListener('change', () => {
     const d = list.find((x) => x.name === dss.value);
     fs.replaceChildren(...searchable(d).map((n) => h('option', { value: n, text: n })));
   });
-  const fm = form('inline', [h('label', {}, dsl.textContent, dss), h('label', {}, fl.textContent, fs),
-    h('label', {}, t('value'), h('input', { name: 'value', required: true, value: value0 || '', id: 'search-value', autocomplete: 'off', spellcheck: 'false' })),
-    submit(t('search'))], async (v) => {
+  const fm = form('inline', [h('label', {}, T('dataset'), dss), h('label', {}, T('field'), fs),
+    h('label', {}, T('value'), h('input', { name: 'value', required: true, value: value0 || '', id: 'search-value', autocomplete: 'off', spellcheck: 'false' })),
+    submit(T('search'))], async (v) => {
     const q = new URLSearchParams([[v.field, v.value]]);
     const rows = await api('GET', `/api/v1/datasets/${encodeURIComponent(v.ds)}/records?${q}`);
     const d = list.find((x) => x.name === v.ds);
-    const cols = [['id', 'id', (r) => h('a', { href: `#/record/${encodeURIComponent(v.ds)}/${r.id}`, text: r.id.slice(0, 8) })],
-      ...d.fields.slice(0, 6).map((f) => [f.name, f.name]), ['masked', t('masked'), (r) => (r.masked ? '✓' : '')]];
-    out.replaceChildren(h('p', { id: 'result-count', text: t('results', rows.length) }), table(rows, cols, t('results', rows.length)));
+    const cols = [['id', T('id'), (r) => h('a', { href: `#/record/${encodeURIComponent(v.ds)}/${r.id}`, text: r.id.slice(0, 8) })],
+      ...d.fields.slice(0, 6).map((f) => [f.name, f.name]), ['masked', T('masked'), (r) => (r.masked ? '✓' : '')]];
+    out.replaceChildren(h('p', { id: 'result-count', text: T('results', rows.length) }), table(rows, cols, T('results', rows.length)));
   }, out);
-  screen(t('nav_records'), h('section.card', {}, fm), out);
+  screen(T('nav_records'), h('section.card', {}, fm), out);
   fm.querySelector('#search-value').focus();
 }
 
 async function scrRecord(ds, id) {
-  screen(t('record_title'), h('p', { text: t('loading') }));
+  screen(T('record_title'), h('p', { text: T('loading') }));
   try {
     const [rec, list] = await Promise.all([api('GET', `/api/v1/datasets/${encodeURIComponent(ds)}/records/${encodeURIComponent(id)}`), datasets()]);
     const d = list.find((x) => x.name === ds);
-    screen(`${t('record_title')} ${rec.id}`, h('section.card', { id: 'record-view' },
-      h('p.muted', { text: `${ds} · v${rec.version}${rec.masked ? ` · ${t('masked')}` : ''}` }), recordTable(rec, d && d.fields)));
+    screen(live(() => `${t('record_title')} ${rec.id}`), h('section.card', { id: 'record-view' },
+      h('p.muted', { text: live(() => `${ds} · ${t('version', rec.version)}${rec.masked ? ` · ${t('masked')}` : ''}`) }), recordTable(rec, d && d.fields)));
   } catch (e) {
-    screen(t('record_title'), msg('err', errText(e)));
+    screen(T('record_title'), msg('err', errText(e)));
   }
 }
 
 // A form with one input per field of dataset d (values left empty).
 function fieldInputs(d) {
-  return d.fields.flatMap((f) => field(`${f.name} (${f.type})`, { name: `v.${f.name}`, autocomplete: 'off', spellcheck: 'false' }));
+  return d.fields.flatMap((f) => field(live(() => t('field_label', f.name, tv('ft_', f.type))), { name: `v.${f.name}`, autocomplete: 'off', spellcheck: 'false' }));
 }
 function fieldValues(v) {
   const o = {};
@@ -485,22 +633,26 @@ function fieldValues(v) {
 
 async function dsPicker(title, render) {
   const list = await datasets();
-  const [l, s] = select(t('dataset'), 'ds', list.map((d) => d.name));
+  const [l, s] = select(T('dataset'), 'ds', list.map((d) => d.name));
   const slot = h('div');
   const draw = () => slot.replaceChildren(render(list.find((d) => d.name === s.value)));
   s.addEventListener('change', draw);
+  if (!list.length) return screen(title, h('section.card', {}, h('p', { text: T('none') })));
   screen(title, h('section.card', {}, h('p', {}, l, ' ', s), slot));
-  if (list.length) draw();
+  draw();
+  // The work is in the form: its first field, not the dataset (Shift+Tab).
+  const first = slot.querySelector('form input, form select, form textarea');
+  if (first && !stale()) first.focus();
 }
 
 async function scrAdd() {
-  await dsPicker(t('add_title'), (d) => {
+  await dsPicker(T('add_title'), (d) => {
     const out = h('div');
-    const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(t('add')))], async (v, f) => {
+    const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(T('add')))], async (v, f) => {
       const r = await api('POST', `/api/v1/datasets/${encodeURIComponent(d.name)}/records`, fieldValues(v));
       f.reset();
       datasetsCache = null;
-      out.replaceChildren(msg('ok', t('added', r.id)));
+      out.replaceChildren(msg('ok', T('added', r.id)));
     }, out);
     return h('div', {}, fm, out);
   });
@@ -510,25 +662,25 @@ async function scrAdd() {
 
 async function scrEntry() {
   const pend = h('div', { id: 'entry-pending' });
-  await dsPicker(t('entry_title'), (d) => {
+  await dsPicker(T('entry_title'), (d) => {
     const out = h('div');
-    const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(t('entry_start')))], async (v, f) => {
+    const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(T('entry_start')))], async (v, f) => {
       await api('POST', `/api/v1/datasets/${encodeURIComponent(d.name)}/entries`, fieldValues(v));
       f.reset();
-      out.replaceChildren(msg('ok', t('entry_started')));
+      out.replaceChildren(msg('ok', T('entry_started')));
       await loadPending();
     }, out);
-    return h('div', {}, h('h3', { text: t('entry_first') }), fm, out);
+    return h('div', {}, h('h3', { text: T('entry_first') }), fm, out);
   });
   if (stale()) return;
-  main.append(h('section.card', {}, h('h3', { text: t('entry_pending') }), pend));
+  main.append(h('section.card', {}, h('h3', { text: T('entry_pending') }), pend));
   async function loadPending() {
     try {
       const rows = await api('GET', '/api/v1/entries');
-      pend.replaceChildren(rows.length ? table(rows, [['id', 'id', (r) => r.id.slice(0, 8)], ['dataset', t('dataset')],
-        ['entered_by', t('entered_by')], ['created', t('created'), (r) => fmtTime(r.created)],
-        ['', '', (r) => (r.entered_by === session.user ? '' : h('button.secondary', { type: 'button', text: t('entry_second'), 'data-entry': r.id, onclick: () => second(r) }))]])
-        : h('p', { text: t('none') }));
+      pend.replaceChildren(rows.length ? table(rows, [['id', T('id'), (r) => r.id.slice(0, 8)], ['dataset', T('dataset')],
+        ['entered_by', T('entered_by')], ['created', T('created'), (r) => fmtTime(r.created)],
+        ['', '', (r) => (r.entered_by === session.user ? '' : h('button.secondary', { type: 'button', text: T('entry_second'), 'data-entry': r.id, onclick: () => second(r) }))]])
+        : h('p', { text: T('none') }));
     } catch (e) {
       pend.replaceChildren(msg('err', errText(e)));
     }
@@ -538,18 +690,21 @@ async function scrEntry() {
   async function second(r) {
     const d = (await datasets()).find((x) => x.name === r.dataset);
     const out = h('div', { id: 'verify-result' });
-    const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(t('entry_verify')))], async (v) => {
+    const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(T('entry_verify')))], async (v) => {
       try {
         const x = await api('POST', `/api/v1/entries/${r.id}/verify`, fieldValues(v));
-        out.replaceChildren(msg('ok', t('entry_verified', x.record_id)));
+        // Done: the values leave the page (the form goes, the message stays).
+        fm.reset();
+        fm.remove();
+        out.replaceChildren(msg('ok', T('entry_verified', x.record_id)));
         await loadPending();
       } catch (e) {
-        if (e.code === 'mismatch') out.replaceChildren(msg('err', t('entry_mismatch', (e.body.error.fields || []).join(', '))));
+        if (e.code === 'mismatch') out.replaceChildren(msg('err', T('entry_mismatch', (e.body.error.fields || []).join(', '))));
         else throw e;
       }
     }, out);
     fm.id = 'verify-form';
-    const box = h('section.card', { id: 'second-keying' }, h('h3', { text: `${t('entry_second')} (${r.dataset})` }), fm, out);
+    const box = h('section.card', { id: 'second-keying' }, h('h3', { text: live(() => `${t('entry_second')} (${r.dataset})`) }), fm, out);
     if (!pend.isConnected) return; // the screen is gone (a logout)
     const old = $('second-keying');
     if (old) old.replaceWith(box);
@@ -561,32 +716,121 @@ async function scrEntry() {
 
 // ---- import (POST /api/v1/datasets/{ds}/import, raw CSV body) ----------------
 
+// The header row of a CSV file as the import reads it: its first record
+// (quotes and all), decoded as enc says (auto: UTF-8 if it is, else CP932),
+// each cell normalised (NFKC) and trimmed of spaces and tabs. null when
+// it cannot be read from the file's first 64 KiB.
+async function csvHeader(file, enc) {
+  const buf = new Uint8Array(await file.slice(0, 65536).arrayBuffer());
+  // Whole lines only: a newline byte is never inside a UTF-8 or CP932
+  // character.
+  const end = file.size > buf.length ? buf.lastIndexOf(10) + 1 : buf.length;
+  if (end <= 0) return null;
+  const bytes = buf.subarray(0, end);
+  const dec = (label, fatal) => new TextDecoder(label, { fatal }).decode(bytes);
+  let text;
+  try {
+    text = enc === 'cp932' ? dec('shift_jis', false) : dec('utf-8', true);
+  } catch (e) {
+    if (enc !== 'auto') return null;
+    text = dec('shift_jis', false);
+  }
+  if (text.charCodeAt(0) === 0xfeff) text = text.slice(1);
+  const cells = [];
+  let cur = '';
+  let quoted = false;
+  for (let i = 0; i < text.length; i++) {
+    const c = text[i];
+    if (quoted) {
+      if (c !== '"') cur += c;
+      else if (text[i + 1] === '"') cur += text[++i];
+      else quoted = false;
+    } else if (c === '"') {
+      quoted = true;
+    } else if (c === ',') {
+      cells.push(cur);
+      cur = '';
+    } else if (c === '\n' || c === '\r') {
+      break;
+    } else {
+      cur += c;
+    }
+  }
+  if (quoted) return null;
+  cells.push(cur);
+  return cells.map((c) => c.normalize('NFKC').replace(/^[ \t]+|[ \t]+$/g, ''));
+}
+
 async function scrImport() {
-  await dsPicker(t('import_title'), (d) => {
+  await dsPicker(T('import_title'), (d) => {
     const out = h('div', { id: 'import-result' });
     const bar = h('progress', { max: 1, value: 0, hidden: true, id: 'import-progress' });
+    const [fileLabel, file] = field(T('file'), { name: 'file', type: 'file', accept: '.csv,text/csv', required: true });
+    const [encLabel, enc] = select(T('encoding'), 'encoding', [['auto', T('enc_auto')], ['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']], 'auto');
+    // Columns of the file that are not fields of the dataset: each gets a
+    // choice of the field it holds, sent as map=COLUMN=FIELD.
+    const mapBox = h('div.full', { id: 'import-map' });
+    let unknown = [];
+    let reading = Promise.resolve();
+    let readGen = 0;
+    const fieldName = (f) => live(() => t('field_label', f.name, tv('ft_', f.type)));
+    async function readHeader() {
+      const gen = ++readGen;
+      const f = file.files[0];
+      const cells = f && f.size ? await csvHeader(f, enc.value).catch(() => null) : [];
+      if (gen !== readGen) return;
+      unknown = [];
+      if (!cells) {
+        mapBox.replaceChildren(msg('info', T('map_unreadable')));
+        return;
+      }
+      const names = d.fields.map((x) => x.name);
+      const cols = [...new Set(cells.filter((c) => c && !names.includes(c)))];
+      unknown = cols.map((c) => {
+        const [l, s] = select(T('map_column', c), null, [['', T('map_choose')], ...d.fields.map((x) => [x.name, fieldName(x)])], '');
+        s.dataset.column = c;
+        return { c, l, s };
+      });
+      mapBox.replaceChildren(unknown.length ? h('fieldset.map', {}, h('legend', { text: T('map_title') }),
+        h('p.muted', { text: T('map_help') }), h('div.grid-form', {}, unknown.flatMap((u) => [u.l, u.s]))) : '');
+    }
+    const reread = () => { reading = readHeader(); };
+    file.addEventListener('change', reread);
+    enc.addEventListener('change', reread);
     const fm = form('stack', [
-      ...field(t('file'), { name: 'file', type: 'file', accept: '.csv,text/csv', required: true }),
-      ...select(t('encoding'), 'encoding', [['auto', t('enc_auto')], ['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']], 'auto'),
-      h('label', {}, h('input', { type: 'checkbox', name: 'skip', value: '1' }), ` ${t('skip_invalid')}`), h('span'),
-      h('div.full', {}, submit(t('upload'))), h('div.full', {}, bar),
+      fileLabel, file, encLabel, enc,
+      h('label', {}, h('input', { type: 'checkbox', name: 'skip', value: '1' }), live(() => ` ${t('skip_invalid')}`)), h('span'),
+      mapBox, h('div.full', {}, submit(T('upload'))), h('div.full', {}, bar),
     ], async (v) => {
+      // Checked here, not by the server: no empty upload, no audit entry.
+      const f = file.files[0];
+      if (!f) throw fail('import_no_file');
+      if (!f.size) throw fail('import_empty');
+      await reading;
+      const miss = unknown.find((u) => !u.s.value);
+      if (miss) {
+        miss.s.focus();
+        throw fail('map_missing', miss.c);
+      }
       const q = new URLSearchParams({ encoding: v.encoding, skip_invalid: v.skip ? '1' : '0' });
+      for (const u of unknown) q.append('map', `${u.c}=${u.s.value}`);
       bar.hidden = false;
       bar.value = 0;
       let r;
+      let refused = false;
       try {
-        r = await upload(`/api/v1/datasets/${encodeURIComponent(d.name)}/import?${q}`, v.file, 'text/csv', (p) => { bar.value = p; });
+        r = await upload(`/api/v1/datasets/${encodeURIComponent(d.name)}/import?${q}`, f, 'text/csv', (p) => { bar.value = p; });
       } catch (e) {
         const det = e.body && e.body.error && e.body.error.detail;
         if (det && typeof det === 'object') r = det;
         else throw e;
+        refused = true;
       }
       bar.value = 1;
       datasetsCache = null;
-      out.replaceChildren(msg(r.rejected ? 'err' : 'ok', t('import_result', r.rows, r.imported, r.rejected, r.duplicates)),
+      out.replaceChildren(msg(refused || r.rejected ? 'err' : 'ok', T('import_result', r.rows, r.imported, r.rejected, r.duplicates)),
         h('p.muted', { text: `SHA-256 ${r.sha256 || ''}` }),
-        (r.problems || []).length ? table(r.problems, [['line', t('line')], ['column', t('column')], ['rule', t('rule')]]) : '');
+        (r.problems || []).length ? table(r.problems, [['line', T('line')], ['column', T('column')], ['rule', T('rule')]]) : '');
     }, out);
     return h('div', {}, fm, out);
   });
@@ -597,7 +841,7 @@ async function scrImport() {
 // A certificate file as PEM text: PEM as it is, DER (a .cer from Windows)
 // wrapped. The server parses and checks it.
 async function certPem(file) {
-  if (file.size > 64 * 1024) throw new Error(t('recipient_cert_big'));
+  if (file.size > 64 * 1024) throw fail('recipient_cert_big');
   const bytes = new Uint8Array(await file.arrayBuffer());
   const text = new TextDecoder('latin1').decode(bytes);
   if (text.includes('-----BEGIN CERTIFICATE-----')) return text;
@@ -614,31 +858,31 @@ async function scrExports() {
   const list = await datasets().catch(() => []);
   const kids = [];
   if (session.role === 'operator') {
-    const [fl, fmt] = select(t('format'), 'format', [['zip', 'ZIP (AES-256)'], ['cms', t('cms_format')]]);
+    const [fl, fmt] = select(T('format'), 'format', [['zip', 'ZIP (AES-256)'], ['cms', T('cms_format')]]);
     // CMS goes to the recipient's certificate: no password to send.
-    const [cl, cert] = field(t('recipient_cert'), { name: 'cert', type: 'file', accept: '.pem,.crt,.cer,.der' });
-    const certRow = h('div.full', { hidden: true }, cl, cert, h('p.muted', { text: t('recipient_cert_hint') }));
+    const [cl, cert] = field(T('recipient_cert'), { name: 'cert', type: 'file', accept: '.pem,.crt,.cer,.der' });
+    const certRow = h('div.full', { hidden: true }, cl, cert, h('p.muted', { text: T('recipient_cert_hint') }));
     fmt.addEventListener('change', () => { certRow.hidden = fmt.value !== 'cms'; });
     const fm = form('stack', [
-      ...select(t('dataset'), 'dataset', list.map((d) => d.name)),
-      ...field(t('reason'), { name: 'reason', required: true, maxlength: 255 }),
+      ...select(T('dataset'), 'dataset', list.map((d) => d.name)),
+      ...field(T('reason'), { name: 'reason', required: true, maxlength: 255 }),
       fl, fmt, certRow,
-      ...select(t('encoding'), 'encoding', [['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']]),
-      h('div.full', {}, submit(t('request'))),
+      ...select(T('encoding'), 'encoding', [['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']]),
+      h('div.full', {}, submit(T('request'))),
     ], async (v) => {
       delete v.cert;
       if (v.format === 'cms') {
-        if (!cert.files.length) throw new Error(t('recipient_cert_needed'));
+        if (!cert.files.length) throw fail('recipient_cert_needed');
         v.recipient_cert = await certPem(cert.files[0]);
       }
       const r = await api('POST', '/api/v1/exports', v);
-      out.replaceChildren(msg('ok', t('requested', r.id)));
+      out.replaceChildren(msg('ok', T('requested', r.id)));
       await load();
     }, out);
-    kids.push(h('section.card', {}, h('h3', { text: t('export_request') }), fm, out));
+    kids.push(h('section.card', {}, h('h3', { text: T('export_request') }), fm, out));
   }
-  kids.push(shown, h('section.card', {}, h('h3', { text: t('ledger') }), ledger));
-  screen(t('export_title'), ...kids);
+  kids.push(shown, h('section.card', {}, h('h3', { text: T('ledger') }), ledger));
+  screen(T('export_title'), ...kids);
   const act = (label, f, id) => h('button.secondary', { type: 'button', text: label, 'data-export': id, onclick: async (ev) => {
     ev.target.disabled = true;
     try {
@@ -652,8 +896,8 @@ async function scrExports() {
   async function run(x) {
     const r = await api('POST', `/api/v1/exports/${x.id}/run`);
     // Shown once: kept only in this element, never stored.
-    shown.replaceChildren(h('section.card', {}, msg('ok', t('export_done', r.count)),
-      r.password ? h('p', {}, `${t('export_pw')}: `, h('span.secretbox', { id: 'export-password', text: r.password })) : '',
+    shown.replaceChildren(h('section.card', {}, msg('ok', T('export_done', r.count)),
+      r.password ? h('p', {}, live(() => `${t('export_pw')}: `), h('span.secretbox', { id: 'export-password', text: r.password })) : '',
       h('p.muted', { text: `SHA-256 ${r.sha256}` })));
     const a = h('a', { href: r.download, download: '', hidden: true });
     document.body.append(a);
@@ -663,13 +907,13 @@ async function scrExports() {
   async function load() {
     try {
       const rows = await api('GET', '/api/v1/exports');
-      ledger.replaceChildren(rows.length ? table(rows, [['id', '#'], ['dataset', t('dataset')], ['requester', t('requester')],
-        ['reason', t('reason')], ['state', t('state')], ['count', t('records_n')],
+      ledger.replaceChildren(rows.length ? table(rows, [['id', '#'], ['dataset', T('dataset')], ['requester', T('requester')],
+        ['reason', T('reason')], ['state', T('state'), (x) => live(() => tv('st_', x.state))], ['count', T('records_n')],
         ['', '', (x) => h('span.actions', {},
-          session.role === 'admin' && x.state === 'pending' && x.requester !== session.user ? [act(t('approve'), () => api('POST', `/api/v1/exports/${x.id}/approve`), `approve-${x.id}`),
-            act(t('reject'), () => api('POST', `/api/v1/exports/${x.id}/reject`), `reject-${x.id}`)] : '',
-          x.state === 'approved' && x.requester === session.user ? act(t('run'), () => run(x), `run-${x.id}`) : '')]], t('ledger'))
-        : h('p', { text: t('none') }));
+          session.role === 'admin' && x.state === 'pending' && x.requester !== session.user ? [act(T('approve'), () => api('POST', `/api/v1/exports/${x.id}/approve`), `approve-${x.id}`),
+            act(T('reject'), () => api('POST', `/api/v1/exports/${x.id}/reject`), `reject-${x.id}`)] : '',
+          x.state === 'approved' && x.requester === session.user ? act(T('run'), () => run(x), `run-${x.id}`) : '')]], T('ledger'))
+        : h('p', { text: T('none') }));
     } catch (e) {
       ledger.replaceChildren(msg('err', errText(e)));
     }
@@ -683,13 +927,15 @@ async function scrAudit() {
   const out = h('div', { id: 'audit-list' });
   const vout = h('div', { id: 'audit-verify' });
   const fm = form('inline', [
-    h('label', {}, t('user'), h('input', { name: 'user', size: 12, autocomplete: 'off', spellcheck: 'false' })),
-    h('label', {}, t('action'), h('input', { name: 'action', size: 14, autocomplete: 'off', spellcheck: 'false' })),
-    h('label', {}, t('from'), h('input', { name: 'from', type: 'date' })),
-    h('label', {}, t('to'), h('input', { name: 'to', type: 'date' })),
-    h('label', {}, t('last_n'), h('input', { name: 'last', type: 'number', min: 1, max: 10000, value: 200 })),
-    submit(t('filter')),
+    h('label', {}, T('user'), h('input', { name: 'user', size: 12, autocomplete: 'off', spellcheck: 'false' })),
+    h('label', {}, T('action'), h('input', { name: 'action', size: 14, autocomplete: 'off', spellcheck: 'false' })),
+    h('label', {}, T('from'), h('input', { name: 'from', type: 'date' })),
+    h('label', {}, T('to'), h('input', { name: 'to', type: 'date' })),
+    h('label', {}, T('last_n'), h('input', { name: 'last', type: 'number', min: 1, max: 10000, value: 200 })),
+    submit(T('filter')),
   ], async (v) => {
+    // (ISO days compare as strings)
+    if (v.from && v.to && v.from > v.to) throw fail('range_reversed');
     const q = new URLSearchParams();
     for (const k of ['user', 'action', 'last']) if (v[k]) q.set(k, v[k]);
     // The days are local: sent as UTC times.
@@ -697,18 +943,21 @@ async function scrAudit() {
     if (v.from) q.set('from', iso(`${v.from}T00:00:00`));
     if (v.to) q.set('to', iso(`${v.to}T23:59:59`));
     const rows = await api('GET', `/api/v1/audit?${q}`);
-    out.replaceChildren(table(rows.reverse(), [['seq', '#'], ['time', t('time'), (r) => fmtTime(r.time)], ['user', t('user')],
-      ['device', t('device')], ['action', t('action')], ['dataset', t('dataset')], ['outcome', t('outcome')], ['count', t('records_n')], ['detail', t('detail')]], t('audit_title')));
+    // A device by the start of its id (all of it on hover), as records
+    // and entries are named on the other screens.
+    const dev = (r) => (r.device ? h('span', { title: r.device, text: r.device.slice(0, 8) }) : '');
+    out.replaceChildren(table(rows.reverse(), [['seq', '#'], ['time', T('time'), (r) => fmtTime(r.time)], ['user', T('user')],
+      ['device', T('device'), dev, 'word'], ['action', T('action'), null, 'word'], ['dataset', T('dataset')], ['outcome', T('outcome'), (r) => live(() => tv('out_', r.outcome))], ['count', T('records_n')], ['detail', T('detail')]], T('audit_title')));
   }, out);
-  const vb = h('button.secondary', { type: 'button', id: 'audit-verify-btn', text: t('verify'), onclick: async () => {
+  const vb = h('button.secondary', { type: 'button', id: 'audit-verify-btn', text: T('verify'), onclick: async () => {
     try {
       const r = await api('GET', '/api/v1/audit/verify');
-      vout.replaceChildren(msg('ok', t('chain_ok', r.entries)));
+      vout.replaceChildren(msg('ok', T('chain_ok', r.entries)));
     } catch (e) {
-      vout.replaceChildren(msg('err', e.code === 'tamper' ? t('chain_bad', e.detail) : errText(e)));
+      vout.replaceChildren(msg('err', e.code === 'tamper' ? T('chain_bad', e.detail) : errText(e)));
     }
   } });
-  screen(t('audit_title'), h('section.card', {}, fm, h('p', {}, vb), vout), out);
+  screen(T('audit_title'), h('section.card', {}, fm, h('p', {}, vb), vout), out);
   fm.requestSubmit();
 }
 
@@ -718,25 +967,24 @@ async function scrAdmin() {
   const out = h('div');
   const users = h('div', { id: 'admin-users' });
   const devs = h('div', { id: 'admin-devices' });
-  const rev = h('div', { id: 'admin-review' });
   const btn = (label, f, id) => h('button.secondary', { type: 'button', text: label, 'data-id': id, onclick: async () => {
     try {
       await f();
-      out.replaceChildren(msg('ok', t('saved')));
+      out.replaceChildren(msg('ok', T('saved')));
     } catch (e) {
       out.replaceChildren(msg('err', errText(e)));
     }
     await load();
   } });
   const addForm = form('inline', [
-    h('label', {}, t('user'), h('input', { name: 'name', required: true, size: 14 })),
-    h('label', {}, t('role'), h('select', { name: 'role' }, ['operator', 'viewer', 'auditor', 'admin'].map((r) => h('option', { value: r, text: r })))),
-    h('label', {}, t('initial_pw'), h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
-    submit(t('add')),
+    h('label', {}, T('user'), h('input', { name: 'name', required: true, size: 14 })),
+    h('label', {}, T('role'), h('select', { name: 'role' }, ['operator', 'viewer', 'auditor', 'admin'].map((r) => h('option', { value: r, text: roleName(r) })))),
+    h('label', {}, T('initial_pw'), h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
+    submit(T('add')),
   ], async (v, f) => {
     await api('POST', '/api/v1/users', v);
     f.reset();
-    out.replaceChildren(msg('ok', t('saved')));
+    out.replaceChildren(msg('ok', T('saved')));
     await load();
   }, out);
   const resetBox = h('div', { id: 'admin-reset' });
@@ -744,34 +992,49 @@ async function scrAdmin() {
   // login.
   function resetForm(name) {
     const fm = form('inline', [
-      h('label', {}, `${t('reset')}: ${name} — ${t('initial_pw')}`, h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
-      submit(t('reset')),
+      h('label', {}, live(() => `${t('reset')}: ${name} — ${t('initial_pw')}`), h('input', { name: 'password', type: 'password', required: true, autocomplete: 'new-password' })),
+      submit(T('reset')),
     ], async (v) => {
       await api('POST', `/api/v1/users/${encodeURIComponent(name)}/reset`, { password: v.password });
       resetBox.replaceChildren();
-      out.replaceChildren(msg('ok', t('saved')));
+      out.replaceChildren(msg('ok', T('saved')));
       await load();
     }, out);
     resetBox.replaceChildren(fm);
     fm.querySelector('input').focus();
   }
-  screen(t('admin_title'), out, h('section.card', {}, h('h3', { text: t('users') }), users, resetBox, h('h3', { text: t('add_user') }), addForm),
-    h('section.card', {}, h('h3', { text: t('devices') }), devs), h('section.card', {}, h('h3', { text: t('review') }), rev));
+  screen(T('admin_title'), out, h('section.card', {}, h('h3', { text: T('users') }), users, resetBox, h('h3', { text: T('add_user') }), addForm),
+    h('section.card', {}, h('h3', { text: T('devices') }), devs));
   async function load() {
-    const [u, d, r] = await Promise.all([api('GET', '/api/v1/users'), api('GET', '/api/v1/devices'), api('GET', '/api/v1/access-review')].map((p) => p.catch((e) => e)));
-    users.replaceChildren(u instanceof Error ? msg('err', errText(u)) : table(u, [['name', t('user')], ['role', t('role')], ['mfa', 'MFA'],
-      ['last_login', t('time'), (x) => fmtTime(x.last_login)], ['locked_until', 'lock', (x) => fmtTime(x.locked_until)],
-      ['', '', (x) => h('span.actions', {}, btn(t('unlock'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/unlock`), `unlock-${x.name}`),
-        h('button.secondary', { type: 'button', text: t('reset'), 'data-id': `reset-${x.name}`, onclick: () => resetForm(x.name) }))]], t('users')));
-    devs.replaceChildren(d instanceof Error ? msg('err', errText(d)) : table(d, [['name', t('device_name')], ['state', t('state')],
-      ['requested_by', t('requester')], ['approved_by', t('approve')], ['last_used', t('time'), (x) => fmtTime(x.last_used)],
-      ['', '', (x) => h('span.actions', {}, x.state === 'pending' ? btn(t('approve'), () => api('POST', `/api/v1/devices/${x.id}/approve`), `approve-${x.id}`) : '',
-        x.state !== 'revoked' ? btn(t('revoke'), () => api('POST', `/api/v1/devices/${x.id}/revoke`), `revoke-${x.id}`) : '')]], t('devices')));
-    const rr = r instanceof Error ? r : Array.isArray(r) ? r : r.users || [];
-    rev.replaceChildren(rr instanceof Error ? msg('err', errText(rr)) : table(rr, [['user', t('user')], ['role', t('role')], ['mfa', 'MFA'],
-      ['devices', t('devices')], ['last_login', t('time'), (x) => fmtTime(x.last_login)], ['flags', 'flags', (x) => (x.flags || []).join(', ')]], t('review')));
+    const [u, d] = await Promise.all([api('GET', '/api/v1/users'), api('GET', '/api/v1/devices')].map((p) => p.catch((e) => e)));
+    users.replaceChildren(u instanceof Error ? msg('err', errText(u)) : table(u, [['name', T('user')], ['role', T('role'), (x) => roleName(x.role)],
+      ['mfa', T('mfa'), (x) => live(() => tv('mfa_', x.mfa))],
+      ['last_login', T('last_login'), (x) => fmtTime(x.last_login)], ['locked_until', T('locked_until'), (x) => fmtTime(x.locked_until)],
+      ['', '', (x) => h('span.actions', {}, btn(T('unlock'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/unlock`), `unlock-${x.name}`),
+        h('button.secondary', { type: 'button', text: T('reset'), 'data-id': `reset-${x.name}`, onclick: () => resetForm(x.name) }))]], T('users')));
+    devs.replaceChildren(d instanceof Error ? msg('err', errText(d)) : table(d, [['name', T('device_name')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
+      ['requested_by', T('requester')], ['approved_by', T('approver')], ['last_used', T('last_used'), (x) => fmtTime(x.last_used)],
+      ['', '', (x) => h('span.actions', {}, x.state === 'pending' ? btn(T('approve'), () => api('POST', `/api/v1/devices/${x.id}/approve`), `approve-${x.id}`) : '',
+        x.state !== 'revoked' ? btn(T('revoke'), () => api('POST', `/api/v1/devices/${x.id}/revoke`), `revoke-${x.id}`) : '')]], T('devices')));
   }
   await load();
+}
+
+// ---- access review (admins and auditors) -------------------------------------
+
+async function scrReview() {
+  const rev = h('div', { id: 'review-list' });
+  screen(T('review'), h('section.card', {}, rev));
+  try {
+    const r = await api('GET', '/api/v1/access-review');
+    const rr = Array.isArray(r) ? r : r.users || [];
+    rev.replaceChildren(table(rr, [['user', T('user')], ['role', T('role'), (x) => roleName(x.role)],
+      ['mfa', T('mfa'), (x) => live(() => tv('mfa_', x.mfa))], ['devices', T('devices')],
+      ['last_login', T('last_login'), (x) => fmtTime(x.last_login)],
+      ['flags', T('flags'), (x) => live(() => (x.flags || []).map((f) => tv('flag_', f)).join(', '))]], T('review')));
+  } catch (e) {
+    rev.replaceChildren(msg('err', errText(e)));
+  }
 }
 
 // ---- routing -----------------------------------------------------------------
@@ -814,14 +1077,38 @@ async function routeNow() {
   const screens = {
     login: scrLogin, enrol: scrEnrol, passwd: scrPasswd, mfa: scrMfa, dash: scrDash,
     records: () => scrRecords(parts[1], parts[2], parts[3]), record: () => scrRecord(parts[1], parts[2]),
-    add: scrAdd, entry: scrEntry, import: scrImport, exports: scrExports, audit: scrAudit, admin: scrAdmin,
+    add: scrAdd, entry: scrEntry, import: scrImport, exports: scrExports, audit: scrAudit,
+    review: scrReview, admin: scrAdmin,
   };
   try {
-    await (screens[name] || scrDash)();
+    if (!screens[name]) await scrDash();
+    else if (session.user && !allowed(name)) refused(name);
+    else await screens[name]();
   } catch (e) {
     if (!(e instanceof ApiError && e.code === 'session')) flash('err', errText(e));
   }
-  main.focus();
+  focusScreen();
+}
+
+// A screen the role may not use (a typed or old address): said by name,
+// nothing of it drawn.
+function refused(name) {
+  const n = NAV.find((x) => x[0] === name);
+  const what = n ? T(n[1]) : T('record_title');
+  screen(T('denied_title'), msg('err', T('route_denied', what, roleName(session.role))),
+    h('p', {}, h('a', { href: '#/dash', text: T('nav_dash') })));
+}
+
+// Focus for the keyboard: where the screen put it, else its first field
+// when a field comes first (a form screen), else the screen itself.
+function focusScreen() {
+  const a = document.activeElement;
+  if (a && a !== main && main.contains(a)) return;
+  if ($('idle-dialog').open) return;
+  const first = [...main.querySelectorAll('a[href], button, input, select, textarea')]
+    .find((e) => !e.disabled && e.type !== 'hidden' && e.getClientRects().length);
+  if (first && ['INPUT', 'SELECT', 'TEXTAREA'].includes(first.tagName)) first.focus();
+  else main.focus();
 }
 
 window.addEventListener('hashchange', route);

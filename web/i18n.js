@@ -65,6 +65,31 @@ const M = {
     logout_unconfirmed: 'ログアウトをサーバーで確認できませんでした。セッションがサーバーでまだ有効な可能性があります。ログアウトを再試行しています…',
     logout_confirmed: 'ログアウトをサーバーで確認しました。',
     saved: '保存しました。', error: 'エラー: {0}', loading: '読み込み中…',
+    menu: 'メニュー', nav_review: 'アクセスレビュー', id: 'ID', qr: 'QR コード',
+    client: '発注者', purpose: '利用目的', mfa: '二要素認証', locked_until: 'ロック期限',
+    flags: '指摘事項', last_login: '最終ログイン', last_used: '最終使用', approver: '承認者',
+    version: '第{0}版', field_label: '{0} ({1})',
+    role_admin: '管理者', role_operator: '担当者', role_viewer: '閲覧者', role_auditor: '監査者',
+    st_pending: '承認待ち', st_approved: '承認済み', st_rejected: '却下', st_done: '実行済み',
+    st_returned: '返却済み', st_destroyed: '廃棄済み', st_revoked: '取り消し済み',
+    mfa_none: '未登録', mfa_pending: '登録中', mfa_active: '有効',
+    out_ok: '成功', out_denied: '拒否', out_error: 'エラー',
+    flag_dormant: '長期間ログインなし', flag_too_many_admins: '管理者が多すぎる',
+    flag_no_mfa: '二要素認証なし', flag_locked: 'ロック中', flag_initial_password: '初期パスワードのまま',
+    flag_disabled: '無効',
+    ft_text: 'テキスト', ft_name: '氏名', ft_kana: 'カナ', ft_date: '日付', ft_postal: '郵便番号',
+    ft_phone: '電話番号', ft_email: 'メール', ft_mynumber: 'マイナンバー', ft_corpnumber: '法人番号',
+    ft_address: '住所',
+    denied_title: 'この画面は使えません',
+    route_denied: '「{0}」の画面は、役割「{1}」では使えません。メニューにある画面をお使いください。',
+    logout_elsewhere: '別のタブでログアウトしました。',
+    import_no_file: '取り込むファイルを選んでください。', import_empty: '選んだファイルは空です。',
+    map_title: '列の対応',
+    map_help: 'ファイルの次の列は、データセットの項目名と一致しません。それぞれの列に入っている項目を選んでください。',
+    map_choose: '(項目を選択)', map_column: '列「{0}」',
+    map_missing: '列「{0}」に対応する項目を選んでください (列の対応)。',
+    map_unreadable: 'ファイルの見出し行を読めませんでした。文字コードを確かめてください。',
+    range_reversed: '開始日が終了日より後になっています。期間を確かめてください。',
   },
   en: {
     app: 'mamori personal data vault', lang: '日本語', logout: 'Log out',
@@ -128,6 +153,31 @@ const M = {
     logout_unconfirmed: 'The logout could not be confirmed: the session may still be open on the server. Trying again…',
     logout_confirmed: 'The server has confirmed the logout.',
     saved: 'Saved.', error: 'Error: {0}', loading: 'Loading…',
+    menu: 'Menu', nav_review: 'Access review', id: 'ID', qr: 'QR code',
+    client: 'Client', purpose: 'Purpose of use', mfa: 'MFA', locked_until: 'Locked until',
+    flags: 'Findings', last_login: 'Last login', last_used: 'Last used', approver: 'Approved by',
+    version: 'version {0}', field_label: '{0} ({1})',
+    role_admin: 'admin', role_operator: 'operator', role_viewer: 'viewer', role_auditor: 'auditor',
+    st_pending: 'waiting for approval', st_approved: 'approved', st_rejected: 'rejected', st_done: 'done',
+    st_returned: 'returned', st_destroyed: 'destroyed', st_revoked: 'revoked',
+    mfa_none: 'none', mfa_pending: 'enrolling', mfa_active: 'active',
+    out_ok: 'ok', out_denied: 'denied', out_error: 'error',
+    flag_dormant: 'no login for long', flag_too_many_admins: 'too many admins',
+    flag_no_mfa: 'no MFA', flag_locked: 'locked', flag_initial_password: 'initial password',
+    flag_disabled: 'disabled',
+    ft_text: 'text', ft_name: 'name', ft_kana: 'kana', ft_date: 'date', ft_postal: 'postal code',
+    ft_phone: 'phone', ft_email: 'e-mail', ft_mynumber: 'My Number', ft_corpnumber: 'corporate number',
+    ft_address: 'address',
+    denied_title: 'Not available',
+    route_denied: 'The screen "{0}" is not for the role {1}. Use the screens of the menu.',
+    logout_elsewhere: 'You logged out in another tab.',
+    import_no_file: 'Choose a file to import.', import_empty: 'The chosen file is empty.',
+    map_title: 'Column mapping',
+    map_help: 'These columns of the file are not fields of the dataset: choose the field each one holds.',
+    map_choose: '(choose a field)', map_column: 'Column "{0}"',
+    map_missing: 'Choose the field of column "{0}" (column mapping).',
+    map_unreadable: 'The header row of the file could not be read: check the encoding.',
+    range_reversed: 'The start date is after the end date: check the period.',
   },
 };
 
@@ -144,3 +194,25 @@ export function t(key, ...args) {
   const s = M[lang()][key] ?? M.ja[key] ?? key;
   return s.replace(/\{(\d)\}/g, (_, i) => String(args[+i] ?? ''));
 }
+
+// The message of an enumerated value (a role, a state...): prefix + value,
+// or the value itself when it has none.
+export function tv(prefix, value) {
+  const k = `${prefix}${value}`;
+  return M.ja[k] === undefined ? String(value ?? '') : t(k);
+}
+
+// Text that follows the language: T(key, ...args) for a message, live(f)
+// for text made of several parts. The page (app.js h) shows its current
+// text and gives it again after a switch, without drawing the screen anew:
+// what was typed, found or shown once stays.
+export class Label {
+  constructor(f) {
+    this.f = f;
+  }
+  toString() {
+    return this.f();
+  }
+}
+export const T = (key, ...args) => new Label(() => t(key, ...args));
+export const live = (f) => new Label(f);

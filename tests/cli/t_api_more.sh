@@ -78,6 +78,72 @@ want 200
 [ "$(jq -c '[.rows, .imported, .rejected]' <<<"$BODY")" = '[2,1,1]' ] ||
     die "skip_invalid: $BODY"
 [ "$(ds_records small)" = $((n0 + 1)) ] || die "skip_invalid: records"
+
+# ---- import: column maps (map=COLUMN=FIELD, as the CLI's --map) -----------
+uri() { jq -rn --arg v "$1" '$v | @uri'; }
+printf '氏名,birthdate,note\n中村　一,1982-02-03,a\n中村　二,1983-04-05,b\n' >map.csv
+printf 'name,birth,x=y\n中村　三,1984-05-06,c\n' >eq.csv
+n0=$(ds_records small)
+# unmapped: the unknown columns refuse it, each named, nothing imported
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @map.csv
+want_err 422 rejected
+[ "$(jq -c '[.error.detail.problems[] | .column]' <<<"$BODY")" = '["#1","birthdate"]' ] ||
+    die "unmapped columns: $BODY"
+# mapped (percent-encoded, or not): imported
+api POST "$IMP?map=$(uri '氏名=name')&map=birthdate=birth" -H "$(auth "$OP")" \
+    "${CSV[@]}" --data-binary @map.csv
+want 200
+[ "$(jq -c '[.rows, .imported, .rejected]' <<<"$BODY")" = '[2,2,0]' ] ||
+    die "mapped import: $BODY"
+[ "$(ds_records small)" = $((n0 + 2)) ] || die "mapped import: records"
+api GET "/api/v1/datasets/small/records?name=$(uri '中村 二')" -H "$(auth "$OP")"
+want 200
+[ "$(jq -r '.[0].birth' <<<"$BODY")" = 1983-04-05 ] || die "mapped field: $BODY"
+# a column name holding '=': split at the last one
+api POST "$IMP?map=$(uri 'x=y=note')" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @eq.csv
+want 200
+[ "$(jq -c '[.rows, .imported]' <<<"$BODY")" = '[1,1]' ] || die "x=y map: $BODY"
+# a map to a field the dataset lacks: refused on the header, nothing in
+n0=$(ds_records small)
+api POST "$IMP?map=$(uri '氏名=name')&map=birthdate%3Dbirthday" \
+    -H "$(auth "$OP")" "${CSV[@]}" --data-binary @map.csv
+want_err 422 rejected
+[ "$(jq -c '[.error.detail.problems[] | [.line, .column]]' <<<"$BODY")" = \
+    '[[1,"birthdate"],[1,"birthdate"]]' ] || die "map to an unknown field: $BODY"
+body_lacks '中村'
+[ "$(ds_records small)" = "$n0" ] || die "map to an unknown field: records"
+# malformed maps: 400 naming the map, before the import (no audit entry)
+last_import() { # last_import: the seq of the newest import entry
+    api GET "/api/v1/audit?action=import&last=1" -H "$(auth "$ADM")"
+    want 200
+    jq -r '.[0].seq' <<<"$BODY"
+}
+i0=$(last_import)
+for m in birthdate '=birth' 'birthdate=' ''; do
+    api POST "$IMP?map=$(uri '氏名=name')&map=$(uri "$m")" -H "$(auth "$OP")" \
+        "${CSV[@]}" --data-binary @map.csv
+    want_err 400 invalid
+    jq -r .error.detail <<<"$BODY" | grep -q 'map 2: expected COLUMN=FIELD' ||
+        die "malformed map '$m': $BODY"
+done
+long=$(head -c 330 /dev/zero | tr '\0' 'a')
+api POST "$IMP?map=$long=name" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @map.csv
+want_err 400 invalid
+jq -r .error.detail <<<"$BODY" | grep -q 'map 1 is longer than 320 bytes' ||
+    die "long map: $BODY"
+q=$(for i in $(seq 33); do printf 'map=c%d%%3Dname&' "$i"; done)
+api POST "$IMP?${q%&}" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @map.csv
+want_err 400 invalid
+jq -r .error.detail <<<"$BODY" | grep -q 'more than 32 map parameters' ||
+    die "too many maps: $BODY"
+# Japanese by Accept-Language: the message at least
+api POST "$IMP?map=birthdate" -H "$(auth "$OP")" -H 'Accept-Language: ja' \
+    "${CSV[@]}" --data-binary @map.csv
+want_err 400 invalid
+printf '%s' "$(jq -r .error.message <<<"$BODY")" | grep -qP '[^\x00-\x7f]' ||
+    die "400 not in Japanese: $BODY"
+[ "$(last_import)" = "$i0" ] || die "malformed maps were audited"
+[ "$(ds_records small)" = "$n0" ] || die "malformed maps: records"
 n1=$(ds_records small)
 
 # refusals, each leaving the dataset as it was

@@ -5,7 +5,11 @@
 // on the server too. The logout clears the page before it asks the
 // server anything, and a logout the server does not confirm (its DELETE
 // answered 503, as when the audit write fails) stays a logout: the page
-// does not take the session up again, says so and tries again.
+// does not take the session up again, says so and tries again. Idleness
+// is the user's, not a tab's: typing in one tab keeps the others (and the
+// session) alive, the warning comes only when every tab is idle, its
+// "continue" in one tab dismisses it in all, and a logout in one tab
+// logs the others out.
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { BASE, env, sleep, approveDevice, browser, context, problems, shot, enrolBrowser, login } from './lib.mjs';
@@ -33,6 +37,11 @@ test('f) idle logout', async () => {
       await p.getByRole('heading', { name: 'ログイン' }).waitFor();
       const st = await p.evaluate(async () => (await fetch('/api/v1/session')).status);
       assert.equal(st, 401);
+      // the notice stays through the language switch, in the new language
+      await p.getByRole('button', { name: 'English' }).click();
+      await p.getByText('You were logged out after a time without activity.').waitFor();
+      await p.getByRole('button', { name: '日本語' }).click();
+      await p.getByText('一定時間操作がなかったため、ログアウトしました。').waitFor();
       assert.deepEqual(problems, []);
     });
   } finally {
@@ -101,6 +110,58 @@ test('f2) idle logout: the page is cleared at once; an unconfirmed logout does n
       assert.ok(p.url().endsWith('#/login'), p.url());
       // the 503s were on purpose
       assert.deepEqual(problems.filter((x) => !/status of 503/.test(x)), []);
+    });
+  } finally {
+    await b.close();
+  }
+});
+
+test('f3) two tabs: activity in one keeps the other; continue in one, logout in one, for both', async () => {
+  const b = await browser();
+  const { ctx, page: p } = await context(b, 'idle3');
+  try {
+    let q = null;
+    await shot('f3-idle-tabs', () => [p, q].filter(Boolean), async () => {
+      await enrolBrowser(p, 'op2', env.op2_pw, 'e2e browser E');
+      await approveDevice('e2e browser E');
+      await login(p, 'op2', env.op2_pw);
+      await p.getByRole('heading', { name: 'ダッシュボード' }).waitFor();
+      // a second tab of the same session (as a Ctrl+click opens it)
+      q = await ctx.newPage();
+      await q.goto(`${BASE}/#/add`);
+      await q.getByRole('heading', { name: '記録の追加' }).waitFor();
+      const d1 = p.locator('#idle-dialog');
+      const d2 = q.locator('#idle-dialog');
+      // the user types in tab 2 only, for well over the 6-second limit:
+      // no warning in either tab, nobody logged out
+      await q.getByLabel('note (テキスト)').click();
+      for (let i = 0; i < 14; i++) {
+        await q.keyboard.type('a');
+        await sleep(1000);
+        assert.equal(await d1.isVisible(), false, `tab 1 warned at ${i} s while tab 2 was in use`);
+        assert.equal(await d2.isVisible(), false, `tab 2 warned at ${i} s while typed in`);
+      }
+      assert.ok(p.url().endsWith('#/dash'), p.url());
+      assert.equal(await p.locator('#nav').isVisible(), true);
+      assert.equal(await q.getByLabel('note (テキスト)').inputValue(), 'a'.repeat(14));
+      // idle everywhere: both warn; "continue" in tab 2 ends both warnings
+      await d1.waitFor({ state: 'visible', timeout: 9000 });
+      await d2.waitFor({ state: 'visible', timeout: 9000 });
+      await q.getByRole('button', { name: '続ける' }).click();
+      await d2.waitFor({ state: 'hidden' });
+      await d1.waitFor({ state: 'hidden', timeout: 3000 });
+      assert.ok(p.url().endsWith('#/dash'), p.url());
+      // a logout in tab 1: tab 2 shows the logged-out screen, saying why
+      await p.getByRole('button', { name: 'ログアウト' }).click();
+      await p.getByRole('heading', { name: 'ログイン' }).waitFor();
+      await q.getByRole('heading', { name: 'ログイン' }).waitFor({ timeout: 3000 });
+      await q.getByText('別のタブでログアウトしました。').waitFor();
+      assert.equal(await q.locator('#nav').isVisible(), false);
+      assert.equal(await q.getByLabel('note (テキスト)').count(), 0);
+      const st = await q.evaluate(async () => (await fetch('/api/v1/session')).status);
+      assert.equal(st, 401);
+      // (f2's 503s were on purpose)
+      assert.deepEqual(problems.filter((x) => x.startsWith('idle3:')), []);
     });
   } finally {
     await b.close();

@@ -175,3 +175,29 @@ export async function logout(page) {
   await page.getByRole('button', { name: 'ログアウト' }).click();
   await page.getByRole('heading', { name: 'ログイン' }).waitFor();
 }
+
+// The page's layout: how far it scrolls sideways (0: not at all) and the
+// rows of the header (the title, each menu entry, the user's box).
+export async function layout(page) {
+  return page.evaluate(() => {
+    const items = [document.querySelector('.top h1'), ...document.querySelectorAll('#nav a'), document.querySelector('.top .who')];
+    const mids = items.filter((e) => e && e.getClientRects().length).map((e) => {
+      const r = e.getBoundingClientRect();
+      return r.top + r.height / 2;
+    });
+    return {
+      overflow: document.documentElement.scrollWidth - window.innerWidth,
+      rows: Math.max(...mids) - Math.min(...mids) < 12 ? 1 : 2,
+      header: document.querySelector('.top').getBoundingClientRect().height,
+    };
+  });
+}
+
+// The menu's entries.
+export const menu = (page) => page.locator('#nav a').allInnerTexts();
+
+// What has the keyboard focus: its name, id or tag.
+export const focused = (page) => page.evaluate(() => {
+  const a = document.activeElement;
+  return a ? a.getAttribute('name') || a.id || a.tagName : null;
+});

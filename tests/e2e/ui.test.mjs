@@ -58,7 +58,7 @@ test('a) a browser enrols as a device, cannot log in before approval, then logs 
     await approveDevice('e2e browser A');
     await login(p, 'op1', env.op_pw);
     await p.getByRole('heading', { name: 'ダッシュボード' }).waitFor();
-    await p.getByText('op1 (operator)').waitFor();
+    await p.getByText('op1 (担当者)').waitFor();
     // the session is a cookie the page cannot read
     assert.equal(await p.evaluate(() => document.cookie), '');
   }));
@@ -79,14 +79,14 @@ test('b) search and view a record', () =>
     assert.doesNotMatch(text, /マスク表示/);
     // a record added in the browser is found
     await p.getByRole('link', { name: '記録の追加' }).click();
-    await p.getByLabel('name (name)').fill('伊藤 三郎');
-    await p.getByLabel('kana (kana)').fill('イトウ サブロウ');
-    await p.getByLabel('phone (phone)').fill('03-1234-5678');
-    await p.getByLabel('phone (phone)').press('Enter');
+    await p.getByLabel('name (氏名)').fill('伊藤 三郎');
+    await p.getByLabel('kana (カナ)').fill('イトウ サブロウ');
+    await p.getByLabel('phone (電話番号)').fill('03-1234-5678');
+    await p.getByLabel('phone (電話番号)').press('Enter');
     await p.getByText(/追加しました: [0-9a-f-]{36}/).waitFor();
-    assert.equal(await p.getByLabel('name (name)').inputValue(), '');
-    await p.getByLabel('birth (date)').fill('not a date');
-    await p.getByLabel('name (name)').fill('伊藤 四郎');
+    assert.equal(await p.getByLabel('name (氏名)').inputValue(), '');
+    await p.getByLabel('birth (日付)').fill('not a date');
+    await p.getByLabel('name (氏名)').fill('伊藤 四郎');
     await p.getByRole('button', { name: '追加', exact: true }).click();
     await p.locator('.msg.err').waitFor();
     assert.match(await p.locator('.msg.err').innerText(), /birth/);
@@ -145,9 +145,9 @@ test('d) two operators complete a verified entry', () =>
     await q.getByRole('heading', { name: 'ダッシュボード' }).waitFor();
     // first keying by op1
     await a.getByRole('link', { name: 'ベリファイ入力' }).click();
-    await a.getByLabel('name (name)').fill('高橋 次郎');
-    await a.getByLabel('kana (kana)').fill('タカハシ ジロウ');
-    await a.getByLabel('phone (phone)').fill('090-7777-8888');
+    await a.getByLabel('name (氏名)').fill('高橋 次郎');
+    await a.getByLabel('kana (カナ)').fill('タカハシ ジロウ');
+    await a.getByLabel('phone (電話番号)').fill('090-7777-8888');
     await a.getByRole('button', { name: '1回目を登録' }).click();
     await a.getByText('1回目を登録しました').waitFor();
     // op1 cannot key it a second time
@@ -160,15 +160,19 @@ test('d) two operators complete a verified entry', () =>
     await form.waitFor();
     for (const v of await form.locator('input').evaluateAll((es) => es.map((e) => e.value))) assert.equal(v, '');
     assert.doesNotMatch(await q.content(), /高橋|タカハシ|7777/);
-    await form.getByLabel('name (name)').fill('高橋 次郎');
-    await form.getByLabel('kana (kana)').fill('タカハシ ジロウ');
-    await form.getByLabel('phone (phone)').fill('090-7777-9999');
+    await form.getByLabel('name (氏名)').fill('高橋 次郎');
+    await form.getByLabel('kana (カナ)').fill('タカハシ ジロウ');
+    await form.getByLabel('phone (電話番号)').fill('090-7777-9999');
     await form.getByRole('button', { name: '照合' }).click();
     await q.getByText('1回目と一致しない項目: phone').waitFor();
     assert.doesNotMatch(await q.locator('#verify-result').innerText(), /7777/);
-    await form.getByLabel('phone (phone)').fill('090-7777-8888');
+    await form.getByLabel('phone (電話番号)').fill('090-7777-8888');
     await form.getByRole('button', { name: '照合' }).click();
     await q.getByText(/一致しました。記録 .* を作成しました/).waitFor();
+    // done: the form and its values are gone, the message stays
+    assert.equal(await q.locator('#verify-form').count(), 0);
+    assert.equal(await q.locator('#second-keying input').count(), 0);
+    assert.doesNotMatch(await q.content(), /高橋|タカハシ|7777/);
     // the record exists
     await a.goto(`${BASE}/#/records`);
     await a.getByLabel('値').fill('高橋 次郎');
@@ -271,6 +275,8 @@ test('first login: password change, MFA enrolment with a QR code, recovery codes
     assert.equal(r.status, 201, r.text);
     await login(q, 'op9', env.init_pw, false);
     await q.getByRole('heading', { name: 'パスワードの変更' }).waitFor();
+    // the keyboard is in the first field
+    assert.equal(await q.evaluate(() => document.activeElement.name), 'current');
     await q.getByLabel('現在のパスワード').fill(env.init_pw);
     await q.getByLabel('新しいパスワード', { exact: true }).fill('Kyu#Bedien-9931');
     await q.getByLabel('新しいパスワード (確認)').fill('Kyu#Bedien-9931');
@@ -283,6 +289,7 @@ test('first login: password change, MFA enrolment with a QR code, recovery codes
     assert.match(uri, /^otpauth:\/\/totp\//);
     assert.ok(uri.includes(`secret=${secret}`), uri);
     const c = execFileSync('oathtool', ['--totp', '-b', secret], { encoding: 'utf8' }).trim();
+    assert.equal(await q.evaluate(() => document.activeElement.name), 'code');
     await q.getByLabel('確認コード').fill(c);
     await q.getByLabel('確認コード').press('Enter');
     await q.getByRole('heading', { name: 'リカバリーコード' }).waitFor();
@@ -305,9 +312,9 @@ test('g) every screen in both languages: no CSP violation, no JS error', () =>
     const q = B.page;
     await login(q, 'admin', env.admin_pw);
     await q.getByRole('heading', { name: 'ダッシュボード' }).waitFor();
-    const screens = [['dash', 'ダッシュボード'], ['records', '記録の検索'], ['add', '記録の追加'],
-      ['entry', 'ベリファイ入力'], ['import', 'CSV の取り込み'], ['exports', '持ち出し'],
-      ['audit', '監査ログ'], ['admin', '管理']];
+    // the admin's screens (roles.test.mjs: each role's)
+    const screens = [['dash', 'ダッシュボード'], ['exports', '持ち出し'], ['audit', '監査ログ'],
+      ['review', 'アクセスレビュー'], ['admin', '管理']];
     for (const [h, title] of screens) {
       await q.goto(`${BASE}/#/${h}`);
       await q.getByRole('heading', { name: title, exact: true }).waitFor();
@@ -337,15 +344,16 @@ test('g) every screen in both languages: no CSP violation, no JS error', () =>
     await q.getByRole('button', { name: 'English' }).click();
     await q.getByRole('heading', { name: 'Admin' }).waitFor();
     assert.equal(await q.locator('html').getAttribute('lang'), 'en');
-    await q.goto(`${BASE}/#/records`);
-    await q.getByRole('heading', { name: 'Search records' }).waitFor();
+    await q.goto(`${BASE}/#/audit`);
+    await q.getByRole('heading', { name: 'Audit log' }).waitFor();
+    await q.locator('#audit-list table').waitFor();
     // the server's errors follow the switch (Accept-Language)
-    await q.getByLabel('Value').fill('x');
-    await q.getByLabel('Field').selectOption('phone');
-    await q.getByLabel('Value').press('Enter');
-    await q.locator('.msg.err, #result-count').first().waitFor();
+    await q.getByLabel('Entries').fill('0');
+    await q.getByLabel('Entries').press('Enter');
+    await q.locator('#audit-list .msg.err').waitFor();
+    assert.match(await q.locator('#audit-list .msg.err').innerText(), /^Error: [\x20-\x7e]+$/);
     await q.getByRole('button', { name: '日本語' }).click();
-    await q.getByRole('heading', { name: '記録の検索' }).waitFor();
+    await q.getByRole('heading', { name: '監査ログ' }).waitFor();
     // static files: the strict CSP on each
     const r = await fetch(`${API}/web/app.js`);
     assert.match(r.headers.get('content-security-policy'), /script-src 'self'/);
