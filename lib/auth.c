@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 
 #include "audit.h"
 #include "auth.h"
@@ -52,12 +53,29 @@ int auth_password_ok(struct mamori *m, const char *user, const char *pw,
                : MAMORI_EINVAL;
 }
 
+/* A name that differs from a user's only in case would read as the same
+ * person in the audit log and the review: it is taken. */
+static int name_taken(struct mamori *m, const char *name)
+{
+    struct store_user *all = NULL;
+    size_t n = 0;
+    int rc = auth_user_list_names(m, &all, &n);
+
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (strcasecmp(all[i].name, name) == 0)
+            rc = MAMORI_EEXIST;
+    free(all);
+    return rc;
+}
+
 int auth_user_create(struct mamori *m, const char *name, const char *role,
                      const char *pw, size_t len, int must_change)
 {
     struct store_user u;
-    int rc;
+    int rc = name_taken(m, name);
 
+    if (rc != 0)
+        return rc;
     memset(&u, 0, sizeof u);
     snprintf(u.name, sizeof u.name, "%s", name);
     snprintf(u.role, sizeof u.role, "%s", role);
@@ -244,7 +262,8 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
     } else {
         rc = auth_user_create(s->m, name, role, password, password_len, 1);
         if (rc == MAMORI_EEXIST)
-            sess_detail(s, "user name already taken");
+            sess_detail(s, "user name already taken (names that differ "
+                           "only in case are the same)");
         c.count = 1;
         snprintf(c.detail, sizeof c.detail, "user %s role %s", name, role);
     }

@@ -350,7 +350,8 @@ static int map_header(struct importer *im, const struct csv_row *row,
         if (found[i] < 0) {
             snprintf(rule, sizeof rule,
                      _("%s: unknown column (not a field of the dataset; map "
-                       "it with --map COLUMN=FIELD)"),
+                       "it to one: --map COLUMN=FIELD, or in the import "
+                       "screen)"),
                      _(which));
             report(im, row->line, label, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
@@ -378,14 +379,16 @@ static int map_header(struct importer *im, const struct csv_row *row,
                 break;
         if (i == cm->n) {
             snprintf(rule, sizeof rule,
-                     _("%s: --map names a column that is not in the header"),
+                     _("%s: a column map names a column that is not in the "
+                       "header"),
                      _(which));
             report(im, row->line, mc, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;
         } else if (!im->o->map[k].value ||
                    !vault_field_find(im->d, im->o->map[k].value, &idx)) {
             snprintf(rule, sizeof rule,
-                     _("%s: --map to a field the dataset does not have"),
+                     _("%s: a column map names a field the dataset does not "
+                       "have"),
                      _(which));
             report(im, row->line, mc, MAMORI_PROBLEM_FORMAT, rule);
             rc = MAMORI_EINVAL;

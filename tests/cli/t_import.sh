@@ -189,7 +189,7 @@ printf 'name,,kana\nx,y,z\n' >h3.csv
 rc_is 5 import staff h3.csv
 contains "$ERR" "line 1, column #2: file format: header: empty column header"
 rc_is 5 import staff h1.csv --map shoe=kana
-contains "$ERR" "--map names a column that is not in the header"
+contains "$ERR" "a column map names a column that is not in the header"
 printf '' >empty.csv
 rc_is 5 import staff empty.csv
 contains "$ERR" "empty"

@@ -81,6 +81,14 @@ static void initial_password_restricts(void **state)
     assert_int_equal(mamori_user_add(tv->admin, "op2", "operator",
                                      TV_INITIAL_PW, strlen(TV_INITIAL_PW)),
                      0);
+    /* a name that differs only in case is the same name */
+    assert_int_equal(mamori_user_add(tv->admin, "OP2", "viewer", TV_INITIAL_PW,
+                                     strlen(TV_INITIAL_PW)),
+                     MAMORI_EEXIST);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "case"));
+    assert_int_equal(mamori_user_add(tv->admin, "Admin", "admin", TV_INITIAL_PW,
+                                     strlen(TV_INITIAL_PW)),
+                     MAMORI_EEXIST);
     assert_int_equal(mamori_dataset_grant(tv->admin, "people", "op2"), 0);
     mamori_sess *s = tv_login(tv, "op2", TV_INITIAL_PW);
     assert_non_null(s);
