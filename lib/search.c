@@ -332,6 +332,36 @@ int mamori_record_search(mamori_sess *s, const char *dataset, const char *field,
                                      first);
 }
 
+/* Whether the caller may search by field f: looking a person up by My
+ * Number is handling it (handlers only); a viewer, who sees every value
+ * masked, searches by a name or its reading only, since searches by
+ * another field would tell its hidden part, one guess at a time (a birth
+ * date in 366). MAMORI_EDENIED with the details. */
+static int search_by_allowed(mamori_sess *s, struct guard_call *c,
+                             const struct vault_field *f)
+{
+    const char *why;
+
+    if (f->type == FT_MYNUMBER && !c->handler) {
+        sess_detail(s,
+                    "field \"%s\": only the dataset's My Number handlers "
+                    "may search by My Number",
+                    f->name);
+        why = "My Number, not a handler";
+    } else if (c->view == GUARD_VIEW_MASKED && f->type != FT_NAME &&
+               f->type != FT_KANA) {
+        sess_detail(s,
+                    "field \"%s\": a viewer sees it masked, so may search "
+                    "only by a name or its reading",
+                    f->name);
+        why = "masked for a viewer";
+    } else {
+        return 0;
+    }
+    snprintf(c->detail, sizeof c->detail, "by %s: %s", f->name, why);
+    return MAMORI_EDENIED;
+}
+
 /* A search through the read gate (fast: one or a few values) or the
  * ordinary one. */
 static int search_many(mamori_sess *s, int fast, const char *dataset,
@@ -358,29 +388,8 @@ static int search_many(mamori_sess *s, int fast, const char *dataset,
         rc = vault_ds_of(&c, &d);
     if (rc == 0)
         rc = search_field(s, d, field, &f, &fidx);
-    if (rc == 0 && f->type == FT_MYNUMBER && !c.handler) {
-        /* Looking a person up by My Number is handling it. */
-        sess_detail(s,
-                    "field \"%s\": only the dataset's My Number handlers "
-                    "may search by My Number",
-                    f->name);
-        snprintf(c.detail, sizeof c.detail, "by %s: My Number, not a handler",
-                 f->name);
-        rc = MAMORI_EDENIED;
-    }
-    if (rc == 0 && c.view == GUARD_VIEW_MASKED && f->type != FT_NAME &&
-        f->type != FT_KANA) {
-        /* A viewer sees the field masked: searches by it would tell the
-         * hidden part, one guess at a time (a birth date in 366). A
-         * person is looked up by name. */
-        sess_detail(s,
-                    "field \"%s\": a viewer sees it masked, so may search "
-                    "only by a name or its reading",
-                    f->name);
-        snprintf(c.detail, sizeof c.detail, "by %s: masked for a viewer",
-                 f->name);
-        rc = MAMORI_EDENIED;
-    }
+    if (rc == 0)
+        rc = search_by_allowed(s, &c, f);
     if (rc == 0) {
         if (nvalues == 1)
             snprintf(c.detail, sizeof c.detail, "by %s", f->name);
