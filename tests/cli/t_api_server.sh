@@ -208,6 +208,10 @@ want_err 400 invalid
 api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{}'
 want_err 400 invalid
+api POST /api/v1/datasets/people/records -H "$(auth "$OP")" "${JSON[@]}" \
+    --data-binary '{"name":"","note":""}'
+want_err 400 invalid
+contains "$BODY" "no field has a value"
 api POST /api/v1/datasets/nosuch/records -H "$(auth "$OP")" "${JSON[@]}" \
     --data-binary '{"name":"x"}'
 [ "$ST" = 404 ] || [ "$ST" = 403 ] || die "unknown dataset: $ST $BODY"
@@ -244,6 +248,10 @@ body_lacks 09011112222
 api POST /api/v1/datasets/people/records -H "$(auth "$VIEW")" "${JSON[@]}" \
     --data-binary '{"name":"閲覧 者"}'
 want_err 403 denied
+# a viewer searches by a name only: the masked phone is no search key
+api GET "/api/v1/datasets/people/records?phone=09011112222" -H "$(auth "$VIEW")"
+want_err 403 denied
+contains "$BODY" "viewer"
 api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$AUD")"
 want_err 403 denied
 api GET "/api/v1/datasets/people/records?name=$q" -H "$(auth "$AUD")"
