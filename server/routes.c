@@ -329,7 +329,16 @@ static void h_whoami(struct ctx *c)
     char csrf[SRV_CSRF_LEN + 1];
     json_int_t idle;
     json_t *expires;
+    int rc;
 
+    /* A request is activity: the page asks this while its user types
+     * without saving, and when they choose to continue at the idle
+     * warning. */
+    rc = mamori_session_keepalive(c->s);
+    if (rc != 0) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
     session_limits(c, &idle, &expires);
     srv_csrf(c->S, c->token, csrf);
     srv_json(c, 200,

@@ -296,6 +296,9 @@ function endNote(confirmed) {
 const ACTIVE = 'mamori.active';
 const TOUCHED = 'mamori.touched';
 const LOGGED_OUT = 'mamori.logout';
+// A login in one tab is said to the others (LOGGED_IN): the browser's
+// cookie is that session now, so they take it up (and its CSRF token).
+const LOGGED_IN = 'mamori.login';
 let idleTimer = null;
 let activeLocal = 0; // this tab's last write of ACTIVE
 let keeping = false; // a keep-alive request is on its way
@@ -376,6 +379,19 @@ window.addEventListener('storage', (e) => {
       /* not ours */
     }
     logout(why || 'logout_elsewhere', true);
+  } else if (e.key === LOGGED_IN && e.newValue && !loggingOut) {
+    const before = session.user;
+    sessionStorage.removeItem(OUT);
+    endCancel();
+    whoami().then(() => {
+      idleStart();
+      // The same user keeps the screen (and what is typed in it); anyone
+      // else, or a tab that was logged out, starts on the dashboard.
+      if (before !== session.user) {
+        if (location.hash !== '#/dash') location.hash = '#/dash';
+        else route();
+      }
+    }).catch(() => { /* no session after all: stays as it is */ });
   } else if (e.key === 'mamori.lang') {
     frame();
     relabel(document.body);
@@ -438,6 +454,7 @@ async function scrLogin() {
     session.csrf = r.csrf;
     await whoami();
     idleStart();
+    localStorage.setItem(LOGGED_IN, JSON.stringify({ at: Date.now() }));
     location.hash = session.needs.includes('password') ? '#/passwd' : session.needs.includes('mfa') ? '#/mfa' : '#/dash';
   }, out);
   screen(T('login_title'), h('section.card', {}, ended, fm, out,
@@ -771,6 +788,7 @@ async function scrImport() {
     // choice of the field it holds, sent as map=COLUMN=FIELD.
     const mapBox = h('div.full', { id: 'import-map' });
     let unknown = [];
+    let notHeader = false;
     let reading = Promise.resolve();
     let readGen = 0;
     const fieldName = (f) => live(() => t('field_label', f.name, tv('ft_', f.type)));
@@ -780,14 +798,25 @@ async function scrImport() {
       const cells = f && f.size ? await csvHeader(f, enc.value).catch(() => null) : [];
       if (gen !== readGen) return;
       unknown = [];
+      notHeader = false;
       if (!cells) {
         mapBox.replaceChildren(msg('info', T('map_unreadable')));
         return;
       }
       const names = d.fields.map((x) => x.name);
       const cols = [...new Set(cells.filter((c) => c && !names.includes(c)))];
+      // A first line of values (a file without a header) is no header: its
+      // cells are a person's data, never offered as column names to map
+      // (nor sent). Column names hold no run of digits and no '@'.
+      if (cols.some((c) => /[0-9０-９]{3}|[@＠]/.test(c))) {
+        notHeader = true;
+        mapBox.replaceChildren(msg('err', T('map_not_header')));
+        return;
+      }
+      // Only the fields no column of the file holds yet.
+      const free = d.fields.filter((x) => !cells.includes(x.name));
       unknown = cols.map((c) => {
-        const [l, s] = select(T('map_column', c), null, [['', T('map_choose')], ...d.fields.map((x) => [x.name, fieldName(x)])], '');
+        const [l, s] = select(T('map_column', c), null, [['', T('map_choose')], ...free.map((x) => [x.name, fieldName(x)])], '');
         s.dataset.column = c;
         return { c, l, s };
       });
@@ -807,6 +836,7 @@ async function scrImport() {
       if (!f) throw fail('import_no_file');
       if (!f.size) throw fail('import_empty');
       await reading;
+      if (notHeader) throw fail('map_not_header');
       const miss = unknown.find((u) => !u.s.value);
       if (miss) {
         miss.s.focus();

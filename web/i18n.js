@@ -89,6 +89,7 @@ const M = {
     map_choose: '(項目を選択)', map_column: '列「{0}」',
     map_missing: '列「{0}」に対応する項目を選んでください (列の対応)。',
     map_unreadable: 'ファイルの見出し行を読めませんでした。文字コードを確かめてください。',
+    map_not_header: 'ファイルの 1 行目が見出し (列の名前) ではなく、データのようです。1 行目に列の名前がある CSV を選んでください。',
     range_reversed: '開始日が終了日より後になっています。期間を確かめてください。',
   },
   en: {
@@ -177,6 +178,7 @@ const M = {
     map_choose: '(choose a field)', map_column: 'Column "{0}"',
     map_missing: 'Choose the field of column "{0}" (column mapping).',
     map_unreadable: 'The header row of the file could not be read: check the encoding.',
+    map_not_header: 'The first line of the file looks like data, not a header (the column names): choose a CSV whose first line names its columns.',
     range_reversed: 'The start date is after the end date: check the period.',
   },
 };

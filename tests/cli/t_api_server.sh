@@ -489,6 +489,20 @@ set -e
 SRV=
 [ "$rc" -eq 0 ] || die "SIGINT: exit $rc"
 
+# ---- a request is activity: GET /api/v1/session keeps an idle session alive ---------
+# (the page asks it while its user types, and at the idle warning's
+# "continue"). The idle limit is 15 minutes: 10 + 10 without it would end it.
+export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 600))
+srv_start
+api GET /api/v1/session -H "$(auth "$OP")"
+want 200
+srv_stop
+export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 600))
+srv_start
+api GET /api/v1/datasets -H "$(auth "$OP")"
+want 200
+srv_stop
+
 # ---- an expired session -----------------------------------------------------------------
 export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 3 * 86400))
 srv_start

@@ -160,6 +160,12 @@ test('f3) two tabs: activity in one keeps the other; continue in one, logout in 
       assert.equal(await q.getByLabel('note (テキスト)').count(), 0);
       const st = await q.evaluate(async () => (await fetch('/api/v1/session')).status);
       assert.equal(st, 401);
+      // a login in tab 2: tab 1 takes the session up (no second login,
+      // whose new cookie would leave tab 2 with a stale CSRF token)
+      await login(q, 'op2', env.op2_pw);
+      await q.getByRole('heading', { name: 'ダッシュボード' }).waitFor();
+      await p.getByRole('heading', { name: 'ダッシュボード' }).waitFor({ timeout: 5000 });
+      assert.equal(await p.locator('#nav').isVisible(), true);
       // (f2's 503s were on purpose)
       assert.deepEqual(problems.filter((x) => x.startsWith('idle3:')), []);
     });

@@ -207,6 +207,28 @@ test('an operator: first fields focused; the switch keeps typed data; no file, n
     await p.getByLabel('列「電話番号」').selectOption('phone');
     await p.getByRole('button', { name: '取り込み', exact: true }).click();
     await p.getByText('1 行中 1 件を取り込み (0 件不正, 0 件重複)').waitFor();
+    // a file without a header: its first line is a person's data, never
+    // offered as columns to map, nor sent
+    sent = await requests(p, /\/import$/, async () => {
+      await p.getByLabel('ファイル').setInputFiles({
+        name: 'nohead.csv', mimeType: 'text/csv',
+        buffer: Buffer.from('安藤 二郎,アンドウ ジロウ,03-2222-1112\r\n'),
+      });
+      await p.locator('#import-map .msg.err', { hasText: '1 行目が見出し' }).waitFor();
+      assert.equal(await p.locator('#import-map select').count(), 0);
+      await p.getByRole('button', { name: '取り込み', exact: true }).click();
+      await p.locator('.msg.err', { hasText: '1 行目が見出し' }).nth(1).waitFor();
+    });
+    assert.deepEqual(sent, []);
+    // a column is mapped only to a field that no column holds yet
+    await p.getByLabel('ファイル').setInputFiles({
+      name: 'two.csv', mimeType: 'text/csv',
+      buffer: Buffer.from('name,kana,tel\r\n安藤 三郎,アンドウ サブロウ,03-2222-1113\r\n'),
+    });
+    await p.getByLabel('列「tel」').waitFor();
+    const offered = await p.getByLabel('列「tel」').locator('option').allTextContents();
+    assert.ok(offered.some((o) => o.startsWith('phone')), offered.join(','));
+    assert.ok(!offered.some((o) => o.startsWith('name (') || o.startsWith('kana (')), offered.join(','));
     await p.goto(`${BASE}/#/records`);
     await p.getByLabel('値').fill('安藤 一郎');
     await p.getByLabel('値').press('Enter');
