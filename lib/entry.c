@@ -346,11 +346,8 @@ int mamori_entry_start(mamori_sess *s, const char *dataset,
         rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, &c, d, kv, n, &vs);
-    if (rc == 0 && !vault_has_value(d, &vs)) {
-        sess_detail(s, "no field has a value");
-        snprintf(c.detail, sizeof c.detail, "no values");
-        rc = MAMORI_EINVAL;
-    }
+    if (rc == 0)
+        rc = vault_need_value(s, &c, d, &vs, 0);
     if (rc == 0) {
         now = mamori_now();
         hours = config_int(s->m, CFG_ENTRY_EXPIRE_HOURS);
@@ -478,10 +475,8 @@ int mamori_entry_verify(mamori_sess *s, const char *id,
         rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, &c, d, kv, n, &second);
-    if (rc == 0 && !vault_has_value(d, &second)) {
-        sess_detail(s, "no field has a value");
-        rc = MAMORI_EINVAL;
-    }
+    if (rc == 0)
+        rc = vault_need_value(s, &c, d, &second, 0);
     if (rc == 0)
         rc = unseal_entry(s, &c, d, &e, &first);
     if (rc == 0 && !c.handler && holds_mynumber(d, &first)) {
@@ -585,10 +580,8 @@ int mamori_entry_amend(mamori_sess *s, const char *id,
         rc = unseal_entry(s, &c, d, &e, &vs);
     if (rc == 0)
         rc = take_values(s, &c, d, kv, n, &vs);
-    if (rc == 0 && !vault_has_value(d, &vs)) {
-        sess_detail(s, "no field would have a value");
-        rc = MAMORI_EINVAL;
-    }
+    if (rc == 0)
+        rc = vault_need_value(s, &c, d, &vs, 1);
     if (rc == 0) {
         e.version++;
         e.updated = mamori_now();

@@ -218,18 +218,9 @@ void sess_detail(mamori_sess *s, const char *fmt, ...)
 
 void sess_detail_text(mamori_sess *s, const char *text)
 {
-    size_t n;
-
-    if (!s)
-        return;
-    n = strlen(text);
-    if (n >= sizeof s->errdetail) {
-        memcpy(s->errdetail, text, sizeof s->errdetail - 1);
-        s->errdetail[sizeof s->errdetail - 1] = '\0';
+    if (s && (size_t)snprintf(s->errdetail, sizeof s->errdetail, "%s", text) >=
+                 sizeof s->errdetail)
         utf8_cut(s->errdetail, sizeof s->errdetail - 1);
-    } else {
-        memcpy(s->errdetail, text, n + 1);
-    }
 }
 
 const char *mamori_errdetail(const mamori_sess *s)

@@ -62,56 +62,51 @@ static char *parent_of(const char *path)
     return realpath(dir, NULL);
 }
 
+/* Why path may not take an output of the vault whose resolved home is
+ * vault (NULL: unknown), or NULL when it may. */
+static const char *refusal(const char *vault, const char *path,
+                           const char *const *reads, size_t nreads)
+{
+    char kind[32], key[PATH_MAX];
+    struct stat st, r;
+    char *dir = parent_of(path);
+    int own = vault && dir && strcmp(vault, dir) == 0;
+
+    free(dir);
+    if (own)
+        return N_("it is in the vault's own directory");
+    if (stat(path, &st) != 0)
+        return NULL; /* a new file (or a path the write will refuse) */
+    if (!S_ISREG(st.st_mode))
+        return N_("it exists and is not a regular file");
+    if (vault && in_dir(vault, &st))
+        return N_("it is one of the vault's own files");
+    if (vault && keys_source(vault, kind, sizeof kind, key, sizeof key) == 0 &&
+        key[0] && stat(key, &r) == 0 && same_file(&r, &st))
+        return N_("it is the vault's key file");
+    for (size_t i = 0; i < nreads; i++)
+        if (reads[i] && stat(reads[i], &r) == 0 && same_file(&r, &st))
+            return N_("it is a file this command reads");
+    return NULL;
+}
+
 int mamori_output_check(const char *home, const char *path,
                         const char *const *reads, size_t nreads,
                         const char **why)
 {
-    char kind[32], key[PATH_MAX];
-    struct stat st, r;
-    char *dir, *vault = NULL;
-    int own = 0;
+    char *vault;
 
     *why = "";
     if (!path || !*path || strlen(path) >= PATH_MAX) {
         *why = N_("a file name is required");
         return MAMORI_EINVAL;
     }
-    if (home && *home)
-        vault = realpath(home, NULL);
-    dir = parent_of(path);
-    own = vault && dir && strcmp(vault, dir) == 0;
-    free(dir);
-    if (own) {
-        free(vault);
-        *why = N_("it is in the vault's own directory");
-        return MAMORI_EINVAL;
-    }
-    if (stat(path, &st) != 0) {
-        free(vault);
-        return 0; /* a new file (or a path the write will refuse) */
-    }
-    if (!S_ISREG(st.st_mode)) {
-        free(vault);
-        *why = N_("it exists and is not a regular file");
-        return MAMORI_EINVAL;
-    }
-    own = vault && in_dir(vault, &st);
-    if (!own && vault &&
-        keys_source(vault, kind, sizeof kind, key, sizeof key) == 0 && key[0] &&
-        stat(key, &r) == 0 && same_file(&r, &st)) {
-        free(vault);
-        *why = N_("it is the vault's key file");
-        return MAMORI_EINVAL;
-    }
+    vault = home && *home ? realpath(home, NULL) : NULL;
+    *why = refusal(vault, path, reads, nreads);
     free(vault);
-    if (own) {
-        *why = N_("it is one of the vault's own files");
-        return MAMORI_EINVAL;
+    if (!*why) {
+        *why = "";
+        return 0;
     }
-    for (size_t i = 0; i < nreads; i++)
-        if (reads[i] && stat(reads[i], &r) == 0 && same_file(&r, &st)) {
-            *why = N_("it is a file this command reads");
-            return MAMORI_EINVAL;
-        }
-    return 0;
+    return MAMORI_EINVAL;
 }

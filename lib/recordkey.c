@@ -109,11 +109,33 @@ int vault_key_taken(struct mamori *m, struct store *st,
     return rc;
 }
 
-int vault_has_value(const struct vault_ds *d, const struct values *vs)
+int vault_need_value(mamori_sess *s, struct guard_call *c,
+                     const struct vault_ds *d, const struct values *vs,
+                     int changed)
 {
     for (size_t i = 0; i < d->nfields; i++)
         if (vs->v[i])
+            return 0;
+    if (changed)
+        sess_detail(s, "no field would have a value");
+    else
+        sess_detail(s, "no field has a value");
+    snprintf(c->detail, sizeof c->detail, "no values");
+    return MAMORI_EINVAL;
+}
+
+int vault_key_named(const struct vault_ds *d, const struct mamori_kv *kv,
+                    size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t idx;
+        const struct vault_field *f =
+            kv[i].name
+                ? vault_field_find((struct vault_ds *)d, kv[i].name, &idx)
+                : NULL;
+        if (f && f->key)
             return 1;
+    }
     return 0;
 }
 

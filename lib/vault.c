@@ -705,11 +705,8 @@ int mamori_record_add(mamori_sess *s, const char *dataset,
         rc = vault_mynumber_check(s, &c, d, kv, n, 0, 0);
     if (rc == 0)
         rc = take_values(s, d, kv, n, &vs, seen, &c);
-    if (rc == 0 && !vault_has_value(d, &vs)) {
-        sess_detail(s, "no field has a value");
-        snprintf(c.detail, sizeof c.detail, "no values");
-        rc = MAMORI_EINVAL;
-    }
+    if (rc == 0)
+        rc = vault_need_value(s, &c, d, &vs, 0);
     if (rc == 0)
         rc = vault_key_check(s, &c, d, &vs, NULL);
     if (rc == 0)
@@ -875,12 +872,9 @@ int mamori_record_update(mamori_sess *s, const char *dataset, const char *id,
         rc = drop_index(s->m, o.d, &o.vs, o.rid);
     if (rc == 0)
         rc = take_values(s, o.d, kv, n, &o.vs, seen, &c);
-    if (rc == 0 && !vault_has_value(o.d, &o.vs)) {
-        sess_detail(s, "no field would have a value");
-        snprintf(c.detail, sizeof c.detail, "no values");
-        rc = MAMORI_EINVAL;
-    }
     if (rc == 0)
+        rc = vault_need_value(s, &c, o.d, &o.vs, 1);
+    if (rc == 0 && vault_key_named(o.d, kv, n))
         rc = vault_key_check(s, &c, o.d, &o.vs, o.rid);
     if (rc == 0) {
         free(o.r.ct);

@@ -186,8 +186,16 @@ int vault_key_taken(struct mamori *m, struct store *st,
 int vault_key_check(mamori_sess *s, struct guard_call *c,
                     const struct vault_ds *d, const struct values *vs,
                     const uint8_t *self);
-/* Whether vs has a value at all (a record needs one). */
-int vault_has_value(const struct vault_ds *d, const struct values *vs);
+/* 0 when vs has a value at all (a record or an entry needs one), else
+ * MAMORI_EINVAL with the details (changed: vs is the values an update
+ * would leave). */
+int vault_need_value(mamori_sess *s, struct guard_call *c,
+                     const struct vault_ds *d, const struct values *vs,
+                     int changed);
+/* Whether kv (n pairs) names one of d's key fields: an update that names
+ * none keeps the record's key as it is. */
+int vault_key_named(const struct vault_ds *d, const struct mamori_kv *kv,
+                    size_t n);
 
 /* The record plaintext form of vs sealed (AES-256-GCM) under the dataset's
  * record key with the caller's associated data (verified entries bind
