@@ -10,7 +10,7 @@ libcmocka-dev sqlcipher oathtool liboath-dev libcsv-dev binutils bc
 groff-base clang-format libqrencode-dev libcrack2-dev cracklib-runtime
 zbar-tools libzip-dev p7zip-full time openssl libmicrohttpd-dev
 libgnutls28-dev libinih-dev libsystemd-dev curl jq perl python3
-chromium nodejs fonts-ipafont-gothic wrk nginx-light"
+chromium nodejs fonts-ipafont-gothic wrk nginx-light strace systemd procps"
 # The browser tests' node packages (playwright-core, pinned in
 # package-lock.json; it drives Debian's chromium: no browser download).
 E2E=$(cd "$(dirname "$0")/../tests/e2e" && pwd)
