@@ -83,6 +83,9 @@ enum cli_opt {
     OPT_RECIPIENT_CERT,
     OPT_KEEP,
     OPT_KEYS,
+    OPT_ACTION,
+    OPT_FROM,
+    OPT_TO,
     OPT_COUNT_
 };
 
@@ -116,6 +119,8 @@ struct cli_args {
     const char *recipient_cert; /* --recipient-cert FILE */
     const char *keep;           /* --keep N */
     const char *keys;           /* --keys FILE */
+    const char *action;         /* --action ACTION (audit show) */
+    const char *from, *to;      /* --from/--to TIME (audit show) */
     const char **maps;          /* --map COLUMN=FIELD, in order */
     int *map_argi;              /* argv index of each --map value */
     size_t nmaps;
@@ -379,6 +384,8 @@ int cmd_logout(struct cli *c);
 int cmd_user_add(struct cli *c);
 int cmd_user_list(struct cli *c);
 int cmd_user_unlock(struct cli *c);
+int cmd_user_disable(struct cli *c);
+int cmd_user_enable(struct cli *c);
 int cmd_user_reset(struct cli *c);
 int cmd_passwd(struct cli *c);
 int cmd_session_list(struct cli *c);

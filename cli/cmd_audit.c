@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "cli.h"
 #include "i18n.h"
@@ -86,12 +87,61 @@ static int parse_count(const char *s, size_t *out)
     return 0;
 }
 
+/* --from/--to: a date is a local day (as `audit show` prints times),
+ * from its start or (end) to its end; YYYY-MM-DDTHH:MM:SSZ is UTC. */
+static int parse_time(const char *text, int end, int64_t *out)
+{
+    struct tm tm;
+    time_t t;
+    int y, mo, d, used = 0;
+
+    if (strlen(text) != 10)
+        return mamori_audit_time(text, end, out);
+    /* (mamori_audit_time checks the shape; the local day is ours) */
+    if (mamori_audit_time(text, end, out) != 0 ||
+        sscanf(text, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
+        return MAMORI_EINVAL;
+    memset(&tm, 0, sizeof tm);
+    tm.tm_year = y - 1900;
+    tm.tm_mon = mo - 1;
+    tm.tm_mday = d;
+    tm.tm_hour = end ? 23 : 0;
+    tm.tm_min = end ? 59 : 0;
+    tm.tm_sec = end ? 59 : 0;
+    tm.tm_isdst = -1;
+    t = mktime(&tm);
+    if (t == (time_t)-1)
+        return MAMORI_EINVAL;
+    *out = (int64_t)t;
+    return 0;
+}
+
+/* The filter of the command line; 1 if it has one, -1 after a usage
+ * error. */
+static int show_filter(struct cli *c, struct mamori_audit_filter *f)
+{
+    memset(f, 0, sizeof *f);
+    f->user = c->a.user;
+    f->action = c->a.action;
+    if (c->a.from && parse_time(c->a.from, 0, &f->from) != 0)
+        return -1;
+    if (c->a.to && parse_time(c->a.to, 1, &f->to) != 0)
+        return -1;
+    return f->user || f->action || c->a.from || c->a.to;
+}
+
 int check_audit_show(struct cli *c)
 {
+    struct mamori_audit_filter f;
     size_t last = 0;
 
     if (c->a.last && (parse_count(c->a.last, &last) || last == 0))
         return cli_usage(c, _("--last needs a positive whole number"));
+    if (show_filter(c, &f) < 0)
+        return cli_usage(c, _("--from and --to take a date (2026-04-01) or a "
+                              "UTC time (2026-04-01T09:30:00Z)"));
+    if (f.to && f.from > f.to)
+        return cli_usage(c, _("--to is before --from"));
     return 0;
 }
 
@@ -101,9 +151,15 @@ int cmd_audit_show(struct cli *c)
     size_t last = 0, n = 0, i;
     int rc, ret = CLI_EXIT_FAIL;
 
+    struct mamori_audit_filter f;
+    int any;
+
     if (c->a.last && parse_count(c->a.last, &last) != 0)
         return cli_usage(c, _("--last needs a positive whole number"));
-    rc = mamori_audit_show(c->s, last, &e, &n);
+    if ((any = show_filter(c, &f)) < 0)
+        return cli_usage(c, _("--from and --to take a date (2026-04-01) or a "
+                              "UTC time (2026-04-01T09:30:00Z)"));
+    rc = mamori_audit_find(c->s, any ? &f : NULL, last, &e, &n);
     if (rc)
         return cli_fail(c, _("audit show"), rc);
     for (i = 0; i < n; i++)
@@ -221,10 +277,13 @@ int cmd_audit_verify(struct cli *c)
     rc = mamori_audit_verify(c->s, cp, cp_len, &res);
     res.problem[sizeof res.problem - 1] = '\0';
     if (rc == MAMORI_ETAMPER) {
-        char detail[sizeof res.problem + 32];
+        char detail[512];
 
-        /* The problem names the entry; say which only if it is silent. */
-        if (res.problem[0])
+        /* The problem names the entry, in the user's language (the
+         * result's is English); say which only if it is silent. */
+        if (*mamori_errdetail(c->s))
+            snprintf(detail, sizeof detail, "%s", mamori_errdetail(c->s));
+        else if (res.problem[0])
             snprintf(detail, sizeof detail, "%s", res.problem);
         else
             snprintf(detail, sizeof detail, _("entry %lld"),

@@ -57,16 +57,25 @@ static const char *kind_name(int kind)
     return kind == MAMORI_BACKUP_KEYS ? "keys" : "data";
 }
 
+/* file_sha256 only where it is known: a file just written (create, keys);
+ * a listing reads headers alone. */
 static json_t *info_json(const struct mamori_backup_info *b)
 {
-    return json_pack(
-        "{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:s, s:s, s:i}", "file",
+    json_t *j = json_pack(
+        "{s:o, s:s, s:s, s:o, s:I, s:I, s:I, s:I, s:s, s:s, s:i}", "file",
         cli_json_str(b->path), "kind", kind_name(b->kind), "vault", b->vault_id,
         "created", cli_json_time(b->created), "size", (json_int_t)b->size,
         "records", (json_int_t)b->records, "datasets", (json_int_t)b->datasets,
         "audit_entries", (json_int_t)b->audit_entries, "audit_head",
-        b->audit_head, "sha256", b->sha256, "file_sha256", b->file_sha256,
-        "removed", b->removed);
+        b->audit_head, "sha256", b->sha256, "removed", b->removed);
+
+    if (j && b->file_sha256[0] &&
+        json_object_set_new(j, "file_sha256", json_string(b->file_sha256)) !=
+            0) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
 }
 
 static void info_print(const struct mamori_backup_info *b)
@@ -133,7 +142,11 @@ int cmd_backup_create(struct cli *c)
                                             : NULL);
     if (c->a.json)
         return cli_json_print(c, info_json(&b));
-    if (!c->a.quiet) {
+    /* Quiet: the result alone, the new file's path (as -q with a request
+     * prints its id). */
+    if (c->a.quiet)
+        printf("%s\n", b.path);
+    else {
         info_print(&b);
         if (b.removed)
             printf(NG_("removed %d older backup\n",

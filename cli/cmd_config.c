@@ -98,11 +98,15 @@ int cmd_config_get(struct cli *c)
 
 int cmd_config_set(struct cli *c)
 {
+    char now[MAMORI_CONFIG_VALUE_MAX];
     int rc = mamori_config_set(c->s, c->args[0], c->args[1]);
+
     if (rc)
         return cli_fail(c, _("config set"), rc);
     if (c->a.json)
         return cli_json_print(c, json_pack("{s:b}", "ok", 1));
-    cli_note(c, _("%s is now %s."), c->args[0], c->args[1]);
+    /* The value as stored (" 10" and "010" are 10), not as typed. */
+    if (mamori_config_normalize(c->args[0], c->args[1], now, sizeof now) == 0)
+        cli_note(c, _("%s is now %s."), c->args[0], now);
     return CLI_EXIT_OK;
 }

@@ -72,7 +72,10 @@ int cmd_session_list(struct cli *c)
 
 int check_session_revoke(struct cli *c)
 {
-    if ((c->nargs == 1) == (c->a.user != NULL))
+    if (c->nargs == 1 && c->a.user)
+        return cli_usage(c, _("session revoke: give an ID or --user NAME, "
+                              "not both"));
+    if (c->nargs != 1 && !c->a.user)
         return cli_usage(c, _("session revoke needs an ID or --user NAME"));
     return 0;
 }
@@ -85,6 +88,9 @@ int cmd_session_revoke(struct cli *c)
         return cli_fail(c, _("session revoke"), rc);
     if (c->a.json)
         return cli_json_print(c, json_pack("{s:b}", "ok", 1));
-    cli_note(c, _("Session ended."));
+    if (c->a.user)
+        cli_note(c, _("Every session of %s has ended."), c->a.user);
+    else
+        cli_note(c, _("Session ended."));
     return CLI_EXIT_OK;
 }

@@ -1,5 +1,5 @@
 /*
- * cmd_user.c - `mamori user add|list|unlock|reset`.
+ * cmd_user.c - `mamori user add|list|unlock|disable|enable|reset`.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -163,6 +163,38 @@ int cmd_user_unlock(struct cli *c)
         return cli_json_print(c, json_pack("{s:b}", "ok", 1));
     cli_note(c, _("Unlocked %s."), c->args[0]);
     return CLI_EXIT_OK;
+}
+
+/* user disable NAME (disabled 1) and user enable NAME (0). */
+static int user_disable(struct cli *c, int disabled)
+{
+    const char *name = c->args[0];
+    int rc = mamori_user_disable(c->s, name, disabled);
+
+    if (rc)
+        return cli_fail(c, disabled ? _("user disable") : _("user enable"), rc);
+    if (c->a.json)
+        return cli_json_print(c, json_pack("{s:o, s:b}", "user",
+                                           cli_json_str(name), "disabled",
+                                           disabled));
+    if (disabled)
+        cli_note(c,
+                 _("Disabled %s: they cannot log in, and their sessions "
+                   "have ended."),
+                 name);
+    else
+        cli_note(c, _("Enabled %s again."), name);
+    return CLI_EXIT_OK;
+}
+
+int cmd_user_disable(struct cli *c)
+{
+    return user_disable(c, 1);
+}
+
+int cmd_user_enable(struct cli *c)
+{
+    return user_disable(c, 0);
 }
 
 int cmd_user_list(struct cli *c)

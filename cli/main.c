@@ -58,7 +58,9 @@ static const struct optdef optdefs[] = {
     {OPT_PASSPHRASE, "passphrase", 0, 0, NULL,
      N_("protect the master key with a passphrase (Argon2id)\n"
         "instead of a key file")},
-    {OPT_USER, "user", 0, 1, "NAME", N_("user to log in as")},
+    {OPT_USER, "user", 0, 1, "NAME",
+     N_("a user: who logs in (login, device enroll), whose sessions\n"
+        "end (session revoke), whose entries are shown (audit show)")},
     {OPT_ROLE, "role", 0, 1, "ROLE",
      N_("role: admin, operator, auditor or viewer")},
     {OPT_GENERATE, "generate", 0, 0, NULL,
@@ -77,9 +79,9 @@ static const struct optdef optdefs[] = {
      N_("also read FIELD=VALUE lines from standard input, which\n"
         "keeps the values out of the process list")},
     {OPT_LAST, "last", 0, 1, "N", N_("show only the last N entries")},
-    {OPT_OUT, "out", 0, 1, "FILE",
-     N_("where to write: a file (\"-\": standard output for `audit\n"
-        "checkpoint`), or a directory for `backup create` and `backup list`")},
+    {OPT_OUT, "out", 0, 1, "PATH",
+     N_("where to write: a file; a directory for `backup create` and\n"
+        "`backup list`; \"-\" for standard output (`audit checkpoint`)")},
     {OPT_NAME, "name", 0, 1, "TEXT",
      N_("a label for this device (default: the host name)")},
     {OPT_OTP, "otp", 0, 1, "CODE",
@@ -93,8 +95,9 @@ static const struct optdef optdefs[] = {
     {OPT_HANDLER, "handler", 0, 0, NULL,
      N_("designate the operator as a My Number handler of the\n"
         "dataset")},
-    {OPT_ENCODING, "encoding", 0, 1, "auto|utf-8|cp932",
-     N_("character encoding of a CSV file (import: auto detects it)")},
+    {OPT_ENCODING, "encoding", 0, 1, "ENCODING",
+     N_("character encoding of a CSV file: utf-8 or cp932 (import also\n"
+        "takes auto, its default: it detects which)")},
     {OPT_MAP, "map", 0, 1, "COLUMN=FIELD",
      N_("take FIELD from the CSV column with this header (repeatable)")},
     {OPT_SKIP_INVALID, "skip-invalid", 0, 0, NULL,
@@ -118,6 +121,14 @@ static const struct optdef optdefs[] = {
      N_("keep the newest N backups in the directory, delete older ones")},
     {OPT_KEYS, "keys", 0, 1, "FILE",
      N_("the key-store backup (from `mamori backup keys`)")},
+    {OPT_ACTION, "action", 0, 1, "ACTION",
+     N_("only entries of this action (record.get), or of every\n"
+        "action beginning so, when it ends in a dot (record.)")},
+    {OPT_FROM, "from", 0, 1, "TIME",
+     N_("only entries at or after this time: a local date\n"
+        "(2026-04-01) or a UTC time (2026-04-01T09:30:00Z)")},
+    {OPT_TO, "to", 0, 1, "TIME",
+     N_("only entries at or before this time (a date: to its end)")},
 };
 #define NOPTDEFS (sizeof optdefs / sizeof optdefs[0])
 
@@ -181,6 +192,20 @@ const struct cli_cmd cli_commands[] = {
      N_("lift a lockout (admin)"),
      N_("After lockout.threshold failed logins in a row an account\n"
         "is locked for lockout.minutes; this lifts the lock at once."),
+     0, 1, 1, 0},
+    {"user", "disable", cmd_user_disable, NULL, N_("user disable NAME"),
+     N_("disable a user who leaves or moves (admin)"),
+     N_("For a user who leaves or moves to other work: the account can\n"
+        "no longer log in, and its sessions end at once. The account, its\n"
+        "grants and its audit entries stay; `user enable` lets it log in\n"
+        "again. You cannot disable your own account, nor the last admin who\n"
+        "is not disabled."),
+     0, 1, 1, 0},
+    {"user", "enable", cmd_user_enable, NULL, N_("user enable NAME"),
+     N_("let a disabled user log in again (admin)"),
+     N_("Lifts `user disable`: the user logs in again as before, with the\n"
+        "same password, grants and role. Enabling an admin is refused when\n"
+        "there are admin.max admins already."),
      0, 1, 1, 0},
     {"user", "reset", cmd_user_reset, NULL, N_("user reset NAME [--generate]"),
      N_("set a new initial password (admin)"),
@@ -474,7 +499,8 @@ const struct cli_cmd cli_commands[] = {
     {"export", "list", cmd_export_list, NULL, N_("export list"),
      N_("show the take-out ledger"),
      N_("Shows every export request and its state: pending, approved,\n"
-        "rejected, done, returned, destroyed. Operators see their own."),
+        "rejected, done, returned, destroyed, lapsed (approved, not run,\n"
+        "and ended by `backup restore`). Operators see their own."),
      0, 0, 0, 0},
     {"export", "mark", cmd_export_mark, NULL,
      N_("export mark ID returned|destroyed"),
@@ -508,11 +534,13 @@ const struct cli_cmd cli_commands[] = {
         "verifies its audit chain, without restoring anything."),
      0, 1, 1, 0},
     {"backup", "restore", cmd_backup_restore, check_backup_restore,
-     N_("backup restore FILE --home NEWDIR --keys KEYFILE"),
+     N_("backup restore FILE --home NEWDIR --keys KEYFILE --key-file FILE"),
      N_("restore a backup into a new vault directory"),
      N_("Restores a data backup and a key-store backup into NEWDIR, which\n"
-        "must not hold a vault. The vault key (--key-file, or the\n"
-        "passphrase) is the one of the backed-up vault."),
+        "must not hold a vault. The vault key is the one of the backed-up\n"
+        "vault: its key file (--key-file, or $MAMORI_KEY_FILE), or, for a\n"
+        "vault protected by a passphrase, the passphrase, which is asked\n"
+        "for (or read from $MAMORI_PASSPHRASE_FD)."),
      OPTBIT(OPT_KEYS), 1, 1, CMD_NO_VAULT},
     {"backup", "list", cmd_backup_list, NULL, N_("backup list [--out DIR]"),
      N_("list the backups (admin, auditor)"),
@@ -549,11 +577,19 @@ const struct cli_cmd cli_commands[] = {
         "the window and the reason."),
      0, 0, 0, 0},
     {"audit", "show", cmd_audit_show, check_audit_show,
-     N_("audit show [--last N]"), N_("show the audit log (auditor, admin)"),
+     N_("audit show [--last N] [--user NAME] [--action ACTION] [--from TIME] "
+        "[--to TIME]"),
+     N_("show the audit log (auditor, admin)"),
      N_("Shows the audit log, oldest entry first: who did what, on which\n"
         "dataset and records, when, and the outcome. Entries hold ids and\n"
-        "counts, never personal values."),
-     OPTBIT(OPT_LAST), 0, 0, 0},
+        "counts, never personal values. --user, --action, --from and --to\n"
+        "keep only the entries that match all of them (the whole log is\n"
+        "searched); --last N then shows the newest N of those. A date\n"
+        "(2026-04-01) is a day of local time, as the log is shown: --from\n"
+        "its start, --to its end; 2026-04-01T09:30:00Z is a UTC time."),
+     OPTBIT(OPT_LAST) | OPTBIT(OPT_USER) | OPTBIT(OPT_ACTION) |
+         OPTBIT(OPT_FROM) | OPTBIT(OPT_TO),
+     0, 0, 0},
     {"audit", "checkpoint", cmd_audit_checkpoint, check_out,
      N_("audit checkpoint --out FILE"),
      N_("write a signed checkpoint of the log (auditor, admin)"),
@@ -922,6 +958,15 @@ static void set_option(struct cli_args *a, enum cli_opt id, const char *val,
     case OPT_KEYS:
         a->keys = val;
         break;
+    case OPT_ACTION:
+        a->action = val;
+        break;
+    case OPT_FROM:
+        a->from = val;
+        break;
+    case OPT_TO:
+        a->to = val;
+        break;
     case OPT_REQUIRE_REASON:
     case OPT_SKIP_INVALID:
     case OPT_HANDLER:
@@ -1014,6 +1059,12 @@ static int parse_args(struct cli *c, int argc, char **argv)
                 return cli_usage(c, _("unknown option (argument %d)"), i);
             }
         }
+        /* A second value would silently replace the first (two
+         * --search filters would become one): only --field and --map
+         * add up. */
+        if (o->has_arg && (a->seen & OPTBIT(o->id)) && o->id != OPT_FIELD &&
+            o->id != OPT_MAP)
+            return cli_usage(c, _("option --%s given twice"), o->name);
         set_option(a, o->id, val, i);
     }
     return 0;

@@ -132,7 +132,8 @@ int mamori_stats(mamori *m, struct mamori_stats *st) MAMORI_MUST_CHECK;
 /* Checks the password and opens a session; the token (NUL-terminated,
  * MAMORI_TOKEN_LEN chars) is written to token, which must hold
  * MAMORI_TOKEN_LEN + 1 bytes. Failures are audited; the error does not tell
- * whether the user exists (MAMORI_EAUTH). */
+ * whether the user exists (MAMORI_EAUTH). Without a device proof: with
+ * device.required on it is MAMORI_EDEVICE (see mamori_login_ex). */
 int mamori_login(mamori *m, const char *user, const char *password,
                  size_t password_len, const struct mamori_client *client,
                  char *token, size_t token_size) MAMORI_MUST_CHECK;
@@ -150,9 +151,13 @@ struct mamori_login_req {
     /* Proof of an approved device (端末): its public key, a challenge
      * from mamori_device_challenge, and the device key's signature
      * (mamori_device_sign). When the setting device.required is on (the
-     * default), a login without the proof of an approved device is
-     * refused with MAMORI_EDEVICE (audited; mamori_device_request asks
-     * for approval). A wrong proof counts as a failed login. */
+     * default), a login without the proof of an approved device (none,
+     * a wrong or stale one, or a key not approved) is refused with
+     * MAMORI_EDEVICE before the password is looked at: audited, and
+     * counting toward no lockout, so that no one without an approved
+     * device can lock an account (mamori_device_request asks for
+     * approval). With the setting off, a wrong proof counts as a failed
+     * login. */
     const uint8_t *device_pk; /* MAMORI_DEVICE_PK_LEN bytes */
     const char *challenge;
     const uint8_t *signature; /* MAMORI_DEVICE_SIG_LEN bytes */
@@ -269,6 +274,15 @@ int mamori_user_add(mamori_sess *s, const char *name, const char *role,
                     size_t password_len) MAMORI_MUST_CHECK;
 /* Admin only. Lifts a lockout (failed logins) at once. */
 int mamori_user_unlock(mamori_sess *s, const char *name) MAMORI_MUST_CHECK;
+/* Admin only. Disables (disabled 1) or enables again (0) the account of
+ * a user who leaves or moves (異動・退職): a disabled user cannot log in
+ * (the answer is that of a wrong password) and their sessions end at once;
+ * the account and its audit entries stay. Refused (MAMORI_EDENIED) for
+ * the last admin who is not disabled, and for the caller's own account;
+ * enabling an admin is refused past admin.max as adding one is.
+ * MAMORI_ESTATE if the user is disabled already (enabled already). */
+int mamori_user_disable(mamori_sess *s, const char *name,
+                        int disabled) MAMORI_MUST_CHECK;
 /* Admin only. Sets a new initial password (a forgotten one): the user must
  * change it at the next login; their sessions end and a lockout lifts. */
 int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
@@ -409,6 +423,11 @@ int mamori_config_list(mamori_sess *s, struct mamori_config_item **out,
 /* Admin only. Audited with the old and the new value. */
 int mamori_config_set(mamori_sess *s, const char *key,
                       const char *value) MAMORI_MUST_CHECK;
+/* The value as mamori_config_set would store it (" 010" is 10), into
+ * out; MAMORI_ENOTFOUND for no such setting, MAMORI_EINVAL for a value
+ * out of its range. Reads nothing of a vault. */
+int mamori_config_normalize(const char *key, const char *value, char *out,
+                            size_t size) MAMORI_MUST_CHECK;
 
 /* ---- Datasets ---------------------------------------------------------- */
 
@@ -840,7 +859,8 @@ struct mamori_export_info {
     char recipient[512];       /* certificate subject (cms), else "" */
     char recipient_sha256[65]; /* certificate SHA-256 fingerprint, hex */
     char state[16];            /* "pending", "approved", "rejected", "done",
-                                  "returned", "destroyed" */
+                                  "returned", "destroyed", "lapsed" (an
+                                  approval a restore ended) */
     char approver[64];         /* who approved or rejected; "" while pending */
     char marked_by[64];        /* who marked it returned/destroyed, else "" */
     int64_t requested, decided, ran, marked; /* unix time, 0 if not yet */
@@ -890,7 +910,8 @@ struct mamori_backup_info {
     int64_t records, datasets, audit_entries;
     char audit_head[65];  /* hex MAC of the newest audit entry */
     char sha256[65];      /* hex SHA-256 of the snapshot inside */
-    char file_sha256[65]; /* hex SHA-256 of the file (create, keys) */
+    char file_sha256[65]; /* hex SHA-256 of the file (create, keys), else
+                             "" (a listing reads headers only) */
     int removed;          /* create: older backups deleted (retention) */
     char problem[160];    /* what was wrong when a call failed, or "" */
 };
@@ -934,12 +955,15 @@ int mamori_backup_probe(const char *file,
                         struct mamori_backup_info *out) MAMORI_MUST_CHECK;
 /* No session: restores a data backup (file) and a key-store backup
  * (keys_file) of the same vault into home, which must not exist or be an
- * empty directory (MAMORI_EEXIST otherwise); src is the backed-up vault's
- * key file or passphrase (MAMORI_EKEY if wrong). Writes vault.db and
- * keys.db (0600, directory 0700), opens the restored vault to prove it and
- * appends a "backup.restore" entry (user "system") to its log. A failure
- * leaves nothing behind. The restored key store still names the original
- * key file's path. */
+ * empty directory (MAMORI_EEXIST otherwise, out->problem naming how many
+ * entries and the first; the temp files an interrupted restore left there
+ * do not count, and are removed); src is the backed-up vault's key file
+ * or passphrase (MAMORI_EKEY if wrong). Writes vault.db and keys.db (0600,
+ * directory 0700), opens the restored vault to prove it, ends every
+ * session and login challenge in it, makes each approved export that had
+ * not run "lapsed", and appends a "backup.restore" entry (user "system",
+ * with those counts) to its log. A failure leaves nothing behind. The
+ * restored key store still names the original key file's path. */
 int mamori_backup_restore(const char *file, const char *keys_file,
                           const char *home, const struct mamori_keysrc *src,
                           struct mamori_backup_info *out) MAMORI_MUST_CHECK;
@@ -998,6 +1022,24 @@ struct mamori_audit_entry {
 int mamori_audit_show(mamori_sess *s, size_t last,
                       struct mamori_audit_entry **out,
                       size_t *n) MAMORI_MUST_CHECK;
+
+/* Which entries mamori_audit_find shows; NULL or 0 means any. */
+struct mamori_audit_filter {
+    const char *user;   /* exactly this user (at most 63 bytes) */
+    const char *action; /* this action, or a prefix ending in "." such as
+                           "record." (at most 31 bytes) */
+    int64_t from, to;   /* times (Unix seconds), inclusive */
+};
+/* Auditor or admin. The last n entries that match f (all of them if
+ * n == 0), oldest first; the whole log is searched, and at most 2n
+ * entries are held at a time. MAMORI_EINVAL for a filter out of bounds. */
+int mamori_audit_find(mamori_sess *s, const struct mamori_audit_filter *f,
+                      size_t last, struct mamori_audit_entry **out,
+                      size_t *n) MAMORI_MUST_CHECK;
+/* A filter time: YYYY-MM-DD (its first second, or with end_of_day its
+ * last) or YYYY-MM-DDTHH:MM:SS[.fff]Z, in UTC. 0 or MAMORI_EINVAL. */
+int mamori_audit_time(const char *text, int end_of_day,
+                      int64_t *out) MAMORI_MUST_CHECK;
 void mamori_audit_entries_free(struct mamori_audit_entry *e, size_t n);
 
 /* Auditor or admin. A signed checkpoint (text, owned by caller) of the

@@ -2,7 +2,6 @@
  * audit.c - chained, forward-keyed, checkpointed access log. See audit.h.
  */
 #include <errno.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -12,6 +11,7 @@
 #include "audit.h"
 #include "crypto.h"
 #include "guard.h"
+#include "i18n.h"
 #include "keys.h"
 #include "store.h"
 #include "workers.h"
@@ -365,11 +365,11 @@ int audit_checkpoint_parse(const char *text, size_t len,
     size_t vl, ml = strlen(CP_MAGIC);
 
     memset(cp, 0, sizeof *cp);
-    *why = "not a mamori audit checkpoint";
+    *why = N_("not a mamori audit checkpoint");
     if (len > 4096 || len < ml + 1 || memcmp(p, CP_MAGIC "\n", ml + 1) != 0)
         return MAMORI_EINVAL;
     p += ml + 1;
-    *why = "bad vault line";
+    *why = N_("bad vault line");
     if (cp_line(&p, end, "vault", &v, &vl) || vl != 36)
         return MAMORI_EINVAL;
     for (size_t i = 0; i < vl; i++) {
@@ -380,26 +380,26 @@ int audit_checkpoint_parse(const char *text, size_t len,
             return MAMORI_EINVAL;
     }
     memcpy(cp->vault_id, v, 36);
-    *why = "bad seq line";
+    *why = N_("bad seq line");
     if (cp_line(&p, end, "seq", &v, &vl) || cp_int(v, vl, &cp->seq))
         return MAMORI_EINVAL;
-    *why = "bad head line";
+    *why = N_("bad head line");
     if (cp_line(&p, end, "head", &v, &vl) ||
         cp_hex(v, vl, cp->head, sizeof cp->head))
         return MAMORI_EINVAL;
-    *why = "bad time line";
+    *why = N_("bad time line");
     if (cp_line(&p, end, "time", &v, &vl) || cp_int(v, vl, &cp->time))
         return MAMORI_EINVAL;
-    *why = "bad key line";
+    *why = N_("bad key line");
     if (cp_line(&p, end, "key", &v, &vl) ||
         cp_hex(v, vl, cp->pk, sizeof cp->pk))
         return MAMORI_EINVAL;
     cp->signed_len = (size_t)(p - text);
-    *why = "bad sig line";
+    *why = N_("bad sig line");
     if (cp_line(&p, end, "sig", &v, &vl) ||
         cp_hex(v, vl, cp->sig, sizeof cp->sig))
         return MAMORI_EINVAL;
-    *why = "trailing data after the signature";
+    *why = N_("trailing data after the signature");
     if (p != end)
         return MAMORI_EINVAL;
     *why = "";
@@ -413,6 +413,14 @@ int audit_checkpoint_parse(const char *text, size_t len,
 
 #define VERIFY_MIN_PARALLEL 65536
 
+/* What verification found: an N_() format with its numbers, or, for a
+ * checkpoint that does not parse, its reason (why). */
+struct verify_problem {
+    const char *fmt;
+    long long a, b;
+    const char *why;
+};
+
 struct verify_part {
     const char *vault_id;
     struct crypto_hmac_key *const *keys; /* per epoch, read-only */
@@ -423,29 +431,53 @@ struct verify_part {
     uint8_t cp_head[CRYPTO_MAC_LEN];
     int cp_seen, cp_match;
     int64_t entries, bad_seq;
-    char problem[160];
+    struct verify_problem pb; /* pb.fmt NULL: none found */
     struct store *store;
     char *ids; /* record ids of entries of format 1 or 2 */
     size_t ids_cap;
     int rc;
 };
 
-static int part_bad(struct verify_part *p, int64_t seq, const char *fmt, ...)
-    __attribute__((format(printf, 3, 4)));
-
-static int part_bad(struct verify_part *p, int64_t seq, const char *fmt, ...)
+/* The problem as text: in English (the result, the API, logs) or in the
+ * user's language. Every format is an N_() literal of this file that
+ * takes a and b as %lld (or why as %s). */
+static void problem_text(const struct verify_problem *pb, int local, char *buf,
+                         size_t n)
 {
-    va_list ap;
+    const char *fmt = local ? _(pb->fmt) : pb->fmt;
+    const char *why = pb->why ? (local ? _(pb->why) : pb->why) : "";
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    if (pb->why)
+        snprintf(buf, n, fmt, why);
+    else
+        snprintf(buf, n, fmt, pb->a, pb->b);
+#pragma GCC diagnostic pop
+}
+
+static int part_bad(struct verify_part *p, int64_t seq, const char *fmt,
+                    long long a, long long b)
+{
     p->bad_seq = seq;
-    va_start(ap, fmt);
-    vsnprintf(p->problem, sizeof p->problem, fmt, ap);
-    va_end(ap);
+    p->pb = (struct verify_problem){fmt, a, b, NULL};
     return 1;
 }
 
 static int altered(struct verify_part *p, int64_t seq)
 {
-    return part_bad(p, seq, "entry %lld was altered", (long long)seq);
+    return part_bad(p, seq, N_("entry %lld was altered"), (long long)seq, 0);
+}
+
+/* Records what verification found in res (English) and pb; returns
+ * MAMORI_ETAMPER, or rc when given. */
+static int found(struct mamori_verify_result *res, struct verify_problem *pb,
+                 int64_t first_bad, struct verify_problem what, int rc)
+{
+    res->first_bad = first_bad;
+    *pb = what;
+    problem_text(pb, 0, res->problem, sizeof res->problem);
+    return rc;
 }
 
 /* An entry of format 1 or 2: its MAC covers the fields, decoded from the
@@ -479,15 +511,17 @@ static int verify_row(void *arg, const struct store_audit_raw *row)
     if (row->seq != p->expect)
         return part_bad(p, p->expect,
                         row->seq > p->expect
-                            ? "entry %lld is missing (deleted or reordered)"
-                            : "entry %lld is out of order",
-                        (long long)p->expect);
+                            ? N_("entry %lld is missing (deleted or reordered)")
+                            : N_("entry %lld is out of order"),
+                        (long long)p->expect, 0);
+    if (row->format == STORE_AUDIT_UNREADABLE)
+        return altered(p, row->seq);
     if (row->seq == p->lo)
         memcpy(p->first_prev, row->prev_mac, CRYPTO_MAC_LEN);
     else if (!crypto_equal(row->prev_mac, p->prev, CRYPTO_MAC_LEN))
         return part_bad(p, row->seq,
-                        "entry %lld does not follow its predecessor",
-                        (long long)row->seq);
+                        N_("entry %lld does not follow its predecessor"),
+                        (long long)row->seq, 0);
     switch (row->format) {
     case AUDIT_FORMAT_V4:
         mac_v4(p->keys[epoch_of(row->seq)], row->seq, row->entry,
@@ -509,8 +543,9 @@ static int verify_row(void *arg, const struct store_audit_raw *row)
             return rc;
         break;
     default:
-        return part_bad(p, row->seq, "entry %lld has an unknown format %d",
-                        (long long)row->seq, row->format);
+        return part_bad(p, row->seq,
+                        N_("entry %lld has an unknown format %lld"),
+                        (long long)row->seq, (long long)row->format);
     }
     if (row->seq == p->cp_seq) {
         p->cp_seen = 1;
@@ -533,35 +568,39 @@ static void *verify_part_run(void *arg)
     (void)store_set_mmap(p->store, 0);
     free(p->ids);
     p->ids = NULL;
-    if (p->rc == 0 && !p->problem[0] && p->expect != p->hi + 1)
-        part_bad(p, p->expect, "entry %lld is missing (deleted or reordered)",
-                 (long long)p->expect);
+    if (p->rc == 0 && !p->pb.fmt && p->expect != p->hi + 1)
+        part_bad(p, p->expect,
+                 N_("entry %lld is missing (deleted or reordered)"),
+                 (long long)p->expect, 0);
     return NULL;
 }
 
 static int check_checkpoint(struct mamori *m, const char *text, size_t len,
                             struct audit_checkpoint *cp,
-                            struct mamori_verify_result *res)
+                            struct mamori_verify_result *res,
+                            struct verify_problem *pb)
 {
     uint8_t pk[CRYPTO_SIGN_PK_LEN];
     const char *why;
 
-    if (audit_checkpoint_parse(text, len, cp, &why) != 0) {
-        snprintf(res->problem, sizeof res->problem, "checkpoint: %s", why);
-        return MAMORI_EINVAL;
-    }
+    if (audit_checkpoint_parse(text, len, cp, &why) != 0)
+        return found(res, pb, 0,
+                     (struct verify_problem){N_("checkpoint: %s"), 0, 0, why},
+                     MAMORI_EINVAL);
     keys_sign_public(m->keys, pk);
     if (!crypto_equal(pk, cp->pk, sizeof pk) ||
-        !crypto_ed25519_verify(pk, text, cp->signed_len, cp->sig)) {
-        snprintf(res->problem, sizeof res->problem,
-                 "checkpoint: signature is not this vault's");
-        return MAMORI_ETAMPER;
-    }
-    if (strcmp(cp->vault_id, m->vault_id) != 0) {
-        snprintf(res->problem, sizeof res->problem,
-                 "checkpoint: belongs to another vault");
-        return MAMORI_ETAMPER;
-    }
+        !crypto_ed25519_verify(pk, text, cp->signed_len, cp->sig))
+        return found(res, pb, 0,
+                     (struct verify_problem){
+                         N_("checkpoint: the signature is not this vault's"), 0,
+                         0, NULL},
+                     MAMORI_ETAMPER);
+    if (strcmp(cp->vault_id, m->vault_id) != 0)
+        return found(
+            res, pb, 0,
+            (struct verify_problem){
+                N_("checkpoint: it belongs to another vault"), 0, 0, NULL},
+            MAMORI_ETAMPER);
     return 0;
 }
 
@@ -609,8 +648,10 @@ static int epoch_keys(struct mamori *m, uint64_t last,
     return 0;
 }
 
-int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
-                 struct mamori_verify_result *res)
+/* audit_verify, with what it found also in pb (pb->fmt NULL: nothing). */
+static int verify_log(struct mamori *m, const char *checkpoint, size_t len,
+                      struct mamori_verify_result *res,
+                      struct verify_problem *pb)
 {
     struct verify_part parts[MAMORI_READERS];
     void *args[MAMORI_READERS];
@@ -625,7 +666,7 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
     memset(&cp, 0, sizeof cp);
     cp.seq = -1;
     if (checkpoint) {
-        rc = check_checkpoint(m, checkpoint, len, &cp, res);
+        rc = check_checkpoint(m, checkpoint, len, &cp, res, pb);
         if (rc != 0)
             return rc;
     }
@@ -641,13 +682,12 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
     rc = store_audit_row_bound(m->store, &bound);
     if (rc != 0)
         return rc;
-    if (n < 0 || n > bound) {
-        res->first_bad = n < 0 ? 1 : n;
-        snprintf(res->problem, sizeof res->problem,
-                 "the newest entry has an impossible number %lld",
-                 (long long)n);
-        return MAMORI_ETAMPER;
-    }
+    if (n < 0 || n > bound)
+        return found(res, pb, n < 0 ? 1 : n,
+                     (struct verify_problem){
+                         N_("the newest entry has an impossible number %lld"),
+                         (long long)n, 0, NULL},
+                     MAMORI_ETAMPER);
     if (n > 0) {
         rc = epoch_keys(m, epoch_of(n), &keys);
         if (rc != 0)
@@ -688,20 +728,16 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
         struct verify_part *p = &parts[i];
         const uint8_t *before = i == 0 ? genesis : parts[i - 1].prev;
         res->entries += p->entries;
-        if (p->problem[0]) {
-            res->first_bad = p->bad_seq;
-            snprintf(res->problem, sizeof res->problem, "%s", p->problem);
-            return MAMORI_ETAMPER;
-        }
+        if (p->pb.fmt)
+            return found(res, pb, p->bad_seq, p->pb, MAMORI_ETAMPER);
         if (p->rc != 0)
             return p->rc == MAMORI_ETAMPER ? MAMORI_ETAMPER : p->rc;
-        if (!crypto_equal(p->first_prev, before, CRYPTO_MAC_LEN)) {
-            res->first_bad = p->lo;
-            snprintf(res->problem, sizeof res->problem,
-                     "entry %lld does not follow its predecessor",
-                     (long long)p->lo);
-            return MAMORI_ETAMPER;
-        }
+        if (!crypto_equal(p->first_prev, before, CRYPTO_MAC_LEN))
+            return found(res, pb, p->lo,
+                         (struct verify_problem){
+                             N_("entry %lld does not follow its predecessor"),
+                             (long long)p->lo, 0, NULL},
+                         MAMORI_ETAMPER);
     }
     if (checkpoint && cp.seq > 0) {
         int seen = 0, match = 0;
@@ -709,110 +745,31 @@ int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
             seen |= parts[i].cp_seen;
             match |= parts[i].cp_match;
         }
-        if (!seen) {
-            res->first_bad = n + 1;
-            snprintf(res->problem, sizeof res->problem,
-                     "log ends at entry %lld but the checkpoint is at %lld: "
-                     "newest entries were removed",
-                     (long long)n, (long long)cp.seq);
-            return MAMORI_ETAMPER;
-        }
-        if (!match) {
-            res->first_bad = cp.seq;
-            snprintf(res->problem, sizeof res->problem,
-                     "entry %lld differs from the checkpoint",
-                     (long long)cp.seq);
-            return MAMORI_ETAMPER;
-        }
+        if (!seen)
+            return found(res, pb, n + 1,
+                         (struct verify_problem){
+                             N_("the log ends at entry %lld but the checkpoint "
+                                "is at %lld: the newest entries were removed"),
+                             (long long)n, (long long)cp.seq, NULL},
+                         MAMORI_ETAMPER);
+        if (!match)
+            return found(res, pb, cp.seq,
+                         (struct verify_problem){
+                             N_("entry %lld differs from the checkpoint"),
+                             (long long)cp.seq, 0, NULL},
+                         MAMORI_ETAMPER);
     }
     return rc;
 }
 
+int audit_verify(struct mamori *m, const char *checkpoint, size_t len,
+                 struct mamori_verify_result *res)
+{
+    struct verify_problem pb = {0};
+    return verify_log(m, checkpoint, len, res, &pb);
+}
+
 /* ---- public API -------------------------------------------------------- */
-
-struct show_state {
-    struct mamori_audit_entry *e;
-    size_t n, cap;
-};
-
-static int show_row(void *arg, const struct store_audit_row *row)
-{
-    struct show_state *st = arg;
-    struct mamori_audit_entry *e;
-    if (st->n == st->cap) {
-        size_t cap = st->cap ? st->cap * 2 : 64;
-        e = realloc(st->e, cap * sizeof *e);
-        if (!e)
-            return MAMORI_ENOMEM;
-        st->e = e;
-        st->cap = cap;
-    }
-    e = &st->e[st->n];
-    memset(e, 0, sizeof *e);
-    e->seq = row->seq;
-    e->time = row->time;
-    e->count = row->count;
-    snprintf(e->user, sizeof e->user, "%s", row->user);
-    snprintf(e->device, sizeof e->device, "%s", row->device);
-    snprintf(e->action, sizeof e->action, "%s", row->action);
-    snprintf(e->dataset, sizeof e->dataset, "%s", row->dataset);
-    snprintf(e->outcome, sizeof e->outcome, "%s", row->outcome);
-    snprintf(e->detail, sizeof e->detail, "%s", row->detail);
-    snprintf(e->client, sizeof e->client, "%s", row->client);
-    snprintf(e->request_id, sizeof e->request_id, "%s", row->request_id);
-    if (row->record_ids && row->record_ids[0]) {
-        e->record_ids = strdup(row->record_ids);
-        if (!e->record_ids)
-            return MAMORI_ENOMEM;
-    }
-    st->n++;
-    return 0;
-}
-
-void mamori_audit_entries_free(struct mamori_audit_entry *e, size_t n)
-{
-    if (!e)
-        return;
-    for (size_t i = 0; i < n; i++)
-        free(e[i].record_ids);
-    free(e);
-}
-
-int mamori_audit_show(mamori_sess *s, size_t last,
-                      struct mamori_audit_entry **out, size_t *n)
-{
-    struct guard_call c;
-    struct show_state st = {0};
-    int64_t total = 0, from = 1;
-    int rc;
-
-    *out = NULL;
-    *n = 0;
-    rc = guard_begin(&c, s, OP_AUDIT_SHOW, NULL);
-    if (rc != 0)
-        return rc;
-    rc = store_audit_count(s->m->store, &total);
-    if (rc == 0) {
-        int64_t head = 0;
-        uint8_t mac[CRYPTO_MAC_LEN];
-        rc = store_audit_head(s->m->store, &head, mac);
-        if (rc == 0 && last > 0 && (int64_t)last < head)
-            from = head - (int64_t)last + 1;
-        if (rc == MAMORI_ENOTFOUND)
-            rc = 0;
-    }
-    if (rc == 0)
-        rc = store_audit_scan(s->m->store, from, INT64_MAX, show_row, &st);
-    c.count = (int64_t)st.n;
-    rc = guard_end(&c, rc);
-    if (rc != 0) {
-        mamori_audit_entries_free(st.e, st.n);
-        return rc;
-    }
-    *out = st.e;
-    *n = st.n;
-    return 0;
-}
 
 int mamori_audit_checkpoint(mamori_sess *s, char **out, size_t *len)
 {
@@ -839,6 +796,7 @@ int mamori_audit_checkpoint(mamori_sess *s, char **out, size_t *len)
 int mamori_audit_verify(mamori_sess *s, const char *checkpoint, size_t len,
                         struct mamori_verify_result *res)
 {
+    struct verify_problem pb = {0};
     struct guard_call c;
     int rc, vrc;
 
@@ -846,13 +804,16 @@ int mamori_audit_verify(mamori_sess *s, const char *checkpoint, size_t len,
     rc = guard_begin(&c, s, OP_AUDIT_VERIFY, NULL);
     if (rc != 0)
         return rc;
-    vrc = audit_verify(s->m, checkpoint, len, res);
+    vrc = verify_log(s->m, checkpoint, len, res, &pb);
     c.count = res->entries;
     snprintf(c.detail, sizeof c.detail, "%s",
              vrc == 0 ? "intact"
                       : (vrc == MAMORI_ETAMPER ? "tampered" : "not checked"));
-    if (vrc != 0 && res->problem[0])
-        sess_detail_text(s, res->problem);
+    if (vrc != 0 && pb.fmt) {
+        char text[sizeof res->problem * 2];
+        problem_text(&pb, 1, text, sizeof text);
+        sess_detail_text(s, text);
+    }
     /* The verification itself is logged whatever it found. A log tampered
      * with so that nothing more can be appended still reports the
      * tampering, the finding that matters (no personal data is released). */

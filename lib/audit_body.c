@@ -165,6 +165,8 @@ int audit_row_decode(const struct store_audit_raw *raw,
     int rc;
 
     memset(row, 0, sizeof *row);
+    if (raw->format == STORE_AUDIT_UNREADABLE)
+        return MAMORI_ETAMPER;
     rc = audit_body_decode(raw->body, raw->body_len, row);
     if (rc != 0)
         return rc;

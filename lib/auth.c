@@ -204,9 +204,11 @@ static int pw_reused(struct mamori *m, const struct store_user *u,
     return hit;
 }
 
-/* Gives user u the password pw: the old hash goes into the history. */
+/* Gives user u the password pw: the old hash goes into the history, and
+ * the count of failed logins starts again. With unlock (an admin's reset)
+ * a lockout lifts too; a user's own change never lifts one. */
 static int set_password(struct mamori *m, struct store_user *u, const char *pw,
-                        size_t len, int must_change)
+                        size_t len, int must_change, int unlock)
 {
     char hash[CRYPTO_PWHASH_STRLEN];
     int keep = config_int(m, CFG_PASSWORD_HISTORY);
@@ -221,7 +223,8 @@ static int set_password(struct mamori *m, struct store_user *u, const char *pw,
         u->must_change = must_change;
         u->pw_changed = mamori_now();
         u->failures = 0;
-        u->locked_until = 0;
+        if (unlock)
+            u->locked_until = 0;
         rc = store_user_update(m->store, u);
     }
     crypto_wipe(hash, sizeof hash);
@@ -289,14 +292,85 @@ int mamori_user_unlock(mamori_sess *s, const char *name)
         return rc;
     memset(&u, 0, sizeof u);
     rc = target_user(s, name, &u);
-    if (rc == 0) {
-        int was = auth_locked(&u, mamori_now());
+    if (rc == 0 && !auth_locked(&u, mamori_now())) {
+        /* Nothing to lift: saying "unlocked" would mislead the admin. */
+        sess_detail(s, "the account is not locked");
+        snprintf(c.detail, sizeof c.detail, "user %s: not locked", u.name);
+        rc = MAMORI_ESTATE;
+    } else if (rc == 0) {
         u.failures = 0;
         u.locked_until = 0;
         rc = store_user_update(s->m->store, &u);
         c.count = 1;
-        snprintf(c.detail, sizeof c.detail, "user %s%s", u.name,
-                 was ? "" : " (was not locked)");
+        snprintf(c.detail, sizeof c.detail, "user %s", u.name);
+    }
+    auth_user_wipe(&u);
+    return guard_end(&c, rc);
+}
+
+/* Refuses (MAMORI_EDENIED, with the details) disabling u by the caller of
+ * c when u is the last admin who is not disabled (no one could manage
+ * the vault any more), or the caller's own account. */
+static int may_disable(struct guard_call *c, const struct store_user *u)
+{
+    mamori_sess *s = c->s;
+    int64_t admins = 0;
+    int rc = 0;
+
+    if (strcmp(u->role, "admin") == 0)
+        rc = store_user_count_role(s->m->store, "admin", &admins);
+    if (rc == 0 && strcmp(u->role, "admin") == 0 && admins <= 1) {
+        sess_detail(s, "the last admin who is not disabled cannot be "
+                       "disabled: no one could manage users, devices and "
+                       "settings any more");
+        snprintf(c->detail, sizeof c->detail, "user %s: last admin", u->name);
+        rc = MAMORI_EDENIED;
+    } else if (rc == 0 && u->id == s->user.id) {
+        sess_detail(s, "you cannot disable your own account: another admin "
+                       "must");
+        snprintf(c->detail, sizeof c->detail, "user %s: own account", u->name);
+        rc = MAMORI_EDENIED;
+    }
+    return rc;
+}
+
+int mamori_user_disable(mamori_sess *s, const char *name, int disabled)
+{
+    struct guard_call c;
+    struct store_user u;
+    int64_t ended = 0;
+    int rc =
+        guard_begin(&c, s, disabled ? OP_USER_DISABLE : OP_USER_ENABLE, NULL);
+    if (rc != 0)
+        return rc;
+    memset(&u, 0, sizeof u);
+    rc = target_user(s, name, &u);
+    if (rc == 0 && !u.disabled == !disabled) {
+        /* Nothing to change: saying it was done would mislead. */
+        if (disabled)
+            sess_detail(s, "the user is disabled already");
+        else
+            sess_detail(s, "the user is not disabled");
+        snprintf(c.detail, sizeof c.detail, "user %s: %s", u.name,
+                 disabled ? "disabled already" : "not disabled");
+        rc = MAMORI_ESTATE;
+    } else if (rc == 0 && disabled) {
+        rc = may_disable(&c, &u);
+    }
+    if (rc == 0) {
+        u.disabled = disabled ? 1 : 0;
+        rc = store_user_update(s->m->store, &u);
+    }
+    if (rc == 0 && disabled)
+        rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
+    if (rc == 0) {
+        c.count = 1;
+        if (disabled)
+            snprintf(c.detail, sizeof c.detail,
+                     "user %s: disabled, %lld sessions ended", u.name,
+                     (long long)ended);
+        else
+            snprintf(c.detail, sizeof c.detail, "user %s: enabled", u.name);
     }
     auth_user_wipe(&u);
     return guard_end(&c, rc);
@@ -322,7 +396,7 @@ int mamori_user_reset(mamori_sess *s, const char *name, const char *password,
         rc = MAMORI_EINVAL;
     }
     if (rc == 0)
-        rc = set_password(s->m, &u, password, password_len, 1);
+        rc = set_password(s->m, &u, password, password_len, 1, 1);
     if (rc == 0)
         rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
     if (rc == 0) {
@@ -350,9 +424,16 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
         return rc;
     memset(&u, 0, sizeof u);
     rc = store_user_get_id(s->m->store, s->user.id, &u);
-    if (rc == 0 && (!current || current_len > AUTH_PW_MAX ||
-                    !crypto_pw_verify(u.pwhash, current, current_len))) {
+    if (rc == 0 && auth_locked(&u, mamori_now())) {
+        /* Refused before the password is looked at, with a login's answer
+         * (no detail): else the check would go on answering guesses while
+         * the account is locked. It counts for nothing, as such a login. */
+        snprintf(c.detail, sizeof c.detail, "account locked");
+        rc = MAMORI_EAUTH;
+    } else if (rc == 0 && (!current || current_len > AUTH_PW_MAX ||
+                           !crypto_pw_verify(u.pwhash, current, current_len))) {
         sess_detail(s, "current password: does not match");
+        snprintf(c.detail, sizeof c.detail, "current password does not match");
         rc = MAMORI_EAUTH;
         wrong = 1;
     }
@@ -370,7 +451,7 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
         rc = MAMORI_EINVAL;
     }
     if (rc == 0)
-        rc = set_password(s->m, &u, password, password_len, 0);
+        rc = set_password(s->m, &u, password, password_len, 0, 0);
     if (rc == 0)
         rc =
             store_session_delete_user(s->m->store, u.id, s->token_hash, &ended);

@@ -99,6 +99,19 @@ int auth_device_check(struct mamori *m, const char *user,
                       const struct mamori_login_req *req, int64_t now,
                       char dev[37]);
 
+/* The same without marking the device used: for the check that comes
+ * before the password when device.required is on (session.c). dev: the
+ * approved device's id, or "". */
+int auth_device_prove(struct mamori *m, const char *user,
+                      const struct mamori_login_req *req, int64_t now,
+                      char dev[37]);
+
+/* The device id, proved by auth_device_prove earlier in the login, marked
+ * used at time now (under m->lock in the caller's transaction); dev
+ * receives its id. MAMORI_EDEVICE if it is no longer approved. */
+int auth_device_use(struct mamori *m, const char *id, int64_t now,
+                    char dev[37]);
+
 /* 1 if name is a device label: 1..63 bytes of UTF-8 without controls. */
 int auth_device_name_ok(const char *name);
 

@@ -13,9 +13,16 @@
  * taken by a connection of its own (SQLite's backup API under one read
  * transaction: consistent, and writers go on meanwhile). Unencrypted
  * snapshots (a copy of vault.db: ciphertexts and the audit log) live only
- * in HOME/.backup-tmp.XXXXXX (0700) and are unlinked afterwards; one
- * backup runs at a time per home (an flock on HOME/.backup.lock), and each
- * one removes what a killed one left behind.
+ * in HOME/.backup-tmp.XXXXXX (0700) and are unlinked as soon as they are
+ * not needed, on every path; one backup runs at a time per home (an flock
+ * on HOME/.backup.lock), and each one removes what a killed one left
+ * behind: its temp dir, and its partial output wherever it wrote (the
+ * temp dir notes where).
+ *
+ * A restored vault starts with no session, login challenge or approved
+ * export of the past (restore_reset). A full disk or read-only file
+ * system is an input/output error that says so and where (the audit
+ * entry says so without the path).
  */
 #include <dirent.h>
 #include <errno.h>
@@ -23,6 +30,7 @@
 #include <inttypes.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -37,6 +45,7 @@
 #include "backup.h"
 #include "config.h"
 #include "guard.h"
+#include "i18n.h"
 #include "internal.h"
 #include "keys.h"
 #include "store.h"
@@ -48,6 +57,11 @@
 #define TMP_PREFIX ".backup-tmp."
 #define LOCK_NAME ".backup.lock"
 #define OUT_TMP_PREFIX ".mamori-"
+/* A temp dir's note of where its run writes its partial output. */
+#define OUT_NOTE "out"
+/* What a restore writes before it renames them into place. */
+#define RESTORE_KEYS_TMP ".restore-keys.db"
+#define RESTORE_VAULT_TMP ".restore-vault.db"
 #define SUFFIX ".mbak"
 #define IO_BLOCK (1u << 20)
 #define LIST_MAX 10000
@@ -66,7 +80,6 @@ static int errno_rc(int e)
         return MAMORI_EEXIST;
     case ENOMEM:
         return MAMORI_ENOMEM;
-    case ENOSPC:
     case ENAMETOOLONG:
         return MAMORI_ETOOBIG;
     case EACCES:
@@ -87,6 +100,82 @@ static void problem(struct mamori_backup_info *info, const char *why)
 {
     if (info && why && *why && !info->problem[0])
         snprintf(info->problem, sizeof info->problem, "%s", why);
+}
+
+/* As problem, from a format the caller translated: for the user only
+ * (restore, which logs no failure; or after the audit entry is written).
+ * Paths and file names in it lose control characters and are cut at a
+ * character boundary. */
+static void problemf(struct mamori_backup_info *info, const char *fmt, ...)
+    __attribute__((format(printf, 2, 3)));
+static void problemf(struct mamori_backup_info *info, const char *fmt, ...)
+{
+    char raw[PATH_MAX + 256];
+    va_list ap;
+
+    if (!info || info->problem[0])
+        return;
+    va_start(ap, fmt);
+    vsnprintf(raw, sizeof raw, fmt, ap);
+    va_end(ap);
+    guard_clean_text(raw, info->problem, sizeof info->problem);
+}
+
+/* What an OS error that a user can act on means (English: the audit
+ * log's words; the user gets _() of it), else NULL. */
+static const char *os_reason(int e)
+{
+    switch (e) {
+    case ENOSPC:
+    case EDQUOT:
+        return N_("no space left on device");
+    case EROFS:
+        return N_("read-only file system");
+    default:
+        return NULL;
+    }
+}
+
+/* A failed step whose OS error e is one that os_reason knows: the log's
+ * detail (English, no path) gets the reason after the step; then, once
+ * the entry is written, say_os tells the user where (a directory). Such a
+ * failure is an input/output error, as `export run` reports a full
+ * disk. */
+static int log_os(char *log, size_t size, int rc, int e)
+{
+    size_t n = strlen(log);
+
+    if (rc == 0 || !os_reason(e))
+        return rc;
+    if (n < size)
+        snprintf(log + n, size - n, ": %s", os_reason(e));
+    return MAMORI_EIO;
+}
+
+static void say_os(struct mamori_backup_info *info, int e, const char *where)
+{
+    if (!info || !os_reason(e))
+        return;
+    info->problem[0] = '\0';
+    problemf(info, "%s: %s", _(os_reason(e)), where);
+}
+
+/* Keeps the first OS error of a step (*oserr may be NULL). */
+static void note_err(int *oserr, int e)
+{
+    if (oserr && *oserr == 0)
+        *oserr = e;
+}
+
+/* An ISO 8601 UTC time (the audit log's words for a time). */
+static void iso_time(int64_t t, char out[32])
+{
+    time_t tt = (time_t)t;
+    struct tm tm;
+
+    if (!gmtime_r(&tt, &tm) ||
+        strftime(out, 32, "%Y-%m-%dT%H:%M:%SZ", &tm) == 0)
+        snprintf(out, 32, "%lld", (long long)t);
 }
 
 static int fsync_dir(const char *dir)
@@ -163,15 +252,18 @@ static void tmpdir_remove(const char *dir)
     (void)rmdir(dir);
 }
 
-static int tmpdir_make(const char *home, char *out, size_t size)
+static int tmpdir_make(const char *home, char *out, size_t size, int *oserr)
 {
     int n = snprintf(out, size, "%s/" TMP_PREFIX "XXXXXX", home);
 
-    if (n < 0 || (size_t)n >= size)
+    if (n < 0 || (size_t)n >= size) {
+        out[0] = '\0';
         return MAMORI_ETOOBIG;
+    }
     if (!mkdtemp(out)) { /* mkdtemp makes it 0700 */
         int e = errno;
         out[0] = '\0';
+        note_err(oserr, e);
         return errno_rc(e);
     }
     return 0;
@@ -206,36 +298,109 @@ static void unlock_home(int fd)
         close(fd); /* releases the flock */
 }
 
-/* Under the exclusive lock: temp dirs under home and this vault's temp
- * outputs in dir that a killed backup left. */
+/* Notes in the temp dir tmp where this run writes its partial output
+ * (dir), so that if it is killed, the next create clears that directory
+ * too, wherever it writes itself. */
+static int note_out(const char *tmp, const char *dir, int *oserr)
+{
+    char p[PATH_MAX], abs[PATH_MAX];
+    const char *d = realpath(dir, abs) ? abs : dir;
+    size_t n = strlen(d), at = 0;
+    int fd, rc = join(p, sizeof p, tmp, OUT_NOTE);
+
+    if (rc != 0)
+        return rc;
+    fd = open(p, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+    if (fd < 0) {
+        note_err(oserr, errno);
+        return errno_rc(errno);
+    }
+    while (rc == 0 && at < n) {
+        ssize_t k = write(fd, d + at, n - at);
+        if (k < 0 && errno == EINTR)
+            continue;
+        if (k <= 0) {
+            note_err(oserr, k < 0 ? errno : ENOSPC);
+            rc = MAMORI_EIO;
+        } else {
+            at += (size_t)k;
+        }
+    }
+    if (close(fd) != 0 && rc == 0)
+        rc = MAMORI_EIO;
+    return rc;
+}
+
+/* The directory a killed run's temp dir tmp noted, or "". */
+static void read_note(const char *tmp, char *out, size_t size)
+{
+    char p[PATH_MAX];
+    struct stat st;
+    ssize_t k = 0;
+    int fd;
+
+    out[0] = '\0';
+    if (join(p, sizeof p, tmp, OUT_NOTE) != 0)
+        return;
+    fd = open(p, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0)
+        return;
+    if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode) && st.st_size > 0 &&
+        (size_t)st.st_size < size) {
+        k = read(fd, out, (size_t)st.st_size);
+        if (k != (ssize_t)st.st_size)
+            k = 0;
+    }
+    close(fd);
+    if (k > 0 && memchr(out, '\0', (size_t)k))
+        k = 0;
+    out[k > 0 ? k : 0] = '\0';
+}
+
+/* This vault's partial outputs in dir (.mamori-<id>-XXXXXX.tmp): only
+ * names of that pattern, nothing else. */
+static void clear_out_tmps(const char *dir, const char *vault_id)
+{
+    char mine[32], p[PATH_MAX];
+    struct dirent *e;
+    DIR *d = dir && dir[0] ? opendir(dir) : NULL;
+    size_t pl;
+
+    if (!d)
+        return;
+    snprintf(mine, sizeof mine, OUT_TMP_PREFIX "%.8s-", vault_id);
+    pl = strlen(mine);
+    while ((e = readdir(d)) != NULL) {
+        size_t l = strlen(e->d_name);
+        if (strncmp(e->d_name, mine, pl) == 0 && l == pl + 6 + 4 &&
+            strcmp(e->d_name + l - 4, ".tmp") == 0 &&
+            join(p, sizeof p, dir, e->d_name) == 0)
+            (void)unlink(p);
+    }
+    closedir(d);
+}
+
+/* Under the exclusive lock: temp dirs under home that a killed backup
+ * left, the partial outputs they noted, and this vault's partial outputs
+ * in dir. */
 static void clear_leftovers(const char *home, const char *dir,
                             const char *vault_id)
 {
-    char mine[32];
-    char p[PATH_MAX];
+    char p[PATH_MAX], out[PATH_MAX];
     struct dirent *e;
     DIR *d = opendir(home);
 
     if (d) {
         while ((e = readdir(d)) != NULL)
             if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
-                join(p, sizeof p, home, e->d_name) == 0)
+                join(p, sizeof p, home, e->d_name) == 0) {
+                read_note(p, out, sizeof out);
+                clear_out_tmps(out, vault_id);
                 tmpdir_remove(p);
+            }
         closedir(d);
     }
-    snprintf(mine, sizeof mine, OUT_TMP_PREFIX "%.8s-", vault_id);
-    d = dir ? opendir(dir) : NULL;
-    if (d) {
-        size_t pl = strlen(mine);
-        while ((e = readdir(d)) != NULL) {
-            size_t l = strlen(e->d_name);
-            if (strncmp(e->d_name, mine, pl) == 0 && l > 4 &&
-                strcmp(e->d_name + l - 4, ".tmp") == 0 &&
-                join(p, sizeof p, dir, e->d_name) == 0)
-                (void)unlink(p);
-        }
-        closedir(d);
-    }
+    clear_out_tmps(dir, vault_id);
 }
 
 /* ---- the snapshot -------------------------------------------------------- */
@@ -244,15 +409,14 @@ static int sq(int rc)
 {
     if (rc == SQLITE_OK || rc == SQLITE_DONE || rc == SQLITE_ROW)
         return 0;
-    return (rc & 0xff) == SQLITE_NOMEM  ? MAMORI_ENOMEM
-           : (rc & 0xff) == SQLITE_FULL ? MAMORI_ETOOBIG
-                                        : MAMORI_EIO;
+    return (rc & 0xff) == SQLITE_NOMEM ? MAMORI_ENOMEM : MAMORI_EIO;
 }
 
 /* Copies HOME/vault.db into dest (a new file) with SQLite's backup API,
  * under one read transaction of a connection of its own: the copy is one
- * consistent state, and the vault's writers are not held up (WAL). */
-static int snapshot_db(struct mamori *m, const char *dest)
+ * consistent state, and the vault's writers are not held up (WAL).
+ * *oserr receives ENOSPC for a full disk. */
+static int snapshot_db(struct mamori *m, const char *dest, int *oserr)
 {
     char src_path[PATH_MAX];
     sqlite3 *src = NULL, *dst = NULL;
@@ -264,8 +428,10 @@ static int snapshot_db(struct mamori *m, const char *dest)
     if (rc != 0)
         return rc;
     fd = open(dest, O_RDWR | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-    if (fd < 0)
+    if (fd < 0) {
+        note_err(oserr, errno);
         return errno_rc(errno);
+    }
     close(fd);
     rc = sq(sqlite3_open_v2(src_path, &src,
                             SQLITE_OPEN_READONLY | SQLITE_OPEN_NOMUTEX |
@@ -303,6 +469,8 @@ static int snapshot_db(struct mamori *m, const char *dest)
         if (st == SQLITE_DONE)
             break;
         if (st != SQLITE_OK && st != SQLITE_BUSY && st != SQLITE_LOCKED) {
+            if ((st & 0xff) == SQLITE_FULL)
+                note_err(oserr, ENOSPC);
             rc = sq(st);
             break;
         }
@@ -311,8 +479,11 @@ static int snapshot_db(struct mamori *m, const char *dest)
         else if (st != SQLITE_OK)
             pause_ms(5);
     }
-    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == 0)
+    if (sqlite3_backup_finish(b) != SQLITE_OK && rc == 0) {
+        if ((sqlite3_errcode(dst) & 0xff) == SQLITE_FULL)
+            note_err(oserr, ENOSPC);
         rc = sq(sqlite3_errcode(dst));
+    }
 out:
     if (src) {
         (void)sqlite3_exec(src, "COMMIT", NULL, NULL, NULL);
@@ -410,11 +581,11 @@ static int snapshot_summary(const char *dir, const char *snap,
 }
 
 /* Encrypts the file at src into fd: header h, manifest mf, then the
- * file's bytes. */
+ * file's bytes. *oserr receives the OS error of a failed write. */
 static int encrypt_file(struct mamori *m, int fd, struct backup_header *h,
                         const struct backup_manifest *mf,
                         const uint8_t base[CRYPTO_KEY_LEN], const char *src,
-                        uint8_t file_sha[32])
+                        uint8_t file_sha[32], int *oserr)
 {
     struct backup_writer *w = NULL;
     uint8_t *mfbytes = NULL, *buf = NULL;
@@ -433,6 +604,8 @@ static int encrypt_file(struct mamori *m, int fd, struct backup_header *h,
         goto out;
     }
     rc = backup_writer_new(fd, h, base, mfbytes, mflen, &w);
+    if (rc == MAMORI_EIO)
+        note_err(oserr, errno);
     while (rc == 0) {
         ssize_t k = read(in, buf, IO_BLOCK);
         if (k < 0 && errno == EINTR)
@@ -453,6 +626,8 @@ static int encrypt_file(struct mamori *m, int fd, struct backup_header *h,
         rc = MAMORI_EIO;
     if (rc == 0)
         rc = backup_writer_finish(w, file_sha);
+    if (rc != 0 && w && backup_writer_oserr(w))
+        note_err(oserr, backup_writer_oserr(w));
 out:
     backup_writer_free(w);
     if (in >= 0)
@@ -472,7 +647,7 @@ static int write_temp(struct mamori *m, struct backup_header *h,
                       const struct backup_manifest *mf,
                       const uint8_t base[CRYPTO_KEY_LEN], const char *src,
                       const char *dir, char *tmp, size_t tmp_size,
-                      uint8_t file_sha[32])
+                      uint8_t file_sha[32], int *oserr)
 {
     int fd, rc, n;
 
@@ -485,13 +660,18 @@ static int write_temp(struct mamori *m, struct backup_header *h,
     fd = mkostemps(tmp, 4, O_CLOEXEC); /* 0600 */
     if (fd < 0) {
         tmp[0] = '\0';
+        note_err(oserr, errno);
         return errno_rc(errno);
     }
-    rc = encrypt_file(m, fd, h, mf, base, src, file_sha);
-    if (rc == 0 && fsync(fd) != 0)
+    rc = encrypt_file(m, fd, h, mf, base, src, file_sha, oserr);
+    if (rc == 0 && fsync(fd) != 0) {
+        note_err(oserr, errno);
         rc = errno_rc(errno);
-    if (close(fd) != 0 && rc == 0)
+    }
+    if (close(fd) != 0 && rc == 0) {
+        note_err(oserr, errno);
         rc = MAMORI_EIO;
+    }
     if (rc != 0) {
         (void)unlink(tmp);
         tmp[0] = '\0';
@@ -505,16 +685,20 @@ static int write_backup(struct mamori *m, struct backup_header *h,
                         const struct backup_manifest *mf,
                         const uint8_t base[CRYPTO_KEY_LEN], const char *src,
                         const char *dir, const char *final_path,
-                        uint8_t file_sha[32])
+                        uint8_t file_sha[32], int *oserr)
 {
     char tmp[PATH_MAX];
-    int rc = write_temp(m, h, mf, base, src, dir, tmp, sizeof tmp, file_sha);
+    int rc =
+        write_temp(m, h, mf, base, src, dir, tmp, sizeof tmp, file_sha, oserr);
 
     if (rc != 0)
         return rc;
     /* link fails if the name is taken: no backup overwrites another. */
-    if (link(tmp, final_path) != 0)
+    if (link(tmp, final_path) != 0) {
+        if (errno != EEXIST)
+            note_err(oserr, errno);
         rc = errno_rc(errno);
+    }
     (void)unlink(tmp);
     if (rc == 0)
         rc = fsync_dir(dir);
@@ -755,7 +939,8 @@ static int create(struct actor *a, const char *dir_arg, int keep,
     uint8_t *base = NULL, fsha[32];
     struct tm tm;
     time_t now;
-    int rc, lockfd = -1, removed = 0;
+    int rc, lockfd = -1, removed = 0, oserr = 0;
+    const char *where = m->home; /* where an OS error happened */
 
     memset(&mf, 0, sizeof mf);
     memset(&h, 0, sizeof h);
@@ -777,11 +962,13 @@ static int create(struct actor *a, const char *dir_arg, int keep,
         goto out;
     }
     clear_leftovers(m->home, dir, m->vault_id);
-    rc = tmpdir_make(m->home, tmp, sizeof tmp);
+    rc = tmpdir_make(m->home, tmp, sizeof tmp, &oserr);
+    if (rc == 0)
+        rc = note_out(tmp, dir, &oserr);
     if (rc == 0)
         rc = join(snap, sizeof snap, tmp, "vault.db");
     if (rc == 0)
-        rc = snapshot_db(m, snap);
+        rc = snapshot_db(m, snap, &oserr);
     if (rc != 0) {
         problem(info, "snapshot failed");
         goto out;
@@ -814,6 +1001,7 @@ static int create(struct actor *a, const char *dir_arg, int keep,
         goto out;
     }
     rc = keys_derive(m->keys, DATA_LABEL, base);
+    where = dir;
     /* Several backups in one second get -1, -2, ... */
     for (int i = 0; rc == 0 && i < 100; i++) {
         int k =
@@ -828,7 +1016,7 @@ static int create(struct actor *a, const char *dir_arg, int keep,
         }
         if (access(final, F_OK) == 0)
             continue;
-        rc = write_backup(m, &h, &mf, base, snap, dir, final, fsha);
+        rc = write_backup(m, &h, &mf, base, snap, dir, final, fsha, &oserr);
         if (rc != MAMORI_EEXIST)
             break;
         rc = 0;
@@ -867,6 +1055,7 @@ out:
     } else {
         snprintf(detail, sizeof detail, "%.120s",
                  info && info->problem[0] ? info->problem : "failed");
+        rc = log_os(detail, sizeof detail, rc, oserr);
     }
     backup_manifest_release(&mf);
     int frc = act_finish(a, OP_BACKUP_CREATE, rc, detail, mf.records, rc == 0);
@@ -877,6 +1066,8 @@ out:
         if (info)
             info->path[0] = '\0';
     }
+    if (rc != 0)
+        say_os(info, oserr, where);
     return frc;
 }
 
@@ -917,7 +1108,7 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     struct backup_header h;
     struct guard_call c;
     uint8_t *base = NULL, fsha[32];
-    int rc, lockfd = -1;
+    int rc, lockfd = -1, oserr = 0;
 
     memset(info, 0, sizeof *info);
     memset(&mf, 0, sizeof mf);
@@ -931,7 +1122,7 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     if (rc != 0)
         return rc;
     struct mamori *m = s->m;
-    const char *why;
+    const char *why, *where = m->home; /* where an OS error happened */
     rc = mamori_output_check(m->home, file, NULL, 0, &why);
     if (rc != 0)
         problem(info, why);
@@ -940,7 +1131,9 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     if (rc == 0)
         rc = lock_home(m->home, 0, &lockfd);
     if (rc == 0)
-        rc = tmpdir_make(m->home, tmp, sizeof tmp);
+        rc = tmpdir_make(m->home, tmp, sizeof tmp, &oserr);
+    if (rc == 0)
+        rc = note_out(tmp, dir, &oserr);
     if (rc == 0)
         rc = join(snap, sizeof snap, tmp, "keys.db");
     if (rc == 0)
@@ -962,9 +1155,10 @@ int mamori_backup_keys(mamori_sess *s, const char *file,
     base = crypto_secret_alloc(CRYPTO_KEY_LEN);
     rc = base ? keys_derive(m->keys, KEYS_LABEL, base) : MAMORI_ENOMEM;
     /* Put in place over file only once the entry is committed. */
+    where = dir;
     if (rc == 0)
         rc = write_temp(m, &h, &mf, base, snap, dir, out_tmp, sizeof out_tmp,
-                        fsha);
+                        fsha, &oserr);
     if (rc != 0) {
         problem(info, "writing the key backup failed");
         goto out;
@@ -983,10 +1177,14 @@ out:
     if (tmp[0])
         tmpdir_remove(tmp);
     crypto_secret_free(base);
-    if (rc != 0)
+    if (rc != 0) {
         snprintf(c.detail, sizeof c.detail, "%.120s", info->problem);
+        rc = log_os(c.detail, sizeof c.detail, rc, oserr);
+    }
     crypto_wipe(&h.seal, sizeof h.seal);
     rc = guard_end(&c, rc);
+    if (rc != 0)
+        say_os(info, oserr, where);
     /* Fail closed: without its entry, the file at that path stays as it
      * was. (Still under the lock: a create clears temp outputs.) */
     if (out_tmp[0]) {
@@ -1008,6 +1206,7 @@ out:
 /* Where a decrypted snapshot goes. */
 struct file_sink {
     int fd;
+    int oserr; /* errno of a write that failed */
 };
 
 static int sink_write(void *arg, const uint8_t *p, size_t n)
@@ -1018,8 +1217,10 @@ static int sink_write(void *arg, const uint8_t *p, size_t n)
         ssize_t k = write(fs->fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0)
-            return errno == ENOSPC ? MAMORI_ETOOBIG : MAMORI_EIO;
+        if (k <= 0) {
+            fs->oserr = k < 0 ? errno : ENOSPC;
+            return MAMORI_EIO;
+        }
         p += k;
         n -= (size_t)k;
     }
@@ -1052,13 +1253,13 @@ static int key_for(void *arg, const struct backup_header *h,
 }
 
 /* Decrypts file into out_path (a new 0600 file): 0 only if every check of
- * backup_read passed. */
+ * backup_read passed. *oserr receives the OS error of a failed write. */
 static int decrypt_to(const char *file, struct key_src *ks,
                       const char *out_path, struct backup_header *h,
                       struct backup_manifest *mf,
-                      struct mamori_backup_info *info)
+                      struct mamori_backup_info *info, int *oserr)
 {
-    struct file_sink fs = {-1};
+    struct file_sink fs = {-1, 0};
     const char *why = "";
     int in, rc;
 
@@ -1072,6 +1273,7 @@ static int decrypt_to(const char *file, struct key_src *ks,
             open(out_path, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC,
                  0600);
         if (fs.fd < 0) {
+            note_err(oserr, errno);
             rc = errno_rc(errno);
             close(in);
             return rc;
@@ -1079,6 +1281,8 @@ static int decrypt_to(const char *file, struct key_src *ks,
     }
     rc = backup_read(backup_read_fd, &in, key_for, ks,
                      out_path ? sink_write : NULL, &fs, h, mf, &why);
+    if (rc != 0 && fs.oserr)
+        note_err(oserr, fs.oserr);
     if (rc == MAMORI_ECRYPTO && strcmp(why, "no key for this backup") == 0)
         why = h->kind != ks->want_kind && ks->want_kind
                   ? "not the expected kind of backup"
@@ -1086,10 +1290,14 @@ static int decrypt_to(const char *file, struct key_src *ks,
     if (rc != 0)
         problem(info, why);
     if (fs.fd >= 0) {
-        if (rc == 0 && fsync(fs.fd) != 0)
+        if (rc == 0 && fsync(fs.fd) != 0) {
+            note_err(oserr, errno);
             rc = MAMORI_EIO;
-        if (close(fs.fd) != 0 && rc == 0)
+        }
+        if (close(fs.fd) != 0 && rc == 0) {
+            note_err(oserr, errno);
             rc = MAMORI_EIO;
+        }
     }
     close(in);
     return rc;
@@ -1176,7 +1384,7 @@ int mamori_backup_verify(mamori_sess *s, const char *file,
     struct backup_header h;
     struct actor a;
     struct stat st;
-    int rc, lockfd = -1;
+    int rc, lockfd = -1, oserr = 0;
 
     memset(info, 0, sizeof *info);
     memset(&mf, 0, sizeof mf);
@@ -1193,11 +1401,11 @@ int mamori_backup_verify(mamori_sess *s, const char *file,
     struct key_src ks = {s->m->keys, NULL, s->m->vault_id, 0};
     rc = lock_home(s->m->home, 0, &lockfd);
     if (rc == 0)
-        rc = tmpdir_make(s->m->home, tmp, sizeof tmp);
+        rc = tmpdir_make(s->m->home, tmp, sizeof tmp, &oserr);
     if (rc == 0)
         rc = join(snap, sizeof snap, tmp, "vault.db");
     if (rc == 0)
-        rc = decrypt_to(file, &ks, snap, &h, &mf, info);
+        rc = decrypt_to(file, &ks, snap, &h, &mf, info, &oserr);
     if (rc == 0 && h.kind == BACKUP_KIND_DATA)
         rc = check_snapshot(s->m, tmp, &mf, info);
     if (tmp[0])
@@ -1216,12 +1424,16 @@ int mamori_backup_verify(mamori_sess *s, const char *file,
                  "audit %lld",
                  h.kind == BACKUP_KIND_KEYS ? "key" : "data",
                  (long long)h.records, (long long)h.audit_entries);
-    else
+    else {
         snprintf(detail, sizeof detail, "%.120s",
                  info->problem[0] ? info->problem : "not verified");
+        rc = log_os(detail, sizeof detail, rc, oserr);
+    }
     /* Like audit verify: the finding is reported even if logging it
      * fails. */
     int arc = act_finish(&a, OP_BACKUP_VERIFY, rc, detail, h.records, 0);
+    if (rc != 0)
+        say_os(info, oserr, s->m->home);
     return rc != 0 ? rc : arc;
 }
 
@@ -1283,36 +1495,172 @@ int mamori_backup_probe(const char *file, struct mamori_backup_info *out)
 
 /* ---- restore ------------------------------------------------------------- */
 
-/* home must be missing (it is made 0700) or an empty directory. */
-static int restore_home(const char *home, int *made)
+/* 1 if name is one of the temp files a restore writes in its new home. */
+static int restore_tmp_name(const char *name)
 {
+    return strcmp(name, RESTORE_KEYS_TMP) == 0 ||
+           strcmp(name, RESTORE_VAULT_TMP) == 0;
+}
+
+/* Why home's parent cannot hold home (mkdir failed with e). */
+static int restore_parent(const char *home, int e,
+                          struct mamori_backup_info *info)
+{
+    char parent[PATH_MAX];
+    struct stat st;
+
+    if (dir_of(home, parent, sizeof parent) != 0)
+        snprintf(parent, sizeof parent, "%s", home);
+    if (e == ENOENT)
+        problemf(info, _("%s: no such directory"), parent);
+    else if (e == ENOTDIR && stat(parent, &st) == 0 && !S_ISDIR(st.st_mode))
+        problemf(info, _("%s: not a directory"), parent);
+    else if (e == ENOTDIR)
+        problemf(info, _("%s: a part of the path is not a directory"), parent);
+    else if (os_reason(e))
+        problemf(info, "%s: %s", _(os_reason(e)), parent);
+    else if (e == EACCES || e == EPERM)
+        problemf(info, _("%s: permission denied"), parent);
+    return os_reason(e) ? MAMORI_EIO : errno_rc(e);
+}
+
+/* home must be missing (it is made 0700) or a directory of ours that
+ * holds nothing but what an interrupted restore left (its two temp files,
+ * removed here). *lockfd holds an exclusive flock on home until the
+ * caller closes it, so that no other restore into it runs meanwhile. */
+static int restore_home(const char *home, int *made, int *lockfd,
+                        struct mamori_backup_info *info)
+{
+    char first[256] = "";
     struct dirent *e;
     struct stat st;
+    int64_t others = 0;
     DIR *d;
-    int rc = 0;
+    int rc = 0, fd;
 
     *made = 0;
-    if (mkdir(home, 0700) == 0) {
+    *lockfd = -1;
+    if (mkdir(home, 0700) == 0)
         *made = 1;
-        return 0;
+    else if (errno != EEXIST)
+        return restore_parent(home, errno, info);
+    if (lstat(home, &st) != 0) {
+        problem(info, "cannot use the directory");
+        return errno_rc(errno);
     }
-    if (errno != EEXIST)
-        return errno_rc(errno);
-    if (lstat(home, &st) != 0 || !S_ISDIR(st.st_mode))
+    if (S_ISLNK(st.st_mode)) {
+        problemf(info, _("%s: a symbolic link, not a directory"), home);
         return MAMORI_EEXIST;
-    if (st.st_uid != geteuid())
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        problemf(info, _("%s: not a directory"), home);
+        return MAMORI_EEXIST;
+    }
+    if (st.st_uid != geteuid()) {
+        problemf(info, _("%s: the directory belongs to another user"), home);
         return MAMORI_EDENIED;
-    d = opendir(home);
-    if (!d)
+    }
+    fd = open(home, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+    if (fd < 0) {
+        problem(info, "cannot use the directory");
         return errno_rc(errno);
-    while ((e = readdir(d)) != NULL)
-        if (strcmp(e->d_name, ".") != 0 && strcmp(e->d_name, "..") != 0) {
-            rc = MAMORI_EEXIST;
-            break;
-        }
+    }
+    if (flock(fd, LOCK_EX | LOCK_NB) != 0) {
+        close(fd);
+        problemf(info, _("%s: another restore into it is running"), home);
+        return MAMORI_EEXIST;
+    }
+    *lockfd = fd;
+    if (*made)
+        return 0;
+    d = opendir(home);
+    if (!d) {
+        problem(info, "cannot use the directory");
+        return errno_rc(errno);
+    }
+    while ((e = readdir(d)) != NULL) {
+        struct stat est;
+        if (strcmp(e->d_name, ".") == 0 || strcmp(e->d_name, "..") == 0)
+            continue;
+        /* A killed restore's file: ours, regular, of its exact name. */
+        if (restore_tmp_name(e->d_name) &&
+            fstatat(fd, e->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0 &&
+            S_ISREG(est.st_mode) && est.st_uid == geteuid())
+            continue;
+        others++;
+        if (!first[0] || strcmp(e->d_name, first) < 0)
+            snprintf(first, sizeof first, "%s", e->d_name);
+    }
     closedir(d);
-    if (rc == 0 && chmod(home, 0700) != 0)
+    if (others > 0) {
+        problemf(info,
+                 NG_("the directory is not empty: %lld entry, %s",
+                     "the directory is not empty: %lld entries, the first "
+                     "is %s",
+                     (unsigned long)others),
+                 (long long)others, first);
+        return MAMORI_EEXIST;
+    }
+    /* Only the leftovers: they go (under the lock, no restore is writing
+     * them). */
+    if ((unlinkat(fd, RESTORE_KEYS_TMP, 0) != 0 && errno != ENOENT) ||
+        (unlinkat(fd, RESTORE_VAULT_TMP, 0) != 0 && errno != ENOENT)) {
+        problemf(info, _("%s: cannot remove an interrupted restore's files"),
+                 home);
+        return errno_rc(errno);
+    }
+    if (chmod(home, 0700) != 0)
         rc = errno_rc(errno);
+    return rc;
+}
+
+/* The restored vault starts afresh with who is logged in and what was
+ * approved: every session ends (its tokens were live at the backup, maybe
+ * revoked since), as do login challenges, and approved exports that had
+ * not run lapse (they may have run since, in the original: a take-out is
+ * once). In one transaction with the restore's entry, which counts
+ * them. */
+static int restore_reset(struct mamori *m, const struct backup_header *dh,
+                         struct mamori_backup_info *info)
+{
+    struct store_audit_row row;
+    char when[32], detail[sizeof row.detail];
+    int64_t sessions = 0, lapsed = 0;
+    int rc, logged = 0;
+
+    iso_time(dh->created, when);
+    pthread_mutex_lock(&m->lock);
+    rc = store_begin(m->store);
+    if (rc != 0) {
+        pthread_mutex_unlock(&m->lock);
+        problem(info, "the restored vault cannot be written");
+        return rc;
+    }
+    rc = store_session_delete_all(m->store, &sessions);
+    if (rc == 0)
+        rc = store_challenge_prune(m->store, INT64_MAX);
+    if (rc == 0)
+        rc = store_export_lapse(m->store, &lapsed);
+    if (rc == 0) {
+        snprintf(detail, sizeof detail,
+                 "restored backup of %s: records %lld, audit %lld; "
+                 "ended sessions %lld, lapsed exports %lld",
+                 when, (long long)dh->records, (long long)dh->audit_entries,
+                 (long long)sessions, (long long)lapsed);
+        guard_event_row(&row, SYSTEM_USER, "", OP_BACKUP_RESTORE, "ok", detail);
+        logged = 1;
+        rc = audit_append(m, &row);
+        if (rc == 0)
+            rc = audit_commit(m);
+    }
+    if (rc != 0 && logged) {
+        rc = guard_audit_failed(m, OP_BACKUP_RESTORE);
+        problem(info, "the restored vault's log refused the entry");
+    } else if (rc != 0) {
+        audit_rollback(m);
+        problem(info, "ending the restored vault's sessions failed");
+    }
+    pthread_mutex_unlock(&m->lock);
     return rc;
 }
 
@@ -1323,12 +1671,11 @@ int mamori_backup_restore(const char *file, const char *keys_file,
     struct mamori_backup_info local;
     struct mamori_backup_info *info = out ? out : &local;
     char ktmp[PATH_MAX], dtmp[PATH_MAX], kfin[PATH_MAX], dfin[PATH_MAX];
-    char detail[128];
     struct backup_header kh, dh;
     struct backup_manifest mf;
     uint8_t *kek = NULL;
     mamori *m = NULL;
-    int rc, made = 0, placed = 0, owned = 0, fd;
+    int rc, made = 0, placed = 0, owned = 0, fd, lockfd = -1, oserr = 0;
     const char *why = "";
 
     memset(info, 0, sizeof *info);
@@ -1379,29 +1726,32 @@ int mamori_backup_restore(const char *file, const char *keys_file,
                       "backup");
         goto out;
     }
-    rc = restore_home(home, &made);
+    rc = restore_home(home, &made, &lockfd, info);
     owned = rc == 0; /* from here on, what is in home is ours */
     if (rc != 0) {
-        problem(info, rc == MAMORI_EEXIST ? "the directory is not empty"
-                                          : "cannot use the directory");
+        problem(info, "cannot use the directory");
         goto out;
     }
-    if ((rc = join(ktmp, sizeof ktmp, home, ".restore-keys.db")) != 0 ||
-        (rc = join(dtmp, sizeof dtmp, home, ".restore-vault.db")) != 0 ||
+    if ((rc = join(ktmp, sizeof ktmp, home, RESTORE_KEYS_TMP)) != 0 ||
+        (rc = join(dtmp, sizeof dtmp, home, RESTORE_VAULT_TMP)) != 0 ||
         (rc = join(kfin, sizeof kfin, home, "keys.db")) != 0 ||
         (rc = join(dfin, sizeof dfin, home, "vault.db")) != 0)
         goto out;
     {
         struct key_src ks = {NULL, kek, kh.vault_id, BACKUP_KIND_KEYS};
-        rc = decrypt_to(keys_file, &ks, ktmp, &kh, &mf, info);
+        rc = decrypt_to(keys_file, &ks, ktmp, &kh, &mf, info, &oserr);
         backup_manifest_release(&mf);
     }
     if (rc == 0) {
         struct key_src ks = {NULL, kek, kh.vault_id, BACKUP_KIND_DATA};
-        rc = decrypt_to(file, &ks, dtmp, &dh, &mf, info);
+        rc = decrypt_to(file, &ks, dtmp, &dh, &mf, info, &oserr);
     }
-    if (rc != 0)
+    if (rc != 0) {
+        if (os_reason(oserr))
+            rc = MAMORI_EIO;
+        say_os(info, oserr, home);
         goto out;
+    }
     if (rename(ktmp, kfin) != 0 || rename(dtmp, dfin) != 0) {
         rc = errno_rc(errno);
         goto out;
@@ -1432,13 +1782,7 @@ int mamori_backup_restore(const char *file, const char *keys_file,
             goto out;
         }
     }
-    snprintf(detail, sizeof detail,
-             "restored backup of %lld, records %lld, audit %lld",
-             (long long)dh.created, (long long)dh.records,
-             (long long)dh.audit_entries);
-    rc = guard_audit_event(m, SYSTEM_USER, "", OP_BACKUP_RESTORE, "ok", detail);
-    if (rc != 0)
-        problem(info, "the restored vault's log refused the entry");
+    rc = restore_reset(m, &dh, info);
 out:
     mamori_close(m);
     crypto_secret_free(kek);
@@ -1448,9 +1792,9 @@ out:
          * it made it. */
         char p[PATH_MAX];
         static const char *const names[] = {
-            ".restore-keys.db", ".restore-vault.db", "keys.db",
-            "keys.db-wal",      "keys.db-shm",       "vault.db",
-            "vault.db-wal",     "vault.db-shm",      "keys.db-journal",
+            RESTORE_KEYS_TMP,  RESTORE_VAULT_TMP, "keys.db",
+            "keys.db-wal",     "keys.db-shm",     "vault.db",
+            "vault.db-wal",    "vault.db-shm",    "keys.db-journal",
             "vault.db-journal"};
         for (size_t i = 0; i < sizeof names / sizeof names[0]; i++) {
             if (!placed && (strcmp(names[i], "keys.db") == 0 ||
@@ -1462,6 +1806,8 @@ out:
         if (made)
             (void)rmdir(home);
     }
+    if (lockfd >= 0)
+        close(lockfd); /* releases the flock */
     if (rc == 0 || dh.kind) {
         info_from_header(info, &dh);
         snprintf(info->path, sizeof info->path, "%s", file);

@@ -102,7 +102,8 @@ struct backup_writer;
 /* Starts a file on fd (written from its current position): fills in h's
  * salt and nonce prefix, writes the header and the manifest block. The
  * file key comes from base_key (wiped by the caller). chunk_size 0 means
- * BACKUP_CHUNK_DEFAULT. */
+ * BACKUP_CHUNK_DEFAULT. A write that fails is MAMORI_EIO here and in the
+ * calls below; new then leaves its errno in errno. */
 int backup_writer_new(int fd, struct backup_header *h,
                       const uint8_t base_key[CRYPTO_KEY_LEN],
                       const uint8_t *manifest, size_t mlen,
@@ -111,6 +112,9 @@ int backup_writer_write(struct backup_writer *w, const void *p, size_t n);
 /* Writes the last chunk; file_sha256 (may be NULL) receives the SHA-256
  * of every byte written. The caller fsyncs and closes fd. */
 int backup_writer_finish(struct backup_writer *w, uint8_t file_sha256[32]);
+/* The errno of the first write that failed (ENOSPC for a full disk), or
+ * 0: what made write or finish return MAMORI_EIO. */
+int backup_writer_oserr(struct backup_writer *w);
 void backup_writer_free(struct backup_writer *w);
 
 /* ---- reading --------------------------------------------------------- */

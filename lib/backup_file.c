@@ -372,6 +372,7 @@ struct backup_writer {
     size_t out_len; /* bytes of out still to write; 0: the helper is idle */
     int stop;       /* the helper is to end */
     int werr;       /* the helper's first error */
+    int oserr;      /* errno of the first write that failed, or 0 */
     int started;    /* the helper runs */
     int sync_ok;    /* mu and cv are initialised */
 };
@@ -384,8 +385,13 @@ static int write_all(struct backup_writer *w, const uint8_t *p, size_t n)
         ssize_t k = write(w->fd, p, n);
         if (k < 0 && errno == EINTR)
             continue;
-        if (k <= 0)
-            return errno == ENOSPC ? MAMORI_ETOOBIG : MAMORI_EIO;
+        if (k <= 0) {
+            /* Only one thread writes at a time (the helper once it runs):
+             * the first error stays. */
+            if (w->oserr == 0)
+                w->oserr = k < 0 ? errno : ENOSPC;
+            return MAMORI_EIO;
+        }
         p += k;
         n -= (size_t)k;
     }
@@ -514,6 +520,18 @@ int backup_writer_finish(struct backup_writer *w, uint8_t file_sha256[32])
     return rc;
 }
 
+int backup_writer_oserr(struct backup_writer *w)
+{
+    int e;
+
+    if (!w->sync_ok)
+        return w->oserr;
+    pthread_mutex_lock(&w->mu);
+    e = w->oserr;
+    pthread_mutex_unlock(&w->mu);
+    return e;
+}
+
 void backup_writer_free(struct backup_writer *w)
 {
     if (!w)
@@ -583,7 +601,10 @@ int backup_writer_new(int fd, struct backup_header *h,
     if (rc == 0 && mlen > 0)
         rc = backup_writer_write(w, manifest, mlen);
     if (rc != 0) {
+        int e = w->oserr;
         backup_writer_free(w);
+        if (e)
+            errno = e;
         return rc;
     }
     *out = w;

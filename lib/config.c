@@ -214,6 +214,23 @@ int mamori_config_list(mamori_sess *s, struct mamori_config_item **out,
     return 0;
 }
 
+int mamori_config_normalize(const char *key, const char *value, char *out,
+                            size_t size)
+{
+    enum config_key k;
+    const struct setting *st = find(key, &k);
+    int v;
+
+    if (size > 0)
+        out[0] = '\0';
+    if (!st)
+        return MAMORI_ENOTFOUND;
+    if (!value || parse_value(st, value, &v) != 0)
+        return MAMORI_EINVAL;
+    format_value(st, v, out, size);
+    return 0;
+}
+
 int mamori_config_set(mamori_sess *s, const char *key, const char *value)
 {
     struct guard_call c;
@@ -226,12 +243,16 @@ int mamori_config_set(mamori_sess *s, const char *key, const char *value)
     if (rc != 0)
         return rc;
     if (!st) {
+        /* (as config get: no such setting; the name may be anything the
+         * user typed, so it stays out of the log) */
         sess_detail(s, "no setting of that name (see mamori config list)");
-        return guard_end(&c, MAMORI_EINVAL);
+        snprintf(c.detail, sizeof c.detail, "no such setting");
+        return guard_end(&c, MAMORI_ENOTFOUND);
     }
     describe_range(st, range, sizeof range);
     if (!value || parse_value(st, value, &v) != 0) {
         sess_detail(s, "%s: value must be %s", st->key, range);
+        snprintf(c.detail, sizeof c.detail, "%s: value out of range", st->key);
         return guard_end(&c, MAMORI_EINVAL);
     }
     format_value(st, config_int(s->m, k), oldv, sizeof oldv);

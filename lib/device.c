@@ -136,17 +136,21 @@ int mamori_device_challenge(mamori *m, char *out, size_t size)
     return rc;
 }
 
-int auth_device_check(struct mamori *m, const char *user,
-                      const struct mamori_login_req *req, int64_t now,
-                      char dev[37])
+/* The proof of req for user at time now: the challenge is consumed, the
+ * signature checked, the key looked up. 0 with d->id set for an approved
+ * device, or d->id "" when no proof was given or the key is not (yet)
+ * approved; MAMORI_EKEY when the proof is wrong or stale, or the key was
+ * revoked. */
+static int device_proof(struct mamori *m, const char *user,
+                        const struct mamori_login_req *req, int64_t now,
+                        struct store_device *d)
 {
-    struct store_device d;
     uint8_t hash[32];
     int64_t expires = 0;
     char msg[256];
     int n, rc;
 
-    dev[0] = '\0';
+    d->id[0] = '\0';
     if (!req->device_pk && !req->challenge && !req->signature)
         return 0;
     if (!req->device_pk || !req->challenge || !req->signature)
@@ -163,9 +167,9 @@ int auth_device_check(struct mamori *m, const char *user,
     /* The signature must hold whatever the key's standing. */
     if (!crypto_ed25519_verify(req->device_pk, msg, (size_t)n, req->signature))
         return MAMORI_EKEY;
-    rc =
-        store_device_by_key(m->store, req->device_pk, MAMORI_DEVICE_PK_LEN, &d);
+    rc = store_device_by_key(m->store, req->device_pk, MAMORI_DEVICE_PK_LEN, d);
     if (rc == MAMORI_ENOTFOUND) {
+        d->id[0] = '\0';
         /* Revoked, or never registered: a revoked key is refused; an
          * unknown one is a login without a device. */
         return store_device_revoked(m->store, req->device_pk,
@@ -175,10 +179,57 @@ int auth_device_check(struct mamori *m, const char *user,
     }
     if (rc != 0)
         return rc;
-    if (strcmp(d.state, "approved") != 0)
+    if (strcmp(d->state, "approved") != 0) {
+        d->id[0] = '\0';
         return 0; /* pending: as without a device, until approved */
-    if (strcmp(d.alg, DEVICE_ALG) != 0)
+    }
+    if (strcmp(d->alg, DEVICE_ALG) != 0)
         return MAMORI_EKEY;
+    return 0;
+}
+
+int auth_device_check(struct mamori *m, const char *user,
+                      const struct mamori_login_req *req, int64_t now,
+                      char dev[37])
+{
+    struct store_device d;
+    int rc = device_proof(m, user, req, now, &d);
+
+    dev[0] = '\0';
+    if (rc != 0 || !d.id[0])
+        return rc;
+    d.last_used = now;
+    rc = store_device_update(m->store, &d);
+    if (rc == 0)
+        snprintf(dev, 37, "%s", d.id);
+    return rc;
+}
+
+int auth_device_prove(struct mamori *m, const char *user,
+                      const struct mamori_login_req *req, int64_t now,
+                      char dev[37])
+{
+    struct store_device d;
+    int rc = device_proof(m, user, req, now, &d);
+
+    dev[0] = '\0';
+    if (rc == 0)
+        snprintf(dev, 37, "%s", d.id);
+    return rc;
+}
+
+int auth_device_use(struct mamori *m, const char *id, int64_t now, char dev[37])
+{
+    struct store_device d;
+    int rc = store_device_get(m->store, id, &d);
+
+    dev[0] = '\0';
+    if (rc == MAMORI_ENOTFOUND ||
+        (rc == 0 &&
+         (strcmp(d.state, "approved") != 0 || strcmp(d.alg, DEVICE_ALG) != 0)))
+        return MAMORI_EDEVICE; /* revoked since it was proved */
+    if (rc != 0)
+        return rc;
     d.last_used = now;
     rc = store_device_update(m->store, &d);
     if (rc == 0)
@@ -265,6 +316,49 @@ int mamori_device_approve(mamori_sess *s, const char *id)
     return guard_end(&c, rc);
 }
 
+/* 1 in *left if an approved device other than the one with id except
+ * remains. */
+static int approved_left(struct store *st, const char *except, int *left)
+{
+    struct store_device *d = NULL;
+    size_t n = 0;
+    int rc = store_device_list(st, &d, &n);
+
+    *left = 0;
+    for (size_t i = 0; rc == 0 && i < n; i++)
+        if (strcmp(d[i].state, "approved") == 0 && strcmp(d[i].id, except) != 0)
+            *left = 1;
+    free(d);
+    return rc;
+}
+
+/* With device.required on, a login needs an approved device, and only an
+ * admin who is logged in can approve one: revoking the last approved
+ * device would shut everyone out for good. Refused (MAMORI_EDENIED). A
+ * pending or revoked device lets no one in, so revoking it is never
+ * refused. */
+static int keeps_a_way_in(struct guard_call *c, const struct store_device *d)
+{
+    int left = 0, rc;
+
+    if (strcmp(d->state, "approved") != 0 ||
+        !config_int(c->s->m, CFG_DEVICE_REQUIRED))
+        return 0;
+    rc = approved_left(c->s->m->store, d->id, &left);
+    if (rc == 0 && !left) {
+        sess_detail(c->s,
+                    "it is the last approved device and device.required is "
+                    "on: no one could log in any more. Approve another "
+                    "device first, or turn device.required off (mamori "
+                    "config set device.required off)");
+        snprintf(c->detail, sizeof c->detail,
+                 "device %s: last approved device (device.required)", d->id);
+        c->count = 1;
+        rc = MAMORI_EDENIED;
+    }
+    return rc;
+}
+
 int mamori_device_revoke(mamori_sess *s, const char *id)
 {
     struct guard_call c;
@@ -275,6 +369,8 @@ int mamori_device_revoke(mamori_sess *s, const char *id)
     if (rc != 0)
         return rc;
     rc = target_device(s, id, &d);
+    if (rc == 0)
+        rc = keeps_a_way_in(&c, &d);
     if (rc == 0) {
         snprintf(d.state, sizeof d.state, "revoked");
         rc = store_device_update(s->m->store, &d);

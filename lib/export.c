@@ -100,9 +100,11 @@ static int get_request(struct guard_call *c, int64_t id, struct store_export *e)
 /* An export's state in the user's language. */
 static const char *state_word(const char *state)
 {
-    static const char *const words[] = {N_("pending"),  N_("approved"),
-                                        N_("rejected"), N_("done"),
-                                        N_("returned"), N_("destroyed")};
+    /* "lapsed": approved, not run, and ended by a restore from a backup
+     * (store_export_lapse). */
+    static const char *const words[] = {
+        N_("pending"),  N_("approved"),  N_("rejected"), N_("done"),
+        N_("returned"), N_("destroyed"), N_("lapsed")};
 
     for (size_t i = 0; i < sizeof words / sizeof words[0]; i++)
         if (strcmp(state, words[i]) == 0)

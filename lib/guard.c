@@ -94,6 +94,9 @@ static const struct {
     [OP_BACKUP_VERIFY] = {"backup.verify", R_ADMIN | R_AUDITOR},
     [OP_BACKUP_LIST] = {"backup.list", R_ADMIN | R_AUDITOR},
     [OP_BACKUP_RESTORE] = {"backup.restore", 0}, /* into a new vault */
+    /* Off-boarding (異動・退職): the account stays, for the audit log. */
+    [OP_USER_DISABLE] = {"user.disable", R_ADMIN},
+    [OP_USER_ENABLE] = {"user.enable", R_ADMIN},
 };
 
 const char *guard_action(enum guard_op op)
@@ -329,6 +332,8 @@ static const char *err_code(int rc)
         return "exists";
     case MAMORI_EDENIED:
         return "denied";
+    case MAMORI_EAUTH:
+        return "auth";
     case MAMORI_ESESSION:
         return "session";
     case MAMORI_ECRYPTO:
@@ -346,8 +351,8 @@ static const char *err_code(int rc)
 
 /* The outcome and detail of c's entry for the operation's result rc: c's
  * own detail, after the error's code when it failed. A refusal found by
- * the operation (My Number rules, the admin cap) is a refusal like the
- * gate's. */
+ * the operation (My Number rules, the admin cap, a wrong current password
+ * or one-time code) is a refusal like the gate's and a failed login's. */
 static const char *result_entry(const struct guard_call *c, int rc,
                                 char *detail, size_t size)
 {
@@ -357,7 +362,7 @@ static const char *result_entry(const struct guard_call *c, int rc,
     }
     snprintf(detail, size, "%s%s%s", err_code(rc), c->detail[0] ? ": " : "",
              c->detail);
-    return rc == MAMORI_EDENIED ? "denied" : "error";
+    return rc == MAMORI_EDENIED || rc == MAMORI_EAUTH ? "denied" : "error";
 }
 
 /* The detail the session gets when the dataset named is not there. */

@@ -89,6 +89,8 @@ enum guard_op {
     OP_BACKUP_VERIFY,
     OP_BACKUP_LIST,
     OP_BACKUP_RESTORE,
+    OP_USER_DISABLE,
+    OP_USER_ENABLE,
     OP_COUNT
 };
 

@@ -15,6 +15,7 @@
 #define MAMORI_TEXTDOMAIN "mamori"
 #define _(s) dgettext(MAMORI_TEXTDOMAIN, s)
 #define N_(s) (s)
+#define NG_(s, p, n) dngettext(MAMORI_TEXTDOMAIN, s, p, n)
 
 /* Binds the text domain to dir (NULL: the compiled-in LOCALEDIR, or
  * "<directory of the running program>/locale" when that exists, so a build

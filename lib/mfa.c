@@ -272,7 +272,16 @@ int mamori_mfa_reset(mamori_sess *s, const char *user)
                                     : MAMORI_ENOTFOUND;
     if (rc == MAMORI_ENOTFOUND)
         sess_detail(s, "no user of that name");
-    if (rc == 0) {
+    if (rc == 0)
+        c.count = 1;
+    if (rc == 0 && u.id == s->user.id) {
+        /* With a session alone an admin could otherwise drop their own
+         * second factor: a reset is another admin's decision. */
+        sess_detail(s, "you cannot reset your own MFA: ask another admin");
+        snprintf(c.detail, sizeof c.detail, "user %s: own MFA", u.name);
+        rc = MAMORI_EDENIED;
+    } else if (rc == 0) {
+        snprintf(c.detail, sizeof c.detail, "user %s", u.name);
         u.mfa_state = STORE_MFA_NONE;
         u.mfa_secret_len = 0;
         crypto_wipe(u.mfa_secret, sizeof u.mfa_secret);
@@ -282,11 +291,13 @@ int mamori_mfa_reset(mamori_sess *s, const char *user)
         rc = store_recovery_set(s->m->store, u.id, NULL, 0);
     if (rc == 0)
         rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
-    c.count = 1;
-    snprintf(c.detail, sizeof c.detail,
-             "user %s: MFA removed, %lld sessions "
-             "ended",
-             u.name, (long long)ended);
+    if (rc == 0) {
+        /* Only now is anything removed: a failure's entry says no such
+         * thing. */
+        snprintf(c.detail, sizeof c.detail,
+                 "user %s: MFA removed, %lld sessions ended", u.name,
+                 (long long)ended);
+    }
     auth_user_wipe(&u);
     return guard_end(&c, rc);
 }

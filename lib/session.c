@@ -1,10 +1,12 @@
 /*
  * session.c - login, sessions and their limits. See auth.h and mamori.h.
  *
- * A login checks the password outside the vault lock (Argon2id is slow on
- * purpose), then, under the lock, checks again that nothing changed, opens
- * the session and writes its audit entry in one transaction. A session
- * token is 32 random bytes; only its SHA-256 is stored.
+ * A login first proves an approved device when device.required is on
+ * (device_gate), then checks the password outside the vault lock
+ * (Argon2id is slow on purpose), then, under the lock, checks again that
+ * nothing changed, opens the session and writes its audit entry in one
+ * transaction. A session token is 32 random bytes; only its SHA-256 is
+ * stored.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -109,15 +111,17 @@ static int login_outcome(struct mamori *m, const struct store_user *cur,
 
 /* The checks of login_commit that may refuse, in order: the user row as it
  * is now must still match what the password was checked against; the
- * one-time code when the user has MFA; the device proof; an approved
- * device when device.required. A code or a challenge that was checked is
- * used up in cur and in the store, whatever comes after. *why: the
- * refusal's reason for the audit log. */
+ * one-time code when the user has MFA; the device: devid, proved before
+ * the password (device_gate), must still be approved; without devid
+ * (device.required off) the device proof, if any. A code or a challenge
+ * that was checked is used up in cur and in the store, whatever comes
+ * after. *why: the refusal's reason for the audit log. */
 static int login_checks(struct mamori *m, const struct store_user *u,
                         struct store_user *cur,
                         const struct mamori_login_req *req,
                         struct store_session *ss, const struct enrolment *e,
-                        char *detail, size_t size, const char **why)
+                        const char *devid, char *detail, size_t size,
+                        const char **why)
 {
     int rc = 0;
 
@@ -131,7 +135,11 @@ static int login_checks(struct mamori *m, const struct store_user *u,
         *why =
             rc == MAMORI_EOTP ? "one-time code needed" : "wrong one-time code";
     }
-    if (rc == 0 && !e) {
+    if (rc == 0 && !e && devid) {
+        /* Proved before the password (device_gate): still approved? */
+        rc = auth_device_use(m, devid, ss->created, ss->device);
+        *why = "device not approved (device.required)";
+    } else if (rc == 0 && !e) {
         rc = auth_device_check(m, cur->name, req, ss->created, ss->device);
         *why = "device proof failed";
         if (rc == 0 && !ss->device[0] && config_int(m, CFG_DEVICE_REQUIRED)) {
@@ -174,11 +182,11 @@ static int login_refused(struct mamori *m, struct store_user *cur,
 /* Under the lock, in one transaction: login_checks; then the session row
  * (or the pending device), the user's last login (and a rehashed
  * password), and the audit entry. A refusal is recorded here too
- * (login_refused). */
+ * (login_refused). devid: the device device_gate found proved, or NULL. */
 static int login_commit(struct mamori *m, const struct store_user *u,
                         const struct mamori_login_req *req, const char *rehash,
                         struct store_session *ss, const struct enrolment *e,
-                        const char *dev)
+                        const char *dev, const char *devid)
 {
     struct store_user cur;
     struct store_audit_row row;
@@ -193,7 +201,8 @@ static int login_commit(struct mamori *m, const struct store_user *u,
         return rc;
     rc = store_user_get_id(m->store, u->id, &cur);
     if (rc == 0) {
-        rc = login_checks(m, u, &cur, req, ss, e, detail, sizeof detail, &why);
+        rc = login_checks(m, u, &cur, req, ss, e, devid, detail, sizeof detail,
+                          &why);
         if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY || rc == MAMORI_EOTP ||
             rc == MAMORI_EDEVICE) {
             rc = login_refused(m, &cur, e, dev, rc, why);
@@ -244,6 +253,72 @@ int mamori_login(mamori *m, const char *user, const char *password,
     return mamori_login_ex(m, &req, client, token, token_size);
 }
 
+/* With device.required on (the default) a login proves an approved
+ * device before its password is looked at: a stranger without one cannot
+ * lock the account with wrong passwords, since a refusal here counts
+ * toward no lockout, and it costs no password hashing. The answer,
+ * MAMORI_EDEVICE, is the same whether the user exists, is locked or not,
+ * and whatever the password: nothing of the account is checked. The
+ * refusal is audited (the name only when it is a real user's, as for a
+ * wrong password) and the challenge is used up either way. *first: 1 when
+ * the setting is on, with devid the approved device proved; 0 when it is
+ * off, and login_checks checks a proof after the password as before. */
+static int device_gate(struct mamori *m, const struct mamori_login_req *req,
+                       const char *dev, int64_t now, char devid[37], int *first)
+{
+    struct store_audit_row row;
+    struct store_user u;
+    const char *why = "device not approved (device.required)";
+    int rc, known = 0;
+
+    *first = 0;
+    devid[0] = '\0';
+    memset(&u, 0, sizeof u);
+    pthread_mutex_lock(&m->lock);
+    rc = store_begin(m->store);
+    if (rc != 0)
+        goto out;
+    if (!config_int(m, CFG_DEVICE_REQUIRED)) {
+        store_rollback(m->store);
+        goto out;
+    }
+    *first = 1;
+    rc = auth_device_prove(m, req->user, req, now, devid);
+    if (rc == 0 && devid[0]) {
+        rc = store_commit(m->store); /* the challenge stays used */
+        if (rc != 0)
+            store_rollback(m->store);
+        goto out;
+    }
+    if (rc != 0 && rc != MAMORI_EKEY) {
+        store_rollback(m->store);
+        goto out;
+    }
+    if (rc == MAMORI_EKEY)
+        why = "device proof failed";
+    /* Looked up whatever the proof, so that the refusal takes as long
+     * for a real user as for an unknown name. */
+    if (auth_check_name(req->user) == 0) {
+        rc = store_user_get(m->store, req->user, &u);
+        if (rc != 0 && rc != MAMORI_ENOTFOUND) {
+            store_rollback(m->store);
+            goto out;
+        }
+        known = rc == 0;
+        auth_user_wipe(&u);
+    }
+    guard_event_row(&row, known ? u.name : "", dev, OP_LOGIN, "denied", why);
+    if (audit_append(m, &row) != 0 || audit_commit(m) != 0)
+        rc = guard_audit_failed(m, OP_LOGIN);
+    else
+        rc = MAMORI_EDEVICE;
+out:
+    pthread_mutex_unlock(&m->lock);
+    if (rc != 0)
+        devid[0] = '\0';
+    return rc;
+}
+
 /* The credentials of req, then login_commit: a session (token written)
  * or, with e, a pending device. */
 static int login_run(mamori *m, const struct mamori_login_req *req,
@@ -255,11 +330,18 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
     char rehash[CRYPTO_PWHASH_STRLEN];
     uint8_t raw[32];
     const char *dev = client && client->device ? client->device : "";
+    char devid[37];
     int64_t now = mamori_now();
-    int rc, found, ok;
+    int rc, found, ok, first = 0;
 
     rehash[0] = '\0';
     memset(&u, 0, sizeof u);
+    devid[0] = '\0';
+    if (!e) {
+        rc = device_gate(m, req, dev, now, devid, &first);
+        if (rc != 0)
+            return rc;
+    }
     if (auth_check_name(req->user) != 0 || req->password_len > AUTH_PW_MAX) {
         found = 0;
     } else {
@@ -302,7 +384,7 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
     ss.created = ss.last_seen = now;
 
     pthread_mutex_lock(&m->lock);
-    rc = login_commit(m, &u, req, rehash, &ss, e, dev);
+    rc = login_commit(m, &u, req, rehash, &ss, e, dev, first ? devid : NULL);
     pthread_mutex_unlock(&m->lock);
     if (rc == 0 && !e)
         crypto_b64(raw, sizeof raw, token);
@@ -595,6 +677,27 @@ int mamori_session_list(mamori_sess *s, struct mamori_session_info **out,
     return 0;
 }
 
+/* The number of live sessions of user_id into *n. */
+static int live_sessions(struct store *st, int64_t user_id, int64_t *n)
+{
+    struct store_session *ss = NULL;
+    int64_t now = mamori_now();
+    size_t k = 0;
+    int rc = store_session_list(st, &ss, &k);
+
+    *n = 0;
+    for (size_t i = 0; rc == 0 && i < k; i++) {
+        const char *why;
+        if (ss[i].user_id == user_id &&
+            auth_session_live(st, &ss[i], now, &why) == 0)
+            (*n)++;
+    }
+    if (ss)
+        crypto_wipe(ss, k * sizeof *ss);
+    free(ss);
+    return rc;
+}
+
 int mamori_session_revoke(mamori_sess *s, const char *id, const char *user)
 {
     struct guard_call c;
@@ -605,7 +708,10 @@ int mamori_session_revoke(mamori_sess *s, const char *id, const char *user)
 
     if (rc != 0)
         return rc;
-    if (id && strlen(id) == 16) {
+    if (id && user) {
+        sess_detail(s, "give a session id or a user, not both");
+        rc = MAMORI_EINVAL;
+    } else if (id && strlen(id) == 16) {
         rc = store_session_list(s->m->store, &ss, &k);
         for (size_t i = 0; rc == 0 && i < k; i++) {
             char sid[17];
@@ -621,16 +727,24 @@ int mamori_session_revoke(mamori_sess *s, const char *id, const char *user)
             rc = MAMORI_ENOTFOUND;
         }
         snprintf(c.detail, sizeof c.detail, "session %s", id);
-    } else if (!id && user) {
+    } else if (user) {
         struct store_user u;
+        int64_t live = 0;
         rc = auth_check_name(user) == 0 ? store_user_get(s->m->store, user, &u)
                                         : MAMORI_ENOTFOUND;
         if (rc == 0) {
             auth_user_wipe(&u);
-            rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
+            rc = live_sessions(s->m->store, u.id, &live);
         } else if (rc == MAMORI_ENOTFOUND) {
             sess_detail(s, "no user of that name");
         }
+        if (rc == 0 && live == 0) {
+            /* Nothing to end: "ended" would claim what did not happen. */
+            sess_detail(s, "the user has no live session");
+            rc = MAMORI_ENOTFOUND;
+        }
+        if (rc == 0)
+            rc = store_session_delete_user(s->m->store, u.id, NULL, &ended);
         snprintf(c.detail, sizeof c.detail, "sessions of user %s", user);
     } else {
         sess_detail(s, "session id: 16 hex digits as session list shows");

@@ -126,6 +126,9 @@ int store_session_list(struct store *s, struct store_session **out, size_t *n);
  * many. */
 int store_session_delete_user(struct store *s, int64_t user_id,
                               const uint8_t *keep, int64_t *n);
+/* Ends every session of every user (a restored vault); *n receives how
+ * many. */
+int store_session_delete_all(struct store *s, int64_t *n);
 
 /* ---- password history: hashes of a user's earlier passwords ---- */
 struct store_pwhash {
@@ -365,7 +368,11 @@ int store_audit_entry_split(const uint8_t *e, size_t n,
  * outside 1..255 or a part too long. */
 int store_audit_entry_encode(const struct store_audit_row *row, uint8_t **out,
                              size_t *len);
-/* As store_audit_scan, with the rows as stored. */
+/* As store_audit_scan, with the rows as stored. A row that cannot be
+ * split (not a blob, too short, no end to its body) is passed too, so
+ * that the reader can name it: with its seq, format STORE_AUDIT_UNREADABLE
+ * and empty parts (zero MACs). */
+#define STORE_AUDIT_UNREADABLE 0
 int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,
                          int (*cb)(void *arg,
                                    const struct store_audit_raw *raw),
@@ -445,7 +452,8 @@ struct store_export {
     char recipient_sha256[65]; /* certificate fingerprint, hex */
     uint8_t *cert;             /* recipient certificate, DER */
     size_t cert_len;
-    char state[16]; /* pending approved rejected done returned destroyed */
+    char state[16]; /* pending approved rejected done returned destroyed
+                       lapsed */
     int64_t decided_by, decided; /* who approved or rejected, when */
     int64_t ran, count;          /* the run: when, how many records */
     char sha256[65];             /* of the written file, hex */
@@ -468,6 +476,10 @@ int store_export_decide(struct store *s, int64_t id, const char *from,
  * and the file's SHA-256. MAMORI_ESTATE unless it was "approved". */
 int store_export_done(struct store *s, int64_t id, int64_t ran, int64_t count,
                       const char *sha256);
+/* Every approved request that has not run becomes "lapsed" (it can no
+ * longer run): a restored vault does not bring back approvals of the
+ * past. *n receives how many. */
+int store_export_lapse(struct store *s, int64_t *n);
 /* Every request (requested_by 0) or one user's, oldest first, without the
  * blobs; *out malloc'd. */
 int store_export_list(struct store *s, int64_t requested_by,

@@ -1471,6 +1471,22 @@ static int read_audit_raw(sqlite3_stmt *st, struct store_audit_raw *raw)
     return store_audit_entry_split(e, n > 0 ? (size_t)n : 0, raw);
 }
 
+/* The row seq that read_audit_raw refused, as store_audit_scan_raw
+ * passes it on. */
+static int unreadable_raw(int64_t seq, struct store_audit_raw *raw)
+{
+    static const uint8_t zero[ENTRY_MIN];
+
+    memset(raw, 0, sizeof *raw);
+    raw->seq = seq;
+    raw->format = STORE_AUDIT_UNREADABLE;
+    raw->prev_mac = zero;
+    raw->mac = zero;
+    raw->body = "";
+    raw->entry = zero;
+    return 0;
+}
+
 int store_audit_head(struct store *s, int64_t *seq, uint8_t mac[32])
 {
     sqlite3_stmt *st = NULL;
@@ -1626,6 +1642,9 @@ int store_audit_scan_raw(struct store *s, int64_t from, int64_t to,
         rc = sq_bind_i64(st, 2, to);
     while (rc == 0 && (r = sqlite3_step(st)) == SQLITE_ROW) {
         rc = read_audit_raw(st, &raw);
+        if (rc == MAMORI_ETAMPER &&
+            sqlite3_column_type(st, 0) == SQLITE_INTEGER)
+            rc = unreadable_raw(sqlite3_column_int64(st, 0), &raw);
         if (rc == 0)
             rc = cb(arg, &raw);
     }

@@ -57,6 +57,7 @@ static const char *const stmt_sql[ST_COUNT_] = {
         "SELECT " SESSION_COLS " FROM sessions ORDER BY created, token_hash",
     [ST_SESSION_DELETE_USER] = "DELETE FROM sessions WHERE user_id = ?1"
                                " AND token_hash IS NOT ?2",
+    [ST_SESSION_DELETE_ALL] = "DELETE FROM sessions",
     [ST_PWHIST_ADD] = "INSERT INTO pw_history(user_id, seq, pwhash)"
                       " SELECT ?1, coalesce(max(seq), 0) + 1, ?2"
                       " FROM pw_history WHERE user_id = ?1",
@@ -407,6 +408,19 @@ int store_session_delete_user(struct store *s, int64_t user_id,
     if (rc == 0)
         rc = keep ? sq_bind_blob(st, 2, keep, 32)
                   : sq_err(sqlite3_bind_null(st, 2));
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && n)
+        *n = sqlite3_changes(s->db);
+    sq_done(st);
+    return rc;
+}
+
+int store_session_delete_all(struct store *s, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt_get(s, ST_SESSION_DELETE_ALL, &st);
+
     if (rc == 0)
         rc = sq_step_done(st);
     if (rc == 0 && n)

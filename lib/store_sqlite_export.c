@@ -46,6 +46,8 @@ static const char *const export_sql[] = {
     [ST_EXPORT_LIST_USER - ST_EXPORT_FIRST_] =
         "SELECT " EXPORT_COLS " FROM exports WHERE requested_by = ?1"
         " ORDER BY id",
+    [ST_EXPORT_LAPSE - ST_EXPORT_FIRST_] =
+        "UPDATE exports SET state = 'lapsed' WHERE state = 'approved'",
     [ST_RECORD_SCAN - ST_EXPORT_FIRST_] =
         /* "+dataset_id": walk the table in rid order from the cursor; the
          * (dataset_id, id) index would find the dataset's rows again on
@@ -276,6 +278,19 @@ int store_export_done(struct store *s, int64_t id, int64_t ran, int64_t count,
         rc = sq_step_done(st);
     if (rc == 0 && sqlite3_changes(s->db) == 0)
         rc = MAMORI_ESTATE;
+    sq_done(st);
+    return rc;
+}
+
+int store_export_lapse(struct store *s, int64_t *n)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(s, ST_EXPORT_LAPSE, &st);
+
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && n)
+        *n = sqlite3_changes(s->db);
     sq_done(st);
     return rc;
 }

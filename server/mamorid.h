@@ -128,6 +128,7 @@ struct srv_resp {
     int retry_after; /* seconds, 0 for none */
     char allow[64];  /* Allow header of a 405, or "" */
     int alert;       /* an audit write failed: log at LOG_ALERT */
+    int close;       /* Connection: close (the request's framing is bad) */
     /* A file download instead of body: an open file (fd >= 1, closed by
      * mhd.c once sent) of file_len bytes, with a Content-Disposition. */
     int file_fd;

@@ -778,7 +778,8 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
          (rs->status != 405 || !rs->allow[0] || hdr(r, "Allow", rs->allow)) &&
          /* A client that keeps its connection open would hold the drain
           * up to its timeout. */
-         (!atomic_load(&draining) || hdr(r, "Connection", "close"));
+         (!(rs->close || atomic_load(&draining)) ||
+          hdr(r, "Connection", "close"));
     if (ok && rs->retry_after > 0) {
         snprintf(num, sizeof num, "%d", rs->retry_after);
         ok = hdr(r, "Retry-After", num);
@@ -812,6 +813,92 @@ static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
     rs.body_len = sizeof msg - 1;
     syslog(LOG_WARNING, "request %s refused: too many uploads at once",
            k->reqid);
+    ret = queue(S, con, k, &rs);
+    srv_resp_release(&rs);
+    return ret;
+}
+
+/* ---- framing: what a proxy in front could read differently -------------
+ * Two Content-Lengths, a Content-Length beside a Transfer-Encoding, a
+ * transfer coding other than chunked, two Hosts or two Authorizations:
+ * a proxy and mamorid could each take a different message from the same
+ * bytes (request smuggling), or a different credential. Such a request
+ * gets a 400 (501 for an unknown coding) and the connection is closed, so
+ * that nothing after it is read as a request (RFC 9112, 6.1 and 6.3). */
+
+struct framing {
+    int content_length, transfer_encoding, host, authorization;
+    int chunked_only; /* every Transfer-Encoding is exactly "chunked" */
+};
+
+static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
+                                    const char *key, const char *value)
+{
+    struct framing *f = cls;
+
+    (void)kind;
+    if (strcasecmp(key, "Content-Length") == 0)
+        f->content_length++;
+    else if (strcasecmp(key, "Host") == 0)
+        f->host++;
+    else if (strcasecmp(key, "Authorization") == 0)
+        f->authorization++;
+    else if (strcasecmp(key, "Transfer-Encoding") == 0) {
+        f->transfer_encoding++;
+        if (!value || strcasecmp(value, "chunked") != 0)
+            f->chunked_only = 0;
+    }
+    return MHD_YES;
+}
+
+/* What is wrong with the request's framing (its status in *status), or
+ * NULL. */
+static const char *framing_bad(struct MHD_Connection *con, const char *version,
+                               int *status)
+{
+    struct framing f = {.chunked_only = 1};
+
+    (void)MHD_get_connection_values(con, MHD_HEADER_KIND, count_header, &f);
+    *status = 400;
+    if (f.content_length > 1)
+        return "more than one Content-Length";
+    if (f.transfer_encoding && f.content_length)
+        return "both Content-Length and Transfer-Encoding";
+    if (f.transfer_encoding > 1 || !f.chunked_only) {
+        *status = 501;
+        return "a Transfer-Encoding other than chunked";
+    }
+    if (f.host > 1)
+        return "more than one Host";
+    if (f.host == 0 && version && strcmp(version, "HTTP/1.1") == 0)
+        return "no Host";
+    if (f.authorization > 1)
+        return "more than one Authorization";
+    return NULL;
+}
+
+static enum MHD_Result framing_refuse(struct srv *S, struct MHD_Connection *con,
+                                      struct conn *k, int status,
+                                      const char *why)
+{
+    char msg[192];
+    struct srv_resp rs;
+    enum MHD_Result ret;
+    int n = snprintf(msg, sizeof msg,
+                     "{\"error\":{\"code\":\"%s\",\"message\":"
+                     "\"the request's framing is ambiguous: %s\","
+                     "\"request_id\":\"%s\"}}\n",
+                     status == 501 ? "not_implemented" : "bad_framing", why,
+                     k->reqid);
+
+    memset(&rs, 0, sizeof rs);
+    rs.status = status;
+    rs.close = 1;
+    rs.content_type = "application/json";
+    if (n < 0 || (size_t)n >= sizeof msg || !(rs.body = strdup(msg)))
+        return MHD_NO;
+    rs.body_len = (size_t)n;
+    syslog(LOG_WARNING, "request %s refused: %s", k->reqid, why);
     ret = queue(S, con, k, &rs);
     srv_resp_release(&rs);
     return ret;
@@ -1014,14 +1101,17 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
 {
     struct srv *S = cls;
     struct conn *k = *con_cls;
+    const char *bad;
+    int status;
 
     (void)url;
-    (void)version;
     if (!k)
         return MHD_NO;
     if (!k->started) {
         /* Headers only: the body (if any) comes in the next calls. */
         k->started = 1;
+        if ((bad = framing_bad(con, version, &status)) != NULL)
+            return framing_refuse(S, con, k, status, bad);
         k->flags = k->uri ? srv_route_flags(method, k->uri) : -1;
         if (k->flags >= 0 && (k->flags & ROUTE_STREAM)) {
             /* Reserved at once: two requests at the same moment cannot

@@ -384,114 +384,57 @@ static json_t *ids_json(const char *ids)
     return arr;
 }
 
-/* A time bound of the audit filters: "YYYY-MM-DD" (UTC; the day's start,
- * or its end when end_of_day) or "YYYY-MM-DDTHH:MM:SS[.fff]Z". -1 if
- * malformed. */
-static int64_t audit_time(const char *s, int end_of_day)
-{
-    struct tm tm;
-    const char *p;
-    int y, mo, d, hh = 0, mi = 0, ss = 0, used = 0;
-    time_t t;
-
-    memset(&tm, 0, sizeof tm);
-    if (!s || strlen(s) < 10 ||
-        sscanf(s, "%4d-%2d-%2d%n", &y, &mo, &d, &used) != 3 || used != 10)
-        return -1;
-    p = s + 10;
-    if (*p == 'T') {
-        if (sscanf(p, "T%2d:%2d:%2d%n", &hh, &mi, &ss, &used) != 3 || used != 9)
-            return -1;
-        p += 9;
-        if (*p == '.') {
-            p++;
-            while (*p >= '0' && *p <= '9')
-                p++;
-        }
-        if (strcmp(p, "Z") != 0)
-            return -1;
-    } else if (*p) {
-        return -1;
-    } else if (end_of_day) {
-        hh = 23;
-        mi = 59;
-        ss = 59;
-    }
-    if (y < 1970 || y > 9999 || mo < 1 || mo > 12 || d < 1 || d > 31 ||
-        hh > 23 || mi > 59 || ss > 60)
-        return -1;
-    tm.tm_year = y - 1900;
-    tm.tm_mon = mo - 1;
-    tm.tm_mday = d;
-    tm.tm_hour = hh;
-    tm.tm_min = mi;
-    tm.tm_sec = ss;
-    t = timegm(&tm);
-    return t == (time_t)-1 ? -1 : (int64_t)t;
-}
-
 /* The filters of GET /api/v1/audit: user (exact), action (exact, or a
- * prefix ending in "."), from and to (times, inclusive). */
-struct audit_filter {
+ * prefix ending in "."), from and to (times, inclusive; see
+ * mamori_audit_time). The strings are the caller's to free. */
+struct audit_query {
+    struct mamori_audit_filter f;
     char *user, *action;
-    int64_t from, to;
     int any;
 };
 
-static int audit_match(const struct audit_filter *f,
-                       const struct mamori_audit_entry *e)
-{
-    size_t al = f->action ? strlen(f->action) : 0;
-
-    if (f->user && strcmp(e->user, f->user) != 0)
-        return 0;
-    if (f->action && !(strcmp(e->action, f->action) == 0 ||
-                       (al && f->action[al - 1] == '.' &&
-                        strncmp(e->action, f->action, al) == 0)))
-        return 0;
-    return e->time >= f->from && e->time <= f->to;
-}
-
-static int audit_filter_get(struct ctx *c, struct audit_filter *f)
+static int audit_query_get(struct ctx *c, struct audit_query *q)
 {
     char *from = NULL, *to = NULL;
     int rc;
 
-    memset(f, 0, sizeof *f);
-    f->from = 0;
-    f->to = INT64_MAX;
-    rc = srv_query_get(c->query, "user", &f->user);
+    memset(q, 0, sizeof *q);
+    rc = srv_query_get(c->query, "user", &q->user);
     if (rc == 0)
-        rc = srv_query_get(c->query, "action", &f->action);
+        rc = srv_query_get(c->query, "action", &q->action);
     if (rc == 0)
         rc = srv_query_get(c->query, "from", &from);
     if (rc == 0)
         rc = srv_query_get(c->query, "to", &to);
-    if (rc == 0 && from && (f->from = audit_time(from, 0)) < 0)
-        rc = MAMORI_EINVAL;
-    if (rc == 0 && to && (f->to = audit_time(to, 1)) < 0)
-        rc = MAMORI_EINVAL;
-    if (rc == 0 && ((f->user && strlen(f->user) > 63) ||
-                    (f->action && strlen(f->action) > 31)))
-        rc = MAMORI_EINVAL;
-    f->any = f->user || f->action || from || to;
+    if (rc == 0 && from)
+        rc = mamori_audit_time(from, 0, &q->f.from);
+    if (rc == 0 && to)
+        rc = mamori_audit_time(to, 1, &q->f.to);
+    q->f.user = q->user;
+    q->f.action = q->action;
+    q->any = q->user || q->action || from || to;
     free(from);
     free(to);
     return rc;
 }
 
+static void audit_query_free(struct audit_query *q)
+{
+    free(q->user);
+    free(q->action);
+}
+
 static void h_audit(struct ctx *c)
 {
     struct mamori_audit_entry *e = NULL;
-    struct audit_filter f;
-    size_t n = 0, i, last = AUDIT_LAST_DEFAULT, first = 0, kept = 0;
+    struct audit_query q;
+    size_t n = 0, i, last = AUDIT_LAST_DEFAULT;
     char *v = NULL;
     json_t *arr;
     int rc;
 
-    if (audit_filter_get(c, &f)) {
-        free(f.user);
-        free(f.action);
+    if (audit_query_get(c, &q)) {
+        audit_query_free(&q);
         srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                       "query: user, action, from or to is malformed (from "
                       "and to: YYYY-MM-DD or YYYY-MM-DDTHH:MM:SSZ)");
@@ -512,33 +455,22 @@ static void h_audit(struct ctx *c)
     }
     free(v);
     if (rc) {
-        free(f.user);
-        free(f.action);
+        audit_query_free(&q);
         srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                       "query: last must be a number from 1 to 10000");
         return;
     }
     /* With filters, the last matches of the whole log. */
-    rc = mamori_audit_show(c->s, f.any ? 0 : last, &e, &n);
+    rc = mamori_audit_find(c->s, q.any ? &q.f : NULL, last, &e, &n);
+    audit_query_free(&q);
     if (rc) {
-        free(f.user);
-        free(f.action);
         srv_fail(c, rc, NULL);
         return;
     }
-    if (f.any) {
-        for (i = n; i > 0 && kept < last; i--)
-            if (audit_match(&f, &e[i - 1]))
-                kept++;
-        first = i;
-    }
     arr = json_array();
-    for (i = first; arr && i < n; i++) {
-        json_t *o;
+    for (i = 0; arr && i < n; i++) {
+        json_t *o = json_object();
 
-        if (f.any && !audit_match(&f, &e[i]))
-            continue;
-        o = json_object();
         if (!o || json_array_append_new(arr, o) ||
             json_object_set_new(o, "seq", json_integer(e[i].seq)) ||
             json_object_set_new(o, "time", srv_json_time(e[i].time)) ||
@@ -558,8 +490,6 @@ static void h_audit(struct ctx *c)
         }
     }
     mamori_audit_entries_free(e, n);
-    free(f.user);
-    free(f.action);
     srv_json(c, 200, arr);
 }
 
@@ -572,9 +502,12 @@ static void h_audit_verify(struct ctx *c)
     rc = mamori_audit_verify(c->s, NULL, 0, &res);
     res.problem[sizeof res.problem - 1] = '\0';
     if (rc == MAMORI_ETAMPER) {
-        char detail[sizeof res.problem + 32];
+        char detail[512];
 
-        if (res.problem[0])
+        /* (the session's detail is in the request's language) */
+        if (*mamori_errdetail(c->s))
+            snprintf(detail, sizeof detail, "%s", mamori_errdetail(c->s));
+        else if (res.problem[0])
             snprintf(detail, sizeof detail, "%s", res.problem);
         else
             snprintf(detail, sizeof detail, "entry %lld",
@@ -618,6 +551,8 @@ const struct route srv_routes[] = {
     {"GET", "/api/v1/users", h_users, ROUTE_SESSION},
     {"POST", "/api/v1/users", h_user_add, ROUTE_SESSION | ROUTE_JSON},
     {"POST", "/api/v1/users/{name}/unlock", h_user_unlock, ROUTE_SESSION},
+    {"POST", "/api/v1/users/{name}/disable", h_user_disable, ROUTE_SESSION},
+    {"POST", "/api/v1/users/{name}/enable", h_user_enable, ROUTE_SESSION},
     {"POST", "/api/v1/users/{name}/reset", h_user_reset,
      ROUTE_SESSION | ROUTE_JSON},
     {"GET", "/api/v1/devices", h_devices, ROUTE_SESSION},

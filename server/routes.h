@@ -56,6 +56,8 @@ void h_mfa_confirm(struct ctx *c);
 void h_users(struct ctx *c);
 void h_user_add(struct ctx *c);
 void h_user_unlock(struct ctx *c);
+void h_user_disable(struct ctx *c);
+void h_user_enable(struct ctx *c);
 void h_user_reset(struct ctx *c);
 void h_devices(struct ctx *c);
 void h_device_approve(struct ctx *c);

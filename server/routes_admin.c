@@ -260,6 +260,34 @@ void h_user_unlock(struct ctx *c)
     ok_json(c, 200);
 }
 
+/* POST /api/v1/users/{name}/disable (disabled 1) and .../enable (0). */
+static void user_disable(struct ctx *c, int disabled)
+{
+    const char *name;
+    int rc;
+
+    if (user_param(c, &name))
+        return;
+    rc = mamori_user_disable(c->s, name, disabled);
+    if (rc) {
+        srv_fail(c, rc, NULL);
+        return;
+    }
+    srv_json(c, 200,
+             json_pack("{s:o, s:b}", "user", srv_json_str(name), "disabled",
+                       disabled));
+}
+
+void h_user_disable(struct ctx *c)
+{
+    user_disable(c, 1);
+}
+
+void h_user_enable(struct ctx *c)
+{
+    user_disable(c, 0);
+}
+
 void h_user_reset(struct ctx *c)
 {
     const char *name, *pw;

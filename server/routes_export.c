@@ -164,7 +164,7 @@ static void no_file(struct ctx *c, int64_t id)
                  "only the requester downloads an export's file");
     else if (strcmp(x.state, "approved") == 0 ||
              strcmp(x.state, "pending") == 0 ||
-             strcmp(x.state, "rejected") == 0)
+             strcmp(x.state, "rejected") == 0 || strcmp(x.state, "lapsed") == 0)
         srv_fail(c, MAMORI_ESTATE, "the export has not been run");
     else
         srv_fail_code(c, 410, "gone", MAMORI_ENOTFOUND,

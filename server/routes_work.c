@@ -351,18 +351,27 @@ void h_export_mark(struct ctx *c)
 
 /* ---- backups ------------------------------------------------------------- */
 
+/* file_sha256 only where it is known: a file just written; a listing
+ * reads headers alone. */
 static json_t *backup_json(const struct mamori_backup_info *b)
 {
-    return json_pack(
-        "{s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:o, s:i}", "file",
+    json_t *j = json_pack(
+        "{s:o, s:s, s:o, s:o, s:I, s:I, s:I, s:I, s:o, s:o, s:i}", "file",
         SRV_JSON_ARR(b->path), "kind",
         b->kind == MAMORI_BACKUP_KEYS ? "keys" : "data", "vault",
         SRV_JSON_ARR(b->vault_id), "created", srv_json_time(b->created), "size",
         (json_int_t)b->size, "records", (json_int_t)b->records, "datasets",
         (json_int_t)b->datasets, "audit_entries", (json_int_t)b->audit_entries,
         "audit_head", SRV_JSON_ARR(b->audit_head), "sha256",
-        SRV_JSON_ARR(b->sha256), "file_sha256", SRV_JSON_ARR(b->file_sha256),
-        "removed", b->removed);
+        SRV_JSON_ARR(b->sha256), "removed", b->removed);
+
+    if (j && b->file_sha256[0] &&
+        json_object_set_new(j, "file_sha256", SRV_JSON_ARR(b->file_sha256)) !=
+            0) {
+        json_decref(j);
+        j = NULL;
+    }
+    return j;
 }
 
 void h_backups(struct ctx *c)

@@ -1040,7 +1040,12 @@ async function scrAdmin() {
     users.replaceChildren(u instanceof Error ? msg('err', errText(u)) : table(u, [['name', T('user')], ['role', T('role'), (x) => roleName(x.role)],
       ['mfa', T('mfa'), (x) => live(() => tv('mfa_', x.mfa))],
       ['last_login', T('last_login'), (x) => fmtTime(x.last_login)], ['locked_until', T('locked_until'), (x) => fmtTime(x.locked_until)],
-      ['', '', (x) => h('span.actions', {}, btn(T('unlock'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/unlock`), `unlock-${x.name}`),
+      ['disabled', T('state'), (x) => (x.disabled ? T('flag_disabled') : '')],
+      // Unlock only for a locked account (the server answers 409 otherwise);
+      // disable for off-boarding, enable to undo it.
+      ['', '', (x) => h('span.actions', {}, x.locked_until ? btn(T('unlock'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/unlock`), `unlock-${x.name}`) : '',
+        x.disabled ? btn(T('enable'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/enable`), `enable-${x.name}`)
+          : btn(T('disable'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/disable`), `disable-${x.name}`),
         h('button.secondary', { type: 'button', text: T('reset'), 'data-id': `reset-${x.name}`, onclick: () => resetForm(x.name) }))]], T('users')));
     devs.replaceChildren(d instanceof Error ? msg('err', errText(d)) : table(d, [['name', T('device_name')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
       ['requested_by', T('requester')], ['approved_by', T('approver')], ['last_used', T('last_used'), (x) => fmtTime(x.last_used)],

@@ -198,7 +198,7 @@ api PUT '/api/v1/config/Lockout%21' -H "$(auth "$ADM")" "${JSON[@]}" \
 want_err 400 invalid
 api PUT /api/v1/config/no.such.key -H "$(auth "$ADM")" "${JSON[@]}" \
     --data-binary '{"value":"3"}'
-[ "$ST" = 404 ] || [ "$ST" = 400 ] || die "unknown setting: $ST $BODY"
+[ "$ST" = 404 ] || die "unknown setting: $ST $BODY"
 api PUT /api/v1/config/lockout.threshold -H "Cookie: mamori_session=$ADM" \
     "${JSON[@]}" --data-binary '{"value":"3"}'
 want_err 403 csrf
@@ -215,6 +215,47 @@ api GET /api/v1/config -H "$(auth "$ADM")"
 jq -e '.[] | select(.key == "lockout.threshold") | .value == "3"' \
     <<<"$BODY" >/dev/null || die "not set: $BODY"
 audit_has config.set
+# without an approved device no one can lock an account, not even the only
+# admin's: a login without a device proof, with a forged one or from a key
+# that is not approved is refused before the password is looked at (403),
+# whatever the name and the password, audited, and counted for nothing
+nodev() { # nodev USER PASSWORD: a login without a device proof
+    jq -n --arg u "$1" --arg p "$2" '{user:$u, password:$p, otp:"000000"}'
+}
+for i in 1 2 3 4 5 6; do
+    api POST /api/v1/session "${JSON[@]}" --data-binary \
+        "$(nodev admin "Wrong#Pass-000$i")"
+    want_err 403 device_not_approved
+    body_lacks "Wrong#Pass"
+done
+api POST /api/v1/session "${JSON[@]}" --data-binary "$(nodev ghost Wrong#Pass-0001)"
+want_err 403 device_not_approved
+newkey "$T/rogue.key"
+b=$(DEVKEY="$T/rogue.key" login_body admin Wrong#Pass-0007)
+api POST /api/v1/session "${JSON[@]}" --data-binary "$b"
+want_err 403 device_not_approved
+# the approved device's public key with another key's signature
+b=$(DEVKEY="$T/rogue.key" login_body admin Wrong#Pass-0008)
+b=$(jq --arg k "$(sed -n 's/^pk //p' "$DEVKEY")" '.device.public_key = $k' <<<"$b")
+api POST /api/v1/session "${JSON[@]}" --data-binary "$b"
+want_err 403 device_not_approved
+api GET /api/v1/users -H "$(auth "$ADM")"
+jq -e '.[] | select(.name == "admin") | .locked_until == null' <<<"$BODY" \
+    >/dev/null || die "admin locked by logins without a device: $BODY"
+api GET "/api/v1/audit?last=12" -H "$(auth "$AUD")"
+want 200
+jq -e '[.[] | select(.action == "login" and .outcome == "denied")] |
+    length == 9 and
+    (map(.detail) | unique == ["device not approved (device.required)",
+                               "device proof failed"]) and
+    (map(.user) | unique == ["", "admin"])' <<<"$BODY" >/dev/null ||
+    die "device refusals, audit: $BODY"
+body_lacks "Wrong#Pass"
+# the real admin, password + code + approved device: in at once
+restart
+api_login admin "$ADMIN_PW"
+ADM=$TOK
+# from the approved device wrong passwords still count (lockout.threshold 3):
 # three wrong passwords lock op2 out; an admin unlocks at once
 for i in 1 2 3; do
     restart
@@ -227,6 +268,16 @@ op2_login "$OP2_PW" "$(code op2)"
 api GET /api/v1/users -H "$(auth "$ADM")"
 jq -e '.[] | select(.name == "op2") | .locked_until != null' <<<"$BODY" \
     >/dev/null || die "not locked: $BODY"
+# while locked, a password change is refused as the login is (no detail),
+# before any password check, and lifts nothing
+api POST /api/v1/session/password -H "$(auth "$OP2")" "${JSON[@]}" \
+    --data-binary "$(jq -n --arg c "$OP2_PW" --arg n "$OP2_PW2" '{current:$c, new:$n}')"
+want_err 401 auth
+jq -e '.error | has("detail") | not' <<<"$BODY" >/dev/null ||
+    die "passwd while locked: $BODY"
+api GET /api/v1/users -H "$(auth "$ADM")"
+jq -e '.[] | select(.name == "op2") | .locked_until != null' <<<"$BODY" \
+    >/dev/null || die "passwd lifted the lock: $BODY"
 api POST /api/v1/users/op2/unlock -H "$(auth "$OP")"
 want_err 403 denied
 api POST /api/v1/users/%2e%2e/unlock -H "$(auth "$ADM")"
@@ -237,6 +288,59 @@ api POST /api/v1/users/nobody1/unlock -H "$(auth "$ADM")"
 want_err 404 not_found
 api POST /api/v1/users/op2/unlock -H "$(auth "$ADM")"
 want 200
+# not locked any more: said so
+api POST /api/v1/users/op2/unlock -H "$(auth "$ADM")"
+want_err 409 state
+restart
+op2_login "$OP2_PW" "$(code op2)"
+want 200
+OP2=$(jq -r .token <<<"$BODY")
+
+# ---- users: disable, enable (off-boarding) ---------------------------------------------
+api POST /api/v1/users/op2/disable -H "$(auth "$OP")"
+want_err 403 denied
+api POST /api/v1/users/op2/disable -H "$(auth "$AUD")"
+want_err 403 denied
+api POST /api/v1/users/op2/enable -H "$(auth "$AUD")"
+want_err 403 denied
+api POST /api/v1/users/nobody1/disable -H "$(auth "$ADM")"
+want_err 404 not_found
+api POST /api/v1/users/nobody1/enable -H "$(auth "$ADM")"
+want_err 404 not_found
+api POST /api/v1/users/%2e%2e/disable -H "$(auth "$ADM")"
+want_err 400 invalid
+api POST /api/v1/users/op2/enable -H "$(auth "$ADM")"
+want_err 409 state
+api POST /api/v1/users/op2/disable -H "Cookie: mamori_session=$ADM"
+want_err 403 csrf
+api POST /api/v1/users/op2/disable -H "$(auth "$ADM")"
+want 200
+jq -e '.user == "op2" and .disabled == true' <<<"$BODY" >/dev/null ||
+    die "disable: $BODY"
+audit_has user.disable
+# op2's session has ended; a login answers as a wrong password does
+api GET /api/v1/session -H "$(auth "$OP2")"
+want_err 401 session
+restart
+op2_login "$OP2_PW" "$(code op2)"
+want_err 401 auth
+api GET /api/v1/users -H "$(auth "$ADM")"
+jq -e '.[] | select(.name == "op2") | .disabled == true' <<<"$BODY" \
+    >/dev/null || die "op2 not disabled: $BODY"
+api POST /api/v1/users/op2/disable -H "$(auth "$ADM")"
+want_err 409 state
+contains "$(jq -r .error.detail <<<"$BODY")" "disabled already"
+# the only admin: refused
+api POST /api/v1/users/admin/disable -H "$(auth "$ADM")"
+want_err 403 denied
+contains "$(jq -r .error.detail <<<"$BODY")" "last admin"
+api POST /api/v1/users/op2/enable -H "$(auth "$OP")"
+want_err 403 denied
+api POST /api/v1/users/op2/enable -H "$(auth "$ADM")"
+want 200
+jq -e '.user == "op2" and .disabled == false' <<<"$BODY" >/dev/null ||
+    die "enable: $BODY"
+audit_has user.enable
 restart
 op2_login "$OP2_PW" "$(code op2)"
 want 200
@@ -270,6 +374,13 @@ want 200
 [ "$(jq -r 'length' <<<"$BODY")" = 1 ] || die "devices: $BODY"
 [ "$(jq -r '.[0].state + "/" + .[0].requested_by' <<<"$BODY")" = approved/admin ] ||
     die "device: $BODY"
+DEV1=$(jq -r '.[0].id' <<<"$BODY")
+# the only approved device: revoking it would shut everyone out for good
+api POST "/api/v1/devices/$DEV1/revoke" -H "$(auth "$ADM")"
+want_err 403 denied
+contains "$(jq -r .error.detail <<<"$BODY")" "device.required"
+api GET /api/v1/devices -H "$(auth "$AUD")"
+[ "$(jq -r '.[0].state' <<<"$BODY")" = approved ] || die "revoked: $BODY"
 api GET /api/v1/devices -H "$(auth "$OP")"
 want_err 403 denied
 newkey "$T/dev2.key"
@@ -578,6 +689,9 @@ BK=$(jq -r .file <<<"$BODY")
 api GET /api/v1/backups -H "$(auth "$AUD")"
 want 200
 [ "$(jq -r '.[0].file' <<<"$BODY")" = "$BK" ] || die "backup list: $BODY"
+# a listing reads headers only: no file SHA-256 is known, none is shown
+jq -e '.[0] | has("file_sha256") | not' <<<"$BODY" >/dev/null ||
+    die "backup list file_sha256: $BODY"
 api GET /api/v1/backups -H "$(auth "$OP")"
 want_err 403 denied
 audit_has backup.create

@@ -390,6 +390,9 @@ api DELETE /api/v1/users/op9/sessions -H "$(auth "$ADM")"
 want 200
 api GET /api/v1/session -H "$(auth "$OP9")"
 want_err 401 session
+# nothing live left: not found, nothing claimed ended
+api DELETE /api/v1/users/op9/sessions -H "$(auth "$ADM")"
+want_err 404 not_found
 
 # ---- MFA reset ---------------------------------------------------------------
 restart
@@ -399,6 +402,16 @@ api POST /api/v1/users/op9/mfa/reset -H "$(auth "$OP")"
 want_err 403 denied
 api POST /api/v1/users/nosuch/mfa/reset -H "$(auth "$ADM")"
 want_err 404 not_found
+# an admin's own MFA: another admin resets it
+api POST /api/v1/users/admin/mfa/reset -H "$(auth "$ADM")"
+want_err 403 denied
+contains "$(jq -r .error.detail <<<"$BODY")" "another admin"
+# neither refusal claims a removal in the audit log
+api GET "/api/v1/audit?last=10" -H "$(auth "$AUD")"
+want 200
+jq -e '[.[] | select(.action == "mfa.reset")] | length >= 2 and
+    all(.[]; .detail | contains("removed") | not)' <<<"$BODY" >/dev/null ||
+    die "refused mfa resets, audit: $BODY"
 api POST "/api/v1/users/a%2Fb/mfa/reset" -H "$(auth "$ADM")"
 want_err 400 invalid
 api GET /api/v1/users -H "$(auth "$ADM")"
@@ -479,6 +492,58 @@ case "$(ecode)" in crypto | tamper) ;; *) die "altered backup: $BODY" ;; esac
 cp -p "$T/orig.bak" "$bfile"
 api GET /api/v1/audit/verify -H "$(auth "$ADM")"
 want 200
+
+# ---- framing a proxy could read otherwise (request smuggling) ---------------
+# raw BYTES: sends them over TLS, prints every status line the server
+# answered until it closed the connection (or 5 s passed).
+raw() {
+    python3 - "$PORT" "$T/cert.pem" "$1" <<'PY'
+import socket, ssl, sys
+port, ca, data = int(sys.argv[1]), sys.argv[2], sys.argv[3]
+data = data.encode().decode('unicode_escape').encode('latin-1')
+ctx = ssl.create_default_context(cafile=ca)
+s = ctx.wrap_socket(socket.create_connection(('127.0.0.1', port)),
+                    server_hostname='localhost')
+s.settimeout(5)
+s.sendall(data)
+got = b''
+try:
+    while True:
+        b = s.recv(65536)
+        if not b:
+            break
+        got += b
+except (socket.timeout, ssl.SSLError, ConnectionError):
+    got += b'\r\nTIMEOUT'
+for line in got.decode('latin-1').split('\r\n'):
+    if line.startswith('HTTP/') or line.startswith('TIMEOUT') or '"code"' in line:
+        print(line)
+PY
+}
+NEXT='GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n'
+# each: refused, closed, and the request smuggled behind it never answered
+for bad in 'Content-Length: 2\r\nContent-Length: 60\r\n' \
+    'Content-Length: 40\r\nTransfer-Encoding: chunked\r\n' \
+    'Host: y\r\n' 'Authorization: Bearer a\r\nAuthorization: Bearer b\r\n'; do
+    out=$(raw "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\n${bad}\r\n{}${NEXT}")
+    [ "$(grep -c '^HTTP/' <<<"$out")" = 1 ] || die "framing $bad: $out"
+    contains "$out" "HTTP/1.1 400"
+    contains "$out" '"code":"bad_framing"'
+    lacks "$out" TIMEOUT
+done
+out=$(raw "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: gzip, chunked\r\n\r\n0\r\n\r\n${NEXT}")
+[ "$(grep -c '^HTTP/' <<<"$out")" = 1 ] || die "coding: $out"
+contains "$out" "HTTP/1.1 501"
+lacks "$out" TIMEOUT
+out=$(raw 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n')
+contains "$out" "HTTP/1.1 400"
+# and the well-framed: one chunked body, then a second request on the
+# same connection, both answered
+out=$(raw "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n${NEXT}")
+[ "$(grep -c '^HTTP/' <<<"$out")" = 2 ] || die "keep-alive: $out"
+contains "$out" "HTTP/1.1 200"
+curl -sS --cacert "$T/cert.pem" "https://localhost:$PORT/healthz" >/dev/null ||
+    die "server gone after the framing tests"
 
 srv_stop
 echo "t_api_more: ok"

@@ -10,7 +10,7 @@ VIEW_PW='Mi-Ru#Dake-8841'
 
 # ---- the route table and the OpenAPI document, both ways -----------------
 n=$(routes_match)
-[ "$n" -eq 58 ] || die "expected 58 routes, got $n"
+[ "$n" -eq 60 ] || die "expected 60 routes, got $n"
 
 # ---- a vault with four roles and a record ---------------------------------
 new_vault
@@ -109,8 +109,12 @@ want_err 405 method_not_allowed
 
 # ---- logins ---------------------------------------------------------------------
 api POST /api/v1/session "${JSON[@]}" --data-binary \
-    '{"user":"op1","password":"Wrong-Pass-123!","otp":"000000"}'
+    "$(login_body op1 Wrong-Pass-123!)"
 want_err 401 auth
+# without a device proof (device.required): refused before the password
+api POST /api/v1/session "${JSON[@]}" --data-binary \
+    '{"user":"op1","password":"Wrong-Pass-123!","otp":"000000"}'
+want_err 403 device_not_approved
 api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"op1"}'
 want_err 400 invalid
 api POST /api/v1/session "${JSON[@]}" --data-binary \
@@ -130,7 +134,7 @@ contains "$ck" "Secure"
 contains "$ck" "Path=/"
 api_login aud1 "$AUD_PW"
 AUD=$TOK
-# (the refused login above used up view1's code: the next one)
+# (a fresh code for view1)
 tick
 api_login view1 "$VIEW_PW"
 VIEW=$TOK
@@ -415,16 +419,18 @@ login_per_user = 1
 EOF
 LIMITS=()
 srv_start --config "$T/mamorid.ini" --login-per-user 2
+# (logins without a device proof: refused for the device, and rate
+# limited all the same)
 for i in 1 2; do
     api POST /api/v1/session "${JSON[@]}" \
         --data-binary '{"user":"ghost","password":"x"}'
-    want_err 401 auth
+    want_err 403 device_not_approved
 done
 api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost","password":"x"}'
 want_err 429 rate_limited
 [ "$(hdr Retry-After)" -ge 1 ] || die "no Retry-After"
 api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost2","password":"x"}'
-want_err 401 auth
+want_err 403 device_not_approved
 api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost3","password":"x"}'
 want_err 429 rate_limited
 # challenges: three per login allowed (12 a minute here)
@@ -524,5 +530,6 @@ CURL=$!
 sleep 1
 srv_stop
 wait "$CURL" || die "the request in flight was cut: $(cat "$T/slow.code")"
-[ "$(cat "$T/slow.code")" = 401 ] || die "drained request: $(cat "$T/slow.code")"
+# (a login without a device proof: refused for the device)
+[ "$(cat "$T/slow.code")" = 403 ] || die "drained request: $(cat "$T/slow.code")"
 echo "api_server: all passed"

@@ -107,7 +107,8 @@ api GET "/api/v1/audit?to=2000-01-01" -H "$(auth "$AUD")"
 api GET "/api/v1/audit?from=2000-01-01T00:00:00Z&user=nobody-here" -H "$(auth "$AUD")"
 [ "$BODY" = "[]" ] || die "no such user: $BODY"
 for bad in from=2026-13-01 from=yesterday to=2026-01-01T25:00:00Z to=2026-01-01T10:00:00 \
-    "user=$(printf 'u%.0s' $(seq 70))" from=2026-1-1; do
+    "user=$(printf 'u%.0s' $(seq 70))" from=2026-1-1 from=2026-02-30 \
+    from=+2026-01-01 "from=2026-02-02&to=2026-02-01"; do
     api GET "/api/v1/audit?$bad" -H "$(auth "$AUD")"
     want_err 400 invalid
 done

@@ -2,7 +2,10 @@
 # new home (every record and the audit chain identical), a flipped byte in
 # the header, a chunk, the tag, and a truncated file (exit 6), a wrong key
 # file, a non-empty target, retention, who may, nothing personal in the
-# file, SIGKILL in the middle, and the systemd units. Synthetic data only.
+# file, SIGKILL in the middle, and the systemd units. A restored vault
+# has no live session and no runnable approval; a killed restore's files
+# do not block a retry; wrong targets and a full disk are named.
+# Synthetic data only.
 source "$ROOT/tests/cli/lib.sh"
 
 new_vault
@@ -25,11 +28,19 @@ done
 mam import people people.csv --map birthdate=birth --map address=note
 imported=$RC
 
+# an export approved, not yet run, when the backup is made
+ok --quiet export request people --reason 'handover before the backup' \
+    --format zip
+xid=$OUT
+
 login admin "$ADMIN_PW"
+ok export approve "$xid"
 bk="$T/bk"
 mkdir -m 700 "$bk"
 ok --json backup create --out "$bk"
 contains "$OUT" '"kind":"data"'
+printf '%s' "$OUT" | jq -e '.file_sha256 | test("^[0-9a-f]{64}$")' \
+    >/dev/null || die "create: no file SHA-256: $OUT"
 file=$(printf '%s' "$OUT" | sed -n 's/.*"file":"\([^"]*\)".*/\1/p')
 [ -f "$file" ] || die "no backup file in: $OUT"
 case "$(basename "$file")" in
@@ -61,6 +72,10 @@ contains "$OUT" "ok: $records records"
 ok backup verify "$T/keys.mbak"
 ok backup list --out "$bk"
 contains "$OUT" "$(basename "$file")"
+# a listing reads headers only: no file SHA-256 to show, so none
+ok --json backup list --out "$bk"
+printf '%s' "$OUT" | jq -e 'length == 1 and (.[0] | has("file_sha256") | not)' \
+    >/dev/null || die "list: $OUT"
 
 # ---- who may --------------------------------------------------------------
 as op1
@@ -119,6 +134,29 @@ ok backup restore "$file" --home "$new" --keys "$T/keys.mbak" --key-file "$KEY"
 [ "$(stat -c %a "$new/vault.db")" = 600 ] || die "vault.db not 0600"
 [ "$(stat -c %a "$new/keys.db")" = 600 ] || die "keys.db not 0600"
 rc_is 1 backup restore "$file" --home "$new" --keys "$T/keys.mbak" --key-file "$KEY"
+# a killed restore's own files do not block the retry, which clears them;
+# anything else does, and the refusal names it
+mkdir -m 700 "$T/again"
+echo partial >"$T/again/.restore-vault.db"
+echo partial >"$T/again/.restore-keys.db"
+echo note >"$T/again/.notes"
+rc_is 1 backup restore "$file" --home "$T/again" --keys "$T/keys.mbak" \
+    --key-file "$KEY"
+contains "$ERR" "the directory is not empty: 1 entry, .notes"
+[ -e "$T/again/.restore-vault.db" ] || die "a refused restore removed files"
+rm "$T/again/.notes"
+ok backup restore "$file" --home "$T/again" --keys "$T/keys.mbak" \
+    --key-file "$KEY"
+[ -z "$(ls -A "$T/again" | grep '^\.restore-')" ] || die "leftovers stayed"
+[ -f "$T/again/vault.db" ] || die "no vault restored after the leftovers"
+# a file is not a directory; a missing parent is named
+echo x >"$T/afile"
+rc_is 1 backup restore "$file" --home "$T/afile" --keys "$T/keys.mbak" \
+    --key-file "$KEY"
+contains "$ERR" "$T/afile: not a directory"
+rc_is 3 backup restore "$file" --home "$T/no/parent/v" --keys "$T/keys.mbak" \
+    --key-file "$KEY"
+contains "$ERR" "$T/no/parent: no such directory"
 
 # every record identical, as JSON, in both vaults
 as op1
@@ -127,7 +165,20 @@ for id in "${ids[@]}"; do
     printf '%s\n' "$OUT" >>"$T/old.json"
 done
 export MAMORI_HOME="$new"
+# the sessions of the original, live at the backup, are not in the copy
+rc_is 4 record get people "${ids[0]}"
+contains "$ERR" "not logged in"
+as aud1
+rc_is 4 audit show
 login op1 "$OP_PW"
+# the approval of the past lapsed: the take-out ran once, or not at all
+rc_is 1 export run "$xid" --out "$T/x.zip"
+contains "$ERR" "lapsed"
+[ ! -e "$T/x.zip" ] || die "a lapsed export ran"
+ok --json export list
+printf '%s' "$OUT" | jq -e --argjson id "$xid" \
+    '.[] | select(.id == $id) | .state == "lapsed"' >/dev/null ||
+    die "ledger: $OUT"
 for id in "${ids[@]}"; do
     ok --json record get people "$id"
     printf '%s\n' "$OUT" >>"$T/new.json"
@@ -143,6 +194,8 @@ printf '%s' "$OUT" | tr '{' '\n' | grep '"seq":' |
         >"$T/audit-new.txt"
 cmp -s "$T/audit-old.txt" "$T/audit-new.txt" || die "audit entries differ"
 contains "$OUT" '"action":"backup.restore"'
+printf '%s' "$OUT" | grep -Eq 'restored backup of [0-9]{4}-[0-9]{2}-[0-9]{2}T[0-9]{2}:[0-9]{2}:[0-9]{2}Z: records [0-9]+, audit [0-9]+; ended sessions [1-9][0-9]*, lapsed exports 1' ||
+    die "restore entry: $OUT"
 export MAMORI_HOME="$T/vault"
 
 # ---- retention -----------------------------------------------------------
@@ -153,6 +206,11 @@ for i in 1 2 3; do
 done
 [ "$(ls "$bk"/*.mbak | wc -l)" -eq 2 ] || die "--keep 2 kept $(ls "$bk" | wc -l)"
 rc_is 2 backup create --out "$bk" --keep 0
+# quiet: the new file's path alone
+tick
+ok -q backup create --out "$bk" --keep 2
+case "$OUT" in "$bk"/mamori-*.mbak) ;; *) die "-q backup create: '$OUT'" ;; esac
+[ -f "$OUT" ] || die "-q printed no file: $OUT"
 rc_is 2 backup create --out "$bk" --keep x
 ok --json backup list --out "$bk"
 [ "$(printf '%s' "$OUT" | grep -o '"kind":"data"' | wc -l)" -eq 2 ] ||
@@ -185,6 +243,29 @@ login admin "$ADMIN_PW"
 ok backup create --out "$kb"
 ls -a "$MAMORI_HOME" | grep '^\.backup-tmp' >/dev/null && die "debris after the next backup"
 [ "$(ls -a "$kb" | grep -c '\.tmp$')" -eq 0 ] || die "temp output left"
+
+# ---- a full disk: an input/output error that says so and where ----------
+tiny="$T/tiny"
+mkdir -p "$tiny"
+if mount -t tmpfs -o size=4k,mode=0700 tmpfs "$tiny" 2>/dev/null; then
+    rc_is 1 backup create --out "$tiny"
+    contains "$ERR" "input/output error: no space left on device: $tiny"
+    [ -z "$(ls -A "$tiny")" ] || die "a full disk left: $(ls -A "$tiny")"
+    rc_is 1 --json backup keys --out "$tiny/k.mbak"
+    printf '%s' "$OUT" | jq -e --arg d "no space left on device: $tiny" \
+        '.error.code == "io" and .error.detail == $d' >/dev/null ||
+        die "keys on a full disk: $OUT"
+    [ -z "$(ls -A "$tiny")" ] || die "a full disk left: $(ls -A "$tiny")"
+    umount "$tiny"
+    login aud1 "$AUD_PW"
+    ok --json audit show --last 4
+    contains "$OUT" "writing the backup failed: no space left on device"
+    contains "$OUT" "writing the key backup failed: no space left on device"
+    lacks "$OUT" "$tiny"
+    login admin "$ADMIN_PW"
+else
+    echo "note: no tmpfs mount: the full-disk case is not tested" >&2
+fi
 
 # ---- the timer: the key holder, without a session ------------------------
 as nobody

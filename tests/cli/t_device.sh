@@ -9,6 +9,20 @@ as admin
 ok --json device list
 contains "$OUT" '"state":"approved"'
 contains "$OUT" '"requested_by":"admin"'
+dev0=$(jq -r '.[0].id' <<<"$OUT")
+
+# the only approved device cannot be revoked while device.required is on:
+# no one could log in again to approve another
+rc_is 4 device revoke "$dev0"
+contains "$ERR" "last approved device"
+contains "$ERR" "device.required"
+lacks "$OUT" "revoked"
+ok --json audit show --last 1
+jq -e '.[0].action == "device.revoke" and .[0].outcome == "denied"' \
+    <<<"$OUT" >/dev/null || die "refused revoke, audit: $OUT"
+ok --json device list
+[ "$(jq -r '.[0].state' <<<"$OUT")" = approved ] || die "revoked: $OUT"
+ok user list
 
 # op1 on a second PC: logins are refused until the device is approved
 export MAMORI_DEVICE_KEY="$T/pc2/device.key"
@@ -84,3 +98,10 @@ unset MAMORI_DEVICE_KEY
 login admin "$ADMIN_PW"
 ok --json audit show --last 10
 contains "$OUT" "device proof failed"
+
+# with pc2 revoked this machine's device is the last approved one again;
+# with device.required off it may go (and the session on it ends)
+rc_is 4 device revoke "$dev0"
+ok config set device.required off
+ok device revoke "$dev0"
+rc_is 4 user list

@@ -57,15 +57,34 @@ contains "$OUT" '"detail":"wrong one-time code (1 in a row)"'
 contains "$OUT" '"action":"user.lock"'
 ok user unlock op3
 
+# an admin cannot drop their own MFA with a session alone
+rc_is 4 mfa reset admin
+contains "$ERR" "ask another admin"
+lacks "$OUT" "removed"
+# a failed reset claims no removal in the audit log
+rc_is 3 mfa reset nobody
+ok --json audit show --last 3
+jq -e '[.[] | select(.action == "mfa.reset")] | length == 2 and
+    all(.[]; .detail | contains("removed") | not) and
+    (.[0].outcome == "denied") and (.[1].outcome == "error")' \
+    <<<"$OUT" >/dev/null || die "refused mfa resets, audit: $OUT"
+ok --json access review
+contains "$OUT" '"user":"admin","role":"admin","mfa":"active"'
+
 # a lost phone: the admin resets; the next login must enrol again
 ok mfa reset op3
+contains "$OUT" "MFA of op3 removed"
+ok --json audit show --last 1
+jq -e '.[0].action == "mfa.reset" and .[0].outcome == "ok" and
+    (.[0].detail | startswith("user op3: MFA removed"))' <<<"$OUT" \
+    >/dev/null || die "mfa reset, audit: $OUT"
 as op3
 ok_in "Heron#4417-Vtq" login --user op3
 contains "$OUT" "mfa enroll"
 rc_is 4 record search people name='山田太郎'
 # admins must use MFA whatever the settings say
 as admin
-rc_is 5 config set mfa.admin off
+rc_is 3 config set mfa.admin off
 ok config set mfa.operator off
 ok --json audit show --last 1
 contains "$OUT" '"detail":"mfa.operator: on -> off"'

@@ -47,6 +47,34 @@ ok --json audit show
 contains "$OUT" '"action":"record.get"'
 lacks "$OUT" '山田'
 lacks "$OUT" '123456789018'
+# the filters, as the API has them: user, action (or a prefix), times
+ok --json audit show --user op1 --action record.update
+[ "$(jq 'length' <<<"$OUT")" = 1 ] || die "user+action: $OUT"
+jq -e 'all(.user == "op1" and .action == "record.update")' <<<"$OUT" >/dev/null ||
+    die "user+action: $OUT"
+ok --json audit show --action record.
+jq -e 'length >= 5 and all(.action | startswith("record."))' <<<"$OUT" \
+    >/dev/null || die "action prefix: $OUT"
+ok --json audit show --action record. --last 2
+[ "$(jq 'length' <<<"$OUT")" = 2 ] || die "--last with a filter: $OUT"
+[ "$(jq -r '.[1].action' <<<"$OUT")" = record.get ] || die "newest: $OUT"
+today=$(date -d "@$MAMORI_TEST_NOW" +%F)
+ok --json audit show --from "$today" --to "$today" --user op1
+jq -e 'length >= 5' <<<"$OUT" >/dev/null || die "today: $OUT"
+ok --json audit show --to 2001-01-01
+[ "$OUT" = "[]" ] || die "before 2001: $OUT"
+ok --json audit show --from 2000-01-01T00:00:00Z --user nobody-here
+[ "$OUT" = "[]" ] || die "no such user: $OUT"
+for bad in 2026-13-01 2026-02-30 yesterday 2026-1-1 2026-01-01T25:00:00Z \
+    2026-01-01T10:00:00 +2026-01-01; do
+    rc_is 2 audit show --from "$bad"
+    contains "$ERR" "--from"
+done
+rc_is 2 audit show --from 2026-02-02 --to 2026-02-01
+contains "$ERR" "--to is before --from"
+rc_is 5 audit show --user "$(printf 'u%.0s' $(seq 70))"
+rc_is 2 audit show --last 1 --last 2
+contains "$ERR" "--last given twice"
 rc_is 5 audit checkpoint --out "$MAMORI_HOME/cp"
 contains "$ERR" "vault's own directory"
 rc_is 5 audit checkpoint --out "$KEY"

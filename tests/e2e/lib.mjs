@@ -70,18 +70,23 @@ export async function call(method, p, token, body) {
   return { status: r.status, json, text };
 }
 
+// A login of user from the CLI's approved device (with otp when given).
+export async function deviceLogin(user, password, otp) {
+  const ch = (await call('GET', '/api/v1/session/challenge')).json.challenge;
+  const sig = cliSign(`mamori-device-login v1|${env.vault_id}|${user}|${ch}`);
+  return call('POST', '/api/v1/session', null, {
+    user, password, ...(otp ? { otp } : {}),
+    device: { public_key: cliPk(), challenge: ch, signature: sig },
+  });
+}
+
 let adminToken = existsSync(`${T}/admin.token`) ? readFileSync(`${T}/admin.token`, 'utf8') : null;
 export async function adminApi() {
   if (adminToken) {
     const r = await call('GET', '/api/v1/session', adminToken);
     if (r.status === 200) return adminToken;
   }
-  const ch = (await call('GET', '/api/v1/session/challenge')).json.challenge;
-  const sig = cliSign(`mamori-device-login v1|${env.vault_id}|admin|${ch}`);
-  const r = await call('POST', '/api/v1/session', null, {
-    user: 'admin', password: env.admin_pw, otp: await code('admin'),
-    device: { public_key: cliPk(), challenge: ch, signature: sig },
-  });
+  const r = await deviceLogin('admin', env.admin_pw, await code('admin'));
   if (r.status !== 200) throw new Error(`admin login: ${r.status} ${r.text}`);
   adminToken = r.json.token;
   writeFileSync(`${T}/admin.token`, adminToken);

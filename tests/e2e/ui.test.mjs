@@ -11,7 +11,7 @@ import assert from 'node:assert/strict';
 import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
-  API, BASE, T, env, code, call, adminApi, approveDevice, browser, context, problems, shot,
+  API, BASE, T, env, code, call, adminApi, deviceLogin, approveDevice, browser, context, problems, shot,
   enrolBrowser, login, logout,
 } from './lib.mjs';
 
@@ -331,9 +331,24 @@ test('g) every screen in both languages: no CSP violation, no JS error', () =>
     // the admin screen lists the browsers' devices
     await q.goto(`${BASE}/#/admin`);
     await q.locator('#admin-devices').getByText('e2e browser A').waitFor();
-    // users: unlock, a new initial password (the user must change it)
-    await q.locator('[data-id="unlock-op9"]').click();
+    // users: unlock shows for a locked account only; op9 is locked by
+    // wrong passwords from the CLI's approved device
+    assert.equal(await q.locator('[data-id="unlock-op9"]').count(), 0);
+    for (let i = 0; i < 5; i++) assert.equal((await deviceLogin('op9', 'Wrong#Pass-0000')).status, 401);
+    // disable and enable (off-boarding); the list shows the state
+    await q.locator('[data-id="disable-op9"]').click();
     await q.getByText('保存しました。').waitFor();
+    await q.locator('[data-id="enable-op9"]').waitFor();
+    assert.match(await q.locator('#admin-users tr', { hasText: 'op9' }).innerText(), /無効/);
+    const op9 = async () => (await call('GET', '/api/v1/users', await adminApi())).json.find((x) => x.name === 'op9');
+    assert.equal((await op9()).disabled, true);
+    await q.locator('[data-id="unlock-op9"]').click();
+    await q.locator('[data-id="unlock-op9"]').waitFor({ state: 'detached' });
+    assert.equal((await op9()).locked_until, null);
+    await q.locator('[data-id="enable-op9"]').click();
+    await q.locator('[data-id="disable-op9"]').waitFor();
+    assert.equal((await op9()).disabled, false);
+    // a new initial password (the user must change it)
     await q.locator('[data-id="reset-op9"]').click();
     await q.locator('#admin-reset input').fill(env.init_pw);
     await q.locator('#admin-reset input').press('Enter');

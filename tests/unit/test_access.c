@@ -186,6 +186,18 @@ static int op_user_unlock(struct world *w, mamori_sess *s, int col)
     return mamori_user_unlock(s, "spare");
 }
 
+static int op_user_disable(struct world *w, mamori_sess *s, int col)
+{
+    (void)w, (void)col;
+    return mamori_user_disable(s, "nobody", 1);
+}
+
+static int op_user_enable(struct world *w, mamori_sess *s, int col)
+{
+    (void)w, (void)col;
+    return mamori_user_disable(s, "spare", 0);
+}
+
 static int op_user_reset(struct world *w, mamori_sess *s, int col)
 {
     (void)w, (void)col;
@@ -717,7 +729,9 @@ static const struct {
 } matrix[] = {
     {"user_add", op_user_add, "YNNNNNY", 0},
     {"user_list", op_user_list, "YNNNNYY", 0},
-    {"user_unlock", op_user_unlock, "YNNNNNY", 0},
+    {"user_unlock", op_user_unlock, "YNNNNNY", MAMORI_ESTATE}, /* not locked */
+    {"user_disable", op_user_disable, "YNNNNNY", MAMORI_ENOTFOUND},
+    {"user_enable", op_user_enable, "YNNNNNY", MAMORI_ESTATE}, /* enabled */
     {"user_reset", op_user_reset, "YNNNNNY", 0},
     {"session_list", op_session_list, "YNNNNNY", 0},
     {"session_revoke", op_session_revoke, "YNNNNNY", 1},
@@ -769,9 +783,11 @@ static const struct {
 static void role_matrix(void **state)
 {
     struct world *w = *state;
-    /* A wrong current password (passwd) is logged as a failed login. */
+    /* A wrong current password (passwd) is refused as a failed login is,
+     * and also logged as one. */
     size_t denied_before = count_entries(w, "denied", NULL) -
-                           count_entries(w, "denied", "login"),
+                           count_entries(w, "denied", "login") -
+                           count_entries(w, "denied", "passwd"),
            refused = 0;
 
     for (size_t i = 0; i < sizeof matrix / sizeof matrix[0]; i++) {
@@ -794,7 +810,8 @@ static void role_matrix(void **state)
     }
     /* every refusal is in the log, once */
     assert_int_equal(count_entries(w, "denied", NULL) -
-                         count_entries(w, "denied", "login") - denied_before,
+                         count_entries(w, "denied", "login") -
+                         count_entries(w, "denied", "passwd") - denied_before,
                      refused);
     /* the tables agree with the gate's own */
     assert_true(guard_role_valid("viewer"));

@@ -40,10 +40,16 @@ static int teardown(void **state)
 
 static const struct mamori_client cl = {.device = "test", .os_uid = -1};
 
+/* A login of user with pw from the test's approved device (a fresh
+ * proof), without a one-time code: what the password check answers. */
 static int login_rc(struct tvault *tv, const char *user, const char *pw)
 {
-    char token[MAMORI_TOKEN_LEN + 1];
-    return mamori_login(tv->m, user, pw, strlen(pw), &cl, token, sizeof token);
+    char token[MAMORI_TOKEN_LEN + 1], challenge[MAMORI_CHALLENGE_LEN + 1];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+    struct mamori_login_req req = {user, pw,   strlen(pw), NULL,
+                                   NULL, NULL, NULL};
+    int rc = tv_prove(tv, &req, challenge, sig);
+    return rc ? rc : mamori_login_ex(tv->m, &req, &cl, token, sizeof token);
 }
 
 /* The detail of the newest audit entry with this action, or "", read
@@ -68,6 +74,39 @@ static void last_detail(struct tvault *tv, const char *action, char *out,
                         size_t size)
 {
     last_detail_on(tv->admin, action, out, size);
+}
+
+/* The outcome and detail of the newest audit entry with this action. */
+static void last_entry(struct tvault *tv, const char *action, char *outcome,
+                       size_t osize, char *detail, size_t dsize)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    outcome[0] = detail[0] = '\0';
+    assert_int_equal(mamori_audit_show(tv->admin, 0, &e, &n), 0);
+    for (size_t i = n; i-- > 0;) {
+        if (strcmp(e[i].action, action) == 0) {
+            snprintf(outcome, osize, "%s", e[i].outcome);
+            snprintf(detail, dsize, "%s", e[i].detail);
+            break;
+        }
+    }
+    mamori_audit_entries_free(e, n);
+}
+
+/* When user's lockout ends (0 if not locked), as an admin sees it. */
+static int64_t locked_until(struct tvault *tv, const char *user)
+{
+    struct mamori_user_info *u = NULL;
+    size_t n = 0;
+    int64_t until = -1;
+    assert_int_equal(mamori_user_list(tv->admin, &u, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(u[i].name, user) == 0)
+            until = u[i].locked_until;
+    free(u);
+    assert_true(until >= 0);
+    return until;
 }
 
 static void initial_password_restricts(void **state)
@@ -218,6 +257,11 @@ static void lockout_and_unlock(void **state)
     mamori_session_close(aud);
     assert_int_equal(mamori_user_unlock(admin, "nobody"), MAMORI_ENOTFOUND);
     assert_int_equal(mamori_user_unlock(admin, "op1"), 0);
+    /* an account that is not locked: said so, not "unlocked" */
+    assert_int_equal(mamori_user_unlock(admin, "op1"), MAMORI_ESTATE);
+    assert_non_null(strstr(mamori_errdetail(admin), "not locked"));
+    last_detail_on(admin, "user.unlock", detail, sizeof detail);
+    assert_string_equal(detail, "state: user op1: not locked");
     s = tv_login(tv, "op1", TV_OP_PW);
     assert_non_null(s);
     mamori_session_close(s);
@@ -231,6 +275,316 @@ static void lockout_and_unlock(void **state)
         assert_int_equal(login_rc(tv, "ghost", "Wrong-Pass-123!"),
                          MAMORI_EAUTH);
     mamori_session_close(admin);
+}
+
+/* Seconds on the monotonic clock (the library's test clock stands still). */
+static double mono_seconds(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* With device.required on (the default) a login proves an approved device
+ * before its password is looked at. Anyone without one - no proof, a
+ * forged or replayed proof, a key never registered or still pending - is
+ * refused with MAMORI_EDEVICE whatever the name and the password, quickly
+ * (no password hashing), audited, and counted toward no lockout: they
+ * cannot keep even the only admin out. From the approved device, wrong
+ * passwords still lock the account, and a locked account still answers
+ * as a wrong password does. */
+static void device_before_password(void **state)
+{
+    struct tvault *tv = *state;
+    const char *wrong = "Wrong-Pass-123!", *right = "Vault#Keeper-2026";
+    char token[MAMORI_TOKEN_LEN + 1], ch[MAMORI_CHALLENGE_LEN + 1];
+    char code[7], id[37], detail[128];
+    uint8_t pk2[MAMORI_DEVICE_PK_LEN], sk2[MAMORI_DEVICE_SK_LEN];
+    uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+    struct mamori_login_req req = {"admin", wrong, strlen(wrong), NULL,
+                                   NULL,    NULL,  NULL};
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    double t0, refused, failed;
+
+    /* no device: ten wrong passwords, the right one, unknown names */
+    for (int i = 0; i < 10; i++)
+        assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                         MAMORI_EDEVICE);
+    req.password = right;
+    req.password_len = strlen(right);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    req.user = "ghost";
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    req.user = "no such name!";
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    /* a forged proof: another key signing for the approved one */
+    req.user = "admin";
+    req.password = wrong;
+    req.password_len = strlen(wrong);
+    mamori_device_keygen(pk2, sk2);
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(mamori_device_sign(tv->m, sk2, "admin", ch, sig), 0);
+    req.device_pk = tv->device_pk;
+    req.challenge = ch;
+    req.signature = sig;
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    /* the approved key's signature of that challenge: used up, a replay */
+    assert_int_equal(mamori_device_sign(tv->m, tv->device_sk, "admin", ch, sig),
+                     0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    /* a key never registered, then the same key pending approval */
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(mamori_device_sign(tv->m, sk2, "admin", ch, sig), 0);
+    req.device_pk = pk2;
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+    {
+        struct mamori_login_req op = {
+            "op1", TV_OP_PW, strlen(TV_OP_PW), code, NULL, NULL, NULL};
+        assert_int_equal(tv_otp(tv, "op1", code), 0);
+        assert_int_equal(
+            mamori_device_request(tv->m, &op, "pending", pk2, &cl, id), 0);
+    }
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(mamori_device_sign(tv->m, sk2, "admin", ch, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+
+    /* each refusal audited with its reason, counted for nothing, and the
+     * name only when it is a real user's; never the password */
+    assert_int_equal(mamori_audit_show(tv->admin, 18, &e, &n), 0);
+    assert_int_equal(n, 18);
+    for (size_t i = 0; i < n; i++) {
+        const char *why = i == 13 || i == 14
+                              ? "device proof failed"
+                              : "device not approved (device.required)";
+        if (i == 16) {
+            assert_string_equal(e[i].action, "device.enroll");
+            continue;
+        }
+        assert_string_equal(e[i].action, "login");
+        assert_string_equal(e[i].outcome, "denied");
+        assert_string_equal(e[i].detail, why);
+        assert_string_equal(e[i].user, i == 11 || i == 12 ? "" : "admin");
+    }
+    mamori_audit_entries_free(e, n);
+    /* the admin is not locked and logs in at once */
+    assert_int_equal(locked_until(tv, "admin"), 0);
+    mamori_sess *s = tv_login(tv, "admin", right);
+    assert_non_null(s);
+    mamori_session_close(s);
+
+    /* from the approved device five wrong passwords lock it; a refusal
+     * for the device costs far less than a checked password */
+    req.device_pk = NULL;
+    req.challenge = NULL;
+    req.signature = NULL;
+    t0 = mono_seconds();
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                         MAMORI_EDEVICE);
+    refused = mono_seconds() - t0;
+    t0 = mono_seconds();
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login_rc(tv, "admin", wrong), MAMORI_EAUTH);
+    failed = mono_seconds() - t0;
+    assert_true(refused < failed / 2);
+    last_detail(tv, "user.lock", detail, sizeof detail);
+    assert_non_null(strstr(detail, "after 5 failures"));
+    assert_true(locked_until(tv, "admin") > tv_clock());
+    /* locked: every factor right answers as a wrong password; without a
+     * device the answer is the device's, as for anyone */
+    assert_int_equal(tv_login_token(tv, "admin", right, NULL, token),
+                     MAMORI_EAUTH);
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_string_equal(detail, "account locked");
+    req.password = right;
+    req.password_len = strlen(right);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EDEVICE);
+}
+
+/* With device.required off a login needs no device: wrong passwords
+ * without one count toward the lockout as before. */
+static void no_device_required(void **state)
+{
+    struct tvault *tv = *state;
+    char detail[128];
+
+    assert_int_equal(mamori_config_set(tv->admin, "device.required", "off"), 0);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(login_rc(tv, "op1", "Wrong-Pass-123!"), MAMORI_EAUTH);
+    for (int i = 0; i < 4; i++) {
+        char token[MAMORI_TOKEN_LEN + 1];
+        assert_int_equal(mamori_login(tv->m, "aud1", "Wrong-Pass-123!", 15, &cl,
+                                      token, sizeof token),
+                         MAMORI_EAUTH);
+    }
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_string_equal(detail, "wrong password (4 in a row)");
+    assert_true(locked_until(tv, "op1") > tv_clock());
+    assert_int_equal(locked_until(tv, "aud1"), 0);
+}
+
+/* The disabled flag of user, as an admin sees it (-1 if not listed). */
+static int disabled_of(mamori_sess *admin, const char *user)
+{
+    struct mamori_user_info *u = NULL;
+    size_t n = 0;
+    int d = -1;
+    assert_int_equal(mamori_user_list(admin, &u, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(u[i].name, user) == 0)
+            d = u[i].disabled;
+    free(u);
+    return d;
+}
+
+/* Off-boarding (異動・退職): an admin disables a user, whose sessions end
+ * at once and whose logins are refused as a wrong password is; enabling
+ * lets the same password in again. Disabling the last admin or oneself is
+ * refused, nothing to change is MAMORI_ESTATE, and enabling an admin
+ * counts toward admin.max. Every call is audited. */
+static void user_disable_enable(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_user_info *u = NULL;
+    char token[MAMORI_TOKEN_LEN + 1], outcome[16], detail[128];
+    size_t n = 0;
+
+    /* admins only */
+    assert_int_equal(mamori_user_disable(tv->op, "aud1", 1), MAMORI_EDENIED);
+    assert_int_equal(mamori_user_disable(tv->aud, "op1", 1), MAMORI_EDENIED);
+    assert_int_equal(mamori_user_disable(tv->aud, "op1", 0), MAMORI_EDENIED);
+    last_entry(tv, "user.enable", outcome, sizeof outcome, detail,
+               sizeof detail);
+    assert_string_equal(outcome, "denied");
+    assert_int_equal(mamori_user_disable(tv->admin, "nobody", 1),
+                     MAMORI_ENOTFOUND);
+    assert_int_equal(mamori_user_disable(tv->admin, "op1", 0), MAMORI_ESTATE);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "not disabled"));
+
+    /* disabled: the session ends, a login answers as a wrong password */
+    assert_int_equal(mamori_user_disable(tv->admin, "op1", 1), 0);
+    last_detail(tv, "user.disable", detail, sizeof detail);
+    assert_string_equal(detail, "user op1: disabled, 1 sessions ended");
+    assert_int_equal(mamori_user_list(tv->op, &u, &n), MAMORI_ESESSION);
+    assert_int_equal(disabled_of(tv->admin, "op1"), 1);
+    assert_int_equal(tv_login_token(tv, "op1", TV_OP_PW, NULL, token),
+                     MAMORI_EAUTH);
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_non_null(strstr(detail, "user disabled"));
+    assert_int_equal(mamori_user_disable(tv->admin, "op1", 1), MAMORI_ESTATE);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "disabled already"));
+    last_entry(tv, "user.disable", outcome, sizeof outcome, detail,
+               sizeof detail);
+    assert_string_equal(outcome, "error");
+    assert_string_equal(detail, "state: user op1: disabled already");
+    /* enabled: the same password logs in again */
+    assert_int_equal(mamori_user_disable(tv->admin, "op1", 0), 0);
+    last_detail(tv, "user.enable", detail, sizeof detail);
+    assert_string_equal(detail, "user op1: enabled");
+    assert_int_equal(disabled_of(tv->admin, "op1"), 0);
+    mamori_sess *s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    mamori_session_close(s);
+
+    /* the last admin who is not disabled */
+    assert_int_equal(mamori_user_disable(tv->admin, "admin", 1),
+                     MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "last admin"));
+    last_entry(tv, "user.disable", outcome, sizeof outcome, detail,
+               sizeof detail);
+    assert_string_equal(outcome, "denied");
+    assert_string_equal(detail, "denied: user admin: last admin");
+    /* with a second admin: not one's own account; the other may */
+    assert_int_equal(mamori_user_add(tv->admin, "admin2", "admin",
+                                     TV_INITIAL_PW, strlen(TV_INITIAL_PW)),
+                     0);
+    mamori_sess *a2 =
+        tv_first_login(tv, "admin2", TV_INITIAL_PW, "Zweit#Admin-3391");
+    assert_non_null(a2);
+    assert_int_equal(mamori_user_disable(tv->admin, "admin", 1),
+                     MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "your own account"));
+    assert_int_equal(mamori_user_disable(a2, "admin", 1), 0);
+    assert_int_equal(mamori_user_list(tv->admin, &u, &n), MAMORI_ESESSION);
+    assert_int_equal(mamori_user_disable(a2, "admin", 0), 0);
+    mamori_session_close(tv->admin);
+    tv->admin = tv_login(tv, "admin", "Vault#Keeper-2026");
+    assert_non_null(tv->admin);
+    /* enabling an admin again counts toward admin.max (2) */
+    assert_int_equal(mamori_user_disable(tv->admin, "admin2", 1), 0);
+    assert_int_equal(mamori_user_list(a2, &u, &n), MAMORI_ESESSION);
+    mamori_session_close(a2);
+    assert_int_equal(mamori_user_add(tv->admin, "admin3", "admin",
+                                     TV_INITIAL_PW, strlen(TV_INITIAL_PW)),
+                     0);
+    assert_int_equal(mamori_user_disable(tv->admin, "admin2", 0),
+                     MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "admin.max"));
+    assert_int_equal(disabled_of(tv->admin, "admin2"), 1);
+}
+
+/* passwd is no way around the lockout: a wrong current password counts
+ * as a failed login does; while locked, a change is refused before any
+ * password check, with a login's answer, and the lock stays. */
+static void passwd_during_lockout(void **state)
+{
+    struct tvault *tv = *state;
+    char outcome[16], detail[128];
+    const char *pw = "Bq8$zLr4-Ytw";
+
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            mamori_passwd(tv->op, "Wrong-Pass-123!", 15, pw, strlen(pw)),
+            MAMORI_EAUTH);
+    last_entry(tv, "passwd", outcome, sizeof outcome, detail, sizeof detail);
+    assert_string_equal(outcome, "denied");
+    assert_string_equal(detail, "auth: current password does not match");
+    last_detail(tv, "login", detail, sizeof detail);
+    assert_string_equal(detail, "passwd: wrong current password (5 in a row)");
+    last_detail(tv, "user.lock", detail, sizeof detail);
+    assert_non_null(strstr(detail, "after 5 failures"));
+    int64_t until = locked_until(tv, "op1");
+    assert_true(until > tv_clock());
+
+    /* locked: the right current password is refused all the same, with
+     * no detail (as a login), and counts for nothing */
+    assert_int_equal(
+        mamori_passwd(tv->op, TV_OP_PW, strlen(TV_OP_PW), pw, strlen(pw)),
+        MAMORI_EAUTH);
+    assert_string_equal(mamori_errdetail(tv->op), "");
+    last_entry(tv, "passwd", outcome, sizeof outcome, detail, sizeof detail);
+    assert_string_equal(outcome, "denied");
+    assert_string_equal(detail, "auth: account locked");
+    assert_int_equal(
+        mamori_passwd(tv->op, "Wrong-Pass-123!", 15, pw, strlen(pw)),
+        MAMORI_EAUTH);
+    assert_string_equal(mamori_errdetail(tv->op), "");
+    /* the lock stands, unchanged; the password too */
+    assert_int_equal(locked_until(tv, "op1"), until);
+    assert_int_equal(login_rc(tv, "op1", TV_OP_PW), MAMORI_EAUTH);
+    assert_int_equal(login_rc(tv, "op1", pw), MAMORI_EAUTH);
+
+    /* once the lock has run out, the old password is still the one (the
+     * admin's session has idled out meanwhile) */
+    tv_clock_set(until + 1);
+    mamori_session_close(tv->admin);
+    tv->admin = tv_login(tv, "admin", "Vault#Keeper-2026");
+    assert_non_null(tv->admin);
+    mamori_sess *s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    assert_int_equal(
+        mamori_passwd(s, TV_OP_PW, strlen(TV_OP_PW), pw, strlen(pw)), 0);
+    assert_int_equal(locked_until(tv, "op1"), 0);
+    mamori_session_close(s);
 }
 
 static void session_limits(void **state)
@@ -336,6 +690,10 @@ static void session_list_and_revoke(void **state)
                      MAMORI_EINVAL);
     assert_int_equal(mamori_session_revoke(tv->admin, id, NULL), 0);
     assert_int_equal(mamori_user_list(tv->aud, &u, &n), MAMORI_ESESSION);
+    /* an id and a user at once: one or the other */
+    assert_int_equal(mamori_session_revoke(tv->admin, id, "op1"),
+                     MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "not both"));
     assert_int_equal(mamori_session_revoke(tv->admin, NULL, "op1"), 0);
     struct mamori_record **rs = NULL;
     assert_int_equal(
@@ -343,6 +701,13 @@ static void session_list_and_revoke(void **state)
         MAMORI_ESESSION);
     assert_int_equal(mamori_session_revoke(tv->admin, NULL, "nobody"),
                      MAMORI_ENOTFOUND);
+    /* a user with no live session: said so, nothing "ended" */
+    char detail[128];
+    assert_int_equal(mamori_session_revoke(tv->admin, NULL, "op1"),
+                     MAMORI_ENOTFOUND);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "no live session"));
+    last_detail(tv, "session.revoke", detail, sizeof detail);
+    assert_string_equal(detail, "not-found: sessions of user op1");
 }
 
 static void settings(void **state)
@@ -373,7 +738,21 @@ static void settings(void **state)
     assert_int_equal(mamori_config_set(tv->admin, "password.min_length", "1e3"),
                      MAMORI_EINVAL);
     assert_int_equal(mamori_config_set(tv->admin, "no.such", "1"),
-                     MAMORI_EINVAL);
+                     MAMORI_ENOTFOUND);
+    {
+        char now[MAMORI_CONFIG_VALUE_MAX];
+        assert_int_equal(mamori_config_normalize("password.min_length", " 010",
+                                                 now, sizeof now),
+                         0);
+        assert_string_equal(now, "10");
+        assert_int_equal(mamori_config_normalize("password.min_length", "7",
+                                                 now, sizeof now),
+                         MAMORI_EINVAL);
+        assert_int_equal(
+            mamori_config_normalize("no.such", "1", now, sizeof now),
+            MAMORI_ENOTFOUND);
+        assert_string_equal(now, "");
+    }
     assert_int_equal(mamori_config_set(tv->admin, "password.profile", "weak"),
                      MAMORI_EINVAL);
     assert_int_equal(mamori_config_set(tv->admin, "password.min_length", "14"),
@@ -499,7 +878,22 @@ static void mfa_codes(void **state)
     /* already active: enrolling again is refused; an admin resets */
     assert_int_equal(mamori_mfa_enroll(tv->op, &e), MAMORI_ESTATE);
     assert_int_equal(mamori_mfa_reset(tv->op, "op1"), MAMORI_EDENIED);
+    /* an admin's own MFA: another admin resets it */
+    assert_int_equal(mamori_mfa_reset(tv->admin, "admin"), MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "another admin"));
+    char outcome[16];
+    last_entry(tv, "mfa.reset", outcome, sizeof outcome, detail, sizeof detail);
+    assert_string_equal(outcome, "denied");
+    assert_string_equal(detail, "denied: user admin: own MFA");
+    assert_null(strstr(detail, "removed"));
+    /* a failed reset claims no removal */
+    assert_int_equal(mamori_mfa_reset(tv->admin, "nobody"), MAMORI_ENOTFOUND);
+    last_entry(tv, "mfa.reset", outcome, sizeof outcome, detail, sizeof detail);
+    assert_string_equal(outcome, "error");
+    assert_string_equal(detail, "not-found");
     assert_int_equal(mamori_mfa_reset(tv->admin, "op1"), 0);
+    last_detail(tv, "mfa.reset", detail, sizeof detail);
+    assert_non_null(strstr(detail, "user op1: MFA removed, "));
     mamori_sess *s = NULL;
     req.otp = NULL;
     assert_int_equal(login_dev(tv, &req, token), 0);
@@ -616,6 +1010,11 @@ int main(void)
         cmocka_unit_test_setup_teardown(passwd_history_and_sessions, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(lockout_and_unlock, setup, teardown),
+        cmocka_unit_test_setup_teardown(device_before_password, setup,
+                                        teardown),
+        cmocka_unit_test_setup_teardown(no_device_required, setup, teardown),
+        cmocka_unit_test_setup_teardown(user_disable_enable, setup, teardown),
+        cmocka_unit_test_setup_teardown(passwd_during_lockout, setup, teardown),
         cmocka_unit_test_setup_teardown(session_limits, setup, teardown),
         cmocka_unit_test_setup_teardown(session_list_and_revoke, setup,
                                         teardown),

@@ -5,6 +5,7 @@
  * key holder's backup, crypto-shredding reaching backups, SIGKILL).
  */
 #include <dirent.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <setjmp.h>
 #include <signal.h>
@@ -17,6 +18,7 @@
 #include <sys/resource.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <cmocka.h>
@@ -199,10 +201,36 @@ static void test_stream_write_fails(void **state)
             sizeof payload - at < 1000 ? sizeof payload - at : 1000);
     if (rc == 0)
         rc = backup_writer_finish(w, NULL);
+    /* ... and the OS error is kept, to say what it was. */
+    int e = backup_writer_oserr(w);
     backup_writer_free(w);
     assert_int_equal(setrlimit(RLIMIT_FSIZE, &old), 0);
     signal(SIGXFSZ, SIG_DFL);
     assert_int_equal(rc, MAMORI_EIO);
+    assert_int_equal(e, EFBIG);
+    close(fd);
+}
+
+/* A full disk is an input/output error whose errno says so (not "too
+ * large"): here already the header's write. */
+static void test_stream_full_disk(void **state)
+{
+    struct backup_header h;
+    struct backup_writer *w = NULL;
+    int fd = open("/dev/full", O_WRONLY | O_CLOEXEC);
+
+    (void)state;
+    if (fd < 0)
+        skip();
+    memset(&h, 0, sizeof h);
+    h.kind = BACKUP_KIND_DATA;
+    h.chunk_size = 4096;
+    memcpy(h.vault_id, test_vault, 37);
+    errno = 0;
+    assert_int_equal(backup_writer_new(fd, &h, test_key, NULL, 0, &w),
+                     MAMORI_EIO);
+    assert_int_equal(errno, ENOSPC);
+    assert_null(w);
     close(fd);
 }
 
@@ -850,6 +878,249 @@ static void test_sigkill(void **state)
     free(phones);
 }
 
+/* The restored vault starts with no one logged in: a session token live
+ * at the backup is refused there (not in the original), no login
+ * challenge is left, an export approved but not run has lapsed and does
+ * not run; the restore's entry counts both and gives the backup's time
+ * in ISO 8601. */
+static void test_restore_resets(void **state)
+{
+    struct tvault *tv = *state, tv2;
+    struct mamori_backup_info b, r;
+    struct mamori_keysrc src = {tv->key, NULL, 0};
+    struct mamori_client cl = {.device = "test", .os_uid = -1};
+    struct mamori_export_req req = {
+        "people", NULL, NULL, "handover to the client", "zip", NULL, NULL, 0};
+    struct mamori_export_result res;
+    struct store_session *ss = NULL;
+    char dir[256], kfile[256], home2[256], xout[300], want[200], when[32];
+    char token[MAMORI_TOKEN_LEN + 1], challenge[MAMORI_CHALLENGE_LEN + 1];
+    uint8_t chash[32];
+    char ids[2][37];
+    int64_t xid = 0, expires = 0;
+    size_t nsess = 0, n = 0;
+    mamori_sess *s = NULL;
+
+    mkpath(dir, sizeof dir, "bk8");
+    mkpath(kfile, sizeof kfile, "keys8.mbak");
+    mkpath(home2, sizeof home2, "reset");
+    mkpath(xout, sizeof xout, "x.zip");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    add_people(tv, 2, ids);
+    assert_int_equal(mamori_export_request(tv->op, &req, &xid), 0);
+    assert_int_equal(mamori_export_approve(tv->admin, xid), 0);
+    assert_int_equal(tv_login_token(tv, "op1", TV_OP_PW, NULL, token), 0);
+    assert_int_equal(
+        mamori_device_challenge(tv->m, challenge, sizeof challenge), 0);
+    crypto_sha256(challenge, MAMORI_CHALLENGE_LEN, chash);
+    assert_int_equal(store_session_list(tv->m->store, &ss, &nsess), 0);
+    free(ss);
+    assert_true(nsess >= 4);
+    assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
+    assert_int_equal(mamori_backup_keys(tv->admin, kfile, &r), 0);
+    assert_int_equal(mamori_backup_restore(b.path, kfile, home2, &src, &r), 0);
+
+    tv2 = *tv;
+    assert_int_equal(mamori_open(home2, &src, &tv2.m), 0);
+    /* The token works in the original, not in the restored vault. */
+    assert_int_equal(mamori_session_open(tv2.m, token, &cl, &s),
+                     MAMORI_ESESSION);
+    assert_int_equal(mamori_session_open(tv->m, token, &cl, &s), 0);
+    mamori_session_close(s);
+    assert_int_equal(store_challenge_take(tv2.m->store, chash, &expires),
+                     MAMORI_ENOTFOUND);
+    assert_int_equal(store_challenge_take(tv->m->store, chash, &expires), 0);
+
+    /* The approval lapsed: no run, and the ledger says so. */
+    mamori_sess *op2 = tv_login(&tv2, "op1", TV_OP_PW);
+    assert_non_null(op2);
+    memset(&res, 0, sizeof res);
+    assert_int_equal(mamori_export_run(op2, xid, xout, &res), MAMORI_ESTATE);
+    assert_int_equal(access(xout, F_OK), -1);
+    struct mamori_export_info *xl = NULL;
+    assert_int_equal(mamori_export_list(op2, &xl, &n), 0);
+    int found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (xl[i].id == xid) {
+            assert_string_equal(xl[i].state, "lapsed");
+            found = 1;
+        }
+    assert_true(found);
+    free(xl);
+    mamori_session_close(op2);
+
+    /* The entry: when the backup was made, and what ended. */
+    time_t t = (time_t)b.created;
+    struct tm tm;
+    assert_non_null(gmtime_r(&t, &tm));
+    assert_true(strftime(when, sizeof when, "%Y-%m-%dT%H:%M:%SZ", &tm) > 0);
+    snprintf(want, sizeof want,
+             "restored backup of %s: records %lld, audit %lld; ended "
+             "sessions %zu, lapsed exports 1",
+             when, (long long)b.records, (long long)b.audit_entries, nsess);
+    mamori_sess *aud2 = tv_login(&tv2, "aud1", TV_AUD_PW);
+    assert_non_null(aud2);
+    struct mamori_audit_entry *e = NULL;
+    assert_int_equal(mamori_audit_show(aud2, 0, &e, &n), 0);
+    found = 0;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].action, "backup.restore") == 0) {
+            assert_string_equal(e[i].detail, want);
+            found = 1;
+        }
+    assert_true(found);
+    mamori_audit_entries_free(e, n);
+    struct mamori_verify_result vr;
+    assert_int_equal(mamori_audit_verify(aud2, NULL, 0, &vr), 0);
+    mamori_session_close(aud2);
+    mamori_close(tv2.m);
+}
+
+static void touch(const char *dir, const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    FILE *f = fopen(p, "w");
+    assert_non_null(f);
+    fputs("partial", f);
+    fclose(f);
+}
+
+static int exists_in(const char *dir, const char *name)
+{
+    char p[600];
+    snprintf(p, sizeof p, "%s/%s", dir, name);
+    return access(p, F_OK) == 0;
+}
+
+/* What a killed restore leaves (its two temp files) does not block the
+ * next one, which removes it; anything else does, and the refusal says
+ * how many entries and names the first. A --home that is a file, or whose
+ * parent is missing, is named as such. */
+static void test_restore_target(void **state)
+{
+    struct tvault *tv = *state, tv2;
+    struct mamori_backup_info b, r;
+    struct mamori_keysrc src = {tv->key, NULL, 0};
+    char dir[256], kfile[256], home2[256], home3[256], afile[256];
+    char missing[256], want[400];
+
+    mkpath(dir, sizeof dir, "bk9");
+    mkpath(kfile, sizeof kfile, "keys9.mbak");
+    mkpath(home2, sizeof home2, "retry");
+    mkpath(home3, sizeof home3, "near");
+    mkpath(afile, sizeof afile, "afile");
+    mkpath(missing, sizeof missing, "no/parent/v");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
+    assert_int_equal(mamori_backup_keys(tv->admin, kfile, &r), 0);
+
+    /* Leftovers and other files: refused, nothing removed. */
+    assert_int_equal(mkdir(home2, 0700), 0);
+    touch(home2, ".restore-vault.db");
+    touch(home2, ".restore-keys.db");
+    touch(home2, "notes.txt");
+    touch(home2, ".hidden");
+    assert_int_equal(mamori_backup_restore(b.path, kfile, home2, &src, &r),
+                     MAMORI_EEXIST);
+    assert_string_equal(r.problem, "the directory is not empty: 2 entries, "
+                                   "the first is .hidden");
+    assert_true(exists_in(home2, ".restore-vault.db"));
+    assert_true(exists_in(home2, "notes.txt"));
+    /* Only the leftovers: the retry clears them and restores. */
+    snprintf(want, sizeof want, "%s/notes.txt", home2);
+    assert_int_equal(unlink(want), 0);
+    snprintf(want, sizeof want, "%s/.hidden", home2);
+    assert_int_equal(unlink(want), 0);
+    assert_int_equal(mamori_backup_restore(b.path, kfile, home2, &src, &r), 0);
+    assert_false(exists_in(home2, ".restore-vault.db"));
+    assert_false(exists_in(home2, ".restore-keys.db"));
+    tv2 = *tv;
+    assert_int_equal(mamori_open(home2, &src, &tv2.m), 0);
+    mamori_close(tv2.m);
+
+    /* A name like a leftover's is not one. */
+    assert_int_equal(mkdir(home3, 0700), 0);
+    touch(home3, ".restore-vault.db.1");
+    assert_int_equal(mamori_backup_restore(b.path, kfile, home3, &src, &r),
+                     MAMORI_EEXIST);
+    assert_string_equal(r.problem, "the directory is not empty: 1 entry, "
+                                   ".restore-vault.db.1");
+    assert_true(exists_in(home3, ".restore-vault.db.1"));
+
+    /* A file, not a directory. */
+    touch(tmpdir_base, "afile");
+    assert_int_equal(mamori_backup_restore(b.path, kfile, afile, &src, &r),
+                     MAMORI_EEXIST);
+    snprintf(want, sizeof want, "%s: not a directory", afile);
+    assert_string_equal(r.problem, want);
+    assert_true(file_has(afile, "partial"));
+    /* The parent is missing: named. */
+    assert_int_equal(mamori_backup_restore(b.path, kfile, missing, &src, &r),
+                     MAMORI_ENOTFOUND);
+    snprintf(want, sizeof want, "%s/no/parent: no such directory", tmpdir_base);
+    assert_string_equal(r.problem, want);
+}
+
+static int has_prefix_in(const char *dir, const char *prefix)
+{
+    DIR *d = opendir(dir);
+    struct dirent *e;
+    int found = 0;
+    while (d && (e = readdir(d)) != NULL)
+        if (strncmp(e->d_name, prefix, strlen(prefix)) == 0)
+            found = 1;
+    if (d)
+        closedir(d);
+    return found;
+}
+
+/* A backup killed while it writes into one directory leaves a partial
+ * file there; the next backup, into another directory, clears it too
+ * (and the killed run's snapshot), but not another vault's file. */
+static void test_killed_out_elsewhere(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_backup_info b;
+    char d1[256], d2[256], mine[32];
+    char ids[3][37];
+
+    mkpath(d1, sizeof d1, "first");
+    mkpath(d2, sizeof d2, "second");
+    assert_int_equal(mkdir(d1, 0700), 0);
+    assert_int_equal(mkdir(d2, 0700), 0);
+    add_people(tv, 3, ids);
+    touch(d1, ".mamori-00000000-abcdef.tmp");
+    snprintf(mine, sizeof mine, ".mamori-%.8s-", tv->m->vault_id);
+    setenv("MAMORI_TEST_BACKUP_DELAY_MS", "500", 1);
+    pid_t pid = fork();
+    assert_true(pid >= 0);
+    if (pid == 0) {
+        struct mamori_keysrc src = {tv->key, NULL, 0};
+        mamori *m = NULL;
+        struct mamori_backup_info cb;
+        if (mamori_open(tv->home, &src, &m) != 0)
+            _exit(3);
+        _exit(mamori_backup_create_system(m, d1, 5, &cb) == 0 ? 0 : 4);
+    }
+    /* Kill it once its partial output is there. */
+    for (int i = 0; i < 3000 && !has_prefix_in(d1, mine); i++)
+        usleep(10000);
+    assert_true(has_prefix_in(d1, mine));
+    kill(pid, SIGKILL);
+    int status = 0;
+    waitpid(pid, &status, 0);
+    unsetenv("MAMORI_TEST_BACKUP_DELAY_MS");
+    assert_true(WIFSIGNALED(status));
+    assert_true(has_prefix_in(tv->home, ".backup-tmp."));
+
+    assert_int_equal(mamori_backup_create(tv->admin, d2, 5, &b), 0);
+    assert_false(has_prefix_in(d1, mine));
+    assert_false(has_prefix_in(tv->home, ".backup-tmp."));
+    assert_true(exists_in(d1, ".mamori-00000000-abcdef.tmp"));
+    assert_int_equal(count_files(d2, ".mbak"), 1);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir_base, sizeof tmpdir_base, "/tmp/mamori-bkt.XXXXXX");
@@ -873,6 +1144,7 @@ int main(void)
         cmocka_unit_test(test_stream_roundtrip),
         cmocka_unit_test(test_stream_tamper),
         cmocka_unit_test(test_stream_write_fails),
+        cmocka_unit_test(test_stream_full_disk),
         cmocka_unit_test(test_header_hostile),
         cmocka_unit_test_setup_teardown(test_roundtrip_restore, setup,
                                         teardown),
@@ -883,6 +1155,10 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_keys_fail_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(test_verify_threads, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_resets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_restore_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_killed_out_elsewhere, setup,
+                                        teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -114,27 +114,33 @@ static void unapproved_device(void **state)
     assert_int_equal(
         mamori_record_search(s, "people", "name", "山田太郎", &rs, &n), 0);
     mamori_record_array_free(rs, n);
-    /* the same challenge again: a replay */
-    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EAUTH);
+    /* the same challenge again: a replay (refused for the device, before
+     * the password: device.required is on) */
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EDEVICE);
     /* a challenge made up by the client */
     assert_int_equal(login_with(tv, pk, sk,
                                 "AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA",
                                 token),
-                     MAMORI_EAUTH);
+                     MAMORI_EDEVICE);
     /* a stale challenge (older than 2 minutes) */
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
     tv_clock_set(tv_clock() + 150);
-    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EAUTH);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EDEVICE);
     mamori_session_close(s);
 
     /* a forged signature: another key claiming to be the device */
     uint8_t pk2[MAMORI_DEVICE_PK_LEN], sk2[MAMORI_DEVICE_SK_LEN];
     mamori_device_keygen(pk2, sk2);
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
-    assert_int_equal(login_with(tv, pk, sk2, ch, token), MAMORI_EAUTH);
-    /* four failures since the last success: op1 is not locked yet */
+    assert_int_equal(login_with(tv, pk, sk2, ch, token), MAMORI_EDEVICE);
+    /* none of these counted toward op1's lockout */
     mamori_sess *admin = tv_login(tv, "admin", "Vault#Keeper-2026");
     assert_non_null(admin);
+    struct mamori_user_info *ui = NULL;
+    assert_int_equal(mamori_user_list(admin, &ui, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        assert_int_equal(ui[i].locked_until, 0);
+    free(ui);
 
     /* revoked: refused, and its sessions end */
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
@@ -146,7 +152,7 @@ static void unapproved_device(void **state)
         MAMORI_ESESSION);
     mamori_session_close(s);
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
-    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EAUTH);
+    assert_int_equal(login_with(tv, pk, sk, ch, token), MAMORI_EDEVICE);
 
     /* the list; the audit names the failures and the device */
     struct mamori_device_info *d = NULL;
@@ -198,9 +204,90 @@ static void unapproved_device(void **state)
     mamori_session_close(admin);
 }
 
-/* What a refused login checked stays used up: a one-time code and a
- * challenge work once even when the login they came with was refused for
- * another reason, and the refusal is audited. */
+/* The state of device id, as an admin sees it ("" if not listed). */
+static void device_state(struct tvault *tv, const char *id, char out[16])
+{
+    struct mamori_device_info *d = NULL;
+    size_t n = 0;
+    out[0] = '\0';
+    assert_int_equal(mamori_device_list(tv->admin, &d, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(d[i].id, id) == 0)
+            snprintf(out, 16, "%s", d[i].state);
+    free(d);
+}
+
+/* Asks for (as op1) and approves a new device; its id into id. */
+static void second_device(struct tvault *tv, const char *name, char id[37])
+{
+    char code[7];
+    uint8_t pk[MAMORI_DEVICE_PK_LEN], sk[MAMORI_DEVICE_SK_LEN];
+    struct mamori_login_req req = {
+        "op1", TV_OP_PW, strlen(TV_OP_PW), code, NULL, NULL, NULL};
+    mamori_device_keygen(pk, sk);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_device_request(tv->m, &req, name, pk, &cl, id), 0);
+}
+
+/* With device.required on, revoking the last approved device would shut
+ * everyone out for good (no admin could log in to approve another): it is
+ * refused, and audited as a refusal. With another approved device, or
+ * with the setting off, it goes through; pending devices do not count. */
+static void last_device(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_audit_entry *last = NULL;
+    struct mamori_user_info *u = NULL;
+    char st[16], pending[37], other[37];
+    size_t n = 0;
+
+    /* the device init approved is the only one */
+    assert_int_equal(mamori_device_revoke(tv->admin, tv->device),
+                     MAMORI_EDENIED);
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "device.required"));
+    assert_non_null(strstr(mamori_errdetail(tv->admin), "another device"));
+    assert_int_equal(mamori_audit_show(tv->admin, 1, &last, &n), 0);
+    assert_string_equal(last[0].action, "device.revoke");
+    assert_string_equal(last[0].outcome, "denied");
+    assert_non_null(strstr(last[0].detail, "last approved device"));
+    mamori_audit_entries_free(last, n);
+    device_state(tv, tv->device, st);
+    assert_string_equal(st, "approved");
+    assert_int_equal(mamori_user_list(tv->admin, &u, &n), 0); /* still on */
+    free(u);
+
+    /* a pending device is no way in: it does not count, and may go */
+    second_device(tv, "pending", pending);
+    assert_int_equal(mamori_device_revoke(tv->admin, tv->device),
+                     MAMORI_EDENIED);
+    assert_int_equal(mamori_device_revoke(tv->admin, pending), 0);
+
+    /* with a second approved device, one of the two may go */
+    second_device(tv, "other", other);
+    assert_int_equal(mamori_device_approve(tv->admin, other), 0);
+    assert_int_equal(mamori_device_revoke(tv->admin, other), 0);
+    device_state(tv, other, st);
+    assert_string_equal(st, "revoked");
+    /* (revoking a revoked device changes nothing: not refused) */
+    assert_int_equal(mamori_device_revoke(tv->admin, other), 0);
+    assert_int_equal(mamori_device_revoke(tv->admin, tv->device),
+                     MAMORI_EDENIED);
+
+    /* with device.required off the last one may go (the admin's session,
+     * on it, ends) */
+    assert_int_equal(mamori_config_set(tv->admin, "device.required", "off"), 0);
+    assert_int_equal(mamori_device_revoke(tv->admin, tv->device), 0);
+    assert_int_equal(mamori_user_list(tv->admin, &u, &n), MAMORI_ESESSION);
+}
+
+/* With device.required on the device proof is checked first: a refusal
+ * for the device looks at neither the password nor the code (the code
+ * still works after it) and counts toward no lockout, but uses up its
+ * challenge. What a refused login checked stays used up: a one-time code
+ * works once even when the login it came with was refused for another
+ * reason. With the setting off a wrong proof is checked after the
+ * password and the code, and counts as a failed login. Every refusal is
+ * audited. */
 static void refusal_uses_up(void **state)
 {
     struct tvault *tv = *state;
@@ -213,7 +300,7 @@ static void refusal_uses_up(void **state)
     struct mamori_audit_entry *e = NULL;
     size_t n = 0;
 
-    /* a right code with a forged device proof: refused... */
+    /* a right code with a forged device proof: refused for the device */
     mamori_device_keygen(pk2, sk2);
     assert_int_equal(tv_otp(tv, "op1", code), 0);
     assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
@@ -222,21 +309,23 @@ static void refusal_uses_up(void **state)
     req.challenge = ch;
     req.signature = forged;
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
-                     MAMORI_EAUTH);
-    /* ...and neither that code nor that challenge works again */
+                     MAMORI_EDEVICE);
+    /* its challenge is used up: the real signature of it is refused */
     assert_int_equal(mamori_device_sign(tv->m, tv->device_sk, "op1", ch, sig),
                      0);
     req.signature = sig;
-    assert_int_equal(tv_otp(tv, "op1", code), 0);
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
-                     MAMORI_EAUTH);
-    /* the code of the refusal just above, with a fresh proof: a replay */
+                     MAMORI_EDEVICE);
+    /* the code was not looked at: with a fresh proof it logs in */
+    assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
+    /* the same code again, with a fresh proof: a replay, counted */
     assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
                      MAMORI_EAUTH);
 
-    /* a right code without a device (device.required): refused, and the
-     * code is used up; it does not count toward the lockout */
+    /* a right code without a device: refused, counted for nothing, and
+     * the code is not used: with a proof it logs in */
     req.device_pk = NULL;
     req.challenge = NULL;
     req.signature = NULL;
@@ -244,30 +333,47 @@ static void refusal_uses_up(void **state)
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
                      MAMORI_EDEVICE);
     assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
+
+    /* device.required off: a forged proof is checked after the code,
+     * counts, and uses the code up */
+    assert_int_equal(mamori_config_set(tv->admin, "device.required", "off"), 0);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_device_challenge(tv->m, ch, sizeof ch), 0);
+    assert_int_equal(mamori_device_sign(tv->m, sk2, "op1", ch, forged), 0);
+    req.device_pk = tv->device_pk;
+    req.challenge = ch;
+    req.signature = forged;
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
                      MAMORI_EAUTH);
-    /* three wrong tries in a row, the fourth would still be allowed; a
-     * fresh code with a fresh proof logs in */
+    assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
+    assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                     MAMORI_EAUTH);
+    /* a fresh code with a fresh proof logs in */
     assert_int_equal(tv_otp(tv, "op1", code), 0);
     assert_int_equal(tv_prove(tv, &req, ch2, sig), 0);
     assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token), 0);
 
-    assert_int_equal(mamori_audit_show(tv->admin, 6, &e, &n), 0);
-    assert_int_equal(n, 6);
-    const char *want[][3] = {
-        {"login", "denied", "device proof failed (1 in a row)"},
-        {"login", "denied", "device proof failed (2 in a row)"},
-        {"login", "denied", "wrong one-time code (3 in a row)"},
-        {"login", "denied", "device not approved (device.required)"},
-        {"login", "denied", "wrong one-time code (4 in a row)"},
-        {"login", "ok", ""},
+    assert_int_equal(mamori_audit_show(tv->admin, 10, &e, &n), 0);
+    assert_int_equal(n, 10);
+    const char *want[][4] = {
+        {"op1", "login", "denied", "device proof failed"},
+        {"op1", "login", "denied", "device proof failed"},
+        {"op1", "login", "ok", ""},
+        {"op1", "login", "denied", "wrong one-time code (1 in a row)"},
+        {"op1", "login", "denied", "device not approved (device.required)"},
+        {"op1", "login", "ok", ""},
+        {"admin", "config.set", "ok", ""},
+        {"op1", "login", "denied", "device proof failed (1 in a row)"},
+        {"op1", "login", "denied", "wrong one-time code (2 in a row)"},
+        {"op1", "login", "ok", ""},
     };
     for (size_t i = 0; i < n; i++) {
-        assert_string_equal(e[i].action, want[i][0]);
-        assert_string_equal(e[i].outcome, want[i][1]);
-        if (want[i][2][0])
-            assert_string_equal(e[i].detail, want[i][2]);
-        assert_string_equal(e[i].user, "op1");
+        assert_string_equal(e[i].user, want[i][0]);
+        assert_string_equal(e[i].action, want[i][1]);
+        assert_string_equal(e[i].outcome, want[i][2]);
+        if (want[i][3][0])
+            assert_string_equal(e[i].detail, want[i][3]);
     }
     mamori_audit_entries_free(e, n);
 }
@@ -312,6 +418,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(unapproved_device, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(refusal_uses_up, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(last_device, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test(key_file_text),
     };

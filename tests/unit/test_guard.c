@@ -244,13 +244,18 @@ static void sessions(void **state)
     mamori_sess *s = NULL;
     struct mamori_user_info *u = NULL;
     size_t n;
-    /* wrong password and unknown user look the same */
-    assert_int_equal(
-        mamori_login(tv->m, "admin", "nope", 4, &cl, token, sizeof token),
-        MAMORI_EAUTH);
-    assert_int_equal(
-        mamori_login(tv->m, "ghost", "nope", 4, &cl, token, sizeof token),
-        MAMORI_EAUTH);
+    /* from the approved device, wrong password and unknown user look the
+     * same */
+    const char *names[] = {"admin", "ghost"};
+    for (size_t i = 0; i < 2; i++) {
+        char ch[MAMORI_CHALLENGE_LEN + 1];
+        uint8_t sig[MAMORI_DEVICE_SIG_LEN];
+        struct mamori_login_req req = {names[i], "nope", 4,   NULL,
+                                       NULL,     NULL,   NULL};
+        assert_int_equal(tv_prove(tv, &req, ch, sig), 0);
+        assert_int_equal(mamori_login_ex(tv->m, &req, &cl, token, sizeof token),
+                         MAMORI_EAUTH);
+    }
     assert_int_equal(tv_login_token(tv, "aud1", "Kansa#Yaku-5521", &cl, token),
                      0);
     assert_int_equal(strlen(token), MAMORI_TOKEN_LEN);
