@@ -57,9 +57,15 @@ mkdir -p "$T/creds" "$T/trace"
 cp "$KEY" "$T/creds/mamori.key"
 chmod 0400 "$T/creds/mamori.key"
 RUN=()
+SRVBIN=$MAMORID
 if [ "$(id -u)" -eq 0 ]; then
-    # systemd's User=: the service starts as that user, not as root
+    # systemd's User=: the service starts as that user, not as root; the
+    # build may be where that user cannot reach it (/root), as
+    # /usr/local/bin would not be
     chown -R nobody: "$T/creds" "$T/trace" "$T/key.pem"
+    mkdir -p "$T/bin"
+    install -m 0755 "$MAMORID" "$T/bin/mamorid"
+    SRVBIN=$T/bin/mamorid
     RUN=(setpriv --reuid=nobody --regid=nogroup --clear-groups)
 fi
 : >"$T/srv.err"
@@ -68,7 +74,7 @@ fi
 ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" \
     CREDENTIALS_DIRECTORY="$T/creds" "${RUN[@]}" \
     strace -f -qq -c -o "$T/trace/calls" \
-    "$MAMORID" --home "$MAMORI_HOME" --listen 127.0.0.1:0 \
+    "$SRVBIN" --home "$MAMORI_HOME" --listen 127.0.0.1:0 \
     --tls-cert "$T/cert.pem" --tls-key "$T/key.pem" "${LIMITS[@]}" \
     2>"$T/srv.err" &
 SRV=$!
