@@ -188,6 +188,19 @@ static int device_proof(struct mamori *m, const char *user,
     return 0;
 }
 
+/* Marks d used at now and gives its id in dev. */
+static int device_used(struct mamori *m, struct store_device *d, int64_t now,
+                       char dev[37])
+{
+    int rc;
+
+    d->last_used = now;
+    rc = store_device_update(m->store, d);
+    if (rc == 0)
+        snprintf(dev, 37, "%s", d->id);
+    return rc;
+}
+
 int auth_device_check(struct mamori *m, const char *user,
                       const struct mamori_login_req *req, int64_t now,
                       char dev[37])
@@ -198,11 +211,7 @@ int auth_device_check(struct mamori *m, const char *user,
     dev[0] = '\0';
     if (rc != 0 || !d.id[0])
         return rc;
-    d.last_used = now;
-    rc = store_device_update(m->store, &d);
-    if (rc == 0)
-        snprintf(dev, 37, "%s", d.id);
-    return rc;
+    return device_used(m, &d, now, dev);
 }
 
 int auth_device_prove(struct mamori *m, const char *user,
@@ -230,11 +239,7 @@ int auth_device_use(struct mamori *m, const char *id, int64_t now, char dev[37])
         return MAMORI_EDEVICE; /* revoked since it was proved */
     if (rc != 0)
         return rc;
-    d.last_used = now;
-    rc = store_device_update(m->store, &d);
-    if (rc == 0)
-        snprintf(dev, 37, "%s", d.id);
-    return rc;
+    return device_used(m, &d, now, dev);
 }
 
 int auth_device_register(struct mamori *m, int64_t user_id, const char *name,

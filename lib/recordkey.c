@@ -128,11 +128,7 @@ int vault_key_named(const struct vault_ds *d, const struct mamori_kv *kv,
                     size_t n)
 {
     for (size_t i = 0; i < n; i++) {
-        size_t idx;
-        const struct vault_field *f =
-            kv[i].name
-                ? vault_field_find((struct vault_ds *)d, kv[i].name, &idx)
-                : NULL;
+        const struct vault_field *f = vault_kv_field(d, &kv[i]);
         if (f && f->key)
             return 1;
     }

@@ -171,6 +171,13 @@ struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
     return NULL;
 }
 
+const struct vault_field *vault_kv_field(const struct vault_ds *d,
+                                         const struct mamori_kv *kv)
+{
+    return kv->name ? vault_field_find((struct vault_ds *)d, kv->name, NULL)
+                    : NULL;
+}
+
 void vault_probe_make(const struct vault_ds *d, const struct vault_field *f,
                       const char *key, size_t keylen, struct vault_probe *p)
 {
@@ -630,11 +637,7 @@ int vault_mynumber_check(mamori_sess *s, struct guard_call *c,
     if (c->handler)
         return 0;
     for (size_t i = 0; i < n; i++) {
-        size_t idx;
-        const struct vault_field *f =
-            kv[i].name
-                ? vault_field_find((struct vault_ds *)d, kv[i].name, &idx)
-                : NULL;
+        const struct vault_field *f = vault_kv_field(d, &kv[i]);
         if (!f || f->type != FT_MYNUMBER)
             continue;
         if (!update && (!kv[i].value || kv[i].value[0] == '\0'))

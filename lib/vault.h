@@ -99,6 +99,9 @@ int vault_field_name_ok(const char *s, size_t n);
 /* The schema field of that name (and its index), or NULL. */
 struct vault_field *vault_field_find(struct vault_ds *d, const char *name,
                                      size_t *idx);
+/* The schema field kv names, or NULL (no name, or no such field). */
+const struct vault_field *vault_kv_field(const struct vault_ds *d,
+                                         const struct mamori_kv *kv);
 
 /* Decrypts a stored record into its values: MAMORI_ECRYPTO when its tag,
  * binding or layout does not check out. */
