@@ -5,6 +5,8 @@
  *   [vault]   home = DIR            key_file = FILE
  *   [server]  listen = HOST:PORT    threads = N      user = NAME
  *             access_log = on|off  (a syslog line per request; default on)
+ *             metrics_loopback = open|token  (GET /metrics from loopback
+ *             without a token; default open; token: behind a proxy)
  *             threads: requests that may block (logins, writes, searches)
  *             handled at once, default 16; quick ones (record reads, the
  *             web UI's files) do not take one (mhd.c, pool.c)
@@ -31,6 +33,7 @@ static const char usage[] =
     "               [--login-per-ip N] [--login-per-user N] "
     "[--upload-max BYTES]\n"
     "               [--passphrase-fd N] [--access-log on|off]\n"
+    "               [--metrics-loopback open|token]\n"
     "       mamorid --routes\n"
     "The master key comes from --key-file, $MAMORI_KEY_FILE, the systemd\n"
     "credential $CREDENTIALS_DIRECTORY/mamori.key, or a passphrase read from\n"
@@ -38,7 +41,9 @@ static const char usage[] =
     "asked for on the terminal. PORT 0 takes a free port: the line\n"
     "\"mamorid: listening on URL\" on standard error names it.\n"
     "--access-log off drops the syslog line of each request (the audit log\n"
-    "still records every data request; alerts are always sent).\n";
+    "still records every data request; alerts are always sent).\n"
+    "--metrics-loopback token asks loopback clients of /metrics for a token\n"
+    "too (behind a reverse proxy on this host, every client is loopback).\n";
 
 static int set_str(char **dst, const char *v)
 {
@@ -95,6 +100,12 @@ static int set_one(struct srv_config *cfg, const char *sec, const char *key,
         if (strcmp(v, "on") != 0 && strcmp(v, "off") != 0)
             return -1;
         cfg->access_log = strcmp(v, "on") == 0;
+        return 0;
+    }
+    if (IS("server", "metrics_loopback")) {
+        if (strcmp(v, "open") != 0 && strcmp(v, "token") != 0)
+            return -1;
+        cfg->metrics_token_always = strcmp(v, "token") == 0;
         return 0;
     }
     if (IS("limits", "login_per_ip") || IS("limits", "login_per_user")) {
@@ -157,6 +168,7 @@ enum {
     OPT_UPLOAD_MAX,
     OPT_PASSPHRASE_FD,
     OPT_ACCESS_LOG,
+    OPT_METRICS_LOOPBACK,
 };
 
 static const struct option longopts[] = {
@@ -175,6 +187,7 @@ static const struct option longopts[] = {
     {"upload-max", required_argument, NULL, OPT_UPLOAD_MAX},
     {"passphrase-fd", required_argument, NULL, OPT_PASSPHRASE_FD},
     {"access-log", required_argument, NULL, OPT_ACCESS_LOG},
+    {"metrics-loopback", required_argument, NULL, OPT_METRICS_LOOPBACK},
     {NULL, 0, NULL, 0},
 };
 
@@ -194,6 +207,7 @@ static const struct {
     {OPT_UPLOAD_MAX, "limits", "upload_max"},
     {OPT_PASSPHRASE_FD, "vault", "passphrase_fd"},
     {OPT_ACCESS_LOG, "server", "access_log"},
+    {OPT_METRICS_LOOPBACK, "server", "metrics_loopback"},
 };
 
 int srv_config_load(struct srv_config *cfg, int argc, char **argv)

@@ -219,6 +219,27 @@ void srv_json(struct ctx *c, int status, json_t *j)
     set_body(c->rs, status, j);
 }
 
+/* The message of an error whose code says more than its library error
+ * (a refused method is not a bad value, a rate limit not a role). */
+static const struct {
+    const char *code, *message;
+} code_messages[] = {
+    {"method_not_allowed", N_("this method is not allowed on this path")},
+    {"rate_limited", N_("too many requests: try again later")},
+    {"csrf", N_("the CSRF token is missing or wrong")},
+    {"busy", N_("the server is busy: try again later")},
+    {"bad_framing", N_("the request's framing is ambiguous")},
+    {"not_implemented", N_("the server does not support this request")},
+};
+
+static const char *error_message(const char *code, int err)
+{
+    for (size_t i = 0; i < sizeof code_messages / sizeof code_messages[0]; i++)
+        if (strcmp(code, code_messages[i].code) == 0)
+            return _(code_messages[i].message);
+    return mamori_strerror(err);
+}
+
 void srv_fail_code(struct ctx *c, int status, const char *code, int err,
                    const char *detail)
 {
@@ -231,7 +252,8 @@ void srv_fail_code(struct ctx *c, int status, const char *code, int err,
     if (err == MAMORI_EAUDIT)
         c->rs->alert = 1;
     if (!e || !top || json_object_set_new(e, "code", json_string(code)) ||
-        json_object_set_new(e, "message", srv_json_str(mamori_strerror(err))) ||
+        json_object_set_new(e, "message",
+                            srv_json_str(error_message(code, err))) ||
         (detail && *detail &&
          json_object_set_new(e, "detail", srv_json_str(detail))) ||
         (c->rq->request_id && c->rq->request_id[0] &&
@@ -575,8 +597,9 @@ static int token_ok(const char *t, size_t n)
     return 1;
 }
 
-/* The session token: "Authorization: Bearer T" first, else the cookie
- * mamori_session=T. 0 if found, MAMORI_ESESSION if not. */
+/* The session token: "Authorization: Bearer T" first, else the first
+ * well-formed cookie mamori_session=T. 0 if found, MAMORI_ESESSION if
+ * not. */
 static int find_token(struct ctx *c)
 {
     const char *a = c->rq->authorization, *ck = c->rq->cookie;
@@ -608,12 +631,14 @@ static int find_token(struct ctx *c)
             const char *t = ck + sizeof name - 1;
             size_t tl = len - (sizeof name - 1);
 
-            if (!token_ok(t, tl))
-                return MAMORI_ESESSION;
-            memcpy(c->token, t, MAMORI_TOKEN_LEN);
-            c->token[MAMORI_TOKEN_LEN] = '\0';
-            c->via_cookie = 1;
-            return 0;
+            /* A malformed one (planted by a sibling host, say) does not
+             * hide the real one after it. */
+            if (token_ok(t, tl)) {
+                memcpy(c->token, t, MAMORI_TOKEN_LEN);
+                c->token[MAMORI_TOKEN_LEN] = '\0';
+                c->via_cookie = 1;
+                return 0;
+            }
         }
         if (!end)
             break;
@@ -814,14 +839,37 @@ int srv_route_flags(const char *method, const char *uri)
 static void handle(struct srv *S, const struct srv_req *rq,
                    struct srv_resp *rs);
 
+/* The request's language for what runs until the returned locale is
+ * put back (uselocale; (locale_t)0: nothing to put back). */
+static locale_t request_locale(struct srv *S, const struct srv_req *rq)
+{
+    locale_t want =
+        prefers_ja(rq->accept_language) && S->loc_ja ? S->loc_ja : S->loc_en;
+    return want ? uselocale(want) : (locale_t)0;
+}
+
+void srv_refuse(struct srv *S, const struct srv_req *rq, struct srv_resp *rs,
+                int status, const char *code, int err, const char *detail)
+{
+    struct ctx c;
+    locale_t old = request_locale(S, rq);
+
+    memset(rs, 0, sizeof *rs);
+    memset(&c, 0, sizeof c);
+    c.S = S;
+    c.rq = rq;
+    c.rs = rs;
+    srv_fail_code(&c, status, code, err, detail);
+    if (old != (locale_t)0)
+        uselocale(old);
+}
+
 /* Handles a request in its language: the thread's locale is the one
  * Accept-Language asks for, so that the library's details (a value's
  * rule, say) come translated too. */
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
 {
-    locale_t want =
-        prefers_ja(rq->accept_language) && S->loc_ja ? S->loc_ja : S->loc_en;
-    locale_t old = want ? uselocale(want) : (locale_t)0;
+    locale_t old = request_locale(S, rq);
 
     handle(S, rq, rs);
     if (old != (locale_t)0)
@@ -892,12 +940,13 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
             while (np)
                 free(params[--np]);
             path_hit = 1;
-            snprintf(rs->allow + used, sizeof rs->allow - used, "%s%s",
-                     used ? ", " : "", srv_routes[i].method);
+            /* HEAD is served wherever GET is (mhd.c, route_method). */
+            snprintf(rs->allow + used, sizeof rs->allow - used, "%s%s%s",
+                     used ? ", " : "", srv_routes[i].method,
+                     strcmp(srv_routes[i].method, "GET") == 0 ? ", HEAD" : "");
         }
         if (path_hit) {
-            srv_fail_code(c, 405, "method_not_allowed", MAMORI_EINVAL,
-                          "this method is not allowed on this path");
+            srv_fail_code(c, 405, "method_not_allowed", MAMORI_EINVAL, NULL);
         } else {
             rs->allow[0] = '\0';
             srv_fail_code(c, 404, "no_route", MAMORI_ENOTFOUND,

@@ -430,6 +430,7 @@ int main(int argc, char **argv)
     srv_ok = 1;
     S.upload_max = cfg.upload_max;
     S.access_log = cfg.access_log;
+    S.metrics_token_always = cfg.metrics_token_always;
     S.openapi = (const char *)mamorid_openapi_yaml;
     S.openapi_len = mamorid_openapi_yaml_len;
     S.home = cfg.home;

@@ -68,6 +68,7 @@ struct srv {
     const char *home;    /* the vault home (the export spool is under it) */
     uint64_t upload_max; /* streamed bodies (import), bytes */
     int access_log;      /* a syslog line per request ([server] access_log) */
+    int metrics_token_always; /* /metrics wants a token from loopback too */
 };
 
 int srv_init(struct srv *S, mamori *m, int tls, double login_per_ip,
@@ -85,6 +86,9 @@ struct srv_req {
     const char *accept_language;
     const char *address; /* client IP, text */
     const char *request_id;
+    /* The request names a client behind a proxy (Forwarded, X-Forwarded-
+     * For or X-Real-IP): its address is the proxy's. */
+    int forwarded;
     const char *body;
     size_t body_len;
     int body_too_big; /* the body was over SRV_BODY_MAX (not kept) */
@@ -143,6 +147,10 @@ void srv_resp_release(struct srv_resp *rs);
 
 /* Handles one request: always fills rs (status, body), or rs->later. */
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
+/* An error answer made outside srv_handle (the HTTP layer's refusals),
+ * as srv_handle makes them: in rq's language, with its request id. */
+void srv_refuse(struct srv *S, const struct srv_req *rq, struct srv_resp *rs,
+                int status, const char *code, int err, const char *detail);
 
 /* ---- answers that wait for the group commit (later.c) -------------------- */
 
@@ -338,6 +346,8 @@ struct srv_config {
     char *user;
     unsigned threads;
     int access_log; /* [server] access_log = on|off, --access-log */
+    /* [server] metrics_loopback = token, --metrics-loopback token */
+    int metrics_token_always;
     double login_per_ip, login_per_user;
     uint64_t upload_max; /* [limits] upload_max, --upload-max (bytes) */
     int passphrase_fd;   /* --passphrase-fd N, or -1 */

@@ -274,7 +274,8 @@ static int bearer(const char *a, char *tok, size_t size)
     return 0;
 }
 
-/* Loopback, or an admin's or auditor's session: 0; else an error sent. */
+/* Loopback (unless forwarded or so configured), or an admin's or
+ * auditor's session: 0; else an error sent. */
 static int allowed(struct ctx *c)
 {
     char tok[MAMORI_TOKEN_LEN + 1];
@@ -283,7 +284,10 @@ static int allowed(struct ctx *c)
     unsigned needs;
     int rc;
 
-    if (metrics_loopback(c->rq->address))
+    /* A proxy on this host makes every client loopback: a request it
+     * forwarded, or any when so configured, shows its token. */
+    if (!c->S->metrics_token_always && !c->rq->forwarded &&
+        metrics_loopback(c->rq->address))
         return 0;
     if (!c->S->m || bearer(c->rq->authorization, tok, sizeof tok) != 0) {
         srv_fail_code(c, 401, "session", MAMORI_ESESSION,

@@ -14,6 +14,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <sys/socket.h>
 #include <syslog.h>
 #include <unistd.h>
@@ -22,6 +23,7 @@
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
 
+#include "i18n.h"
 #include "mamorid.h"
 #include "spool.h"
 #include "banned.h"
@@ -90,7 +92,8 @@ struct conn {
     struct srv_later *later;         /* an answer waiting for its commit */
     struct job *job;                 /* handled on the pool (pool.c) */
     char addr[INET6_ADDRSTRLEN + 1]; /* the client's, for the log line */
-    char *uri; /* the request target; NULL if SRV_URI_MAX or longer */
+    char *uri;    /* the request target; NULL if SRV_URI_MAX or longer */
+    int uri_long; /* the request target was SRV_URI_MAX or longer */
     char reqid[SRV_REQID_LEN + 1];
     char *body;
     size_t len, cap;
@@ -149,15 +152,34 @@ static int reqid_new(char out[SRV_REQID_LEN + 1])
     return 0;
 }
 
+/* The origin form (path and query) of a request target: an absolute
+ * form (http://host/path, which a server must accept, RFC 9112 3.2.2)
+ * loses its scheme and authority; mamorid does not use either. */
+static const char *origin_form(const char *uri)
+{
+    size_t skip = strncasecmp(uri, "http://", 7) == 0    ? 7
+                  : strncasecmp(uri, "https://", 8) == 0 ? 8
+                                                         : 0;
+    const char *p = uri + skip;
+
+    if (skip == 0)
+        return uri;
+    p += strcspn(p, "/?#");
+    return *p == '/' ? p : "/"; /* no path: the root */
+}
+
 static void *uri_log(void *cls, const char *uri, struct MHD_Connection *con)
 {
     struct conn *k = calloc(1, sizeof *k);
-    size_t n = strnlen(uri, SRV_URI_MAX);
+    size_t n;
 
     (void)cls;
     (void)con;
     if (!k)
         return NULL;
+    uri = origin_form(uri);
+    n = strnlen(uri, SRV_URI_MAX);
+    k->uri_long = n >= SRV_URI_MAX;
     if (n < SRV_URI_MAX && !(k->uri = strdup(uri))) {
         free(k);
         return NULL;
@@ -793,29 +815,41 @@ static enum MHD_Result queue(struct srv *S, struct MHD_Connection *con,
     return ret;
 }
 
+/* An error answer of the HTTP layer's own (refuse_why: what the log
+ * says), in the request's language, with its request id. */
+static enum MHD_Result refuse(struct srv *S, struct MHD_Connection *con,
+                              struct conn *k, struct srv_resp *rs,
+                              const char *log_why)
+{
+    enum MHD_Result ret;
+
+    syslog(LOG_WARNING, "request %s refused: %s", k->reqid, log_why);
+    ret = queue(S, con, k, rs);
+    srv_resp_release(rs);
+    return ret;
+}
+
+static void refusal_req(struct MHD_Connection *con, struct conn *k,
+                        struct srv_req *rq)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->accept_language =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Language");
+    rq->request_id = k->reqid;
+}
+
 /* 503 to a streamed upload over UPL_CONCURRENT_MAX, before its body. */
 static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
                             struct conn *k)
 {
-    static const char msg[] =
-        "{\"error\":{\"code\":\"busy\",\"message\":\"too many uploads "
-        "at once: try again later\"}}\n";
+    struct srv_req rq;
     struct srv_resp rs;
-    enum MHD_Result ret;
 
-    memset(&rs, 0, sizeof rs);
-    rs.status = 503;
+    refusal_req(con, k, &rq);
+    srv_refuse(S, &rq, &rs, 503, "busy", MAMORI_ESTATE,
+               N_("too many uploads at once"));
     rs.retry_after = 5;
-    rs.content_type = "application/json";
-    rs.body = strdup(msg);
-    if (!rs.body)
-        return MHD_NO;
-    rs.body_len = sizeof msg - 1;
-    syslog(LOG_WARNING, "request %s refused: too many uploads at once",
-           k->reqid);
-    ret = queue(S, con, k, &rs);
-    srv_resp_release(&rs);
-    return ret;
+    return refuse(S, con, k, &rs, "too many uploads at once");
 }
 
 /* ---- framing: what a proxy in front could read differently -------------
@@ -861,19 +895,19 @@ static const char *framing_bad(struct MHD_Connection *con, const char *version,
     (void)MHD_get_connection_values(con, MHD_HEADER_KIND, count_header, &f);
     *status = 400;
     if (f.content_length > 1)
-        return "more than one Content-Length";
+        return N_("more than one Content-Length");
     if (f.transfer_encoding && f.content_length)
-        return "both Content-Length and Transfer-Encoding";
+        return N_("both Content-Length and Transfer-Encoding");
     if (f.transfer_encoding > 1 || !f.chunked_only) {
         *status = 501;
-        return "a Transfer-Encoding other than chunked";
+        return N_("a Transfer-Encoding other than chunked");
     }
     if (f.host > 1)
-        return "more than one Host";
+        return N_("more than one Host");
     if (f.host == 0 && version && strcmp(version, "HTTP/1.1") == 0)
-        return "no Host";
+        return N_("no Host");
     if (f.authorization > 1)
-        return "more than one Authorization";
+        return N_("more than one Authorization");
     return NULL;
 }
 
@@ -881,27 +915,35 @@ static enum MHD_Result framing_refuse(struct srv *S, struct MHD_Connection *con,
                                       struct conn *k, int status,
                                       const char *why)
 {
-    char msg[192];
+    struct srv_req rq;
     struct srv_resp rs;
-    enum MHD_Result ret;
-    int n = snprintf(msg, sizeof msg,
-                     "{\"error\":{\"code\":\"%s\",\"message\":"
-                     "\"the request's framing is ambiguous: %s\","
-                     "\"request_id\":\"%s\"}}\n",
-                     status == 501 ? "not_implemented" : "bad_framing", why,
-                     k->reqid);
 
-    memset(&rs, 0, sizeof rs);
-    rs.status = status;
+    refusal_req(con, k, &rq);
+    srv_refuse(S, &rq, &rs, status,
+               status == 501 ? "not_implemented" : "bad_framing", MAMORI_EINVAL,
+               why);
     rs.close = 1;
-    rs.content_type = "application/json";
-    if (n < 0 || (size_t)n >= sizeof msg || !(rs.body = strdup(msg)))
-        return MHD_NO;
-    rs.body_len = (size_t)n;
-    syslog(LOG_WARNING, "request %s refused: %s", k->reqid, why);
-    ret = queue(S, con, k, &rs);
-    srv_resp_release(&rs);
-    return ret;
+    return refuse(S, con, k, &rs, why);
+}
+
+/* 414 to a request target of SRV_URI_MAX bytes or more. */
+static enum MHD_Result uri_refuse(struct srv *S, struct MHD_Connection *con,
+                                  struct conn *k)
+{
+    struct srv_req rq;
+    struct srv_resp rs;
+
+    refusal_req(con, k, &rq);
+    srv_refuse(S, &rq, &rs, 414, "uri_too_long", MAMORI_ETOOBIG,
+               N_("the request path is too long"));
+    return refuse(S, con, k, &rs, "request target too long");
+}
+
+/* The method a request is routed and handled by: HEAD as GET (MHD sends
+ * the answer's headers only, RFC 9110 9.3.2). */
+static const char *route_method(const char *method)
+{
+    return strcmp(method, "HEAD") == 0 ? "GET" : method;
 }
 
 /* One syslog line per request, unless the access log is off: id, method,
@@ -1066,7 +1108,7 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
 
     memset(&rq, 0, sizeof rq);
     client_address(con, k->addr, sizeof k->addr);
-    rq.method = method;
+    rq.method = route_method(method);
     rq.uri = k->uri ? k->uri : "";
     rq.content_type =
         MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Content-Type");
@@ -1076,6 +1118,10 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
     rq.csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
     rq.accept_language =
         MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Language");
+    rq.forwarded =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Forwarded") ||
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For") ||
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Real-IP");
     rq.address = k->addr;
     rq.request_id = k->reqid;
     rq.body = k->body;
@@ -1112,7 +1158,9 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         k->started = 1;
         if ((bad = framing_bad(con, version, &status)) != NULL)
             return framing_refuse(S, con, k, status, bad);
-        k->flags = k->uri ? srv_route_flags(method, k->uri) : -1;
+        if (k->uri_long)
+            return uri_refuse(S, con, k);
+        k->flags = k->uri ? srv_route_flags(route_method(method), k->uri) : -1;
         if (k->flags >= 0 && (k->flags & ROUTE_STREAM)) {
             /* Reserved at once: two requests at the same moment cannot
              * both take the last slot. */

@@ -6,6 +6,7 @@
  * answers have the shapes of the CLI's --json output.
  */
 #include <errno.h>
+#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -433,45 +434,40 @@ static int backup_name_ok(const char *s)
     return 1;
 }
 
-/* Checks a backup of HOME/backups, named as the list names it (the file
- * is found through the list, so no other path can be named). */
+/* Checks a backup of HOME/backups by its file name, as the list names it.
+ * The name holds no '/' and does not start with '.', so it names a file
+ * of that directory and nothing else; the check and its audit entry are
+ * backup.verify's alone (a refusal names that action, not a listing). */
 void h_backup_verify(struct ctx *c)
 {
-    struct mamori_backup_info *list = NULL, *b = NULL;
+    struct mamori_backup_info *b = NULL;
     const char *name = c->nparams ? c->params[0] : NULL;
-    size_t n = 0, i;
-    int rc;
+    char path[PATH_MAX];
+    int rc, len;
 
     if (!backup_name_ok(name)) {
         srv_fail_code(c, 400, "invalid", MAMORI_EINVAL,
                       "path: not a backup file name");
         return;
     }
-    rc = mamori_backup_list(c->s, NULL, &list, &n);
-    if (rc) {
-        srv_fail(c, rc, NULL);
+    len = snprintf(path, sizeof path, "%s/backups/%s", c->S->home, name);
+    if (len < 0 || (size_t)len >= sizeof path) {
+        srv_fail_code(c, 400, "invalid", MAMORI_ETOOBIG,
+                      "path: not a backup file name");
         return;
-    }
-    for (i = 0; i < n; i++) {
-        const char *slash;
-
-        list[i].path[sizeof list[i].path - 1] = '\0';
-        slash = strrchr(list[i].path, '/');
-        if (strcmp(slash ? slash + 1 : list[i].path, name) == 0)
-            break;
-    }
-    if (i == n) {
-        srv_fail_code(c, 404, "not_found", MAMORI_ENOTFOUND,
-                      "no backup of this vault by that name");
-        goto out;
     }
     b = calloc(1, sizeof *b);
     if (!b) {
         srv_fail(c, MAMORI_ENOMEM, NULL);
         goto out;
     }
-    rc = mamori_backup_verify(c->s, list[i].path, b);
+    rc = mamori_backup_verify(c->s, path, b);
     b->problem[sizeof b->problem - 1] = '\0';
+    if (rc == MAMORI_ENOTFOUND) {
+        srv_fail_code(c, 404, "not_found", MAMORI_ENOTFOUND,
+                      "no backup of this vault by that name");
+        goto out;
+    }
     if (rc == MAMORI_ECRYPTO || rc == MAMORI_ETAMPER) {
         srv_fail_code(c, 422, mamori_errname(rc), rc,
                       b->problem[0] ? b->problem
@@ -495,5 +491,4 @@ void h_backup_verify(struct ctx *c)
                        srv_json_str(b->sha256)));
 out:
     free(b);
-    free(list);
 }

@@ -26,8 +26,7 @@ int srv_static(struct ctx *c, const char *method, const char *path)
         return 0;
     if (strcmp(method, "GET") != 0 && strcmp(method, "HEAD") != 0) {
         snprintf(c->rs->allow, sizeof c->rs->allow, "GET, HEAD");
-        srv_fail_code(c, 405, "method_not_allowed", MAMORI_EINVAL,
-                      "this method is not allowed on this path");
+        srv_fail_code(c, 405, "method_not_allowed", MAMORI_EINVAL, NULL);
         return 1;
     }
     for (i = 0; i < web_nfiles; i++) {

@@ -214,5 +214,29 @@ if [ -n "$OTHER" ]; then
 else
     echo "no address other than loopback: remote access to /metrics not tried"
 fi
+
+# ---- behind a reverse proxy on this host ----------------------------------
+# Every client of a local proxy arrives from loopback: a request the proxy
+# marks as forwarded shows a token, as from elsewhere.
+for h in "X-Forwarded-For: 203.0.113.9" "Forwarded: for=203.0.113.9" \
+    "X-Real-IP: 203.0.113.9"; do
+    api GET /metrics -H "$h"
+    want_err 401 session
+    api GET /metrics -H "$h" -H "$(auth "$OP")"
+    want_err 403 denied
+    api GET /metrics -H "$h" -H "$(auth "$AUD")"
+    want 200
+done
+# A proxy that marks nothing: --metrics-loopback token asks everyone.
 srv_stop
+srv_start --metrics-loopback token
+api GET /metrics
+want_err 401 session
+api GET /metrics -H "$(auth "$AUD")"
+want 200
+grep -q '^mamorid_sessions_active ' <<<"$BODY" || die "metrics with a token: $BODY"
+srv_stop
+"$MAMORID" --home "$MAMORI_HOME" --listen 127.0.0.1:0 --metrics-loopback maybe \
+    2>"$T/err" && die "--metrics-loopback maybe accepted"
+grep -q "bad value for --metrics-loopback" "$T/err" || die "$(cat "$T/err")"
 echo "t_api_metrics: ok"

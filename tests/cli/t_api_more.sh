@@ -474,8 +474,17 @@ bname=$(basename "$bfile")
 a0=$(audit_count)
 api POST "/api/v1/backups/$bname/verify" -H "$(auth "$OP")"
 want_err 403 denied
+# the refusal names the action tried, not a listing of the backups
+contains "$(jq -r .error.detail <<<"$BODY")" "backup.verify"
 api POST "/api/v1/backups/nosuch.mbk/verify" -H "$(auth "$AUD")"
 want_err 404 not_found
+# both tries are backup.verify's entries (the refusal; the start and the
+# failure of the other); nothing was listed
+api GET "/api/v1/audit?last=3" -H "$(auth "$ADM")"
+want 200
+[ "$(jq -c '[.[] | [.action, .outcome]]' <<<"$BODY")" = \
+    '[["backup.verify","denied"],["backup.verify","ok"],["backup.verify","error"]]' ] ||
+    die "backup verify entries: $BODY"
 api POST "/api/v1/backups/..%2Fvault.db/verify" -H "$(auth "$AUD")"
 want_err 400 invalid
 api POST "/api/v1/backups/$bname/verify" -H "$(auth "$AUD")"
@@ -515,7 +524,7 @@ try:
         got += b
 except (socket.timeout, ssl.SSLError, ConnectionError):
     got += b'\r\nTIMEOUT'
-for line in got.decode('latin-1').split('\r\n'):
+for line in got.decode('utf-8', 'replace').split('\r\n'):
     if line.startswith('HTTP/') or line.startswith('TIMEOUT') or '"code"' in line:
         print(line)
 PY
@@ -537,6 +546,17 @@ contains "$out" "HTTP/1.1 501"
 lacks "$out" TIMEOUT
 out=$(raw 'GET /healthz HTTP/1.1\r\nConnection: close\r\n\r\n')
 contains "$out" "HTTP/1.1 400"
+# the refusal in the request's language, its id in the body
+out=$(raw "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nHost: y\r\nAccept-Language: ja\r\nContent-Length: 2\r\n\r\n{}")
+contains "$out" '"code":"bad_framing"'
+contains "$out" '"detail":"Host が複数あります"'
+contains "$out" '"request_id":"'
+# an absolute-form target is served as its path (RFC 9112 3.2.2)
+out=$(raw "GET https://localhost:$PORT/healthz HTTP/1.1\r\nHost: localhost\r\nConnection: close\r\n\r\n")
+contains "$out" "HTTP/1.1 200"
+out=$(raw "GET http://other.example/api/v1/nothing?x=1 HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+contains "$out" "HTTP/1.1 404"
+contains "$out" '"code":"no_route"'
 # and the well-framed: one chunked body, then a second request on the
 # same connection, both answered
 out=$(raw "POST /api/v1/session HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\n\r\n2\r\n{}\r\n0\r\n\r\n${NEXT}")

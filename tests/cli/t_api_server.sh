@@ -105,7 +105,23 @@ api GET /api/v1/nothing
 want_err 404 no_route
 api PUT /api/v1/datasets
 want_err 405 method_not_allowed
-[ "$(hdr Allow)" = "GET, POST" ] || die "Allow: $(hdr Allow)"
+[ "$(hdr Allow)" = "GET, HEAD, POST" ] || die "Allow: $(hdr Allow)"
+[ "$(jq -r .error.message <<<"$BODY")" = "this method is not allowed on this path" ] ||
+    die "405 message: $BODY"
+api PUT /api/v1/datasets -H 'Accept-Language: ja'
+[ "$(jq -r .error.message <<<"$BODY")" = "このパスではこのメソッドは使えません" ] ||
+    die "405 message (ja): $BODY"
+# HEAD wherever GET is: the GET's status and headers, no body (curl -I
+# writes the headers where -o says: nothing else may follow them)
+ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -D "$T/hdr" -w '%{http_code}' \
+    -I "https://localhost:$PORT/healthz") || die "HEAD /healthz"
+[ "$ST" = 200 ] && cmp -s "$T/body" "$T/hdr" || die "HEAD /healthz: $ST"
+[ -n "$(hdr X-Request-Id)" ] && [ "$(hdr Cache-Control)" = no-store ] ||
+    die "HEAD /healthz headers: $(cat "$T/hdr")"
+ST=$(curl -sS --cacert "$T/cert.pem" -o "$T/body" -D "$T/hdr" -w '%{http_code}' \
+    -I -H "Authorization: Bearer nope" "https://localhost:$PORT/api/v1/datasets") ||
+    die "HEAD /api/v1/datasets"
+[ "$ST" = 401 ] && cmp -s "$T/body" "$T/hdr" || die "HEAD without a session: $ST"
 
 # ---- logins ---------------------------------------------------------------------
 api POST /api/v1/session "${JSON[@]}" --data-binary \
@@ -315,12 +331,13 @@ want_err 413 too_big
 api POST /api/v1/session "${JSON[@]}" --data-binary @"$T/big"
 want_err 413 too_big
 [ "$(count)" -eq 2 ] || die "refused bodies changed the store"
-# Oversized request heads: a path longer than the server takes is a 400
+# Oversized request heads: a path longer than the server takes is a 414
 # that names it; a head over the connection's 16 KiB is refused by
 # libmicrohttpd (414 or 431), and the next request is served as usual.
 long=$(head -c 9000 /dev/zero | tr '\0' a)
 api GET "/api/v1/datasets/people/records/$long" -H "$(auth "$OP")"
-want_err 400 bad_path
+want_err 414 uri_too_long
+[ -n "$(jq -r .error.request_id <<<"$BODY")" ] || die "414 without request id: $BODY"
 api GET "/api/v1/datasets/people/records/$ID1" -H "$(auth "$OP")" \
     -H "X-Filler: $(head -c 10000 /dev/zero | tr '\0' b)"
 want 200
@@ -345,6 +362,13 @@ want_err 403 csrf
 [ "$(count)" = "$before" ] || die "a request without CSRF changed the store"
 api GET "/api/v1/datasets/people/records/$ID1" -H "Cookie: mamori_session=$OP"
 want 200
+# a malformed session cookie before the real one (a sibling host's, say)
+# does not hide it
+api GET "/api/v1/datasets/people/records/$ID1" \
+    -H "Cookie: mamori_session=x; mamori_session=$OP"
+want 200
+api GET "/api/v1/datasets/people/records/$ID1" -H "Cookie: mamori_session=x"
+want_err 401 session
 api POST /api/v1/datasets/people/records -H "Cookie: mamori_session=$OP" \
     -H "X-CSRF-Token: $OP_CSRF" "${JSON[@]}" \
     --data-binary '{"name":"クッキー 太郎"}'

@@ -201,6 +201,31 @@ api POST /api/v1/datasets/bulk/import -H "$(auth "$OP")" \
 want 200
 [ "$(jq -r .rows <<<"$BODY")" = 100 ] || die "import beside trickles: $BODY"
 reap
+# Every upload slot taken (16 trickles with a real session): the next
+# upload is answered 503 busy at once, in its language, with its id.
+before=$(ds_records bulk)
+UP=()
+for i in $(seq 16); do
+    curl -sS --cacert "$T/cert.pem" -o /dev/null -X POST -T /dev/zero \
+        --limit-rate 1k -H "$(auth "$OP")" -H 'Content-Type: text/csv' \
+        "https://localhost:$PORT/api/v1/datasets/bulk/import" 2>/dev/null &
+    UP+=($!)
+done
+for _ in $(seq 100); do
+    api POST /api/v1/datasets/bulk/import -H "$(auth "$OP")" \
+        -H 'Content-Type: text/csv' -H 'Accept-Language: ja' \
+        --data-binary @small.csv
+    [ "$ST" = 503 ] && break
+    sleep 0.1
+done
+want_err 503 busy
+[ "$(hdr Retry-After)" = 5 ] || die "busy: Retry-After $(hdr Retry-After)"
+[ "$(jq -r .error.request_id <<<"$BODY")" = "$(hdr X-Request-Id)" ] ||
+    die "busy: request id: $BODY"
+[ "$(jq -r .error.message <<<"$BODY")" = "サーバーが混み合っています。しばらくしてから再試行してください" ] ||
+    die "busy: message: $BODY"
+reap
+[ "$(ds_records bulk)" = "$before" ] || die "cut uploads imported rows"
 # A refused upload sent at full speed without end is cut off at the limit
 # (2 MB here) instead of being read for ever.
 st=0
