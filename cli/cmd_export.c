@@ -237,6 +237,7 @@ static json_t *info_json(const struct mamori_export_info *e)
     SET("state", cli_json_str(e->state));
     SET("approver", STR_OR_NULL(e->approver));
     SET("decided", cli_json_time(e->decided));
+    SET("expires", cli_json_time(e->expires));
     SET("ran", cli_json_time(e->ran));
     SET("count", json_integer((json_int_t)e->count));
     SET("sha256", STR_OR_NULL(e->sha256));

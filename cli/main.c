@@ -480,8 +480,9 @@ const struct cli_cmd cli_commands[] = {
      1, 1, 0},
     {"export", "approve", cmd_export_approve, NULL, N_("export approve ID"),
      N_("approve a take-out request (admin)"),
-     N_("Approves a pending export request for one run. The approving\n"
-        "admin cannot be the requester."),
+     N_("Approves a pending export request for one run within\n"
+        "export.approval_hours (default 72); after that the approval lapses.\n"
+        "The approving admin cannot be the requester."),
      0, 1, 1, 0},
     {"export", "reject", cmd_export_reject, NULL, N_("export reject ID"),
      N_("reject a take-out request (admin)"),
@@ -489,7 +490,9 @@ const struct cli_cmd cli_commands[] = {
     {"export", "run", cmd_export_run, check_export_run,
      N_("export run ID --out FILE"),
      N_("write an approved export (the requester)"),
-     N_("Writes the approved export to FILE, once. The file appears only\n"
+     N_("Writes the approved export to FILE, once, within\n"
+        "export.approval_hours of the approval (after that it has lapsed:\n"
+        "ask for a new one). The file appears only\n"
         "when complete. For --format zip the password is printed on a line\n"
         "of its own, only this once. Exports of more than\n"
         "export.alert_threshold records raise a bulk-export alert in the\n"
@@ -499,8 +502,9 @@ const struct cli_cmd cli_commands[] = {
     {"export", "list", cmd_export_list, NULL, N_("export list"),
      N_("show the take-out ledger"),
      N_("Shows every export request and its state: pending, approved,\n"
-        "rejected, done, returned, destroyed, lapsed (approved, not run,\n"
-        "and ended by `backup restore`). Operators see their own."),
+        "rejected, done, returned, destroyed, lapsed (approved, not run\n"
+        "within export.approval_hours, or ended by `backup restore`).\n"
+        "Operators see their own."),
      0, 0, 0, 0},
     {"export", "mark", cmd_export_mark, NULL,
      N_("export mark ID returned|destroyed"),

@@ -161,6 +161,13 @@ struct mamori_login_req {
     const uint8_t *device_pk; /* MAMORI_DEVICE_PK_LEN bytes */
     const char *challenge;
     const uint8_t *signature; /* MAMORI_DEVICE_SIG_LEN bytes */
+    /* The caller's own check, called with arg once the device proof (when
+     * device.required asks for one) has passed, before the password is
+     * looked at: a per-account rate limit, say, which then only approved
+     * devices use up. Nonzero refuses with that value, unaudited (the
+     * caller answers for it). NULL: none. */
+    int (*before_password)(void *arg);
+    void *arg;
 };
 int mamori_login_ex(mamori *m, const struct mamori_login_req *req,
                     const struct mamori_client *client, char *token,
@@ -250,7 +257,11 @@ int mamori_session_list(mamori_sess *s, struct mamori_session_info **out,
 int mamori_session_revoke(mamori_sess *s, const char *id,
                           const char *user) MAMORI_MUST_CHECK;
 
-/* Sets the stated purpose for the next operations (audited); NULL clears. */
+/* Sets the stated purpose for the next operations (audited); NULL clears.
+ * MAMORI_EINVAL, leaving none, for text that is not valid UTF-8, holds a
+ * control character, a run of 10 or more digits or an email address (the
+ * detail names the rule); MAMORI_ETOOBIG past 255 bytes. It must not name
+ * a person either, which cannot be checked. */
 int mamori_session_reason(mamori_sess *s, const char *reason) MAMORI_MUST_CHECK;
 
 /* ---- Users ------------------------------------------------------------- */
@@ -354,8 +365,13 @@ int mamori_device_sign(const mamori *m, const uint8_t sk[MAMORI_DEVICE_SK_LEN],
 
 /* Asks for the approval of a device (its public key pk), as user req->user
  * proves who they are the way a login does (password, and the one-time
- * code once MFA is active; a wrong one counts toward the lockout) - but no
- * session is opened: an admin approves the pending device first. id
+ * code once MFA is active) - but no session is opened: an admin approves
+ * the pending device first. A wrong password or code counts toward a lock
+ * of enrolments only (lockout.threshold in a row lock them for
+ * lockout.minutes; user unlock lifts it), never of logins: enrolment needs
+ * no approved device, and must not let a stranger lock an account. A
+ * locked account (logins or enrolments) is refused as for a wrong
+ * password. id
  * receives its id (37 bytes). name: 1..63 bytes, a label such as
  * "経理部 PC-3". MAMORI_EEXIST if the key is already pending or approved. */
 int mamori_device_request(mamori *m, const struct mamori_login_req *req,
@@ -695,7 +711,8 @@ struct mamori_import_result {
  * equal an existing record's or an earlier row's are duplicates: reported,
  * not imported. All or nothing, in one transaction: any invalid row (or,
  * with verify, any difference) and nothing is added (MAMORI_EINVAL, or
- * MAMORI_EMISMATCH), every problem still reported; with skip_invalid the
+ * MAMORI_EMISMATCH), every problem still reported (a rejected row: one
+ * problem per invalid value, in column order); with skip_invalid the
  * valid rows are added. With verify (NULL: none), a second keying of the
  * same data is read in step and compared field by field after
  * normalisation. Duplicates alone do not fail an import. A malformed file
@@ -803,8 +820,8 @@ struct mamori_export_req {
     const char *dataset;
     const char *search_field; /* a searchable field, or NULL: all records */
     const char *search_value; /* kept sealed under the dataset key */
-    const char *reason;       /* 1-255 bytes, no personal data (no long
-                                 digit runs) */
+    const char *reason;       /* 1-255 bytes, no personal data (as
+                                 mamori_session_reason's) */
     const char *format;       /* "zip" or "cms" */
     const char *encoding;     /* "utf-8" (NULL: the default) or "cp932" */
     /* cms only: the recipient's certificate, PEM. It must parse, hold an
@@ -833,7 +850,10 @@ struct mamori_export_result {
                                                       cms */
 };
 /* The requester only, once, after approval (a second run, or a run of a
- * request that is not approved, is MAMORI_ESTATE). Writes the file to path
+ * request that is not approved, is MAMORI_ESTATE). An approval lasts
+ * export.approval_hours from the decision: a run after that is refused
+ * (MAMORI_ESTATE, errdetail says so) and the request is marked "lapsed"
+ * with the refusal's audit entry, for good. Writes the file to path
  * through a file in its directory (mode 0600) that has no name until it is
  * complete and synced; it is put in place at path just before the run's
  * audit entry commits (a file already there kept aside), and taken back
@@ -860,15 +880,19 @@ struct mamori_export_info {
     char recipient_sha256[65]; /* certificate SHA-256 fingerprint, hex */
     char state[16];            /* "pending", "approved", "rejected", "done",
                                   "returned", "destroyed", "lapsed" (an
-                                  approval a restore ended) */
+                                  approval that ran out, or that a restore
+                                  ended) */
     char approver[64];         /* who approved or rejected; "" while pending */
     char marked_by[64];        /* who marked it returned/destroyed, else "" */
     int64_t requested, decided, ran, marked; /* unix time, 0 if not yet */
     int64_t count;                           /* records exported (done) */
     char sha256[65]; /* of the written file (done), else "" */
+    int64_t expires; /* approved: when the approval lapses, else 0 */
 };
 /* The take-out ledger, oldest first: admins and auditors see every
- * request, operators their own. Free *out with free(). */
+ * request, operators their own. An approval past export.approval_hours is
+ * marked "lapsed" as the ledger is read (named in the list's audit entry).
+ * Free *out with free(). */
 int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
                        size_t *n) MAMORI_MUST_CHECK;
 /* For a front end that keeps the file of a run export for its requester
@@ -988,7 +1012,7 @@ struct mamori_breakglass_info {
 };
 
 /* Admin only: asks for a break-glass read of dataset; reason (1-255 bytes,
- * no personal data: no long digit runs) is required. *id receives the
+ * no personal data, as mamori_session_reason's) is required. *id receives the
  * request's id. */
 int mamori_breakglass_request(mamori_sess *s, const char *dataset,
                               const char *reason,

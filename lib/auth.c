@@ -119,36 +119,46 @@ int auth_locked(const struct store_user *u, int64_t now)
     return u->locked_until > now;
 }
 
+int auth_enrol_locked(const struct store_user *u, int64_t now)
+{
+    return u->enrol_locked_until > now;
+}
+
 int auth_login_failed_in(struct mamori *m, struct store_user *u,
-                         const char *device, const char *why)
+                         enum auth_attempt what, const char *device,
+                         const char *why)
 {
     struct store_audit_row row;
     char detail[128];
     int64_t now = mamori_now();
+    int enrol = what == AUTH_ENROL;
+    int *count = u ? (enrol ? &u->enrol_failures : &u->failures) : NULL;
+    int64_t *until =
+        u ? (enrol ? &u->enrol_locked_until : &u->locked_until) : NULL;
     int rc, locked_now = 0;
 
     snprintf(detail, sizeof detail, "%s", why);
-    if (u && !auth_locked(u, now)) {
-        u->failures++;
-        if (u->failures >= config_int(m, CFG_LOCKOUT_THRESHOLD)) {
-            u->locked_until =
-                now + (int64_t)config_int(m, CFG_LOCKOUT_MINUTES) * 60;
-            u->failures = 0;
+    if (u && *until <= now) {
+        (*count)++;
+        if (*count >= config_int(m, CFG_LOCKOUT_THRESHOLD)) {
+            *until = now + (int64_t)config_int(m, CFG_LOCKOUT_MINUTES) * 60;
+            *count = 0;
             locked_now = 1;
         }
         snprintf(detail, sizeof detail, "%s (%d in a row)", why,
-                 locked_now ? config_int(m, CFG_LOCKOUT_THRESHOLD)
-                            : u->failures);
+                 locked_now ? config_int(m, CFG_LOCKOUT_THRESHOLD) : *count);
         rc = store_user_update(m->store, u);
         if (rc != 0)
             return rc;
     }
     /* The name is logged only when it is a real user's: an unknown "name"
      * is often a password typed into the wrong box. */
-    guard_event_row(&row, u ? u->name : "", device, OP_LOGIN, "denied", detail);
+    guard_event_row(&row, u ? u->name : "", device,
+                    enrol ? OP_DEVICE_ENROLL : OP_LOGIN, "denied", detail);
     rc = audit_append(m, &row);
     if (rc == 0 && locked_now) {
-        snprintf(detail, sizeof detail, "locked for %d min after %d failures",
+        snprintf(detail, sizeof detail, "%s for %d min after %d failures",
+                 enrol ? "device enrolment locked" : "locked",
                  config_int(m, CFG_LOCKOUT_MINUTES),
                  config_int(m, CFG_LOCKOUT_THRESHOLD));
         guard_event_row(&row, u->name, device, OP_USER_LOCK, "ok", detail);
@@ -157,8 +167,8 @@ int auth_login_failed_in(struct mamori *m, struct store_user *u,
     return rc == 0 ? 0 : MAMORI_EAUDIT;
 }
 
-int auth_login_failed(struct mamori *m, int64_t user_id, const char *device,
-                      const char *why)
+int auth_login_failed(struct mamori *m, int64_t user_id, enum auth_attempt what,
+                      const char *device, const char *why)
 {
     struct store_user u;
     int rc;
@@ -172,7 +182,7 @@ int auth_login_failed(struct mamori *m, int64_t user_id, const char *device,
         store_rollback(m->store);
         goto out;
     }
-    rc = auth_login_failed_in(m, user_id != 0 ? &u : NULL, device, why);
+    rc = auth_login_failed_in(m, user_id != 0 ? &u : NULL, what, device, why);
     if (rc == MAMORI_EAUDIT || (rc == 0 && audit_commit(m) != 0))
         rc = guard_audit_failed(m, OP_LOGIN);
     else if (rc != 0)
@@ -223,8 +233,11 @@ static int set_password(struct mamori *m, struct store_user *u, const char *pw,
         u->must_change = must_change;
         u->pw_changed = mamori_now();
         u->failures = 0;
-        if (unlock)
+        u->enrol_failures = 0;
+        if (unlock) {
             u->locked_until = 0;
+            u->enrol_locked_until = 0;
+        }
         rc = store_user_update(m->store, u);
     }
     crypto_wipe(hash, sizeof hash);
@@ -292,7 +305,8 @@ int mamori_user_unlock(mamori_sess *s, const char *name)
         return rc;
     memset(&u, 0, sizeof u);
     rc = target_user(s, name, &u);
-    if (rc == 0 && !auth_locked(&u, mamori_now())) {
+    if (rc == 0 && !auth_locked(&u, mamori_now()) &&
+        !auth_enrol_locked(&u, mamori_now())) {
         /* Nothing to lift: saying "unlocked" would mislead the admin. */
         sess_detail(s, "the account is not locked");
         snprintf(c.detail, sizeof c.detail, "user %s: not locked", u.name);
@@ -300,6 +314,8 @@ int mamori_user_unlock(mamori_sess *s, const char *name)
     } else if (rc == 0) {
         u.failures = 0;
         u.locked_until = 0;
+        u.enrol_failures = 0;
+        u.enrol_locked_until = 0;
         rc = store_user_update(s->m->store, &u);
         c.count = 1;
         snprintf(c.detail, sizeof c.detail, "user %s", u.name);
@@ -466,7 +482,7 @@ int mamori_passwd(mamori_sess *s, const char *current, size_t current_len,
     auth_user_wipe(&u);
     rc = guard_end(&c, rc);
     if (wrong)
-        (void)auth_login_failed(s->m, s->user.id, s->device,
+        (void)auth_login_failed(s->m, s->user.id, AUTH_LOGIN, s->device,
                                 "passwd: wrong current password");
     return rc;
 }

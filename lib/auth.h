@@ -32,21 +32,32 @@ int auth_password_ok(struct mamori *m, const char *user, const char *pw,
 int auth_user_create(struct mamori *m, const char *name, const char *role,
                      const char *pw, size_t len, int must_change);
 
-/* A failed login of user id (0: no such user), in a transaction of its
+/* What a failed password or code was for: a login (or a password
+ * change), whose failures lock the account, or a device enrolment, whose
+ * failures lock only further enrolments. Enrolment needs no approved
+ * device; with its own count, a stranger cannot lock anyone's logins
+ * through it, and it is no unlimited password oracle either. */
+enum auth_attempt { AUTH_LOGIN, AUTH_ENROL };
+
+/* A failed attempt of user id (0: no such user), in a transaction of its
  * own: auth_login_failed_in, committed. Takes m->lock. */
-int auth_login_failed(struct mamori *m, int64_t user_id, const char *device,
-                      const char *why);
+int auth_login_failed(struct mamori *m, int64_t user_id, enum auth_attempt what,
+                      const char *device, const char *why);
 
 /* The same inside the caller's transaction, for the user row u as loaded
- * there (NULL: no such user): counts the failure in u (unless it is
- * locked already), locks the account at the threshold, writes u, and
- * appends the denial (and the lock) to the audit log. MAMORI_EAUDIT when
- * an entry could not be appended. */
+ * there (NULL: no such user): counts the failure in u's count for what
+ * (unless that is locked already), locks it at the threshold
+ * (lockout.threshold, for lockout.minutes), writes u, and appends the
+ * denial (and the lock) to the audit log. MAMORI_EAUDIT when an entry
+ * could not be appended. */
 int auth_login_failed_in(struct mamori *m, struct store_user *u,
-                         const char *device, const char *why);
+                         enum auth_attempt what, const char *device,
+                         const char *why);
 
 /* 1 if the account is locked at time now. */
 int auth_locked(const struct store_user *u, int64_t now);
+/* 1 if the account's device enrolment is locked at time now. */
+int auth_enrol_locked(const struct store_user *u, int64_t now);
 
 /* Wipes the secrets a user row carries (password hash, sealed TOTP
  * secret) once the caller is done with them. */

@@ -358,49 +358,79 @@ static void read_note(const char *tmp, char *out, size_t size)
 }
 
 /* This vault's partial outputs in dir (.mamori-<id>-XXXXXX.tmp): only
- * names of that pattern, nothing else. */
-static void clear_out_tmps(const char *dir, const char *vault_id)
+ * names of that pattern, nothing else. Returns how many it removed. */
+static int clear_out_tmps(const char *dir, const char *vault_id)
 {
     char mine[32], p[PATH_MAX];
     struct dirent *e;
     DIR *d = dir && dir[0] ? opendir(dir) : NULL;
     size_t pl;
+    int removed = 0;
 
     if (!d)
-        return;
+        return 0;
     snprintf(mine, sizeof mine, OUT_TMP_PREFIX "%.8s-", vault_id);
     pl = strlen(mine);
     while ((e = readdir(d)) != NULL) {
         size_t l = strlen(e->d_name);
         if (strncmp(e->d_name, mine, pl) == 0 && l == pl + 6 + 4 &&
             strcmp(e->d_name + l - 4, ".tmp") == 0 &&
-            join(p, sizeof p, dir, e->d_name) == 0)
-            (void)unlink(p);
+            join(p, sizeof p, dir, e->d_name) == 0 && unlink(p) == 0)
+            removed++;
     }
     closedir(d);
+    return removed;
+}
+
+/* What clear_leftovers removed of runs that did not finish, by the
+ * operation that left it: temp dirs, and partial outputs. */
+enum { LEFT_CREATE, LEFT_KEYS, LEFT_VERIFY, LEFT_KINDS };
+struct leftovers {
+    int dirs[LEFT_KINDS], files[LEFT_KINDS];
+};
+
+/* Which operation made the temp dir tmp that a killed run left: keys
+ * copies the key store into it, create notes where it writes, verify
+ * decrypts into it without a note. One killed before it wrote anything
+ * there counts as create's. */
+static int tmpdir_kind(const char *tmp)
+{
+    char p[PATH_MAX];
+
+    if (join(p, sizeof p, tmp, "keys.db") == 0 && access(p, F_OK) == 0)
+        return LEFT_KEYS;
+    if (join(p, sizeof p, tmp, OUT_NOTE) == 0 && access(p, F_OK) == 0)
+        return LEFT_CREATE;
+    if (join(p, sizeof p, tmp, "vault.db") == 0 && access(p, F_OK) == 0)
+        return LEFT_VERIFY;
+    return LEFT_CREATE;
 }
 
 /* Under the exclusive lock: temp dirs under home that a killed backup
  * left, the partial outputs they noted, and this vault's partial outputs
- * in dir. */
+ * in dir (whose run is not known: counted as create's). What it removed
+ * goes into *lo. */
 static void clear_leftovers(const char *home, const char *dir,
-                            const char *vault_id)
+                            const char *vault_id, struct leftovers *lo)
 {
     char p[PATH_MAX], out[PATH_MAX];
     struct dirent *e;
     DIR *d = opendir(home);
 
+    memset(lo, 0, sizeof *lo);
     if (d) {
         while ((e = readdir(d)) != NULL)
             if (strncmp(e->d_name, TMP_PREFIX, strlen(TMP_PREFIX)) == 0 &&
                 join(p, sizeof p, home, e->d_name) == 0) {
+                int k = tmpdir_kind(p);
                 read_note(p, out, sizeof out);
-                clear_out_tmps(out, vault_id);
+                lo->files[k] += clear_out_tmps(out, vault_id);
                 tmpdir_remove(p);
+                lo->dirs[k]++;
             }
         closedir(d);
     }
-    clear_out_tmps(dir, vault_id);
+    lo->files[LEFT_CREATE] += clear_out_tmps(dir, vault_id);
 }
 
 /* ---- the snapshot -------------------------------------------------------- */
@@ -927,6 +957,31 @@ static int retain(struct mamori *m, const char *dir, int keep, int *removed)
 
 /* ---- create -------------------------------------------------------------- */
 
+/* A killed run wrote its "started" entry and never its outcome: for each
+ * kind of run whose leftovers clear_leftovers removed, an entry of that
+ * action, an error, saying so (counts only). The run goes on whether or
+ * not it could be written (a failed write raises the alert). */
+static void note_interrupted(struct actor *a, const struct leftovers *lo)
+{
+    static const enum guard_op ops[LEFT_KINDS] = {
+        [LEFT_CREATE] = OP_BACKUP_CREATE,
+        [LEFT_KEYS] = OP_BACKUP_KEYS,
+        [LEFT_VERIFY] = OP_BACKUP_VERIFY,
+    };
+    char detail[128];
+
+    for (int k = 0; k < LEFT_KINDS; k++) {
+        if (lo->dirs[k] == 0 && lo->files[k] == 0)
+            continue;
+        snprintf(detail, sizeof detail,
+                 "interrupted: %s did not finish (leftovers removed: temp "
+                 "dirs %d, partial files %d)",
+                 lo->dirs[k] > 1 ? "earlier runs" : "an earlier run",
+                 lo->dirs[k], lo->files[k]);
+        (void)act_finish(a, ops[k], MAMORI_EIO, detail, 0, 0);
+    }
+}
+
 static int create(struct actor *a, const char *dir_arg, int keep,
                   struct mamori_backup_info *info)
 {
@@ -936,6 +991,7 @@ static int create(struct actor *a, const char *dir_arg, int keep,
     char stamp[32], detail[128];
     struct backup_manifest mf;
     struct backup_header h;
+    struct leftovers lo;
     uint8_t *base = NULL, fsha[32];
     struct tm tm;
     time_t now;
@@ -961,7 +1017,8 @@ static int create(struct actor *a, const char *dir_arg, int keep,
         problem(info, "backup directory");
         goto out;
     }
-    clear_leftovers(m->home, dir, m->vault_id);
+    clear_leftovers(m->home, dir, m->vault_id, &lo);
+    note_interrupted(a, &lo);
     rc = tmpdir_make(m->home, tmp, sizeof tmp, &oserr);
     if (rc == 0)
         rc = note_out(tmp, dir, &oserr);
@@ -1526,9 +1583,10 @@ static int restore_parent(const char *home, int e,
 
 /* home must be missing (it is made 0700) or a directory of ours that
  * holds nothing but what an interrupted restore left (its two temp files,
- * removed here). *lockfd holds an exclusive flock on home until the
- * caller closes it, so that no other restore into it runs meanwhile. */
-static int restore_home(const char *home, int *made, int *lockfd,
+ * removed here: *left says how many). *lockfd holds an exclusive flock on
+ * home until the caller closes it, so that no other restore into it runs
+ * meanwhile. */
+static int restore_home(const char *home, int *made, int *lockfd, int *left,
                         struct mamori_backup_info *info)
 {
     char first[256] = "";
@@ -1540,6 +1598,7 @@ static int restore_home(const char *home, int *made, int *lockfd,
 
     *made = 0;
     *lockfd = -1;
+    *left = 0;
     if (mkdir(home, 0700) == 0)
         *made = 1;
     else if (errno != EEXIST)
@@ -1585,8 +1644,10 @@ static int restore_home(const char *home, int *made, int *lockfd,
         /* A killed restore's file: ours, regular, of its exact name. */
         if (restore_tmp_name(e->d_name) &&
             fstatat(fd, e->d_name, &est, AT_SYMLINK_NOFOLLOW) == 0 &&
-            S_ISREG(est.st_mode) && est.st_uid == geteuid())
+            S_ISREG(est.st_mode) && est.st_uid == geteuid()) {
+            ++*left;
             continue;
+        }
         others++;
         if (!first[0] || strcmp(e->d_name, first) < 0)
             snprintf(first, sizeof first, "%s", e->d_name);
@@ -1619,9 +1680,11 @@ static int restore_home(const char *home, int *made, int *lockfd,
  * revoked since), as do login challenges, and approved exports that had
  * not run lapse (they may have run since, in the original: a take-out is
  * once). In one transaction with the restore's entry, which counts
- * them. */
+ * them; before it, when an earlier restore into this home did not finish
+ * (left files of it were removed), an entry that says so, as the create
+ * of a backup notes an interrupted one (note_interrupted). */
 static int restore_reset(struct mamori *m, const struct backup_header *dh,
-                         struct mamori_backup_info *info)
+                         int left, struct mamori_backup_info *info)
 {
     struct store_audit_row row;
     char when[32], detail[sizeof row.detail];
@@ -1641,6 +1704,16 @@ static int restore_reset(struct mamori *m, const struct backup_header *dh,
         rc = store_challenge_prune(m->store, INT64_MAX);
     if (rc == 0)
         rc = store_export_lapse(m->store, &lapsed);
+    if (rc == 0 && left > 0) {
+        snprintf(detail, sizeof detail,
+                 "error: interrupted: an earlier restore did not finish "
+                 "(leftovers removed: files %d)",
+                 left);
+        guard_event_row(&row, SYSTEM_USER, "", OP_BACKUP_RESTORE, "error",
+                        detail);
+        logged = 1;
+        rc = audit_append(m, &row);
+    }
     if (rc == 0) {
         snprintf(detail, sizeof detail,
                  "restored backup of %s: records %lld, audit %lld; "
@@ -1676,6 +1749,7 @@ int mamori_backup_restore(const char *file, const char *keys_file,
     uint8_t *kek = NULL;
     mamori *m = NULL;
     int rc, made = 0, placed = 0, owned = 0, fd, lockfd = -1, oserr = 0;
+    int left = 0;
     const char *why = "";
 
     memset(info, 0, sizeof *info);
@@ -1726,7 +1800,7 @@ int mamori_backup_restore(const char *file, const char *keys_file,
                       "backup");
         goto out;
     }
-    rc = restore_home(home, &made, &lockfd, info);
+    rc = restore_home(home, &made, &lockfd, &left, info);
     owned = rc == 0; /* from here on, what is in home is ours */
     if (rc != 0) {
         problem(info, "cannot use the directory");
@@ -1782,7 +1856,7 @@ int mamori_backup_restore(const char *file, const char *keys_file,
             goto out;
         }
     }
-    rc = restore_reset(m, &dh, info);
+    rc = restore_reset(m, &dh, left, info);
 out:
     mamori_close(m);
     crypto_secret_free(kek);

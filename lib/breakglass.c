@@ -84,11 +84,7 @@ int mamori_breakglass_request(mamori_sess *s, const char *dataset,
         sess_detail(s, "reason: required, up to %zu bytes",
                     sizeof b.reason - 1);
         rc = reason ? MAMORI_ETOOBIG : MAMORI_EINVAL;
-    } else if (guard_text_has_number(reason)) {
-        sess_detail(s,
-                    "reason: must not hold personal data (it has a run of "
-                    "%d or more digits)",
-                    GUARD_NUMBER_RUN);
+    } else if (guard_reason_check(s, reason) != 0) {
         rc = MAMORI_EINVAL;
     } else if (guard_clean_text(reason, b.reason, sizeof b.reason) == 0) {
         sess_detail(s, "reason: required: say why personal data must be "

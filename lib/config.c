@@ -61,6 +61,9 @@ static const struct setting settings[CFG_COUNT] = {
         {"export.alert_threshold", NULL, 100, 1, 1000000,
          N_("an export of more records than this raises a bulk-export "
             "alert")},
+    [CFG_EXPORT_APPROVAL_HOURS] =
+        {"export.approval_hours", NULL, 72, 1, 8760,
+         N_("hours an approved export may wait for its run")},
     [CFG_ENTRY_EXPIRE_HOURS] = {"entry.expire_hours", NULL, 72, 1, 720,
                                 N_("hours after which a pending verified "
                                    "entry is wiped")},

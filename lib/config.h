@@ -23,6 +23,7 @@ enum config_key {
     CFG_BREAKGLASS_MINUTES,     /* how long an approved break-glass lasts */
     CFG_REVIEW_DORMANT_DAYS,    /* no login for this long: dormant */
     CFG_EXPORT_ALERT_THRESHOLD, /* exports of more records raise an alert */
+    CFG_EXPORT_APPROVAL_HOURS,  /* an approved export not run lapses after */
     CFG_ENTRY_EXPIRE_HOURS,     /* pending verified entries are wiped after */
     CFG_BACKUP_KEEP,            /* backups kept by the daily backup */
     CFG_COUNT

@@ -136,8 +136,16 @@ static int dataset_def_check(mamori_sess *s,
         sess_detail(s, "dataset name: 1-63 characters of A-Z a-z 0-9 - _ .");
         return MAMORI_EINVAL;
     }
+    if (def->client && !text_utf8_valid(def->client, strlen(def->client))) {
+        sess_detail(s, "client: not valid UTF-8");
+        return MAMORI_EINVAL;
+    }
     if (!utf8_text_ok(def->client, sizeof((struct store_dataset *)0)->client)) {
         sess_detail(s, "client: required, up to 255 bytes of text");
+        return MAMORI_EINVAL;
+    }
+    if (def->purpose && !text_utf8_valid(def->purpose, strlen(def->purpose))) {
+        sess_detail(s, "purpose: not valid UTF-8");
         return MAMORI_EINVAL;
     }
     if (!utf8_text_ok(def->purpose,

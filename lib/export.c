@@ -100,7 +100,8 @@ static int get_request(struct guard_call *c, int64_t id, struct store_export *e)
 /* An export's state in the user's language. */
 static const char *state_word(const char *state)
 {
-    /* "lapsed": approved, not run, and ended by a restore from a backup
+    /* "lapsed": approved, not run, and ended by its approval running out
+     * (export.approval_hours) or by a restore from a backup
      * (store_export_lapse). */
     static const char *const words[] = {
         N_("pending"),  N_("approved"),  N_("rejected"), N_("done"),
@@ -110,6 +111,29 @@ static const char *state_word(const char *state)
         if (strcmp(state, words[i]) == 0)
             return _(words[i]);
     return state;
+}
+
+/* How long an approval lasts, in seconds (export.approval_hours). Call
+ * with m->lock held (the gate's). */
+static int64_t approval_life(struct mamori *m)
+{
+    return (int64_t)config_int(m, CFG_EXPORT_APPROVAL_HOURS) * 60 * 60;
+}
+
+/* 1 if e is approved and its approval, lasting life seconds from the
+ * decision, has run out at now. */
+static int approval_over(const struct store_export *e, int64_t life,
+                         int64_t now)
+{
+    return strcmp(e->state, "approved") == 0 && now >= e->decided + life;
+}
+
+/* e's state as it stands now: an approval past its time is "lapsed"
+ * whether or not the ledger has been marked so yet. */
+static const char *state_now(struct mamori *m, const struct store_export *e)
+{
+    return approval_over(e, approval_life(m), mamori_now()) ? "lapsed"
+                                                            : e->state;
 }
 
 /* Request id, the caller's own and in state want (get_request): else
@@ -127,13 +151,34 @@ static int own_request(struct guard_call *c, int64_t id, const char *want,
                  (long long)id);
         rc = MAMORI_EDENIED;
     } else if (rc == 0 && strcmp(e->state, want) != 0) {
+        const char *st = state_now(c->s->m, e);
         sess_detail(c->s, "export %lld is %s: %s", (long long)id,
-                    state_word(e->state), _(when));
+                    state_word(st), _(when));
         snprintf(c->detail, sizeof c->detail, "export %lld: %s", (long long)id,
-                 e->state);
+                 st);
         rc = MAMORI_ESTATE;
     }
     return rc;
+}
+
+/* Refuses the run of e, whose approval has run out, and marks it lapsed
+ * for good: the mark commits with the refusal's audit entry, or not at all
+ * (keep_refusal). */
+static int approval_lapse(struct guard_call *c, const struct store_export *e)
+{
+    int hours = config_int(c->s->m, CFG_EXPORT_APPROVAL_HOURS);
+    int rc = store_export_lapse_one(c->s->m->store, e->id);
+
+    if (rc != 0)
+        return rc;
+    sess_detail(c->s,
+                "export %lld: the approval lapsed after %d h; make a new "
+                "request to have it approved again",
+                (long long)e->id, hours);
+    snprintf(c->detail, sizeof c->detail, "export %lld: approval lapsed",
+             (long long)e->id);
+    c->keep_refusal = 1;
+    return MAMORI_ESTATE;
 }
 
 /* Associated data of a request's sealed search value: binds it to the
@@ -306,13 +351,8 @@ static int check_reason(mamori_sess *s, const char *reason, char *out,
         sess_detail(s, "reason: required, up to %zu bytes", size - 1);
         return reason ? MAMORI_ETOOBIG : MAMORI_EINVAL;
     }
-    if (guard_text_has_number(reason)) {
-        sess_detail(s,
-                    "reason: must not hold personal data (it has a run of "
-                    "%d or more digits)",
-                    GUARD_NUMBER_RUN);
+    if (guard_reason_check(s, reason) != 0)
         return MAMORI_EINVAL;
-    }
     if (guard_clean_text(reason, out, size) == 0) {
         sess_detail(s, "reason: required: say why the data must leave the "
                        "vault (no personal data in it)");
@@ -478,10 +518,11 @@ static int decide(mamori_sess *s, int64_t id, enum guard_op op, const char *to)
                  (long long)id);
         rc = MAMORI_EDENIED;
     } else if (rc == 0 && strcmp(e.state, "pending") != 0) {
+        const char *st = state_now(s->m, &e);
         sess_detail(s, "export %lld is %s, not pending", (long long)id,
-                    state_word(e.state));
+                    state_word(st));
         snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
-                 e.state);
+                 st);
         rc = MAMORI_ESTATE;
     } else if (rc == 0) {
         rc = store_export_decide(s->m->store, id, "pending", to, s->user.id,
@@ -521,10 +562,11 @@ int mamori_export_mark(mamori_sess *s, int64_t id, const char *state)
     if (rc == 0)
         rc = get_request(&c, id, &e);
     if (rc == 0 && strcmp(e.state, "done") != 0) {
+        const char *st = state_now(s->m, &e);
         sess_detail(s, "export %lld is %s: only a done export can be marked",
-                    (long long)id, state_word(e.state));
+                    (long long)id, state_word(st));
         snprintf(c.detail, sizeof c.detail, "export %lld: %s", (long long)id,
-                 e.state);
+                 st);
         rc = MAMORI_ESTATE;
     } else if (rc == 0) {
         rc = store_export_decide(s->m->store, id, "done", state, s->user.id,
@@ -575,6 +617,24 @@ int mamori_export_handover(mamori_sess *s, int64_t id,
 
 /* ---- the ledger ------------------------------------------------------- */
 
+/* Names request id in the list call's audit entry as one whose approval
+ * lapsed; *n counts them. Ids that no longer fit end it with "...". */
+static void note_lapsed(struct guard_call *c, int64_t id, int *n)
+{
+    static const char more[] = ", ...";
+    size_t len = strlen(c->detail), room = sizeof c->detail - len;
+
+    /* An id takes up to 22 bytes: room enough stays for more after it. */
+    if ((*n)++ == 0)
+        snprintf(c->detail, sizeof c->detail, "approval lapsed: export %lld",
+                 (long long)id);
+    else if (room > 22 + sizeof more)
+        snprintf(c->detail + len, room, ", %lld", (long long)id);
+    else if (len < sizeof more - 1 ||
+             strcmp(c->detail + len - (sizeof more - 1), more) != 0)
+        snprintf(c->detail + len, room, "%s", more);
+}
+
 int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
                        size_t *n)
 {
@@ -584,7 +644,8 @@ int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
     struct store_dataset *d = NULL;
     struct mamori_export_info *info = NULL;
     size_t ne = 0, nu = 0, nd = 0;
-    int rc;
+    int64_t now = mamori_now(), life;
+    int lapsed = 0, rc;
 
     if (!out || !n)
         return MAMORI_EINVAL;
@@ -597,6 +658,19 @@ int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
     rc = store_export_list(
         s->m->store, strcmp(s->user.role, "operator") == 0 ? s->user.id : 0, &e,
         &ne);
+    /* An approval past its time is marked lapsed as the ledger is read,
+     * with the list's entry: what anyone was shown lapsed stays so, even
+     * if export.approval_hours grows later. */
+    life = approval_life(s->m);
+    for (size_t i = 0; rc == 0 && i < ne; i++) {
+        if (!approval_over(&e[i], life, now))
+            continue;
+        rc = store_export_lapse_one(s->m->store, e[i].id);
+        if (rc == 0) {
+            snprintf(e[i].state, sizeof e[i].state, "lapsed");
+            note_lapsed(&c, e[i].id, &lapsed);
+        }
+    }
     if (rc == 0)
         rc = auth_user_list_names(s->m, &u, &nu);
     if (rc == 0)
@@ -630,6 +704,8 @@ int mamori_export_list(mamori_sess *s, struct mamori_export_info **out,
         x->decided = e[i].decided;
         x->ran = e[i].ran;
         x->marked = e[i].marked;
+        if (strcmp(e[i].state, "approved") == 0)
+            x->expires = e[i].decided + life;
         x->count = e[i].count;
         snprintf(x->sha256, sizeof x->sha256, "%s", e[i].sha256);
     }
@@ -1514,6 +1590,8 @@ int mamori_export_run(mamori_sess *s, int64_t id, const char *path,
     snprintf(c.detail, sizeof c.detail, "export %lld", (long long)id);
     rc = own_request(&c, id, "approved", N_("run an export"),
                      N_("it runs once, after approval"), &e);
+    if (rc == 0 && approval_over(&e, approval_life(s->m), mamori_now()))
+        rc = approval_lapse(&c, &e);
     if (rc == 0)
         rc = out_dir(s, path, dir, sizeof dir);
     x.s = s;

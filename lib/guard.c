@@ -9,6 +9,8 @@
 #include <string.h>
 #include <syslog.h>
 
+#include <utf8proc.h>
+
 #include "audit.h"
 #include "authcache.h"
 #include "auth.h"
@@ -143,10 +145,13 @@ static int is_record_read(enum guard_op op)
 }
 
 /* ---- stated purposes ----------------------------------------------------
- * The reason a user gives (--reason) goes into every audit entry of the
- * call. It is the user's own text: control and bidirectional-override
- * characters and bad UTF-8 are dropped, and a reason that looks like it
- * holds a My Number or another long number is refused and never logged. */
+ * The reason a user gives (--reason, an export's or a break-glass
+ * request's) goes into audit entries. It is the user's own text, checked
+ * where it is given (guard_reason_check): bad UTF-8 and control or
+ * bidirectional-override characters are refused, and so is a reason that
+ * looks like it holds a My Number, a phone number or an email address. The
+ * audit writer cleans and checks it once more and withholds what still
+ * fails. */
 
 static int hidden_char(uint32_t c)
 {
@@ -215,6 +220,111 @@ int guard_text_has_number(const char *text)
     return 0;
 }
 
+/* The code point c stands for under NFKC, where that is one code point:
+ * full-width ＠ and ．, the small ﹫, the ideographic and other spaces.
+ * Else c. (For the shapes looked for here, per character NFKC is the
+ * whole string's: composition makes no '@', '.' or space.) */
+static uint32_t nfkc_char(uint32_t c)
+{
+    utf8proc_int32_t d[4];
+    int last = 0;
+    utf8proc_ssize_t n;
+
+    if (c < 0x80)
+        return c;
+    n = utf8proc_decompose_char((utf8proc_int32_t)c, d, 4,
+                                UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT, &last);
+    return n == 1 ? (uint32_t)d[0] : c;
+}
+
+/* The next character of p (n bytes left), after NFKC: its length in
+ * *len (bad UTF-8: one byte, U+FFFD). */
+static uint32_t next_char(const unsigned char *p, size_t n, size_t *len)
+{
+    uint32_t c = 0;
+
+    *len = text_utf8_char(p, n, &c);
+    if (*len == 0) {
+        *len = 1;
+        return 0xFFFD;
+    }
+    return nfkc_char(c);
+}
+
+/* What ends a run of non-space characters. */
+static int space_char(uint32_t c)
+{
+    return c <= 0x20 || c == 0x7F || c == 0x85 || c == 0x2028 || c == 0x2029;
+}
+
+int guard_text_has_email(const char *text)
+{
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    size_t n = strlen((const char *)p), len, local = 0;
+
+    while (n > 0) {
+        uint32_t c = next_char(p, n, &len);
+        p += len, n -= len;
+        if (c != '@') {
+            local = space_char(c) ? 0 : local + 1;
+            continue;
+        }
+        /* Text, then an '@': does the part after it (to a space or the
+         * next '@') hold a '.' with text before it and a letter or digit
+         * after it, as a domain does? */
+        const unsigned char *q = p;
+        size_t m = n, domain = 0;
+        int dot = 0;
+        while (local > 0 && m > 0) {
+            uint32_t d = next_char(q, m, &len);
+            if (d == '@' || space_char(d))
+                break;
+            q += len, m -= len;
+            if (d == '.' && domain > 0)
+                dot = 1;
+            else if (dot && (d >= 0x80 || (d >= '0' && d <= '9') ||
+                             ((d | 0x20) >= 'a' && (d | 0x20) <= 'z')))
+                return 1;
+            domain++;
+        }
+        local = 0;
+    }
+    return 0;
+}
+
+int guard_reason_check(mamori_sess *s, const char *text)
+{
+    const unsigned char *p = (const unsigned char *)(text ? text : "");
+    size_t n = strlen((const char *)p);
+
+    if (!text_utf8_valid((const char *)p, n)) {
+        sess_detail(s, "reason: not valid UTF-8");
+        return MAMORI_EINVAL;
+    }
+    while (n > 0) {
+        uint32_t c = 0;
+        size_t len = text_utf8_char(p, n, &c);
+        if (hidden_char(c)) {
+            sess_detail(s, "reason: control character");
+            return MAMORI_EINVAL;
+        }
+        p += len, n -= len;
+    }
+    if (guard_text_has_number(text)) {
+        sess_detail(s,
+                    "reason: must not hold personal data (it has a run of "
+                    "%d or more digits)",
+                    GUARD_NUMBER_RUN);
+        return MAMORI_EINVAL;
+    }
+    if (guard_text_has_email(text)) {
+        sess_detail(s, "reason: must not hold personal data (it looks like "
+                       "an email address)");
+        return MAMORI_EINVAL;
+    }
+    return 0;
+}
+
 static void set_str(char *dst, size_t size, const char *src)
 {
     snprintf(dst, size, "%s", src ? src : "");
@@ -246,10 +356,15 @@ static void compose_detail(const struct guard_call *c, const char *detail,
         sep = "; ";
     }
     if (c->s->reason[0]) {
-        if (guard_text_has_number(c->s->reason))
+        /* The last line: guard_reason_check refused such reasons where
+         * they were given. Checked once cleaned, as logged (a dropped
+         * byte must not join two runs of digits). */
+        guard_clean_text(c->s->reason, reason, sizeof reason);
+        if (guard_text_has_number(reason))
             snprintf(reason, sizeof reason, "withheld (holds a number)");
-        else
-            guard_clean_text(c->s->reason, reason, sizeof reason);
+        else if (guard_text_has_email(reason))
+            snprintf(reason, sizeof reason,
+                     "withheld (looks like an email address)");
         if (reason[0])
             snprintf(text + len, sizeof text - len, "%sreason: %s", sep,
                      reason);
@@ -504,7 +619,9 @@ static int record_access(struct guard_call *c)
 }
 
 /* The stated purpose: required for reads of a dataset that asks for it,
- * and refused when it holds a long number. */
+ * and refused when it breaks guard_reason_check's rules (which
+ * mamori_session_reason already refused: this is for a reason set some
+ * other way). */
 static int purpose_check(struct guard_call *c)
 {
     mamori_sess *s = c->s;
@@ -512,11 +629,7 @@ static int purpose_check(struct guard_call *c)
 
     /* Logging out always works; the entry withholds such a reason. */
     if (s->reason[0] && c->op != OP_LOGOUT &&
-        guard_text_has_number(s->reason)) {
-        sess_detail(s,
-                    "reason: must not hold personal data (it has a run "
-                    "of %d or more digits)",
-                    GUARD_NUMBER_RUN);
+        guard_reason_check(s, s->reason) != 0) {
         snprintf(c->detail, sizeof c->detail, "reason refused");
         return MAMORI_EINVAL;
     }
@@ -875,6 +988,13 @@ int guard_end(struct guard_call *c, int rc)
         if (rc == 0)
             rc = audit_commit(s->m);
         if (rc != 0) {
+            rc = guard_audit_failed(s->m, c->op);
+            sess_detail(s, "the audit entry could not be written");
+        }
+    } else if (c->keep_refusal) {
+        char detail[sizeof c->detail + 32];
+        const char *outcome = result_entry(c, rc, detail, sizeof detail);
+        if (append_entry(c, outcome, detail) != 0 || audit_commit(s->m) != 0) {
             rc = guard_audit_failed(s->m, c->op);
             sess_detail(s, "the audit entry could not be written");
         }

@@ -107,6 +107,11 @@ struct guard_call {
     int parts;         /* pieces already written (long id lists) */
     int64_t count;
     char detail[128];
+    /* A refusal that changes state (an approval found lapsed): guard_end
+     * commits the work with the refusal's entry instead of rolling it
+     * back; if the entry cannot be written, nothing is kept and the result
+     * is MAMORI_EAUDIT. */
+    int keep_refusal;
     /* Set by guard_begin for record operations: how records are released
      * (GUARD_VIEW_*), whether the caller may handle My Numbers in the
      * dataset, and the break-glass window an admin's read runs under. */
@@ -146,6 +151,25 @@ size_t guard_clean_text(const char *text, char *out, size_t size);
  * Number or a phone number, and must not go into the log. */
 #define GUARD_NUMBER_RUN 10
 int guard_text_has_number(const char *text);
+
+/* 1 if text holds something shaped like an email address: after NFKC (so
+ * full-width ＠ and ． count), a run of non-space characters, an '@', then
+ * up to a space or the next '@' a '.' with text before it and a letter or
+ * digit after it ("x@example.com", "a@b@c.d"). Not "a@b", "a@b.", "@team",
+ * "meeting @ 10am". */
+int guard_text_has_email(const char *text);
+
+/* The check for a user's own words that go into the audit log: a reason
+ * (--reason: mamori_session_reason, an export or a break-glass request).
+ * 0 if text may go there; else MAMORI_EINVAL, with s's detail naming the
+ * rule it breaks, never the text: "reason: not valid UTF-8", "reason:
+ * control character" (control and bidirectional-override characters, tab
+ * and newline included), a run of GUARD_NUMBER_RUN digits
+ * (guard_text_has_number), an email address (guard_text_has_email). s may
+ * be NULL. NULL and "" pass (whether a reason is required is the
+ * caller's). Names cannot be told from other words and are not looked
+ * for: a reason must not name a person (the documentation says so). */
+int guard_reason_check(mamori_sess *s, const char *text);
 
 /* Action name of an operation as it appears in the audit log. */
 const char *guard_action(enum guard_op op);

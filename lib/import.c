@@ -3,13 +3,15 @@
  * worker threads validate them (vault_values_from_kv), look up their key
  * among the existing records (blind index, on the vault's reader
  * connections) and seal them (vault_prepare_new); the calling thread then
- * reports problems, drops duplicates and writes the records in file order,
+ * reports problems (every invalid value of a rejected row, not only its
+ * first), drops duplicates and writes the records in file order,
  * all inside one guarded transaction (op import): all or nothing unless
  * the caller asks to skip invalid rows. A second keying (verify) is read in
  * step and compared field by field. Memory is bounded by the batch size,
  * the CSV limits and, for datasets with a key, 8 bytes per row of the
  * keyed-hash set that finds duplicates within the file.
  */
+#include <assert.h>
 #include <pthread.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -159,6 +161,9 @@ struct colmap {
     char name[VAULT_MAX_FIELDS][256]; /* its header, trimmed, NFKC */
 };
 
+_Static_assert(VAULT_MAX_FIELDS <= UINT8_MAX,
+               "a row's invalid values are counted in a uint8_t");
+
 /* One row read, with its values copied (kv[i] is column i). */
 struct irow {
     uint64_t line;
@@ -169,9 +174,12 @@ struct irow {
     size_t buflen;
     int shape; /* the field count differs from the header's */
     /* Filled by the workers. */
-    int rc;      /* a failure other than an invalid value */
-    int invalid; /* why says which value */
-    struct refusal why;
+    int rc; /* a failure other than an invalid value */
+    /* The invalid values, in column order: their columns and rules (only
+     * a rejected row writes them; nbad 0 is a valid row). */
+    uint8_t nbad;
+    uint8_t bad_col[VAULT_MAX_FIELDS];
+    const char *bad_rule[VAULT_MAX_FIELDS];
     int has_key;
     uint64_t dig;
     int dup_rec;
@@ -438,11 +446,10 @@ static void row_reset(struct irow *r)
     r->prep.r.ct = NULL;
     r->prepared = 0;
     r->rc = 0;
-    r->invalid = 0;
+    r->nbad = 0;
     r->has_key = 0;
     r->dup_rec = 0;
     r->dig = 0;
-    memset(&r->why, 0, sizeof r->why);
 }
 
 /* ---- the workers -------------------------------------------------------- */
@@ -477,18 +484,48 @@ static int row_key(struct importer *im, struct store *st, struct irow *r,
     return rc;
 }
 
+/* A row refused for why (its first invalid value): that value and every
+ * other invalid one, each by its column, in column order. Validation goes
+ * on after each refusal, from the next column, so a good row is validated
+ * once and only a bad row costs more. 0, or a failure other than an
+ * invalid value. */
+static int row_refusals(const struct importer *im, struct irow *r,
+                        struct values *vs, int seen[VAULT_MAX_FIELDS],
+                        struct refusal why)
+{
+    size_t at = 0;
+
+    for (;;) {
+        /* why.arg counts from kv[at] (1-based): it is always one of the
+         * row's values, whose names the header gave. */
+        size_t col = at + why.arg - 1;
+        assert(why.arg >= 1 && col < r->n && r->nbad < VAULT_MAX_FIELDS);
+        r->bad_col[r->nbad] = (uint8_t)col;
+        r->bad_rule[r->nbad] = why.rule ? why.rule : N_("invalid value");
+        r->nbad++;
+        at = col + 1;
+        if (at >= r->n)
+            return 0;
+        int rc =
+            vault_values_from_kv(im->d, r->kv + at, r->n - at, vs, seen, &why);
+        if (rc != MAMORI_EINVAL)
+            return rc;
+    }
+}
+
 static void prepare_row(struct importer *im, struct store *st, struct irow *r)
 {
     struct values vs;
     int seen[VAULT_MAX_FIELDS] = {0};
+    struct refusal why = {-1, 0, NULL};
     int rc;
 
     memset(&vs, 0, sizeof vs);
     if (r->shape)
         return; /* reported as it is */
-    rc = vault_values_from_kv(im->d, r->kv, r->n, &vs, seen, &r->why);
+    rc = vault_values_from_kv(im->d, r->kv, r->n, &vs, seen, &why);
     if (rc == MAMORI_EINVAL) {
-        r->invalid = 1;
+        r->rc = row_refusals(im, r, &vs, seen, why);
         goto out;
     }
     if (rc == 0 && im->nkeys)
@@ -552,15 +589,6 @@ static void prepare_wait(struct importer *im)
 
 /* ---- writing a batch ---------------------------------------------------- */
 
-static const char *column_of(const struct importer *im, const struct irow *r)
-{
-    if (r->why.arg >= 1 && r->why.arg <= im->cols.n)
-        return im->cols.name[r->why.arg - 1];
-    if (r->why.field >= 0)
-        return im->d->fields[r->why.field].name;
-    return "";
-}
-
 static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
 {
     struct mamori_import_result *res = im->res;
@@ -581,10 +609,11 @@ static int commit_batch(struct importer *im, struct irow *rows, size_t nrows)
                 im->doomed = 1;
             continue;
         }
-        if (r->invalid) {
+        if (r->nbad) {
             res->rejected++;
-            report(im, r->line, column_of(im, r), MAMORI_PROBLEM_INVALID,
-                   r->why.rule ? r->why.rule : N_("invalid value"));
+            for (size_t k = 0; k < r->nbad; k++)
+                report(im, r->line, im->cols.name[r->bad_col[k]],
+                       MAMORI_PROBLEM_INVALID, r->bad_rule[k]);
             if (!im->o->skip_invalid)
                 im->doomed = 1;
             continue;

@@ -126,6 +126,7 @@ static int login_checks(struct mamori *m, const struct store_user *u,
     int rc = 0;
 
     if (cur->disabled || auth_locked(cur, ss->created) ||
+        (e && auth_enrol_locked(cur, ss->created)) ||
         !crypto_equal(cur->pwhash, u->pwhash, sizeof u->pwhash)) {
         *why = "account changed during login";
         return MAMORI_EAUTH;
@@ -162,7 +163,8 @@ static int login_refused(struct mamori *m, struct store_user *cur,
     int arc;
 
     if (rc == MAMORI_EAUTH || rc == MAMORI_EKEY) {
-        arc = auth_login_failed_in(m, cur, dev, why);
+        arc =
+            auth_login_failed_in(m, cur, e ? AUTH_ENROL : AUTH_LOGIN, dev, why);
         rc = MAMORI_EAUTH;
     } else {
         arc = store_user_update(m->store, cur); /* the used-up code */
@@ -210,9 +212,12 @@ static int login_commit(struct mamori *m, const struct store_user *u,
         }
     }
     if (rc == 0) {
-        cur.failures = 0;
-        if (!e)
+        if (e) {
+            cur.enrol_failures = 0;
+        } else {
+            cur.failures = 0;
             cur.last_login = ss->created;
+        }
         if (rehash[0])
             memcpy(cur.pwhash, rehash, sizeof cur.pwhash);
         rc = store_user_update(m->store, &cur);
@@ -342,6 +347,8 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
         if (rc != 0)
             return rc;
     }
+    if (req->before_password && (rc = req->before_password(req->arg)) != 0)
+        return rc;
     if (auth_check_name(req->user) != 0 || req->password_len > AUTH_PW_MAX) {
         found = 0;
     } else {
@@ -360,14 +367,18 @@ static int login_run(mamori *m, const struct mamori_login_req *req,
         ok = 0;
     }
     /* A locked or disabled account answers as a wrong password does, so
-     * that the answer tells nothing about the account. */
-    if (!ok || u.disabled || auth_locked(&u, now)) {
-        const char *why = !found       ? "unknown user"
-                          : !ok        ? "wrong password"
-                          : u.disabled ? "user disabled"
-                                       : "account locked";
+     * that the answer tells nothing about the account. An enrolment is
+     * refused while either its own count or the login's is locked. */
+    if (!ok || u.disabled || auth_locked(&u, now) ||
+        (e && auth_enrol_locked(&u, now))) {
+        const char *why = !found                 ? "unknown user"
+                          : !ok                  ? "wrong password"
+                          : u.disabled           ? "user disabled"
+                          : auth_locked(&u, now) ? "account locked"
+                                                 : "device enrolment locked";
         auth_user_wipe(&u);
-        rc = auth_login_failed(m, found ? u.id : 0, dev, why);
+        rc = auth_login_failed(m, found ? u.id : 0, e ? AUTH_ENROL : AUTH_LOGIN,
+                               dev, why);
         return rc == 0 ? MAMORI_EAUTH : rc;
     }
     /* Parameters older than today's are upgraded now that we have the
@@ -612,10 +623,15 @@ int mamori_session_reason(mamori_sess *s, const char *reason)
         s->reason[0] = '\0';
         return 0;
     }
+    /* Refused here, where it is given, not when an operation would log
+     * it; a refused reason leaves the session with none. */
+    s->reason[0] = '\0';
     if (strlen(reason) >= sizeof s->reason) {
         sess_detail(s, "reason: longer than %zu bytes", sizeof s->reason - 1);
         return MAMORI_ETOOBIG;
     }
+    if (guard_reason_check(s, reason) != 0)
+        return MAMORI_EINVAL;
     snprintf(s->reason, sizeof s->reason, "%s", reason);
     return 0;
 }

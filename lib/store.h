@@ -22,7 +22,7 @@ struct store;
  * any connection is opened. */
 void store_global_init(void);
 
-#define STORE_SCHEMA_VERSION 12
+#define STORE_SCHEMA_VERSION 13
 #define STORE_RID_LEN 16 /* record id: 16 random bytes (UUID v4) */
 
 /* Opens DIR/vault.db; with create, makes it (refusing an existing one) and
@@ -83,6 +83,10 @@ struct store_user {
     uint8_t mfa_secret[STORE_MFA_SECRET_MAX]; /* sealed TOTP secret */
     size_t mfa_secret_len;
     int64_t mfa_last_step; /* newest TOTP step used (replay guard) */
+    /* Device enrolment's own count and lock (auth_login_failed): it
+     * needs no approved device, so its failures must not lock logins. */
+    int enrol_failures;
+    int64_t enrol_locked_until;
 };
 int store_user_add(struct store *s, struct store_user *u); /* sets u->id */
 int store_user_get(struct store *s, const char *name, struct store_user *u);
@@ -480,6 +484,9 @@ int store_export_done(struct store *s, int64_t id, int64_t ran, int64_t count,
  * longer run): a restored vault does not bring back approvals of the
  * past. *n receives how many. */
 int store_export_lapse(struct store *s, int64_t *n);
+/* Approved request id becomes "lapsed": its approval ran out
+ * (export.approval_hours). MAMORI_ESTATE unless it was "approved". */
+int store_export_lapse_one(struct store *s, int64_t id);
 /* Every request (requested_by 0) or one user's, oldest first, without the
  * blobs; *out malloc'd. */
 int store_export_list(struct store *s, int64_t requested_by,

@@ -222,6 +222,14 @@ static const char migration_12[] =
     " ON sessions" GEN_BUMP;
 /* clang-format on */
 
+/* Device enrolment counts its failed passwords and codes apart from
+ * logins (auth_login_failed): enrolment needs no approved device, so a
+ * stranger must not be able to lock an account's logins through it. */
+static const char migration_13[] =
+    "ALTER TABLE users ADD COLUMN enrol_failures INTEGER NOT NULL DEFAULT 0;"
+    "ALTER TABLE users ADD COLUMN enrol_locked_until INTEGER NOT NULL"
+    " DEFAULT 0;";
+
 /* migrations[i] upgrades schema version i to i + 1. Append, never edit. */
 static const char *const migrations[] = {
     migration_1,
@@ -236,6 +244,7 @@ static const char *const migrations[] = {
     migration_10,
     migration_11,
     migration_12,
+    migration_13,
 };
 
 _Static_assert(sizeof migrations / sizeof migrations[0] == STORE_SCHEMA_VERSION,

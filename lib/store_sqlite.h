@@ -100,6 +100,7 @@ enum stmt_id {
     ST_EXPORT_LIST,
     ST_EXPORT_LIST_USER,
     ST_EXPORT_LAPSE,
+    ST_EXPORT_LAPSE_ONE,
     ST_RECORD_SCAN,
     ST_COUNT_
 };

@@ -16,7 +16,7 @@
 #define USER_COLS                                                              \
     "id, name, role, pwhash, created, last_login, disabled, must_change,"      \
     " failures, locked_until, pw_changed, mfa_state, mfa_secret,"              \
-    " mfa_last_step"
+    " mfa_last_step, enrol_failures, enrol_locked_until"
 #define SESSION_COLS                                                           \
     "token_hash, user_id, os_uid, created, last_seen, expires, restricted,"    \
     " device"
@@ -28,9 +28,9 @@ static const char *const stmt_sql[ST_COUNT_] = {
     [ST_USER_ADD] = "INSERT INTO users(name, role, pwhash, created,"
                     " last_login, disabled, must_change, failures,"
                     " locked_until, pw_changed, mfa_state, mfa_secret,"
-                    " mfa_last_step)"
+                    " mfa_last_step, enrol_failures, enrol_locked_until)"
                     " VALUES(?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11,"
-                    " ?12, ?13)",
+                    " ?12, ?13, ?14, ?15)",
     [ST_USER_GET] = "SELECT " USER_COLS " FROM users WHERE name = ?1",
     [ST_USER_GET_ID] = "SELECT " USER_COLS " FROM users WHERE id = ?1",
     [ST_USER_UPDATE] = "UPDATE users SET name = ?2, role = ?3, pwhash = ?4,"
@@ -38,7 +38,8 @@ static const char *const stmt_sql[ST_COUNT_] = {
                        " must_change = ?8, failures = ?9,"
                        " locked_until = ?10, pw_changed = ?11,"
                        " mfa_state = ?12, mfa_secret = ?13,"
-                       " mfa_last_step = ?14 WHERE id = ?1",
+                       " mfa_last_step = ?14, enrol_failures = ?15,"
+                       " enrol_locked_until = ?16 WHERE id = ?1",
     [ST_USER_COUNT_ROLE] = "SELECT count(*) FROM users WHERE role = ?1"
                            " AND disabled = 0",
     [ST_USER_LIST] = "SELECT " USER_COLS " FROM users ORDER BY name",
@@ -137,7 +138,9 @@ static int read_user(sqlite3_stmt *st, struct store_user *u)
         (rc = sq_col_i64(st, 9, &u->locked_until, MAMORI_EIO)) != 0 ||
         (rc = sq_col_i64(st, 10, &u->pw_changed, MAMORI_EIO)) != 0 ||
         (rc = col_int(st, 11, &u->mfa_state)) != 0 ||
-        (rc = sq_col_i64(st, 13, &u->mfa_last_step, MAMORI_EIO)) != 0)
+        (rc = sq_col_i64(st, 13, &u->mfa_last_step, MAMORI_EIO)) != 0 ||
+        (rc = col_int(st, 14, &u->enrol_failures)) != 0 ||
+        (rc = sq_col_i64(st, 15, &u->enrol_locked_until, MAMORI_EIO)) != 0)
         return rc;
     /* The sealed secret: NULL when none. */
     if (sqlite3_column_type(st, 12) == SQLITE_BLOB) {
@@ -154,8 +157,8 @@ static int read_user(sqlite3_stmt *st, struct store_user *u)
 }
 
 /* Binds name, role, pwhash, created, last_login, disabled, must_change,
- * failures, locked_until, pw_changed, mfa_state, mfa_secret, mfa_last_step
- * from parameter first on. */
+ * failures, locked_until, pw_changed, mfa_state, mfa_secret, mfa_last_step,
+ * enrol_failures, enrol_locked_until from parameter first on. */
 static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
 {
     int rc;
@@ -175,7 +178,9 @@ static int bind_user(sqlite3_stmt *st, int first, const struct store_user *u)
                   ? sq_bind_blob(st, first + 11, u->mfa_secret,
                                  u->mfa_secret_len)
                   : sq_err(sqlite3_bind_null(st, first + 11))) != 0 ||
-        (rc = sq_bind_i64(st, first + 12, u->mfa_last_step)) != 0)
+        (rc = sq_bind_i64(st, first + 12, u->mfa_last_step)) != 0 ||
+        (rc = sq_bind_i64(st, first + 13, u->enrol_failures)) != 0 ||
+        (rc = sq_bind_i64(st, first + 14, u->enrol_locked_until)) != 0)
         return rc;
     return 0;
 }

@@ -48,6 +48,9 @@ static const char *const export_sql[] = {
         " ORDER BY id",
     [ST_EXPORT_LAPSE - ST_EXPORT_FIRST_] =
         "UPDATE exports SET state = 'lapsed' WHERE state = 'approved'",
+    [ST_EXPORT_LAPSE_ONE - ST_EXPORT_FIRST_] =
+        "UPDATE exports SET state = 'lapsed' WHERE id = ?1"
+        " AND state = 'approved'",
     [ST_RECORD_SCAN - ST_EXPORT_FIRST_] =
         /* "+dataset_id": walk the table in rid order from the cursor; the
          * (dataset_id, id) index would find the dataset's rows again on
@@ -291,6 +294,21 @@ int store_export_lapse(struct store *s, int64_t *n)
         rc = sq_step_done(st);
     if (rc == 0 && n)
         *n = sqlite3_changes(s->db);
+    sq_done(st);
+    return rc;
+}
+
+int store_export_lapse_one(struct store *s, int64_t id)
+{
+    sqlite3_stmt *st = NULL;
+    int rc = stmt(s, ST_EXPORT_LAPSE_ONE, &st);
+
+    if (rc == 0)
+        rc = sq_bind_i64(st, 1, id);
+    if (rc == 0)
+        rc = sq_step_done(st);
+    if (rc == 0 && sqlite3_changes(s->db) == 0)
+        rc = MAMORI_ESTATE;
     sq_done(st);
     return rc;
 }

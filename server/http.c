@@ -597,13 +597,12 @@ static int token_ok(const char *t, size_t n)
     return 1;
 }
 
-/* The session token: "Authorization: Bearer T" first, else the first
- * well-formed cookie mamori_session=T. 0 if found, MAMORI_ESESSION if
- * not. */
-static int find_token(struct ctx *c)
+int srv_find_token(const struct srv_req *rq, char token[MAMORI_TOKEN_LEN + 1],
+                   int *via_cookie)
 {
-    const char *a = c->rq->authorization, *ck = c->rq->cookie;
+    const char *a = rq->authorization, *ck = rq->cookie;
 
+    *via_cookie = 0;
     if (a && *a) {
         const char *t;
 
@@ -614,8 +613,8 @@ static int find_token(struct ctx *c)
             t++;
         if (!token_ok(t, strlen(t)))
             return MAMORI_ESESSION;
-        memcpy(c->token, t, MAMORI_TOKEN_LEN);
-        c->token[MAMORI_TOKEN_LEN] = '\0';
+        memcpy(token, t, MAMORI_TOKEN_LEN);
+        token[MAMORI_TOKEN_LEN] = '\0';
         return 0;
     }
     while (ck && *ck) {
@@ -634,9 +633,9 @@ static int find_token(struct ctx *c)
             /* A malformed one (planted by a sibling host, say) does not
              * hide the real one after it. */
             if (token_ok(t, tl)) {
-                memcpy(c->token, t, MAMORI_TOKEN_LEN);
-                c->token[MAMORI_TOKEN_LEN] = '\0';
-                c->via_cookie = 1;
+                memcpy(token, t, MAMORI_TOKEN_LEN);
+                token[MAMORI_TOKEN_LEN] = '\0';
+                *via_cookie = 1;
                 return 0;
             }
         }
@@ -956,7 +955,7 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     }
     c->route = hit;
     if (hit->flags & ROUTE_SESSION) {
-        rc = find_token(c);
+        rc = srv_find_token(c->rq, c->token, &c->via_cookie);
         if (rc) {
             srv_fail_code(c, 401, "session", MAMORI_ESESSION,
                           "no session token (Authorization: Bearer, or the "

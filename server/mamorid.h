@@ -147,6 +147,11 @@ void srv_resp_release(struct srv_resp *rs);
 
 /* Handles one request: always fills rs (status, body), or rs->later. */
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
+/* The session token of rq: "Authorization: Bearer T" first, else the
+ * first well-formed cookie mamori_session=T (*via_cookie then 1). 0 if
+ * found, MAMORI_ESESSION if not. The session itself is not looked at. */
+int srv_find_token(const struct srv_req *rq, char token[MAMORI_TOKEN_LEN + 1],
+                   int *via_cookie);
 /* An error answer made outside srv_handle (the HTTP layer's refusals),
  * as srv_handle makes them: in rq's language, with its request id. */
 void srv_refuse(struct srv *S, const struct srv_req *rq, struct srv_resp *rs,

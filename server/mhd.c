@@ -22,6 +22,7 @@
 #include <microhttpd.h>
 #include <openssl/crypto.h>
 #include <openssl/rand.h>
+#include <openssl/sha.h>
 
 #include "i18n.h"
 #include "mamorid.h"
@@ -39,6 +40,10 @@
 #define MHD_EVENT_THREADS_MAX 8
 /* Streamed uploads at once (each holds a spool file and a thread). */
 #define UPL_CONCURRENT_MAX 16
+/* Of those, what one session token may hold: one user cannot keep every
+ * other user's imports out. */
+#define UPL_PER_SESSION_MAX 4
+_Static_assert(UPL_PER_SESSION_MAX == 4, "busy()'s message says 4");
 /* Of a JSON body over SRV_BODY_MAX without a Content-Length that says so
  * (chunked), this much more is read and dropped for the 413; then the
  * connection is closed. */
@@ -71,6 +76,7 @@ struct upl {
     int suspended;   /* con is suspended (set by MHD's thread, under lock) */
     int refs;        /* under lock */
     atomic_int slot; /* holds one of the UPL_CONCURRENT_MAX slots */
+    struct upl_owner *owner; /* its session's share, or NULL */
     struct upl *prev, *next; /* the live uploads (upl_mu) */
     struct srv *S;
     struct srv_req rq;
@@ -123,6 +129,13 @@ static atomic_int resumes_pending;
 /* Every live upload, for the drain. Lock order: upl_mu, then an upload's
  * lock; never upl_mu with an upload's lock held. */
 static pthread_mutex_t upl_mu = PTHREAD_MUTEX_INITIALIZER;
+/* The sessions that hold upload slots, by the SHA-256 of their token
+ * (under upl_mu): at most one entry per slot. */
+struct upl_owner {
+    uint8_t key[32];
+    int n; /* slots held; 0: the entry is free */
+};
+static struct upl_owner upl_owners[UPL_CONCURRENT_MAX];
 static struct upl *upl_live;
 static int upl_draining; /* new uploads start cut off */
 
@@ -214,6 +227,64 @@ static void upl_resume(struct MHD_Connection *con)
     atomic_fetch_sub(&resumes_pending, 1);
 }
 
+/* Takes an upload slot for the request of k (its session token, if it
+ * names one, in *owner): 0; 503 busy when all are taken, 429 when the
+ * session holds its share already (slot_give gives it back). */
+static int slot_take(struct MHD_Connection *con, struct upl_owner **owner)
+{
+    struct srv_req rq;
+    char token[MAMORI_TOKEN_LEN + 1];
+    uint8_t key[32];
+    struct upl_owner *free_one = NULL, *o = NULL;
+    int via_cookie, rc = 0;
+
+    *owner = NULL;
+    if (atomic_fetch_add(&uploads, 1) >= UPL_CONCURRENT_MAX) {
+        atomic_fetch_sub(&uploads, 1);
+        return 503;
+    }
+    memset(&rq, 0, sizeof rq);
+    rq.authorization =
+        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
+    rq.cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
+    if (srv_find_token(&rq, token, &via_cookie) != 0)
+        return 0; /* refused at once by its handler, the slot with it */
+    (void)SHA256((const unsigned char *)token, strlen(token), key);
+    OPENSSL_cleanse(token, sizeof token);
+    pthread_mutex_lock(&upl_mu);
+    for (size_t i = 0; i < UPL_CONCURRENT_MAX && !o; i++) {
+        if (upl_owners[i].n > 0 &&
+            CRYPTO_memcmp(upl_owners[i].key, key, sizeof key) == 0)
+            o = &upl_owners[i];
+        else if (upl_owners[i].n == 0 && !free_one)
+            free_one = &upl_owners[i];
+    }
+    if (!o && free_one) {
+        o = free_one;
+        memcpy(o->key, key, sizeof key);
+    }
+    if (!o || o->n >= UPL_PER_SESSION_MAX) {
+        rc = 429;
+    } else {
+        o->n++;
+        *owner = o;
+    }
+    pthread_mutex_unlock(&upl_mu);
+    if (rc)
+        atomic_fetch_sub(&uploads, 1);
+    return rc;
+}
+
+static void slot_give(struct upl_owner *owner)
+{
+    if (owner) {
+        pthread_mutex_lock(&upl_mu);
+        owner->n--;
+        pthread_mutex_unlock(&upl_mu);
+    }
+    atomic_fetch_sub(&uploads, 1);
+}
+
 /* u's handler is done (or u is freed): its slot is free for another
  * upload. The rest of a body still arriving is only counted and dropped,
  * so it holds no slot: a client that trickles a refused upload cannot
@@ -221,7 +292,7 @@ static void upl_resume(struct MHD_Connection *con)
 static void upl_slot_give(struct upl *u)
 {
     if (atomic_exchange(&u->slot, 0))
-        atomic_fetch_sub(&uploads, 1);
+        slot_give(u->owner);
 }
 
 /* The handler waits here for the whole body (or its end: cut off, over
@@ -467,9 +538,10 @@ static void upl_spool_new(struct srv *S, struct upl *u)
 }
 
 /* Starts the handler's thread of a streamed request, with the slot the
- * caller reserved in uploads (given back if this fails). */
+ * caller reserved (slot_take; given back if this fails). */
 static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
-                             struct conn *k, const char *method)
+                             struct conn *k, const char *method,
+                             struct upl_owner *owner)
 {
     static const char *const names[6] = {"Content-Type",    "Authorization",
                                          "Cookie",          "X-CSRF-Token",
@@ -482,16 +554,17 @@ static struct upl *upl_start(struct srv *S, struct MHD_Connection *con,
 
     if (!u || pthread_mutex_init(&u->lock, NULL) != 0) {
         free(u);
-        atomic_fetch_sub(&uploads, 1);
+        slot_give(owner);
         return NULL;
     }
     if (pthread_cond_init(&u->cv, NULL) != 0) {
         pthread_mutex_destroy(&u->lock);
         free(u);
-        atomic_fetch_sub(&uploads, 1);
+        slot_give(owner);
         return NULL;
     }
     atomic_init(&u->slot, 1); /* upl_slot_give gives it back */
+    u->owner = owner;
     for (i = 0; names[i]; i++)
         u->hdr[i] = hdr_copy(con, names[i], &bad);
     if (bad)
@@ -838,18 +911,26 @@ static void refusal_req(struct MHD_Connection *con, struct conn *k,
     rq->request_id = k->reqid;
 }
 
-/* 503 to a streamed upload over UPL_CONCURRENT_MAX, before its body. */
+/* The refusal of slot_take, before the body: 503 when every upload slot
+ * is taken, 429 when the request's session holds its share. */
 static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
-                            struct conn *k)
+                            struct conn *k, int status)
 {
     struct srv_req rq;
     struct srv_resp rs;
 
     refusal_req(con, k, &rq);
-    srv_refuse(S, &rq, &rs, 503, "busy", MAMORI_ESTATE,
-               N_("too many uploads at once"));
+    if (status == 503)
+        srv_refuse(S, &rq, &rs, 503, "busy", MAMORI_ESTATE,
+                   N_("too many uploads at once"));
+    else
+        srv_refuse(S, &rq, &rs, 429, "rate_limited", MAMORI_ESTATE,
+                   N_("this session has 4 uploads running: wait until one "
+                      "is done"));
     rs.retry_after = 5;
-    return refuse(S, con, k, &rs, "too many uploads at once");
+    return refuse(S, con, k, &rs,
+                  status == 503 ? "too many uploads at once"
+                                : "too many uploads of one session");
 }
 
 /* ---- framing: what a proxy in front could read differently -------------
@@ -1164,11 +1245,12 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
         if (k->flags >= 0 && (k->flags & ROUTE_STREAM)) {
             /* Reserved at once: two requests at the same moment cannot
              * both take the last slot. */
-            if (atomic_fetch_add(&uploads, 1) >= UPL_CONCURRENT_MAX) {
-                atomic_fetch_sub(&uploads, 1);
-                return busy(S, con, k);
-            }
-            k->up = upl_start(S, con, k, method);
+            struct upl_owner *owner;
+            int st = slot_take(con, &owner);
+
+            if (st != 0)
+                return busy(S, con, k, st);
+            k->up = upl_start(S, con, k, method, owner);
             if (!k->up)
                 return MHD_NO;
             atomic_fetch_add(&upload_conns, 1);

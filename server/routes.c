@@ -213,6 +213,24 @@ static void h_challenge(struct ctx *c)
                        srv_json_str(mamori_vault_id(c->S->m))));
 }
 
+int rt_user_gate(void *arg)
+{
+    struct rt_user_gate *g = arg;
+    char key[80];
+
+    snprintf(key, sizeof key, "%s%.64s", g->prefix, g->user);
+    g->wait = ratelimit_take(&g->S->rl_user, key, srv_now());
+    return g->wait ? MAMORI_EDENIED : 0;
+}
+
+/* 429 for a refusal of rt_user_gate. */
+static void user_gate_refused(struct ctx *c, const struct rt_user_gate *g)
+{
+    c->rs->retry_after = g->wait;
+    srv_fail_code(c, 429, "rate_limited", MAMORI_EDENIED,
+                  "too many login attempts: try again later");
+}
+
 static void h_login(struct ctx *c)
 {
     struct mamori_login_req req;
@@ -222,6 +240,7 @@ static void h_login(struct ctx *c)
     json_t *dev;
     int bad = 0, rc, wait;
     const char *password;
+    struct rt_user_gate gate = {c->S, "user:", NULL, 0};
 
     memset(&req, 0, sizeof req);
     memset(token, 0, sizeof token);
@@ -234,13 +253,11 @@ static void h_login(struct ctx *c)
                       "\"user\" and \"password\" are required strings");
         goto out;
     }
-    /* Rate limits first, so that a flood costs no password hashing. */
+    /* The address's rate limit first, so that a flood costs no password
+     * hashing; the account's once the device proof has passed (gate), so
+     * that no one without an approved device can use it up. */
     ratelimit_ip_key(c->rq->address, key, sizeof key);
     wait = ratelimit_take(&c->S->rl_ip, key, srv_now());
-    if (!wait) {
-        snprintf(key, sizeof key, "user:%.64s", req.user);
-        wait = ratelimit_take(&c->S->rl_user, key, srv_now());
-    }
     if (wait) {
         c->rs->retry_after = wait;
         srv_fail_code(c, 429, "rate_limited", MAMORI_EDENIED,
@@ -272,7 +289,14 @@ static void h_login(struct ctx *c)
         req.challenge = chal;
         req.signature = sig;
     }
+    gate.user = req.user;
+    req.before_password = rt_user_gate;
+    req.arg = &gate;
     rc = mamori_login_ex(c->S->m, &req, &c->client, token, sizeof token);
+    if (rc && gate.wait) {
+        user_gate_refused(c, &gate);
+        goto out;
+    }
     if (rc) {
         srv_fail(c, rc, NULL);
         goto out;

@@ -30,6 +30,17 @@ int rt_hex_decode(const char *hex, uint8_t *out, size_t n);
  * another type or holds a NUL. */
 const char *rt_opt_str(json_t *o, const char *k, int *bad);
 
+/* A per-account rate limit (S->rl_user, the bucket of prefix and user),
+ * as a mamori_login_req's before_password: taken only once the device
+ * proof has passed. wait: the seconds to wait when it refused. */
+struct rt_user_gate {
+    struct srv *S;
+    const char *prefix; /* "user:" for logins, "enrol:" for enrolments */
+    const char *user;
+    int wait;
+};
+int rt_user_gate(void *arg);
+
 /* ---- datasets and records (routes_records.c) ---------------------------- */
 
 void h_datasets(struct ctx *c);

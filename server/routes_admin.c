@@ -382,7 +382,10 @@ void h_device_revoke(struct ctx *c)
 }
 
 /* Without a session: the user proves who they are as in a login, and the
- * device waits for an admin. Rate limited as logins are. */
+ * device waits for an admin. Rate limited as logins are, per address and
+ * per account, but in a bucket of its own: anyone may try an enrolment
+ * (no approved device is needed), and must not use up the account's
+ * logins. */
 void h_device_request(struct ctx *c)
 {
     struct mamori_login_req req;
@@ -412,7 +415,7 @@ void h_device_request(struct ctx *c)
     ratelimit_ip_key(c->rq->address, key, sizeof key);
     wait = ratelimit_take(&c->S->rl_ip, key, srv_now());
     if (!wait) {
-        snprintf(key, sizeof key, "user:%.64s", req.user);
+        snprintf(key, sizeof key, "enrol:%.64s", req.user);
         wait = ratelimit_take(&c->S->rl_user, key, srv_now());
     }
     if (wait) {

@@ -5,8 +5,10 @@
  * starts once it is all in, and reads it back from the spool at full
  * speed, so that a slow client never holds the vault. Without an upload
  * (the fuzz target) the body in memory is the source. The answer is the counts,
- * the SHA-256 and the problems (line, column, rule: never a value); when bad
- * rows stop the import, the same object is the 422's error.detail.
+ * the SHA-256 and the problems (line, column, rule: never a value; a
+ * rejected row has one per invalid value), the first IMPORT_PROBLEMS_MAX of
+ * them and how many more were found; when bad rows stop the import, the
+ * same object is the 422's error.detail.
  */
 #include <stdio.h>
 #include <stdlib.h>
@@ -184,14 +186,17 @@ static json_t *result_json(const struct mamori_import_result *r,
 {
     json_t *o;
     char sha[sizeof r->sha256];
+    uint64_t listed = json_array_size(pr->arr);
+    uint64_t more = pr->count > listed ? pr->count - listed : 0;
 
     memcpy(sha, r->sha256, sizeof sha);
     sha[sizeof sha - 1] = '\0';
-    o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:O, s:b}", "rows",
+    o = json_pack("{s:I, s:I, s:I, s:I, s:s, s:O, s:b, s:I}", "rows",
                   (json_int_t)r->rows, "imported", (json_int_t)r->imported,
                   "rejected", (json_int_t)r->rejected, "duplicates",
                   (json_int_t)r->duplicates, "sha256", sha, "problems", pr->arr,
-                  "problems_truncated", pr->count > json_array_size(pr->arr));
+                  "problems_truncated", more > 0, "problems_omitted",
+                  (json_int_t)more);
     return o;
 }
 

@@ -310,6 +310,7 @@ void h_exports(struct ctx *c)
             json_object_set_new(o, "state", SRV_JSON_ARR(x->state)) ||
             json_object_set_new(o, "approver", ARR_OR_NULL(x->approver)) ||
             json_object_set_new(o, "decided", srv_json_time(x->decided)) ||
+            json_object_set_new(o, "expires", srv_json_time(x->expires)) ||
             json_object_set_new(o, "ran", srv_json_time(x->ran)) ||
             json_object_set_new(o, "count",
                                 json_integer((json_int_t)x->count)) ||

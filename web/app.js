@@ -858,9 +858,14 @@ async function scrImport() {
       }
       bar.value = 1;
       datasetsCache = null;
+      // Every problem the answer lists, one a line (a rejected row has one
+      // per invalid value), after how many more it found than it lists.
+      const probs = r.problems || [];
+      const more = r.problems_omitted || 0;
       out.replaceChildren(msg(refused || r.rejected ? 'err' : 'ok', T('import_result', r.rows, r.imported, r.rejected, r.duplicates)),
         h('p.muted', { text: `SHA-256 ${r.sha256 || ''}` }),
-        (r.problems || []).length ? table(r.problems, [['line', T('line')], ['column', T('column')], ['rule', T('rule')]]) : '');
+        more ? msg('info', T('import_more', more, probs.length)) : '',
+        probs.length ? table(probs, [['line', T('line')], ['column', T('column')], ['rule', T('rule')]], T('import_problems')) : '');
     }, out);
     return h('div', {}, fm, out);
   });
@@ -938,7 +943,10 @@ async function scrExports() {
     try {
       const rows = await api('GET', '/api/v1/exports');
       ledger.replaceChildren(rows.length ? table(rows, [['id', '#'], ['dataset', T('dataset')], ['requester', T('requester')],
-        ['reason', T('reason')], ['state', T('state'), (x) => live(() => tv('st_', x.state))], ['count', T('records_n')],
+        ['reason', T('reason')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
+        // An approval lasts export.approval_hours: the run is due by then
+        // (the server says "lapsed" afterwards).
+        ['expires', T('run_by'), (x) => fmtTime(x.expires)], ['count', T('records_n')],
         ['', '', (x) => h('span.actions', {},
           session.role === 'admin' && x.state === 'pending' && x.requester !== session.user ? [act(T('approve'), () => api('POST', `/api/v1/exports/${x.id}/approve`), `approve-${x.id}`),
             act(T('reject'), () => api('POST', `/api/v1/exports/${x.id}/reject`), `reject-${x.id}`)] : '',

@@ -2,7 +2,8 @@
 # real curl over TLS: the run (requester only, once; the ZIP password in
 # its answer only), the spool (0700 directory, 0600 file, ciphertext
 # only), the download (requester only, once, then 410), 7z opening the
-# downloaded ZIP with the password.
+# downloaded ZIP with the password; an approval that lapsed (409, and the
+# ledger says lapsed).
 . "$ROOT/tests/cli/lib.sh"
 . "$ROOT/tests/cli/api_lib.sh"
 
@@ -151,4 +152,64 @@ want 200
 [ ! -e "$SPOOL/$XID3.export" ] || die "a destroyed export's file is still spooled"
 api GET "/api/v1/exports/$XID3/file" -H "$(auth "$OP")"
 [ "$ST" -ge 400 ] || die "a destroyed export was downloaded: $ST"
+
+# an approval lasts export.approval_hours (72 by default): the ledger
+# tells until when; after that a run is refused and the request lapses
+api GET /api/v1/config -H "$(auth "$AUD")"
+want 200
+jq -e '.[] | select(.key == "export.approval_hours") | .value == "72" and
+    .default == "72" and .range == "1-8760"' <<<"$BODY" >/dev/null ||
+    die "config: $BODY"
+api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" --data-binary "$(exreq)"
+want 201
+XID4=$(jq -r .id <<<"$BODY")
+api POST /api/v1/exports -H "$(auth "$OP")" "${JSON[@]}" --data-binary "$(exreq)"
+want 201
+XID5=$(jq -r .id <<<"$BODY")
+for x in "$XID4" "$XID5"; do
+    api POST "/api/v1/exports/$x/approve" -H "$(auth "$ADM")"
+    want 200
+done
+api GET /api/v1/exports -H "$(auth "$OP")"
+want 200
+jq -e --argjson id "$XID4" --arg e \
+    "$(date -u -d "@$((MAMORI_TEST_NOW + 72 * 3600))" +%Y-%m-%dT%H:%M:%SZ)" \
+    '.[] | select(.id == $id) | .state == "approved" and .expires == $e' \
+    <<<"$BODY" >/dev/null || die "no expiry: $BODY"
+jq -e --argjson id "$XID3" '.[] | select(.id == $id) | .expires == null' \
+    <<<"$BODY" >/dev/null || die "an expiry outside approved: $BODY"
+srv_stop
+export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 72 * 3600))
+srv_start
+api_login op1 "$OP_PW"
+OP=$TOK
+api_login admin "$ADMIN_PW"
+ADM=$TOK
+api POST "/api/v1/exports/$XID4/run" -H "$(auth "$OP")"
+want_err 409 state
+contains "$(jq -r .error.detail <<<"$BODY")" \
+    "export $XID4: the approval lapsed after 72 h"
+[ ! -e "$SPOOL/$XID4.export" ] || die "a lapsed export left a file"
+RRID=$(hdr X-Request-Id)
+[ "$(audit_sql "file:$MAMORI_HOME/vault.db?mode=ro" \
+    "SELECT action || ' ' || outcome || ' ' || detail FROM audit_v
+     WHERE request_id = '$RRID'")" = \
+    "export.run error state: export $XID4: approval lapsed" ] ||
+    die "the lapse is not audited: $(audit_sql "$MAMORI_HOME/vault.db" \
+        "SELECT action, outcome, detail FROM audit_v ORDER BY seq DESC LIMIT 3")"
+api POST "/api/v1/exports/$XID4/run" -H "$(auth "$OP")"
+want_err 409 state
+api POST "/api/v1/exports/$XID4/approve" -H "$(auth "$ADM")"
+want_err 409 state
+# the ledger shows both lapsed (the one never run is marked as it is read)
+api GET /api/v1/exports -H "$(auth "$ADM")"
+want 200
+for x in "$XID4" "$XID5"; do
+    jq -e --argjson id "$x" '.[] | select(.id == $id) |
+        .state == "lapsed" and .expires == null' <<<"$BODY" >/dev/null ||
+        die "export $x not lapsed: $BODY"
+done
+api POST "/api/v1/exports/$XID5/run" -H "$(auth "$OP")"
+want_err 409 state
+contains "$(jq -r .error.detail <<<"$BODY")" "lapsed"
 srv_stop

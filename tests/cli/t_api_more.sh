@@ -78,6 +78,50 @@ want 200
 [ "$(jq -c '[.rows, .imported, .rejected]' <<<"$BODY")" = '[2,1,1]' ] ||
     die "skip_invalid: $BODY"
 [ "$(ds_records small)" = $((n0 + 1)) ] || die "skip_invalid: records"
+# every invalid value of a row is listed, in column order, one problem
+# each (the row counted once); none omitted
+printf 'name,birth,note\n高橋3,1981-02-30,"ctl\001"\n鈴木　三,1981-01-03,e\n' >bad3.csv
+n0=$(ds_records small)
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @bad3.csv
+want_err 422 rejected
+[ "$(jq -c '.error.detail | [.rows, .imported, .rejected]' <<<"$BODY")" = '[2,0,1]' ] ||
+    die "3 bad values: $BODY"
+[ "$(jq -c '[.error.detail.problems[] | [.line, .column, .kind]]' <<<"$BODY")" = \
+    '[[2,"name","invalid"],[2,"birth","invalid"],[2,"note","invalid"]]' ] ||
+    die "3 bad values: problems: $BODY"
+[ "$(jq -c '.error.detail | [.problems_truncated, .problems_omitted]' <<<"$BODY")" = \
+    '[false,0]' ] || die "3 bad values: omitted: $BODY"
+[ "$(jq -r '[.error.detail.problems[].rule] | unique | length' <<<"$BODY")" = 3 ] ||
+    die "3 bad values: rules: $BODY"
+body_lacks '高橋'
+body_lacks '02-30'
+body_lacks 'ctl'
+[ "$(ds_records small)" = "$n0" ] || die "3 bad values: records changed"
+# ... in Japanese by Accept-Language; with skip_invalid=1 the good row goes in
+api POST "$IMP?skip_invalid=1" -H "$(auth "$OP")" "${CSV[@]}" \
+    -H 'Accept-Language: ja' --data-binary @bad3.csv
+want 200
+[ "$(jq -c '[.rows, .imported, .rejected, (.problems | length)]' <<<"$BODY")" = \
+    '[2,1,1,3]' ] || die "3 bad values, skip_invalid: $BODY"
+printf '%s' "$(jq -r '.problems[1].rule' <<<"$BODY")" | grep -qP '[^\x00-\x7f]' ||
+    die "rule not in Japanese: $BODY"
+[ "$(ds_records small)" = $((n0 + 1)) ] || die "3 bad values, skip_invalid: records"
+# the answer lists 1000 problems and says how many more there were: 400
+# rows with 3 bad values each are 1200 problems; the 1000th is the first of
+# line 335 (rows 2..334 give 999)
+for i in $(seq 1 400); do printf '高橋%d,1981-13-01,"ctl\001"\n' "$i"; done |
+    sed '1i name,birth,note' >bad1200.csv
+n0=$(ds_records small)
+api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @bad1200.csv
+want_err 422 rejected
+[ "$(jq -c '.error.detail | [.rows, .imported, .rejected, (.problems | length),
+    .problems_truncated, .problems_omitted]' <<<"$BODY")" = \
+    '[400,0,400,1000,true,200]' ] || die "1200 problems: $(head -c 600 <<<"$BODY")"
+[ "$(jq -c '.error.detail.problems | [.[0], .[998], .[999]] | map([.line, .column])' \
+    <<<"$BODY")" = '[[2,"name"],[334,"note"],[335,"name"]]' ] ||
+    die "1200 problems: order: $(head -c 600 <<<"$BODY")"
+body_lacks '高橋'
+[ "$(ds_records small)" = "$n0" ] || die "1200 problems: records changed"
 
 # ---- import: column maps (map=COLUMN=FIELD, as the CLI's --map) -----------
 uri() { jq -rn --arg v "$1" '$v | @uri'; }
@@ -441,6 +485,21 @@ want_err 400 invalid
 api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" \
     --data-binary '{"dataset":"nosuch","reason":"x y"}'
 want_err 404 not_found
+# a reason with an email address (full-width too) or a control character:
+# refused, naming the rule, never the value (bad UTF-8 is no JSON at all)
+for r in 'for vixskhic@example.com' '宛先 ｖｉｘ＠ｅｘａｍｐｌｅ．ｃｏｍ'; do
+    api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" \
+        --data-binary "$(jq -nc --arg r "$r" '{dataset:"hr2", reason:$r}')"
+    want_err 400 invalid
+    contains "$(jq -r .error.detail <<<"$BODY")" \
+        "reason: must not hold personal data (it looks like an email address)"
+    lacks "$BODY" "vixskhic"
+    lacks "$BODY" "ｖｉｘ"
+done
+api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" \
+    --data-binary '{"dataset":"hr2","reason":"payroll\tincident"}'
+want_err 400 invalid
+contains "$(jq -r .error.detail <<<"$BODY")" "reason: control character"
 [ "$(nbg)" = '[]' ] || die "breakglass refusals: changed"
 api POST /api/v1/breakglass -H "$(auth "$ADM")" "${JSON[@]}" --data-binary "$BG"
 want 201

@@ -443,20 +443,19 @@ login_per_user = 1
 EOF
 LIMITS=()
 srv_start --config "$T/mamorid.ini" --login-per-user 2
-# (logins without a device proof: refused for the device, and rate
-# limited all the same)
-for i in 1 2; do
+# Logins without a device proof are refused for the device and use up
+# the address's limit (4 here), not the account's: a stranger cannot keep
+# a user's logins answering 429.
+for i in 1 2 3; do
     api POST /api/v1/session "${JSON[@]}" \
-        --data-binary '{"user":"ghost","password":"x"}'
+        --data-binary '{"user":"op1","password":"x"}'
     want_err 403 device_not_approved
 done
-api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost","password":"x"}'
-want_err 429 rate_limited
-[ "$(hdr Retry-After)" -ge 1 ] || die "no Retry-After"
 api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost2","password":"x"}'
 want_err 403 device_not_approved
 api POST /api/v1/session "${JSON[@]}" --data-binary '{"user":"ghost3","password":"x"}'
 want_err 429 rate_limited
+[ "$(hdr Retry-After)" -ge 1 ] || die "no Retry-After"
 # challenges: three per login allowed (12 a minute here)
 for i in $(seq 12); do
     api GET /api/v1/session/challenge
@@ -464,6 +463,23 @@ for i in $(seq 12); do
 done
 api GET /api/v1/session/challenge
 want_err 429 rate_limited
+srv_stop
+# The account's limit (2 here) counts logins that proved an approved
+# device: the third wrong password in the minute is not even checked.
+srv_start --login-per-ip 100 --login-per-user 2
+for i in 1 2; do
+    api POST /api/v1/session "${JSON[@]}" \
+        --data-binary "$(login_body op1 Wrong-Pass-123!)"
+    want_err 401 auth
+done
+api POST /api/v1/session "${JSON[@]}" --data-binary "$(login_body op1 Wrong-Pass-123!)"
+want_err 429 rate_limited
+[ "$(hdr Retry-After)" -ge 1 ] || die "no Retry-After"
+# enrolments have a bucket of their own: the logins' is not theirs
+api POST /api/v1/devices "${JSON[@]}" --data-binary "$(jq -n \
+    --arg pk "$(sed -n 's/^pk //p' "$DEVKEY")" \
+    '{user:"op1", password:"x", name:"PC", public_key:$pk}')"
+want_err 401 auth
 srv_stop
 # flags override the file
 cat >"$T/bad.ini" <<EOF

@@ -201,30 +201,63 @@ api POST /api/v1/datasets/bulk/import -H "$(auth "$OP")" \
 want 200
 [ "$(jq -r .rows <<<"$BODY")" = 100 ] || die "import beside trickles: $BODY"
 reap
-# Every upload slot taken (16 trickles with a real session): the next
-# upload is answered 503 busy at once, in its language, with its id.
+# Upload slots: 16 in all, 4 per session. A probe declares a body over
+# --upload-max: given a slot, it gets its 413 before any body is read,
+# and changes nothing; without one, the refusal of the slot.
 before=$(ds_records bulk)
-UP=()
-for i in $(seq 16); do
+trickle() { # trickle TOKEN: a real session's upload whose body never ends
     curl -sS --cacert "$T/cert.pem" -o /dev/null -X POST -T /dev/zero \
-        --limit-rate 1k -H "$(auth "$OP")" -H 'Content-Type: text/csv' \
+        --limit-rate 1k -H "$(auth "$1")" -H 'Content-Type: text/csv' \
         "https://localhost:$PORT/api/v1/datasets/bulk/import" 2>/dev/null &
     UP+=($!)
+}
+probe() { # probe TOKEN WANT: probes until the answer is WANT (10 s at most)
+    for _ in $(seq 100); do
+        api POST /api/v1/datasets/bulk/import -H "$(auth "$1")" \
+            -H 'Content-Type: text/csv' -H 'Accept-Language: ja' \
+            -H 'Content-Length: 5000000' --data-binary x
+        [ "$ST" = "$2" ] && return
+        [ "$ST" = 413 ] || die "probe: HTTP $ST $BODY"
+        sleep 0.1
+    done
+    die "probe: no $2 after 10 s"
+}
+# five sessions of op1: each login takes a one-time code of its own, and
+# the server's clock moves only when it starts again (MAMORI_TEST_NOW)
+SESS=()
+for i in 1 2 3 4 5; do
+    srv_stop
+    tick
+    srv_start --threads 2 --upload-max 2000000
+    api_login op1 "$OP_PW"
+    SESS+=("$TOK")
 done
-for _ in $(seq 100); do
-    api POST /api/v1/datasets/bulk/import -H "$(auth "$OP")" \
-        -H 'Content-Type: text/csv' -H 'Accept-Language: ja' \
-        --data-binary @small.csv
-    [ "$ST" = 503 ] && break
-    sleep 0.1
+UP=()
+for i in 1 2 3 4; do trickle "${SESS[0]}"; done
+# the first session holds its 4: its fifth is refused, another's is not
+probe "${SESS[0]}" 429
+[ "$(ecode)" = rate_limited ] || die "session share: $BODY"
+[ "$(hdr Retry-After)" = 5 ] || die "session share: Retry-After $(hdr Retry-After)"
+[ "$(jq -r .error.request_id <<<"$BODY")" = "$(hdr X-Request-Id)" ] ||
+    die "session share: request id: $BODY"
+api POST /api/v1/datasets/bulk/import -H "$(auth "${SESS[1]}")" \
+    -H 'Content-Type: text/csv' -H 'Content-Length: 5000000' --data-binary x
+want_err 413 too_big
+# every slot taken: the next upload is answered 503 busy at once, in its
+# language, with its id
+for t in "${SESS[1]}" "${SESS[2]}" "${SESS[3]}"; do
+    for i in 1 2 3 4; do trickle "$t"; done
 done
-want_err 503 busy
+probe "${SESS[4]}" 503
+[ "$(ecode)" = busy ] || die "busy: $BODY"
 [ "$(hdr Retry-After)" = 5 ] || die "busy: Retry-After $(hdr Retry-After)"
 [ "$(jq -r .error.request_id <<<"$BODY")" = "$(hdr X-Request-Id)" ] ||
     die "busy: request id: $BODY"
 [ "$(jq -r .error.message <<<"$BODY")" = "サーバーが混み合っています。しばらくしてから再試行してください" ] ||
     die "busy: message: $BODY"
 reap
+# the slots come back when the uploads end
+probe "${SESS[4]}" 413
 [ "$(ds_records bulk)" = "$before" ] || die "cut uploads imported rows"
 # A refused upload sent at full speed without end is cut off at the limit
 # (2 MB here) instead of being read for ever.

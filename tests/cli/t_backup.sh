@@ -243,6 +243,30 @@ login admin "$ADMIN_PW"
 ok backup create --out "$kb"
 ls -a "$MAMORI_HOME" | grep '^\.backup-tmp' >/dev/null && die "debris after the next backup"
 [ "$(ls -a "$kb" | grep -c '\.tmp$')" -eq 0 ] || die "temp output left"
+# the killed run's "started" got its outcome from the next one: an error,
+# by the admin who ran it, counts only
+login aud1 "$AUD_PW"
+ok --json audit show
+interrupted() {
+    jq -c '[.[] | select(.action == "backup.create" and .outcome == "error"
+        and (.detail | startswith("error: interrupted: an earlier run did not finish (leftovers removed: temp dirs 1, partial files ")))
+        | .user]' <<<"$OUT"
+}
+[ "$(interrupted)" = '["admin"]' ] || die "interrupted run not noted: $(interrupted)"
+# a killed run's leftovers made by hand: noted once, then no more
+mkdir -m 700 "$MAMORI_HOME/.backup-tmp.Zz9Yx8"
+printf '%s' "$kb" >"$MAMORI_HOME/.backup-tmp.Zz9Yx8/out"
+echo partial >"$MAMORI_HOME/.backup-tmp.Zz9Yx8/vault.db"
+login admin "$ADMIN_PW"
+tick
+ok backup create --out "$kb"
+tick
+ok backup create --out "$kb"
+[ ! -e "$MAMORI_HOME/.backup-tmp.Zz9Yx8" ] || die "hand-made leftovers stayed"
+login aud1 "$AUD_PW"
+ok --json audit show
+[ "$(interrupted)" = '["admin","admin"]' ] || die "hand-made leftovers: $(interrupted)"
+login admin "$ADMIN_PW"
 
 # ---- a full disk: an input/output error that says so and where ----------
 tiny="$T/tiny"

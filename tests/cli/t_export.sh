@@ -2,7 +2,8 @@
 # approves or rejects, the requester runs it once into an AES-256 ZIP that
 # 7z opens with the password shown once, or into CMS that openssl opens
 # with the recipient's key; CP932; --search; the bulk-export alert; the
-# ledger; failures leave no file; nothing personal on disk.
+# ledger; failures leave no file; nothing personal on disk; an approval
+# lapses after export.approval_hours.
 . "$ROOT/tests/cli/lib.sh"
 new_vault
 O=$T/outdir
@@ -330,8 +331,8 @@ n=$(printf '%s' "$OUT" | grep -o '"action":"export.alert"' | wc -l)
 as admin
 ok --json export list
 for k in id dataset requester requested reason format encoding \
-    search_field recipient recipient_sha256 state approver decided ran \
-    count sha256 marked_by marked; do
+    search_field recipient recipient_sha256 state approver decided expires \
+    ran count sha256 marked_by marked; do
     contains "$OUT" "\"$k\":"
 done
 contains "$OUT" '"state":"returned"'
@@ -353,6 +354,89 @@ as op2
 ok --json export list
 contains "$OUT" '"requester":"op2"'
 lacks "$OUT" '"requester":"op1"'
+
+# ---- an approval lasts export.approval_hours (72 by default, 1-8760)
+as aud1
+ok config get export.approval_hours
+[ "$OUT" = 72 ] || die "default approval hours: $OUT"
+as admin
+rc_is 5 config set export.approval_hours 0
+contains "$ERR" "1-8760"
+rc_is 5 config set export.approval_hours 8761
+ok --json config list
+contains "$OUT" '"key":"export.approval_hours","value":"72","default":"72"'
+as op1
+ok --quiet export request people --reason 'handover that waits' --format zip
+idl=$OUT
+ok --quiet export request people --reason 'seen lapsed in the ledger' \
+    --format zip
+idm=$OUT
+as admin
+ok export approve "$idl"
+ok export approve "$idm"
+as op1
+ok --json export list
+t0=$MAMORI_TEST_NOW
+printf '%s' "$OUT" | jq -e --argjson id "$idl" --arg e \
+    "$(date -u -d "@$((t0 + 72 * 3600))" +%Y-%m-%dT%H:%M:%SZ)" \
+    '.[] | select(.id == $id) | .state == "approved" and .expires == $e' \
+    >/dev/null || die "no expiry 72 h on: $OUT"
+printf '%s' "$OUT" | jq -e '[.[] | select(.state != "approved") | .expires] |
+    all(. == null)' >/dev/null || die "an expiry outside approved: $OUT"
+# 72 hours on: the run is refused, and the request lapsed for good
+export MAMORI_TEST_NOW=$((t0 + 72 * 3600))
+login op1 "$OP_PW"
+rc_is 1 export run "$idl" --out "$O/late.zip"
+contains "$ERR" "export $idl: the approval lapsed after 72 h"
+[ ! -e "$O/late.zip" ] || die "a lapsed export ran"
+rc_is 1 export run "$idl" --out "$O/late.zip"
+contains "$ERR" "lapsed"
+login admin "$ADMIN_PW"
+rc_is 1 export approve "$idl"
+contains "$ERR" "lapsed, not pending"
+rc_is 1 export reject "$idm"
+contains "$ERR" "lapsed, not pending"
+# the ledger reads both lapsed, and says so in its entry for the one it
+# marked; the run's refusal is in the log
+ok --json export list
+for x in "$idl" "$idm"; do
+    printf '%s' "$OUT" | jq -e --argjson id "$x" '.[] | select(.id == $id) |
+        .state == "lapsed" and .expires == null' >/dev/null ||
+        die "export $x not lapsed: $OUT"
+done
+ok --json audit show --last 20
+printf '%s' "$OUT" | jq -e --arg d "state: export $idl: approval lapsed" \
+    '[.[] | select(.action == "export.run" and .outcome == "error" and
+      (.detail | startswith($d)))] | length == 1' >/dev/null ||
+    die "the lapse is not audited: $OUT"
+printf '%s' "$OUT" | jq -e --arg id "$idm" \
+    '[.[] | select(.action == "export.list" and .outcome == "ok" and
+      (.detail | startswith("approval lapsed: export ")) and
+      (.detail | ltrimstr("approval lapsed: export ") | split(", ") |
+       any(. == $id)))] | length == 1' >/dev/null ||
+    die "the list's lapse is not audited: $OUT"
+# a longer setting brings nothing back
+ok config set export.approval_hours 8760
+as op1
+rc_is 1 export run "$idm" --out "$O/late.zip"
+contains "$ERR" "lapsed"
+[ ! -e "$O/late.zip" ] || die "a lapsed export ran"
+# fail closed: the refusal's entry cannot be written, nothing is marked
+as admin
+ok config set export.approval_hours 1
+as op1
+ok --quiet export request people --reason 'fail closed lapse' --format zip
+idn=$OUT
+as admin
+ok export approve "$idn"
+export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 3600))
+login op1 "$OP_PW"
+MAMORI_FAIL_AUDIT=1 mam export run "$idn" --out "$O/late.zip"
+[ "$RC" -eq 7 ] || die "run without its audit entry: exit $RC: $ERR"
+mam export run "$idn" --out "$O/late.zip"
+[ "$RC" -eq 1 ] || die "lapsed run: exit $RC: $ERR"
+contains "$ERR" "the approval lapsed after 1 h"
+[ ! -e "$O/late.zip" ] || die "a lapsed export ran"
 
 # ---- an expired certificate is refused: the vault's clock, a year on
 export MAMORI_TEST_NOW=$((MAMORI_TEST_NOW + 400 * 86400))

@@ -39,6 +39,13 @@ ok dataset grant people view1
 rc_is 5 dataset grant people view1 --handler
 contains "$ERR" "only operators"
 rc_is 5 dataset grant people aud1
+# a client or purpose that is not UTF-8 is named as such
+rc_is 5 dataset create badtext --client "x$(printf '\xff\xfe')" \
+    --purpose '問合せ対応' --field name:name
+contains "$ERR" "client: not valid UTF-8"
+rc_is 5 dataset create badtext --client 'テスト商事' \
+    --purpose "y$(printf '\x80')" --field name:name
+contains "$ERR" "purpose: not valid UTF-8"
 ok dataset create asked --client 'テスト商事' --purpose '問合せ対応' \
     --field name:name:search --require-reason
 ok dataset grant asked op1
@@ -177,6 +184,24 @@ contains "$OUT" '高橋'
 mam --reason "本人 $MN の件" record get asked "$id2"
 [ "$RC" -eq 5 ] || die "a reason with a My Number: exit $RC"
 contains "$ERR" "personal data"
+# an email address (full-width too), bad UTF-8, a control character: each
+# refused before the operation, naming the rule, never the value
+for r in 'vixskhic@example.com' '宛先 ｖｉｘｓｋｈｉｃ＠ｅｘａｍｐｌｅ．ｃｏｍ'; do
+    rc_is 5 --reason "$r" record get asked "$id2"
+    contains "$ERR" "--reason: invalid value: reason: must not hold personal data (it looks like an email address)"
+    lacks "$ERR" "vixskhic"
+    lacks "$ERR" "ｖｉｘ"
+done
+rc_is 5 --reason "bg$(printf '\xff\xfe\x80')" record get asked "$id2"
+contains "$ERR" "reason: not valid UTF-8"
+rc_is 5 --reason "$(printf 'a\tb')" record get asked "$id2"
+contains "$ERR" "reason: control character"
+rc_is 5 --json --reason 'vixskhic@example.com' record search asked name=高橋三郎
+printf '%s' "$OUT" | jq -e '.error.code == "invalid" and
+    (.error.detail | contains("email address"))' >/dev/null ||
+    die "--json refusal: $OUT"
+# an '@' that is no address is fine
+ok --reason 'meeting @ 10am' record get asked "$id2"
 
 # break-glass: asked by one admin, approved by the other
 as admin
@@ -212,9 +237,11 @@ rc_is 4 record get people "$id"
 as aud1
 ok --json audit show
 cp "$T/out" "$T/audit.json"
+lacks "$OUT" "vixskhic"
+lacks "$OUT" "ｖｉｘ"
 for want in '"action":"breakglass.request"' '"action":"breakglass.approve"' \
     '"action":"breakglass.close"' "\"detail\":\"break-glass $bg\"" \
-    '"detail":"reason: 月次確認 11月分"' 'reason refused' \
+    '"detail":"reason: 月次確認 11月分"' '"detail":"reason: meeting @ 10am"' \
     'My Number, not a handler' 'admin.max 2 reached'; do
     contains "$OUT" "$want"
 done

@@ -66,7 +66,8 @@ JSON
     srv_start
     echo "e2e: setup $(($(date +%s) - start))s, mamorid on port $PORT"
     BASE="https://localhost:$PORT" node --test --test-force-exit --test-concurrency=1 \
-        "$here/qr.test.mjs" "$here/ui.test.mjs" "$here/roles.test.mjs" || rc=1
+        "$here/qr.test.mjs" "$here/ui.test.mjs" "$here/roles.test.mjs" \
+        "$here/import.test.mjs" || rc=1
     srv_stop
     if [ "$rc" -eq 0 ]; then
         # The idle logout, with the page's idle limit made short by a

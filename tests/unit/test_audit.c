@@ -537,6 +537,9 @@ static void format3_entries_verify(void **state)
             " prev_mac, mac FROM audit_cols;"
             "DROP VIEW audit_cols;"
             "DROP TABLE audit; ALTER TABLE audit10 RENAME TO audit;"
+            /* added at schema 13 */
+            "ALTER TABLE users DROP COLUMN enrol_failures;"
+            "ALTER TABLE users DROP COLUMN enrol_locked_until;"
             "PRAGMA user_version = 10;");
     assert_int_equal(store_open(tv->home, 0, &s), 0);
     store_close(s);
@@ -592,6 +595,9 @@ static void entries_before_the_migration_verify(void **state)
             "DROP VIEW audit_cols;" /* it names the table dropped next */
             "DROP TABLE audit; ALTER TABLE audit8 RENAME TO audit;"
             "ALTER TABLE blind DROP COLUMN chk;" /* added at schema 10 */
+            /* added at schema 13 */
+            "ALTER TABLE users DROP COLUMN enrol_failures;"
+            "ALTER TABLE users DROP COLUMN enrol_locked_until;"
             "PRAGMA user_version = 8;");
     /* Opening it migrates: every old entry keeps its format and verifies. */
     assert_int_equal(store_open(tv->home, 0, &s), 0);

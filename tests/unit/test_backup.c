@@ -7,6 +7,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <limits.h>
 #include <setjmp.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -864,6 +865,22 @@ static void test_sigkill(void **state)
 
     assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
     assert_int_equal(b.records, N);
+    /* which noted the killed run */
+    static const char killed[] =
+        "error: interrupted: an earlier run did not finish (leftovers "
+        "removed: temp dirs 1, partial files ";
+    struct mamori_audit_entry *ae = NULL;
+    size_t n = 0, noted = 0;
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &ae, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(ae[i].action, "backup.create") == 0 &&
+            strcmp(ae[i].outcome, "error") == 0 &&
+            strncmp(ae[i].detail, killed, strlen(killed)) == 0)
+            noted++;
+    mamori_audit_entries_free(ae, n);
+    assert_int_equal(noted, 1);
+    struct mamori_verify_result vr;
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
     struct mamori_backup_info v;
     assert_int_equal(mamori_backup_verify(tv->admin, b.path, &v), 0);
     assert_int_equal(v.records, N);
@@ -1037,6 +1054,30 @@ static void test_restore_target(void **state)
     assert_false(exists_in(home2, ".restore-keys.db"));
     tv2 = *tv;
     assert_int_equal(mamori_open(home2, &src, &tv2.m), 0);
+    /* The restored log says an earlier restore into it did not finish,
+     * just before the restore's own entry. */
+    mamori_sess *aud2 = tv_login(&tv2, "aud1", TV_AUD_PW);
+    assert_non_null(aud2);
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    assert_int_equal(mamori_audit_show(aud2, 0, &e, &n), 0);
+    size_t at = n;
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].action, "backup.restore") == 0 && at == n)
+            at = i;
+    assert_true(at + 1 < n);
+    assert_string_equal(e[at].outcome, "error");
+    assert_string_equal(e[at].user, "system");
+    assert_string_equal(e[at].detail,
+                        "error: interrupted: an earlier restore did not "
+                        "finish (leftovers removed: files 2)");
+    assert_string_equal(e[at + 1].action, "backup.restore");
+    assert_string_equal(e[at + 1].outcome, "ok");
+    assert_non_null(strstr(e[at + 1].detail, "restored backup of "));
+    mamori_audit_entries_free(e, n);
+    struct mamori_verify_result vr;
+    assert_int_equal(mamori_audit_verify(aud2, NULL, 0, &vr), 0);
+    mamori_session_close(aud2);
     mamori_close(tv2.m);
 
     /* A name like a leftover's is not one. */
@@ -1121,6 +1162,128 @@ static void test_killed_out_elsewhere(void **state)
     assert_int_equal(count_files(d2, ".mbak"), 1);
 }
 
+/* A temp dir in home as a killed run leaves it: with a note of where it
+ * wrote (create, keys; dir NULL: verify, which notes nothing) and its
+ * snapshot file, named snap. */
+static void fake_tmpdir(const char *home, const char *dir, const char *snap)
+{
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s/.backup-tmp.XXXXXX", home);
+    assert_non_null(mkdtemp(tmp));
+    if (dir) {
+        char p[700];
+        snprintf(p, sizeof p, "%s/out", tmp);
+        FILE *f = fopen(p, "w");
+        assert_non_null(f);
+        fputs(dir, f);
+        fclose(f);
+    }
+    touch(tmp, snap);
+}
+
+/* The entries of action with outcome "error" whose detail is want. */
+static size_t count_detail(mamori_sess *aud, const char *action,
+                           const char *user, const char *want)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0, k = 0;
+    assert_int_equal(mamori_audit_show(aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].action, action) == 0 &&
+            strcmp(e[i].outcome, "error") == 0 &&
+            strcmp(e[i].user, user) == 0 && strcmp(e[i].detail, want) == 0)
+            k++;
+    mamori_audit_entries_free(e, n);
+    return k;
+}
+
+/* A backup killed by a signal or a crash wrote "started" and no outcome.
+ * The next create, which removes what it left, notes it in the log: one
+ * error entry per kind of run (told by what its temp dir holds), counts
+ * only; the create itself goes on, and once the leftovers are gone
+ * nothing more is noted. The key holder's create notes it as "system". */
+static void test_interrupted_noted(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_backup_info b;
+    char dir[256], real[PATH_MAX], part[64], ids[2][37];
+    static const char create1[] =
+        "error: interrupted: an earlier run did not finish (leftovers "
+        "removed: temp dirs 1, partial files 1)";
+    static const char keys1[] =
+        "error: interrupted: an earlier run did not finish (leftovers "
+        "removed: temp dirs 1, partial files 0)";
+    static const char verify2[] =
+        "error: interrupted: earlier runs did not finish (leftovers "
+        "removed: temp dirs 2, partial files 0)";
+
+    mkpath(dir, sizeof dir, "bk10");
+    assert_int_equal(mkdir(dir, 0700), 0);
+    assert_non_null(realpath(dir, real));
+    add_people(tv, 2, ids);
+    /* nothing left behind: nothing noted */
+    assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
+    assert_int_equal(count_detail(tv->aud, "backup.create", "admin", create1),
+                     0);
+
+    /* a killed create (its snapshot and its partial output), a killed key
+     * backup, two killed verifies */
+    fake_tmpdir(tv->home, real, "vault.db");
+    snprintf(part, sizeof part, ".mamori-%.8s-Ab12Cd.tmp", tv->m->vault_id);
+    touch(dir, part);
+    fake_tmpdir(tv->home, tmpdir_base, "keys.db");
+    fake_tmpdir(tv->home, NULL, "vault.db");
+    fake_tmpdir(tv->home, NULL, "vault.db");
+    tv_clock_set(tv_clock() + 1);
+    assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
+    assert_false(has_prefix_in(tv->home, ".backup-tmp."));
+    assert_false(exists_in(dir, part));
+    assert_int_equal(count_detail(tv->aud, "backup.create", "admin", create1),
+                     1);
+    assert_int_equal(count_detail(tv->aud, "backup.keys", "admin", keys1), 1);
+    assert_int_equal(count_detail(tv->aud, "backup.verify", "admin", verify2),
+                     1);
+    /* in order: this run's start, the notes, this run's outcome */
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0, at = 0;
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].detail, create1) == 0)
+            at = i;
+    assert_true(at > 0 && at + 3 < n);
+    assert_string_equal(e[at - 1].action, "backup.create");
+    assert_string_equal(e[at - 1].detail, "started");
+    assert_int_equal(e[at].count, 0);
+    assert_string_equal(e[at + 1].action, "backup.keys");
+    assert_string_equal(e[at + 2].action, "backup.verify");
+    assert_string_equal(e[at + 3].action, "backup.create");
+    assert_string_equal(e[at + 3].outcome, "ok");
+    assert_non_null(strstr(e[at + 3].detail, "sha256 "));
+    mamori_audit_entries_free(e, n);
+
+    /* once removed, not noted again */
+    tv_clock_set(tv_clock() + 1);
+    assert_int_equal(mamori_backup_create(tv->admin, dir, 5, &b), 0);
+    assert_int_equal(count_detail(tv->aud, "backup.create", "admin", create1),
+                     1);
+
+    /* the key holder's run (the timer), killed before it wrote anything
+     * but its temp dir */
+    char tmp[600];
+    snprintf(tmp, sizeof tmp, "%s/.backup-tmp.XXXXXX", tv->home);
+    assert_non_null(mkdtemp(tmp));
+    tv_clock_set(tv_clock() + 1);
+    assert_int_equal(mamori_backup_create_system(tv->m, dir, 5, &b), 0);
+    assert_int_equal(
+        count_detail(tv->aud, "backup.create", "system",
+                     "error: interrupted: an earlier run did not finish "
+                     "(leftovers removed: temp dirs 1, partial files 0)"),
+        1);
+    assert_false(has_prefix_in(tv->home, ".backup-tmp."));
+    struct mamori_verify_result vr;
+    assert_int_equal(mamori_audit_verify(tv->aud, NULL, 0, &vr), 0);
+}
+
 static int setup(void **state)
 {
     snprintf(tmpdir_base, sizeof tmpdir_base, "/tmp/mamori-bkt.XXXXXX");
@@ -1157,6 +1320,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sigkill, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_resets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_restore_target, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_interrupted_noted, setup,
+                                        teardown),
         cmocka_unit_test_setup_teardown(test_killed_out_elsewhere, setup,
                                         teardown),
     };

@@ -412,6 +412,87 @@ static void key_file_text(void **state)
     assert_int_equal(mamori_device_key_parse("", 0, pk2, sk2), MAMORI_EINVAL);
 }
 
+/* Wrong passwords given to a device enrolment count toward a lock of
+ * enrolments only: a stranger, who needs no approved device to try one,
+ * cannot lock the account's logins through it, nor guess without end.
+ * user unlock lifts the enrolment lock too. */
+static void enrol_failures_apart(void **state)
+{
+    struct tvault *tv = *state;
+    uint8_t pk[MAMORI_DEVICE_PK_LEN], sk[MAMORI_DEVICE_SK_LEN];
+    char id[37], code[7];
+    struct mamori_login_req req = {
+        "op1", "Wrong-Pass-123!", strlen("Wrong-Pass-123!"), NULL, NULL, NULL,
+        NULL};
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    mamori_sess *s;
+
+    mamori_device_keygen(pk, sk);
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            mamori_device_request(tv->m, &req, "PC-9", pk, &cl, id),
+            MAMORI_EAUTH);
+    assert_int_equal(mamori_audit_show(tv->admin, 2, &e, &n), 0);
+    assert_int_equal(n, 2);
+    assert_string_equal(e[0].action, "device.enroll");
+    assert_string_equal(e[0].outcome, "denied");
+    assert_string_equal(e[0].detail, "wrong password (5 in a row)");
+    assert_string_equal(e[1].action, "user.lock");
+    assert_non_null(strstr(e[1].detail, "device enrolment locked for 15 min"));
+    mamori_audit_entries_free(e, n);
+
+    /* logins are not locked: op1 logs in from its approved device */
+    s = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(s);
+    mamori_session_close(s);
+    struct mamori_user_info *u = NULL;
+    assert_int_equal(mamori_user_list(tv->admin, &u, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(u[i].name, "op1") == 0)
+            assert_int_equal(u[i].locked_until, 0);
+    free(u);
+
+    /* enrolments are: the right password is refused as a wrong one */
+    req.password = TV_OP_PW;
+    req.password_len = strlen(TV_OP_PW);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    req.otp = code;
+    assert_int_equal(mamori_device_request(tv->m, &req, "PC-9", pk, &cl, id),
+                     MAMORI_EAUTH);
+    assert_int_equal(mamori_audit_show(tv->admin, 1, &e, &n), 0);
+    assert_string_equal(e[0].detail, "device enrolment locked");
+    mamori_audit_entries_free(e, n);
+
+    /* user unlock lifts it; a second unlock finds nothing to lift */
+    assert_int_equal(mamori_user_unlock(tv->admin, "op1"), 0);
+    assert_int_equal(mamori_user_unlock(tv->admin, "op1"), MAMORI_ESTATE);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    assert_int_equal(mamori_device_request(tv->m, &req, "PC-9", pk, &cl, id),
+                     0);
+    assert_int_equal(strlen(id), 36);
+
+    /* and it lapses by itself after lockout.minutes */
+    uint8_t pk2[MAMORI_DEVICE_PK_LEN], sk2[MAMORI_DEVICE_SK_LEN];
+    mamori_device_keygen(pk2, sk2);
+    req.password = "Wrong-Pass-123!";
+    req.password_len = strlen(req.password);
+    req.otp = NULL;
+    for (int i = 0; i < 5; i++)
+        assert_int_equal(
+            mamori_device_request(tv->m, &req, "PC-10", pk2, &cl, id),
+            MAMORI_EAUTH);
+    tv_clock_set(tv_clock() + 16 * 60);
+    req.password = TV_OP_PW;
+    req.password_len = strlen(TV_OP_PW);
+    assert_int_equal(tv_otp(tv, "op1", code), 0);
+    req.otp = code;
+    assert_int_equal(mamori_device_request(tv->m, &req, "PC-10", pk2, &cl, id),
+                     0);
+    memset(sk, 0, sizeof sk);
+    memset(sk2, 0, sizeof sk2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +501,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(refusal_uses_up, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(last_device, tv_group_setup,
+                                        tv_group_teardown),
+        cmocka_unit_test_setup_teardown(enrol_failures_apart, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test(key_file_text),
     };

@@ -3,7 +3,7 @@
  * run; one run per approval; the ZIP (opened with 7z) and CMS (opened with
  * openssl cms) files hold exactly the selected records as the requester
  * sees them; CP932; bad certificates; the bulk-export alert; the ledger;
- * failures leave no file.
+ * failures leave no file; an approval lapses after export.approval_hours.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -142,6 +142,40 @@ static int audit_has(struct ctx *x, const char *action, const char *detail)
             (!detail || strstr(e[i].detail, detail)))
             found++;
     mamori_audit_entries_free(e, n);
+    return found;
+}
+
+/* The number of entries of action with that outcome whose detail holds
+ * detail. */
+static int audit_outcome(struct ctx *x, const char *action, const char *outcome,
+                         const char *detail)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    int found = 0;
+    assert_int_equal(mamori_audit_show(x->tv.aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].action, action) == 0 &&
+            strcmp(e[i].outcome, outcome) == 0 && strstr(e[i].detail, detail))
+            found++;
+    mamori_audit_entries_free(e, n);
+    return found;
+}
+
+/* Request id's ledger entry as s sees it into *out (0), or -1. */
+static int ledger_of(mamori_sess *s, int64_t id, struct mamori_export_info *out)
+{
+    struct mamori_export_info *e = NULL;
+    size_t n = 0;
+    int found = -1;
+    assert_int_equal(mamori_export_list(s, &e, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (e[i].id == id) {
+            *out = e[i];
+            found = 0;
+        }
+    }
+    free(e);
     return found;
 }
 
@@ -501,9 +535,12 @@ static void cms_and_cp932(void **state)
     free(l);
     mamori_export_result_wipe(&res);
 
-    /* the vault's clock decides validity: a year on, the certificate has
-     * expired - for a new request and for the approved one's run */
-    tv_clock_set(tv_clock() + 366 * 86400);
+    /* the vault's clock decides validity: 31 days on, the certificate has
+     * expired - for a new request and for the approved one's run (its
+     * approval made to last that long) */
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "export.approval_hours", "8760"), 0);
+    tv_clock_set(tv_clock() + 31 * 86400);
     mamori_session_close(x->tv.op);
     x->tv.op = tv_login(&x->tv, "op1", TV_OP_PW);
     assert_non_null(x->tv.op);
@@ -632,6 +669,146 @@ static void bulk_alert(void **state)
     mamori_export_result_wipe(&res);
 }
 
+/* An approval lasts export.approval_hours from the decision: a run after
+ * that is refused and marks the request lapsed with its audit entry (or,
+ * if the entry cannot be written, leaves it as it was); the ledger shows
+ * and marks a lapsed approval as it is read; a lapsed request neither runs
+ * nor is decided again, whatever the setting becomes. */
+static void approval_lapses(void **state)
+{
+    struct ctx *x = *state;
+    struct mamori_export_result res;
+    struct mamori_export_info info;
+    struct mamori_config_item *items = NULL;
+    char out[400], want[64];
+    size_t n = 0;
+    int seen = 0;
+
+    /* the setting: 72 hours by default, 1 to 8760 */
+    assert_int_equal(mamori_config_list(x->tv.aud, &items, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        if (strcmp(items[i].key, "export.approval_hours") == 0) {
+            assert_string_equal(items[i].value, "72");
+            assert_string_equal(items[i].def, "72");
+            assert_string_equal(items[i].range, "1-8760");
+            seen++;
+        }
+    }
+    free(items);
+    assert_int_equal(seen, 1);
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "export.approval_hours", "0"),
+        MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(x->tv.admin), "1-8760"));
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "export.approval_hours", "8761"),
+        MAMORI_EINVAL);
+    assert_int_equal(mamori_config_set(x->tv.op, "export.approval_hours", "1"),
+                     MAMORI_EDENIED);
+    /* sessions outlive the hour the clock moves on */
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "session.idle_minutes", "240"), 0);
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "export.approval_hours", "1"), 0);
+
+    int64_t t0 = tv_clock();
+    int64_t on_time = approved(x, x->tv.op, "zip", NULL, NULL, NULL, NULL);
+    int64_t late = approved(x, x->tv.op, "zip", NULL, NULL, NULL, NULL);
+    int64_t listed = approved(x, x->tv.op, "zip", NULL, NULL, NULL, NULL);
+    int rc;
+    int64_t pending = request(x->tv.op, "zip", NULL, NULL, NULL, NULL, &rc);
+    assert_int_equal(rc, 0);
+    /* the ledger tells when the approval ends; nothing else has an end */
+    assert_int_equal(ledger_of(x->tv.op, late, &info), 0);
+    assert_string_equal(info.state, "approved");
+    assert_int_equal(info.decided, t0);
+    assert_int_equal(info.expires, t0 + 3600);
+    assert_int_equal(ledger_of(x->tv.op, pending, &info), 0);
+    assert_int_equal(info.expires, 0);
+
+    /* a second before the end it runs */
+    tv_clock_set(t0 + 3599);
+    snprintf(out, sizeof out, "%s/on-time.zip", x->dir);
+    assert_int_equal(mamori_export_run(x->tv.op, on_time, out, &res), 0);
+    mamori_export_result_wipe(&res);
+    assert_int_equal(ledger_of(x->tv.op, on_time, &info), 0);
+    assert_int_equal(info.expires, 0); /* done: no longer an approval */
+
+    /* at the end it does not: refused, named, audited, marked lapsed */
+    tv_clock_set(t0 + 3600);
+    snprintf(out, sizeof out, "%s/late.zip", x->dir);
+    assert_int_equal(mamori_export_run(x->tv.op, late, out, &res),
+                     MAMORI_ESTATE);
+    snprintf(want, sizeof want, "export %lld: the approval lapsed after 1 h",
+             (long long)late);
+    assert_non_null(strstr(mamori_errdetail(x->tv.op), want));
+    assert_int_equal(access(out, F_OK), -1);
+    snprintf(want, sizeof want, "export %lld: approval lapsed",
+             (long long)late);
+    assert_int_equal(audit_outcome(x, "export.run", "error", want), 1);
+    /* only the run's entry marked it: the auditor reads it lapsed */
+    assert_int_equal(audit_has(x, "export.list", "approval lapsed"), 0);
+    assert_int_equal(ledger_of(x->tv.aud, late, &info), 0);
+    assert_string_equal(info.state, "lapsed");
+    assert_int_equal(info.expires, 0);
+    /* the auditor's read of the ledger marked the other one, in its
+     * entry; the pending request is not touched (its time starts at its
+     * approval) */
+    snprintf(want, sizeof want, "approval lapsed: export %lld",
+             (long long)listed);
+    assert_int_equal(audit_outcome(x, "export.list", "ok", want), 1);
+    assert_int_equal(ledger_of(x->tv.op, listed, &info), 0);
+    assert_string_equal(info.state, "lapsed");
+    assert_int_equal(ledger_of(x->tv.op, pending, &info), 0);
+    assert_string_equal(info.state, "pending");
+
+    /* lapsed for good: no run, no decision, even with a longer setting */
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "export.approval_hours", "8760"), 0);
+    assert_int_equal(mamori_export_run(x->tv.op, late, out, &res),
+                     MAMORI_ESTATE);
+    assert_non_null(strstr(mamori_errdetail(x->tv.op), "lapsed"));
+    assert_int_equal(mamori_export_run(x->tv.op, listed, out, &res),
+                     MAMORI_ESTATE);
+    assert_int_equal(mamori_export_approve(x->tv.admin, late), MAMORI_ESTATE);
+    assert_non_null(strstr(mamori_errdetail(x->tv.admin), "lapsed"));
+    assert_int_equal(mamori_export_reject(x->tv.admin, listed), MAMORI_ESTATE);
+    assert_int_equal(access(out, F_OK), -1);
+    /* an approval given now counts from now */
+    assert_int_equal(mamori_export_approve(x->tv.admin, pending), 0);
+    snprintf(out, sizeof out, "%s/pending.zip", x->dir);
+    assert_int_equal(mamori_export_run(x->tv.op, pending, out, &res), 0);
+    mamori_export_result_wipe(&res);
+
+    /* fail closed: when the refusal's entry cannot be written, neither the
+     * run's nor the list's, nothing is marked */
+    assert_int_equal(
+        mamori_config_set(x->tv.admin, "export.approval_hours", "1"), 0);
+    int64_t t1 = tv_clock();
+    int64_t closed = approved(x, x->tv.op, "zip", NULL, NULL, NULL, NULL);
+    tv_clock_set(t1 + 2 * 3600);
+    snprintf(out, sizeof out, "%s/closed.zip", x->dir);
+    mamori_test_fail_audit(x->tv.m, 1);
+    assert_int_equal(mamori_export_run(x->tv.op, closed, out, &res),
+                     MAMORI_EAUDIT);
+    {
+        struct mamori_export_info *e = NULL;
+        assert_int_equal(mamori_export_list(x->tv.op, &e, &n), MAMORI_EAUDIT);
+        assert_null(e);
+    }
+    mamori_test_fail_audit(x->tv.m, 0);
+    snprintf(want, sizeof want, "export %lld: approval lapsed",
+             (long long)closed);
+    assert_int_equal(audit_outcome(x, "export.run", "error", want), 0);
+    /* still approved in the store: the next run finds the time up, not a
+     * request already lapsed */
+    assert_int_equal(mamori_export_run(x->tv.op, closed, out, &res),
+                     MAMORI_ESTATE);
+    assert_non_null(strstr(mamori_errdetail(x->tv.op), "lapsed after 1 h"));
+    assert_int_equal(audit_outcome(x, "export.run", "error", want), 1);
+    assert_int_equal(access(out, F_OK), -1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -646,6 +823,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(place_and_audit_fail_closed, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(bulk_alert, setup, teardown),
+        cmocka_unit_test_setup_teardown(approval_lapses, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

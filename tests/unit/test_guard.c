@@ -1,5 +1,6 @@
 /*
- * test_guard.c - the gate: role matrix, grants, fail closed, sessions.
+ * test_guard.c - the gate: role matrix, grants, fail closed, sessions,
+ * stated purposes (reasons).
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -322,6 +323,187 @@ static void sessions(void **state)
     mamori_audit_entries_free(e, n);
 }
 
+/* ---- stated purposes ---------------------------------------------------- */
+
+/* guard_reason_check's rules, without a session. */
+static void reason_rules(void **state)
+{
+    (void)state;
+    /* fine: a purpose, dates and short numbers, an '@' that is no
+     * address */
+    const char *fine[] = {
+        NULL,
+        "",
+        "月次確認 11月分",
+        "2026-11-28 問合せ #4711",
+        "123456789",          /* 9 digits */
+        "１２３４５６７８９", /* 9 full-width digits */
+        "meeting @ 10am",
+        "meeting @10.30",
+        "a@b",                     /* no '.': no domain */
+        "a@b.",                    /* nothing after the '.' */
+        "a@.com",                  /* nothing before it */
+        "@example.com",            /* no text before the '@' */
+        "ask @team.lead",          /* neither */
+        "x@ example.com",          /* a space after the '@' */
+        "会議@本社。明日",         /* 。 is no '.' */
+        "担当　中野　雄一郎 の件", /* names cannot be told: not refused */
+    };
+    for (size_t i = 0; i < sizeof fine / sizeof fine[0]; i++) {
+        print_message("fine %zu\n", i);
+        assert_int_equal(guard_reason_check(NULL, fine[i]), 0);
+    }
+    /* email addresses, full-width ones too */
+    const char *email[] = {
+        "vixskhic@example.com",
+        "連絡先 taro.yamada@example.co.jp まで",
+        "連絡先はtaro@example.comです",
+        "ｔａｒｏ＠ｅｘａｍｐｌｅ．ｃｏｍ",
+        "taro＠example.com",
+        "taro@example．com",
+        "(a@b.c)",
+        "mail a@example.com.",
+        "a@b@c.d",
+        "x@xn--eckwd4c7c.xn--zckzah",
+        "田中@本社.東京",
+    };
+    for (size_t i = 0; i < sizeof email / sizeof email[0]; i++) {
+        print_message("email %zu\n", i);
+        assert_true(guard_text_has_email(email[i]));
+        assert_int_equal(guard_reason_check(NULL, email[i]), MAMORI_EINVAL);
+    }
+    assert_false(guard_text_has_email(NULL));
+    assert_false(guard_text_has_email("a@b"));
+    /* bad UTF-8: stray bytes, overlong, a surrogate, cut short */
+    const char *bad[] = {"bg\xff\xfe\x80", "a\xc0\xaf", "\xed\xa0\x80",
+                         "確\xe8\xaa", "\x80"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        print_message("bad %zu\n", i);
+        assert_int_equal(guard_reason_check(NULL, bad[i]), MAMORI_EINVAL);
+    }
+    /* control and bidirectional-override characters */
+    const char *ctl[] = {"a\tb",
+                         "a\nb",
+                         "\x1b[2J",
+                         "a\x7f",
+                         "a\xc2\x85",
+                         "a\xe2\x80\xae"
+                         "b",
+                         "a\xe2\x81\xa6",
+                         "\xef\xbb\xbf"
+                         "a"};
+    for (size_t i = 0; i < sizeof ctl / sizeof ctl[0]; i++) {
+        print_message("control %zu\n", i);
+        assert_int_equal(guard_reason_check(NULL, ctl[i]), MAMORI_EINVAL);
+    }
+    /* ten digits, however written */
+    const char *num[] = {"1234567890", "電話 090-1234-5678 の件",
+                         "ＴＥＬ０９０１２３４５６７８", "1234 5678 9012"};
+    for (size_t i = 0; i < sizeof num / sizeof num[0]; i++) {
+        print_message("number %zu\n", i);
+        assert_int_equal(guard_reason_check(NULL, num[i]), MAMORI_EINVAL);
+    }
+}
+
+/* The newest entry of action: its detail. */
+static void newest_detail(struct tvault *tv, const char *action, char *out,
+                          size_t size)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+
+    out[0] = '\0';
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    for (size_t i = n; i-- > 0;)
+        if (strcmp(e[i].action, action) == 0) {
+            snprintf(out, size, "%s", e[i].detail);
+            break;
+        }
+    mamori_audit_entries_free(e, n);
+}
+
+/* A reason is refused where it is given, saying which rule and never the
+ * value, and the session keeps none; the audit writer withholds one that
+ * got in some other way. */
+static void reason_refused(void **state)
+{
+    struct tvault *tv = *state;
+    struct mamori_dataset_info *d = NULL;
+    char detail[128];
+    size_t n = 0;
+    static const struct {
+        const char *reason, *detail;
+    } cases[] = {
+        {"bg\xff\xfe\x80", "reason: not valid UTF-8"},
+        {"問合せ\n対応", "reason: control character"},
+        {"a\xe2\x80\xae"
+         "b",
+         "reason: control character"},
+        {"vixskhic@example.com",
+         "reason: must not hold personal data (it looks like an email "
+         "address)"},
+        {"ｖｉｘ＠ｅｘａｍｐｌｅ．ｃｏｍ 宛",
+         "reason: must not hold personal data (it looks like an email "
+         "address)"},
+        {"call 0901234567",
+         "reason: must not hold personal data (it has a run of 10 or more "
+         "digits)"},
+    };
+
+    assert_int_equal(mamori_session_reason(tv->op, "月次確認"), 0);
+    for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        print_message("case %zu\n", i);
+        assert_int_equal(mamori_session_reason(tv->op, cases[i].reason),
+                         MAMORI_EINVAL);
+        assert_string_equal(mamori_errdetail(tv->op), cases[i].detail);
+        /* the refused reason replaced the one before: none is logged */
+        assert_int_equal(mamori_dataset_list(tv->op, &d, &n), 0);
+        mamori_dataset_list_free(d, n);
+        newest_detail(tv, "dataset.list", detail, sizeof detail);
+        assert_string_equal(detail, "");
+    }
+    assert_int_equal(mamori_session_reason(tv->op, "問合せ対応 @ 本社"), 0);
+    assert_int_equal(mamori_dataset_list(tv->op, &d, &n), 0);
+    mamori_dataset_list_free(d, n);
+    newest_detail(tv, "dataset.list", detail, sizeof detail);
+    assert_string_equal(detail, "reason: 問合せ対応 @ 本社");
+
+    /* Set past mamori_session_reason: the gate refuses it... */
+    snprintf(tv->op->reason, sizeof tv->op->reason, "to x@example.com");
+    assert_int_equal(mamori_dataset_list(tv->op, &d, &n), MAMORI_EINVAL);
+    assert_non_null(strstr(mamori_errdetail(tv->op), "email address"));
+    newest_detail(tv, "dataset.list", detail, sizeof detail);
+    assert_string_equal(detail, "reason refused; reason: withheld (looks "
+                                "like an email address)");
+    /* ... and logging out, which always works, withholds it; so too a
+     * number that only a dropped control character split. */
+    assert_int_equal(mamori_logout(tv->op), 0);
+    newest_detail(tv, "logout", detail, sizeof detail);
+    assert_string_equal(detail,
+                        "reason: withheld (looks like an email address)");
+    tv->op = tv_login(tv, "op1", TV_OP_PW); /* mamori_logout freed it */
+    assert_non_null(tv->op);
+    snprintf(tv->op->reason, sizeof tv->op->reason,
+             "call 09012\x01"
+             "34567");
+    assert_int_equal(mamori_logout(tv->op), 0);
+    tv->op = tv_login(tv, "op1", TV_OP_PW);
+    assert_non_null(tv->op);
+    newest_detail(tv, "logout", detail, sizeof detail);
+    assert_string_equal(detail, "reason: withheld (holds a number)");
+
+    /* nowhere in the log */
+    struct mamori_audit_entry *e = NULL;
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++) {
+        assert_null(strstr(e[i].detail, "example"));
+        assert_null(strstr(e[i].detail, "ｅｘａｍｐｌｅ"));
+        assert_null(strstr(e[i].detail, "0901234567"));
+        assert_null(strstr(e[i].detail, "34567"));
+    }
+    mamori_audit_entries_free(e, n);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -330,6 +512,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(fail_closed, setup, teardown),
         cmocka_unit_test_setup_teardown(audit_failures_alert, setup, teardown),
         cmocka_unit_test_setup_teardown(sessions, setup, teardown),
+        cmocka_unit_test(reason_rules),
+        cmocka_unit_test_setup_teardown(reason_refused, setup, teardown),
     };
     if (mamori_library_init() != 0)
         return 1;

@@ -1,7 +1,8 @@
 /*
  * test_import.c - mamori_import through the public API: a pull source in
  * small reads, counts and SHA-256, all or nothing, skip_invalid, problems
- * (line, column, kind, rule; never a value), duplicates on a composite key
+ * (line, column, kind, rule; never a value; every invalid value of a
+ * rejected row), duplicates on a composite key
  * against records and within the file, the verify source, header errors
  * (naming no value), NUL bytes, the My Number rule, roles, and the audit
  * entry.
@@ -49,6 +50,9 @@ struct probs {
     char rule[MAXP][160];
     char all[8192]; /* every problem's text, to grep for values */
     uint64_t last_rows;
+    size_t total;      /* every problem, past MAXP too */
+    uint64_t max_line; /* the greatest line so far */
+    int out_of_order;  /* a problem came before one of an earlier line */
 };
 
 static void on_problem(void *arg, const struct mamori_problem *p)
@@ -57,6 +61,11 @@ static void on_problem(void *arg, const struct mamori_problem *p)
     size_t l = strlen(ps->all);
     snprintf(ps->all + l, sizeof ps->all - l, "%llu|%s|%s\n",
              (unsigned long long)p->line, p->column, p->rule);
+    ps->total++;
+    if (p->line < ps->max_line)
+        ps->out_of_order = 1;
+    else
+        ps->max_line = p->line;
     if (ps->n == MAXP)
         return;
     ps->line[ps->n] = p->line;
@@ -177,11 +186,18 @@ static void test_all_or_nothing(void **state)
     assert_int_equal(res.rows, 3);
     assert_int_equal(res.imported, 0);
     assert_int_equal(res.rejected, 1);
-    assert_int_equal(ps.n, 1); /* the first refusal of the row */
-    assert_int_equal(ps.line[0], 4);
-    assert_int_equal(ps.kind[0], MAMORI_PROBLEM_INVALID);
-    assert_string_equal(ps.column[0], "kana");
-    assert_true(strlen(ps.rule[0]) > 0);
+    /* Every refusal of the row, in its columns' order. */
+    assert_int_equal(ps.n, 3);
+    static const char *const cols[] = {"kana", "birth", "phone"};
+    for (size_t i = 0; i < 3; i++) {
+        assert_int_equal(ps.line[i], 4);
+        assert_int_equal(ps.kind[i], MAMORI_PROBLEM_INVALID);
+        assert_string_equal(ps.column[i], cols[i]);
+        assert_true(strlen(ps.rule[i]) > 0);
+    }
+    assert_non_null(strstr(ps.rule[1], "day")); /* February 31 */
+    /* The session's detail still names the first one only. */
+    assert_null(strstr(mamori_errdetail(tv->op), "column birth"));
     assert_null(strstr(ps.all, "Ogawa99"));
     assert_null(strstr(ps.all, "12345"));
     assert_null(strstr(ps.all, "小川"));
@@ -192,6 +208,112 @@ static void test_all_or_nothing(void **state)
     assert_int_equal(res.imported, 2);
     assert_int_equal(res.rejected, 1);
     assert_int_equal(found(tv->op, "people", "kana", "オガワ"), 2);
+}
+
+/* Records in a dataset, as the admin's list gives them. */
+static int64_t records_in(struct tvault *tv, const char *ds)
+{
+    struct mamori_dataset_info *list = NULL;
+    size_t n = 0;
+    int64_t count = -1;
+    assert_int_equal(mamori_dataset_list(tv->admin, &list, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(list[i].name, ds) == 0)
+            count = list[i].records;
+    mamori_dataset_list_free(list, n);
+    return count;
+}
+
+/* A rejected row names each of its invalid values (by column, in the
+ * file's column order), wherever they are in the row; the valid rows of
+ * the same file are imported as before. */
+static void test_every_problem_of_a_row(void **state)
+{
+    struct tvault *tv = *state;
+    /* Columns in another order than the schema's. Line 3: its first and
+     * last values are bad; line 5: every value is. */
+    static const char csv[] = "phone,note,birth,kana,name\n"
+                              "03-1111-2222,ok,1980-01-01,ノムラ,野村　一\n"
+                              "12,ok,1980-01-02,ノムラ,野村1\n"
+                              "03-1111-4444,,1980-01-04,ノムラ,野村　三\n"
+                              "999,\"ctl\001\",1980-13-01,Nomura,野村2\n";
+    static const struct {
+        uint64_t line;
+        const char *column;
+    } want[] = {{3, "phone"}, {3, "name"}, {5, "phone"}, {5, "note"},
+                {5, "birth"}, {5, "kana"}, {5, "name"}};
+    const size_t nwant = sizeof want / sizeof want[0];
+    struct mamori_import_result res;
+    struct probs ps;
+
+    for (int skip = 0; skip <= 1; skip++) {
+        assert_int_equal(
+            do_import(tv->op, "people", csv, NULL, skip, &ps, &res),
+            skip ? 0 : MAMORI_EINVAL);
+        assert_int_equal(res.rows, 4);
+        assert_int_equal(res.rejected, 2); /* rows, not problems */
+        assert_int_equal(res.duplicates, 0);
+        assert_int_equal(res.imported, skip ? 2 : 0);
+        if (!skip) /* the refusal names the first problem and the count */
+            assert_non_null(
+                strstr(mamori_errdetail(tv->op), "line 3, column phone"));
+        assert_int_equal(ps.n, nwant);
+        assert_int_equal(ps.total, nwant);
+        for (size_t i = 0; i < nwant; i++) {
+            assert_int_equal(ps.line[i], want[i].line);
+            assert_string_equal(ps.column[i], want[i].column);
+            assert_int_equal(ps.kind[i], MAMORI_PROBLEM_INVALID);
+            assert_true(strlen(ps.rule[i]) > 0);
+        }
+        assert_non_null(strstr(ps.rule[4], "month"));
+        assert_null(strstr(ps.all, "999"));
+        assert_null(strstr(ps.all, "ctl"));
+        assert_null(strstr(ps.all, "Nomura"));
+        assert_null(strstr(ps.all, "野村"));
+        assert_null(strstr(ps.all, "13-01"));
+        assert_int_equal(found(tv->op, "people", "kana", "ノムラ"),
+                         skip ? 2 : 0);
+    }
+}
+
+/* Many rows over several batches (and workers): every problem of every
+ * bad row, in line order, none for the good rows, which are imported. The
+ * library reports them all; the front ends bound what they list. */
+static void test_every_problem_many_rows(void **state)
+{
+    struct tvault *tv = *state;
+    const size_t nrows = 2600;
+    size_t cap = 64 + nrows * 64, len = 0, bad = 0;
+    char *csv = malloc(cap);
+    struct mamori_import_result res;
+    struct probs ps;
+
+    assert_non_null(csv);
+    len += (size_t)snprintf(csv, cap, "name,kana,birth,phone\n");
+    for (size_t i = 0; i < nrows; i++) {
+        /* Every third row: a bad kana and a bad phone. */
+        int b = i % 3 == 0;
+        bad += (size_t)b;
+        len += (size_t)snprintf(
+            csv + len, cap - len, "試験　太郎,%s,1980-01-%02zu,%s\n",
+            b ? "Shiken" : "シケン", 1 + i % 28, b ? "1" : "03-1111-2222");
+    }
+    assert_true(len < cap);
+    assert_int_equal(do_import(tv->op, "people", csv, NULL, 1, &ps, &res), 0);
+    assert_int_equal(res.rows, nrows);
+    assert_int_equal(res.rejected, bad);
+    assert_int_equal(res.imported, nrows - bad);
+    assert_int_equal(records_in(tv, "people"), (int64_t)(nrows - bad));
+    assert_int_equal(ps.total, 2 * bad);
+    assert_false(ps.out_of_order);
+    assert_int_equal(ps.max_line, 2 + 3 * (bad - 1));
+    for (size_t i = 0; i < MAXP; i++) {
+        /* Rows 0, 3, 6, ... (lines 2, 5, 8, ...), kana then phone. */
+        assert_int_equal(ps.line[i], 2 + 3 * (i / 2));
+        assert_string_equal(ps.column[i], i % 2 ? "phone" : "kana");
+    }
+    assert_null(strstr(ps.all, "Shiken"));
+    free(csv);
 }
 
 static void test_header_problems(void **state)
@@ -488,6 +610,10 @@ int main(void)
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_all_or_nothing, tv_group_setup,
                                         tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_every_problem_of_a_row,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_every_problem_many_rows,
+                                        tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_header_problems, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_header_names_no_value,
