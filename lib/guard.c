@@ -99,6 +99,8 @@ static const struct {
     /* Off-boarding (異動・退職): the account stays, for the audit log. */
     [OP_USER_DISABLE] = {"user.disable", R_ADMIN},
     [OP_USER_ENABLE] = {"user.enable", R_ADMIN},
+    /* No gate: the refusal of mamori_session_reason, audited as such. */
+    [OP_SESSION_REASON] = {"session.reason", 0},
 };
 
 const char *guard_action(enum guard_op op)
@@ -292,37 +294,46 @@ int guard_text_has_email(const char *text)
     return 0;
 }
 
-int guard_reason_check(mamori_sess *s, const char *text)
+const char *guard_reason_rule(const char *text)
 {
     const unsigned char *p = (const unsigned char *)(text ? text : "");
     size_t n = strlen((const char *)p);
 
-    if (!text_utf8_valid((const char *)p, n)) {
-        sess_detail(s, "reason: not valid UTF-8");
-        return MAMORI_EINVAL;
-    }
+    if (!text_utf8_valid((const char *)p, n))
+        return "not valid UTF-8";
     while (n > 0) {
         uint32_t c = 0;
         size_t len = text_utf8_char(p, n, &c);
-        if (hidden_char(c)) {
-            sess_detail(s, "reason: control character");
-            return MAMORI_EINVAL;
-        }
+        if (hidden_char(c))
+            return "control character";
         p += len, n -= len;
     }
-    if (guard_text_has_number(text)) {
+    if (guard_text_has_number(text))
+        return "a run of digits";
+    if (guard_text_has_email(text))
+        return "an email address";
+    return NULL;
+}
+
+int guard_reason_check(mamori_sess *s, const char *text)
+{
+    const char *rule = guard_reason_rule(text);
+
+    if (!rule)
+        return 0;
+    if (strcmp(rule, "not valid UTF-8") == 0)
+        sess_detail(s, "reason: not valid UTF-8");
+    else if (strcmp(rule, "control character") == 0)
+        sess_detail(s, "reason: control character");
+    else if (strcmp(rule, "a run of digits") == 0)
         sess_detail(s,
                     "reason: must not hold personal data (it has a run of "
                     "%d or more digits)",
                     GUARD_NUMBER_RUN);
-        return MAMORI_EINVAL;
-    }
-    if (guard_text_has_email(text)) {
+    else
         sess_detail(s, "reason: must not hold personal data (it looks like "
                        "an email address)");
-        return MAMORI_EINVAL;
-    }
-    return 0;
+    return MAMORI_EINVAL;
 }
 
 static void set_str(char *dst, size_t size, const char *src)

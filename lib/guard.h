@@ -91,6 +91,7 @@ enum guard_op {
     OP_BACKUP_RESTORE,
     OP_USER_DISABLE,
     OP_USER_ENABLE,
+    OP_SESSION_REASON, /* a reason refused where it was given */
     OP_COUNT
 };
 
@@ -170,6 +171,10 @@ int guard_text_has_email(const char *text);
  * caller's). Names cannot be told from other words and are not looked
  * for: a reason must not name a person (the documentation says so). */
 int guard_reason_check(mamori_sess *s, const char *text);
+/* The rule text breaks, for the audit log (English, never the text):
+ * "not valid UTF-8", "control character", "a run of digits", "an email
+ * address"; NULL if it breaks none. */
+const char *guard_reason_rule(const char *text);
 
 /* Action name of an operation as it appears in the audit log. */
 const char *guard_action(enum guard_op op);

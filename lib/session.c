@@ -630,8 +630,18 @@ int mamori_session_reason(mamori_sess *s, const char *reason)
         sess_detail(s, "reason: longer than %zu bytes", sizeof s->reason - 1);
         return MAMORI_ETOOBIG;
     }
-    if (guard_reason_check(s, reason) != 0)
+    if (guard_reason_check(s, reason) != 0) {
+        /* The attempt is audited, by its rule (never the text): someone
+         * tried to put personal data into the log. If that entry cannot
+         * be written, the refusal stands and says so. */
+        char detail[64];
+        snprintf(detail, sizeof detail, "reason refused: %s",
+                 guard_reason_rule(reason));
+        if (guard_audit_event(s->m, s->user.name, s->device, OP_SESSION_REASON,
+                              "denied", detail) != 0)
+            return MAMORI_EAUDIT;
         return MAMORI_EINVAL;
+    }
     snprintf(s->reason, sizeof s->reason, "%s", reason);
     return 0;
 }

@@ -242,9 +242,17 @@ lacks "$OUT" "ｖｉｘ"
 for want in '"action":"breakglass.request"' '"action":"breakglass.approve"' \
     '"action":"breakglass.close"' "\"detail\":\"break-glass $bg\"" \
     '"detail":"reason: 月次確認 11月分"' '"detail":"reason: meeting @ 10am"' \
-    'My Number, not a handler' 'admin.max 2 reached'; do
+    'My Number, not a handler' 'admin.max 2 reached' \
+    '"action":"session.reason","dataset":"","outcome":"denied","detail":"reason refused: an email address"' \
+    '"detail":"reason refused: not valid UTF-8"' \
+    '"detail":"reason refused: control character"' \
+    '"detail":"reason refused: a run of digits"'; do
     contains "$OUT" "$want"
 done
+# each refused reason is one entry: 2 emails, bad UTF-8, a tab, the --json
+# one and the My Number
+[ "$(jq '[.[] | select(.action == "session.reason")] | length' "$T/audit.json")" = 6 ] ||
+    die "session.reason entries: $(jq -c '[.[] | select(.action == "session.reason")]' "$T/audit.json")"
 n=$(grep -o '"outcome":"denied"' "$T/audit.json" | wc -l)
 [ "$n" -ge 18 ] || die "expected >= 18 denied entries, got $n"
 ok audit verify

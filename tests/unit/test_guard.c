@@ -422,9 +422,23 @@ static void newest_detail(struct tvault *tv, const char *action, char *out,
     mamori_audit_entries_free(e, n);
 }
 
+/* How many entries of action the log holds. */
+static size_t count_action(struct tvault *tv, const char *action)
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0, k = 0;
+
+    assert_int_equal(mamori_audit_show(tv->aud, 0, &e, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        k += strcmp(e[i].action, action) == 0;
+    mamori_audit_entries_free(e, n);
+    return k;
+}
+
 /* A reason is refused where it is given, saying which rule and never the
- * value, and the session keeps none; the audit writer withholds one that
- * got in some other way. */
+ * value, and the session keeps none; the attempt is audited by its rule
+ * (session.reason denied); the audit writer withholds one that got in
+ * some other way. */
 static void reason_refused(void **state)
 {
     struct tvault *tv = *state;
@@ -432,23 +446,27 @@ static void reason_refused(void **state)
     char detail[128];
     size_t n = 0;
     static const struct {
-        const char *reason, *detail;
+        const char *reason, *detail, *rule;
     } cases[] = {
-        {"bg\xff\xfe\x80", "reason: not valid UTF-8"},
-        {"問合せ\n対応", "reason: control character"},
+        {"bg\xff\xfe\x80", "reason: not valid UTF-8", "not valid UTF-8"},
+        {"問合せ\n対応", "reason: control character", "control character"},
         {"a\xe2\x80\xae"
          "b",
-         "reason: control character"},
+         "reason: control character", "control character"},
         {"vixskhic@example.com",
          "reason: must not hold personal data (it looks like an email "
-         "address)"},
+         "address)",
+         "an email address"},
         {"ｖｉｘ＠ｅｘａｍｐｌｅ．ｃｏｍ 宛",
          "reason: must not hold personal data (it looks like an email "
-         "address)"},
+         "address)",
+         "an email address"},
         {"call 0901234567",
          "reason: must not hold personal data (it has a run of 10 or more "
-         "digits)"},
+         "digits)",
+         "a run of digits"},
     };
+    char want[64];
 
     assert_int_equal(mamori_session_reason(tv->op, "月次確認"), 0);
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
@@ -456,6 +474,11 @@ static void reason_refused(void **state)
         assert_int_equal(mamori_session_reason(tv->op, cases[i].reason),
                          MAMORI_EINVAL);
         assert_string_equal(mamori_errdetail(tv->op), cases[i].detail);
+        /* the attempt is in the log, by its rule */
+        assert_int_equal(count_action(tv, "session.reason"), i + 1);
+        newest_detail(tv, "session.reason", detail, sizeof detail);
+        snprintf(want, sizeof want, "reason refused: %s", cases[i].rule);
+        assert_string_equal(detail, want);
         /* the refused reason replaced the one before: none is logged */
         assert_int_equal(mamori_dataset_list(tv->op, &d, &n), 0);
         mamori_dataset_list_free(d, n);
