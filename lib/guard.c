@@ -294,45 +294,70 @@ int guard_text_has_email(const char *text)
     return 0;
 }
 
-const char *guard_reason_rule(const char *text)
+/* The rules a reason may break, in the order they are checked. */
+enum reason_rule {
+    RULE_UTF8,
+    RULE_CONTROL,
+    RULE_DIGITS,
+    RULE_EMAIL,
+    RULE_NONE
+};
+
+static enum reason_rule reason_broken(const char *text)
 {
     const unsigned char *p = (const unsigned char *)(text ? text : "");
     size_t n = strlen((const char *)p);
 
     if (!text_utf8_valid((const char *)p, n))
-        return "not valid UTF-8";
+        return RULE_UTF8;
     while (n > 0) {
         uint32_t c = 0;
         size_t len = text_utf8_char(p, n, &c);
         if (hidden_char(c))
-            return "control character";
+            return RULE_CONTROL;
         p += len, n -= len;
     }
     if (guard_text_has_number(text))
-        return "a run of digits";
+        return RULE_DIGITS;
     if (guard_text_has_email(text))
-        return "an email address";
-    return NULL;
+        return RULE_EMAIL;
+    return RULE_NONE;
+}
+
+const char *guard_reason_rule(const char *text)
+{
+    static const char *const names[] = {
+        [RULE_UTF8] = "not valid UTF-8",
+        [RULE_CONTROL] = "control character",
+        [RULE_DIGITS] = "a run of digits",
+        [RULE_EMAIL] = "an email address",
+        [RULE_NONE] = NULL,
+    };
+    return names[reason_broken(text)];
 }
 
 int guard_reason_check(mamori_sess *s, const char *text)
 {
-    const char *rule = guard_reason_rule(text);
-
-    if (!rule)
+    switch (reason_broken(text)) {
+    case RULE_NONE:
         return 0;
-    if (strcmp(rule, "not valid UTF-8") == 0)
+    case RULE_UTF8:
         sess_detail(s, "reason: not valid UTF-8");
-    else if (strcmp(rule, "control character") == 0)
+        break;
+    case RULE_CONTROL:
         sess_detail(s, "reason: control character");
-    else if (strcmp(rule, "a run of digits") == 0)
+        break;
+    case RULE_DIGITS:
         sess_detail(s,
                     "reason: must not hold personal data (it has a run of "
                     "%d or more digits)",
                     GUARD_NUMBER_RUN);
-    else
+        break;
+    case RULE_EMAIL:
         sess_detail(s, "reason: must not hold personal data (it looks like "
                        "an email address)");
+        break;
+    }
     return MAMORI_EINVAL;
 }
 

@@ -98,8 +98,9 @@ struct conn {
     struct srv_later *later;         /* an answer waiting for its commit */
     struct job *job;                 /* handled on the pool (pool.c) */
     char addr[INET6_ADDRSTRLEN + 1]; /* the client's, for the log line */
-    char *uri;    /* the request target; NULL if SRV_URI_MAX or longer */
-    int uri_long; /* the request target was SRV_URI_MAX or longer */
+    char *uri;     /* the request target; NULL if SRV_URI_MAX or longer */
+    int uri_long;  /* the request target was SRV_URI_MAX or longer */
+    int forwarded; /* named a client behind a proxy (framing_bad) */
     char reqid[SRV_REQID_LEN + 1];
     char *body;
     size_t len, cap;
@@ -944,6 +945,7 @@ static enum MHD_Result busy(struct srv *S, struct MHD_Connection *con,
 struct framing {
     int content_length, transfer_encoding, host, authorization;
     int chunked_only; /* every Transfer-Encoding is exactly "chunked" */
+    int forwarded;    /* a proxy's Forwarded, X-Forwarded-For, X-Real-IP */
 };
 
 static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
@@ -958,6 +960,10 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
         f->host++;
     else if (strcasecmp(key, "Authorization") == 0)
         f->authorization++;
+    else if (strcasecmp(key, "Forwarded") == 0 ||
+             strcasecmp(key, "X-Forwarded-For") == 0 ||
+             strcasecmp(key, "X-Real-IP") == 0)
+        f->forwarded = 1;
     else if (strcasecmp(key, "Transfer-Encoding") == 0) {
         f->transfer_encoding++;
         if (!value || strcasecmp(value, "chunked") != 0)
@@ -967,13 +973,15 @@ static enum MHD_Result count_header(void *cls, enum MHD_ValueKind kind,
 }
 
 /* What is wrong with the request's framing (its status in *status), or
- * NULL. */
+ * NULL. The same walk over the headers notes in k whether a proxy
+ * forwarded the request (srv_req.forwarded). */
 static const char *framing_bad(struct MHD_Connection *con, const char *version,
-                               int *status)
+                               struct conn *k, int *status)
 {
     struct framing f = {.chunked_only = 1};
 
     (void)MHD_get_connection_values(con, MHD_HEADER_KIND, count_header, &f);
+    k->forwarded = f.forwarded;
     *status = 400;
     if (f.content_length > 1)
         return N_("more than one Content-Length");
@@ -1199,10 +1207,7 @@ static enum MHD_Result answer(struct srv *S, struct MHD_Connection *con,
     rq.csrf = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-CSRF-Token");
     rq.accept_language =
         MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Accept-Language");
-    rq.forwarded =
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Forwarded") ||
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Forwarded-For") ||
-        MHD_lookup_connection_value(con, MHD_HEADER_KIND, "X-Real-IP");
+    rq.forwarded = k->forwarded;
     rq.address = k->addr;
     rq.request_id = k->reqid;
     rq.body = k->body;
@@ -1237,7 +1242,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
     if (!k->started) {
         /* Headers only: the body (if any) comes in the next calls. */
         k->started = 1;
-        if ((bad = framing_bad(con, version, &status)) != NULL)
+        if ((bad = framing_bad(con, version, k, &status)) != NULL)
             return framing_refuse(S, con, k, status, bad);
         if (k->uri_long)
             return uri_refuse(S, con, k);
