@@ -119,6 +119,10 @@ $(BUILD)/bench-vault: bench/bench_vault.c $(BUILD)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS)
 
+$(BUILD)/mhd-floor: bench/mhd_floor.c
+	@mkdir -p $(dir $@)
+	$(CC) $(ALL_CFLAGS) $(SRV_CFLAGS) -o $@ $< $(SRV_LIBS)
+
 $(BUILD)/tests/test_%: tests/unit/test_%.c $(BUILD)/libmamori.a
 	@mkdir -p $(dir $@)
 	$(CC) $(ALL_CFLAGS) -o $@ $< $(BUILD)/libmamori.a $(LDLIBS) -lcmocka
@@ -133,7 +137,8 @@ $(BUILD)/locale/%/LC_MESSAGES/mamori.mo: po/%.po
 NPROC := $(shell nproc 2>/dev/null || echo 1)
 check: deps-ok
 	$(MAKE) format-check
-	$(MAKE) -j$(NPROC) all BUILD=build-clang CC=clang
+	$(MAKE) -j$(NPROC) all build-clang/bench-vault build-clang/mhd-floor \
+	  BUILD=build-clang CC=clang
 	$(MAKE) -j$(NPROC) all unit-bin BUILD=build
 	$(MAKE) test BUILD=build
 	$(MAKE) e2e BUILD=build
@@ -216,7 +221,7 @@ fuzz: $(FUZZ_BIN)
 run: deps-ok all
 	tools/demo.sh $(BUILD) --serve
 
-bench: deps-ok all $(BUILD)/bench-vault
+bench: deps-ok all $(BUILD)/bench-vault $(BUILD)/mhd-floor
 	bench/run.sh $(BUILD)
 
 # ---- install, format, deps -------------------------------------------------

@@ -6,7 +6,10 @@
 # wrk -t2 -c64 -d${BENCH_API_SECONDS:-30}s --latency on each. Prints each
 # requests/s, the ratio (goal: mamorid/nginx >= 0.7) and each p99; then
 # the record GET on half the connections while the other half ask for a
-# record that is not there.
+# record that is not there. Beside them, the floor (bench/mhd_floor.c):
+# libmicrohttpd as mamorid runs it, parking each answer until its batch's
+# page is on disk (fdatasync), with the same body and headers and no other
+# work.
 set -euo pipefail
 build=${1:-build}
 root=$(cd "$(dirname "$0")/.." && pwd)
@@ -23,9 +26,10 @@ cd "$T"
 . "$root/tests/cli/lib.sh"
 . "$root/tests/cli/api_lib.sh"
 . "$root/tests/cli/load_lib.sh"
-NGINX_PID=
+NGINX_PID= FLOOR_PID=
 cleanup() {
     if [ -n "$SRV" ]; then kill -9 "$SRV" 2>/dev/null || true; fi
+    if [ -n "$FLOOR_PID" ]; then kill "$FLOOR_PID" 2>/dev/null || true; fi
     if [ -n "$NGINX_PID" ]; then kill "$NGINX_PID" 2>/dev/null || true; fi
     rm -rf "$T"
 }
@@ -81,6 +85,25 @@ done
 cmp -s "$T/record.json" <(curl -sf "http://127.0.0.1:$NPORT/record.json") ||
     { echo "bench_api: nginx serves another body" >&2; exit 1; }
 
+# The floor, on a port of its own.
+for _ in 1 2 3 4 5 6 7 8; do
+    FPORT=$((20000 + RANDOM % 30000))
+    [ "$FPORT" != "$PORT" ] && [ "$FPORT" != "$NPORT" ] || continue
+    "$build/mhd-floor" "$FPORT" "$T/record.json" "$T/floor.log" >/dev/null &
+    FLOOR_PID=$!
+    for _ in $(seq 100); do
+        curl -sf -o /dev/null "http://127.0.0.1:$FPORT/" && break 2
+        kill -0 "$FLOOR_PID" 2>/dev/null || break
+        sleep 0.05
+    done
+    kill "$FLOOR_PID" 2>/dev/null || true
+    wait "$FLOOR_PID" 2>/dev/null || true
+    FLOOR_PID=
+done
+[ -n "$FLOOR_PID" ] || { echo "bench_api: mhd-floor did not start" >&2; exit 1; }
+cmp -s "$T/record.json" <(curl -sf "http://127.0.0.1:$FPORT/") ||
+    { echo "bench_api: mhd-floor serves another body" >&2; exit 1; }
+
 run_wrk() { # run_wrk NAME URL [HEADER]
     local name=$1 url=$2
     shift 2
@@ -100,16 +123,31 @@ a0=$(audit_rows) c0=$(read_commits)
 run_wrk mamorid "http://127.0.0.1:$PORT$RPATH" -H "$(auth "$TOK")"
 a1=$(audit_rows) c1=$(read_commits)
 run_wrk nginx "http://127.0.0.1:$NPORT/record.json"
+run_wrk floor "http://127.0.0.1:$FPORT/"
 
 m_rps=$(wrk_field "$T/wrk-mamorid" rps)
 n_rps=$(wrk_field "$T/wrk-nginx" rps)
+f_rps=$(wrk_field "$T/wrk-floor" rps)
 echo
 echo "== results (authenticated record GET vs static file, loopback, wrk -t2 -c64 -d${secs}s)"
 printf 'mamorid %10.0f req/s  p99 %8.2f ms  (%d audit entries written in %d commits)\n' \
     "$m_rps" "$(wrk_field "$T/wrk-mamorid" p99_ms)" "$((a1 - a0))" "$((c1 - c0))"
 printf 'nginx   %10.0f req/s  p99 %8.2f ms\n' \
     "$n_rps" "$(wrk_field "$T/wrk-nginx" p99_ms)"
-printf 'mamorid/nginx = %s (goal >= 0.7)\n' "$(echo "scale=3; $m_rps / $n_rps" | bc -l)"
+printf 'floor   %10.0f req/s  p99 %8.2f ms  (libmicrohttpd, answers parked for a synced page, no work)\n' \
+    "$f_rps" "$(wrk_field "$T/wrk-floor" p99_ms)"
+printf 'mamorid/nginx = %s (goal >= 0.7)   floor/nginx = %s   mamorid/floor = %s\n' \
+    "$(echo "scale=3; $m_rps / $n_rps" | bc -l)" \
+    "$(echo "scale=3; $f_rps / $n_rps" | bc -l)" \
+    "$(echo "scale=3; $m_rps / $f_rps" | bc -l)"
+# What each request of mamorid costs beyond the floor's, in microseconds
+# of the run's wall clock (both cores, wrk's share included).
+printf 'per request: nginx %.1f us, floor %.1f us, mamorid %.1f us (mamorid beyond the floor: %.1f us)\n' \
+    "$(echo "1000000 / $n_rps" | bc -l)" "$(echo "1000000 / $f_rps" | bc -l)" \
+    "$(echo "1000000 / $m_rps" | bc -l)" "$(echo "1000000 / $m_rps - 1000000 / $f_rps" | bc -l)"
+printf 'the goal 0.7 leaves %.1f us per request, %.1f us beyond the floor for the work\n' \
+    "$(echo "1000000 / (0.7 * $n_rps)" | bc -l)" \
+    "$(echo "1000000 / (0.7 * $n_rps) - 1000000 / $f_rps" | bc -l)"
 
 # Reads of a record that is not there are audited too, in the same group
 # commits as the others: half the connections asking for one must not hold
