@@ -597,10 +597,12 @@ static int token_ok(const char *t, size_t n)
     return 1;
 }
 
-int srv_find_token(const struct srv_req *rq, char token[MAMORI_TOKEN_LEN + 1],
-                   int *via_cookie)
+int srv_find_token(const struct srv_req *rq, int tls,
+                   char token[MAMORI_TOKEN_LEN + 1], int *via_cookie)
 {
     const char *a = rq->authorization, *ck = rq->cookie;
+    const char *name = SRV_COOKIE(tls);
+    size_t nl = strlen(name);
 
     *via_cookie = 0;
     if (a && *a) {
@@ -620,15 +622,14 @@ int srv_find_token(const struct srv_req *rq, char token[MAMORI_TOKEN_LEN + 1],
     while (ck && *ck) {
         const char *end = strchr(ck, ';');
         size_t len = end ? (size_t)(end - ck) : strlen(ck);
-        static const char name[] = "mamori_session=";
 
         while (len && *ck == ' ') {
             ck++;
             len--;
         }
-        if (len > sizeof name - 1 && strncmp(ck, name, sizeof name - 1) == 0) {
-            const char *t = ck + sizeof name - 1;
-            size_t tl = len - (sizeof name - 1);
+        if (len > nl + 1 && strncmp(ck, name, nl) == 0 && ck[nl] == '=') {
+            const char *t = ck + nl + 1;
+            size_t tl = len - (nl + 1);
 
             /* A malformed one (planted by a sibling host, say) does not
              * hide the real one after it. */
@@ -955,7 +956,7 @@ static void handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs)
     }
     c->route = hit;
     if (hit->flags & ROUTE_SESSION) {
-        rc = srv_find_token(c->rq, c->token, &c->via_cookie);
+        rc = srv_find_token(c->rq, S->tls, c->token, &c->via_cookie);
         if (rc) {
             srv_fail_code(c, 401, "session", MAMORI_ESESSION,
                           "no session token (Authorization: Bearer, or the "

@@ -147,11 +147,19 @@ void srv_resp_release(struct srv_resp *rs);
 
 /* Handles one request: always fills rs (status, body), or rs->later. */
 void srv_handle(struct srv *S, const struct srv_req *rq, struct srv_resp *rs);
+/* The web session's cookie. Under TLS it is "__Host-" prefixed: a
+ * browser takes such a cookie only from this very host, over HTTPS, for
+ * Path=/ and without Domain, so a sibling host (a.example.jp beside
+ * mamori.example.jp) cannot plant one that would be sent before ours. */
+#define SRV_COOKIE_TLS "__Host-mamori_session"
+#define SRV_COOKIE_PLAIN "mamori_session"
+#define SRV_COOKIE(tls) ((tls) ? SRV_COOKIE_TLS : SRV_COOKIE_PLAIN)
 /* The session token of rq: "Authorization: Bearer T" first, else the
- * first well-formed cookie mamori_session=T (*via_cookie then 1). 0 if
- * found, MAMORI_ESESSION if not. The session itself is not looked at. */
-int srv_find_token(const struct srv_req *rq, char token[MAMORI_TOKEN_LEN + 1],
-                   int *via_cookie);
+ * first well-formed session cookie SRV_COOKIE(tls)=T (*via_cookie then 1).
+ * 0 if found, MAMORI_ESESSION if not. The session itself is not looked
+ * at. */
+int srv_find_token(const struct srv_req *rq, int tls,
+                   char token[MAMORI_TOKEN_LEN + 1], int *via_cookie);
 /* An error answer made outside srv_handle (the HTTP layer's refusals),
  * as srv_handle makes them: in rq's language, with its request id. */
 void srv_refuse(struct srv *S, const struct srv_req *rq, struct srv_resp *rs,

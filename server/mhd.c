@@ -231,7 +231,8 @@ static void upl_resume(struct MHD_Connection *con)
 /* Takes an upload slot for the request of k (its session token, if it
  * names one, in *owner): 0; 503 busy when all are taken, 429 when the
  * session holds its share already (slot_give gives it back). */
-static int slot_take(struct MHD_Connection *con, struct upl_owner **owner)
+static int slot_take(const struct srv *S, struct MHD_Connection *con,
+                     struct upl_owner **owner)
 {
     struct srv_req rq;
     char token[MAMORI_TOKEN_LEN + 1];
@@ -248,7 +249,7 @@ static int slot_take(struct MHD_Connection *con, struct upl_owner **owner)
     rq.authorization =
         MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Authorization");
     rq.cookie = MHD_lookup_connection_value(con, MHD_HEADER_KIND, "Cookie");
-    if (srv_find_token(&rq, token, &via_cookie) != 0)
+    if (srv_find_token(&rq, S->tls, token, &via_cookie) != 0)
         return 0; /* refused at once by its handler, the slot with it */
     (void)SHA256((const unsigned char *)token, strlen(token), key);
     OPENSSL_cleanse(token, sizeof token);
@@ -1251,7 +1252,7 @@ static enum MHD_Result access_cb(void *cls, struct MHD_Connection *con,
             /* Reserved at once: two requests at the same moment cannot
              * both take the last slot. */
             struct upl_owner *owner;
-            int st = slot_take(con, &owner);
+            int st = slot_take(S, con, &owner);
 
             if (st != 0)
                 return busy(S, con, k, st);

@@ -309,8 +309,8 @@ static void h_login(struct ctx *c)
     }
     srv_csrf(c->S, token, csrf);
     snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
-             "mamori_session=%s; HttpOnly; SameSite=Strict; Path=/%s", token,
-             c->S->tls ? "; Secure" : "");
+             "%s=%s; HttpOnly; SameSite=Strict; Path=/%s",
+             SRV_COOKIE(c->S->tls), token, c->S->tls ? "; Secure" : "");
     srv_json(c, 200,
              json_pack("{s:s, s:s, s:o, s:o, s:o}", "token", token, "csrf",
                        csrf, "user", srv_json_str(mamori_session_user(s)),
@@ -384,9 +384,8 @@ static void h_logout(struct ctx *c)
         return;
     }
     snprintf(c->rs->set_cookie, sizeof c->rs->set_cookie,
-             "mamori_session=; HttpOnly; SameSite=Strict; Path=/; "
-             "Max-Age=0%s",
-             c->S->tls ? "; Secure" : "");
+             "%s=; HttpOnly; SameSite=Strict; Path=/; Max-Age=0%s",
+             SRV_COOKIE(c->S->tls), c->S->tls ? "; Secure" : "");
     srv_json(c, 200, json_pack("{s:b}", "ok", 1));
 }
 

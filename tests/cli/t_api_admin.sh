@@ -87,7 +87,7 @@ api POST /api/v1/users -H "$(auth "$ADM")" "${JSON[@]}" \
 want_err 400 invalid
 body_lacks Qz7kw
 # a cookie session without the CSRF header changes nothing
-api POST /api/v1/users -H "Cookie: mamori_session=$ADM" "${JSON[@]}" \
+api POST /api/v1/users -H "Cookie: __Host-mamori_session=$ADM" "${JSON[@]}" \
     --data-binary "$(jq -n --arg p "$INIT_PW" '{name:"op3", role:"operator", password:$p}')"
 want_err 403 csrf
 
@@ -199,14 +199,14 @@ want_err 400 invalid
 api PUT /api/v1/config/no.such.key -H "$(auth "$ADM")" "${JSON[@]}" \
     --data-binary '{"value":"3"}'
 [ "$ST" = 404 ] || die "unknown setting: $ST $BODY"
-api PUT /api/v1/config/lockout.threshold -H "Cookie: mamori_session=$ADM" \
+api PUT /api/v1/config/lockout.threshold -H "Cookie: __Host-mamori_session=$ADM" \
     "${JSON[@]}" --data-binary '{"value":"3"}'
 want_err 403 csrf
 # (the CSRF key is new at each start: the session tells its token)
-api GET /api/v1/session -H "Cookie: mamori_session=$ADM"
+api GET /api/v1/session -H "Cookie: __Host-mamori_session=$ADM"
 want 200
 ADM_CSRF=$(jq -r .csrf <<<"$BODY")
-api PUT /api/v1/config/lockout.threshold -H "Cookie: mamori_session=$ADM" \
+api PUT /api/v1/config/lockout.threshold -H "Cookie: __Host-mamori_session=$ADM" \
     -H "X-CSRF-Token: $ADM_CSRF" "${JSON[@]}" --data-binary '{"value":"3"}'
 want 200
 [ "$(jq -r '.key + "=" + .value' <<<"$BODY")" = lockout.threshold=3 ] ||
@@ -311,7 +311,7 @@ api POST /api/v1/users/%2e%2e/disable -H "$(auth "$ADM")"
 want_err 400 invalid
 api POST /api/v1/users/op2/enable -H "$(auth "$ADM")"
 want_err 409 state
-api POST /api/v1/users/op2/disable -H "Cookie: mamori_session=$ADM"
+api POST /api/v1/users/op2/disable -H "Cookie: __Host-mamori_session=$ADM"
 want_err 403 csrf
 api POST /api/v1/users/op2/disable -H "$(auth "$ADM")"
 want 200

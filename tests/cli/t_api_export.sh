@@ -45,7 +45,7 @@ for bad in abc 0 -1 01 99999999999999999999; do
 done
 api POST "/api/v1/exports/$XID/run"
 want_err 401 session
-api POST "/api/v1/exports/$XID/run" -H "Cookie: mamori_session=$OP"
+api POST "/api/v1/exports/$XID/run" -H "Cookie: __Host-mamori_session=$OP"
 want_err 403 csrf
 api GET "/api/v1/exports/$XID/run" -H "$(auth "$OP")"
 want_err 405 method_not_allowed

@@ -26,6 +26,12 @@ secs=${LOAD_SECONDS:-60}
 [ "$secs" -ge 20 ] || die "LOAD_SECONDS must be at least 20"
 
 load_setup
+# On plain HTTP (loopback only) the session cookie cannot be Secure, so it
+# is the unprefixed one; the __Host- name (HTTPS's) is not a session here.
+api GET "$RPATH" -H "Cookie: mamori_session=$TOK"
+want 200
+api GET "$RPATH" -H "Cookie: __Host-mamori_session=$TOK"
+want_err 401 session
 ROUTE='method="GET",route="/api/v1/datasets/{ds}/records/{id}"'
 served() { # record GETs the server answered with 200, from /metrics
     api GET /metrics

@@ -216,7 +216,7 @@ printf 'name,birth,note\n"unterminated,1980-01-01,x\n' >fmt.csv
 api POST "$IMP" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @fmt.csv
 [ "$ST" = 422 ] || [ "$ST" = 400 ] || die "bad CSV: $ST $BODY"
 # a cookie session without the CSRF header
-api POST "$IMP" -H "Cookie: mamori_session=$OP" "${CSV[@]}" --data-binary @ok.csv
+api POST "$IMP" -H "Cookie: __Host-mamori_session=$OP" "${CSV[@]}" --data-binary @ok.csv
 want_err 403 csrf
 [ "$(ds_records small)" = "$n1" ] || die "refusals: records changed"
 
