@@ -45,12 +45,36 @@ cp "$T/record.json" "$T/www/record.json"
 chmod 755 "$T" "$T/www"
 chmod 644 "$T/www/record.json"
 
+# peer_start NAME PATH START: runs START PORT in the background on a free
+# port (not mamorid's, nor an earlier peer's) until PATH answers there, and
+# checks that it serves the record's bytes; sets PEER_PORT and PEER_PID.
+peer_start() {
+    local name=$1 path=$2 start=$3 port pid
+    for _ in 1 2 3 4 5 6 7 8; do
+        port=$((20000 + RANDOM % 30000))
+        case " $PORT $NPORT " in *" $port "*) continue ;; esac
+        "$start" "$port" &
+        pid=$!
+        for _ in $(seq 100); do
+            if curl -sf -o /dev/null "http://127.0.0.1:$port$path"; then
+                PEER_PORT=$port PEER_PID=$pid
+                cmp -s "$T/record.json" <(curl -sf "http://127.0.0.1:$port$path") ||
+                    { echo "bench_api: $name serves another body" >&2; kill "$pid"; exit 1; }
+                return 0
+            fi
+            kill -0 "$pid" 2>/dev/null || break
+            sleep 0.05
+        done
+        kill "$pid" 2>/dev/null || true
+        wait "$pid" 2>/dev/null || true
+    done
+    echo "bench_api: $name did not start" >&2
+    exit 1
+}
+
 # nginx: a private configuration (not the system one), one worker per CPU
 # as it is usually run, no access log; the same JSON as a static file.
-NPORT=
-for _ in 1 2 3 4 5 6 7 8; do
-    NPORT=$((20000 + RANDOM % 30000))
-    [ "$NPORT" != "$PORT" ] || continue
+nginx_on() {
     cat >"$T/nginx/nginx.conf" <<CONF
 worker_processes auto;
 daemon off;
@@ -65,44 +89,22 @@ http {
     uwsgi_temp_path $T/nginx/uwsgi;
     scgi_temp_path $T/nginx/scgi;
     server {
-        listen 127.0.0.1:$NPORT;
+        listen 127.0.0.1:$1;
         root $T/www;
         location / { default_type application/json; }
     }
 }
 CONF
-    nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log" &
-    NGINX_PID=$!
-    for _ in $(seq 100); do
-        curl -sf -o /dev/null "http://127.0.0.1:$NPORT/record.json" && break 2
-        kill -0 "$NGINX_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    wait "$NGINX_PID" 2>/dev/null || true
-    NGINX_PID=
-done
-[ -n "$NGINX_PID" ] || { echo "bench_api: nginx did not start" >&2; exit 1; }
-cmp -s "$T/record.json" <(curl -sf "http://127.0.0.1:$NPORT/record.json") ||
-    { echo "bench_api: nginx serves another body" >&2; exit 1; }
-
-# The floor, on a port of its own.
-for _ in 1 2 3 4 5 6 7 8; do
-    FPORT=$((20000 + RANDOM % 30000))
-    [ "$FPORT" != "$PORT" ] && [ "$FPORT" != "$NPORT" ] || continue
-    "$build/mhd-floor" "$FPORT" "$T/record.json" "$T/floor.log" >/dev/null &
-    FLOOR_PID=$!
-    for _ in $(seq 100); do
-        curl -sf -o /dev/null "http://127.0.0.1:$FPORT/" && break 2
-        kill -0 "$FLOOR_PID" 2>/dev/null || break
-        sleep 0.05
-    done
-    kill "$FLOOR_PID" 2>/dev/null || true
-    wait "$FLOOR_PID" 2>/dev/null || true
-    FLOOR_PID=
-done
-[ -n "$FLOOR_PID" ] || { echo "bench_api: mhd-floor did not start" >&2; exit 1; }
-cmp -s "$T/record.json" <(curl -sf "http://127.0.0.1:$FPORT/") ||
-    { echo "bench_api: mhd-floor serves another body" >&2; exit 1; }
+    exec nginx -p "$T/nginx" -c "$T/nginx/nginx.conf" -e "$T/nginx/error.log"
+}
+floor_on() {
+    exec "$build/mhd-floor" "$1" "$T/record.json" "$T/floor.log" >/dev/null
+}
+NPORT=
+peer_start nginx /record.json nginx_on
+NPORT=$PEER_PORT NGINX_PID=$PEER_PID
+peer_start mhd-floor / floor_on
+FPORT=$PEER_PORT FLOOR_PID=$PEER_PID
 
 run_wrk() { # run_wrk NAME URL [HEADER]
     local name=$1 url=$2

@@ -78,25 +78,11 @@ static void on_problem(void *arg, const struct mamori_problem *p)
     free(col);
 }
 
-static int parse_encoding(const char *name, enum mamori_encoding *e)
-{
-    if (!name || strcmp(name, "auto") == 0)
-        *e = MAMORI_ENC_AUTO;
-    else if (strcmp(name, "utf-8") == 0 || strcmp(name, "utf8") == 0)
-        *e = MAMORI_ENC_UTF8;
-    else if (strcmp(name, "cp932") == 0 || strcmp(name, "sjis") == 0 ||
-             strcmp(name, "shift_jis") == 0)
-        *e = MAMORI_ENC_CP932;
-    else
-        return -1;
-    return 0;
-}
-
 int check_import(struct cli *c)
 {
     enum mamori_encoding e;
 
-    if (parse_encoding(c->a.encoding, &e) != 0)
+    if (mamori_encoding_parse(c->a.encoding, &e) != 0)
         return cli_usage(c, _("--encoding: expected auto, utf-8 or cp932"));
     for (size_t i = 0; i < c->a.nmaps; i++) {
         /* Split as the import splits it: at the last '=' (a column name
@@ -197,7 +183,7 @@ int cmd_import(struct cli *c)
     int rc, ret;
 
     memset(&res, 0, sizeof res);
-    if (parse_encoding(c->a.encoding, &o.encoding) != 0)
+    if (mamori_encoding_parse(c->a.encoding, &o.encoding) != 0)
         return cli_usage(c, _("--encoding: expected auto, utf-8 or cp932"));
     if (c->a.nmaps) {
         map = calloc(c->a.nmaps, sizeof *map);

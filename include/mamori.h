@@ -656,6 +656,11 @@ enum mamori_encoding {
     MAMORI_ENC_CP932 = 2, /* Windows Shift_JIS (with ① 髙 﨑 ...) */
 };
 
+/* An encoding by name, in any case, as Windows and Excel name them: "auto"
+ * (or NULL), "utf-8"/"utf8", "cp932"/"sjis"/"shift_jis"/"windows-31j".
+ * 0, or MAMORI_EINVAL for any other name. */
+int mamori_encoding_parse(const char *name, enum mamori_encoding *out);
+
 /* What kind of problem a row or the file has. */
 enum mamori_problem_kind {
     MAMORI_PROBLEM_INVALID = 1, /* a value fails its field's rule */

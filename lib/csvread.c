@@ -7,7 +7,11 @@
  * just after a CR or LF (or at the end of a chunk), so a row-end callback
  * always fires on the last byte of the segment being parsed; the next row
  * starts at the first segment that does not begin with CR or LF (libcsv
- * skips blank lines). Lines end at LF, CRLF or a CR alone.
+ * skips blank lines). Lines end at LF, CRLF or a CR alone. A line is
+ * numbered as a spreadsheet numbers its rows: the line breaks inside a
+ * quoted field (an address typed with Alt+Enter in Excel) do not count,
+ * so that "line 4" is the row the operator finds as 4 in Excel; a blank
+ * line counts, as Excel shows it as an empty row.
  */
 #include <malloc.h>
 #include <stdint.h>
@@ -38,11 +42,12 @@ struct csv_reader {
 
     unsigned char *buf; /* CHUNK bytes */
     size_t len, pos;    /* bytes in buf, next to parse */
+    size_t avail;       /* bytes the parser may take (detect holds back) */
     int eof;            /* the read function said 0 */
     int done;           /* csv_fini has run */
     int started;        /* first chunk seen (BOM check) */
     uint64_t bytes;
-    uint64_t line;     /* physical line of buf[pos] */
+    uint64_t line;     /* line of buf[pos], as a spreadsheet counts */
     int after_cr;      /* the byte before buf[pos] was a CR */
     int want_start;    /* the next non-CR/LF byte starts a row */
     uint64_t row_line; /* where the row being parsed started */
@@ -375,6 +380,13 @@ static void detect(struct csv_reader *r)
         i++;
     if (i == n)
         return; /* still ASCII: undecided */
+    if (!r->eof && n - i < CHUNK / 4) {
+        /* Too few bytes to go on (the end of a read may even cut a
+         * character): parse the ASCII before them, decide on the next
+         * chunk, which starts with them. */
+        r->avail = r->pos + i;
+        return;
+    }
     utf8_tally(b + i, n - i, r->eof, &good, &bad);
     if (bad == 0 || good >= 4 * bad ||
         cp932_reach(r->conv, b + i, n - i, r->eof) <=
@@ -466,12 +478,44 @@ uint64_t csv_reader_bytes(const struct csv_reader *r)
     return r->bytes;
 }
 
-/* Reads the next chunk (the first one at least 3 bytes, for the BOM). */
+/* UTF-16 and UTF-32 (Excel's "Unicode Text" is UTF-16LE with a BOM) are
+ * not read: a file in either is refused at once, naming its encoding,
+ * rather than read as bytes (NULs, mojibake). Without a BOM, UTF-16 shows
+ * as an ASCII header with a NUL byte before or after each character. */
+static int wide_encoding(struct csv_reader *r)
+{
+    const unsigned char *b = r->buf;
+
+    if (r->len >= 4 && ((memcmp(b, "\xff\xfe\0\0", 4) == 0 ||
+                         memcmp(b, "\0\0\xfe\xff", 4) == 0)))
+        return fail(r, MAMORI_EINVAL, 1, 0,
+                    N_("the file is in UTF-32: save it as CSV UTF-8 or as "
+                       "CSV (comma delimited)"));
+    if ((r->len >= 2 &&
+         (memcmp(b, "\xff\xfe", 2) == 0 || memcmp(b, "\xfe\xff", 2) == 0)) ||
+        (r->len >= 4 &&
+         ((b[0] && b[0] < 0x80 && !b[1] && b[2] && b[2] < 0x80 && !b[3]) ||
+          (!b[0] && b[1] && b[1] < 0x80 && !b[2] && b[3] && b[3] < 0x80))))
+        return fail(r, MAMORI_EINVAL, 1, 0,
+                    N_("the file is in UTF-16 (Excel's Unicode Text): save "
+                       "it as CSV UTF-8 or as CSV (comma delimited)"));
+    return 0;
+}
+
+/* Reads the next chunk, after the bytes detect held back: the first one
+ * at least 4 bytes (for the BOM), and while the encoding is undecided as
+ * much as fits, so that it is decided on enough bytes. */
 static int fill(struct csv_reader *r)
 {
-    r->len = 0;
+    size_t keep = r->len - r->pos;
+
+    if (keep)
+        memmove(r->buf, r->buf + r->pos, keep);
+    r->len = keep;
     r->pos = 0;
-    while (!r->eof && r->len < (r->started ? 1 : 3)) {
+    while (!r->eof && r->len < (!r->started              ? 4
+                                : r->enc == CSV_ENC_AUTO ? CHUNK
+                                                         : 1)) {
         long n = r->rd(r->arg, r->buf + r->len, CHUNK - r->len);
         if (n < 0 || (size_t)n > CHUNK - r->len)
             return fail(r, MAMORI_EIO, r->line, 0,
@@ -483,12 +527,15 @@ static int fill(struct csv_reader *r)
     }
     if (!r->started) {
         r->started = 1;
+        if (wide_encoding(r) != 0)
+            return r->rc;
         if (r->enc != CSV_ENC_CP932 && r->len >= 3 &&
             memcmp(r->buf, "\xef\xbb\xbf", 3) == 0) {
             r->pos = 3;
             r->enc = CSV_ENC_UTF8;
         }
     }
+    r->avail = r->len;
     if (r->enc == CSV_ENC_AUTO)
         detect(r);
     return 0;
@@ -498,7 +545,7 @@ static int fill(struct csv_reader *r)
 static void parse_segment(struct csv_reader *r)
 {
     const unsigned char *b = r->buf + r->pos;
-    size_t n = r->len - r->pos, k = 0;
+    size_t n = r->avail - r->pos, k = 0;
 
     while (k < n && b[k] != '\n' && b[k] != '\r')
         k++;
@@ -537,8 +584,10 @@ static void parse_segment(struct csv_reader *r)
         return;
     }
     /* CRLF, LF and a CR alone (old Mac) each end a line; a CRLF may be
-     * split between two chunks. */
-    if (b[k - 1] == '\r' || (b[k - 1] == '\n' && !(k == 1 && r->after_cr)))
+     * split between two chunks. One that ends no row in a row begun is in
+     * a quoted field: not a line of its own. */
+    if ((b[k - 1] == '\r' || (b[k - 1] == '\n' && !(k == 1 && r->after_cr))) &&
+        (r->have_row || r->want_start))
         r->line++;
     r->after_cr = b[k - 1] == '\r';
     r->pos += k;
@@ -556,7 +605,7 @@ int csv_reader_next(struct csv_reader *r, struct csv_row *row)
     while (!r->have_row) {
         if (r->rc)
             return r->rc;
-        if (r->pos < r->len) {
+        if (r->pos < r->avail) {
             parse_segment(r);
             continue;
         }

@@ -9,9 +9,12 @@
  * input: a field, a row and the number of fields per row have limits, and
  * going over one is an error naming the line. The encoding is forced, or
  * detected: a UTF-8 BOM, else (decided at the first non-ASCII byte, over
- * the rest of its chunk) UTF-8 if the bytes are mostly valid UTF-8 or do
- * not decode as CP932, else CP932. A stray byte in a UTF-8 file is then
- * refused in its field rather than turning the whole file into mojibake.
+ * at least 16 KiB from there or the rest of the file) UTF-8 if the bytes
+ * are mostly valid UTF-8 or do not decode as CP932, else CP932. A stray
+ * byte in a UTF-8 file is then refused in its field rather than turning
+ * the whole file into mojibake. A UTF-16 or UTF-32 file (Excel's "Unicode
+ * Text") is refused at its first line, naming its encoding, whatever
+ * encoding was asked for.
  * Fields may hold personal data: every buffer is wiped before it is
  * released. (libcsv's function names start with csv_ too: ours are
  * csv_reader_*.)
@@ -73,7 +76,8 @@ int csv_reader_new(csv_read_fn rd, void *arg, enum csv_encoding enc,
 
 /* The next row: 0 with *row filled; 1 at the end of the input;
  * MAMORI_EINVAL (malformed CSV, a quoted field still open at the end, bytes
- * not valid in the encoding, a NUL byte in a field), MAMORI_ETOOBIG (a limit),
+ * not valid in the encoding, a NUL byte in a field, a UTF-16 or UTF-32
+ * file), MAMORI_ETOOBIG (a limit),
  * MAMORI_EIO (read), MAMORI_ENOMEM: csv_reader_error says where. After an error
  * the reader returns that error again. */
 int csv_reader_next(struct csv_reader *r, struct csv_row *row);

@@ -17,6 +17,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <openssl/evp.h>
@@ -27,12 +28,15 @@
 #include "csvread.h"
 #include "guard.h"
 #include "i18n.h"
+#include "keys.h"
 #include "store.h"
 #include "text.h"
 #include "vault.h"
 #include "banned.h"
 
 #define IMPORT_BATCH 1000
+/* Bytes of the source's keyed fingerprint kept in the audit log. */
+#define FINGERPRINT_LEN 16
 #define IMPORT_MAX_THREADS MAMORI_READERS
 #define IMPORT_GRAIN 16 /* rows a worker takes at a time */
 
@@ -205,6 +209,9 @@ struct importer {
     struct colmap cols, vcols;
     size_t nkeys;
     int64_t existing; /* records in the dataset before the import */
+    /* The audit log's fingerprint of the source (import_fingerprint),
+     * hex; "" if it could not be made. */
+    char fingerprint[2 * FINGERPRINT_LEN + 1];
     struct keyset ks;
 
     struct irow *buf[2]; /* two batches of IMPORT_BATCH rows */
@@ -250,8 +257,12 @@ static void header_norm(const char *in, size_t len, char *out, size_t size)
     out[0] = '\0';
     if (!text_utf8_valid(in, len))
         return;
+    /* NFKC, case folded (field names are lower case: "Name" and "ＮＡＭＥ"
+     * are "name", as Excel users type them), without default-ignorable
+     * characters (a second BOM, a zero-width space). */
     if (utf8proc_map((const utf8proc_uint8_t *)in, (utf8proc_ssize_t)len, &n,
-                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT) < 0)
+                     UTF8PROC_STABLE | UTF8PROC_COMPOSE | UTF8PROC_COMPAT |
+                         UTF8PROC_CASEFOLD | UTF8PROC_IGNORE) < 0)
         return;
     /* NFKC has made U+3000 a plain space. */
     const char *p = (const char *)n;
@@ -756,6 +767,21 @@ static enum mamori_encoding from_csv_enc(enum csv_encoding e)
                                 : MAMORI_ENC_AUTO;
 }
 
+/* The next row that holds a value. Excel writes ",,,," for a row whose
+ * cells were formatted but left empty, often many of them at the end of a
+ * sheet: like a blank line, such a row is no record. */
+static int next_row(struct csv_reader *rd, struct csv_row *row)
+{
+    for (;;) {
+        int rc = csv_reader_next(rd, row);
+        if (rc != 0)
+            return rc;
+        for (size_t i = 0; i < row->n; i++)
+            if (row->len[i])
+                return 0;
+    }
+}
+
 /* Reads, checks and writes everything inside the guarded call. */
 static int run(struct importer *im, struct csv_reader *rd,
                struct csv_reader *vrd, struct hsrc *hs)
@@ -764,7 +790,7 @@ static int run(struct importer *im, struct csv_reader *rd,
     int rc, vrc, eof = 0, vend = 0, fewer = 0;
     const char *vw = N_("verify file: ");
 
-    rc = csv_reader_next(rd, &row);
+    rc = next_row(rd, &row);
     if (rc == 1) {
         report(im, 0, "", MAMORI_PROBLEM_FORMAT, N_("the file is empty"));
         return MAMORI_EINVAL;
@@ -773,7 +799,7 @@ static int run(struct importer *im, struct csv_reader *rd,
         return csv_problem(im, rd, &im->cols, rc, "");
     rc = map_header(im, &row, &im->cols, N_("header"));
     if (vrd) {
-        int r2 = csv_reader_next(vrd, &vrow);
+        int r2 = next_row(vrd, &vrow);
         if (r2 == 1) {
             report(im, 0, "", MAMORI_PROBLEM_FORMAT,
                    N_("verify file: the file is empty"));
@@ -799,11 +825,11 @@ static int run(struct importer *im, struct csv_reader *rd,
         im->rows = im->buf[cur];
         im->nrows = 0;
         while (im->nrows < IMPORT_BATCH) {
-            rc = csv_reader_next(rd, &row);
+            rc = next_row(rd, &row);
             if (rc < 0)
                 return csv_problem(im, rd, &im->cols, rc, "");
             if (vrd && !vend) {
-                vrc = csv_reader_next(vrd, &vrow);
+                vrc = next_row(vrd, &vrow);
                 if (vrc < 0)
                     return csv_problem(im, vrd, &im->vcols, vrc, vw);
                 vend = vrc == 1;
@@ -905,13 +931,56 @@ static int open_workers(struct importer *im)
     return 0;
 }
 
+/* The source's fingerprint for the audit log: HMAC-SHA-256 of its SHA-256
+ * under a key of the vault (FILE_LABEL), its first FINGERPRINT_LEN bytes in
+ * hex. The plain SHA-256 goes to the importer only (res->sha256): of a
+ * file holding one or two My Numbers it would give the numbers back to
+ * anyone who tries them all, and the log must hold neither a My Number nor
+ * a hash of one. Two imports of the same file still show the same
+ * fingerprint. No call computes it for a file given: that would be the
+ * same oracle again. */
+#define FILE_LABEL "mamori-import-file"
+
+static int import_fingerprint(struct mamori *m, const uint8_t sha256[32],
+                              char out[2 * FINGERPRINT_LEN + 1])
+{
+    uint8_t key[CRYPTO_KEY_LEN], mac[CRYPTO_MAC_LEN];
+    struct crypto_part part = {sha256, 32};
+    int rc = keys_derive(m->keys, FILE_LABEL, key);
+
+    out[0] = '\0';
+    if (rc != 0)
+        return rc;
+    crypto_hmac(key, sizeof key, &part, 1, mac);
+    crypto_wipe(key, sizeof key);
+    for (size_t i = 0; i < FINGERPRINT_LEN; i++)
+        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    return 0;
+}
+
+int mamori_encoding_parse(const char *name, enum mamori_encoding *out)
+{
+    if (!name || strcasecmp(name, "auto") == 0)
+        *out = MAMORI_ENC_AUTO;
+    else if (strcasecmp(name, "utf-8") == 0 || strcasecmp(name, "utf8") == 0)
+        *out = MAMORI_ENC_UTF8;
+    else if (strcasecmp(name, "cp932") == 0 || strcasecmp(name, "sjis") == 0 ||
+             strcasecmp(name, "shift_jis") == 0 ||
+             strcasecmp(name, "windows-31j") == 0)
+        *out = MAMORI_ENC_CP932;
+    else
+        return MAMORI_EINVAL;
+    return 0;
+}
+
 static void summary(const struct importer *im, char *out, size_t size)
 {
     const struct mamori_import_result *r = im->res;
-    snprintf(out, size, "rows %llu ok %llu bad %llu dup %llu%s sha256 %s",
+    snprintf(out, size, "rows %llu ok %llu bad %llu dup %llu%s file %s",
              (unsigned long long)r->rows, (unsigned long long)r->imported,
              (unsigned long long)r->rejected, (unsigned long long)r->duplicates,
-             r->mismatches ? " mismatch" : "", r->sha256);
+             r->mismatches ? " mismatch" : "",
+             im->fingerprint[0] ? im->fingerprint : "-");
 }
 
 int mamori_import(mamori_sess *s, const char *dataset,
@@ -995,9 +1064,11 @@ out:
     if (hs.md) {
         unsigned char dg[32];
         unsigned int dl = 0;
-        if (EVP_DigestFinal_ex(hs.md, dg, &dl) == 1 && dl == 32)
+        if (EVP_DigestFinal_ex(hs.md, dg, &dl) == 1 && dl == 32) {
             for (size_t i = 0; i < 32; i++)
                 snprintf(res->sha256 + 2 * i, 3, "%02x", dg[i]);
+            (void)import_fingerprint(s->m, dg, im->fingerprint);
+        }
         EVP_MD_CTX_free(hs.md);
     }
     if (rd)

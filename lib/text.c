@@ -41,6 +41,9 @@
 #define R_CTRL N_("contains a control character")
 #define R_MARK_START N_("starts with a combining mark")
 #define R_PRIVATE N_("contains a private-use (user-defined) character")
+#define R_INVISIBLE                                                            \
+    N_("contains an invisible character (zero-width space, BOM or direction "  \
+       "control)")
 #define R_NOMEM N_("out of memory")
 
 /* ---- character classes --------------------------------------------------*/
@@ -169,6 +172,27 @@ static int is_number(int32_t c)
 static int is_apostrophe(int32_t c)
 {
     return c == '\'' || c == 0x2019 || c == 0x02BC;
+}
+
+/* Zero-width characters, the BOM and direction marks and controls: they
+ * come with text copied from web pages and mails, show nothing (or reorder
+ * what is shown), and no CP932 export can write them. Variation selectors
+ * are not among them. */
+static int is_invisible(int32_t c)
+{
+    return (c >= 0x200B && c <= 0x200F) || (c >= 0x202A && c <= 0x202E) ||
+           c == 0x2060 || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF;
+}
+
+/* 1 if cp[0..n) holds an invisible character. */
+static int has_invisible(const int32_t *cp, size_t n)
+{
+    size_t i;
+
+    for (i = 0; i < n; i++)
+        if (is_invisible(cp[i]))
+            return 1;
+    return 0;
 }
 
 /* Variation selectors (standardized and ideographic, IVS). */
@@ -1112,6 +1136,9 @@ out:
 #define R_PHONE_INTL                                                           \
     N_("must not start with 00 (a prefix for calls abroad): give 0... or "     \
        "+81...")
+#define R_PHONE_INTL010                                                        \
+    N_("must not start with 010 (the prefix for calls abroad): give 0... or "  \
+       "+81...")
 #define R_PHONE_LEN N_("wrong number of digits for its prefix")
 
 /*
@@ -1189,6 +1216,11 @@ static int canon_phone(const struct cpbuf *b, char **out, const char **rule)
         /* (after +81, 00 is a trunk zero too many) */
         size_t k = skip_spaces(b->cp, b->n, 0);
         *rule = k < b->n && b->cp[k] == '+' ? R_PHONE_START : R_PHONE_INTL;
+        goto out;
+    }
+    if (n > 2 && digits[1] == '1' && digits[2] == '0') {
+        /* no area code starts with 010 */
+        *rule = R_PHONE_INTL010;
         goto out;
     }
     if (n > PHONE_MAX || n != phone_expected(digits, n)) {
@@ -1426,6 +1458,10 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
         goto out;
     }
     rc = MAMORI_EINVAL;
+    if (t != FT_TEXT && has_invisible(b.cp, b.n)) {
+        *r = R_INVISIBLE;
+        goto out;
+    }
     start = b.cp;
     switch (t) {
     case FT_TEXT:
@@ -1507,6 +1543,10 @@ int text_date_parse(const char *in, size_t len, int *y, int *m, int *d,
         goto out;
     }
     rc = MAMORI_EINVAL;
+    if (has_invisible(b.cp, b.n)) {
+        *r = R_INVISIBLE;
+        goto out;
+    }
     if (date_parse_cps(b.cp, b.n, &yy, &mm, &dd, r) != 0)
         goto out;
     *y = yy;
@@ -1643,7 +1683,7 @@ int text_search_key(enum field_type t, const char *in, size_t len, char **out)
     fold:
         rc = cpbuf_normalise(&b, in, len, KEY_OPTS,
                              (flags & KEY_KATAKANA) ? PREMAP_KATAKANA
-                                                    : PREMAP_NONE);
+                                                    : PREMAP_MARKS);
         if (rc != 0)
             goto out;
         key_fold(&b, flags);

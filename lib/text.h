@@ -51,6 +51,9 @@ const char *text_type_name(enum field_type t);
  *   email          local@domain, NFKC, domain lower-cased
  *   mynumber       12 digits with a valid check digit
  *   corpnumber     13 digits with a valid leading check digit
+ * Every type but text refuses zero-width characters, the BOM and direction
+ * marks and controls (U+200B-U+200F, U+202A-U+202E, U+2060, U+2066-U+2069,
+ * U+FEFF).
  * Returns 0; -1 if invalid, with *rule set to a static English rule text
  * naming what is wrong (never the value), e.g. "check digit does not match";
  * -2 if out of memory.
@@ -60,7 +63,8 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
 
 /*
  * The search key of a canonical value: what the blind index hashes. NFKC,
- * case-folded, all spaces removed, hiragana -> katakana (name, kana),
+ * case-folded, all spaces removed, the spacing sound marks ゛゜ composed
+ * with the kana before them, hiragana -> katakana (name, kana),
  * long-vowel/dash/wave-dash variants unified, common variant kanji folded
  * (髙->高, 﨑->崎 ... for name and address), digits only for phone, postal,
  * mynumber, corpnumber. Accepts raw user input too (search terms are not

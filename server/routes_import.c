@@ -157,13 +157,7 @@ static int query_opts(struct ctx *c, struct mamori_import_opts *o,
                 return -1;
         }
     }
-    if (!enc || strcmp(enc, "auto") == 0)
-        o->encoding = MAMORI_ENC_AUTO;
-    else if (strcmp(enc, "utf-8") == 0)
-        o->encoding = MAMORI_ENC_UTF8;
-    else if (strcmp(enc, "cp932") == 0)
-        o->encoding = MAMORI_ENC_CP932;
-    else
+    if (mamori_encoding_parse(enc, &o->encoding) != 0)
         goto bad;
     if (!skip || strcmp(skip, "0") == 0)
         o->skip_invalid = 0;

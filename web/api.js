@@ -17,10 +17,13 @@ export function onApiCall(f) {
   onCall = f;
 }
 
+// message: the server's, in the language asked for; none (raw: true) when
+// the answer had none (a proxy's error page, no answer at all).
 export class ApiError extends Error {
   constructor(status, body) {
     const e = (body && body.error) || {};
     super(e.message || `HTTP ${status}`);
+    this.raw = !e.message;
     this.status = status;
     this.code = e.code || '';
     this.detail = e.detail || '';
@@ -41,9 +44,22 @@ export async function api(method, path, body, opts = {}) {
     init.headers['Content-Type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const r = await fetch(path, init);
+  // No answer at all (the network, the server down): status 0, which the
+  // page words itself (app.js errText), never the browser's English.
+  let r;
+  try {
+    r = await fetch(path, init);
+  } catch (e) {
+    throw new ApiError(0, null);
+  }
   let data = null;
-  if ((r.headers.get('Content-Type') || '').startsWith('application/json')) data = await r.json();
+  if ((r.headers.get('Content-Type') || '').startsWith('application/json')) {
+    try {
+      data = await r.json();
+    } catch (e) {
+      data = null;
+    }
+  }
   if (r.status !== 401 && onCall) onCall(!!opts.background);
   if (!r.ok) {
     const err = new ApiError(r.status, data);

@@ -81,6 +81,8 @@ const msg = (kind, text) => h(`div.msg.${kind}`, { role: kind === 'err' ? 'alert
 // in (the page asked for it in that one).
 function errText(e) {
   if (e instanceof ApiError) {
+    // No message from mamorid: no answer, or another server's page.
+    if (e.raw) return T('error', e.status ? T('http_error', e.status) : T('net_error'));
     const m = e.message + (e.detail ? ` (${e.detail})` : '');
     return T('error', m);
   }
@@ -123,6 +125,35 @@ function form(cls, kids, f, out) {
   return fm;
 }
 const submit = (text) => h('button', { type: 'submit', text });
+
+// A button's action f: the button disabled while it runs (no second
+// request from a double click), and the keyboard kept in place when f
+// draws the button's table again: on the button of the same id in the
+// same section, else on the first button of its row (disable gives
+// enable) or of the next row with one.
+async function busy(b, f) {
+  const had = document.activeElement === b;
+  const box = b.closest('section') || main;
+  const key = b.dataset.id || b.dataset.export;
+  const tr = b.closest('tbody > tr');
+  const at = tr ? [...tr.parentElement.children].indexOf(tr) : -1;
+  b.disabled = true;
+  try {
+    await f();
+  } finally {
+    b.disabled = false;
+  }
+  if (!had || stale()) return;
+  if (b.isConnected) {
+    b.focus();
+    return;
+  }
+  const same = [...box.querySelectorAll('button')].find((x) => key && (x.dataset.id || x.dataset.export) === key);
+  const rows = [...box.querySelectorAll('tbody > tr')];
+  const next = same || (at < 0 ? null : [...rows.slice(at), ...rows.slice(0, at).reverse()]
+    .map((r) => r.querySelector('button')).find(Boolean));
+  if (next) next.focus();
+}
 const timeText = (s) => (s ? new Date(s).toLocaleString(lang() === 'en' ? 'en-GB' : 'ja-JP') : '');
 const fmtTime = (s) => (s ? live(() => timeText(s)) : '');
 
@@ -163,6 +194,8 @@ const roleName = (r) => live(() => tv('role_', r));
 function frame() {
   $('app-title').textContent = t('app');
   $('lang-toggle').textContent = t('lang');
+  // The button names the other language, in that language.
+  $('lang-toggle').lang = lang() === 'en' ? 'ja' : 'en';
   $('logout').textContent = t('logout');
   $('idle-continue').textContent = t('idle_continue');
   $('nav').setAttribute('aria-label', t('menu'));
@@ -781,7 +814,7 @@ async function csvHeader(file, enc) {
 async function scrImport() {
   await dsPicker(T('import_title'), (d) => {
     const out = h('div', { id: 'import-result' });
-    const bar = h('progress', { max: 1, value: 0, hidden: true, id: 'import-progress' });
+    const bar = h('progress', { max: 1, value: 0, hidden: true, id: 'import-progress', 'aria-label': T('import_progress') });
     const [fileLabel, file] = field(T('file'), { name: 'file', type: 'file', accept: '.csv,text/csv', required: true });
     const [encLabel, enc] = select(T('encoding'), 'encoding', [['auto', T('enc_auto')], ['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']], 'auto');
     // Columns of the file that are not fields of the dataset: each gets a
@@ -828,7 +861,7 @@ async function scrImport() {
     enc.addEventListener('change', reread);
     const fm = form('stack', [
       fileLabel, file, encLabel, enc,
-      h('label', {}, h('input', { type: 'checkbox', name: 'skip', value: '1' }), live(() => ` ${t('skip_invalid')}`)), h('span'),
+      h('label.full', {}, h('input', { type: 'checkbox', name: 'skip', value: '1' }), live(() => ` ${t('skip_invalid')}`)),
       mapBox, h('div.full', {}, submit(T('upload'))), h('div.full', {}, bar),
     ], async (v) => {
       // Checked here, not by the server: no empty upload, no audit entry.
@@ -918,15 +951,18 @@ async function scrExports() {
   }
   kids.push(shown, h('section.card', {}, h('h3', { text: T('ledger') }), ledger));
   screen(T('export_title'), ...kids);
-  const act = (label, f, id) => h('button.secondary', { type: 'button', text: label, 'data-export': id, onclick: async (ev) => {
-    ev.target.disabled = true;
-    try {
-      await f();
-    } catch (e) {
-      out.replaceChildren(msg('err', errText(e)));
-      if (!out.isConnected) shown.replaceChildren(msg('err', errText(e)));
-    }
-    await load();
+  // ask: a question to confirm first (an action that cannot be undone).
+  const act = (label, f, id, ask) => h('button.secondary', { type: 'button', text: label, 'data-export': id, onclick: (ev) => {
+    if (ask && !window.confirm(String(ask))) return;
+    return busy(ev.currentTarget, async () => {
+      try {
+        await f();
+      } catch (e) {
+        out.replaceChildren(msg('err', errText(e)));
+        if (!out.isConnected) shown.replaceChildren(msg('err', errText(e)));
+      }
+      await load();
+    });
   } });
   async function run(x) {
     const r = await api('POST', `/api/v1/exports/${x.id}/run`);
@@ -949,7 +985,7 @@ async function scrExports() {
         ['expires', T('run_by'), (x) => fmtTime(x.expires)], ['count', T('records_n')],
         ['', '', (x) => h('span.actions', {},
           session.role === 'admin' && x.state === 'pending' && x.requester !== session.user ? [act(T('approve'), () => api('POST', `/api/v1/exports/${x.id}/approve`), `approve-${x.id}`),
-            act(T('reject'), () => api('POST', `/api/v1/exports/${x.id}/reject`), `reject-${x.id}`)] : '',
+            act(T('reject'), () => api('POST', `/api/v1/exports/${x.id}/reject`), `reject-${x.id}`, T('confirm_reject', x.id, x.dataset))] : '',
           x.state === 'approved' && x.requester === session.user ? act(T('run'), () => run(x), `run-${x.id}`) : '')]], T('ledger'))
         : h('p', { text: T('none') }));
     } catch (e) {
@@ -987,14 +1023,15 @@ async function scrAudit() {
     out.replaceChildren(table(rows.reverse(), [['seq', '#'], ['time', T('time'), (r) => fmtTime(r.time)], ['user', T('user')],
       ['device', T('device'), dev, 'word'], ['action', T('action'), null, 'word'], ['dataset', T('dataset')], ['outcome', T('outcome'), (r) => live(() => tv('out_', r.outcome))], ['count', T('records_n')], ['detail', T('detail')]], T('audit_title')));
   }, out);
-  const vb = h('button.secondary', { type: 'button', id: 'audit-verify-btn', text: T('verify'), onclick: async () => {
+  const vb = h('button.secondary', { type: 'button', id: 'audit-verify-btn', text: T('verify'), onclick: (ev) => busy(ev.currentTarget, async () => {
+    vout.replaceChildren();
     try {
       const r = await api('GET', '/api/v1/audit/verify');
       vout.replaceChildren(msg('ok', T('chain_ok', r.entries)));
     } catch (e) {
       vout.replaceChildren(msg('err', e.code === 'tamper' ? T('chain_bad', e.detail) : errText(e)));
     }
-  } });
+  }) });
   screen(T('audit_title'), h('section.card', {}, fm, h('p', {}, vb), vout), out);
   fm.requestSubmit();
 }
@@ -1005,14 +1042,18 @@ async function scrAdmin() {
   const out = h('div');
   const users = h('div', { id: 'admin-users' });
   const devs = h('div', { id: 'admin-devices' });
-  const btn = (label, f, id) => h('button.secondary', { type: 'button', text: label, 'data-id': id, onclick: async () => {
-    try {
-      await f();
-      out.replaceChildren(msg('ok', T('saved')));
-    } catch (e) {
-      out.replaceChildren(msg('err', errText(e)));
-    }
-    await load();
+  // ask: a question to confirm first (an action that cannot be undone).
+  const btn = (label, f, id, ask) => h('button.secondary', { type: 'button', text: label, 'data-id': id, onclick: (ev) => {
+    if (ask && !window.confirm(String(ask))) return;
+    return busy(ev.currentTarget, async () => {
+      try {
+        await f();
+        out.replaceChildren(msg('ok', T('saved')));
+      } catch (e) {
+        out.replaceChildren(msg('err', errText(e)));
+      }
+      await load();
+    });
   } });
   const addForm = form('inline', [
     h('label', {}, T('user'), h('input', { name: 'name', required: true, size: 14 })),
@@ -1058,7 +1099,7 @@ async function scrAdmin() {
     devs.replaceChildren(d instanceof Error ? msg('err', errText(d)) : table(d, [['name', T('device_name')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
       ['requested_by', T('requester')], ['approved_by', T('approver')], ['last_used', T('last_used'), (x) => fmtTime(x.last_used)],
       ['', '', (x) => h('span.actions', {}, x.state === 'pending' ? btn(T('approve'), () => api('POST', `/api/v1/devices/${x.id}/approve`), `approve-${x.id}`) : '',
-        x.state !== 'revoked' ? btn(T('revoke'), () => api('POST', `/api/v1/devices/${x.id}/revoke`), `revoke-${x.id}`) : '')]], T('devices')));
+        x.state !== 'revoked' ? btn(T('revoke'), () => api('POST', `/api/v1/devices/${x.id}/revoke`), `revoke-${x.id}`, T('confirm_revoke', x.name)) : '')]], T('devices')));
   }
   await load();
 }

@@ -94,6 +94,11 @@ const M = {
     map_unreadable: 'ファイルの見出し行を読めませんでした。文字コードを確かめてください。',
     map_not_header: 'ファイルの 1 行目が見出し (列の名前) ではなく、データのようです。1 行目に列の名前がある CSV を選んでください。',
     range_reversed: '開始日が終了日より後になっています。期間を確かめてください。',
+    confirm_revoke: '端末「{0}」を取り消します。取り消した端末は元に戻せません。よろしいですか？',
+    confirm_reject: '持ち出しの申請 {0} ({1}) を却下します。却下した申請は元に戻せません。よろしいですか？',
+    import_progress: '取り込みの進捗',
+    net_error: 'サーバーに接続できませんでした。ネットワークを確かめて、もう一度お試しください。',
+    http_error: 'サーバーがエラーを返しました (HTTP {0})。しばらくしてから、もう一度お試しください。',
   },
   en: {
     app: 'mamori personal data vault', lang: '日本語', logout: 'Log out',
@@ -186,6 +191,11 @@ const M = {
     map_unreadable: 'The header row of the file could not be read: check the encoding.',
     map_not_header: 'The first line of the file looks like data, not a header (the column names): choose a CSV whose first line names its columns.',
     range_reversed: 'The start date is after the end date: check the period.',
+    confirm_revoke: 'Revoke the device "{0}"? A revoked device cannot be restored.',
+    confirm_reject: 'Reject the export request {0} ({1})? A rejected request cannot be restored.',
+    import_progress: 'Import progress',
+    net_error: 'The server could not be reached: check the network and try again.',
+    http_error: 'The server answered with an error (HTTP {0}): try again in a while.',
   },
 };
 

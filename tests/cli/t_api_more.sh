@@ -43,12 +43,18 @@ IMP=/api/v1/datasets/small/import
 
 # ---- import: small files, every answer ------------------------------------
 printf 'name,birth,note\n山田　太郎,1980-01-02,a\n佐藤　花子,1990-03-04,b\n' >ok.csv
-api POST "$IMP?encoding=utf-8" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
+# (encoding names in any case, as Windows writes them)
+api POST "$IMP?encoding=UTF-8" -H "$(auth "$OP")" "${CSV[@]}" --data-binary @ok.csv
 want 200
 [ "$(jq -c '[.rows, .imported, .rejected, .duplicates]' <<<"$BODY")" = '[2,2,0,0]' ] ||
     die "import: $BODY"
 [ "$(jq -r .sha256 <<<"$BODY")" = "$(sha256sum ok.csv | cut -d' ' -f1)" ] ||
     die "import: sha256: $BODY"
+# the uploader is shown the SHA-256; the audit log keeps a keyed fingerprint
+detail=$(audit_sql "file:$MAMORI_HOME/vault.db?mode=ro" \
+    "SELECT detail FROM audit_v WHERE action = 'import' ORDER BY seq DESC LIMIT 1")
+[[ "$detail" =~ \ file\ [0-9a-f]{32}$ ]] || die "import entry: $detail"
+lacks "$detail" "$(sha256sum ok.csv | cut -d' ' -f1)"
 [ "$(jq -c .problems <<<"$BODY")" = '[]' ] || die "import: problems: $BODY"
 [ "$(ds_records small)" = 2 ] || die "import: want 2 records"
 body_lacks '山田'

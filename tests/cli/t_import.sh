@@ -214,6 +214,14 @@ rc_is 5 import staff sj.csv --encoding utf-8
 contains "$ERR" "line 2, column name: file format: bytes that are not UTF-8"
 ok import staff sj.csv --encoding cp932
 contains "$OUT" "Imported: 1"
+# (the encoding as Windows names it, in any case)
+for enc in Shift_JIS CP932 Windows-31J; do
+    ok import staff sj.csv --encoding "$enc" --skip-invalid
+    contains "$OUT" "Encoding: cp932"
+done
+ok import staff bom.csv --encoding UTF-8 --skip-invalid --map '氏名=name' \
+    --map '生年月日=birth'
+contains "$OUT" "Encoding: utf-8"
 printf 'name,shoe_size\nx,1\n' >h1.csv
 rc_is 5 import staff h1.csv
 contains "$ERR" "line 1, column shoe_size: file format: header: unknown column"
@@ -225,6 +233,27 @@ rc_is 5 import staff h3.csv
 contains "$ERR" "line 1, column #2: file format: header: empty column header"
 rc_is 5 import staff h1.csv --map shoe=kana
 contains "$ERR" "a column map names a column that is not in the header"
+# Excel's "Unicode Text" (UTF-16LE, BOM, TABs): refused, naming UTF-16,
+# whatever --encoding says; nothing imported
+before=$(count staff)
+as op1
+{ printf '\xff\xfe'; printf 'name\tkana\r\n山田　一\tヤマダ\r\n' |
+    iconv -f UTF-8 -t UTF-16LE; } >u16.txt
+for enc in auto cp932 utf-8; do
+    rc_is 5 import staff u16.txt --encoding "$enc"
+    contains "$ERR" "line 1: file format: the file is in UTF-16"
+    lacks "$ERR" "NUL"
+done
+[ "$(count staff)" = "$before" ] || die "a UTF-16 file changed the dataset"
+# Excel's ",,," rows (formatted, empty cells) are no records
+printf 'name,kana,birth\r\n,,\r\n空行　一,クウギョウ,1980-05-05\r\n,,\r\n,,\r\n' |
+    iconv -f UTF-8 -t CP932 >excel-empty.csv
+as op1
+ok import staff excel-empty.csv
+contains "$OUT" "Rows read: 1"
+contains "$OUT" "Imported: 1"
+[ "$(count staff)" = $((before + 1)) ] || die "empty rows became records"
+before=$((before + 1))
 printf '' >empty.csv
 rc_is 5 import staff empty.csv
 contains "$ERR" "empty"

@@ -206,3 +206,18 @@ export const focused = (page) => page.evaluate(() => {
   const a = document.activeElement;
   return a ? a.getAttribute('name') || a.id || a.tagName : null;
 });
+
+// The requests to the API whose path matches re while f runs.
+export async function requests(p, re, f) {
+  const seen = [];
+  const on = (r) => {
+    if (re.test(new URL(r.url()).pathname)) seen.push(r.url());
+  };
+  p.on('request', on);
+  try {
+    await f();
+  } finally {
+    p.off('request', on);
+  }
+  return seen;
+}

@@ -13,7 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import {
   BASE, T, env, approveDevice, browser, context, problems, shot, enrolBrowser, login, logout,
-  layout, menu, focused,
+  layout, menu, focused, requests,
 } from './lib.mjs';
 
 let b, S;
@@ -26,21 +26,6 @@ before(async () => {
 after(async () => {
   await b?.close();
 });
-
-// Requests to the API whose path matches re while f runs.
-async function requests(p, re, f) {
-  const seen = [];
-  const on = (r) => {
-    if (re.test(new URL(r.url()).pathname)) seen.push(r.url());
-  };
-  p.on('request', on);
-  try {
-    await f();
-  } finally {
-    p.off('request', on);
-  }
-  return seen;
-}
 
 async function oneRow(p, what) {
   const l = await layout(p);
@@ -253,13 +238,13 @@ test('the admin: no record screens; users, devices and states in Japanese; one r
       await p.goto(`${BASE}/#/${h}`);
       await p.getByRole('heading', { name: 'この画面は使えません' }).waitFor();
     }
-    // the log with the operator's imports: their SHA-256 (64 hex digits,
-    // unbroken) wraps inside its cell
+    // the log with the operator's imports: their files' fingerprints (32
+    // hex digits, unbroken) wrap inside their cells
     await p.getByRole('link', { name: '監査ログ' }).click();
-    await p.locator('#audit-list td', { hasText: /[0-9a-f]{64}/ }).first().waitFor();
-    await oneRow(p, 'audit with SHA-256 (ja)');
+    await p.locator('#audit-list td', { hasText: /file [0-9a-f]{32}/ }).first().waitFor();
+    await oneRow(p, 'audit with file fingerprints (ja)');
     await p.setViewportSize({ width: 1366, height: 768 });
-    await oneRow(p, 'audit with SHA-256 at 1366 (ja)');
+    await oneRow(p, 'audit with file fingerprints at 1366 (ja)');
     await p.setViewportSize({ width: 1280, height: 800 });
     await p.getByRole('link', { name: '管理' }).click();
     await p.locator('#admin-users table').waitFor();
@@ -279,8 +264,8 @@ test('the admin: no record screens; users, devices and states in Japanese; one r
     await oneRow(p, 'admin at 1366 (en)');
     await p.setViewportSize({ width: 1280, height: 800 });
     await p.goto(`${BASE}/#/audit`);
-    await p.locator('#audit-list td', { hasText: /[0-9a-f]{64}/ }).first().waitFor();
-    await oneRow(p, 'audit with SHA-256 (en)');
+    await p.locator('#audit-list td', { hasText: /file [0-9a-f]{32}/ }).first().waitFor();
+    await oneRow(p, 'audit with file fingerprints (en)');
     await p.goto(`${BASE}/#/exports`);
     await p.locator('#ledger table').waitFor();
     await p.locator('#ledger').getByText('waiting for approval').first().waitFor();

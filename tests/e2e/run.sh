@@ -67,7 +67,7 @@ JSON
     echo "e2e: setup $(($(date +%s) - start))s, mamorid on port $PORT"
     BASE="https://localhost:$PORT" node --test --test-force-exit --test-concurrency=1 \
         "$here/qr.test.mjs" "$here/ui.test.mjs" "$here/roles.test.mjs" \
-        "$here/import.test.mjs" || rc=1
+        "$here/import.test.mjs" "$here/operate.test.mjs" || rc=1
     srv_stop
     if [ "$rc" -eq 0 ]; then
         # The idle logout, with the page's idle limit made short by a

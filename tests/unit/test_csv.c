@@ -1,7 +1,8 @@
 /*
  * test_csv.c - the streaming CSV reader: RFC 4180 quoting, CRLF, line
  * numbers of rows spanning lines, every chunk size, CR-only line ends, BOM
- * and encoding detection (a stray byte in UTF-8), CP932, and the errors
+ * and encoding detection (a stray byte in UTF-8, CP932 at the end of a
+ * read), UTF-16/UTF-32 refused, CP932, and the errors
  * (truncated, malformed, limits, bad bytes, NUL bytes, read failure) with
  * their line and column.
  */
@@ -87,13 +88,15 @@ static void test_rfc4180_lines(void **state)
                              " e , \r\n"
                              ",\n"
                              "d,last";
+    /* Lines as Excel numbers its rows: the line break inside b's note is
+     * not one, the blank line is. */
     static const char want[] = "L1:name|note\n"
                                "L2:a|x,y\n"
                                "L3:b|multi\r\nline\n"
-                               "L6:c|say \"hi\"\n"
-                               "L7: e | \n"
-                               "L8:|\n"
-                               "L9:d|last\n";
+                               "L5:c|say \"hi\"\n"
+                               "L6: e | \n"
+                               "L7:|\n"
+                               "L8:d|last\n";
     static const size_t steps[] = {0, 1, 2, 3, 5, 7, 11};
     char out[1024];
     (void)state;
@@ -381,7 +384,8 @@ static void test_cr_line_ends(void **state)
     } cases[] = {
         {"a,b\rc,d\r\re,f\r", "L1:a|b\nL2:c|d\nL4:e|f\n"},
         {"a,b\rc,d\r\ne,f\nx,y", "L1:a|b\nL2:c|d\nL3:e|f\nL4:x|y\n"},
-        {"a,\"x\ry\"\rb,c\r\n\r\nd,e", "L1:a|x\ry\nL3:b|c\nL5:d|e\n"},
+        /* (the CR in the quoted field is no line of its own) */
+        {"a,\"x\ry\"\rb,c\r\n\r\nd,e", "L1:a|x\ry\nL2:b|c\nL4:d|e\n"},
         {"a\r\n\r\n\rb\r\r\nc", "L1:a\nL4:b\nL6:c\n"},
     };
     static const size_t steps[] = {0, 1, 2, 3, 4, 5, 7};
@@ -470,6 +474,90 @@ static void test_cp932_corrupt_later(void **state)
                              "\x9e\xe3\x83\x80\n");
 }
 
+/* Excel's "Unicode Text" is UTF-16LE with a BOM (and TABs): refused at
+ * once, naming the encoding, whatever encoding was asked for, and never
+ * read as mojibake or as a file of NUL bytes. */
+static void test_utf16_refused(void **state)
+{
+    static const struct {
+        const char *in;
+        size_t len;
+        const char *what;
+    } bad[] = {
+        {"\xff\xfen\0a\0m\0e\0\t\0k\0\r\0\n\0", 18, "UTF-16"},
+        {"\xfe\xff\0n\0a\0m\0e\0,\0k\0\n", 16, "UTF-16"},
+        {"n\0a\0m\0e\0,\0k\0\r\0\n\0", 16, "UTF-16"},
+        {"\0n\0a\0m\0e\0,\0k\0\n", 14, "UTF-16"},
+        {"\xff\xfe\0\0n\0\0\0\n\0\0\0", 12, "UTF-32"},
+        {"\0\0\xfe\xff\0\0\0n\0\0\0\n", 12, "UTF-32"},
+    };
+    static const enum csv_encoding encs[] = {CSV_ENC_AUTO, CSV_ENC_UTF8,
+                                             CSV_ENC_CP932};
+    char out[64];
+    struct csv_error err;
+    (void)state;
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        for (size_t k = 0; k < 3; k++) {
+            for (size_t step = 0; step < 3; step++) {
+                assert_int_equal(read_all(bad[i].in, bad[i].len, step, encs[k],
+                                          NULL, out, sizeof out, &err, NULL),
+                                 MAMORI_EINVAL);
+                assert_string_equal(out, "");
+                assert_int_equal(err.line, 1);
+                assert_int_equal(err.column, 0);
+                assert_non_null(strstr(err.what, bad[i].what));
+            }
+        }
+    }
+}
+
+/* The reader reads 64 KiB at a time. A CP932 file whose first non-ASCII
+ * bytes fall at the very end of a read (E3 81 is a cut UTF-8 sequence, and
+ * a level-2 kanji in CP932) is still CP932: the encoding is not decided on
+ * two bytes; nor on the few bytes a short read (a pipe) gives. */
+static void test_cp932_at_chunk_end(void **state)
+{
+    static const char tail[] = "\xe3\x81\x82\xa0\x82\xa2,\x83\x5e\r\n"
+                               "\x8e\x52,\x93\x63\r\n";
+    static const size_t steps[] = {0, 1, 7, 4096};
+    size_t n = 0, cap = 70000, chunk = 64 * 1024;
+    char *in = malloc(cap), *out = malloc(cap * 2);
+    enum csv_encoding e;
+    struct csv_error err;
+    (void)state;
+    assert_non_null(in);
+    assert_non_null(out);
+    n += (size_t)snprintf(in, cap, "a,b\r\n");
+    while (n + 40 < chunk - 2)
+        n += (size_t)snprintf(in + n, cap - n, "xxxxxxxx,yyyyyyyy\r\n");
+    memset(in + n, 'z', chunk - 2 - n);
+    n = chunk - 2;
+    memcpy(in + n, tail, sizeof tail - 1);
+    n += sizeof tail - 1;
+    for (size_t k = 0; k < sizeof steps / sizeof steps[0]; k++) {
+        assert_int_equal(read_all(in, n, steps[k], CSV_ENC_AUTO, NULL, out,
+                                  cap * 2, &err, &e),
+                         1);
+        assert_int_equal(e, CSV_ENC_CP932);
+        /* z...z縺あい|タ, then 山|田. */
+        assert_non_null(strstr(out, "z\xe7\xb8\xba\xe3\x81\x82\xe3\x81\x84|"
+                                    "\xe3\x82\xbf\nL3450:\xe5\xb1\xb1|"
+                                    "\xe7\x94\xb0\n"));
+    }
+    /* A short CP932 file read a few bytes at a time. */
+    static const char small[] = "a,b\r\n\xe3\x81\x82\xa0\x82\xa2,x\r\n";
+    for (size_t step = 1; step < 6; step++) {
+        assert_int_equal(read_all(small, strlen(small), step, CSV_ENC_AUTO,
+                                  NULL, out, cap * 2, &err, &e),
+                         1);
+        assert_int_equal(e, CSV_ENC_CP932);
+        assert_string_equal(out, "L1:a|b\nL2:\xe7\xb8\xba\xe3\x81\x82\xe3\x81"
+                                 "\x84|x\n");
+    }
+    free(in);
+    free(out);
+}
+
 static void test_encoding_names(void **state)
 {
     enum csv_encoding e;
@@ -505,6 +593,8 @@ int main(void)
         cmocka_unit_test(test_cr_line_ends),
         cmocka_unit_test(test_utf8_stray_byte),
         cmocka_unit_test(test_cp932_corrupt_later),
+        cmocka_unit_test(test_utf16_refused),
+        cmocka_unit_test(test_cp932_at_chunk_end),
         cmocka_unit_test(test_encoding_names),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

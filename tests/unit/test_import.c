@@ -4,8 +4,8 @@
  * (line, column, kind, rule; never a value; every invalid value of a
  * rejected row), duplicates on a composite key
  * against records and within the file, the verify source, header errors
- * (naming no value), NUL bytes, the My Number rule, roles, and the audit
- * entry.
+ * (naming no value), NUL bytes, Excel's empty ",,," rows, the My Number
+ * rule, roles, and the audit entry.
  */
 #include <setjmp.h>
 #include <stdarg.h>
@@ -149,7 +149,9 @@ static void test_basic_counts_sha(void **state)
     assert_int_equal(found(tv->op, "people", "kana", "ヤマダ　タロウ"), 1);
     assert_int_equal(found(tv->op, "people", "phone", "09012345678"), 1);
 
-    /* The audit entry: import, the count and the SHA-256. */
+    /* The audit entry: import, the count and the file's keyed
+     * fingerprint, never its SHA-256 (of a file of one My Number, that
+     * would give the number back to whoever tries them all). */
     struct mamori_audit_entry *e = NULL;
     size_t n = 0;
     assert_int_equal(mamori_audit_show(tv->aud, 6, &e, &n), 0);
@@ -162,12 +164,56 @@ static void test_basic_counts_sha(void **state)
         assert_string_equal(e[i].outcome, "ok");
         assert_int_equal(e[i].count, 2);
         assert_non_null(strstr(e[i].detail, "rows 2 ok 2"));
-        assert_non_null(strstr(e[i].detail, hex));
+        assert_null(strstr(e[i].detail, hex));
+        const char *fp = strstr(e[i].detail, " file ");
+        assert_non_null(fp);
+        fp += 6;
+        assert_int_equal(strspn(fp, "0123456789abcdef"), 32);
+        assert_int_equal(fp[32], '\0');
+        assert_null(strstr(hex, fp)); /* not a piece of the SHA-256 */
         assert_non_null(e[i].record_ids);
         assert_non_null(strchr(e[i].record_ids, ','));
     }
     assert_true(seen);
     mamori_audit_entries_free(e, n);
+}
+
+/* The fingerprint in the newest import entry (32 hex digits). */
+static void last_fingerprint(mamori_sess *aud, char out[33])
+{
+    struct mamori_audit_entry *e = NULL;
+    size_t n = 0;
+    const char *fp = NULL;
+
+    assert_int_equal(mamori_audit_show(aud, 4, &e, &n), 0);
+    for (size_t i = 0; i < n; i++)
+        if (strcmp(e[i].action, "import") == 0)
+            fp = strstr(e[i].detail, " file ");
+    assert_non_null(fp);
+    snprintf(out, 33, "%s", fp + 6);
+    assert_int_equal(strspn(out, "0123456789abcdef"), 32);
+    mamori_audit_entries_free(e, n);
+}
+
+/* Two imports of one file show one fingerprint, refused or not; another
+ * file shows another. */
+static void test_fingerprint_same_file(void **state)
+{
+    struct tvault *tv = *state;
+    const char *a = "name,kana\r\n指紋 一郎,シモン イチロウ\r\n";
+    const char *b = "name,kana\r\n指紋 二郎,シモン ジロウ\r\n";
+    struct mamori_import_result res;
+    struct probs ps;
+    char f1[33], f2[33], f3[33];
+
+    assert_int_equal(do_import(tv->op, "people", a, NULL, 0, &ps, &res), 0);
+    last_fingerprint(tv->aud, f1);
+    (void)do_import(tv->op, "people", a, NULL, 0, &ps, &res);
+    last_fingerprint(tv->aud, f2);
+    assert_int_equal(do_import(tv->op, "people", b, NULL, 0, &ps, &res), 0);
+    last_fingerprint(tv->aud, f3);
+    assert_string_equal(f1, f2);
+    assert_string_not_equal(f1, f3);
 }
 
 static void test_all_or_nothing(void **state)
@@ -208,6 +254,45 @@ static void test_all_or_nothing(void **state)
     assert_int_equal(res.imported, 2);
     assert_int_equal(res.rejected, 1);
     assert_int_equal(found(tv->op, "people", "kana", "オガワ"), 2);
+}
+
+/* A problem names the row as Excel numbers it: the line breaks typed in
+ * a cell (Alt+Enter) before it do not count. */
+static void test_lines_as_excel_rows(void **state)
+{
+    struct tvault *tv = *state;
+    static const char csv[] =
+        "name,kana,note\r\n"
+        "行数　一,ギョウスウ,\"一行目\r\n二行目\r\n三行目\"\r\n"
+        "行数　二,Gyou2,\r\n";
+    struct mamori_import_result res;
+    struct probs ps;
+
+    assert_int_equal(do_import(tv->op, "people", csv, NULL, 0, &ps, &res),
+                     MAMORI_EINVAL);
+    assert_int_equal(ps.n, 1);
+    assert_int_equal(ps.line[0], 3);
+    assert_string_equal(ps.column[0], "kana");
+    assert_non_null(strstr(mamori_errdetail(tv->op), "line 3, column kana"));
+}
+
+/* Headers as Excel users write them: capitals, full-width letters, a
+ * second BOM before the first name, a zero-width space. */
+static void test_header_case_and_width(void **state)
+{
+    struct tvault *tv = *state;
+    static const char csv[] =
+        "\xef\xbb\xbf\xef\xbb\xbfName,\xef\xbc\xab\xef\xbc"
+        "\xa1\xef\xbc\xae\xef\xbc\xa1,Pho\xe2\x80\x8bne\r\n"
+        "見出　一,ミダシ,03-1111-4444\r\n";
+    struct mamori_import_result res;
+    struct probs ps;
+
+    assert_int_equal(do_import(tv->op, "people", csv, NULL, 0, &ps, &res), 0);
+    assert_int_equal(res.imported, 1);
+    assert_int_equal(ps.n, 0);
+    assert_int_equal(found(tv->op, "people", "kana", "ミダシ"), 1);
+    assert_int_equal(found(tv->op, "people", "phone", "0311114444"), 1);
 }
 
 /* Records in a dataset, as the admin's list gives them. */
@@ -576,6 +661,40 @@ static void test_cp932_and_truncated(void **state)
     assert_int_equal(found(tv->op, "people", "kana", "キムラ"), 0);
 }
 
+/* Excel writes ",,,," for a row whose cells were formatted but left
+ * empty, often many at the end of a sheet: like a blank line, such a row
+ * is no record (never an empty one) and is not counted; the lines of the
+ * rows after it are still the file's. */
+static void test_empty_rows_skipped(void **state)
+{
+    struct tvault *tv = *state;
+    static const char csv[] = ",,\r\n"
+                              "name,kana,birth\r\n"
+                              ",,\r\n"
+                              "西田　一,ニシダ,1980-01-01\r\n"
+                              ",,\r\n"
+                              "西田　二,ニシダ,1980-02-30\r\n"
+                              ",,\r\n"
+                              ",,\r\n";
+    struct mamori_import_result res;
+    struct probs ps;
+    int64_t before = records_in(tv, "people");
+
+    assert_int_equal(do_import(tv->op, "people", csv, NULL, 0, &ps, &res),
+                     MAMORI_EINVAL);
+    assert_int_equal(res.rows, 2);
+    assert_int_equal(res.rejected, 1);
+    assert_int_equal(ps.n, 1);
+    assert_int_equal(ps.line[0], 6);
+    assert_string_equal(ps.column[0], "birth");
+    assert_int_equal(records_in(tv, "people"), before);
+    assert_int_equal(do_import(tv->op, "people", csv, csv, 1, &ps, &res), 0);
+    assert_int_equal(res.rows, 2);
+    assert_int_equal(res.imported, 1);
+    assert_int_equal(res.mismatches, 0);
+    assert_int_equal(records_in(tv, "people"), before + 1);
+}
+
 static void test_schema_key_text(void **state)
 {
     /* Schema text from before key fields still parses; ":k" round-trips. */
@@ -608,6 +727,12 @@ int main(void)
         cmocka_unit_test(test_schema_key_text),
         cmocka_unit_test_setup_teardown(test_basic_counts_sha, tv_group_setup,
                                         tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_fingerprint_same_file,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_lines_as_excel_rows,
+                                        tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_header_case_and_width,
+                                        tv_group_setup, tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_all_or_nothing, tv_group_setup,
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_every_problem_of_a_row,
@@ -628,6 +753,8 @@ int main(void)
                                         tv_group_teardown),
         cmocka_unit_test_setup_teardown(test_cp932_and_truncated,
                                         tv_group_setup, tv_group_teardown),
+        cmocka_unit_test_setup_teardown(test_empty_rows_skipped, tv_group_setup,
+                                        tv_group_teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -6,6 +6,7 @@
 #include <stdarg.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -477,6 +478,14 @@ static void test_phone(void **state)
               "must not start with 00 (a prefix for calls abroad): give 0... "
               "or +81...");
     canon_bad(FT_PHONE, "", "must start with 0 or +81");
+    /* 010 is the prefix for calls abroad; no area code starts with it */
+    canon_bad(FT_PHONE, "010-123-4567",
+              "must not start with 010 (the prefix for calls abroad): give "
+              "0... or +81...");
+    canon_bad(FT_PHONE, "０１０１２３４５６７", NULL);
+    canon_bad(FT_PHONE, "+81 10-123-4567", NULL);
+    canon_ok(FT_PHONE, "011-123-4567", "0111234567");
+    canon_ok(FT_PHONE, "0123-45-6789", "0123456789");
     canon_bad(FT_PHONE, "+1 555 123 4567",
               "only Japanese numbers (+81) are accepted");
     canon_bad(FT_PHONE, "090-1234-5678 ext 12",
@@ -626,7 +635,8 @@ static void test_name(void **state)
     canon_bad(FT_NAME,
               "ab\xe2\x80\xae"
               "cd", /* RLO */
-              "contains a character that is not allowed in a name");
+              "contains an invisible character (zero-width space, BOM or "
+              "direction control)");
 }
 
 static void test_kana(void **state)
@@ -739,6 +749,66 @@ static void test_text_private_use(void **state)
     canon_ok(FT_TEXT, "\xef\xa4\x80", "\xe8\xb1\x88"); /* U+F900 is no PUA */
 }
 
+/* Zero-width characters, the BOM and direction controls come with text
+ * copied from web pages and mails: a value that looks right is refused by
+ * a rule that says why (text keeps them; search keys drop them). */
+static void test_invisible_chars(void **state)
+{
+    static const char *const rule =
+        "contains an invisible character (zero-width space, BOM or "
+        "direction control)";
+    static const char *const zw[] = {
+        "\xe2\x80\x8b", /* U+200B zero-width space */
+        "\xe2\x80\x8c", /* U+200C */
+        "\xe2\x80\x8d", /* U+200D */
+        "\xe2\x81\xa0", /* U+2060 word joiner */
+        "\xef\xbb\xbf", /* U+FEFF BOM */
+        "\xe2\x80\x8f", /* U+200F RLM */
+        "\xe2\x80\xae", /* U+202E RLO */
+        "\xe2\x81\xa7", /* U+2067 RLI */
+    };
+    char v[64];
+    size_t i;
+
+    (void)state;
+    for (i = 0; i < sizeof zw / sizeof zw[0]; i++) {
+        print_message("invisible %zu\n", i);
+        snprintf(v, sizeof v, "山田%s太郎", zw[i]);
+        canon_bad(FT_NAME, v, rule);
+        snprintf(v, sizeof v, "%sヤマダ", zw[i]);
+        canon_bad(FT_KANA, v, rule);
+        snprintf(v, sizeof v, "1980-04-01%s", zw[i]);
+        canon_bad(FT_DATE, v, rule);
+        snprintf(v, sizeof v, "100-%s0001", zw[i]);
+        canon_bad(FT_POSTAL, v, rule);
+        snprintf(v, sizeof v, "03-1234-5678%s", zw[i]);
+        canon_bad(FT_PHONE, v, rule);
+        snprintf(v, sizeof v, "taro%s@example.com", zw[i]);
+        canon_bad(FT_EMAIL, v, rule);
+        snprintf(v, sizeof v, "1234%s56789018", zw[i]);
+        canon_bad(FT_MYNUMBER, v, rule);
+        snprintf(v, sizeof v, "7000012050002%s", zw[i]);
+        canon_bad(FT_CORPNUMBER, v, rule);
+        snprintf(v, sizeof v, "東京都%s港区", zw[i]);
+        canon_bad(FT_ADDRESS, v, rule);
+        /* free text keeps them; the key drops them */
+        snprintf(v, sizeof v, "メ%sモ", zw[i]);
+        free(canon_n(FT_TEXT, v, strlen(v)));
+        snprintf(v, sizeof v, "山田%s太郎", zw[i]);
+        key_same(FT_NAME, v, "山田太郎");
+    }
+    {
+        int y, m, d;
+        const char *r = NULL;
+        assert_int_equal(
+            text_date_parse("S55.4.1\xe2\x80\x8b", 10, &y, &m, &d, &r), -1);
+        assert_string_equal(r, rule);
+    }
+    /* variation selectors are no invisible characters: an IVS stays */
+    canon_ok(FT_NAME, "葛\xf3\xa0\x84\x80城", "葛\xf3\xa0\x84\x80城");
+    canon_ok(FT_ADDRESS, "葛\xf3\xa0\x84\x80城市", "葛\xf3\xa0\x84\x80城市");
+}
+
 /* ---- search keys -------------------------------------------------------- */
 
 static void test_key_kana_name(void **state)
@@ -831,6 +901,15 @@ static void test_key_address_text(void **state)
     key_same(FT_TEXT, "a\xcd\x85\xcc\xa1", "a\xcc\xa1\xcd\x85");
     key_same(FT_NAME, "A\xcd\x85\xcc\xa1", "a\xcc\xa1\xcd\x85");
     key_stable(FT_TEXT, "  Ａ　ｂ\r\nc ");
+    /* the spacing sound marks ゛゜ of older full-width text: the stored
+     * address keeps them, its key composes them as for name and kana */
+    key_same(FT_ADDRESS, "ハ゛ス通り", "バス通り");
+    key_same(FT_ADDRESS, "ハ゛ス通り", "ﾊﾞｽ通り");
+    key_same(FT_ADDRESS, "ク゛ラント゛ハイツ", "グランドハイツ");
+    key_same(FT_ADDRESS, "ハ゜ーク１ー２", "パーク1-2");
+    key_same(FT_TEXT, "ハ゛ス", "バス");
+    canon_ok(FT_ADDRESS, "ハ゛ス通り", "ハ゛ス通り");
+    key_stable(FT_ADDRESS, "ハ゜ーク　１ー２");
     key_stable(FT_ADDRESS, " 東京都 千代田区 １‐１ ");
 }
 
@@ -1069,6 +1148,7 @@ int main(void)
         cmocka_unit_test(test_name_kana_need_letter),
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_text_private_use),
+        cmocka_unit_test(test_invisible_chars),
         cmocka_unit_test(test_key_kana_name),
         cmocka_unit_test(test_key_wave_dash),
         cmocka_unit_test(test_key_address_text),

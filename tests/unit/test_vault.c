@@ -353,6 +353,26 @@ static void bad_value_changes_nothing(void **state)
     assert_non_null(strstr(d, "mynumber"));
     assert_non_null(strstr(d, "check digit"));
     assert_null(strstr(d, "123456789010"));
+    /* a name pasted with a zero-width space looks right: the rule says
+     * what is wrong, and names the field, never the value */
+    struct mamori_kv zw[] = {{"kana", "サトウ ハナコ"},
+                             {"name", "佐藤\xe2\x80\x8b花子"}};
+    assert_int_equal(mamori_record_add(tv->op, "people", zw, 2, id, sizeof id),
+                     MAMORI_EINVAL);
+    d = mamori_errdetail(tv->op);
+    assert_non_null(strstr(d, "\"name\""));
+    assert_non_null(strstr(d, "invisible character"));
+    assert_null(strstr(d, "佐藤"));
+    assert_null(strstr(d, "花子"));
+    struct mamori_kv intl[] = {{"name", "佐藤 花子"},
+                               {"phone", "010-123-4567"}};
+    assert_int_equal(
+        mamori_record_add(tv->op, "people", intl, 2, id, sizeof id),
+        MAMORI_EINVAL);
+    d = mamori_errdetail(tv->op);
+    assert_non_null(strstr(d, "\"phone\""));
+    assert_non_null(strstr(d, "010"));
+    assert_null(strstr(d, "123"));
     struct mamori_kv unknown[] = {{"nosuch", "x"}};
     assert_int_equal(
         mamori_record_add(tv->op, "people", unknown, 1, id, sizeof id),
