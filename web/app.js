@@ -76,7 +76,13 @@ function select(label, name, options, value) {
   }
   return [h('label', { for: id, text: label }), s];
 }
-const msg = (kind, text) => h(`div.msg.${kind}`, { role: kind === 'err' ? 'alert' : 'status', text });
+// A message. Put in a screen's message area (note), a live region there
+// before it; role 'alert' only for a message drawn as a screen's content.
+const msg = (kind, text, role) => h(`div.msg.${kind}`, { role, text });
+// A screen's message area: a live region in the page from the start (one
+// inserted with its message may go unannounced), whose content is
+// replaced.
+const note = (attrs) => h('div', { ...attrs, 'aria-live': 'polite' });
 // An error as a Label: the server's message stays in the language it came
 // in (the page asked for it in that one).
 function errText(e) {
@@ -158,10 +164,12 @@ const timeText = (s) => (s ? new Date(s).toLocaleString(lang() === 'en' ? 'en-GB
 const fmtTime = (s) => (s ? live(() => timeText(s)) : '');
 
 // A table of objects: columns [[key, heading, (row) => node?, class?]]
-// (class "word": a column of identifiers, not broken inside one).
+// (class "word": a column of identifiers, not broken inside one). The
+// heading ACTIONS: a column of buttons, headed 操作 (Actions).
+const ACTIONS = Symbol('actions');
 function table(rows, cols, label) {
   return h('table', { 'aria-label': label || null },
-    h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c[1] })))),
+    h('thead', {}, h('tr', {}, cols.map((c) => h('th', { scope: 'col', text: c[1] === ACTIONS ? T('actions') : c[1] })))),
     h('tbody', {}, rows.map((r) => h('tr', {}, cols.map((c) => {
       const v = c[2] ? c[2](r) : r[c[0]];
       const cls = typeof v === 'number' ? '.num' : c[3] ? `.${c[3]}` : '';
@@ -448,11 +456,10 @@ async function deviceStateText() {
 }
 
 async function scrLogin() {
-  const out = h('div');
+  const out = note();
   const why = sessionStorage.getItem('mamori.why');
   sessionStorage.removeItem('mamori.why');
-  if (why) out.append(msg('info', T(why)));
-  const ended = h('div', { id: 'logout-state' }, ...endNote(false));
+  const ended = note({ id: 'logout-state' });
   const fm = form('stack', [
     ...field(T('user'), { name: 'user', autocomplete: 'username', required: true, autofocus: true }),
     ...field(T('password'), { name: 'password', type: 'password', autocomplete: 'current-password', required: true }),
@@ -494,10 +501,16 @@ async function scrLogin() {
     h('p.muted', { id: 'device-state', text: await deviceStateText() }),
     h('p', {}, h('a', { href: '#/enrol', text: T('go_enrol') }))));
   fm.querySelector('input').focus();
+  // What the last logout left to say: put in the live regions once they
+  // are in the page, so that it is announced.
+  setTimeout(() => {
+    if (why && !out.childNodes.length) out.append(msg('info', T(why)));
+    if (!ended.childNodes.length) ended.append(...endNote(false));
+  }, 100);
 }
 
 async function scrEnrol() {
-  const out = h('div');
+  const out = note();
   const d = await deviceGet();
   const fm = form('stack', [
     ...field(T('user'), { name: 'user', autocomplete: 'username', required: true }),
@@ -533,7 +546,7 @@ async function scrEnrol() {
 }
 
 function scrPasswd() {
-  const out = h('div');
+  const out = note();
   const fm = form('stack', [
     ...field(T('current_pw'), { name: 'current', type: 'password', autocomplete: 'current-password', required: true }),
     ...field(T('new_pw'), { name: 'new', type: 'password', autocomplete: 'new-password', required: true }),
@@ -551,13 +564,13 @@ function scrPasswd() {
 }
 
 async function scrMfa() {
-  const out = h('div');
+  const out = note();
   screen(T('mfa_title'), h('p', { text: T('loading') }));
   let e;
   try {
     e = await api('POST', '/api/v1/mfa/enroll');
   } catch (err) {
-    main.append(msg('err', errText(err)));
+    main.append(msg('err', errText(err), 'alert'));
     return;
   }
   const canvas = h('canvas.qr', { id: 'mfa-qr', role: 'img', 'aria-label': T('qr') });
@@ -596,7 +609,7 @@ async function scrDash() {
     admin ? safe(api('GET', '/api/v1/exports')) : none,
     admin ? safe(api('GET', '/api/v1/devices')) : none]);
   const kids = [];
-  kids.push(h('h3', { text: T('datasets') }), ds.e ? msg('err', errText(ds.e))
+  kids.push(h('h3', { text: T('datasets') }), ds.e ? msg('err', errText(ds.e), 'alert')
     : table(ds.v, [['name', T('dataset')], ['records', T('records_n')], ['client', T('client')], ['purpose', T('purpose')]], T('datasets')));
   if (overseer) {
     const last = bk.v && bk.v.length ? bk.v[0] : null;
@@ -630,32 +643,36 @@ function recordTable(rec, fields) {
 }
 
 async function scrRecords(ds0, field0, value0) {
-  const out = h('div');
+  const out = note();
+  const found = h('div');
   const list = await datasets();
   if (!list.length) return screen(T('nav_records'), h('p', { text: T('none') }));
   const cur = list.find((d) => d.name === ds0) || list[0];
   // A viewer sees values masked: a search by anything but a name or its
   // reading would tell the hidden part, and the server refuses it.
   const viewer = session.role === 'viewer';
+  // Each field named as in the add form: name (氏名).
   const searchable = (d) => d.fields.filter((f) => f.searchable &&
-    (!viewer || f.type === 'name' || f.type === 'kana')).map((f) => f.name);
+    (!viewer || f.type === 'name' || f.type === 'kana')).map((f) => [f.name, fieldName(f)]);
   const [, dss] = select(T('dataset'), 'ds', list.map((d) => d.name), cur.name);
   const [, fs] = select(T('field'), 'field', searchable(cur), field0);
   dss.addEventListener('change', () => {
     const d = list.find((x) => x.name === dss.value);
-    fs.replaceChildren(...searchable(d).map((n) => h('option', { value: n, text: n })));
+    fs.replaceChildren(...searchable(d).map(([n, l]) => h('option', { value: n, text: l })));
   });
   const fm = form('inline', [h('label', {}, T('dataset'), dss), h('label', {}, T('field'), fs),
     h('label', {}, T('value'), h('input', { name: 'value', required: true, value: value0 || '', id: 'search-value', autocomplete: 'off', spellcheck: 'false' })),
     submit(T('search'))], async (v) => {
+    found.replaceChildren();
     const q = new URLSearchParams([[v.field, v.value]]);
     const rows = await api('GET', `/api/v1/datasets/${encodeURIComponent(v.ds)}/records?${q}`);
     const d = list.find((x) => x.name === v.ds);
     const cols = [['id', T('id'), (r) => h('a', { href: `#/record/${encodeURIComponent(v.ds)}/${r.id}`, text: r.id.slice(0, 8) })],
       ...d.fields.slice(0, 6).map((f) => [f.name, f.name]), ['masked', T('masked'), (r) => (r.masked ? '✓' : '')]];
-    out.replaceChildren(h('p', { id: 'result-count', text: T('results', rows.length) }), table(rows, cols, T('results', rows.length)));
+    out.replaceChildren(h('p', { id: 'result-count', text: T('results', rows.length) }));
+    found.replaceChildren(table(rows, cols, T('results', rows.length)));
   }, out);
-  screen(T('nav_records'), h('section.card', {}, fm), out);
+  screen(T('nav_records'), h('section.card', {}, fm), out, found);
   fm.querySelector('#search-value').focus();
 }
 
@@ -667,13 +684,16 @@ async function scrRecord(ds, id) {
     screen(live(() => `${t('record_title')} ${rec.id}`), h('section.card', { id: 'record-view' },
       h('p.muted', { text: live(() => `${ds} · ${t('version', rec.version)}${rec.masked ? ` · ${t('masked')}` : ''}`) }), recordTable(rec, d && d.fields)));
   } catch (e) {
-    screen(T('record_title'), msg('err', errText(e)));
+    screen(T('record_title'), msg('err', errText(e), 'alert'));
   }
 }
 
+// A field of a dataset as the page names it: its name and its type's
+// word, "name (氏名)".
+const fieldName = (f) => live(() => t('field_label', f.name, tv('ft_', f.type)));
 // A form with one input per field of dataset d (values left empty).
 function fieldInputs(d) {
-  return d.fields.flatMap((f) => field(live(() => t('field_label', f.name, tv('ft_', f.type))), { name: `v.${f.name}`, autocomplete: 'off', spellcheck: 'false' }));
+  return d.fields.flatMap((f) => field(fieldName(f), { name: `v.${f.name}`, autocomplete: 'off', spellcheck: 'false' }));
 }
 function fieldValues(v) {
   const o = {};
@@ -697,7 +717,7 @@ async function dsPicker(title, render) {
 
 async function scrAdd() {
   await dsPicker(T('add_title'), (d) => {
-    const out = h('div');
+    const out = note();
     const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(T('add')))], async (v, f) => {
       const r = await api('POST', `/api/v1/datasets/${encodeURIComponent(d.name)}/records`, fieldValues(v));
       f.reset();
@@ -712,8 +732,9 @@ async function scrAdd() {
 
 async function scrEntry() {
   const pend = h('div', { id: 'entry-pending' });
+  const pendNote = note();
   await dsPicker(T('entry_title'), (d) => {
-    const out = h('div');
+    const out = note();
     const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(T('entry_start')))], async (v, f) => {
       await api('POST', `/api/v1/datasets/${encodeURIComponent(d.name)}/entries`, fieldValues(v));
       f.reset();
@@ -723,23 +744,25 @@ async function scrEntry() {
     return h('div', {}, h('h3', { text: T('entry_first') }), fm, out);
   });
   if (stale()) return;
-  main.append(h('section.card', {}, h('h3', { text: T('entry_pending') }), pend));
+  main.append(h('section.card', {}, h('h3', { text: T('entry_pending') }), pendNote, pend));
   async function loadPending() {
     try {
       const rows = await api('GET', '/api/v1/entries');
+      pendNote.replaceChildren();
       pend.replaceChildren(rows.length ? table(rows, [['id', T('id'), (r) => r.id.slice(0, 8)], ['dataset', T('dataset')],
         ['entered_by', T('entered_by')], ['created', T('created'), (r) => fmtTime(r.created)],
-        ['', '', (r) => (r.entered_by === session.user ? '' : h('button.secondary', { type: 'button', text: T('entry_second'), 'data-entry': r.id, onclick: () => second(r) }))]])
+        ['', ACTIONS, (r) => (r.entered_by === session.user ? '' : h('button.secondary', { type: 'button', text: T('entry_second'), 'data-entry': r.id, onclick: () => second(r) }))]])
         : h('p', { text: T('none') }));
     } catch (e) {
-      pend.replaceChildren(msg('err', errText(e)));
+      pend.replaceChildren();
+      pendNote.replaceChildren(msg('err', errText(e)));
     }
   }
   // The second form starts empty: the first keying's values are never sent
   // to the browser.
   async function second(r) {
     const d = (await datasets()).find((x) => x.name === r.dataset);
-    const out = h('div', { id: 'verify-result' });
+    const out = note({ id: 'verify-result' });
     const fm = form('stack', [...fieldInputs(d), h('div.full', {}, submit(T('entry_verify')))], async (v) => {
       try {
         const x = await api('POST', `/api/v1/entries/${r.id}/verify`, fieldValues(v));
@@ -813,18 +836,22 @@ async function csvHeader(file, enc) {
 
 async function scrImport() {
   await dsPicker(T('import_title'), (d) => {
-    const out = h('div', { id: 'import-result' });
+    // The result: its message in a live region, the details after it.
+    const out = note();
+    const details = h('div');
+    const result = h('div', { id: 'import-result' }, out, details);
     const bar = h('progress', { max: 1, value: 0, hidden: true, id: 'import-progress', 'aria-label': T('import_progress') });
     const [fileLabel, file] = field(T('file'), { name: 'file', type: 'file', accept: '.csv,text/csv', required: true });
     const [encLabel, enc] = select(T('encoding'), 'encoding', [['auto', T('enc_auto')], ['utf-8', 'UTF-8'], ['cp932', 'Shift_JIS (CP932)']], 'auto');
     // Columns of the file that are not fields of the dataset: each gets a
     // choice of the field it holds, sent as map=COLUMN=FIELD.
-    const mapBox = h('div.full', { id: 'import-map' });
+    const mapNote = note();
+    const mapFields = h('div');
+    const mapBox = h('div.full', { id: 'import-map' }, mapNote, mapFields);
     let unknown = [];
     let notHeader = false;
     let reading = Promise.resolve();
     let readGen = 0;
-    const fieldName = (f) => live(() => t('field_label', f.name, tv('ft_', f.type)));
     async function readHeader() {
       const gen = ++readGen;
       const f = file.files[0];
@@ -832,8 +859,10 @@ async function scrImport() {
       if (gen !== readGen) return;
       unknown = [];
       notHeader = false;
+      mapNote.replaceChildren();
+      mapFields.replaceChildren();
       if (!cells) {
-        mapBox.replaceChildren(msg('info', T('map_unreadable')));
+        mapNote.replaceChildren(msg('info', T('map_unreadable')));
         return;
       }
       const names = d.fields.map((x) => x.name);
@@ -843,7 +872,7 @@ async function scrImport() {
       // (nor sent). Column names hold no run of digits and no '@'.
       if (cols.some((c) => /[0-9０-９]{3}|[@＠]/.test(c))) {
         notHeader = true;
-        mapBox.replaceChildren(msg('err', T('map_not_header')));
+        mapNote.replaceChildren(msg('err', T('map_not_header')));
         return;
       }
       // Only the fields no column of the file holds yet.
@@ -853,7 +882,7 @@ async function scrImport() {
         s.dataset.column = c;
         return { c, l, s };
       });
-      mapBox.replaceChildren(unknown.length ? h('fieldset.map', {}, h('legend', { text: T('map_title') }),
+      mapFields.replaceChildren(unknown.length ? h('fieldset.map', {}, h('legend', { text: T('map_title') }),
         h('p.muted', { text: T('map_help') }), h('div.grid-form', {}, unknown.flatMap((u) => [u.l, u.s]))) : '');
     }
     const reread = () => { reading = readHeader(); };
@@ -864,6 +893,7 @@ async function scrImport() {
       h('label.full', {}, h('input', { type: 'checkbox', name: 'skip', value: '1' }), live(() => ` ${t('skip_invalid')}`)),
       mapBox, h('div.full', {}, submit(T('upload'))), h('div.full', {}, bar),
     ], async (v) => {
+      details.replaceChildren();
       // Checked here, not by the server: no empty upload, no audit entry.
       const f = file.files[0];
       if (!f) throw fail('import_no_file');
@@ -896,11 +926,11 @@ async function scrImport() {
       const probs = r.problems || [];
       const more = r.problems_omitted || 0;
       out.replaceChildren(msg(refused || r.rejected ? 'err' : 'ok', T('import_result', r.rows, r.imported, r.rejected, r.duplicates)),
-        h('p.muted', { text: `SHA-256 ${r.sha256 || ''}` }),
-        more ? msg('info', T('import_more', more, probs.length)) : '',
+        more ? msg('info', T('import_more', more, probs.length)) : '');
+      details.replaceChildren(h('p.muted', { text: `SHA-256 ${r.sha256 || ''}` }),
         probs.length ? table(probs, [['line', T('line')], ['column', T('column')], ['rule', T('rule')]], T('import_problems')) : '');
     }, out);
-    return h('div', {}, fm, out);
+    return h('div', {}, fm, result);
   });
 }
 
@@ -920,9 +950,10 @@ async function certPem(file) {
 }
 
 async function scrExports() {
-  const out = h('div');
+  const out = note();
   const ledger = h('div', { id: 'ledger' });
-  const shown = h('div', { id: 'export-run' });
+  const ledgerNote = note();
+  const shown = note({ id: 'export-run' });
   const list = await datasets().catch(() => []);
   const kids = [];
   if (session.role === 'operator') {
@@ -949,7 +980,7 @@ async function scrExports() {
     }, out);
     kids.push(h('section.card', {}, h('h3', { text: T('export_request') }), fm, out));
   }
-  kids.push(shown, h('section.card', {}, h('h3', { text: T('ledger') }), ledger));
+  kids.push(shown, h('section.card', {}, h('h3', { text: T('ledger') }), ledgerNote, ledger));
   screen(T('export_title'), ...kids);
   // ask: a question to confirm first (an action that cannot be undone).
   const act = (label, f, id, ask) => h('button.secondary', { type: 'button', text: label, 'data-export': id, onclick: (ev) => {
@@ -978,18 +1009,20 @@ async function scrExports() {
   async function load() {
     try {
       const rows = await api('GET', '/api/v1/exports');
+      ledgerNote.replaceChildren();
       ledger.replaceChildren(rows.length ? table(rows, [['id', '#'], ['dataset', T('dataset')], ['requester', T('requester')],
         ['reason', T('reason')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
         // An approval lasts export.approval_hours: the run is due by then
         // (the server says "lapsed" afterwards).
         ['expires', T('run_by'), (x) => fmtTime(x.expires)], ['count', T('records_n')],
-        ['', '', (x) => h('span.actions', {},
+        ['', ACTIONS, (x) => h('span.actions', {},
           session.role === 'admin' && x.state === 'pending' && x.requester !== session.user ? [act(T('approve'), () => api('POST', `/api/v1/exports/${x.id}/approve`), `approve-${x.id}`),
             act(T('reject'), () => api('POST', `/api/v1/exports/${x.id}/reject`), `reject-${x.id}`, T('confirm_reject', x.id, x.dataset))] : '',
           x.state === 'approved' && x.requester === session.user ? act(T('run'), () => run(x), `run-${x.id}`) : '')]], T('ledger'))
         : h('p', { text: T('none') }));
     } catch (e) {
-      ledger.replaceChildren(msg('err', errText(e)));
+      ledger.replaceChildren();
+      ledgerNote.replaceChildren(msg('err', errText(e)));
     }
   }
   await load();
@@ -997,17 +1030,48 @@ async function scrExports() {
 
 // ---- audit log ---------------------------------------------------------------
 
+// The actions of the log (lib/guard.c ops), each with a name (i18n.js act_).
+const ACTION_CODES = [
+  'login', 'logout', 'passwd', 'mfa.enroll', 'mfa.confirm', 'mfa.reset',
+  'record.search', 'record.get', 'record.add', 'record.update', 'record.delete', 'import',
+  'entry.start', 'entry.verify', 'entry.amend', 'entry.list', 'entry.expire',
+  'export.request', 'export.approve', 'export.reject', 'export.run', 'export.handover',
+  'export.list', 'export.mark', 'export.alert',
+  'user.add', 'user.list', 'user.unlock', 'user.lock', 'user.reset', 'user.disable', 'user.enable',
+  'device.enroll', 'device.approve', 'device.revoke', 'device.list',
+  'dataset.create', 'dataset.list', 'dataset.grant', 'dataset.revoke', 'dataset.grants',
+  'session.list', 'session.revoke', 'session.reason', 'config.list', 'config.set',
+  'breakglass.request', 'breakglass.approve', 'breakglass.close', 'breakglass.list',
+  'audit.show', 'audit.verify', 'audit.checkpoint', 'access.review',
+  'backup.create', 'backup.keys', 'backup.verify', 'backup.list', 'backup.restore', 'init',
+];
+// An action as the log's table shows it: its name, and its code under
+// it (and on hover) to match the exported log; an action without a
+// name, its code.
+function actionName(a) {
+  const code = String(a ?? '');
+  if (tv('act_', code) === code) return h('span.act-code', { text: code });
+  return h('span', { title: code }, live(() => tv('act_', code)), h('span.act-code', { text: code }));
+}
+
 async function scrAudit() {
-  const out = h('div', { id: 'audit-list' });
-  const vout = h('div', { id: 'audit-verify' });
+  // The list: its messages in a live region, the table after it.
+  const out = note();
+  const rowsBox = h('div');
+  const list = h('div', { id: 'audit-list' }, out, rowsBox);
+  const vout = note({ id: 'audit-verify' });
   const fm = form('inline', [
     h('label', {}, T('user'), h('input', { name: 'user', size: 12, autocomplete: 'off', spellcheck: 'false' })),
-    h('label', {}, T('action'), h('input', { name: 'action', size: 14, autocomplete: 'off', spellcheck: 'false' })),
+    // The code of an action (as the exported log has it), offered with
+    // its name.
+    h('label', {}, T('action'), h('input', { name: 'action', size: 14, autocomplete: 'off', spellcheck: 'false', list: 'audit-actions' })),
+    h('datalist', { id: 'audit-actions' }, ACTION_CODES.map((a) => h('option', { value: a, label: live(() => tv('act_', a)) }))),
     h('label', {}, T('from'), h('input', { name: 'from', type: 'date' })),
     h('label', {}, T('to'), h('input', { name: 'to', type: 'date' })),
     h('label', {}, T('last_n'), h('input', { name: 'last', type: 'number', min: 1, max: 10000, value: 200 })),
     submit(T('filter')),
   ], async (v) => {
+    rowsBox.replaceChildren();
     // (ISO days compare as strings)
     if (v.from && v.to && v.from > v.to) throw fail('range_reversed');
     const q = new URLSearchParams();
@@ -1020,8 +1084,8 @@ async function scrAudit() {
     // A device by the start of its id (all of it on hover), as records
     // and entries are named on the other screens.
     const dev = (r) => (r.device ? h('span', { title: r.device, text: r.device.slice(0, 8) }) : '');
-    out.replaceChildren(table(rows.reverse(), [['seq', '#'], ['time', T('time'), (r) => fmtTime(r.time)], ['user', T('user')],
-      ['device', T('device'), dev, 'word'], ['action', T('action'), null, 'word'], ['dataset', T('dataset')], ['outcome', T('outcome'), (r) => live(() => tv('out_', r.outcome))], ['count', T('records_n')], ['detail', T('detail')]], T('audit_title')));
+    rowsBox.replaceChildren(table(rows.reverse(), [['seq', '#'], ['time', T('time'), (r) => fmtTime(r.time)], ['user', T('user')],
+      ['device', T('device'), dev, 'word'], ['action', T('action'), (r) => actionName(r.action)], ['dataset', T('dataset')], ['outcome', T('outcome'), (r) => live(() => tv('out_', r.outcome))], ['count', T('records_n')], ['detail', T('detail')]], T('audit_title')));
   }, out);
   const vb = h('button.secondary', { type: 'button', id: 'audit-verify-btn', text: T('verify'), onclick: (ev) => busy(ev.currentTarget, async () => {
     vout.replaceChildren();
@@ -1032,16 +1096,18 @@ async function scrAudit() {
       vout.replaceChildren(msg('err', e.code === 'tamper' ? T('chain_bad', e.detail) : errText(e)));
     }
   }) });
-  screen(T('audit_title'), h('section.card', {}, fm, h('p', {}, vb), vout), out);
+  screen(T('audit_title'), h('section.card', {}, fm, h('p', {}, vb), vout), list);
   fm.requestSubmit();
 }
 
 // ---- admin -------------------------------------------------------------------
 
 async function scrAdmin() {
-  const out = h('div');
+  const out = note();
   const users = h('div', { id: 'admin-users' });
   const devs = h('div', { id: 'admin-devices' });
+  const usersNote = note();
+  const devsNote = note();
   // ask: a question to confirm first (an action that cannot be undone).
   const btn = (label, f, id, ask) => h('button.secondary', { type: 'button', text: label, 'data-id': id, onclick: (ev) => {
     if (ask && !window.confirm(String(ask))) return;
@@ -1082,23 +1148,25 @@ async function scrAdmin() {
     resetBox.replaceChildren(fm);
     fm.querySelector('input').focus();
   }
-  screen(T('admin_title'), out, h('section.card', {}, h('h3', { text: T('users') }), users, resetBox, h('h3', { text: T('add_user') }), addForm),
-    h('section.card', {}, h('h3', { text: T('devices') }), devs));
+  screen(T('admin_title'), out, h('section.card', {}, h('h3', { text: T('users') }), usersNote, users, resetBox, h('h3', { text: T('add_user') }), addForm),
+    h('section.card', {}, h('h3', { text: T('devices') }), devsNote, devs));
   async function load() {
     const [u, d] = await Promise.all([api('GET', '/api/v1/users'), api('GET', '/api/v1/devices')].map((p) => p.catch((e) => e)));
-    users.replaceChildren(u instanceof Error ? msg('err', errText(u)) : table(u, [['name', T('user')], ['role', T('role'), (x) => roleName(x.role)],
+    usersNote.replaceChildren(u instanceof Error ? msg('err', errText(u)) : '');
+    devsNote.replaceChildren(d instanceof Error ? msg('err', errText(d)) : '');
+    users.replaceChildren(u instanceof Error ? '' : table(u, [['name', T('user')], ['role', T('role'), (x) => roleName(x.role)],
       ['mfa', T('mfa'), (x) => live(() => tv('mfa_', x.mfa))],
       ['last_login', T('last_login'), (x) => fmtTime(x.last_login)], ['locked_until', T('locked_until'), (x) => fmtTime(x.locked_until)],
       ['disabled', T('state'), (x) => (x.disabled ? T('flag_disabled') : '')],
       // Unlock only for a locked account (the server answers 409 otherwise);
       // disable for off-boarding, enable to undo it.
-      ['', '', (x) => h('span.actions', {}, x.locked_until ? btn(T('unlock'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/unlock`), `unlock-${x.name}`) : '',
+      ['', ACTIONS, (x) => h('span.actions', {}, x.locked_until ? btn(T('unlock'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/unlock`), `unlock-${x.name}`) : '',
         x.disabled ? btn(T('enable'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/enable`), `enable-${x.name}`)
           : btn(T('disable'), () => api('POST', `/api/v1/users/${encodeURIComponent(x.name)}/disable`), `disable-${x.name}`),
         h('button.secondary', { type: 'button', text: T('reset'), 'data-id': `reset-${x.name}`, onclick: () => resetForm(x.name) }))]], T('users')));
-    devs.replaceChildren(d instanceof Error ? msg('err', errText(d)) : table(d, [['name', T('device_name')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
+    devs.replaceChildren(d instanceof Error ? '' : table(d, [['name', T('device_name')], ['state', T('state'), (x) => live(() => tv('st_', x.state))],
       ['requested_by', T('requester')], ['approved_by', T('approver')], ['last_used', T('last_used'), (x) => fmtTime(x.last_used)],
-      ['', '', (x) => h('span.actions', {}, x.state === 'pending' ? btn(T('approve'), () => api('POST', `/api/v1/devices/${x.id}/approve`), `approve-${x.id}`) : '',
+      ['', ACTIONS, (x) => h('span.actions', {}, x.state === 'pending' ? btn(T('approve'), () => api('POST', `/api/v1/devices/${x.id}/approve`), `approve-${x.id}`) : '',
         x.state !== 'revoked' ? btn(T('revoke'), () => api('POST', `/api/v1/devices/${x.id}/revoke`), `revoke-${x.id}`, T('confirm_revoke', x.name)) : '')]], T('devices')));
   }
   await load();
@@ -1117,7 +1185,7 @@ async function scrReview() {
       ['last_login', T('last_login'), (x) => fmtTime(x.last_login)],
       ['flags', T('flags'), (x) => live(() => (x.flags || []).map((f) => tv('flag_', f)).join(', '))]], T('review')));
   } catch (e) {
-    rev.replaceChildren(msg('err', errText(e)));
+    rev.replaceChildren(msg('err', errText(e), 'alert'));
   }
 }
 
@@ -1179,7 +1247,7 @@ async function routeNow() {
 function refused(name) {
   const n = NAV.find((x) => x[0] === name);
   const what = n ? T(n[1]) : T('record_title');
-  screen(T('denied_title'), msg('err', T('route_denied', what, roleName(session.role))),
+  screen(T('denied_title'), msg('err', T('route_denied', what, roleName(session.role)), 'alert'),
     h('p', {}, h('a', { href: '#/dash', text: T('nav_dash') })));
 }
 

@@ -57,9 +57,15 @@ test('the admin: errors without a server message in Japanese; one request per cl
 
     // a proxy's error page, then no answer at all: said in Japanese
     await p.route('**/api/v1/users/op8/disable', (r) => r.fulfill({ status: 502, contentType: 'text/html', body: '<html>Bad Gateway</html>' }));
+    // the screen's message area: a live region before any message
+    const area = await p.locator('#main > [aria-live=polite]').elementHandle();
+    assert.equal(await area.evaluate((e) => e.childNodes.length), 0);
     await p.locator('[data-id="disable-op8"]').click();
     const err = p.locator('#main .msg.err').first();
     await err.getByText('サーバーがエラーを返しました (HTTP 502)').waitFor();
+    // the message put in it (no live region inserted with the message)
+    assert.ok(await area.evaluate((e) => e.isConnected && e.textContent.includes('HTTP 502')));
+    assert.equal(await p.locator('#main [role=alert], #main [role=status]').count(), 0);
     await p.unroute('**/api/v1/users/op8/disable');
     await p.route('**/api/v1/users/op8/disable', (r) => r.abort('connectionrefused'));
     await p.locator('[data-id="disable-op8"]').click();
@@ -127,6 +133,7 @@ test('the admin: errors without a server message in Japanese; one request per cl
     await p.getByRole('link', { name: '監査ログ' }).click();
     const vb = p.locator('#audit-verify-btn');
     await vb.waitFor();
+    assert.equal(await p.locator('#audit-verify').getAttribute('aria-live'), 'polite');
     let go;
     const wait = new Promise((x) => { go = x; });
     await p.route('**/api/v1/audit/verify', async (x) => {
@@ -137,6 +144,7 @@ test('the admin: errors without a server message in Japanese; one request per cl
     assert.equal(await vb.isDisabled(), true);
     go();
     await p.locator('#audit-verify').getByText(/正常/).waitFor();
+    assert.equal(await p.locator('#audit-verify [role]').count(), 0);
     assert.equal(await vb.isDisabled(), false);
     await p.unroute('**/api/v1/audit/verify');
     await logout(p);

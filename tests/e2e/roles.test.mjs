@@ -59,8 +59,11 @@ test('a viewer sees search only; #/admin and #/add are refused by name', () =>
     assert.equal(await focused(p), 'value');
     // a viewer searches by a name or its reading only (the server refuses
     // the other fields: they are masked for a viewer)
+    // named as in the add form: "name (氏名)"
     const opts = await p.getByLabel('項目').locator('option').allTextContents();
-    assert.ok(opts.length > 0 && opts.every((o) => ['name', 'kana'].includes(o)), opts.join(','));
+    assert.ok(opts.length > 0 && opts.every((o) => ['name (氏名)', 'kana (カナ)'].includes(o)), opts.join(','));
+    const vals = await p.getByLabel('項目').locator('option').evaluateAll((os) => os.map((o) => o.value));
+    assert.ok(vals.every((v) => ['name', 'kana'].includes(v)), vals.join(','));
     await logout(p);
   }));
 
@@ -88,7 +91,30 @@ test('an auditor sees the log, the ledger and the review; the audit table fits 1
     await p.setViewportSize({ width: 1366, height: 768 });
     await oneRow(p, 'audit at 1366 (ja)');
     await p.setViewportSize({ width: 1280, height: 800 });
-    // a reversed period: said, nothing asked
+    // the action column: a Japanese name, its code under it and on hover
+    // (as the exported log has it); the filter takes the code
+    const actCells = () => p.locator('#audit-list tbody tr td:nth-child(5)');
+    assert.match(await actCells().first().innerText(), /\S/);
+    await p.getByLabel('操作').fill('record.add');
+    await p.getByRole('button', { name: '絞り込み' }).click();
+    await p.locator('#audit-list tbody tr').first().waitFor();
+    await p.waitForFunction(() => [...document.querySelectorAll('#audit-list tbody tr td:nth-child(5)')]
+      .every((td) => td.innerText.includes('record.add')));
+    const acts = await actCells().evaluateAll((tds) => tds.map((td) => [td.innerText, td.querySelector('[title]')?.title]));
+    assert.ok(acts.length >= 3, `${acts.length} record.add entries`);
+    for (const [text, title] of acts) {
+      assert.equal(text.replace(/\s+/g, ' ').trim(), '記録の追加 record.add');
+      assert.equal(title, 'record.add');
+    }
+    await p.getByRole('button', { name: 'English' }).click();
+    await actCells().first().getByText('Add a record').waitFor();
+    await p.getByRole('button', { name: '日本語' }).click();
+    await p.getByRole('heading', { name: '監査ログ' }).waitFor();
+    await p.getByLabel('操作').fill('');
+    // a reversed period: said, nothing asked; the message put in a live
+    // region that was there before it, no region inserted with it
+    const region = await p.locator('#audit-list [aria-live]').elementHandle();
+    assert.equal(await region.evaluate((e) => e.textContent), '');
     await p.getByLabel('開始日').fill('2026-12-31');
     await p.getByLabel('終了日').fill('2026-01-01');
     const asked = await requests(p, /^\/api\/v1\/audit$/, async () => {
@@ -97,6 +123,9 @@ test('an auditor sees the log, the ledger and the review; the audit table fits 1
     });
     assert.deepEqual(asked, []);
     assert.equal(await p.locator('#audit-list table').count(), 0);
+    assert.ok(await region.evaluate((e) => e.isConnected && e.getAttribute('aria-live') === 'polite'
+      && e.textContent.includes('開始日が終了日より後になっています')));
+    assert.equal(await p.locator('#main [role=alert], #main [role=status]').count(), 0);
     // the language switch keeps the filters and the message
     await p.getByLabel('件数').fill('5');
     await p.getByRole('button', { name: 'English' }).click();
@@ -138,6 +167,8 @@ test('an operator: first fields focused; the switch keeps typed data; no file, n
     await p.getByRole('heading', { name: '記録の検索' }).waitFor();
     assert.equal(await focused(p), 'value');
     await p.getByRole('link', { name: '記録の追加' }).click();
+    // (the search's field choice, left behind, holds "name (氏名)" too)
+    await p.getByRole('heading', { name: '記録の追加' }).waitFor();
     await p.getByLabel('name (氏名)').waitFor();
     assert.equal(await focused(p), 'v.name');
     // typed data stays through the language switch, and back
@@ -215,9 +246,16 @@ test('an operator: first fields focused; the switch keeps typed data; no file, n
     assert.ok(offered.some((o) => o.startsWith('phone')), offered.join(','));
     assert.ok(!offered.some((o) => o.startsWith('name (') || o.startsWith('kana (')), offered.join(','));
     await p.goto(`${BASE}/#/records`);
+    await p.getByRole('heading', { name: '記録の検索' }).waitFor();
+    // the fields named as in the add form, the search by the code
+    const fopts = await p.locator('#main select[name=field] option').allTextContents();
+    assert.ok(fopts.includes('name (氏名)') && fopts.includes('phone (電話番号)'), fopts.join(','));
     await p.getByLabel('値').fill('安藤 一郎');
+    const found = await p.locator('#main > [aria-live]').elementHandle();
     await p.getByLabel('値').press('Enter');
     await p.getByText('検索結果 1 件').waitFor();
+    // the count said in the live region that was there before it
+    assert.ok(await found.evaluate((e) => e.isConnected && e.textContent.includes('検索結果 1 件')));
     // an export for the admin to decide (the ledger's states, next)
     await p.getByRole('link', { name: '持ち出し' }).click();
     await p.getByLabel('目的').fill('役割テストの持ち出し');
@@ -255,6 +293,9 @@ test('the admin: no record screens; users, devices and states in Japanese; one r
     assert.match(await p.locator('#admin-devices').innerText(), /承認済み/);
     const heads = await p.locator('#main th').allInnerTexts();
     assert.ok(heads.includes('ロック期限') && heads.includes('承認者'), heads.join(' | '));
+    // the buttons' columns are headed too (users, devices)
+    assert.equal(heads.filter((x) => x === '操作').length, 2, heads.join(' | '));
+    assert.ok(heads.every((x) => x.trim()), heads.join(' | '));
     await oneRow(p, 'admin (ja)');
     await p.getByRole('button', { name: 'English' }).click();
     await p.getByRole('heading', { name: 'Admin' }).waitFor();
@@ -269,6 +310,7 @@ test('the admin: no record screens; users, devices and states in Japanese; one r
     await p.goto(`${BASE}/#/exports`);
     await p.locator('#ledger table').waitFor();
     await p.locator('#ledger').getByText('waiting for approval').first().waitFor();
+    assert.ok((await p.locator('#ledger th').allInnerTexts()).includes('Actions'));
     await oneRow(p, 'exports (en)');
     await p.getByRole('button', { name: '日本語' }).click();
     await p.getByRole('heading', { name: '持ち出し', exact: true }).waitFor();
