@@ -195,6 +195,15 @@ static int has_invisible(const int32_t *cp, size_t n)
     return 0;
 }
 
+/* 1 if cp[0..n) holds a control character (a tab, a line break). */
+static int has_cc(const int32_t *cp, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (is_cc(cp[i]))
+            return 1;
+    return 0;
+}
+
 /* Variation selectors (standardized and ideographic, IVS). */
 static int is_vs(int32_t c)
 {
@@ -1460,6 +1469,15 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
     rc = MAMORI_EINVAL;
     if (t != FT_TEXT && has_invisible(b.cp, b.n)) {
         *r = R_INVISIBLE;
+        goto out;
+    }
+    /* A number with a tab or a line break in it was pasted from
+     * somewhere else: refused, as a name or an address with one is, not
+     * read as a separator. */
+    if ((t == FT_POSTAL || t == FT_PHONE || t == FT_MYNUMBER ||
+         t == FT_CORPNUMBER) &&
+        has_cc(b.cp, b.n)) {
+        *r = R_CTRL;
         goto out;
     }
     start = b.cp;

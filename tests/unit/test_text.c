@@ -752,6 +752,30 @@ static void test_text_private_use(void **state)
 /* Zero-width characters, the BOM and direction controls come with text
  * copied from web pages and mails: a value that looks right is refused by
  * a rule that says why (text keeps them; search keys drop them). */
+/* A tab or a line break inside a number (a paste from elsewhere) is
+ * refused, as in a name, not read as a separator; spaces still are. */
+static void test_numbers_control_chars(void **state)
+{
+    static const char *const rule = "contains a control character";
+    static const char *const cc[] = {"\t", "\n", "\r", "\x1b"};
+    char v[64];
+
+    (void)state;
+    for (size_t i = 0; i < sizeof cc / sizeof cc[0]; i++) {
+        print_message("control %zu\n", i);
+        snprintf(v, sizeof v, "100%s0001", cc[i]);
+        canon_bad(FT_POSTAL, v, rule);
+        snprintf(v, sizeof v, "03%s1234%s5678", cc[i], cc[i]);
+        canon_bad(FT_PHONE, v, rule);
+        snprintf(v, sizeof v, "1234%s5678%s9018", cc[i], cc[i]);
+        canon_bad(FT_MYNUMBER, v, rule);
+        snprintf(v, sizeof v, "7000012050002%s", cc[i]);
+        canon_bad(FT_CORPNUMBER, v, rule);
+    }
+    canon_ok(FT_POSTAL, "100 0001", "100-0001");
+    canon_ok(FT_MYNUMBER, "1234 5678 9018", "123456789018");
+}
+
 static void test_invisible_chars(void **state)
 {
     static const char *const rule =
@@ -1149,6 +1173,7 @@ int main(void)
         cmocka_unit_test(test_text),
         cmocka_unit_test(test_text_private_use),
         cmocka_unit_test(test_invisible_chars),
+        cmocka_unit_test(test_numbers_control_chars),
         cmocka_unit_test(test_key_kana_name),
         cmocka_unit_test(test_key_wave_dash),
         cmocka_unit_test(test_key_address_text),
