@@ -953,8 +953,7 @@ static int import_fingerprint(struct mamori *m, const uint8_t sha256[32],
         return rc;
     crypto_hmac(key, sizeof key, &part, 1, mac);
     crypto_wipe(key, sizeof key);
-    for (size_t i = 0; i < FINGERPRINT_LEN; i++)
-        snprintf(out + 2 * i, 3, "%02x", mac[i]);
+    crypto_hex(mac, FINGERPRINT_LEN, out);
     return 0;
 }
 
@@ -1065,8 +1064,7 @@ out:
         unsigned char dg[32];
         unsigned int dl = 0;
         if (EVP_DigestFinal_ex(hs.md, dg, &dl) == 1 && dl == 32) {
-            for (size_t i = 0; i < 32; i++)
-                snprintf(res->sha256 + 2 * i, 3, "%02x", dg[i]);
+            crypto_hex(dg, sizeof dg, res->sha256);
             (void)import_fingerprint(s->m, dg, im->fingerprint);
         }
         EVP_MD_CTX_free(hs.md);

@@ -184,24 +184,25 @@ static int is_invisible(int32_t c)
            c == 0x2060 || (c >= 0x2066 && c <= 0x2069) || c == 0xFEFF;
 }
 
-/* 1 if cp[0..n) holds an invisible character. */
-static int has_invisible(const int32_t *cp, size_t n)
+/* The rule a value of type t breaks by a character of its own, in one
+ * pass over cp[0..n), or NULL: every type but text refuses invisible
+ * characters; a number refuses a control character (a tab or a line break
+ * pasted with it), as a name or an address does in its own rules, rather
+ * than reading it as a separator. */
+static const char *bad_char(enum field_type t, const int32_t *cp, size_t n)
 {
-    size_t i;
+    int number = t == FT_POSTAL || t == FT_PHONE || t == FT_MYNUMBER ||
+                 t == FT_CORPNUMBER;
 
-    for (i = 0; i < n; i++)
+    if (t == FT_TEXT)
+        return NULL;
+    for (size_t i = 0; i < n; i++) {
         if (is_invisible(cp[i]))
-            return 1;
-    return 0;
-}
-
-/* 1 if cp[0..n) holds a control character (a tab, a line break). */
-static int has_cc(const int32_t *cp, size_t n)
-{
-    for (size_t i = 0; i < n; i++)
-        if (is_cc(cp[i]))
-            return 1;
-    return 0;
+            return R_INVISIBLE;
+        if (number && is_cc(cp[i]))
+            return R_CTRL;
+    }
+    return NULL;
 }
 
 /* Variation selectors (standardized and ideographic, IVS). */
@@ -1433,6 +1434,7 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
     struct cpbuf b;
     const char *dummy = NULL;
     const char **r = rule != NULL ? rule : &dummy;
+    const char *bad;
     int32_t *start;
     size_t count;
     int rc = MAMORI_EINVAL, y, m, d;
@@ -1467,17 +1469,8 @@ int text_canonical(enum field_type t, const char *in, size_t len, char **out,
         goto out;
     }
     rc = MAMORI_EINVAL;
-    if (t != FT_TEXT && has_invisible(b.cp, b.n)) {
-        *r = R_INVISIBLE;
-        goto out;
-    }
-    /* A number with a tab or a line break in it was pasted from
-     * somewhere else: refused, as a name or an address with one is, not
-     * read as a separator. */
-    if ((t == FT_POSTAL || t == FT_PHONE || t == FT_MYNUMBER ||
-         t == FT_CORPNUMBER) &&
-        has_cc(b.cp, b.n)) {
-        *r = R_CTRL;
+    if ((bad = bad_char(t, b.cp, b.n)) != NULL) {
+        *r = bad;
         goto out;
     }
     start = b.cp;
@@ -1537,6 +1530,7 @@ int text_date_parse(const char *in, size_t len, int *y, int *m, int *d,
     struct cpbuf b;
     const char *dummy = NULL;
     const char **r = rule != NULL ? rule : &dummy;
+    const char *bad;
     int yy, mm, dd, rc = MAMORI_EINVAL;
 
     cpbuf_init(&b);
@@ -1561,8 +1555,8 @@ int text_date_parse(const char *in, size_t len, int *y, int *m, int *d,
         goto out;
     }
     rc = MAMORI_EINVAL;
-    if (has_invisible(b.cp, b.n)) {
-        *r = R_INVISIBLE;
+    if ((bad = bad_char(FT_DATE, b.cp, b.n)) != NULL) {
+        *r = bad;
         goto out;
     }
     if (date_parse_cps(b.cp, b.n, &yy, &mm, &dd, r) != 0)
